@@ -1,0 +1,145 @@
+"""The composition root: builds the Litestar application from every package.
+
+Only this module (with ``cli.py``, the migrations and ``oversight/``) imports the domain
+packages; it also wires the events by which an earlier layer triggers a later one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from litestar import Litestar
+from litestar.config.response_cache import ResponseCacheConfig
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.plugins.pydantic import PydanticPlugin
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from market import db as dbmod
+from market import settings as settings_mod
+from market.audit.api import AuditController
+from market.identity.api import AdminOrganizationController, AuthController
+from market.settings import Settings
+from market.web import shell, templating
+from market.web.csrf import check_csrf
+from market.web.deps import provide_actor, provide_db, provide_principal, provide_settings
+from market.web.middleware import PlatformMiddleware
+from market.web.problems import EXCEPTION_HANDLERS
+from market.worker import run_loop
+
+log = logging.getLogger("market")
+
+PACKAGE_ROOTS = [Path(__file__).resolve().parent]
+
+
+def template_dirs() -> list[Path]:
+    return [root / "templates" for root in PACKAGE_ROOTS if (root / "templates").is_dir()]
+
+
+def route_handlers() -> list[Any]:
+    return [
+        shell.healthz,
+        shell.home,
+        shell.login_page,
+        shell.login_submit,
+        shell.logout_submit,
+        shell.workspace,
+        shell.admin_home,
+        shell.finance_home,
+        shell.audit_page,
+        AuthController,
+        AdminOrganizationController,
+        AuditController,
+        create_static_files_router(
+            path="/static", directories=[Path(__file__).resolve().parent / "static"], include_in_schema=False
+        ),
+    ]
+
+
+def wire() -> None:
+    """Subscribe event handlers and register worker ticks of every package (idempotent)."""
+
+
+def demo_loaders() -> list[Callable[[AsyncSession, Settings], Awaitable[dict[str, Any]]]]:
+    """Demo data loaders in dependency order; each is idempotent."""
+    from market import demo
+
+    return [demo.load]
+
+
+def cli_commands() -> list[click.Command]:
+    """Commands that domain packages add to ``market`` (e.g. ``verify-draw``)."""
+    return []
+
+
+def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    settings_mod.configure(settings)
+    wire()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        own_engine = engine is None
+        the_engine = engine or dbmod.create_engine(settings.database_url)
+        app.state.engine = the_engine
+        app.state.session_factory = dbmod.session_factory(the_engine)
+        task = None
+        if settings.run_worker_in_app:
+            task = asyncio.create_task(run_loop(app.state.session_factory, settings, name="in-app"))
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            if own_engine:
+                await the_engine.dispose()
+
+    app = Litestar(
+        route_handlers=route_handlers(),
+        lifespan=[lifespan],
+        dependencies={
+            "db": Provide(provide_db),
+            "settings": Provide(provide_settings, sync_to_thread=False),
+            "actor": Provide(provide_actor, sync_to_thread=False),
+            "principal": Provide(provide_principal, sync_to_thread=False),
+        },
+        middleware=[PlatformMiddleware],
+        before_request=check_csrf,
+        exception_handlers=EXCEPTION_HANDLERS,
+        template_config=TemplateConfig(
+            directory=template_dirs(), engine=JinjaTemplateEngine, engine_callback=_configure_jinja
+        ),
+        plugins=[PydanticPlugin(prefer_alias=True)],
+        openapi_config=OpenAPIConfig(
+            title="Intermediary Service Supermarket API",
+            version="1",
+            description="中介服务超市 — public and authenticated JSON API (SPEC §6).",
+            path="/schema",
+            components=Components(security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer")}),
+            security=[{"BearerToken": []}],
+        ),
+        request_max_body_size=settings.max_json_bytes,
+        response_cache_config=ResponseCacheConfig(),
+        debug=False,
+    )
+    app.state.settings = settings
+    if engine is not None:
+        app.state.engine = engine
+        app.state.session_factory = dbmod.session_factory(engine)
+    return app
+
+
+def _configure_jinja(engine: JinjaTemplateEngine) -> None:
+    templating.configure(engine.engine)

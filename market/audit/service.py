@@ -1,0 +1,136 @@
+"""Recording and verifying the audit chain.
+
+``record`` queues an event on the session; when that session commits, the queued events are
+appended under a row lock on :class:`AuditHead` (``SELECT … FOR UPDATE`` on PostgreSQL, the
+database write lock on SQLite), each carrying the hash of the one before. The lock is taken as
+late as possible, just before the commit, so it is held only for the commit itself and
+never while a request waits on other rows.
+
+    hash = sha256(canonical({seq, at, actor_user, actor_org, actor_role, actor_ip, action,
+                             entity_type, entity_id, data, prev}))
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from market import clock
+from market.actor import Actor
+from market.audit.models import GENESIS_HASH, AuditEvent, AuditHead
+from market.db import MarketSession
+from market.jsonutil import canonical
+
+_PENDING = "market.audit.pending"
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    events: int
+    first_bad_seq: int | None
+
+
+def record(
+    session: AsyncSession,
+    actor: Actor,
+    action: str,
+    entity_type: str,
+    entity_id: Any,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """Queue an audit event; it is written in the same transaction when the session commits."""
+    payload = canonical(data or {})  # fail now, not at commit, on data that cannot be serialised
+    if not session.in_transaction():
+        # tie the event to a transaction (no I/O), so that a rollback forgets it
+        session.sync_session.begin()
+    session.info.setdefault(_PENDING, []).append(
+        {
+            "occurred_at": clock.now(),
+            "actor_user_id": actor.user_id,
+            "actor_org_id": actor.org_id,
+            "actor_role": actor.role,
+            "actor_ip": actor.ip,
+            "action": action,
+            "entity_type": entity_type,
+            "entity_id": str(entity_id),
+            "data": payload,
+        }
+    )
+
+
+def pending(session: AsyncSession) -> list[dict[str, Any]]:
+    """Events queued on this session and not yet written (for tests and diagnostics)."""
+    return list(session.info.get(_PENDING, []))
+
+
+def event_hash(ev: AuditEvent) -> str:
+    body = canonical(
+        {
+            "seq": ev.seq,
+            "at": ev.occurred_at,
+            "actor_user": ev.actor_user_id,
+            "actor_org": ev.actor_org_id,
+            "actor_role": ev.actor_role,
+            "actor_ip": ev.actor_ip,
+            "action": ev.action,
+            "entity_type": ev.entity_type,
+            "entity_id": ev.entity_id,
+            "data": ev.data,
+            "prev": ev.prev_hash,
+        }
+    )
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+@event.listens_for(MarketSession, "before_commit")
+def _append_pending(session: Session) -> None:
+    queued = session.info.pop(_PENDING, None)
+    if not queued:
+        return
+    head = session.execute(
+        select(AuditHead).where(AuditHead.id == 1).with_for_update().execution_options(populate_existing=True)
+    ).scalar_one()
+    seq, prev = head.seq, head.hash
+    for item in queued:
+        seq += 1
+        ev = AuditEvent(seq=seq, prev_hash=prev, hash="", **item)
+        ev.hash = event_hash(ev)
+        session.add(ev)
+        prev = ev.hash
+    head.seq, head.hash = seq, prev
+
+
+@event.listens_for(MarketSession, "after_soft_rollback")
+def _forget_pending(session: Session, _previous_transaction: Any) -> None:
+    session.info.pop(_PENDING, None)
+
+
+async def verify(session: AsyncSession, batch: int = 2000) -> VerifyResult:
+    """Recompute the chain from the first event; name the first event that does not match.
+
+    A changed event fails at its own sequence number; a deleted one at the number that is
+    missing; a deleted tail at the first number the head counts but the table lacks.
+    """
+    expected_seq, prev, count = 1, GENESIS_HASH, 0
+    while True:
+        rows = (
+            await session.scalars(
+                select(AuditEvent).where(AuditEvent.seq >= expected_seq).order_by(AuditEvent.seq).limit(batch)
+            )
+        ).all()
+        for ev in rows:
+            if ev.seq != expected_seq or ev.prev_hash != prev or event_hash(ev) != ev.hash:
+                return VerifyResult(ok=False, events=count, first_bad_seq=expected_seq)
+            prev, expected_seq, count = ev.hash, expected_seq + 1, count + 1
+        if len(rows) < batch:
+            break
+    head = (await session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1))).one()
+    if head.seq != count or head.hash != prev:
+        return VerifyResult(ok=False, events=count, first_bad_seq=count + 1)
+    return VerifyResult(ok=True, events=count, first_bad_seq=None)

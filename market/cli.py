@@ -1,0 +1,178 @@
+"""The ``market`` command: serve, worker, db upgrade, users create, audit verify, demo, verify-draw."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from market import db as dbmod
+from market import migrations
+from market.actor import SYSTEM
+from market.app import cli_commands, demo_loaders, wire
+from market.identity.models import Role
+from market.settings import Settings, SettingsError, configure
+
+T = TypeVar("T")
+
+
+def _settings() -> Settings:
+    try:
+        return configure(Settings.from_env())
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def run_with_session(settings: Settings, fn: Callable[[AsyncSession], Awaitable[T]], *, commit: bool) -> T:
+    async def runner() -> T:
+        engine = dbmod.create_engine(settings.database_url)
+        try:
+            async with dbmod.unit_of_work(dbmod.session_factory(engine)) as session:
+                result = await fn(session)
+                if commit:
+                    await session.commit()
+                return result
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(runner())
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log more.")
+def main(verbose: bool) -> None:
+    """Intermediary Service Supermarket (中介服务超市)."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    wire()
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--no-worker", is_flag=True, help="Do not run the time-transition loop inside the server.")
+def serve(host: str, port: int, no_worker: bool) -> None:
+    """Serve the web application and the API."""
+    import uvicorn
+
+    from market.app import create_app
+
+    settings = _settings()
+    if no_worker:
+        settings = settings.with_(run_worker_in_app=False)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=True)
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Apply what is due now, then exit.")
+def worker(once: bool) -> None:
+    """Apply due time transitions (deadlines, end of publicity) until stopped."""
+    from market.worker import run_loop, run_once
+
+    settings = _settings()
+
+    async def runner() -> None:
+        engine = dbmod.create_engine(settings.database_url)
+        factory = dbmod.session_factory(engine)
+        try:
+            if once:
+                click.echo(json.dumps(await run_once(factory)))
+                return
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            await run_loop(factory, settings, name="worker", stop=stop)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(runner())
+
+
+@main.group("db")
+def db_group() -> None:
+    """Database schema."""
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply the migrations (the only way the schema is created)."""
+    settings = _settings()
+    migrations.upgrade(settings.database_url, revision)
+    click.echo(f"database at {migrations.current(settings.database_url)}")
+
+
+@main.group("users")
+def users_group() -> None:
+    """User accounts."""
+
+
+@users_group.command("create")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--org", "org_name", required=True, help="Organisation name; created (approved) if new.")
+@click.option("--username", required=True)
+@click.option("--password", required=True, prompt=True, hide_input=True, confirmation_prompt=True)
+def users_create(role: str, org_name: str, username: str, password: str) -> None:
+    """Create a user (and its organisation when it does not exist yet)."""
+    from market.errors import DomainError
+    from market.identity.services import ensure_user
+
+    settings = _settings()
+    try:
+        user = run_with_session(
+            settings,
+            lambda s: ensure_user(s, SYSTEM, role=Role(role), org_name=org_name, username=username, password=password),
+            commit=True,
+        )
+    except DomainError as exc:
+        details = "; ".join(f"{e.field}: {e.message}" for e in exc.errors)
+        raise click.ClickException(f"{exc.title} {details}".strip()) from exc
+    click.echo(f"created user {user.username} ({role}) in {org_name}")
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """The audit trail."""
+
+
+@audit_group.command("verify")
+def audit_verify() -> None:
+    """Recompute the hash chain; exit 1 if it is broken."""
+    from market.audit.service import verify
+
+    result = run_with_session(_settings(), verify, commit=False)
+    click.echo(json.dumps({"ok": result.ok, "events": result.events, "first_bad_seq": result.first_bad_seq}))
+    if not result.ok:
+        sys.exit(1)
+
+
+@main.command()
+def demo() -> None:
+    """Load the demo marketplace (idempotent: run it as often as you like)."""
+    settings = _settings()
+
+    async def load(session: AsyncSession) -> dict[str, Any]:
+        summary: dict[str, Any] = {}
+        for loader in demo_loaders():
+            summary.update(await loader(session, settings))
+        return summary
+
+    for key, value in run_with_session(settings, load, commit=True).items():
+        click.echo(f"{key}: {value}")
+
+
+for extra in cli_commands():
+    main.add_command(extra)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,189 @@
+"""Database access: engines, sessions, the unit of work and the column types every package uses.
+
+* ``MARKET_DATABASE_URL`` takes plain URLs; the async driver is picked here
+  (``sqlite`` → aiosqlite, ``postgresql`` → psycopg 3).
+* SQLite transactions start with ``BEGIN IMMEDIATE`` so that writers queue on the database lock
+  instead of failing with "database is locked" halfway through; PostgreSQL uses row locks.
+* :func:`unit_of_work` rolls back unless the block commits; the web layer commits once per
+  request when the handler succeeds.
+* :class:`UTCDateTime` and :class:`Money` make SQLite and PostgreSQL return the same Python
+  values (aware UTC datetimes, exact ``Decimal`` amounts).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, DateTime, Numeric, event
+from sqlalchemy.engine import Dialect, Engine, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import SQLModel
+
+from market.clock import ensure_aware
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+SQLModel.metadata.naming_convention = NAMING_CONVENTION
+metadata = SQLModel.metadata
+
+CENT = Decimal("0.01")
+
+
+def new_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+def to_money(value: Decimal | int | str | float) -> Decimal:
+    """Two decimals, rounded half up (the way amounts are written in China)."""
+    if isinstance(value, float):
+        value = repr(value)
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores naive UTC text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = ensure_aware(value)
+        if dialect.name == "sqlite":
+            return value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return ensure_aware(value)
+
+
+class Money(TypeDecorator[Decimal]):
+    """NUMERIC(14,2) in PostgreSQL, exact integer cents in SQLite (which has no decimal type)."""
+
+    impl = Numeric(14, 2, asdecimal=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(Numeric(14, 2, asdecimal=True))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        amount = to_money(value)
+        if dialect.name == "sqlite":
+            return int(amount * 100)
+        return amount
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return (Decimal(int(value)) / 100).quantize(CENT)
+        return to_money(value)
+
+
+JSONType = JSON().with_variant(JSON(), "sqlite")
+
+
+def async_url(url: str) -> str:
+    """The SQLAlchemy URL with the async driver for a plain ``sqlite:`` or ``postgresql:`` URL."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return str(parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False))
+    if backend in {"postgresql", "postgres"}:
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    raise ValueError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql://")
+
+
+def sync_url(url: str) -> str:
+    """The SQLAlchemy URL with the synchronous driver (used by the migrations)."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite").render_as_string(hide_password=False)
+    if backend in {"postgresql", "postgres"}:
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    raise ValueError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql://")
+
+
+def _sqlite_file(url: str) -> str | None:
+    database = make_url(url).database
+    return database if database and database != ":memory:" else None
+
+
+def prepare_sqlite(sync_engine: Engine) -> None:
+    """Foreign keys on, WAL journal, wait for the lock, and take the write lock at BEGIN."""
+
+    @event.listens_for(sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+    target = async_url(url)
+    if target.startswith("sqlite"):
+        path = _sqlite_file(url)
+        if path:
+            from pathlib import Path
+
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(target, echo=echo, poolclass=NullPool)
+        prepare_sqlite(engine.sync_engine)
+        return engine
+    return create_async_engine(target, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+class MarketSession(Session):
+    """The synchronous session behind every :class:`AsyncSession` of the platform.
+
+    Hooks registered on this class (the audit trail writes its pending events in
+    ``before_commit``) run for every transaction the platform commits.
+    """
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=MarketSession)
+
+
+@contextlib.asynccontextmanager
+async def unit_of_work(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session whose work is rolled back unless the block calls ``await session.commit()``."""
+    async with factory() as session:
+        try:
+            yield session
+        finally:
+            if session.in_transaction():
+                await session.rollback()
+
+
+def is_postgres(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"

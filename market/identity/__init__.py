@@ -1,0 +1,1 @@
+"""Organisations, users, roles, sessions and the guards that protect every route."""

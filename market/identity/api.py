@@ -1,0 +1,189 @@
+"""JSON API: sign-in, the current user, sessions, and the operator's organisation accounts."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.datastructures import Cookie
+from litestar.params import FromPath, JSONBody, QueryParameter
+from sqlalchemy import func, or_, select
+
+from market.errors import FieldError
+from market.i18n import gettext as _
+from market.identity import services
+from market.identity.guards import admin_only, principal_of, signed_in
+from market.identity.models import Organization, OrgKind, OrgStatus, User
+from market.identity.principal import Principal
+from market.identity.schemas import (
+    Created,
+    LoginIn,
+    LoginOut,
+    MeOut,
+    OrganizationCreate,
+    OrganizationOut,
+    OrgBrief,
+    SessionOut,
+    UserOut,
+)
+from market.web.deps import AppSettings, CurrentActor, DbSession, client_ip
+from market.web.middleware import SESSION_COOKIE
+from market.web.problems import problem
+from market.web.schemas import Page
+
+
+def me_out(p: Principal) -> MeOut:
+    return MeOut(
+        id=p.user_id,
+        username=p.username,
+        display_name=p.display_name,
+        role=p.role,
+        org_id=p.org_id,
+        org=OrgBrief(id=p.org_id, name=p.org_name, kind=p.org_kind, status=p.org_status),
+    )
+
+
+def session_cookie(token: str, settings: AppSettings, max_age: int) -> Cookie:
+    return Cookie(
+        key=SESSION_COOKIE,
+        value=token,
+        httponly=True,
+        samesite="lax",
+        secure=settings.is_production,
+        max_age=max_age,
+        path="/",
+    )
+
+
+class AuthController(Controller):
+    path = "/api/v1"
+    tags = ["identity"]
+
+    @post("/auth/login", status_code=200, summary="Sign in; returns a bearer token and sets the session cookie")
+    async def login(
+        self, request: Request, data: JSONBody[LoginIn], db: DbSession, settings: AppSettings
+    ) -> Response[LoginOut]:
+        outcome = await services.login(
+            db,
+            settings,
+            data.username,
+            data.password,
+            ip=client_ip(request),
+            user_agent=request.headers.get("user-agent"),
+        )
+        # failures are answered, not raised, so that the attempt is committed and counted
+        if outcome.error == "throttled":
+            return problem(  # type: ignore[return-value]
+                request,
+                429,
+                _("Too many failed sign-ins. Try again later."),
+                _("Sign-in for this account is paused for %(minutes)d minutes.", minutes=settings.login_window_minutes),
+                kind="too-many-requests",
+                headers={"Retry-After": str(outcome.retry_after)},
+            )
+        if not outcome.ok or outcome.principal is None or outcome.token is None:
+            return problem(  # type: ignore[return-value]
+                request,
+                401,
+                _("Wrong username or password."),
+                _("Check both and try again."),
+                kind="not-authenticated",
+                errors=[FieldError("password", _("Wrong username or password."))],
+            )
+        body = LoginOut(token=outcome.token, expires_in=outcome.expires_in, user=me_out(outcome.principal))
+        return Response(body, cookies=[session_cookie(outcome.token, settings, outcome.expires_in)])
+
+    @post("/auth/logout", status_code=204, guards=[signed_in], summary="End this session (revokes the token)")
+    async def logout(
+        self, request: Request, db: DbSession, actor: CurrentActor, settings: AppSettings
+    ) -> Response[None]:
+        await services.revoke_token(db, actor, principal_of(request).token_id)
+        return Response(None, status_code=204, cookies=[session_cookie("", settings, 0)])
+
+    @get("/me", guards=[signed_in], summary="The signed-in user, with role and organisation")
+    async def me(self, request: Request) -> MeOut:
+        return me_out(principal_of(request))
+
+    @get("/auth/sessions", guards=[signed_in], summary="My open sessions")
+    async def sessions(self, request: Request, db: DbSession) -> list[SessionOut]:
+        me = principal_of(request)
+        rows = await services.list_tokens(db, me.user_id)
+        return [
+            SessionOut.model_validate(row, from_attributes=True).model_copy(update={"current": row.id == me.token_id})
+            for row in rows
+        ]
+
+    @delete(
+        "/auth/sessions/{session_id:uuid}",
+        status_code=204,
+        guards=[signed_in],
+        summary="Revoke one of my sessions (admins: anyone's)",
+    )
+    async def revoke(self, session_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor) -> None:
+        await services.revoke_token(db, actor, session_id)
+
+
+class AdminOrganizationController(Controller):
+    path = "/api/v1/admin/organizations"
+    tags = ["admin"]
+    guards = [admin_only]
+
+    @get("/", summary="Organisations, filtered by status, kind and name")
+    async def list_organizations(
+        self,
+        db: DbSession,
+        status: Annotated[str | None, QueryParameter()] = None,
+        kind: Annotated[str | None, QueryParameter()] = None,
+        q: Annotated[str | None, QueryParameter(max_length=100)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+    ) -> Page[OrganizationOut]:
+        query = select(Organization)
+        if status:
+            query = query.where(Organization.status == status)
+        if kind:
+            query = query.where(Organization.kind == kind)
+        if q:
+            like = f"%{q}%"
+            query = query.where(or_(Organization.name.ilike(like), Organization.uscc.ilike(like)))
+        total = await db.scalar(select(func.count()).select_from(query.subquery()))
+        rows = await db.scalars(query.order_by(Organization.created_at.desc()).limit(limit).offset(offset))
+        return Page[OrganizationOut](
+            items=[OrganizationOut.model_validate(r) for r in rows], total=total or 0, limit=limit, offset=offset
+        )
+
+    @post("/", status_code=201, summary="Create an approved organisation with its first user")
+    async def create_organization(
+        self, data: JSONBody[OrganizationCreate], db: DbSession, actor: CurrentActor
+    ) -> Created:
+        org = await services.create_organization(
+            db,
+            actor,
+            services.OrgInput(
+                kind=OrgKind(data.kind),
+                name=data.name,
+                uscc=data.uscc,
+                legal_rep=data.legal_rep,
+                address=data.address,
+                phone=data.phone,
+                email=str(data.email),
+                org_type=data.org_type,
+            ),
+            status=OrgStatus.approved,
+            commitment_accepted=data.kind in ("owner", "provider"),
+        )
+        await services.create_user(
+            db, actor, org, username=data.username, password=data.password, display_name=data.display_name
+        )
+        return Created(id=org.id, status=org.status)
+
+    @get("/{org_id:uuid}", summary="One organisation")
+    async def get_organization(self, org_id: FromPath[uuid.UUID], db: DbSession) -> OrganizationOut:
+        return OrganizationOut.model_validate(await services.get_organization(db, org_id))
+
+    @get("/{org_id:uuid}/users", summary="The organisation's users")
+    async def users(self, org_id: FromPath[uuid.UUID], db: DbSession) -> list[UserOut]:
+        await services.get_organization(db, org_id)
+        rows = await db.scalars(select(User).where(User.org_id == org_id).order_by(User.created_at))
+        return [UserOut.model_validate(u) for u in rows]

@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, Column, Integer, String, Text
+from sqlmodel import Field, SQLModel
+
+from market import clock
+from market.db import UTCDateTime, new_id
+
+
+class OrgKind(StrEnum):
+    provider = "provider"  # 中介机构
+    owner = "owner"  # 项目业主 / 采购人
+    operator = "operator"  # 管理机构 (platform operator)
+    finance = "finance"  # 财政局
+
+
+class OrgStatus(StrEnum):
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+    suspended = "suspended"
+    blacklisted = "blacklisted"
+
+
+class Role(StrEnum):
+    provider = "provider"
+    owner = "owner"
+    admin = "admin"
+    finance = "finance"
+
+
+ROLE_OF_KIND: dict[OrgKind, Role] = {
+    OrgKind.provider: Role.provider,
+    OrgKind.owner: Role.owner,
+    OrgKind.operator: Role.admin,
+    OrgKind.finance: Role.finance,
+}
+KIND_OF_ROLE: dict[Role, OrgKind] = {role: kind for kind, role in ROLE_OF_KIND.items()}
+
+OWNER_TYPES = ("government", "public_institution", "state_enterprise", "enterprise", "other")
+
+
+def _in(column: str, values: list[str] | tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+_org_version = Column("version", Integer, nullable=False, server_default="1")
+
+
+class Organization(SQLModel, table=True):
+    __tablename__ = "organizations"
+    __table_args__ = (
+        CheckConstraint(_in("kind", [k.value for k in OrgKind]), name="kind"),
+        CheckConstraint(_in("status", [s.value for s in OrgStatus]), name="status"),
+        CheckConstraint(f"org_type IS NULL OR {_in('org_type', OWNER_TYPES)}", name="org_type"),
+        CheckConstraint("length(uscc) = 18", name="uscc_length"),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    kind: str = Field(max_length=16, index=True)
+    name: str = Field(max_length=200)
+    uscc: str = Field(max_length=18, unique=True)
+    legal_rep: str = Field(max_length=60)
+    address: str = Field(max_length=300)
+    phone: str = Field(max_length=40)
+    email: str = Field(max_length=254)
+    org_type: str | None = Field(default=None, max_length=32)
+    status: str = Field(default=OrgStatus.pending.value, max_length=16, index=True)
+    status_reason: str | None = Field(default=None, sa_column=Column(Text))
+    suspended_until: date | None = None
+    commitment_accepted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(
+        default_factory=clock.now, sa_type=UTCDateTime, nullable=False, sa_column_kwargs={"onupdate": clock.now}
+    )
+    version: int = Field(default=1, sa_column=_org_version)
+
+    # optimistic locking: an UPDATE that finds another version raises StaleDataError (409)
+    __mapper_args__ = {"version_id_col": _org_version}
+
+    @property
+    def role(self) -> Role:
+        return ROLE_OF_KIND[OrgKind(self.kind)]
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    org_id: uuid.UUID = Field(foreign_key="organizations.id", index=True)
+    username: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    display_name: str = Field(max_length=100)
+    password_hash: str = Field(max_length=255)
+    is_active: bool = True
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)
+    last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class AuthToken(SQLModel, table=True):
+    """A login session. Only the SHA-256 of the bearer token is stored; revoking sets revoked_at."""
+
+    __tablename__ = "auth_tokens"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    ip: str | None = Field(default=None, max_length=64)
+    user_agent: str | None = Field(default=None, max_length=300)
+
+
+class LoginAttempt(SQLModel, table=True):
+    """Failed and successful logins, counted for rate limiting."""
+
+    __tablename__ = "login_attempts"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    username: str = Field(max_length=64, index=True)
+    ip: str | None = Field(default=None, max_length=64, index=True)
+    at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False, index=True)
+    success: bool = False

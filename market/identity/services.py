@@ -1,0 +1,329 @@
+"""Identity rules: organisations, users, logins, sessions. No HTTP here."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from stdnum.cn import uscc as stdnum_uscc
+from stdnum.exceptions import ValidationError as StdnumValidationError
+
+from market import audit, clock
+from market.actor import Actor
+from market.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied
+from market.i18n import gettext as _
+from market.identity.models import (
+    KIND_OF_ROLE,
+    OWNER_TYPES,
+    AuthToken,
+    LoginAttempt,
+    Organization,
+    OrgKind,
+    OrgStatus,
+    Role,
+    User,
+)
+from market.identity.passwords import hash_password, needs_rehash, verify_password
+from market.identity.principal import Principal
+from market.settings import Settings
+
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+
+
+def normalize_uscc(value: str) -> str:
+    """The 统一社会信用代码 in canonical form, or InvalidInput naming ``uscc``."""
+    try:
+        return stdnum_uscc.validate(value)
+    except StdnumValidationError:
+        raise InvalidInput.field(
+            "uscc", _("This is not a valid unified social credit code (统一社会信用代码): check the 18 characters.")
+        ) from None
+
+
+def check_password_strength(password: str, field: str = "password") -> None:
+    if len(password) < 8 or not re.search(r"[A-Za-z]", password) or not re.search(r"\d", password):
+        raise InvalidInput.field(field, _("The password needs at least 8 characters, with letters and digits."))
+
+
+def normalize_username(username: str) -> str:
+    name = username.strip().lower()
+    if not USERNAME_RE.match(name):
+        raise InvalidInput.field(
+            "username", _("A username has 2 to 64 characters: letters, digits, dot, dash or underscore.")
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class OrgInput:
+    kind: OrgKind
+    name: str
+    uscc: str
+    legal_rep: str
+    address: str
+    phone: str
+    email: str
+    org_type: str | None = None
+
+
+async def create_organization(
+    session: AsyncSession,
+    actor: Actor,
+    data: OrgInput,
+    *,
+    status: OrgStatus = OrgStatus.pending,
+    commitment_accepted: bool = False,
+) -> Organization:
+    uscc = normalize_uscc(data.uscc)
+    if data.kind == OrgKind.owner and data.org_type not in OWNER_TYPES:
+        raise InvalidInput.field("org_type", _("Choose the kind of owner organisation."))
+    if await session.scalar(select(Organization.id).where(Organization.uscc == uscc)):
+        raise Conflict(
+            _("An organisation with this unified social credit code is already registered."),
+            errors=[FieldError("uscc", _("Already registered."))],
+        )
+    now = clock.now()
+    org = Organization(
+        kind=data.kind.value,
+        name=data.name.strip(),
+        uscc=uscc,
+        legal_rep=data.legal_rep.strip(),
+        address=data.address.strip(),
+        phone=data.phone.strip(),
+        email=data.email.strip(),
+        org_type=data.org_type if data.kind == OrgKind.owner else None,
+        status=status.value,
+        commitment_accepted_at=now if commitment_accepted else None,
+    )
+    session.add(org)
+    await session.flush()
+    audit.record(
+        session,
+        actor,
+        "organization.created",
+        "organization",
+        org.id,
+        {"kind": org.kind, "name": org.name, "uscc": org.uscc, "status": org.status},
+    )
+    return org
+
+
+async def create_user(
+    session: AsyncSession,
+    actor: Actor,
+    org: Organization,
+    *,
+    username: str,
+    password: str,
+    display_name: str | None = None,
+) -> User:
+    name = normalize_username(username)
+    check_password_strength(password)
+    if await session.scalar(select(User.id).where(User.username == name)):
+        raise Conflict(_("This username is taken."), errors=[FieldError("username", _("Already taken."))])
+    user = User(
+        org_id=org.id,
+        username=name,
+        display_name=(display_name or name).strip(),
+        password_hash=hash_password(password),
+    )
+    session.add(user)
+    await session.flush()
+    audit.record(session, actor, "user.created", "user", user.id, {"org_id": org.id, "username": name})
+    return user
+
+
+async def get_organization(session: AsyncSession, org_id: uuid.UUID) -> Organization:
+    org = await session.get(Organization, org_id)
+    if org is None:
+        raise NotFound(_("No such organisation."))
+    return org
+
+
+async def ensure_user(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    role: Role,
+    org_name: str,
+    username: str,
+    password: str,
+    uscc: str | None = None,
+) -> User:
+    """The CLI's `users create`: the organisation named ``org_name`` is created (approved) if new."""
+    kind = KIND_OF_ROLE[role]
+    org = await session.scalar(select(Organization).where(Organization.name == org_name, Organization.kind == kind))
+    if org is None:
+        org = await create_organization(
+            session,
+            actor,
+            OrgInput(
+                kind=kind,
+                name=org_name,
+                uscc=uscc or generate_uscc(org_name),
+                legal_rep="—",
+                address="—",
+                phone="—",
+                email="—",
+                org_type="government" if kind == OrgKind.owner else None,
+            ),
+            status=OrgStatus.approved,
+            commitment_accepted=kind in (OrgKind.provider, OrgKind.owner),
+        )
+    return await create_user(session, actor, org, username=username, password=password)
+
+
+def generate_uscc(seed: str) -> str:
+    """A well-formed USCC derived from ``seed`` (for accounts the operator creates by hand)."""
+    digest = hashlib.sha256(seed.encode()).hexdigest()
+    body = "11" + "530100" + "".join(str(int(c, 16) % 10) for c in digest[:9])
+    return body + stdnum_uscc.calc_check_digit(body)
+
+
+# --- sessions ---------------------------------------------------------------------------------
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class LoginOutcome:
+    ok: bool
+    token: str | None = None
+    principal: Principal | None = None
+    expires_in: int = 0
+    error: str | None = None  # "invalid" | "throttled"
+    retry_after: int = 0
+
+
+async def _recent_failures(session: AsyncSession, settings: Settings, username: str, ip: str | None) -> int:
+    since = clock.now() - timedelta(minutes=settings.login_window_minutes)
+    last_success = await session.scalar(
+        select(func.max(LoginAttempt.at)).where(LoginAttempt.username == username, LoginAttempt.success)
+    )
+    if last_success is not None and clock.ensure_aware(last_success) > since:
+        since = clock.ensure_aware(last_success)
+    by_name = await session.scalar(
+        select(func.count()).where(
+            LoginAttempt.username == username, LoginAttempt.at > since, LoginAttempt.success.is_(False)
+        )
+    )
+    by_ip = 0
+    if ip:
+        by_ip = await session.scalar(
+            select(func.count()).where(LoginAttempt.ip == ip, LoginAttempt.at > since, LoginAttempt.success.is_(False))
+        )
+    # one address may mistype several accounts, but not without limit
+    return max(int(by_name or 0), int(by_ip or 0) // 4)
+
+
+async def login(
+    session: AsyncSession, settings: Settings, username: str, password: str, *, ip: str | None, user_agent: str | None
+) -> LoginOutcome:
+    """Check the password, rate-limited per username and address; on success open a session.
+
+    The outcome is returned, not raised, so that the caller commits the attempt either way.
+    """
+    name = username.strip().lower()[:64]
+    if await _recent_failures(session, settings, name, ip) >= settings.login_max_failures:
+        return LoginOutcome(ok=False, error="throttled", retry_after=settings.login_window_minutes * 60)
+    row = (await session.execute(select(User, Organization).join(Organization).where(User.username == name))).first()
+    user, org = (row[0], row[1]) if row else (None, None)
+    valid = verify_password(user.password_hash if user else None, password)
+    if not valid or user is None or org is None or not user.is_active:
+        session.add(LoginAttempt(username=name, ip=ip, success=False))
+        return LoginOutcome(ok=False, error="invalid")
+    session.add(LoginAttempt(username=name, ip=ip, success=True))
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    token = secrets.token_urlsafe(32)
+    now = clock.now()
+    auth = AuthToken(
+        user_id=user.id,
+        token_hash=token_digest(token),
+        expires_at=now + timedelta(hours=settings.session_hours),
+        ip=ip,
+        user_agent=(user_agent or "")[:300] or None,
+    )
+    user.last_login_at = now
+    session.add(auth)
+    await session.flush()
+    principal = _principal(user, org, auth.id, via_cookie=False)
+    audit.record(session, principal.actor(ip), "user.login", "user", user.id, {"token_id": auth.id})
+    return LoginOutcome(ok=True, token=token, principal=principal, expires_in=settings.session_hours * 3600)
+
+
+def _principal(user: User, org: Organization, token_id: uuid.UUID, *, via_cookie: bool) -> Principal:
+    return Principal(
+        user_id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        org_id=org.id,
+        org_name=org.name,
+        org_kind=org.kind,
+        org_status=org.status,
+        role=org.role.value,
+        token_id=token_id,
+        via_cookie=via_cookie,
+    )
+
+
+async def principal_for_token(session: AsyncSession, token: str, *, via_cookie: bool) -> Principal | None:
+    """The user behind a bearer token or session cookie, if the session is live."""
+    if not token or len(token) > 200:
+        return None
+    row = (
+        await session.execute(
+            select(AuthToken, User, Organization)
+            .join(User, User.id == AuthToken.user_id)
+            .join(Organization, Organization.id == User.org_id)
+            .where(AuthToken.token_hash == token_digest(token))
+        )
+    ).first()
+    if row is None:
+        return None
+    auth, user, org = row
+    if auth.revoked_at is not None or clock.ensure_aware(auth.expires_at) <= clock.now() or not user.is_active:
+        return None
+    return _principal(user, org, auth.id, via_cookie=via_cookie)
+
+
+async def revoke_token(session: AsyncSession, actor: Actor, token_id: uuid.UUID) -> None:
+    """End one session. Users end their own; an admin may end anyone's."""
+    auth = await session.get(AuthToken, token_id)
+    if auth is None or (actor.role != Role.admin and auth.user_id != actor.user_id):
+        raise NotFound(_("No such session."))
+    if auth.revoked_at is None:
+        auth.revoked_at = clock.now()
+        audit.record(session, actor, "user.session_revoked", "user", auth.user_id, {"token_id": auth.id})
+
+
+async def revoke_all_tokens(session: AsyncSession, actor: Actor, user_id: uuid.UUID) -> int:
+    if actor.role != Role.admin and actor.user_id != user_id:
+        raise PermissionDenied(_("You may only end your own sessions."))
+    result = await session.execute(
+        update(AuthToken)
+        .where(AuthToken.user_id == user_id, AuthToken.revoked_at.is_(None))
+        .values(revoked_at=clock.now())
+    )
+    count = result.rowcount or 0  # type: ignore[attr-defined]
+    if count:
+        audit.record(session, actor, "user.sessions_revoked", "user", user_id, {"count": count})
+    return count
+
+
+async def list_tokens(session: AsyncSession, user_id: uuid.UUID) -> list[AuthToken]:
+    now = clock.now()
+    rows = await session.scalars(
+        select(AuthToken)
+        .where(AuthToken.user_id == user_id, AuthToken.revoked_at.is_(None), AuthToken.expires_at > now)
+        .order_by(AuthToken.created_at.desc())
+    )
+    return list(rows)

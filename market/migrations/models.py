@@ -1,0 +1,7 @@
+"""Every table model of every package, imported so that the metadata is complete."""
+
+from market.audit import models as _audit  # noqa: F401
+from market.db import metadata
+from market.identity import models as _identity  # noqa: F401
+
+__all__ = ["metadata"]

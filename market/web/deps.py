@@ -1,0 +1,53 @@
+"""Dependencies every controller may ask for."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+from litestar import Request
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from market.actor import PUBLIC, Actor
+from market.identity.principal import Principal
+from market.settings import Settings
+
+
+async def provide_db(state: State) -> AsyncGenerator[AsyncSession, None]:
+    """One session per request, committed once when the handler succeeds (redirects included),
+    rolled back when anything raises. Handlers and services never commit themselves."""
+    async with state.session_factory() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        else:
+            await session.commit()
+
+
+def provide_settings(state: State) -> Settings:
+    return state.settings
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def provide_actor(request: Request) -> Actor:
+    user = request.scope.get("user")
+    if isinstance(user, Principal):
+        return user.actor(client_ip(request))
+    return Actor(user_id=None, org_id=None, role=PUBLIC.role, ip=client_ip(request))
+
+
+def provide_principal(request: Request) -> Principal | None:
+    user = request.scope.get("user")
+    return user if isinstance(user, Principal) else None
+
+
+# Annotated names for handler parameters (Litestar injects dependencies by parameter name)
+DbSession = NamedDependency[AsyncSession]
+AppSettings = NamedDependency[Settings]
+CurrentActor = NamedDependency[Actor]

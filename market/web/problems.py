@@ -1,0 +1,214 @@
+"""The one exception mapper: every error becomes an RFC 9457 problem-details answer for the API,
+or an error page (or the login page) for people. Nothing leaks a stack trace."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+from urllib.parse import quote
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.response import Redirect, Template
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from market.errors import (
+    Conflict,
+    DomainError,
+    FieldError,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    RuleViolation,
+    TooManyRequests,
+)
+from market.i18n import gettext as _
+
+log = logging.getLogger("market.errors")
+
+PROBLEM_JSON = "application/problem+json"
+
+STATUS_OF: dict[type[DomainError], int] = {
+    InvalidInput: 422,
+    RuleViolation: 422,
+    NotFound: 404,
+    NotAuthenticated: 401,
+    PermissionDenied: 403,
+    Conflict: 409,
+    TooManyRequests: 429,
+}
+
+
+class FormInvalid(Exception):
+    """Raised by page handlers to re-render a form with its errors (and roll back the request)."""
+
+    def __init__(self, template: str, context: dict[str, Any], error: DomainError, status: int | None = None) -> None:
+        super().__init__(error.detail)
+        self.template = template
+        self.context = context
+        self.error = error
+        self.status = status or status_of(error)
+
+
+def status_of(exc: DomainError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS_OF:
+            return STATUS_OF[cls]  # type: ignore[index]
+    return 400
+
+
+def wants_json(request: Request) -> bool:
+    path = request.url.path
+    if path.startswith("/api/") or path.startswith("/schema") or path == "/healthz":
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def problem(
+    request: Request,
+    status: int,
+    title: str,
+    detail: str | None = None,
+    *,
+    kind: str = "about:blank",
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[Any]:
+    if wants_json(request):
+        body: dict[str, Any] = {
+            "type": kind if kind == "about:blank" else f"/problems/{kind}",
+            "title": title,
+            "status": status,
+            "detail": detail or title,
+            "instance": request.url.path,
+        }
+        if errors:
+            body["errors"] = [{"field": e.field, "message": e.message} for e in errors]
+        return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    if status == 401:
+        return Redirect(path=f"/login?next={quote(request.url.path)}")
+    return Template(
+        template_name="error.html",
+        context={"status": status, "title": title, "detail": detail, "errors": errors or []},
+        status_code=status,
+        headers=headers,
+        media_type=MediaType.HTML,
+    )
+
+
+def _domain_error(request: Request, exc: DomainError) -> Response[Any]:
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
+    return problem(request, status_of(exc), exc.title, exc.detail, kind=exc.kind, errors=exc.errors, headers=headers)
+
+
+def _form_invalid(request: Request, exc: FormInvalid) -> Response[Any]:
+    context = {**exc.context, "error": exc.error, "field_errors": {e.field: e.message for e in exc.error.errors}}
+    return Template(template_name=exc.template, context=context, status_code=exc.status, media_type=MediaType.HTML)
+
+
+def _field_of(key: str | None) -> str:
+    if not key:
+        return "body"
+    return key
+
+
+def _validation(request: Request, exc: ValidationException) -> Response[Any]:
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    errors = [
+        FieldError(_field_of(item.get("key")), str(item.get("message", ""))) for item in extra if isinstance(item, dict)
+    ]
+    detail = str(exc.detail or "")
+    if not errors:
+        # the body could not be decoded at all (malformed JSON, wrong content type)
+        return problem(
+            request,
+            400,
+            _("The request body could not be read."),
+            detail,
+            kind="malformed-request",
+            errors=[FieldError("body", detail)],
+        )
+    return problem(
+        request,
+        422,
+        _("The input is not valid."),
+        _("Correct the fields named below."),
+        kind="invalid-input",
+        errors=errors,
+    )
+
+
+def _http(request: Request, exc: HTTPException) -> Response[Any]:
+    status = exc.status_code
+    titles = {
+        400: _("The request could not be understood."),
+        401: _("Please sign in."),
+        403: _("You are not allowed to do this."),
+        404: _("Not found."),
+        405: _("This method is not allowed here."),
+        413: _("The request is too large."),
+        415: _("This content type is not supported here."),
+        429: _("Too many requests. Try again later."),
+    }
+    title = titles.get(status, _("The request failed."))
+    detail = exc.detail if status < 500 and exc.detail else title
+    errors = None
+    if status == 400 and exc.detail:
+        errors = [FieldError("body", str(exc.detail))]
+    if status >= 500:
+        log.error("HTTP %s on %s: %s", status, request.url.path, exc.detail)
+    return problem(request, status, title, detail, errors=errors, headers=getattr(exc, "headers", None))
+
+
+_UNIQUE_RE = re.compile(r"(?:UNIQUE constraint failed: [\w]+\.(\w+))|(?:uq_\w+?_(\w+)\")|(?:Key \((\w+)\))")
+
+
+def _integrity(request: Request, exc: IntegrityError) -> Response[Any]:
+    text = str(exc.orig) if exc.orig is not None else str(exc)
+    match = _UNIQUE_RE.search(text)
+    field = next((g for g in match.groups() if g), None) if match else None
+    log.info("integrity error on %s: %s", request.url.path, text.splitlines()[0] if text else "")
+    errors = [FieldError(field, _("Conflicts with existing data."))] if field else None
+    return problem(
+        request,
+        409,
+        _("The change conflicts with existing data."),
+        _("Someone may have made the same change at the same moment. Reload and try again."),
+        kind="conflict",
+        errors=errors,
+    )
+
+
+def _stale(request: Request, exc: StaleDataError) -> Response[Any]:
+    return problem(
+        request,
+        409,
+        _("Someone else changed this record first."),
+        _("Reload to see the current version, then repeat your change."),
+        kind="conflict",
+    )
+
+
+def _unexpected(request: Request, exc: Exception) -> Response[Any]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(
+        request,
+        500,
+        _("Something went wrong on our side."),
+        _("The error has been logged. Nothing you sent was saved."),
+    )
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    FormInvalid: _form_invalid,
+    DomainError: _domain_error,
+    ValidationException: _validation,
+    HTTPException: _http,
+    IntegrityError: _integrity,
+    StaleDataError: _stale,
+    Exception: _unexpected,
+}

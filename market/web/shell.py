@@ -1,0 +1,146 @@
+"""Pages every visitor sees: home, sign-in and sign-out, the health check, and the
+role-based entry points of the workspace, the admin area and the finance area."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.params import FromQuery, URLEncodedBody
+from litestar.response import Redirect, Template
+from pydantic import BaseModel
+from sqlalchemy import text
+
+from market.audit.service import verify
+from market.i18n import gettext as _
+from market.identity import services as identity
+from market.identity.api import session_cookie
+from market.identity.guards import admin_only, oversight, principal_of, requires_role, signed_in
+from market.web.deps import AppSettings, CurrentActor, DbSession, client_ip
+
+# Packages add links to the home page and the workspace by appending to these lists at start-up
+# (the composition root wires them); each entry: (role or "public", url, msgid).
+NAV_LINKS: list[tuple[str, str, str]] = []
+WORKSPACE_LINKS: list[tuple[str, str, str]] = []
+
+
+class Health(BaseModel):
+    status: str
+    database: str
+
+
+@get("/healthz", tags=["platform"], summary="Liveness and database reachability")
+async def healthz(db: DbSession) -> Response[Health]:
+    try:
+        await db.execute(text("SELECT 1"))
+    except Exception:
+        return Response(Health(status="fail", database="unreachable"), status_code=503)
+    return Response(Health(status="ok", database="ok"))
+
+
+@get("/", include_in_schema=False)
+async def home(request: Request) -> Template:
+    return Template("home.html", context={})
+
+
+@get("/login", include_in_schema=False)
+async def login_page(request: Request, next: FromQuery[str | None] = None) -> Template:
+    return Template("login.html", context={"next": _safe_next(next), "form": {}})
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return "/workspace"
+
+
+class LoginForm(BaseModel):
+    username: str = ""
+    password: str = ""
+    next: str | None = None
+    csrf_token: str | None = None
+
+
+@post("/login", include_in_schema=False, status_code=303)
+async def login_submit(
+    request: Request,
+    data: URLEncodedBody[LoginForm],
+    db: DbSession,
+    settings: AppSettings,
+) -> Response[Any]:
+    outcome = await identity.login(
+        db,
+        settings,
+        data.username,
+        data.password,
+        ip=client_ip(request),
+        user_agent=request.headers.get("user-agent"),
+    )
+    if not outcome.ok or outcome.token is None:
+        message = (
+            _("Too many failed sign-ins. Try again later.")
+            if outcome.error == "throttled"
+            else _("Wrong username or password.")
+        )
+        # answered (not raised) so that the failed attempt is committed and counted
+        return Template(
+            "login.html",
+            context={"next": _safe_next(data.next), "form": {"username": data.username}, "message": message},
+            status_code=429 if outcome.error == "throttled" else 401,
+        )
+    response: Response[Any] = Redirect(path=_safe_next(data.next), status_code=303)
+    response.set_cookie(session_cookie(outcome.token, settings, outcome.expires_in))
+    return response
+
+
+@post("/logout", include_in_schema=False, guards=[signed_in], status_code=303)
+async def logout_submit(request: Request, db: DbSession, actor: CurrentActor, settings: AppSettings) -> Response[Any]:
+    await identity.revoke_token(db, actor, principal_of(request).token_id)
+    response: Response[Any] = Redirect(path="/", status_code=303)
+    response.set_cookie(session_cookie("", settings, 0))
+    return response
+
+
+def _dashboard(request: Request) -> Template:
+    user = principal_of(request)
+    links = [(url, label) for role, url, label in WORKSPACE_LINKS if role == user.role]
+    return Template("workspace.html", context={"links": links})
+
+
+@get("/workspace", include_in_schema=False, guards=[signed_in])
+async def workspace(request: Request) -> Response[Any]:
+    role = principal_of(request).role
+    if role in ("admin", "finance"):
+        return Redirect(path=f"/{role}")
+    return _dashboard(request)
+
+
+@get("/admin", include_in_schema=False, guards=[admin_only])
+async def admin_home(request: Request) -> Template:
+    return _dashboard(request)
+
+
+@get("/finance", include_in_schema=False, guards=[requires_role("finance")])
+async def finance_home(request: Request) -> Template:
+    return _dashboard(request)
+
+
+@get("/finance/audit", include_in_schema=False, guards=[oversight])
+async def audit_page(request: Request, db: DbSession) -> Template:
+    result = await verify(db)
+    return Template("audit.html", context={"result": result})
+
+
+__all__ = [
+    "NAV_LINKS",
+    "WORKSPACE_LINKS",
+    "admin_home",
+    "audit_page",
+    "finance_home",
+    "healthz",
+    "home",
+    "login_page",
+    "login_submit",
+    "logout_submit",
+    "workspace",
+]

@@ -1,0 +1,74 @@
+"""Jinja set-up shared by every package's pages: translations, formatting filters, CSRF field."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from jinja2 import Environment, pass_context
+from markupsafe import Markup, escape
+
+from market import i18n, terms
+from market.clock import now
+
+
+@pass_context
+def csrf_field(ctx: Any) -> Markup:
+    request = ctx.get("request")
+    token = request.scope.get("state", {}).get("csrf_token", "") if request is not None else ""
+    return Markup(f'<input type="hidden" name="csrf_token" value="{escape(token)}">')  # noqa: S704
+
+
+@pass_context
+def csrf_token(ctx: Any) -> str:
+    request = ctx.get("request")
+    return request.scope.get("state", {}).get("csrf_token", "") if request is not None else ""
+
+
+@pass_context
+def lang_url(ctx: Any, lang: str) -> str:
+    """The current page in another language (the choice is remembered in a cookie)."""
+    request = ctx.get("request")
+    if request is None:
+        return f"/?lang={lang}"
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    params.append(("lang", lang))
+    return f"{request.url.path}?{urlencode(params)}"
+
+
+@pass_context
+def page_url(ctx: Any, **changes: Any) -> str:
+    """The current page with some query parameters changed (for pagination and filters)."""
+    request = ctx["request"]
+    params = {k: v for k, v in request.query_params.items() if k != "lang"}
+    for key, value in changes.items():
+        if value is None or value == "":
+            params.pop(key, None)
+        else:
+            params[key] = str(value)
+    return f"{request.url.path}?{urlencode(params)}" if params else request.url.path
+
+
+def configure(env: Environment) -> None:
+    env.add_extension("jinja2.ext.i18n")
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        lambda message, **kw: i18n.gettext(message, **kw),
+        lambda s, p, n, **kw: i18n.ngettext(s, p, n, **kw),
+        newstyle=True,
+    )
+    env.globals.update(
+        csrf_field=csrf_field,
+        csrf_token=csrf_token,
+        lang_url=lang_url,
+        page_url=page_url,
+        current_lang=i18n.get_locale,
+        now=now,
+    )
+    env.filters.update(
+        money=i18n.format_money,
+        dt=i18n.format_datetime,
+        date=i18n.format_date,
+        label=terms.label,
+    )
+    env.trim_blocks = True
+    env.lstrip_blocks = True

@@ -1,0 +1,147 @@
+"""The audit trail: append-only in the database, hash-chained, verifiable, fork-free under load."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
+
+from market import audit
+from market.actor import SYSTEM
+from market.audit.models import AuditEvent
+from tests.integration.helpers import account, make_user
+
+
+async def _record(factory, n: int) -> None:
+    async with factory() as session:
+        for i in range(n):
+            audit.record(session, SYSTEM, "test.event", "thing", f"t{i}", {"i": i, "note": "审计"})
+        await session.commit()
+
+
+async def _verify(factory) -> audit.VerifyResult:
+    async with factory() as session:
+        return await audit.verify(session)
+
+
+async def _tamper(factory, backend: str, statement: str) -> None:
+    """What an operator with SQL access could do: switch off the guard, then edit."""
+    async with factory() as session:
+        if backend == "postgresql":
+            await session.execute(text("ALTER TABLE audit_events DISABLE TRIGGER USER"))
+        else:
+            await session.execute(text("DROP TRIGGER audit_events_no_update"))
+            await session.execute(text("DROP TRIGGER audit_events_no_delete"))
+        await session.execute(text(statement))
+        await session.commit()
+
+
+async def test_chain_verifies_via_api(client, factory):
+    headers = await account(client, factory, "finance", "auditor")
+    await _record(factory, 5)
+    r = await client.get("/api/v1/audit/verify", headers=headers)
+    assert r.status_code == 200
+    body = r.json()
+    assert body["ok"] is True and body["first_bad_seq"] is None
+    assert body["events"] >= 7  # the account's organisation, user and login, plus ours
+    events = (await client.get("/api/v1/audit/events?entity_type=thing&limit=3", headers=headers)).json()
+    assert events["total"] == 5 and len(events["items"]) == 3
+    assert events["items"][0]["data"] == {"i": 4, "note": "审计"}
+
+
+async def test_events_are_append_only_in_the_database(factory):
+    await _record(factory, 2)
+    for statement in ("UPDATE audit_events SET action = 'x' WHERE seq = 1", "DELETE FROM audit_events WHERE seq = 2"):
+        async with factory() as session:
+            with pytest.raises(DBAPIError, match="append-only"):
+                await session.execute(text(statement))
+            await session.rollback()
+    assert (await _verify(factory)).ok
+
+
+async def test_edited_event_is_named(factory, backend):
+    await _record(factory, 6)
+    await _tamper(factory, backend, "UPDATE audit_events SET data = replace(data, '\"i\"', '\"j\"') WHERE seq = 4")
+    result = await _verify(factory)
+    assert (result.ok, result.first_bad_seq, result.events) == (False, 4, 3)
+
+
+async def test_edited_actor_is_named(factory, backend):
+    await _record(factory, 3)
+    await _tamper(factory, backend, "UPDATE audit_events SET actor_role = 'admin' WHERE seq = 2")
+    assert (await _verify(factory)).first_bad_seq == 2
+
+
+async def test_deleted_event_is_named(factory, backend):
+    await _record(factory, 6)
+    await _tamper(factory, backend, "DELETE FROM audit_events WHERE seq = 3")
+    result = await _verify(factory)
+    assert (result.ok, result.first_bad_seq) == (False, 3)
+
+
+async def test_deleted_last_event_is_named(factory, backend):
+    await _record(factory, 4)
+    await _tamper(factory, backend, "DELETE FROM audit_events WHERE seq = 4")
+    result = await _verify(factory)
+    assert (result.ok, result.first_bad_seq) == (False, 4)
+
+
+async def test_rolled_back_work_leaves_no_event(factory):
+    async with factory() as session:
+        audit.record(session, SYSTEM, "test.event", "thing", "gone")
+        await session.rollback()
+        await session.commit()
+    async with factory() as session:
+        assert await session.scalar(select(func.count()).select_from(AuditEvent)) == 0
+
+
+async def test_fifty_parallel_writers_leave_one_chain(client, factory, backend):
+    """50 requests at once, each appending events in its own transaction: no fork, no loss."""
+    await make_user(factory, "admin", "云岭县政务服务管理局", "ops")
+    from tests.integration.helpers import login
+
+    headers = await login(client, "ops")
+    before = (await _verify(factory)).events
+
+    async def create(i: int):
+        return await client.post(
+            "/api/v1/admin/organizations",
+            headers=headers,
+            json={
+                "kind": "owner",
+                "org_type": "government",
+                "name": f"云岭县第{i}号业主单位",
+                "uscc": _uscc(i),
+                "legal_rep": "张三",
+                "address": "云岭县",
+                "phone": "0871-6000000",
+                "email": f"o{i}@example.com",
+                "username": f"owner{i}",
+                "password": "secret123",
+            },
+        )
+
+    responses = await asyncio.gather(*(create(i) for i in range(50)))
+    assert [r.status_code for r in responses] == [201] * 50, [r.text for r in responses if r.status_code != 201]
+    result = await _verify(factory)
+    assert result.ok, result
+    assert result.events == before + 100  # an organisation and a user each
+    async with factory() as session:
+        seqs = list(await session.scalars(select(AuditEvent.seq).order_by(AuditEvent.seq)))
+    assert seqs == list(range(1, len(seqs) + 1))
+
+
+async def test_parallel_sessions_without_http(factory, backend):
+    """The same guarantee for services used directly (worker, CLI)."""
+    await asyncio.gather(*(_record(factory, 3) for _ in range(20)))
+    result = await _verify(factory)
+    assert result.ok and result.events == 60
+
+
+def _uscc(i: int) -> str:
+    from stdnum.cn import uscc
+
+    body = f"11530100MB{i:07d}"
+    return body + uscc.calc_check_digit(body)

@@ -1,0 +1,144 @@
+"""Sign-in, sessions, guards, CSRF and the problem-details answers of the identity API."""
+
+from __future__ import annotations
+
+import json
+
+from tests.integration.helpers import PASSWORD, account, assert_problem, login, make_user
+
+
+async def test_health(client):
+    r = await client.get("/healthz")
+    assert r.status_code == 200 and r.json() == {"status": "ok", "database": "ok"}
+
+
+async def test_login_returns_token_and_cookie_and_me(client, factory):
+    await make_user(factory, "owner", "云岭县交通运输局", "jtj")
+    r = await client.post("/api/v1/auth/login", json={"username": "JTJ", "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["token"] and body["user"]["role"] == "owner" and body["user"]["org"]["name"] == "云岭县交通运输局"
+    cookie = r.headers.get_list("set-cookie")
+    assert any(c.startswith("market_session=") and "HttpOnly" in c for c in cookie)
+    me = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {body['token']}"})
+    assert me.status_code == 200
+    assert me.json()["org_id"] == body["user"]["org_id"] and me.json()["role"] == "owner"
+
+
+async def test_wrong_password_unknown_user_and_anonymous_me(client, factory):
+    await make_user(factory, "provider", "云南某测绘有限公司", "survey")
+    assert_problem(await client.post("/api/v1/auth/login", json={"username": "survey", "password": "nope1234"}), 401)
+    assert_problem(await client.post("/api/v1/auth/login", json={"username": "ghost", "password": "nope1234"}), 401)
+    assert_problem(await client.get("/api/v1/me"), 401)
+    assert_problem(await client.get("/api/v1/me", headers={"Authorization": "Bearer forged"}), 401)
+
+
+async def test_missing_fields_malformed_and_oversized_json(client):
+    body = assert_problem(await client.post("/api/v1/auth/login", json={"username": "x"}), 422, "password")
+    assert body["type"].endswith("invalid-input")
+    assert_problem(
+        await client.post(
+            "/api/v1/auth/login", content=b'{"username": "x", "pass', headers={"content-type": "application/json"}
+        ),
+        400,
+    )
+    assert_problem(
+        await client.post("/api/v1/auth/login", content=b"[1, 2]", headers={"content-type": "application/json"}),
+        422,
+    )
+    huge = json.dumps({"username": "x" * 2_000_000, "password": "y"})
+    assert_problem(
+        await client.post("/api/v1/auth/login", content=huge, headers={"content-type": "application/json"}), 413
+    )
+    assert_problem(await client.post("/api/v1/auth/login", json={"username": "x", "password": "y", "extra": 1}), 422)
+
+
+async def test_logout_revokes_the_token(client, factory):
+    headers = await account(client, factory, "finance", "czj")
+    assert (await client.get("/api/v1/me", headers=headers)).status_code == 200
+    assert (await client.post("/api/v1/auth/logout", headers=headers)).status_code == 204
+    assert_problem(await client.get("/api/v1/me", headers=headers), 401)
+
+
+async def test_sessions_can_be_listed_and_revoked(client, factory):
+    first = await account(client, factory, "owner", "owner-a")
+    second = await login(client, "owner-a")
+    sessions = (await client.get("/api/v1/auth/sessions", headers=first)).json()
+    assert len(sessions) == 2 and sum(s["current"] for s in sessions) == 1
+    other = next(s for s in sessions if not s["current"])
+    assert (await client.delete(f"/api/v1/auth/sessions/{other['id']}", headers=first)).status_code == 204
+    assert_problem(await client.get("/api/v1/me", headers=second), 401)
+    assert (await client.get("/api/v1/me", headers=first)).status_code == 200
+    # another user cannot revoke my session, nor learn that it exists
+    intruder = await account(client, factory, "owner", "owner-b")
+    mine = (await client.get("/api/v1/auth/sessions", headers=first)).json()[0]["id"]
+    assert_problem(await client.delete(f"/api/v1/auth/sessions/{mine}", headers=intruder), 404)
+
+
+async def test_login_is_rate_limited(client, factory, settings):
+    await make_user(factory, "provider", "云南某评估有限公司", "pinggu")
+    for _ in range(settings.login_max_failures):
+        r = await client.post("/api/v1/auth/login", json={"username": "pinggu", "password": "wrong123"})
+        assert r.status_code == 401
+    r = await client.post("/api/v1/auth/login", json={"username": "pinggu", "password": PASSWORD})
+    assert_problem(r, 429)
+    assert int(r.headers["retry-after"]) > 0
+
+
+async def test_rate_limit_window_expires(client, factory, settings):
+    from datetime import timedelta
+
+    from market import clock
+
+    await make_user(factory, "provider", "云南某勘察有限公司", "kancha")
+    for _ in range(settings.login_max_failures):
+        await client.post("/api/v1/auth/login", json={"username": "kancha", "password": "wrong123"})
+    clock.advance(timedelta(minutes=settings.login_window_minutes + 1))
+    assert (
+        await client.post("/api/v1/auth/login", json={"username": "kancha", "password": PASSWORD})
+    ).status_code == 200
+
+
+async def test_guards_by_role(client, factory):
+    provider = await account(client, factory, "provider", "firm")
+    admin = await account(client, factory, "admin", "op")
+    finance = await account(client, factory, "finance", "fin")
+    assert_problem(await client.get("/api/v1/admin/organizations", headers=provider), 403)
+    assert_problem(await client.get("/api/v1/admin/organizations", headers=finance), 403)
+    assert (await client.get("/api/v1/admin/organizations", headers=admin)).status_code == 200
+    assert_problem(await client.get("/api/v1/audit/verify", headers=provider), 403)
+    assert (await client.get("/api/v1/audit/verify", headers=finance)).status_code == 200
+    assert_problem(await client.get("/api/v1/audit/verify"), 401)
+
+
+async def test_cookie_session_needs_csrf_token_for_changes(client, factory):
+    await make_user(factory, "owner", "云岭县水务局", "water")
+    r = await client.post("/api/v1/auth/login", json={"username": "water", "password": PASSWORD})
+    assert r.status_code == 200
+    # the client now holds the HttpOnly session cookie; a state-changing call without the token fails
+    assert_problem(await client.post("/api/v1/auth/logout"), 403)
+    csrf = client.cookies.get("market_csrf")
+    assert csrf
+    assert (await client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": csrf})).status_code == 204
+
+
+async def test_form_login_and_logout_pages(client, factory):
+    await make_user(factory, "owner", "云岭县教育体育局", "edu")
+    page = await client.get("/login")
+    assert page.status_code == 200 and 'name="csrf_token"' in page.text
+    token = client.cookies.get("market_csrf")
+    bad = await client.post("/login", data={"username": "edu", "password": PASSWORD})
+    assert bad.status_code == 403
+    wrong = await client.post("/login", data={"username": "edu", "password": "wrong123", "csrf_token": token})
+    assert wrong.status_code == 401 and "用户名或密码错误" in wrong.text
+    ok = await client.post(
+        "/login", data={"username": "edu", "password": PASSWORD, "csrf_token": token, "next": "//evil.example"}
+    )
+    assert ok.status_code == 303 and ok.headers["location"] == "/workspace"
+    ws = await client.get("/workspace")
+    assert ws.status_code == 200 and "云岭县教育体育局" in ws.text
+    out = await client.post("/logout", data={"csrf_token": token})
+    assert out.status_code == 303
+    client.cookies.delete("market_session")
+    again = await client.get("/workspace")
+    assert again.status_code in (302, 303) and again.headers["location"] == "/login?next=/workspace"
