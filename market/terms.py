@@ -9,7 +9,7 @@ from __future__ import annotations
 from market.i18n import gettext
 
 
-def N_(message: str) -> str:  # noqa: N802 - the conventional gettext-noop name
+def N_(message: str) -> str:
     return message
 
 

@@ -25,7 +25,7 @@ def main() -> None:
     filled = 0
     for message in catalog:
         key = message.id if isinstance(message.id, str) else message.id[0]
-        if key in fills and fills[key]:
+        if fills.get(key):
             value = fills[key]
             message.string = tuple(value) if isinstance(message.id, tuple) else value
             message.flags.discard("fuzzy")

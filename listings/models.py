@@ -1,0 +1,149 @@
+"""Tables of the listings package."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, Column, Integer, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from market import clock
+from market.db import Money, UTCDateTime, new_id
+
+
+class FeeType(StrEnum):
+    government_priced = "government_priced"  # 政府定价
+    government_guided = "government_guided"  # 政府指导价
+    market_regulated = "market_regulated"  # 市场调节价
+
+
+class ItemStatus(StrEnum):
+    retained = "retained"  # 保留
+    cancelled = "cancelled"  # 取消
+    adjusted = "adjusted"  # 调整
+
+
+class ReviewStatus(StrEnum):
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+
+
+def _in(column: str, values: type[StrEnum]) -> str:
+    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
+
+
+_item_version = Column("version", Integer, nullable=False, server_default="1")
+
+
+class CatalogItem(SQLModel, table=True):
+    """One intermediary service item of the county's published list (current version)."""
+
+    __tablename__ = "catalog_items"
+    __table_args__ = (
+        CheckConstraint(_in("fee_type", FeeType), name="fee_type"),
+        CheckConstraint(_in("status", ItemStatus), name="status"),
+        CheckConstraint("time_limit_days > 0", name="time_limit_positive"),
+        CheckConstraint("fee_cap IS NULL OR fee_cap > 0", name="fee_cap_positive"),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    code: str = Field(max_length=32, unique=True)
+    name: str = Field(max_length=200, index=True)
+    category: str = Field(max_length=60, index=True)
+    approval: str = Field(max_length=300)  # the administrative approval the service serves
+    department: str = Field(max_length=120)  # the approving department
+    legal_basis: str = Field(sa_column=Column(Text, nullable=False))
+    time_limit_days: int  # service time limit, working days
+    fee_type: str = Field(max_length=24)
+    fee_standard: str = Field(sa_column=Column(Text, nullable=False))
+    fee_cap: Decimal | None = Field(default=None, sa_type=Money)
+    fee_basis: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    qualification_required: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    status: str = Field(default=ItemStatus.retained.value, max_length=16, index=True)
+    effective_date: date
+    in_services_catalog: bool = False  # also in the government purchase-of-services catalog
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)
+    version: int = Field(default=1, sa_column=_item_version)
+
+    __mapper_args__ = {"version_id_col": _item_version}
+
+    @property
+    def purchasable(self) -> bool:
+        return self.status == ItemStatus.retained.value
+
+
+class CatalogItemVersion(SQLModel, table=True):
+    """Every version an item has had, readable after later edits (append-only)."""
+
+    __tablename__ = "catalog_item_versions"
+    __table_args__ = (UniqueConstraint("item_id", "version"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    item_id: uuid.UUID = Field(foreign_key="catalog_items.id", index=True)
+    version: int
+    data: str = Field(sa_column=Column(Text, nullable=False))  # canonical JSON of every field
+    changed_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)
+    changed_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    note: str = Field(default="", max_length=500)
+
+
+class StoredFile(SQLModel, table=True):
+    """An upload, stored content-addressed by its SHA-256 behind :mod:`listings.storage`."""
+
+    __tablename__ = "stored_files"
+
+    sha256: str = Field(primary_key=True, min_length=64, max_length=64)
+    size: int
+    content_type: str = Field(max_length=60)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)
+
+
+class Qualification(SQLModel, table=True):
+    """A provider's qualification certificate (资质), reviewed by the operator."""
+
+    __tablename__ = "qualifications"
+    __table_args__ = (CheckConstraint(_in("status", ReviewStatus), name="status"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    provider_id: uuid.UUID = Field(foreign_key="organizations.id", index=True)
+    name: str = Field(max_length=120)  # qualification type, e.g. 测绘资质
+    grade: str = Field(default="", max_length=60)  # e.g. 乙级
+    certificate_no: str = Field(max_length=80)
+    issuer: str = Field(max_length=120)
+    valid_until: date
+    document_sha256: str | None = Field(default=None, foreign_key="stored_files.sha256", max_length=64)
+    status: str = Field(default=ReviewStatus.pending.value, max_length=16, index=True)
+    review_reason: str | None = Field(default=None, sa_column=Column(Text))
+    reviewed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reviewed_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)
+
+
+class QualificationItem(SQLModel, table=True):
+    """Which catalog items a qualification covers."""
+
+    __tablename__ = "qualification_items"
+
+    qualification_id: uuid.UUID = Field(foreign_key="qualifications.id", primary_key=True)
+    item_id: uuid.UUID = Field(foreign_key="catalog_items.id", primary_key=True, index=True)
+
+
+class Practitioner(SQLModel, table=True):
+    """A provider's practitioner. The full ID number is never stored: only a mask and a keyed hash."""
+
+    __tablename__ = "practitioners"
+    __table_args__ = (UniqueConstraint("provider_id", "id_hash"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    provider_id: uuid.UUID = Field(foreign_key="organizations.id", index=True)
+    name: str = Field(max_length=60)
+    certificate: str = Field(default="", max_length=120)
+    id_masked: str = Field(max_length=24)  # e.g. 530102********1234
+    id_hash: str = Field(max_length=64, index=True)  # HMAC-SHA256(secret key, ID number)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)
