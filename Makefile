@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml scripts/system-deps.sh
 	@bash scripts/system-deps.sh
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m pip install -q -e ".[dev]" --config-settings editable_mode=compat
 	@touch $(STAMP)
 
 # compiled message catalogs (.mo) are build products, not sources
@@ -41,7 +41,7 @@ format: install
 # re-extract the translatable strings and merge them into the catalogs
 messages: install
 	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k ngettext:1,2 -k lazy_gettext -k N_ \
-	  --no-location --sort-output -o market/translations/messages.pot market listings bidding invoices
+	  --no-location --sort-output -o market/translations/messages.pot $(wildcard market listings bidding invoices)
 	$(BIN)/pybabel update -D messages -d market/translations -i market/translations/messages.pot --no-fuzzy-matching
 
 clean:

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, DateTime, Numeric, event
@@ -125,9 +126,11 @@ def sync_url(url: str) -> str:
     raise ValueError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql://")
 
 
-def _sqlite_file(url: str) -> str | None:
-    database = make_url(url).database
-    return database if database and database != ":memory:" else None
+def ensure_sqlite_dir(url: str) -> None:
+    """Create the directory of a SQLite database file (``var/`` on a fresh checkout)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
 
 
 def prepare_sqlite(sync_engine: Engine) -> None:
@@ -151,11 +154,7 @@ def prepare_sqlite(sync_engine: Engine) -> None:
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     target = async_url(url)
     if target.startswith("sqlite"):
-        path = _sqlite_file(url)
-        if path:
-            from pathlib import Path
-
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        ensure_sqlite_dir(url)
         engine = create_async_engine(target, echo=echo, poolclass=NullPool)
         prepare_sqlite(engine.sync_engine)
         return engine

@@ -7,7 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from market.db import sync_url
+from market.db import ensure_sqlite_dir, sync_url
 
 HERE = Path(__file__).resolve().parent
 
@@ -22,6 +22,7 @@ def alembic_config(database_url: str) -> Config:
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:
+    ensure_sqlite_dir(database_url)
     command.upgrade(alembic_config(database_url), revision)
 
 

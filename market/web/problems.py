@@ -111,15 +111,52 @@ def _form_invalid(request: Request, exc: FormInvalid) -> Response[Any]:
 
 
 def _field_of(key: str | None) -> str:
-    if not key:
+    if not key or key == "data":
         return "body"
     return key
+
+
+# pydantic's messages, in the request's language
+_PYDANTIC_MESSAGES: list[tuple[re.Pattern[str], Any]] = [
+    (re.compile(r"^Field required$"), lambda m: _("This field is required.")),
+    (re.compile(r"^Extra inputs are not permitted$"), lambda m: _("This field is not accepted here.")),
+    (
+        re.compile(r"^String should have at least (\d+) characters?$"),
+        lambda m: _("At least %(n)s characters.", n=m.group(1)),
+    ),
+    (
+        re.compile(r"^String should have at most (\d+) characters?$"),
+        lambda m: _("At most %(n)s characters.", n=m.group(1)),
+    ),
+    (re.compile(r"^Input should be greater than or equal to (.+)$"), lambda m: _("At least %(n)s.", n=m.group(1))),
+    (re.compile(r"^Input should be greater than (.+)$"), lambda m: _("More than %(n)s.", n=m.group(1))),
+    (re.compile(r"^Input should be less than or equal to (.+)$"), lambda m: _("At most %(n)s.", n=m.group(1))),
+    (re.compile(r"^Input should be less than (.+)$"), lambda m: _("Less than %(n)s.", n=m.group(1))),
+    (re.compile(r"^Input should be a valid (string|dictionary|list)"), lambda m: _("The value has the wrong type.")),
+    (re.compile(r"^Input should be a valid (integer|number|decimal)"), lambda m: _("Enter a number.")),
+    (re.compile(r"^Input should be a valid (date|datetime)"), lambda m: _("Enter a date such as 2026-12-31.")),
+    (re.compile(r"^Input should be a valid boolean"), lambda m: _("Enter true or false.")),
+    (re.compile(r"^Input should be a valid UUID"), lambda m: _("This is not a valid identifier.")),
+    (re.compile(r"^Input should be (.+)$"), lambda m: _("Choose one of: %(choices)s.", choices=m.group(1))),
+    (re.compile(r"^value is not a valid email address"), lambda m: _("This is not a valid e-mail address.")),
+    (re.compile(r"^Value error, (.+)$"), lambda m: m.group(1)),
+]
+
+
+def _translate(message: str) -> str:
+    for pattern, render in _PYDANTIC_MESSAGES:
+        match = pattern.match(message)
+        if match:
+            return str(render(match))
+    return message
 
 
 def _validation(request: Request, exc: ValidationException) -> Response[Any]:
     extra = exc.extra if isinstance(exc.extra, list) else []
     errors = [
-        FieldError(_field_of(item.get("key")), str(item.get("message", ""))) for item in extra if isinstance(item, dict)
+        FieldError(_field_of(item.get("key")), _translate(str(item.get("message", ""))))
+        for item in extra
+        if isinstance(item, dict)
     ]
     detail = str(exc.detail or "")
     if not errors:

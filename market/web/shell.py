@@ -9,8 +9,9 @@ from litestar import Request, Response, get, post
 from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 from pydantic import BaseModel
-from sqlalchemy import text
+from sqlalchemy import select, text
 
+from market.audit.models import AuditEvent
 from market.audit.service import verify
 from market.i18n import gettext as _
 from market.identity import services as identity
@@ -128,7 +129,8 @@ async def finance_home(request: Request) -> Template:
 @get("/finance/audit", include_in_schema=False, guards=[oversight])
 async def audit_page(request: Request, db: DbSession) -> Template:
     result = await verify(db)
-    return Template("audit.html", context={"result": result})
+    recent = list(await db.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(50)))
+    return Template("audit.html", context={"result": result, "recent": recent})
 
 
 __all__ = [

@@ -142,3 +142,10 @@ async def test_form_login_and_logout_pages(client, factory):
     client.cookies.delete("market_session")
     again = await client.get("/workspace")
     assert again.status_code in (302, 303) and again.headers["location"] == "/login?next=/workspace"
+
+
+async def test_field_messages_follow_the_language(client):
+    zh = (await client.post("/api/v1/auth/login", json={"username": "x"})).json()
+    assert zh["errors"] == [{"field": "password", "message": "此项为必填。"}]
+    en = (await client.post("/api/v1/auth/login?lang=en", json={"username": "x"})).json()
+    assert en["errors"] == [{"field": "password", "message": "This field is required."}]
