@@ -149,3 +149,20 @@ async def test_field_messages_follow_the_language(client):
     assert zh["errors"] == [{"field": "password", "message": "此项为必填。"}]
     en = (await client.post("/api/v1/auth/login?lang=en", json={"username": "x"})).json()
     assert en["errors"] == [{"field": "password", "message": "This field is required."}]
+
+
+async def test_health_reports_an_unreachable_database(settings, tmp_path):
+    import httpx
+
+    from market import db as dbmod
+    from market.app import create_app
+
+    broken = settings.with_(database_url="postgresql://nobody@127.0.0.1:1/none")
+    engine = dbmod.create_engine(broken.database_url)
+    try:
+        app = create_app(broken, engine=engine)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+            r = await c.get("/healthz")
+        assert r.status_code == 503 and r.json() == {"status": "fail", "database": "unreachable"}
+    finally:
+        await engine.dispose()
