@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from listings import commitment
@@ -324,6 +324,29 @@ async def organizations_by_status(
     return list(rows)
 
 
+async def search(
+    session: AsyncSession,
+    *,
+    q: str | None = None,
+    status: str | None = None,
+    kind: str | None = None,
+    limit: int = 30,
+    offset: int = 0,
+) -> tuple[list[Organization], int]:
+    """Registered providers and owners, by name or credit code, status and kind (for the operator)."""
+    stmt = select(Organization).where(Organization.kind.in_((OrgKind.provider.value, OrgKind.owner.value)))
+    if q:
+        like = f"%{q}%"
+        stmt = stmt.where(or_(Organization.name.ilike(like), Organization.uscc.ilike(like)))
+    if status:
+        stmt = stmt.where(Organization.status == status)
+    if kind:
+        stmt = stmt.where(Organization.kind == kind)
+    total = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = await session.scalars(stmt.order_by(Organization.kind.desc(), Organization.name).limit(limit).offset(offset))
+    return list(rows), int(total)
+
+
 async def decisions(session: AsyncSession, org_id: uuid.UUID) -> list[dict[str, Any]]:
     """The organisation's review history from the audit trail (newest first)."""
     import json
@@ -337,7 +360,7 @@ async def decisions(session: AsyncSession, org_id: uuid.UUID) -> list[dict[str, 
             AuditEvent.entity_id == str(org_id),
             AuditEvent.action.in_(
                 [
-                    "organization.registered",
+                    "organization.created",
                     "organization.approved",
                     "organization.rejected",
                     "organization.suspended",
@@ -351,7 +374,13 @@ async def decisions(session: AsyncSession, org_id: uuid.UUID) -> list[dict[str, 
         )
         .order_by(AuditEvent.seq.desc())
     )
+    names = {"created": "registered"}
     return [
-        {"action": ev.action.split(".", 1)[1], "at": ev.occurred_at, "role": ev.actor_role, "data": json.loads(ev.data)}
+        {
+            "action": names.get(ev.action.split(".", 1)[1], ev.action.split(".", 1)[1]),
+            "at": ev.occurred_at,
+            "role": ev.actor_role,
+            "data": json.loads(ev.data),
+        }
         for ev in rows
     ]

@@ -43,6 +43,7 @@ WORKSPACE_TILES: list[tuple[str, str, str]] = [
     ("provider", "/workspace/qualifications", N_("Qualifications and practitioners")),
     ("owner", "/workspace/profile", N_("Organisation profile")),
     ("admin", "/admin/reviews", N_("Review queue")),
+    ("admin", "/admin/organizations", N_("Organisations")),
     ("admin", "/admin/catalog", N_("Catalog editor")),
 ]
 
@@ -547,6 +548,30 @@ class ReviewPages(Controller):
             pending_qualifications=await qualifications.pending_qualifications(db),
             sanctioned=await organizations.organizations_by_status(db, ("suspended", "blacklisted")),
             rejected=await organizations.organizations_by_status(db, ("rejected",)),
+        )
+
+    @get("/admin/organizations")
+    async def organizations_list(self, request: Request, db: DbSession) -> Template:
+        params = request.query_params
+        q = (params.get("q") or "").strip()[:100]
+        status = params.get("status") or ""
+        kind = params.get("kind") or ""
+        number = int_param(params.get("page"))
+        rows, total = await organizations.search(
+            db, q=q or None, status=status or None, kind=kind or None, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE
+        )
+        return page(
+            "admin_orgs.html",
+            request,
+            rows=rows,
+            total=total,
+            q=q,
+            status=status,
+            kind=kind,
+            statuses=choices("org_status"),
+            kinds=[(k, v) for k, v in choices("org_kind") if k in ("provider", "owner")],
+            page_number=number,
+            pages=max(1, -(-total // PAGE_SIZE)),
         )
 
     async def _org_context(self, db: Any, org_id: uuid.UUID) -> dict[str, Any]:

@@ -28,8 +28,8 @@ RatingSource = Callable[[AsyncSession, list[uuid.UUID]], Awaitable[dict[uuid.UUI
 _source: RatingSource | None = None
 
 
-def register_rating_source(source: RatingSource) -> None:
-    """Called once by the package that owns ratings."""
+def register_rating_source(source: RatingSource | None) -> None:
+    """Called once by the package that owns ratings (``None`` removes it, for tests)."""
     global _source
     _source = source
 

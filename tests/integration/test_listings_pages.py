@@ -184,9 +184,14 @@ async def test_admin_reviews_registrations_and_qualifications_through_the_pages(
         assert r.status_code == 303
         org_page = await admin.get(f"/admin/organizations/{org_id}")
         assert ("逾期交付" in org_page.text and "已暂停" in org_page.text) or "暂停" in org_page.text
+        found = await admin.get("/admin/organizations", params={"q": "boyuan", "status": "suspended"})
+        assert found.status_code == 200 and f"/admin/organizations/{org_id}" in found.text
+        none = await admin.get("/admin/organizations", params={"q": "boyuan", "status": "pending"})
+        assert f"/admin/organizations/{org_id}" not in none.text
     async with new_client(app, ip="198.51.100.10") as provider:
         await browser(provider, "boyuan")
         assert (await provider.get("/admin/reviews")).status_code == 403
+        assert (await provider.get("/admin/organizations")).status_code == 403
         assert "逾期交付" in (await provider.get("/workspace/profile")).text
 
 

@@ -214,3 +214,29 @@ async def test_practitioners_keep_only_a_mask_and_a_keyed_hash(client, factory, 
     assert page.status_code == 200 and "staff2" in page.text
     assert_problem(await client.delete(f"/api/v1/practitioners/{listed[0]['id']}", headers=other), 404)
     assert (await client.delete(f"/api/v1/practitioners/{listed[0]['id']}", headers=me)).status_code == 204
+
+
+async def test_ratings_appear_only_from_a_registered_source(client, factory):
+    from decimal import Decimal
+
+    from listings import ratings
+
+    org_id, _me = await register_provider(client, "rated")
+    admin = await account(client, factory, "admin", "ops")
+    await client.post(f"/api/v1/admin/organizations/{org_id}/approve", headers=admin)
+    assert (await client.get(f"/api/v1/providers/{org_id}")).json()["rating"] is None
+    assert "暂无评价" not in (await client.get(f"/providers/{org_id}")).text  # no ratings section at all
+
+    async def source(_session, ids):
+        return {
+            i: ratings.RatingSummary(count=3, average=Decimal("4.3"), aspects={"quality": Decimal("4.5")}) for i in ids
+        }
+
+    ratings.register_rating_source(source)
+    try:
+        rated = (await client.get(f"/api/v1/providers/{org_id}")).json()["rating"]
+        assert rated == {"count": 3, "average": "4.3", "aspects": {"quality": "4.5"}}
+        page = await client.get(f"/providers/{org_id}")
+        assert "4.3" in page.text and "3 条评价" in page.text
+    finally:
+        ratings.register_rating_source(None)

@@ -247,3 +247,18 @@ async def test_the_worker_ends_suspensions_after_their_last_day(client, factory)
     assert profile["status"] == "approved" and profile["suspended_until"] is None
     assert "organization.suspension_ended" in await _actions(factory, org_id)
     assert (await run_once(factory))["listings.suspensions"] == 0
+
+
+@pytest.mark.postgres_only
+async def test_concurrent_decisions_on_one_registration_let_one_win(client, factory, backend):
+    org_id, _me = await register_provider(client, "contested")
+    admin = await account(client, factory, "admin", "ops")
+    responses = await asyncio.gather(
+        client.post(f"/api/v1/admin/organizations/{org_id}/approve", headers=admin),
+        client.post(f"/api/v1/admin/organizations/{org_id}/reject", headers=admin, json={"reason": "资料不全"}),
+        client.post(f"/api/v1/admin/organizations/{org_id}/approve", headers=admin),
+    )
+    codes = sorted(r.status_code for r in responses)
+    assert codes.count(200) == 1 and all(c in (409, 422) for c in codes if c != 200), [r.text for r in responses]
+    decided = [a for a in await _actions(factory, org_id) if a in ("organization.approved", "organization.rejected")]
+    assert len(decided) == 1

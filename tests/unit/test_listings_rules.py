@@ -179,3 +179,20 @@ def test_content_is_recognised_by_its_bytes(head, content_type):
 )
 def test_a_name_that_claims_another_type_is_refused(name, content_type, ok):
     assert extension_matches(name, content_type) is ok
+
+
+def test_id_numbers_are_checked_without_refusing_county_codes_assigned_after_birth():
+    from listings.qualifications import normalize_id_number
+    from market.errors import InvalidInput
+
+    # 530402 (玉溪市红塔区) exists since 1997; people born before carry it on their cards
+    assert normalize_id_number("53040219850312000x") == "53040219850312000X"
+    for bad in (
+        "530402198503120001",
+        "53040219851312000X",
+        "99040219850312000X",
+        "5304021985031200",
+        "5304021985031200AX",
+    ):
+        with pytest.raises(InvalidInput):
+            normalize_id_number(bad)
