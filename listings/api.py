@@ -3,6 +3,7 @@ practitioners, files and the provider directory. Controllers translate; services
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Annotated, Any
 
@@ -41,11 +42,13 @@ from listings.schemas import (
     RegistrationIn,
     SuspendIn,
 )
+from listings.services import get_catalog_item
 from market import clock
 from market.errors import InvalidInput, PermissionDenied
 from market.i18n import gettext as _
 from market.identity.guards import admin_only, principal_of, signed_in
 from market.identity.models import Organization, OrgKind
+from market.identity.services import get_organization
 from market.settings import Settings, get_settings
 from market.web.deps import AppSettings, CurrentActor, DbSession
 from market.web.schemas import Page
@@ -162,18 +165,12 @@ class CatalogController(Controller):
 
     @get("/{code:str}", summary="One catalog item (current version)")
     async def get_item(self, code: FromPath[str], db: DbSession) -> CatalogItemOut:
-        from listings.services import get_catalog_item
-
         return item_out(await get_catalog_item(db, code))
 
     @get("/{code:str}/versions", summary="Every version of the item, newest first")
     async def item_versions(self, code: FromPath[str], db: DbSession) -> list[CatalogVersionOut]:
-        from listings.services import get_catalog_item
-
         item = await get_catalog_item(db, code)
         rows = await catalog.versions(db, item)
-        import json
-
         return [
             CatalogVersionOut(
                 version=v.version,
@@ -187,8 +184,6 @@ class CatalogController(Controller):
 
     @get("/{code:str}/versions/{number:int}", summary="One earlier (or the current) version of the item")
     async def item_version(self, code: FromPath[str], number: FromPath[int], db: DbSession) -> CatalogVersionOut:
-        from listings.services import get_catalog_item
-
         item = await get_catalog_item(db, code)
         row, data = await catalog.version_of(db, item, number)
         return CatalogVersionOut(
@@ -286,8 +281,6 @@ class ProfileController(Controller):
 
     @get("/", summary="My organisation's profile, status and the reason of the last decision")
     async def profile(self, request: Request, db: DbSession) -> ProfileOut:
-        from market.identity.services import get_organization
-
         return ProfileOut.model_validate(await get_organization(db, principal_of(request).org_id))
 
     @patch("/", summary="Correct my organisation's profile (name and credit code only before approval)")

@@ -9,6 +9,7 @@ resubmits. Every decision is an audit event; decisions lock the organisation's r
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from listings import commitment
 from market import audit, clock, workdays
 from market.actor import SYSTEM, Actor
+from market.audit.models import AuditEvent
 from market.db import is_postgres
 from market.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from market.i18n import gettext as _
@@ -349,10 +351,6 @@ async def search(
 
 async def decisions(session: AsyncSession, org_id: uuid.UUID) -> list[dict[str, Any]]:
     """The organisation's review history from the audit trail (newest first)."""
-    import json
-
-    from market.audit.models import AuditEvent
-
     rows = await session.scalars(
         select(AuditEvent)
         .where(

@@ -98,11 +98,6 @@ class ImportOut(Out):
     sha256: str
 
 
-@dataclass
-class CsvUpload:
-    file: UploadFile
-
-
 # --- registration and review -------------------------------------------------------------------
 
 

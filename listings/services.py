@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from sqlalchemy import and_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from listings.models import CatalogItem, Qualification, QualificationItem
@@ -49,7 +49,7 @@ async def qualified(session: AsyncSession, provider_id: uuid.UUID, catalog_code:
                 covering.c.valid_until,
             )
             .select_from(Organization)
-            .outerjoin(covering, and_(covering.c.provider_id == Organization.id))
+            .outerjoin(covering, covering.c.provider_id == Organization.id)
             .where(Organization.id == provider_id)
         )
     ).all()
