@@ -1,4 +1,9 @@
-"""Tables of the listings package."""
+"""Tables of the listings package.
+
+Constraints live in the database as well as in the services: value lists and positive amounts
+are CHECK constraints, codes and certificate hashes are UNIQUE, every reference is a foreign key,
+and the version history of catalog items is append-only (a trigger refuses UPDATE and DELETE).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Column, Integer, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Column, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from market import clock
@@ -32,8 +37,12 @@ class ReviewStatus(StrEnum):
     rejected = "rejected"
 
 
-def _in(column: str, values: type[StrEnum]) -> str:
-    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
+ALLOWED_CONTENT_TYPES = ("application/pdf", "image/png", "image/jpeg")
+
+
+def _in(column: str, values: type[StrEnum] | tuple[str, ...]) -> str:
+    items = [v.value if isinstance(v, StrEnum) else v for v in values]
+    return f"{column} IN ({', '.join(repr(v) for v in items)})"
 
 
 _item_version = Column("version", Integer, nullable=False, server_default="1")
@@ -48,6 +57,8 @@ class CatalogItem(SQLModel, table=True):
         CheckConstraint(_in("status", ItemStatus), name="status"),
         CheckConstraint("time_limit_days > 0", name="time_limit_positive"),
         CheckConstraint("fee_cap IS NULL OR fee_cap > 0", name="fee_cap_positive"),
+        CheckConstraint("fee_type <> 'government_priced' OR fee_cap IS NOT NULL", name="priced_has_cap"),
+        CheckConstraint("length(code) >= 2", name="code_length"),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
@@ -70,6 +81,7 @@ class CatalogItem(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)
     version: int = Field(default=1, sa_column=_item_version)
 
+    # optimistic locking: an UPDATE that finds another version raises StaleDataError (409)
     __mapper_args__ = {"version_id_col": _item_version}
 
     @property
@@ -78,10 +90,11 @@ class CatalogItem(SQLModel, table=True):
 
 
 class CatalogItemVersion(SQLModel, table=True):
-    """Every version an item has had, readable after later edits (append-only)."""
+    """Every version an item has had, the current one included, readable after later edits
+    (append-only: a database trigger refuses UPDATE and DELETE)."""
 
     __tablename__ = "catalog_item_versions"
-    __table_args__ = (UniqueConstraint("item_id", "version"),)
+    __table_args__ = (UniqueConstraint("item_id", "version"), CheckConstraint("version >= 1", name="version"))
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     item_id: uuid.UUID = Field(foreign_key="catalog_items.id", index=True)
@@ -93,9 +106,14 @@ class CatalogItemVersion(SQLModel, table=True):
 
 
 class StoredFile(SQLModel, table=True):
-    """An upload, stored content-addressed by its SHA-256 behind :mod:`listings.storage`."""
+    """A file's content, stored once by its SHA-256 behind :mod:`listings.storage`."""
 
     __tablename__ = "stored_files"
+    __table_args__ = (
+        CheckConstraint(_in("content_type", ALLOWED_CONTENT_TYPES), name="content_type"),
+        CheckConstraint("size > 0", name="size_positive"),
+        CheckConstraint("length(sha256) = 64", name="sha256_length"),
+    )
 
     sha256: str = Field(primary_key=True, min_length=64, max_length=64)
     size: int
@@ -103,11 +121,29 @@ class StoredFile(SQLModel, table=True):
     created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)
 
 
+class FileUpload(SQLModel, table=True):
+    """Who uploaded which content: the uploading organisation may read it back (and refer to it)."""
+
+    __tablename__ = "file_uploads"
+    __table_args__ = (Index("ix_file_uploads_sha256_org_id", "sha256", "org_id"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    sha256: str = Field(foreign_key="stored_files.sha256", max_length=64)
+    org_id: uuid.UUID = Field(foreign_key="organizations.id", index=True)
+    user_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    filename: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)
+
+
 class Qualification(SQLModel, table=True):
     """A provider's qualification certificate (资质), reviewed by the operator."""
 
     __tablename__ = "qualifications"
-    __table_args__ = (CheckConstraint(_in("status", ReviewStatus), name="status"),)
+    __table_args__ = (
+        CheckConstraint(_in("status", ReviewStatus), name="status"),
+        CheckConstraint("status <> 'rejected' OR review_reason IS NOT NULL", name="rejected_has_reason"),
+        UniqueConstraint("provider_id", "certificate_no"),
+    )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     provider_id: uuid.UUID = Field(foreign_key="organizations.id", index=True)
@@ -138,7 +174,10 @@ class Practitioner(SQLModel, table=True):
     """A provider's practitioner. The full ID number is never stored: only a mask and a keyed hash."""
 
     __tablename__ = "practitioners"
-    __table_args__ = (UniqueConstraint("provider_id", "id_hash"),)
+    __table_args__ = (
+        UniqueConstraint("provider_id", "id_hash"),
+        CheckConstraint("length(id_hash) = 64", name="id_hash_length"),
+    )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     provider_id: uuid.UUID = Field(foreign_key="organizations.id", index=True)

@@ -1,17 +1,22 @@
-"""Listings services that other packages call (bidding asks who is qualified for what)."""
+"""Listings services that other packages call (bidding asks who is qualified for what).
+
+``from listings.services import qualified, get_catalog_item`` is the stable entry point for the
+bidding package; the rule itself is the pure :func:`listings.rules.is_qualified`.
+"""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from listings.models import CatalogItem, Qualification, QualificationItem, ReviewStatus
+from listings.models import CatalogItem, Qualification, QualificationItem
+from listings.rules import QualificationFacts, Standing, is_qualified
 from market.errors import NotFound
 from market.i18n import gettext as _
-from market.identity.models import Organization, OrgKind, OrgStatus
+from market.identity.models import Organization
 
 
 async def get_catalog_item(session: AsyncSession, code: str) -> CatalogItem:
@@ -21,31 +26,39 @@ async def get_catalog_item(session: AsyncSession, code: str) -> CatalogItem:
     return item
 
 
-def organization_can_act(org: Organization, on_date: date) -> bool:
-    """Approved, and not under a suspension that still runs on ``on_date``."""
-    if org.status == OrgStatus.approved.value:
-        return org.suspended_until is None or org.suspended_until < on_date
-    return False
-
-
 async def qualified(session: AsyncSession, provider_id: uuid.UUID, catalog_code: str, on_date: date) -> bool:
     """Is the provider qualified for the catalog item on that date?
 
-    Yes when the provider is an approved, unsuspended provider organisation holding an approved
-    qualification, valid on ``on_date``, that covers the item.
+    One query reads the organisation's standing and every qualification of it that covers the
+    item (whatever its status or validity); :func:`listings.rules.is_qualified` decides.
     """
-    org = await session.get(Organization, provider_id)
-    if org is None or org.kind != OrgKind.provider.value or not organization_can_act(org, on_date):
-        return False
-    covered = (
-        select(QualificationItem.qualification_id)
+    covering = (
+        select(Qualification.provider_id, Qualification.status, Qualification.valid_until)
+        .join(QualificationItem, QualificationItem.qualification_id == Qualification.id)
         .join(CatalogItem, CatalogItem.id == QualificationItem.item_id)
-        .join(Qualification, Qualification.id == QualificationItem.qualification_id)
-        .where(
-            CatalogItem.code == catalog_code,
-            Qualification.provider_id == provider_id,
-            Qualification.status == ReviewStatus.approved.value,
-            Qualification.valid_until >= on_date,
-        )
+        .where(CatalogItem.code == catalog_code, Qualification.provider_id == provider_id)
+        .subquery()
     )
-    return bool(await session.scalar(select(exists(covered))))
+    rows = (
+        await session.execute(
+            select(
+                Organization.kind,
+                Organization.status,
+                Organization.suspended_until,
+                covering.c.status,
+                covering.c.valid_until,
+            )
+            .select_from(Organization)
+            .outerjoin(covering, covering.c.provider_id == Organization.id)
+            .where(Organization.id == provider_id)
+        )
+    ).all()
+    if not rows:
+        return False
+    kind, status, suspended_until = rows[0][0], rows[0][1], rows[0][2]
+    facts = [
+        QualificationFacts(status=q_status, valid_until=valid_until, covers=frozenset({catalog_code}))
+        for *_org, q_status, valid_until in rows
+        if q_status is not None
+    ]
+    return is_qualified(Standing(kind, status, suspended_until), facts, catalog_code, on_date)

@@ -39,7 +39,7 @@ from market.worker import run_loop
 
 log = logging.getLogger("market")
 
-PACKAGE_ROOTS = [Path(__file__).resolve().parent]
+PACKAGE_ROOTS = [Path(__file__).resolve().parent, Path(__file__).resolve().parent.parent / "listings"]
 
 
 def template_dirs() -> list[Path]:
@@ -47,6 +47,9 @@ def template_dirs() -> list[Path]:
 
 
 def route_handlers() -> list[Any]:
+    from listings import api as listings_api
+    from listings import pages as listings_pages
+
     return [
         shell.healthz,
         shell.home,
@@ -60,6 +63,8 @@ def route_handlers() -> list[Any]:
         AuthController,
         AdminOrganizationController,
         AuditController,
+        *listings_api.route_handlers(),
+        *listings_pages.route_handlers(),
         create_static_files_router(
             path="/static", directories=[Path(__file__).resolve().parent / "static"], include_in_schema=False
         ),
@@ -68,13 +73,22 @@ def route_handlers() -> list[Any]:
 
 def wire() -> None:
     """Subscribe event handlers and register worker ticks of every package (idempotent)."""
+    from listings import organizations as listings_orgs
+    from listings import pages as listings_pages
+    from market import worker
+
+    worker.register("listings.suspensions", listings_orgs.suspension_tick)
+    for link in listings_pages.WORKSPACE_TILES:
+        if link not in shell.WORKSPACE_LINKS:
+            shell.WORKSPACE_LINKS.append(link)
 
 
 def demo_loaders() -> list[Callable[[AsyncSession, Settings], Awaitable[dict[str, Any]]]]:
     """Demo data loaders in dependency order; each is idempotent."""
+    from listings import demo as listings_demo
     from market import demo
 
-    return [demo.load]
+    return [demo.load, listings_demo.load]
 
 
 def cli_commands() -> list[click.Command]:

@@ -69,6 +69,18 @@ class Conflict(DomainError):
     kind = "conflict"
 
 
+class PayloadTooLarge(DomainError):
+    """The upload or request body is larger than the limit (413)."""
+
+    kind = "payload-too-large"
+
+
+class UnsupportedMedia(DomainError):
+    """The content is of a kind this endpoint does not accept (415)."""
+
+    kind = "unsupported-media-type"
+
+
 class TooManyRequests(DomainError):
     kind = "too-many-requests"
 

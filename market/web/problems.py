@@ -21,9 +21,11 @@ from market.errors import (
     InvalidInput,
     NotAuthenticated,
     NotFound,
+    PayloadTooLarge,
     PermissionDenied,
     RuleViolation,
     TooManyRequests,
+    UnsupportedMedia,
 )
 from market.i18n import gettext as _
 
@@ -39,6 +41,8 @@ STATUS_OF: dict[type[DomainError], int] = {
     PermissionDenied: 403,
     Conflict: 409,
     TooManyRequests: 429,
+    PayloadTooLarge: 413,
+    UnsupportedMedia: 415,
 }
 
 

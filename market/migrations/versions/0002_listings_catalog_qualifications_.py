@@ -1,8 +1,10 @@
-"""listings: catalog, qualifications, practitioners, stored files
+"""listings: catalog, qualifications, practitioners, files
+
+The catalog items' version history is append-only in the database itself.
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-29 09:15:36.833776
+Create Date: 2026-11-29 09:44:58.489330
 """
 
 from __future__ import annotations
@@ -43,9 +45,11 @@ def upgrade() -> None:
     sa.Column('created_at', market.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', market.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('version', sa.Integer(), server_default='1', nullable=False),
+    sa.CheckConstraint("fee_type <> 'government_priced' OR fee_cap IS NOT NULL", name=op.f('ck_catalog_items_priced_has_cap')),
     sa.CheckConstraint("fee_type IN ('government_priced', 'government_guided', 'market_regulated')", name=op.f('ck_catalog_items_fee_type')),
     sa.CheckConstraint("status IN ('retained', 'cancelled', 'adjusted')", name=op.f('ck_catalog_items_status')),
     sa.CheckConstraint('fee_cap IS NULL OR fee_cap > 0', name=op.f('ck_catalog_items_fee_cap_positive')),
+    sa.CheckConstraint('length(code) >= 2', name=op.f('ck_catalog_items_code_length')),
     sa.CheckConstraint('time_limit_days > 0', name=op.f('ck_catalog_items_time_limit_positive')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_catalog_items')),
     sa.UniqueConstraint('code', name=op.f('uq_catalog_items_code'))
@@ -60,6 +64,9 @@ def upgrade() -> None:
     sa.Column('size', sa.Integer(), nullable=False),
     sa.Column('content_type', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
     sa.Column('created_at', market.db.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("content_type IN ('application/pdf', 'image/png', 'image/jpeg')", name=op.f('ck_stored_files_content_type')),
+    sa.CheckConstraint('length(sha256) = 64', name=op.f('ck_stored_files_sha256_length')),
+    sa.CheckConstraint('size > 0', name=op.f('ck_stored_files_size_positive')),
     sa.PrimaryKeyConstraint('sha256', name=op.f('pk_stored_files'))
     )
     op.create_table('practitioners',
@@ -70,6 +77,7 @@ def upgrade() -> None:
     sa.Column('id_masked', sqlmodel.sql.sqltypes.AutoString(length=24), nullable=False),
     sa.Column('id_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('created_at', market.db.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('length(id_hash) = 64', name=op.f('ck_practitioners_id_hash_length')),
     sa.ForeignKeyConstraint(['provider_id'], ['organizations.id'], name=op.f('fk_practitioners_provider_id_organizations')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_practitioners')),
     sa.UniqueConstraint('provider_id', 'id_hash', name=op.f('uq_practitioners_provider_id_id_hash'))
@@ -86,6 +94,7 @@ def upgrade() -> None:
     sa.Column('changed_at', market.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('changed_by', sa.Uuid(), nullable=True),
     sa.Column('note', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.CheckConstraint('version >= 1', name=op.f('ck_catalog_item_versions_version')),
     sa.ForeignKeyConstraint(['changed_by'], ['users.id'], name=op.f('fk_catalog_item_versions_changed_by_users')),
     sa.ForeignKeyConstraint(['item_id'], ['catalog_items.id'], name=op.f('fk_catalog_item_versions_item_id_catalog_items')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_catalog_item_versions')),
@@ -93,6 +102,22 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('catalog_item_versions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_catalog_item_versions_item_id'), ['item_id'], unique=False)
+
+    op.create_table('file_uploads',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('org_id', sa.Uuid(), nullable=False),
+    sa.Column('user_id', sa.Uuid(), nullable=True),
+    sa.Column('filename', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('created_at', market.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['org_id'], ['organizations.id'], name=op.f('fk_file_uploads_org_id_organizations')),
+    sa.ForeignKeyConstraint(['sha256'], ['stored_files.sha256'], name=op.f('fk_file_uploads_sha256_stored_files')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_file_uploads_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_file_uploads'))
+    )
+    with op.batch_alter_table('file_uploads', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_file_uploads_org_id'), ['org_id'], unique=False)
+        batch_op.create_index('ix_file_uploads_sha256_org_id', ['sha256', 'org_id'], unique=False)
 
     op.create_table('qualifications',
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -109,11 +134,13 @@ def upgrade() -> None:
     sa.Column('reviewed_by', sa.Uuid(), nullable=True),
     sa.Column('created_at', market.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', market.db.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("status <> 'rejected' OR review_reason IS NOT NULL", name=op.f('ck_qualifications_rejected_has_reason')),
     sa.CheckConstraint("status IN ('pending', 'approved', 'rejected')", name=op.f('ck_qualifications_status')),
     sa.ForeignKeyConstraint(['document_sha256'], ['stored_files.sha256'], name=op.f('fk_qualifications_document_sha256_stored_files')),
     sa.ForeignKeyConstraint(['provider_id'], ['organizations.id'], name=op.f('fk_qualifications_provider_id_organizations')),
     sa.ForeignKeyConstraint(['reviewed_by'], ['users.id'], name=op.f('fk_qualifications_reviewed_by_users')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_qualifications'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_qualifications')),
+    sa.UniqueConstraint('provider_id', 'certificate_no', name=op.f('uq_qualifications_provider_id_certificate_no'))
     )
     with op.batch_alter_table('qualifications', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_qualifications_provider_id'), ['provider_id'], unique=False)
@@ -130,6 +157,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_qualification_items_item_id'), ['item_id'], unique=False)
 
     # ### end Alembic commands ###
+    # every version of a catalog item stays as it was written
     append_only("catalog_item_versions")
 
 
@@ -144,6 +172,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_qualifications_provider_id'))
 
     op.drop_table('qualifications')
+    with op.batch_alter_table('file_uploads', schema=None) as batch_op:
+        batch_op.drop_index('ix_file_uploads_sha256_org_id')
+        batch_op.drop_index(batch_op.f('ix_file_uploads_org_id'))
+
+    op.drop_table('file_uploads')
     with op.batch_alter_table('catalog_item_versions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_catalog_item_versions_item_id'))
 

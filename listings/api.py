@@ -1,0 +1,597 @@
+"""JSON API of the listings package (SPEC §6): catalog, registration, review, qualifications,
+practitioners, files and the provider directory. Controllers translate; services decide."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.connection import ASGIConnection
+from litestar.enums import RequestEncodingType
+from litestar.handlers.base import BaseRouteHandler
+from litestar.params import Body, FromPath, JSONBody, QueryParameter
+
+from listings import catalog, directory, organizations, qualifications, storage
+from listings.models import CatalogItem, Qualification
+from listings.schemas import (
+    CatalogItemIn,
+    CatalogItemOut,
+    CatalogItemPatch,
+    CatalogVersionOut,
+    CoveredItemOut,
+    DecisionOut,
+    FileOut,
+    FileUploadForm,
+    ImportOut,
+    OwnerRegistrationIn,
+    PractitionerIn,
+    PractitionerOut,
+    ProfileOut,
+    ProfilePatch,
+    ProviderDetailOut,
+    ProviderOut,
+    PublicPractitionerOut,
+    PublicQualificationOut,
+    QualificationIn,
+    QualificationOut,
+    RatingOut,
+    ReasonIn,
+    RegisteredOut,
+    RegistrationIn,
+    SuspendIn,
+)
+from listings.services import get_catalog_item
+from market import clock
+from market.errors import InvalidInput, PermissionDenied
+from market.i18n import gettext as _
+from market.identity.guards import admin_only, principal_of, signed_in
+from market.identity.models import Organization, OrgKind
+from market.identity.services import get_organization
+from market.settings import Settings, get_settings
+from market.web.deps import AppSettings, CurrentActor, DbSession
+from market.web.schemas import Page
+
+# --- guards and converters ---------------------------------------------------------------------
+
+
+def own_or_oversight(param: str = "provider_id"):  # type: ignore[no-untyped-def]
+    """The organisation named by the path parameter itself, or the operator and the finance bureau."""
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
+        user = principal_of(connection)
+        if user.role in ("admin", "finance"):
+            return
+        if str(connection.path_params.get(param)) != str(user.org_id):
+            raise PermissionDenied(_("This belongs to another organisation."))
+
+    return guard
+
+
+def item_out(item: CatalogItem) -> CatalogItemOut:
+    return CatalogItemOut.model_validate(item)
+
+
+def qualification_out(q: Qualification, items: list[CatalogItem]) -> QualificationOut:
+    return QualificationOut(
+        id=q.id,
+        provider_id=q.provider_id,
+        name=q.name,
+        grade=q.grade,
+        certificate_no=q.certificate_no,
+        issuer=q.issuer,
+        valid_until=q.valid_until,
+        status=q.status,
+        review_reason=q.review_reason,
+        document_sha256=q.document_sha256,
+        catalog_items=[CoveredItemOut(code=i.code, name=i.name) for i in items],
+        updated_at=q.updated_at,
+    )
+
+
+def provider_out(card: directory.ProviderCard) -> dict[str, Any]:
+    org = card.org
+    return {
+        "id": org.id,
+        "name": org.name,
+        "uscc": org.uscc,
+        "address": org.address,
+        "phone": org.phone,
+        "email": org.email,
+        "catalog_items": [CoveredItemOut(code=i.code, name=i.name) for i in card.items],
+        "qualifications": [
+            PublicQualificationOut(
+                name=q.name,
+                grade=q.grade,
+                certificate_no=q.certificate_no,
+                issuer=q.issuer,
+                valid_until=q.valid_until,
+                catalog_items=[CoveredItemOut(code=i.code, name=i.name) for i in items],
+            )
+            for q, items in card.qualifications
+        ],
+        "practitioners": card.practitioners,
+        "rating": RatingOut(count=card.rating.count, average=card.rating.average, aspects=card.rating.aspects)
+        if card.rating
+        else None,
+    }
+
+
+def decision_out(org: Organization) -> DecisionOut:
+    return DecisionOut(
+        id=org.id, status=org.status, status_reason=org.status_reason, suspended_until=org.suspended_until
+    )
+
+
+# --- catalog -----------------------------------------------------------------------------------
+
+
+class CatalogController(Controller):
+    path = "/api/v1/catalog"
+    tags = ["catalog"]
+
+    @get("/", summary="The service catalog; search q (code, name, approval), filters category, fee_type, status")
+    async def list_items(
+        self,
+        db: DbSession,
+        q: Annotated[str | None, QueryParameter(max_length=100)] = None,
+        category: Annotated[str | None, QueryParameter(max_length=60)] = None,
+        fee_type: Annotated[str | None, QueryParameter(max_length=24)] = None,
+        status: Annotated[str | None, QueryParameter(max_length=16)] = None,
+        in_services_catalog: Annotated[bool | None, QueryParameter()] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+    ) -> Page[CatalogItemOut]:
+        query = catalog.CatalogQuery(
+            q=q, category=category, fee_type=fee_type, status=status, in_services_catalog=in_services_catalog
+        )
+        items, total = await catalog.list_items(db, query, limit=limit, offset=offset)
+        return Page[CatalogItemOut](items=[item_out(i) for i in items], total=total, limit=limit, offset=offset)
+
+    @get(
+        "/export.csv",
+        summary="The whole catalog as CSV (UTF-8 with BOM, opens in Excel); same columns as the import",
+        media_type="text/csv; charset=utf-8",
+    )
+    async def export(self, db: DbSession) -> Response[bytes]:
+        data = catalog.export_csv(await catalog.all_items(db))
+        stamp = clock.today_local().isoformat()
+        return Response(
+            data,
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="catalog-{stamp}.csv"'},
+        )
+
+    @get("/{code:str}", summary="One catalog item (current version)")
+    async def get_item(self, code: FromPath[str], db: DbSession) -> CatalogItemOut:
+        return item_out(await get_catalog_item(db, code))
+
+    @get("/{code:str}/versions", summary="Every version of the item, newest first")
+    async def item_versions(self, code: FromPath[str], db: DbSession) -> list[CatalogVersionOut]:
+        item = await get_catalog_item(db, code)
+        rows = await catalog.versions(db, item)
+        return [
+            CatalogVersionOut(
+                version=v.version,
+                changed_at=v.changed_at,
+                changed_by=v.changed_by,
+                note=v.note,
+                data=json.loads(v.data),
+            )
+            for v in rows
+        ]
+
+    @get("/{code:str}/versions/{number:int}", summary="One earlier (or the current) version of the item")
+    async def item_version(self, code: FromPath[str], number: FromPath[int], db: DbSession) -> CatalogVersionOut:
+        item = await get_catalog_item(db, code)
+        row, data = await catalog.version_of(db, item, number)
+        return CatalogVersionOut(
+            version=row.version, changed_at=row.changed_at, changed_by=row.changed_by, note=row.note, data=data
+        )
+
+    @post("/", status_code=201, guards=[admin_only], summary="Add a catalog item (version 1)")
+    async def create_item(self, data: JSONBody[CatalogItemIn], db: DbSession, actor: CurrentActor) -> CatalogItemOut:
+        values = data.model_dump(exclude={"note"})
+        item = await catalog.create_item(db, actor, catalog.CatalogInput(**values), note=data.note)
+        return item_out(item)
+
+    @patch(
+        "/{code:str}",
+        guards=[admin_only],
+        summary="Edit a catalog item; a change writes a new version (send `version` to detect concurrent edits)",
+    )
+    async def update_item(
+        self, code: FromPath[str], data: JSONBody[CatalogItemPatch], db: DbSession, actor: CurrentActor
+    ) -> CatalogItemOut:
+        changes = {
+            k: getattr(data, k) for k in data.model_fields_set if k not in ("version", "note") and k in catalog.EDITABLE
+        }
+        for name, value in list(changes.items()):
+            if value is None and name != "fee_cap":
+                raise InvalidInput.field(name, _("Required."))
+        item, _changed = await catalog.update_item(
+            db, actor, code, changes, expected_version=data.version, note=data.note
+        )
+        return item_out(item)
+
+    @post(
+        "/import",
+        status_code=200,
+        guards=[admin_only],
+        summary="Import a CSV (body text/csv, or multipart field `file`): all rows or none; errors name row and field",
+    )
+    async def import_csv(self, request: Request, db: DbSession, actor: CurrentActor) -> ImportOut:
+        data = await read_csv_body(request)
+        result = await catalog.import_csv(db, actor, data)
+        return ImportOut(
+            created=result.created, updated=result.updated, unchanged=result.unchanged, sha256=result.sha256
+        )
+
+
+async def read_csv_body(request: Request) -> bytes:
+    content_type = request.content_type[0]
+    if content_type == RequestEncodingType.MULTI_PART:
+        form = await request.form()
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise InvalidInput.field("file", _("Choose the CSV file to import."))
+        return await upload.read()
+    if content_type in ("text/csv", "text/plain", "application/csv", "application/octet-stream"):
+        return await request.body()
+    raise InvalidInput.field("file", _("Send the CSV file as text/csv or as the multipart field file."))
+
+
+# --- registration, the registrant's profile ----------------------------------------------------
+
+
+def _registration(kind: OrgKind, data: RegistrationIn, org_type: str | None = None) -> organizations.Registration:
+    return organizations.Registration(
+        kind=kind,
+        name=data.name,
+        uscc=data.uscc,
+        legal_rep=data.legal_rep,
+        address=data.address,
+        phone=data.phone,
+        email=str(data.email),
+        username=data.username,
+        password=data.password,
+        commitment_accepted=data.commitment_accepted,
+        org_type=org_type,
+        display_name=data.display_name,
+    )
+
+
+class OwnerRegistrationController(Controller):
+    path = "/api/v1/owners"
+    tags = ["registration"]
+
+    @post("/", status_code=201, summary="Register a project owner and its first user (starts pending)")
+    async def register_owner(
+        self, data: JSONBody[OwnerRegistrationIn], db: DbSession, actor: CurrentActor
+    ) -> RegisteredOut:
+        org, user = await organizations.register(db, actor, _registration(OrgKind.owner, data, data.org_type))
+        return RegisteredOut(id=org.id, status=org.status, user_id=user.id)
+
+
+class ProfileController(Controller):
+    path = "/api/v1/me/organization"
+    tags = ["registration"]
+    guards = [signed_in]
+
+    @get("/", summary="My organisation's profile, status and the reason of the last decision")
+    async def profile(self, request: Request, db: DbSession) -> ProfileOut:
+        return ProfileOut.model_validate(await get_organization(db, principal_of(request).org_id))
+
+    @patch("/", summary="Correct my organisation's profile (name and credit code only before approval)")
+    async def update(self, data: JSONBody[ProfilePatch], db: DbSession, actor: CurrentActor) -> ProfileOut:
+        assert actor.org_id is not None
+        changes = {k: getattr(data, k) for k in data.model_fields_set}
+        if "email" in changes and changes["email"] is not None:
+            changes["email"] = str(changes["email"])
+        org = await organizations.update_profile(db, actor, actor.org_id, changes)
+        return ProfileOut.model_validate(org)
+
+    @post("/resubmit", status_code=200, summary="Ask for review again after a rejection")
+    async def resubmit(self, db: DbSession, actor: CurrentActor) -> ProfileOut:
+        assert actor.org_id is not None
+        return ProfileOut.model_validate(await organizations.resubmit(db, actor, actor.org_id))
+
+
+# --- providers: registration, directory, qualifications, practitioners -------------------------
+
+
+class ProviderController(Controller):
+    path = "/api/v1/providers"
+    tags = ["providers"]
+
+    @post("/", status_code=201, summary="Register an intermediary firm and its first user (starts pending)")
+    async def register_provider(
+        self, data: JSONBody[RegistrationIn], db: DbSession, actor: CurrentActor
+    ) -> RegisteredOut:
+        org, user = await organizations.register(db, actor, _registration(OrgKind.provider, data))
+        return RegisteredOut(id=org.id, status=org.status, user_id=user.id)
+
+    @get("/", summary="The public directory: approved providers; search q, filter catalog_code (qualified today)")
+    async def list_providers(
+        self,
+        db: DbSession,
+        q: Annotated[str | None, QueryParameter(max_length=100)] = None,
+        catalog_code: Annotated[str | None, QueryParameter(max_length=32)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 20,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+    ) -> Page[ProviderOut]:
+        cards, total = await directory.list_providers(
+            db, on_date=clock.today_local(), q=q, catalog_code=catalog_code, limit=limit, offset=offset
+        )
+        return Page[ProviderOut](
+            items=[ProviderOut(**provider_out(c)) for c in cards], total=total, limit=limit, offset=offset
+        )
+
+    @get("/{provider_id:uuid}", summary="One provider of the public directory")
+    async def get_provider(self, provider_id: FromPath[uuid.UUID], db: DbSession) -> ProviderDetailOut:
+        card = await directory.provider_card(db, provider_id, clock.today_local())
+        staff = await directory.public_practitioners(db, provider_id)
+        return ProviderDetailOut(
+            **provider_out(card),
+            legal_rep=card.org.legal_rep,
+            practitioner_list=[PublicPractitionerOut(name=p.name, certificate=p.certificate) for p in staff],
+        )
+
+    @get(
+        "/{provider_id:uuid}/qualifications",
+        guards=[signed_in, own_or_oversight()],
+        summary="All of a provider's qualifications with their review status (the provider, admin, finance)",
+    )
+    async def list_qualifications(self, provider_id: FromPath[uuid.UUID], db: DbSession) -> list[QualificationOut]:
+        await qualifications.provider_org(db, provider_id)
+        rows = await qualifications.provider_qualifications(db, provider_id)
+        return [qualification_out(q, items) for q, items in rows]
+
+    @post(
+        "/{provider_id:uuid}/qualifications",
+        status_code=201,
+        guards=[signed_in, own_or_oversight()],
+        summary="Add a qualification (goes to review; public once approved and the provider is approved)",
+    )
+    async def add_qualification(
+        self, provider_id: FromPath[uuid.UUID], data: JSONBody[QualificationIn], db: DbSession, actor: CurrentActor
+    ) -> QualificationOut:
+        q = await qualifications.add_qualification(db, actor, provider_id, qualification_input(data))
+        covered = await qualifications.covered_codes(db, [q.id])
+        return qualification_out(q, covered.get(q.id, []))
+
+    @get(
+        "/{provider_id:uuid}/practitioners",
+        guards=[signed_in, own_or_oversight()],
+        summary="A provider's practitioners (ID numbers masked)",
+    )
+    async def list_practitioners(self, provider_id: FromPath[uuid.UUID], db: DbSession) -> list[PractitionerOut]:
+        await qualifications.provider_org(db, provider_id)
+        rows = await qualifications.provider_practitioners(db, provider_id)
+        return [PractitionerOut.model_validate(p) for p in rows]
+
+    @post(
+        "/{provider_id:uuid}/practitioners",
+        status_code=201,
+        guards=[signed_in, own_or_oversight()],
+        summary="Add a practitioner: the ID number is checked, then kept only masked and as a keyed hash",
+    )
+    async def add_practitioner(
+        self,
+        provider_id: FromPath[uuid.UUID],
+        data: JSONBody[PractitionerIn],
+        db: DbSession,
+        actor: CurrentActor,
+        settings: AppSettings,
+    ) -> PractitionerOut:
+        p = await qualifications.add_practitioner(
+            db,
+            actor,
+            settings.secret_key,
+            provider_id,
+            name=data.name,
+            certificate=data.certificate,
+            id_number=data.id_number,
+        )
+        return PractitionerOut.model_validate(p)
+
+
+def qualification_input(data: QualificationIn) -> qualifications.QualificationInput:
+    return qualifications.QualificationInput(
+        name=data.name,
+        grade=data.grade,
+        certificate_no=data.certificate_no,
+        issuer=data.issuer,
+        valid_until=data.valid_until,
+        catalog_codes=data.catalog_codes,
+        document_sha256=data.document_sha256,
+    )
+
+
+class QualificationController(Controller):
+    path = "/api/v1/qualifications"
+    tags = ["providers"]
+    guards = [signed_in]
+
+    @get("/{qualification_id:uuid}", summary="One qualification (its provider, admin, finance)")
+    async def get_qualification(
+        self, qualification_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor
+    ) -> QualificationOut:
+        q = await qualifications.get_qualification(db, actor, qualification_id)
+        covered = await qualifications.covered_codes(db, [q.id])
+        return qualification_out(q, covered.get(q.id, []))
+
+    @patch("/{qualification_id:uuid}", summary="Change a qualification (all fields); it goes back to review")
+    async def update_qualification(
+        self, qualification_id: FromPath[uuid.UUID], data: JSONBody[QualificationIn], db: DbSession, actor: CurrentActor
+    ) -> QualificationOut:
+        q = await qualifications.update_qualification(db, actor, qualification_id, qualification_input(data))
+        covered = await qualifications.covered_codes(db, [q.id])
+        return qualification_out(q, covered.get(q.id, []))
+
+    @delete("/{qualification_id:uuid}", status_code=204, summary="Withdraw a qualification")
+    async def withdraw(self, qualification_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor) -> None:
+        await qualifications.withdraw_qualification(db, actor, qualification_id)
+
+
+class PractitionerController(Controller):
+    path = "/api/v1/practitioners"
+    tags = ["providers"]
+    guards = [signed_in]
+
+    @delete("/{practitioner_id:uuid}", status_code=204, summary="Remove a practitioner")
+    async def remove(self, practitioner_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor) -> None:
+        await qualifications.remove_practitioner(db, actor, practitioner_id)
+
+
+# --- the operator's review ---------------------------------------------------------------------
+
+
+class AdminReviewController(Controller):
+    path = "/api/v1/admin"
+    tags = ["admin"]
+    guards = [admin_only]
+
+    @post("/organizations/{org_id:uuid}/approve", status_code=200, summary="Approve a pending registration")
+    async def approve(self, org_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor) -> DecisionOut:
+        return decision_out(await organizations.approve(db, actor, org_id))
+
+    @post(
+        "/organizations/{org_id:uuid}/reject", status_code=200, summary="Reject a pending registration, with the reason"
+    )
+    async def reject(
+        self, org_id: FromPath[uuid.UUID], data: JSONBody[ReasonIn], db: DbSession, actor: CurrentActor
+    ) -> DecisionOut:
+        return decision_out(await organizations.reject(db, actor, org_id, data.reason))
+
+    @post(
+        "/organizations/{org_id:uuid}/suspend",
+        status_code=200,
+        summary="Suspend an organisation through `until` (inclusive), with the reason",
+    )
+    async def suspend(
+        self, org_id: FromPath[uuid.UUID], data: JSONBody[SuspendIn], db: DbSession, actor: CurrentActor
+    ) -> DecisionOut:
+        return decision_out(await organizations.suspend(db, actor, org_id, data.reason, data.until))
+
+    @post(
+        "/organizations/{org_id:uuid}/blacklist", status_code=200, summary="Blacklist an organisation, with the reason"
+    )
+    async def blacklist(
+        self, org_id: FromPath[uuid.UUID], data: JSONBody[ReasonIn], db: DbSession, actor: CurrentActor
+    ) -> DecisionOut:
+        return decision_out(await organizations.blacklist(db, actor, org_id, data.reason))
+
+    @post(
+        "/organizations/{org_id:uuid}/reinstate",
+        status_code=200,
+        summary="End a suspension early or lift a blacklisting, with the reason",
+    )
+    async def reinstate(
+        self, org_id: FromPath[uuid.UUID], data: JSONBody[ReasonIn], db: DbSession, actor: CurrentActor
+    ) -> DecisionOut:
+        return decision_out(await organizations.reinstate(db, actor, org_id, data.reason))
+
+    @get("/qualifications", summary="Qualifications waiting for review, oldest first")
+    async def pending_qualifications(self, db: DbSession) -> list[QualificationOut]:
+        rows = await qualifications.pending_qualifications(db)
+        return [qualification_out(q, items) for q, _org, items in rows]
+
+    @post("/qualifications/{qualification_id:uuid}/approve", status_code=200, summary="Approve a qualification")
+    async def approve_qualification(
+        self, qualification_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor
+    ) -> QualificationOut:
+        q = await qualifications.review_qualification(db, actor, qualification_id, approve=True)
+        covered = await qualifications.covered_codes(db, [q.id])
+        return qualification_out(q, covered.get(q.id, []))
+
+    @post(
+        "/qualifications/{qualification_id:uuid}/reject",
+        status_code=200,
+        summary="Reject a qualification, with the reason",
+    )
+    async def reject_qualification(
+        self, qualification_id: FromPath[uuid.UUID], data: JSONBody[ReasonIn], db: DbSession, actor: CurrentActor
+    ) -> QualificationOut:
+        q = await qualifications.review_qualification(db, actor, qualification_id, approve=False, reason=data.reason)
+        covered = await qualifications.covered_codes(db, [q.id])
+        return qualification_out(q, covered.get(q.id, []))
+
+
+# --- files -------------------------------------------------------------------------------------
+
+
+class FileControllerBase(Controller):
+    path = "/api/v1/files"
+    tags = ["files"]
+    guards = [signed_in]
+
+    @post(
+        "/",
+        status_code=201,
+        summary="Upload a PDF, PNG or JPEG (recognised by content; size limit MARKET_MAX_UPLOAD_BYTES, 20 MB)",
+    )
+    async def upload(
+        self,
+        data: Annotated[FileUploadForm, Body(media_type=RequestEncodingType.MULTI_PART)],
+        db: DbSession,
+        actor: CurrentActor,
+        settings: AppSettings,
+    ) -> FileOut:
+        content = await data.file.read()
+        stored = await storage.store_upload(
+            db,
+            actor,
+            storage.storage_for(settings),
+            content,
+            data.file.filename,
+            max_bytes=settings.max_upload_bytes,
+        )
+        return FileOut(
+            sha256=stored.sha256, size=stored.size, content_type=stored.content_type, filename=stored.filename
+        )
+
+    @get(
+        "/{sha256:str}",
+        summary="A stored file, for its uploader, the operator and finance (404 for anyone else)",
+        media_type="application/octet-stream",
+    )
+    async def download(
+        self, sha256: FromPath[str], db: DbSession, actor: CurrentActor, settings: AppSettings
+    ) -> Response[bytes]:
+        return await file_response(db, actor, settings, sha256)
+
+
+async def file_response(db: Any, actor: Any, settings: Settings, sha256: str) -> Response[bytes]:
+    stored, content = await storage.read_file(db, actor, storage.storage_for(settings), sha256)
+    extension = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg"}[stored.content_type]
+    return Response(
+        content,
+        media_type=stored.content_type,
+        headers={
+            "Content-Disposition": f'inline; filename="{stored.sha256[:16]}.{extension}"',
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, max-age=3600",
+        },
+    )
+
+
+def file_controller() -> type[Controller]:
+    """The upload controller with the body limit of the current settings (the app-wide limit is
+    the small JSON one)."""
+    limit = storage.upload_body_limit(get_settings())
+    return type("FileController", (FileControllerBase,), {"request_max_body_size": limit})
+
+
+def route_handlers() -> list[Any]:
+    return [
+        CatalogController,
+        ProviderController,
+        OwnerRegistrationController,
+        ProfileController,
+        QualificationController,
+        PractitionerController,
+        AdminReviewController,
+        file_controller(),
+    ]

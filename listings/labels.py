@@ -1,0 +1,44 @@
+"""Labels of the listings package's coded values (``{{ value|label("fee_type") }}`` in templates)."""
+
+from __future__ import annotations
+
+from market.terms import N_, register
+
+register(
+    "fee_type",
+    {
+        "government_priced": N_("Government-priced"),
+        "government_guided": N_("Government-guided price"),
+        "market_regulated": N_("Market-regulated price"),
+    },
+)
+register(
+    "item_status",
+    {
+        "retained": N_("Retained"),
+        "cancelled": N_("Cancelled"),
+        "adjusted": N_("Adjusted"),
+    },
+)
+register(
+    "review_status",
+    {
+        "pending": N_("Pending review"),
+        "approved": N_("Approved"),
+        "rejected": N_("Rejected"),
+    },
+)
+register(
+    "org_decision",
+    {
+        "registered": N_("Registered"),
+        "approved": N_("Approved"),
+        "rejected": N_("Rejected"),
+        "suspended": N_("Suspended"),
+        "blacklisted": N_("Blacklisted"),
+        "reinstated": N_("Reinstated"),
+        "resubmitted": N_("Resubmitted for review"),
+        "suspension_ended": N_("Suspension ended"),
+        "profile_updated": N_("Profile corrected"),
+    },
+)

@@ -1,0 +1,208 @@
+"""The catalog: public list and detail in Chinese and English, versioned edits, CSV import and export."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from listings import catalog
+from listings import demo as listings_demo
+from listings.models import CatalogItem, CatalogItemVersion
+from market.audit.models import AuditEvent
+from tests.integration.helpers import account, assert_problem
+from tests.integration.listings_helpers import ITEM, make_item
+
+DEMO_CSV = Path(listings_demo.__file__).resolve().parent / "data" / "catalog.csv"
+
+
+async def _load_catalog(factory) -> None:
+    async with factory() as session:
+        await listings_demo.load_catalog(session)
+        await session.commit()
+
+
+async def _count(factory) -> int:
+    async with factory() as session:
+        return await session.scalar(select(func.count()).select_from(CatalogItem))
+
+
+async def test_public_catalog_lists_demo_items_with_time_limit_and_fee_in_chinese_and_english(client, factory):
+    await _load_catalog(factory)
+    zh = await client.get("/catalog")
+    assert zh.status_code == 200 and 'lang="zh-CN"' in zh.text
+    assert "地质灾害危险性评估" in zh.text and "建设工程规划放线测量" in zh.text
+    assert "25 个工作日" in zh.text and "5 个工作日" in zh.text  # time limits
+    assert "政府指导价" in zh.text and "市场调节价" in zh.text and "¥20,000.00" in zh.text  # fee type and cap
+    assert "建筑工程放线每栋不超过1800元" in zh.text  # the fee standard itself
+    assert "服务时限" in zh.text and "收费" in zh.text
+    en = await client.get("/catalog?lang=en")
+    assert 'lang="en"' in en.text and "Catalog of intermediary services" in en.text
+    assert "25 working days" in en.text and "Government-guided price" in en.text and "Market-regulated price" in en.text
+    assert "建筑工程放线每栋不超过1800元" in en.text and "个工作日" not in en.text
+    detail = await client.get("/catalog/YLZJ-005?lang=en")
+    assert (
+        detail.status_code == 200
+        and "Legal basis" in detail.text
+        and "《中华人民共和国城乡规划法》第四十条" in detail.text
+    )
+    assert (await client.get("/catalog/NO-SUCH")).status_code == 404
+    cancelled = await client.get("/catalog/YLZJ-022?lang=zh")
+    assert "不能在平台采购" in cancelled.text
+
+
+async def test_catalog_api_search_and_filters(client, factory):
+    await _load_catalog(factory)
+    everything = (await client.get("/api/v1/catalog", params={"limit": 200})).json()
+    assert everything["total"] == 33 and len(everything["items"]) == 33
+    retained = (await client.get("/api/v1/catalog", params={"status": "retained", "limit": 200})).json()
+    assert retained["total"] == 27 and all(i["purchasable"] for i in retained["items"])
+    by_name = (await client.get("/api/v1/catalog", params={"q": "测绘"})).json()
+    assert {i["code"] for i in by_name["items"]} == {"YLZJ-006"}
+    by_approval = (await client.get("/api/v1/catalog", params={"q": "取水许可"})).json()
+    assert [i["code"] for i in by_approval["items"]] == ["YLZJ-016"]
+    by_code = (await client.get("/api/v1/catalog", params={"q": "ylzw-00"})).json()
+    assert by_code["total"] == 7
+    guided = (await client.get("/api/v1/catalog", params={"fee_type": "government_guided"})).json()
+    assert guided["total"] == 5 and all(i["fee_cap"] for i in guided["items"])
+    surveying = (await client.get("/api/v1/catalog", params={"category": "测绘"})).json()
+    assert surveying["total"] == 4
+    services = (await client.get("/api/v1/catalog", params={"in_services_catalog": "true", "limit": 200})).json()
+    assert services["total"] == 8
+    item = (await client.get("/api/v1/catalog/YLZJ-005")).json()
+    assert item["fee_cap"] == "20000.00" and item["time_limit_days"] == 5 and item["version"] == 1
+    page = await client.get("/catalog", params={"q": "水资源", "fee_type": "market_regulated"})
+    assert "建设项目水资源论证报告编制" in page.text and "地质灾害危险性评估" not in page.text
+
+
+async def test_admin_creates_and_edits_with_every_version_readable(client, factory):
+    admin = await account(client, factory, "admin", "ops")
+    provider = await account(client, factory, "provider", "firm")
+    assert_problem(await client.post("/api/v1/catalog", json=ITEM, headers=provider), 403)
+    assert_problem(await client.post("/api/v1/catalog", json=ITEM), 401)
+    r = await client.post("/api/v1/catalog", json=ITEM, headers=admin)
+    assert r.status_code == 201 and r.json()["version"] == 1
+    assert_problem(await client.post("/api/v1/catalog", json=ITEM, headers=admin), 409, "code")
+    r = await client.patch(
+        "/api/v1/catalog/YLZJ-005",
+        headers=admin,
+        json={"time_limit_days": 7, "fee_cap": "25000", "version": 1, "note": "依据新版收费指导标准调整"},
+    )
+    assert r.status_code == 200 and r.json()["version"] == 2 and r.json()["fee_cap"] == "25000.00"
+    # editing an old version is refused: someone changed it first
+    stale = await client.patch("/api/v1/catalog/YLZJ-005", headers=admin, json={"time_limit_days": 9, "version": 1})
+    assert_problem(stale, 409, "version")
+    # a change that changes nothing writes no version
+    same = await client.patch("/api/v1/catalog/YLZJ-005", headers=admin, json={"time_limit_days": 7})
+    assert same.json()["version"] == 2
+    versions = (await client.get("/api/v1/catalog/YLZJ-005/versions")).json()
+    assert [v["version"] for v in versions] == [2, 1]
+    old = (await client.get("/api/v1/catalog/YLZJ-005/versions/1")).json()
+    assert old["data"]["time_limit_days"] == 5 and old["data"]["fee_cap"] == "20000.00"
+    assert versions[0]["note"] == "依据新版收费指导标准调整"
+    assert_problem(await client.get("/api/v1/catalog/YLZJ-005/versions/3"), 404)
+    page = await client.get("/catalog/YLZJ-005?version=1")
+    assert "5 个工作日" in page.text and "¥20,000.00" in page.text and "历史版本" in page.text
+    assert "7 个工作日" in (await client.get("/catalog/YLZJ-005")).text
+    # rules: a government-priced item needs its cap, the code cannot change, input is checked
+    assert_problem(
+        await client.patch(
+            "/api/v1/catalog/YLZJ-005", headers=admin, json={"fee_type": "government_priced", "fee_cap": None}
+        ),
+        422,
+        "fee_cap",
+    )
+    assert_problem(await client.patch("/api/v1/catalog/YLZJ-005", headers=admin, json={"code": "X-1"}), 422)
+    assert_problem(
+        await client.post("/api/v1/catalog", headers=admin, json={**ITEM, "code": "Y-2", "time_limit_days": 0}),
+        422,
+        "time_limit_days",
+    )
+    assert_problem(await client.post("/api/v1/catalog", headers=admin, json={**ITEM, "code": "!bad"}), 422, "code")
+    assert_problem(await client.patch("/api/v1/catalog/NOPE", headers=admin, json={"name": "x"}), 404)
+    async with factory() as session:
+        actions = list(await session.scalars(select(AuditEvent.action).where(AuditEvent.entity_type == "catalog_item")))
+    assert actions == ["catalog.item_created", "catalog.item_updated"]
+
+
+@pytest.mark.postgres_only
+async def test_concurrent_edits_of_one_version_let_exactly_one_win(client, factory, backend):
+    await make_item(factory)
+    admin = await account(client, factory, "admin", "ops")
+    responses = await asyncio.gather(
+        *(
+            client.patch("/api/v1/catalog/YLZJ-005", headers=admin, json={"time_limit_days": days, "version": 1})
+            for days in (6, 7, 8, 9)
+        )
+    )
+    assert sorted(r.status_code for r in responses) == [200, 409, 409, 409]
+    async with factory() as session:
+        assert await session.scalar(select(func.count()).select_from(CatalogItemVersion)) == 2
+
+
+async def test_csv_with_one_bad_row_imports_nothing_and_names_row_and_field(client, factory):
+    admin = await account(client, factory, "admin", "ops")
+    lines = DEMO_CSV.read_text(encoding="utf-8-sig").splitlines()
+    rows = list(csv.reader(lines))
+    rows[4][catalog.FIELDS.index("time_limit_days")] = "二十"  # row 5 of the sheet
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    bad = out.getvalue().encode("utf-8-sig")
+    r = await client.post("/api/v1/catalog/import", headers={**admin, "content-type": "text/csv"}, content=bad)
+    body = assert_problem(r, 422, "rows[5].time_limit_days")
+    assert len(body["errors"]) == 1 and "5" in body["errors"][0]["message"]
+    assert await _count(factory) == 0
+    # the page names the row and the column too
+    page = await client.post("/admin/catalog/import", headers=admin, files={"file": ("catalog.csv", bad, "text/csv")})
+    assert page.status_code == 422 and "time_limit_days" in page.text and '<td class="num">5</td>' in page.text
+    assert await _count(factory) == 0
+    # the good file imports every row
+    good = DEMO_CSV.read_bytes()
+    r = await client.post("/api/v1/catalog/import", headers=admin, files={"file": ("catalog.csv", good, "text/csv")})
+    assert r.status_code == 200, r.text
+    assert r.json()["created"] == 33 and r.json()["updated"] == 0
+    assert await _count(factory) == 33
+
+
+async def test_reimport_updates_as_new_versions_and_export_round_trips(client, factory):
+    await _load_catalog(factory)
+    admin = await account(client, factory, "admin", "ops")
+    export = await client.get("/api/v1/catalog/export.csv")
+    assert export.status_code == 200 and export.headers["content-type"].startswith("text/csv")
+    assert export.content.startswith(b"\xef\xbb\xbf") and "attachment" in export.headers["content-disposition"]
+    text = export.content.decode("utf-8-sig")
+    assert text.splitlines()[0] == ",".join(catalog.FIELDS) and "地质灾害危险性评估" in text
+    changed = text.replace("25,market_regulated", "28,market_regulated", 1)
+    assert changed != text
+    r = await client.post(
+        "/api/v1/catalog/import", headers={**admin, "content-type": "text/csv"}, content=changed.encode("utf-8-sig")
+    )
+    assert r.json() == {"created": 0, "updated": 1, "unchanged": 32, "sha256": r.json()["sha256"]}
+    item = (await client.get("/api/v1/catalog/YLZJ-004")).json()
+    assert item["time_limit_days"] == 28 and item["version"] == 2
+    old = (await client.get("/api/v1/catalog/YLZJ-004/versions/1")).json()
+    assert old["data"]["time_limit_days"] == 25
+    provider = await account(client, factory, "provider", "firm")
+    assert_problem(
+        await client.post("/api/v1/catalog/import", headers={**provider, "content-type": "text/csv"}, content=b"x"), 403
+    )
+    assert_problem(
+        await client.post(
+            "/api/v1/catalog/import", headers={**admin, "content-type": "application/json"}, content=b"{}"
+        ),
+        422,
+        "file",
+    )
+
+
+async def test_version_rows_cannot_be_changed_in_the_database(factory):
+    await make_item(factory)
+    async with factory() as session:
+        row = await session.scalar(select(CatalogItemVersion))
+        row.note = "rewritten"
+        with pytest.raises(Exception, match="append-only"):
+            await session.commit()

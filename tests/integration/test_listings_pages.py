@@ -1,0 +1,236 @@
+"""The pages of listings work as forms without JavaScript: registration, profile, qualifications,
+the review queue and the catalog editor; each guarded."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from listings.models import CatalogItem
+from market import clock
+from market.identity.models import Organization
+from tests.integration.helpers import make_user
+from tests.integration.listings_helpers import (
+    ITEM,
+    browser,
+    make_item,
+    make_uscc,
+    new_client,
+    pdf_bytes,
+    register_provider,
+    wrong_check_digit,
+)
+
+
+def form(csrf: str, **fields: str) -> dict[str, str]:
+    return {"csrf_token": csrf, **fields}
+
+
+def provider_form(csrf: str, username: str, **changes: str) -> dict[str, str]:
+    return (
+        form(
+            csrf,
+            name="云南山水环境监测有限公司",
+            uscc=make_uscc(username),
+            legal_rep="岩光",
+            address="云岭县城关镇滨河路3号",
+            phone="0877-8213350",
+            email="shanshui@env.example",
+            username=username,
+            display_name="岩光",
+            password="secret123",
+            password2="secret123",
+            commitment_accepted="1",
+        )
+        | changes
+    )
+
+
+async def test_provider_registers_through_the_form_and_sees_its_profile(client, factory):
+    page = await client.get("/register/provider")
+    assert page.status_code == 200 and "人财物脱钩" in page.text and 'name="commitment_accepted"' in page.text
+    csrf = await browser(client)
+    no_letter = provider_form(csrf, "shanshui")
+    no_letter.pop("commitment_accepted")
+    r = await client.post("/register/provider", data=no_letter)
+    assert r.status_code == 422 and "请阅读并同意承诺书" in r.text and 'value="云南山水环境监测有限公司"' in r.text
+    r = await client.post(
+        "/register/provider", data=provider_form(csrf, "shanshui", uscc=wrong_check_digit(make_uscc("s")))
+    )
+    assert r.status_code == 422 and "统一社会信用代码" in r.text and 'aria-invalid="true"' in r.text
+    r = await client.post("/register/provider", data=provider_form(csrf, "shanshui", password2="other123"))
+    assert r.status_code == 422 and "两次输入的密码不一致" in r.text
+    async with factory() as session:
+        assert await session.scalar(select(Organization).where(Organization.name == "云南山水环境监测有限公司")) is None
+    r = await client.post("/register/provider", data=provider_form(csrf, "shanshui"))
+    assert r.status_code == 303 and r.headers["location"] == "/workspace/profile?notice=registered"
+    profile = await client.get(r.headers["location"])
+    assert profile.status_code == 200 and "注册成功" in profile.text and "待审核" in profile.text
+    workspace = await client.get("/workspace")
+    assert "/workspace/qualifications" in workspace.text and "/workspace/profile" in workspace.text
+
+
+async def test_owner_registers_through_the_form(client):
+    csrf = await browser(client)
+    data = provider_form(csrf, "jtj", name="云岭县交通运输局", org_type="government")
+    r = await client.post("/register/owner", data=data)
+    assert r.status_code == 303, r.text
+    assert "云岭县交通运输局" in (await client.get("/workspace/profile")).text
+    assert (await client.get("/workspace/qualifications")).status_code == 403
+
+
+async def test_rejected_registrant_corrects_and_resubmits_on_its_profile_page(app, client, factory):
+    org_id, _me = await register_provider(client, "tongda")
+    await make_user(factory, "admin", "云岭县政务服务管理局", "ops")
+    async with new_client(app) as admin:
+        admin_csrf = await browser(admin, "ops")
+        queue = await admin.get("/admin/reviews")
+        assert queue.status_code == 200 and f"/admin/organizations/{org_id}" in queue.text
+        r = await admin.post(f"/admin/organizations/{org_id}/reject", data=form(admin_csrf, reason="缺少测绘资质证明"))
+        assert r.status_code == 303
+    csrf = await browser(client, "tongda")
+    page = await client.get("/workspace/profile")
+    assert "缺少测绘资质证明" in page.text and "/workspace/profile/resubmit" in page.text
+    r = await client.post(
+        "/workspace/profile",
+        data=form(
+            csrf,
+            name="云岭县通达测绘有限公司",
+            uscc=make_uscc("td2"),
+            legal_rep="施通达",
+            address="云岭县",
+            phone="0877-8212209",
+            email="td@example.com",
+        ),
+    )
+    assert r.status_code == 303
+    assert "云岭县通达测绘有限公司" in (await client.get("/workspace/profile")).text
+    r = await client.post("/workspace/profile/resubmit", data=form(csrf))
+    assert r.status_code == 303
+    assert "待审核" in (await client.get("/workspace/profile")).text
+
+
+async def test_provider_adds_a_qualification_with_its_scan_and_a_practitioner(client, factory):
+    await make_item(factory)
+    _org_id, _me = await register_provider(client, "hengxin")
+    csrf = await browser(client, "hengxin")
+    page = await client.get("/workspace/qualifications")
+    assert page.status_code == 200 and "YLZJ-005" in page.text
+    fields = form(
+        csrf,
+        name="测绘资质证书",
+        grade="乙级",
+        certificate_no="乙测资字5300999",
+        issuer="云南省自然资源厅",
+        valid_until="2030-01-31",
+        catalog_codes="YLZJ-005",
+    )
+    forged = await client.post(
+        "/workspace/qualifications",
+        data=fields,
+        files={"document": ("scan.pdf", b"<html>not a pdf</html>", "application/pdf")},
+    )
+    assert forged.status_code == 415 and "PDF" in forged.text and 'value="乙测资字5300999"' in forged.text
+    r = await client.post(
+        "/workspace/qualifications", data=fields, files={"document": ("扫描件.pdf", pdf_bytes(), "application/pdf")}
+    )
+    assert r.status_code == 303, r.text
+    page = await client.get("/workspace/qualifications")
+    assert "乙测资字5300999" in page.text and "待审核" in page.text and "/api/v1/files/" in page.text
+    r = await client.post(
+        "/workspace/practitioners",
+        data=form(csrf, name="普文斌", certificate="注册测绘师", id_number="530402198503120001"),
+    )
+    assert r.status_code == 422 and "居民身份证" in r.text
+    r = await client.post(
+        "/workspace/practitioners",
+        data=form(csrf, name="普文斌", certificate="注册测绘师", id_number="53040219850312000X"),
+    )
+    assert r.status_code == 303
+    page = await client.get("/workspace/qualifications")
+    assert "530402********000X" in page.text and "19850312" not in page.text
+
+
+async def test_admin_reviews_registrations_and_qualifications_through_the_pages(app, client, factory):
+    await make_item(factory)
+    org_id, me = await register_provider(client, "boyuan")
+    q = await client.post(
+        f"/api/v1/providers/{org_id}/qualifications",
+        headers=me,
+        json={
+            "catalog_codes": ["YLZJ-005"],
+            "name": "测绘资质证书",
+            "certificate_no": "甲测资字01",
+            "issuer": "自然资源部",
+            "valid_until": "2031-01-01",
+        },
+    )
+    await make_user(factory, "admin", "云岭县政务服务管理局", "ops")
+    async with new_client(app) as admin:
+        csrf = await browser(admin, "ops")
+        queue = await admin.get("/admin/reviews")
+        assert "甲测资字01" in queue.text and "boyuan" in queue.text
+        r = await admin.post(f"/admin/qualifications/{q.json()['id']}/approve", data=form(csrf, back="/admin/reviews"))
+        assert r.status_code == 303 and r.headers["location"].startswith("/admin/reviews")
+        org_page = await admin.get(f"/admin/organizations/{org_id}")
+        assert org_page.status_code == 200 and "通过注册" in org_page.text
+        r = await admin.post(f"/admin/organizations/{org_id}/approve", data=form(csrf))
+        assert r.status_code == 303
+        until = (clock.today_local() + timedelta(days=7)).isoformat()
+        missing = await admin.post(f"/admin/organizations/{org_id}/suspend", data=form(csrf, reason="", until=until))
+        assert missing.status_code == 422 and "请填写理由" in missing.text
+        r = await admin.post(f"/admin/organizations/{org_id}/suspend", data=form(csrf, reason="逾期交付", until=until))
+        assert r.status_code == 303
+        org_page = await admin.get(f"/admin/organizations/{org_id}")
+        assert ("逾期交付" in org_page.text and "已暂停" in org_page.text) or "暂停" in org_page.text
+        found = await admin.get("/admin/organizations", params={"q": "boyuan", "status": "suspended"})
+        assert found.status_code == 200 and f"/admin/organizations/{org_id}" in found.text
+        none = await admin.get("/admin/organizations", params={"q": "boyuan", "status": "pending"})
+        assert f"/admin/organizations/{org_id}" not in none.text
+    async with new_client(app, ip="198.51.100.10") as provider:
+        await browser(provider, "boyuan")
+        assert (await provider.get("/admin/reviews")).status_code == 403
+        assert (await provider.get("/admin/organizations")).status_code == 403
+        assert "逾期交付" in (await provider.get("/workspace/profile")).text
+
+
+async def test_catalog_editor_pages(app, client, factory):
+    await make_user(factory, "admin", "云岭县政务服务管理局", "ops")
+    csrf = await browser(client, "ops")
+    assert "/admin/reviews" in (await client.get("/admin")).text
+    assert (await client.get("/admin/catalog")).status_code == 200
+    assert (await client.get("/admin/catalog/new")).status_code == 200
+    fields = {k: str(v) for k, v in ITEM.items() if k != "in_services_catalog"}
+    bad = await client.post(
+        "/admin/catalog/new", data=form(csrf, **{**fields, "fee_type": "government_priced", "fee_cap": ""})
+    )
+    assert bad.status_code == 422 and "收费上限" in bad.text
+    r = await client.post("/admin/catalog/new", data=form(csrf, **fields, note="新增"))
+    assert r.status_code == 303 and r.headers["location"].startswith("/catalog/YLZJ-005")
+    edit = await client.get("/admin/catalog/YLZJ-005/edit")
+    assert 'name="version" value="1"' in edit.text
+    r = await client.post(
+        "/admin/catalog/YLZJ-005/edit", data=form(csrf, **{**fields, "time_limit_days": "6", "version": "1"})
+    )
+    assert r.status_code == 303 and "item_saved" in r.headers["location"]
+    stale = await client.post(
+        "/admin/catalog/YLZJ-005/edit", data=form(csrf, **{**fields, "time_limit_days": "8", "version": "1"})
+    )
+    assert stale.status_code == 409 and "他人已先修改" in stale.text
+    async with factory() as session:
+        item = await session.scalar(select(CatalogItem).where(CatalogItem.code == "YLZJ-005"))
+        assert item.time_limit_days == 6 and item.version == 2
+    # forms need the CSRF token
+    assert (await client.post("/admin/catalog/new", data=fields)).status_code == 403
+
+
+async def test_pages_are_guarded(app, client, factory):
+    r = await client.get("/workspace/profile")
+    assert r.status_code in (302, 303, 307) and r.headers["location"].startswith("/login")
+    assert (await client.get("/admin/catalog")).status_code in (302, 303, 307)
+    await make_user(factory, "owner", "云岭县教育体育局", "jyj")
+    await browser(client, "jyj")
+    assert (await client.get("/admin/catalog")).status_code == 403
+    assert (await client.get("/workspace/qualifications")).status_code == 403
+    assert (await client.get("/workspace/profile")).status_code == 200

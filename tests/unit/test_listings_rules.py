@@ -1,0 +1,198 @@
+"""The pure rules of listings: who is qualified for what on which day, ID numbers, upload sniffing."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from listings.rules import (
+    QualificationFacts,
+    Standing,
+    can_act,
+    extension_matches,
+    id_number_hash,
+    is_qualified,
+    mask_id_number,
+    qualification_counts,
+    sniff_content_type,
+)
+
+DAY = date(2026, 11, 30)
+CODE = "YLZJ-005"
+APPROVED = Standing(kind="provider", status="approved")
+
+
+def qual(status: str = "approved", valid_until: date = DAY + timedelta(days=365), covers: tuple[str, ...] = (CODE,)):
+    return QualificationFacts(status=status, valid_until=valid_until, covers=frozenset(covers))
+
+
+def test_approved_provider_with_valid_covering_qualification_is_qualified():
+    assert is_qualified(APPROVED, [qual()], CODE, DAY)
+
+
+def test_expired_qualification_does_not_count():
+    assert not is_qualified(APPROVED, [qual(valid_until=DAY - timedelta(days=1))], CODE, DAY)
+
+
+def test_qualification_counts_through_its_last_day():
+    assert is_qualified(APPROVED, [qual(valid_until=DAY)], CODE, DAY)
+    assert not is_qualified(APPROVED, [qual(valid_until=DAY)], CODE, DAY + timedelta(days=1))
+
+
+@pytest.mark.parametrize("status", ["pending", "rejected"])
+def test_qualification_not_yet_approved_or_rejected_does_not_count(status):
+    assert not is_qualified(APPROVED, [qual(status=status)], CODE, DAY)
+
+
+def test_qualification_for_another_item_does_not_count():
+    assert not is_qualified(APPROVED, [qual(covers=("YLZJ-006", "YLZJ-011"))], CODE, DAY)
+    assert is_qualified(APPROVED, [qual(covers=("YLZJ-006", CODE))], CODE, DAY)
+
+
+def test_no_qualification_at_all():
+    assert not is_qualified(APPROVED, [], CODE, DAY)
+    assert not is_qualified(None, [qual()], CODE, DAY)
+
+
+def test_suspended_organisation_is_not_qualified_until_its_suspension_ends():
+    suspended = Standing(kind="provider", status="suspended", suspended_until=DAY)
+    assert not is_qualified(suspended, [qual()], CODE, DAY - timedelta(days=3))
+    assert not is_qualified(suspended, [qual()], CODE, DAY)  # the end date is still suspended
+    # the day after, the suspension has ended even if nobody has written it back to "approved" yet
+    assert is_qualified(suspended, [qual()], CODE, DAY + timedelta(days=1))
+
+
+def test_suspension_without_end_date_never_ends_by_itself():
+    assert not is_qualified(Standing("provider", "suspended", None), [qual()], CODE, DAY + timedelta(days=999))
+
+
+@pytest.mark.parametrize("status", ["pending", "rejected", "blacklisted"])
+def test_organisation_not_approved_is_not_qualified(status):
+    assert not is_qualified(Standing("provider", status), [qual()], CODE, DAY)
+
+
+def test_only_providers_are_qualified():
+    assert not is_qualified(Standing("owner", "approved"), [qual()], CODE, DAY)
+
+
+def test_one_counting_qualification_among_others_is_enough():
+    quals = [qual(status="rejected"), qual(valid_until=DAY - timedelta(days=10)), qual(covers=("X",)), qual()]
+    assert is_qualified(APPROVED, quals, CODE, DAY)
+
+
+statuses = st.sampled_from(["pending", "approved", "rejected", "suspended", "blacklisted"])
+review = st.sampled_from(["pending", "approved", "rejected"])
+days = st.dates(min_value=date(2024, 1, 1), max_value=date(2030, 12, 31))
+codes = st.sampled_from(["YLZJ-001", "YLZJ-005", "YLZJ-006", "YLZW-003"])
+qualifications = st.builds(QualificationFacts, status=review, valid_until=days, covers=st.frozensets(codes, max_size=3))
+standings = st.builds(
+    Standing, kind=st.sampled_from(["provider", "owner"]), status=statuses, suspended_until=st.none() | days
+)
+
+
+@given(standings, st.lists(qualifications, max_size=5), codes, days)
+def test_qualified_is_exactly_standing_and_one_counting_qualification(standing, quals, code, on):
+    expected = (
+        standing.kind == "provider"
+        and (
+            (standing.status == "approved" and (standing.suspended_until is None or standing.suspended_until < on))
+            or (
+                standing.status == "suspended"
+                and standing.suspended_until is not None
+                and standing.suspended_until < on
+            )
+        )
+        and any(q.status == "approved" and q.valid_until >= on and code in q.covers for q in quals)
+    )
+    assert is_qualified(standing, quals, code, on) is expected
+
+
+@given(standings, st.lists(qualifications, max_size=5), codes, days, qualifications)
+def test_adding_a_qualification_never_disqualifies(standing, quals, code, on, extra):
+    if is_qualified(standing, quals, code, on):
+        assert is_qualified(standing, [*quals, extra], code, on)
+
+
+@given(qualifications, codes, days, st.integers(min_value=1, max_value=2000))
+def test_a_qualification_that_counts_counted_on_every_earlier_day(q, code, on, back):
+    if qualification_counts(q, code, on):
+        assert qualification_counts(q, code, on - timedelta(days=back))
+
+
+@given(days, days)
+def test_suspension_ends_after_its_end_date(until, on):
+    assert can_act(Standing("provider", "suspended", until), on) is (on > until)
+
+
+# --- ID numbers ----------------------------------------------------------------------------------
+
+NUMBER = "53040219850312000X"
+
+
+def test_mask_keeps_region_and_last_four_only():
+    masked = mask_id_number(NUMBER)
+    assert masked == "530402********000X" and len(masked) == 18
+    assert "19850312" not in masked
+
+
+def test_keyed_hash_depends_on_the_key_and_hides_the_number():
+    a = id_number_hash("k" * 32, NUMBER)
+    assert a == id_number_hash("k" * 32, NUMBER.lower())  # the check letter in either case
+    assert a != id_number_hash("other-key" * 4, NUMBER)
+    assert len(a) == 64 and NUMBER not in a and "19850312" not in a
+
+
+# --- uploads -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("head", "content_type"),
+    [
+        (b"%PDF-1.7\n%\xe2\xe3", "application/pdf"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "image/png"),
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF", "image/jpeg"),
+        (b"<html><script>alert(1)</script>", None),
+        (b"MZ\x90\x00\x03", None),
+        (b"PK\x03\x04", None),
+        (b"", None),
+    ],
+)
+def test_content_is_recognised_by_its_bytes(head, content_type):
+    assert sniff_content_type(head) == content_type
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type", "ok"),
+    [
+        ("证书.pdf", "application/pdf", True),
+        ("SCAN.PDF", "application/pdf", True),
+        ("scan", "application/pdf", True),
+        ("photo.jpeg", "image/jpeg", True),
+        ("photo.jpg", "image/jpeg", True),
+        ("scan.pdf", "image/png", False),
+        ("scan.exe", "application/pdf", False),
+        ("scan.pdf.html", "application/pdf", False),
+    ],
+)
+def test_a_name_that_claims_another_type_is_refused(name, content_type, ok):
+    assert extension_matches(name, content_type) is ok
+
+
+def test_id_numbers_are_checked_without_refusing_county_codes_assigned_after_birth():
+    from listings.qualifications import normalize_id_number
+    from market.errors import InvalidInput
+
+    # 530402 (玉溪市红塔区) exists since 1997; people born before carry it on their cards
+    assert normalize_id_number("53040219850312000x") == "53040219850312000X"
+    for bad in (
+        "530402198503120001",
+        "53040219851312000X",
+        "99040219850312000X",
+        "5304021985031200",
+        "5304021985031200AX",
+    ):
+        with pytest.raises(InvalidInput):
+            normalize_id_number(bad)
