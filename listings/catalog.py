@@ -19,12 +19,13 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from listings.models import CatalogItem, CatalogItemVersion, FeeType, ItemStatus
 from market import audit, clock
 from market.actor import Actor
+from market.db import fetch_page
 from market.errors import Conflict, FieldError, InvalidInput, NotFound
 from market.i18n import gettext as _
 from market.jsonutil import canonical
@@ -489,10 +490,7 @@ def _filtered(query: CatalogQuery) -> Select[tuple[CatalogItem]]:
 async def list_items(
     session: AsyncSession, query: CatalogQuery, *, limit: int = 50, offset: int = 0
 ) -> tuple[list[CatalogItem], int]:
-    stmt = _filtered(query)
-    total = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = await session.scalars(stmt.order_by(CatalogItem.code).limit(limit).offset(offset))
-    return list(rows), int(total)
+    return await fetch_page(session, _filtered(query).order_by(CatalogItem.code), limit=limit, offset=offset)
 
 
 async def all_items(session: AsyncSession, query: CatalogQuery | None = None) -> list[CatalogItem]:

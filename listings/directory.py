@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from listings.models import CatalogItem, Practitioner, Qualification, QualificationItem, ReviewStatus
 from listings.qualifications import count_practitioners, covered_codes
 from listings.ratings import RatingSummary, ratings_for
+from market.db import fetch_page
 from market.errors import NotFound
 from market.i18n import gettext as _
 from market.identity.models import Organization, OrgKind, OrgStatus
@@ -93,9 +94,8 @@ async def list_providers(
                 )
             )
         )
-    total = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    orgs = list(await session.scalars(stmt.order_by(Organization.name).limit(limit).offset(offset)))
-    return await _cards(session, orgs, on_date), int(total)
+    orgs, total = await fetch_page(session, stmt.order_by(Organization.name), limit=limit, offset=offset)
+    return await _cards(session, orgs, on_date), total
 
 
 async def provider_card(session: AsyncSession, provider_id: uuid.UUID, on_date: date) -> ProviderCard:

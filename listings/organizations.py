@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from listings import commitment
 from market import audit, clock, workdays
 from market.actor import SYSTEM, Actor
 from market.audit.models import AuditEvent
-from market.db import is_postgres
+from market.db import fetch_page, is_postgres
 from market.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from market.i18n import gettext as _
 from market.identity import services as identity
@@ -344,9 +344,9 @@ async def search(
         stmt = stmt.where(Organization.status == status)
     if kind:
         stmt = stmt.where(Organization.kind == kind)
-    total = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = await session.scalars(stmt.order_by(Organization.kind.desc(), Organization.name).limit(limit).offset(offset))
-    return list(rows), int(total)
+    return await fetch_page(
+        session, stmt.order_by(Organization.kind.desc(), Organization.name), limit=limit, offset=offset
+    )
 
 
 async def decisions(session: AsyncSession, org_id: uuid.UUID) -> list[dict[str, Any]]:

@@ -20,7 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Numeric, event
+from sqlalchemy import JSON, BigInteger, DateTime, Numeric, Select, event, func, select
 from sqlalchemy.engine import Dialect, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
@@ -182,6 +182,13 @@ async def unit_of_work(factory: async_sessionmaker[AsyncSession]) -> AsyncIterat
         finally:
             if session.in_transaction():
                 await session.rollback()
+
+
+async def fetch_page(session: AsyncSession, stmt: Select[Any], *, limit: int, offset: int) -> tuple[list[Any], int]:
+    """One page of ``stmt``'s rows (first column) and the number of rows in all pages."""
+    total = await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    rows = await session.scalars(stmt.limit(limit).offset(offset))
+    return list(rows), int(total)
 
 
 def is_postgres(session: AsyncSession) -> bool:

@@ -10,10 +10,11 @@ from typing import Annotated, Any
 from litestar import Controller, get
 from litestar.params import QueryParameter
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from market.audit.models import AuditEvent
 from market.audit.service import verify
+from market.db import fetch_page
 from market.identity.guards import oversight
 from market.web.deps import DbSession
 from market.web.schemas import Out, Page
@@ -82,6 +83,5 @@ class AuditController(Controller):
             query = query.where(AuditEvent.entity_id == entity_id)
         if action:
             query = query.where(AuditEvent.action == action)
-        total = await db.scalar(select(func.count()).select_from(query.subquery()))
-        rows = await db.scalars(query.order_by(AuditEvent.seq.desc()).limit(limit).offset(offset))
-        return Page[AuditEventOut](items=[event_out(r) for r in rows], total=total or 0, limit=limit, offset=offset)
+        rows, total = await fetch_page(db, query.order_by(AuditEvent.seq.desc()), limit=limit, offset=offset)
+        return Page[AuditEventOut](items=[event_out(r) for r in rows], total=total, limit=limit, offset=offset)

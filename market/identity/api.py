@@ -8,8 +8,9 @@ from typing import Annotated
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import Cookie
 from litestar.params import FromPath, JSONBody, QueryParameter
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 
+from market.db import fetch_page
 from market.errors import FieldError
 from market.i18n import gettext as _
 from market.identity import services
@@ -147,10 +148,9 @@ class AdminOrganizationController(Controller):
         if q:
             like = f"%{q}%"
             query = query.where(or_(Organization.name.ilike(like), Organization.uscc.ilike(like)))
-        total = await db.scalar(select(func.count()).select_from(query.subquery()))
-        rows = await db.scalars(query.order_by(Organization.created_at.desc()).limit(limit).offset(offset))
+        rows, total = await fetch_page(db, query.order_by(Organization.created_at.desc()), limit=limit, offset=offset)
         return Page[OrganizationOut](
-            items=[OrganizationOut.model_validate(r) for r in rows], total=total or 0, limit=limit, offset=offset
+            items=[OrganizationOut.model_validate(r) for r in rows], total=total, limit=limit, offset=offset
         )
 
     @post("/", status_code=201, summary="Create an approved organisation with its first user")
