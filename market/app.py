@@ -39,7 +39,7 @@ from market.worker import run_loop
 
 log = logging.getLogger("market")
 
-PACKAGE_ROOTS = [Path(__file__).resolve().parent]
+PACKAGE_ROOTS = [Path(__file__).resolve().parent, Path(__file__).resolve().parent.parent / "bidding"]
 
 
 def template_dirs() -> list[Path]:
@@ -47,7 +47,12 @@ def template_dirs() -> list[Path]:
 
 
 def route_handlers() -> list[Any]:
+    from bidding.api import CONTROLLERS as bidding_api
+    from bidding.pages import HANDLERS as bidding_pages
+
     return [
+        *bidding_api,
+        *bidding_pages,
         shell.healthz,
         shell.home,
         shell.login_page,
@@ -68,18 +73,25 @@ def route_handlers() -> list[Any]:
 
 def wire() -> None:
     """Subscribe event handlers and register worker ticks of every package (idempotent)."""
+    import bidding.wiring
+
+    bidding.wiring.wire()
 
 
 def demo_loaders() -> list[Callable[[AsyncSession, Settings], Awaitable[dict[str, Any]]]]:
     """Demo data loaders in dependency order; each is idempotent."""
+    from bidding import demo as bidding_demo
     from market import demo
 
-    return [demo.load]
+    # the listings loader (catalog, owners, providers) must come before the bidding one
+    return [demo.load, bidding_demo.load]
 
 
 def cli_commands() -> list[click.Command]:
     """Commands that domain packages add to ``market`` (e.g. ``verify-draw``)."""
-    return []
+    from bidding.cli import verify_draw
+
+    return [verify_draw]
 
 
 def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None = None) -> Litestar:
