@@ -140,7 +140,7 @@ async def announcements(
         method=method or None,
     )
     rows, total = await services.list_published(db, f, limit=PAGE, offset=(page - 1) * PAGE)
-    items = list(await db.scalars(select(CatalogItem).order_by(CatalogItem.code)))
+    items = [{"code": i.code, "name": i.name} for i in await db.scalars(select(CatalogItem).order_by(CatalogItem.code))]
     return Template(
         "bidding/announcements.html",
         context={
@@ -172,7 +172,8 @@ async def _detail_context(db: AsyncSession, actor: Actor, p: Purchase) -> dict[s
     eligible = False
     i_objected = False
     if actor.role == "provider" and actor.org_id is not None:
-        my_bid = await bid_service.my_active_bid(db, actor, p.id)
+        row = await bid_service.my_active_bid(db, actor, p.id)
+        my_bid = presenters.bid_out(row, p) if row else None
         if p.status == S.open:
             eligible = any(e.id == p.id for e in await services.eligible_open(db, actor))
         if p.status == S.publicity:
@@ -188,9 +189,10 @@ async def _detail_context(db: AsyncSession, actor: Actor, p: Purchase) -> dict[s
     avoid_names = await services.names(db, set(out.avoid_provider_ids))
     previous = await db.get(Purchase, p.previous_id) if p.previous_id else None
     next_round = await db.get(Purchase, out.next_round_id) if out.next_round_id else None
+    # templates get plain data: a re-rendered form is drawn after the request's rollback
     return {
         "p": out,
-        "questions": await services.questions(db, p.id),
+        "questions": [presenters.question_out(q) for q in await services.questions(db, p.id)],
         "result": result,
         "checks": checks,
         "my_bid": my_bid,
@@ -198,9 +200,23 @@ async def _detail_context(db: AsyncSession, actor: Actor, p: Purchase) -> dict[s
         "i_objected": i_objected,
         "is_owner": services.is_owner(actor, p),
         "avoid_names": [avoid_names.get(i, "") for i in out.avoid_provider_ids],
-        "previous": previous if previous and previous.status != S.draft else None,
-        "next_round": next_round if next_round and next_round.status != S.draft else None,
+        "previous": _link(previous),
+        "next_round": _link(next_round),
         "now": clock.now(),
+    }
+
+
+def _link(p: Purchase | None) -> dict[str, Any] | None:
+    return {"id": p.id, "ref": p.ref} if p is not None and p.status != S.draft else None
+
+
+def _purchase_brief(p: Purchase) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "ref": p.ref,
+        "title": p.title,
+        "status": p.status,
+        "explanation_due_at": p.explanation_due_at,
     }
 
 
@@ -280,15 +296,13 @@ async def open_for_me(request: Request, db: DbSession, actor: CurrentActor) -> T
     for p in rows:
         b = await bid_service.my_active_bid(db, actor, p.id)
         if b is not None:
-            mine[p.id] = b
+            mine[p.id] = presenters.bid_out(b, p)
     return Template("bidding/provider_open.html", context={"items": await presenters.summaries(db, rows), "mine": mine})
 
 
 async def _bid_context(db: AsyncSession, actor: Actor, p: Purchase) -> dict[str, Any]:
-    return {
-        "p": await presenters.purchase_out(db, p),
-        "my_bid": await bid_service.my_active_bid(db, actor, p.id),
-    }
+    row = await bid_service.my_active_bid(db, actor, p.id)
+    return {"p": await presenters.purchase_out(db, p), "my_bid": presenters.bid_out(row, p) if row else None}
 
 
 @get("/workspace/purchases/{purchase_id:uuid}/bid", include_in_schema=False, guards=[provider_only])
@@ -326,7 +340,7 @@ async def bid_withdraw(request: Request, bid_id: FromPath[uuid.UUID], db: DbSess
 async def _my_bids_context(db: AsyncSession, actor: Actor, page: int) -> dict[str, Any]:
     rows, total = await bid_service.mine(db, actor, limit=PAGE, offset=(page - 1) * PAGE)
     return {
-        "rows": rows,
+        "rows": [(presenters.bid_out(b, p), _purchase_brief(p)) for b, p in rows],
         "total": total,
         "page": page,
         "pages": max(1, (total + PAGE - 1) // PAGE),
@@ -387,21 +401,23 @@ async def my_purchases(
 
 
 async def _form_context(db: AsyncSession, form: dict[str, Any], purchase: Purchase | None = None) -> dict[str, Any]:
-    items = list(
-        await db.scalars(
+    items = [
+        {"code": i.code, "name": i.name, "time_limit_days": i.time_limit_days, "fee_cap": i.fee_cap}
+        for i in await db.scalars(
             select(CatalogItem).where(CatalogItem.status == ItemStatus.retained.value).order_by(CatalogItem.code)
         )
-    )
-    providers = list(
-        await db.execute(
+    ]
+    providers = [
+        (org_id, name)
+        for org_id, name in await db.execute(
             select(Organization.id, Organization.name)
             .where(Organization.kind == OrgKind.provider.value, Organization.status == OrgStatus.approved.value)
             .order_by(Organization.name)
         )
-    )
+    ]
     return {
         "form": form,
-        "purchase": purchase,
+        "purchase": {"id": purchase.id, "title": purchase.title} if purchase else None,
         "catalog": items,
         "providers": providers,
         "methods": choices("purchase_method"),
@@ -463,7 +479,7 @@ async def _raw_form(request: Request) -> dict[str, str]:
     """The form, with the multi-valued ``avoid_provider_ids`` joined by commas."""
     form = await request.form()
     data = {k: v for k, v in form.items() if isinstance(v, str)}
-    data["avoid_provider_ids_list"] = ",".join(v for v in form.getall("avoid_provider_ids") if isinstance(v, str))
+    data["avoid_provider_ids_list"] = ",".join(v for v in form.getall("avoid_provider_ids", []) if isinstance(v, str))
     return data
 
 

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from bidding import demo, selecting
 from bidding.models import Objection, Purchase
 from market import audit
 from market import demo as core_demo
+from market.settings import configure
 from tests.integration.helpers import make_catalog_item, make_user, qualify
+
+
+@pytest.fixture(autouse=True)
+def _configured(settings):
+    """The services read the configured settings (the CLI and the app configure them too)."""
+    configure(settings)
 
 
 async def test_demo_without_listings_creates_nothing(factory, settings):
