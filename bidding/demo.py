@@ -131,12 +131,39 @@ def _price(cap: Decimal, factor: str) -> Decimal:
     return (cap * Decimal(factor) / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP) * 100
 
 
-def _publish_for_deadline_before(target: datetime, h: timedelta) -> datetime:
-    """A publication time whose earliest allowed deadline (+1 h) falls just before ``target``."""
-    moment = target - 2 * h
-    while services.earliest_deadline(moment) + h > target:
-        moment -= h
-    return moment
+class Office:
+    """Office hours for the demo timeline (publish at 09:00, deadlines at 17:00, China time).
+    With an accelerated clock (SPEC §4) there are no office hours: offsets only shrink."""
+
+    def __init__(self, accelerator: int) -> None:
+        self.accelerated = accelerator > 1
+        self.h = timedelta(hours=1) / accelerator
+
+    def at(self, moment: datetime, hour: int) -> datetime:
+        if self.accelerated:
+            return moment
+        return clock.to_local(moment).replace(hour=hour, minute=0, second=0, microsecond=0)
+
+    def morning(self, moment: datetime) -> datetime:
+        return self.at(moment, 9)
+
+    def deadline(self, start: datetime, not_before: datetime | None = None) -> datetime:
+        """17:00 on the day the minimum bidding period ends (or later, if asked)."""
+        earliest = services.earliest_deadline(start)
+        if not_before is not None and not_before > earliest:
+            earliest = not_before
+        if self.accelerated:
+            return earliest + 2 * self.h
+        candidate = self.at(earliest, 17)
+        return candidate if candidate >= earliest else candidate + timedelta(days=1)
+
+    def start_for_deadline_before(self, target: datetime) -> datetime:
+        """A 09:00 publication whose 17:00 deadline falls before ``target``."""
+        moment = self.morning(target) if not self.accelerated else target - 2 * self.h
+        step = timedelta(days=1) if not self.accelerated else self.h
+        while self.deadline(moment) > target:
+            moment -= step
+        return moment
 
 
 class Planner:
@@ -320,13 +347,14 @@ def plan(cast: Cast, admin: Actor | None, now: datetime, settings: Settings) -> 
     h = timedelta(hours=1) / settings.accelerator
     d = timedelta(days=1) / settings.accelerator
     minute = timedelta(minutes=1) / settings.accelerator
+    office = Office(settings.accelerator)
 
     # 1. an awarded random draw whose proof verifies
     sc = scenario("awarded-random", 4)
     if sc:
         cap = _cap(sc.item, 0)
-        start = now - 40 * d
-        deadline = services.earliest_deadline(start) + 2 * h
+        start = office.morning(now - 40 * d)
+        deadline = office.deadline(start)
         pl.draft(sc, start - h, cap=cap, method="random", deadline=deadline)
         pl.publish(sc, start)
         pl.ask(
@@ -340,7 +368,7 @@ def plan(cast: Cast, admin: Actor | None, now: datetime, settings: Settings) -> 
         for i, f in enumerate(["0.92", "0.88", "0.95", "0.90"][: len(sc.providers)]):
             pl.bid(sc, start + d + i * h, i, _price(cap, f), days=min(12, sc.item.time_limit_days))
         pl.due(sc, deadline + minute)
-        selected = deadline + 2 * h
+        selected = office.morning(deadline + d) + 1 * h
         pl.select(sc, selected)
         pl.due(sc, pl.period(selected, settings.publicity_days) + minute)
 
@@ -348,14 +376,14 @@ def plan(cast: Cast, admin: Actor | None, now: datetime, settings: Settings) -> 
     sc = scenario("awarded-lowest")
     if sc:
         cap = _cap(sc.item, 1)
-        start = now - 34 * d
-        deadline = services.earliest_deadline(start) + 3 * h
+        start = office.morning(now - 34 * d)
+        deadline = office.deadline(start)
         pl.draft(sc, start - 2 * h, cap=cap, method="lowest_price", deadline=deadline, funding="mixed")
         pl.publish(sc, start)
         for i, f in enumerate(["0.86", "0.81", "0.93"]):
             pl.bid(sc, start + d + i * h, i, _price(cap, f), days=min(10, sc.item.time_limit_days))
         pl.due(sc, deadline + minute)
-        selected = deadline + 3 * h
+        selected = office.morning(deadline + d) + 2 * h
         pl.select(sc, selected)
         pl.due(sc, pl.period(selected, settings.publicity_days) + minute)
 
@@ -363,15 +391,15 @@ def plan(cast: Cast, admin: Actor | None, now: datetime, settings: Settings) -> 
     sc = scenario("awarded-scored")
     if sc:
         cap = _cap(sc.item, 2)
-        start = now - 30 * d
-        deadline = services.earliest_deadline(start) + 2 * h
+        start = office.morning(now - 30 * d)
+        deadline = office.deadline(start)
         weights = rules.Weights(50, 40, 10)
         pl.draft(sc, start - h, cap=cap, method="scored", deadline=deadline, weights=weights)
         pl.publish(sc, start)
         for i, f in enumerate(["0.90", "0.84", "0.97"]):
             pl.bid(sc, start + 2 * d + i * h, i, _price(cap, f), days=min(15, sc.item.time_limit_days))
         pl.due(sc, deadline + minute)
-        selected = deadline + 5 * h
+        selected = office.morning(deadline + d) + 4 * h
         pl.select(sc, selected, marks=True)
         pl.due(sc, pl.period(selected, settings.publicity_days) + minute)
 
@@ -379,14 +407,14 @@ def plan(cast: Cast, admin: Actor | None, now: datetime, settings: Settings) -> 
     sc = scenario("awarded-direct")
     if sc:
         cap = _cap(sc.item, 3)
-        start = now - 26 * d
-        deadline = services.earliest_deadline(start) + 2 * h
+        start = office.morning(now - 26 * d)
+        deadline = office.deadline(start)
         pl.draft(sc, start - h, cap=cap, method="direct", deadline=deadline, min_bids=1)
         pl.publish(sc, start)
         for i, f in enumerate(["0.94", "0.89"]):
             pl.bid(sc, start + d + i * h, i, _price(cap, f), days=min(8, sc.item.time_limit_days))
         pl.due(sc, deadline + minute)
-        selected = deadline + 4 * h
+        selected = office.morning(deadline + d) + 3 * h
         pl.select(
             sc,
             selected,
@@ -399,14 +427,14 @@ def plan(cast: Cast, admin: Actor | None, now: datetime, settings: Settings) -> 
     sc = scenario("awarded-after-objection", 4)
     if sc and admin:
         cap = _cap(sc.item, 4)
-        start = now - 45 * d
-        deadline = services.earliest_deadline(start) + 2 * h
+        start = office.morning(now - 45 * d)
+        deadline = office.deadline(start)
         pl.draft(sc, start - h, cap=cap, method="random", deadline=deadline)
         pl.publish(sc, start)
         for i, f in enumerate(["0.91", "0.87", "0.93", "0.89"][: len(sc.providers)]):
             pl.bid(sc, start + d + i * h, i, _price(cap, f))
         pl.due(sc, deadline + minute)
-        selected = deadline + 2 * h
+        selected = office.morning(deadline + d) + 1 * h
         pl.select(sc, selected)
         holder: dict[str, uuid.UUID] = {}
         pl.object(sc, selected + 5 * h, 0, "中选单位拟派项目负责人同时在另一项目任职，不满足本项目人员要求。", holder)
@@ -425,8 +453,8 @@ def plan(cast: Cast, admin: Actor | None, now: datetime, settings: Settings) -> 
     sc = scenario("publicity-random")
     if sc:
         cap = _cap(sc.item, 5)
-        start = _publish_for_deadline_before(now - 3 * h, h)
-        deadline = services.earliest_deadline(start) + h
+        start = office.start_for_deadline_before(now - 3 * h)
+        deadline = office.deadline(start)
         pl.draft(sc, start - h, cap=cap, method="random", deadline=deadline)
         pl.publish(sc, start)
         for i, f in enumerate(["0.89", "0.93", "0.85"]):
@@ -438,8 +466,8 @@ def plan(cast: Cast, admin: Actor | None, now: datetime, settings: Settings) -> 
     sc = scenario("publicity-objection")
     if sc:
         cap = _cap(sc.item, 6)
-        start = _publish_for_deadline_before(now - 4 * h, h)
-        deadline = services.earliest_deadline(start) + h
+        start = office.start_for_deadline_before(now - 4 * h)
+        deadline = office.deadline(start)
         pl.draft(sc, start - h, cap=cap, method="lowest_price", deadline=deadline)
         pl.publish(sc, start)
         for i, f in enumerate(["0.90", "0.84", "0.88"]):
@@ -452,8 +480,8 @@ def plan(cast: Cast, admin: Actor | None, now: datetime, settings: Settings) -> 
     sc = scenario("evaluating")
     if sc:
         cap = _cap(sc.item, 7)
-        start = _publish_for_deadline_before(now - 2 * h, h)
-        deadline = services.earliest_deadline(start) + h
+        start = office.start_for_deadline_before(now - 2 * h)
+        deadline = office.deadline(start)
         pl.draft(sc, start - h, cap=cap, method="lowest_price", deadline=deadline)
         pl.publish(sc, start)
         for i, f in enumerate(["0.90", "0.40", "0.93"]):
@@ -470,21 +498,21 @@ def plan(cast: Cast, admin: Actor | None, now: datetime, settings: Settings) -> 
     sc = scenario("open")
     if sc:
         cap = _cap(sc.item, 8)
-        start = now - d
-        deadline = max(services.earliest_deadline(start), now + 2 * d)
+        start = office.morning(now - d)
+        deadline = office.deadline(start, not_before=now + 2 * d)
         pl.draft(sc, start - h, cap=cap, method="random", deadline=deadline)
         pl.publish(sc, start)
         pl.ask(sc, start + 2 * h, 1, "是否接受联合体投标？", "不接受联合体投标。", start + 4 * h)
         pl.ask(sc, start + 5 * h, 2, "现场踏勘时间如何安排？", None, start + 6 * h)
-        pl.bid(sc, now - 3 * h, 0, _price(cap, "0.91"))
-        pl.bid(sc, now - 2 * h, 2, _price(cap, "0.88"))
+        pl.bid(sc, start + 6 * h, 0, _price(cap, "0.91"))
+        pl.bid(sc, start + 7 * h, 2, _price(cap, "0.88"))
 
     # 10. open, scored, just published
     sc = scenario("open-scored")
     if sc:
         cap = _cap(sc.item, 9)
-        start = now - 2 * h
-        deadline = services.earliest_deadline(start) + 3 * d
+        start = office.morning(now - d) + 5 * h  # yesterday afternoon
+        deadline = office.deadline(start, not_before=now + 3 * d)
         weights = rules.Weights(40, 50, 10)
         pl.draft(sc, start - h, cap=cap, method="scored", deadline=deadline, weights=weights)
         pl.publish(sc, start)
@@ -493,8 +521,8 @@ def plan(cast: Cast, admin: Actor | None, now: datetime, settings: Settings) -> 
     sc = scenario("cancelled")
     if sc:
         cap = _cap(sc.item, 10)
-        start = now - 12 * d
-        deadline = services.earliest_deadline(start) + 2 * d
+        start = office.morning(now - 12 * d)
+        deadline = office.deadline(start, not_before=start + 5 * d)
         pl.draft(sc, start - h, cap=cap, method="random", deadline=deadline)
         pl.publish(sc, start)
         pl.bid(sc, start + d, 0, _price(cap, "0.9"))
@@ -504,19 +532,26 @@ def plan(cast: Cast, admin: Actor | None, now: datetime, settings: Settings) -> 
     sc = scenario("failed-republished")
     if sc:
         cap = _cap(sc.item, 11)
-        start = now - 15 * d
-        deadline = services.earliest_deadline(start) + 2 * h
+        start = office.morning(now - 15 * d)
+        deadline = office.deadline(start)
         pl.draft(sc, start - h, cap=cap, method="random", deadline=deadline)
         pl.publish(sc, start)
         pl.bid(sc, start + d, 0, _price(cap, "0.9"))
         pl.due(sc, deadline + minute)
-        pl.republish(sc, deadline + d, max(services.earliest_deadline(deadline + d), now + 3 * d))
-        pl.bid(sc, now - h, 1, _price(cap, "0.87"))
+        again = office.morning(deadline + d)
+        pl.republish(sc, again, office.deadline(again, not_before=now + 3 * d))
+        pl.bid(sc, again + 2 * h, 1, _price(cap, "0.87"))
 
     # 13. a draft
     sc = scenario("draft")
     if sc:
-        pl.draft(sc, now - 3 * h, cap=_cap(sc.item, 12), method="lowest_price", deadline=now + 10 * d)
+        pl.draft(
+            sc,
+            office.morning(now - d) + 6 * h,
+            cap=_cap(sc.item, 12),
+            method="lowest_price",
+            deadline=office.deadline(now, not_before=now + 10 * d),
+        )
 
     return scenarios
 
@@ -530,8 +565,7 @@ async def load(session: AsyncSession, settings: Settings) -> dict[str, Any]:
         }
     now = clock.now()
     # plan on whole local hours (a real office publishes at 17:00, not at 17:36:12)
-    base = now if settings.accelerator > 1 else clock.to_local(now).replace(minute=0, second=0, microsecond=0)
-    scenarios = plan(cast, await _admin(session), base, settings)
+    scenarios = plan(cast, await _admin(session), now, settings)
     fresh = []
     for sc in scenarios:
         exists = await session.scalar(

@@ -20,7 +20,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding import bids as bid_service
 from bidding import presenters, rules, selecting, services
-from bidding.models import Funding, Method, Objection, ObjectionStatus, Purchase, PurchaseStatus, Question
+from bidding.models import (
+    Funding,
+    Method,
+    Objection,
+    ObjectionStatus,
+    Purchase,
+    PurchaseStatus,
+    Question,
+    Selection,
+    SelectionStatus,
+)
 from listings.models import CatalogItem, ItemStatus
 from market import clock
 from market.actor import Actor
@@ -339,8 +349,17 @@ async def bid_withdraw(request: Request, bid_id: FromPath[uuid.UUID], db: DbSess
 
 async def _my_bids_context(db: AsyncSession, actor: Actor, page: int) -> dict[str, Any]:
     rows, total = await bid_service.mine(db, actor, limit=PAGE, offset=(page - 1) * PAGE)
+    winners = set(
+        await db.scalars(
+            select(Selection.winner_bid_id).where(
+                Selection.purchase_id.in_({p.id for _b, p in rows}),
+                Selection.status == SelectionStatus.current.value,
+            )
+        )
+    )
     return {
         "rows": [(presenters.bid_out(b, p), _purchase_brief(p)) for b, p in rows],
+        "winners": winners,
         "total": total,
         "page": page,
         "pages": max(1, (total + PAGE - 1) // PAGE),

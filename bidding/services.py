@@ -513,6 +513,7 @@ async def tick(factory: async_sessionmaker[AsyncSession], now: datetime) -> int:
     """The worker's tick: claim due purchases one at a time (``FOR UPDATE SKIP LOCKED`` on
     PostgreSQL, so several workers share the work) and apply each in its own transaction."""
     applied = 0
+    failed: set[uuid.UUID] = set()  # one purchase whose transition fails must not block the others
     for _round in range(TICK_BATCH):
         async with unit_of_work(factory) as session:
             query = (
@@ -521,12 +522,19 @@ async def tick(factory: async_sessionmaker[AsyncSession], now: datetime) -> int:
                 .order_by(Purchase.next_check_at)
                 .limit(1)
             )
+            if failed:
+                query = query.where(Purchase.id.not_in(failed))
             if is_postgres(session):
                 query = query.with_for_update(skip_locked=True)
             p = await session.scalar(query.execution_options(populate_existing=True))
             if p is None:
                 break
-            done = await apply_due(session, p, now)
+            try:
+                done = await apply_due(session, p, now)
+            except Exception:
+                log.exception("purchase %s: the due transition failed; it is retried at the next tick", p.id)
+                failed.add(p.id)
+                continue  # the unit of work rolls back
             if not done and p.next_check_at is not None and clock.ensure_aware(p.next_check_at) <= now:
                 log.error("purchase %s is due at %s but nothing applies; unscheduled", p.id, p.next_check_at)
                 p.next_check_at = None

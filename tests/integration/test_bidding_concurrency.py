@@ -115,3 +115,33 @@ async def test_parallel_workers_award_once(client, factory):
         assert sorted(map(str, awarded)) == sorted(p["id"] for p in ids)
     finally:
         events._subscribers["purchase.awarded"].remove(on_award)
+
+
+async def test_a_failing_award_does_not_block_other_transitions(client, factory):
+    w = await make_world(client, factory)
+
+    async def broken(session, **payload):
+        raise RuntimeError("the contracts package is broken")
+
+    first = await w.published(title="第一个项目：颁发时出错")
+    second = await w.published(title="第二个项目：正常开标")
+    for i, price in enumerate(["41000", "40000", "42000"]):
+        assert (await w.bid(first["id"], i, price)).status_code == 201
+    w.past_deadline(first)
+    assert await services.tick(factory, clock.now()) == 2  # both close (the second fails: no bids)
+    assert (await client.post(f"/api/v1/purchases/{first['id']}/select", headers=w.owner, json={})).status_code == 200
+    third = await w.published(title="第三个项目：稍后截止")
+    w.past_deadline(third)  # the first's publicity is over too
+    events.subscribe("purchase.awarded", broken)
+    try:
+        # the award of the first fails and is rolled back; the third still closes in the same tick
+        assert await services.tick(factory, clock.now()) == 1
+        async with factory() as session:
+            statuses = {
+                str(p.id): p.status for p in await session.scalars(select(Purchase).where(Purchase.title.like("第%")))
+            }
+        assert statuses[first["id"]] == "publicity" and statuses[third["id"]] == "failed"
+        assert statuses[second["id"]] == "failed"
+    finally:
+        events._subscribers["purchase.awarded"].remove(broken)
+    assert await services.tick(factory, clock.now()) == 1  # retried and awarded once the handler is fixed
