@@ -39,7 +39,11 @@ from market.worker import run_loop
 
 log = logging.getLogger("market")
 
-PACKAGE_ROOTS = [Path(__file__).resolve().parent, Path(__file__).resolve().parent.parent / "listings"]
+PACKAGE_ROOTS = [
+    Path(__file__).resolve().parent,
+    Path(__file__).resolve().parent.parent / "listings",
+    Path(__file__).resolve().parent.parent / "bidding",
+]
 
 
 def template_dirs() -> list[Path]:
@@ -47,10 +51,14 @@ def template_dirs() -> list[Path]:
 
 
 def route_handlers() -> list[Any]:
+    from bidding.api import CONTROLLERS as bidding_api
+    from bidding.pages import HANDLERS as bidding_pages
     from listings import api as listings_api
     from listings import pages as listings_pages
 
     return [
+        *bidding_api,
+        *bidding_pages,
         shell.healthz,
         shell.home,
         shell.login_page,
@@ -73,6 +81,7 @@ def route_handlers() -> list[Any]:
 
 def wire() -> None:
     """Subscribe event handlers and register worker ticks of every package (idempotent)."""
+    import bidding.wiring
     from listings import organizations as listings_orgs
     from listings import pages as listings_pages
     from market import worker
@@ -81,19 +90,23 @@ def wire() -> None:
     for link in listings_pages.WORKSPACE_TILES:
         if link not in shell.WORKSPACE_LINKS:
             shell.WORKSPACE_LINKS.append(link)
+    bidding.wiring.wire()
 
 
 def demo_loaders() -> list[Callable[[AsyncSession, Settings], Awaitable[dict[str, Any]]]]:
     """Demo data loaders in dependency order; each is idempotent."""
+    from bidding import demo as bidding_demo
     from listings import demo as listings_demo
     from market import demo
 
-    return [demo.load, listings_demo.load]
+    return [demo.load, listings_demo.load, bidding_demo.load]
 
 
 def cli_commands() -> list[click.Command]:
     """Commands that domain packages add to ``market`` (e.g. ``verify-draw``)."""
-    return []
+    from bidding.cli import verify_draw
+
+    return [verify_draw]
 
 
 def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None = None) -> Litestar:

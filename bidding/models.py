@@ -1,0 +1,273 @@
+"""Tables of the bidding package.
+
+Database guarantees beside the code (see migration 0003):
+
+* a purchase's terms are frozen once it leaves ``draft`` (trigger);
+* a bid's sealed content (price, days, note, digest, receive time) never changes and no bid is
+  ever deleted (trigger); one *active* bid per provider and purchase (partial unique index);
+* a selection (with its draw proof) never changes except its status (trigger);
+* one objection per bidder per selection round; one new round per failed purchase;
+* reference numbers come from a per-year counter row that is locked while it is incremented.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, Column, Index, Integer, Text, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+from market import clock
+from market.db import Money, UTCDateTime, new_id
+
+
+class PurchaseStatus(StrEnum):
+    draft = "draft"
+    open = "open"
+    evaluating = "evaluating"
+    publicity = "publicity"
+    awarded = "awarded"
+    contracted = "contracted"
+    cancelled = "cancelled"
+    failed = "failed"  # 流标
+
+
+class Method(StrEnum):
+    random = "random"  # 随机抽取
+    lowest_price = "lowest_price"  # 最低价
+    scored = "scored"  # 综合评审
+    direct = "direct"  # 直接选取
+
+
+class Funding(StrEnum):
+    fiscal = "fiscal"
+    own = "own"
+    mixed = "mixed"
+
+
+class BidStatus(StrEnum):
+    active = "active"
+    replaced = "replaced"
+    withdrawn = "withdrawn"
+
+
+class SelectionStatus(StrEnum):
+    current = "current"
+    overturned = "overturned"  # its winner was excluded by an upheld objection
+
+
+class ObjectionStatus(StrEnum):
+    pending = "pending"
+    upheld = "upheld"
+    dismissed = "dismissed"
+    superseded = "superseded"  # another upheld objection overturned the same selection first
+
+
+def _in(column: str, values: type[StrEnum]) -> str:
+    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
+
+
+class Purchase(SQLModel, table=True):
+    """A purchase of an intermediary service (采购项目). Frozen once published."""
+
+    __tablename__ = "purchases"
+    __table_args__ = (
+        CheckConstraint(_in("status", PurchaseStatus), name="status"),
+        CheckConstraint(_in("method", Method), name="method"),
+        CheckConstraint(_in("funding", Funding), name="funding"),
+        CheckConstraint("budget_cap > 0", name="cap_positive"),
+        CheckConstraint(
+            "price_floor IS NULL OR (price_floor > 0 AND price_floor < budget_cap)", name="floor_below_cap"
+        ),
+        CheckConstraint("service_days > 0", name="service_days_positive"),
+        CheckConstraint("min_bids >= 1", name="min_bids_positive"),
+        CheckConstraint("round >= 1", name="round_positive"),
+        CheckConstraint(
+            "(method = 'scored' AND weight_price IS NOT NULL AND weight_quality IS NOT NULL "
+            "AND weight_credit IS NOT NULL AND weight_price >= 0 AND weight_quality >= 0 AND weight_credit >= 0 "
+            "AND weight_price + weight_quality + weight_credit = 100) "
+            "OR (method <> 'scored' AND weight_price IS NULL AND weight_quality IS NULL AND weight_credit IS NULL)",
+            name="weights",
+        ),
+        CheckConstraint("status = 'draft' OR ref IS NOT NULL", name="published_has_ref"),
+        CheckConstraint("status <> 'cancelled' OR cancel_reason IS NOT NULL", name="cancel_has_reason"),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    ref: str | None = Field(default=None, max_length=16, unique=True)  # CG-2026-000001, given at publish
+    round: int = Field(default=1)
+    previous_id: uuid.UUID | None = Field(default=None, foreign_key="purchases.id", unique=True)
+    owner_id: uuid.UUID = Field(foreign_key="organizations.id", index=True)
+    created_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    catalog_item_id: uuid.UUID = Field(foreign_key="catalog_items.id", index=True)
+    catalog_code: str = Field(max_length=32, index=True)
+    title: str = Field(max_length=200)
+    description: str = Field(sa_column=Column(Text, nullable=False))  # scope of the service
+    budget_cap: Decimal = Field(sa_type=Money)  # 最高限价
+    price_floor: Decimal | None = Field(default=None, sa_type=Money)
+    funding: str = Field(max_length=16)
+    investment_code: str | None = Field(default=None, max_length=40)  # 投资项目代码
+    method: str = Field(max_length=16, index=True)
+    bid_deadline: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    service_days: int
+    min_bids: int
+    weight_price: int | None = None  # percentages, scored only
+    weight_quality: int | None = None
+    weight_credit: int | None = None
+    status: str = Field(default=PurchaseStatus.draft.value, max_length=16, index=True)
+    # the commitment (sha256 of a 32-byte secret) of the next draw; the secret stays hidden until used
+    draw_commitment: str | None = Field(default=None, max_length=64)
+    draw_secret: str | None = Field(default=None, max_length=64)
+    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    opened_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # bids opened (deadline passed)
+    explanation_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    selected_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    publicity_ends_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    awarded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    contracted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # cancelled or failed
+    cancel_reason: str | None = Field(default=None, sa_column=Column(Text))
+    fail_reason: str | None = Field(default=None, max_length=40)
+    contract_id: uuid.UUID | None = None  # set by the contracts package (no FK: later layer)
+    # when the time engine must look at this purchase next (deadline, explanation due, end of publicity)
+    next_check_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)
+
+
+class PurchaseAvoid(SQLModel, table=True):
+    """Firms the owner must avoid (回避单位) for this purchase."""
+
+    __tablename__ = "purchase_avoids"
+
+    purchase_id: uuid.UUID = Field(foreign_key="purchases.id", primary_key=True)
+    provider_id: uuid.UUID = Field(foreign_key="organizations.id", primary_key=True)
+
+
+class RefCounter(SQLModel, table=True):
+    """The last purchase reference number issued in a year (locked FOR UPDATE while incremented)."""
+
+    __tablename__ = "purchase_ref_counters"
+    __table_args__ = (CheckConstraint("last >= 0", name="last_not_negative"),)
+
+    year: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    last: int = 0
+
+
+class Bid(SQLModel, table=True):
+    """A sealed bid. The content the digest covers never changes; replacing makes a new row."""
+
+    __tablename__ = "bids"
+    __table_args__ = (
+        CheckConstraint(_in("status", BidStatus), name="status"),
+        CheckConstraint("price > 0", name="price_positive"),
+        CheckConstraint("service_days > 0", name="service_days_positive"),
+        CheckConstraint("quality_mark IS NULL OR (quality_mark >= 0 AND quality_mark <= 100)", name="quality_mark"),
+        CheckConstraint("credit_score IS NULL OR (credit_score >= 0 AND credit_score <= 100)", name="credit_score"),
+        Index(
+            "uq_bids_one_active",
+            "purchase_id",
+            "provider_id",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    purchase_id: uuid.UUID = Field(foreign_key="purchases.id", index=True)
+    provider_id: uuid.UUID = Field(foreign_key="organizations.id", index=True)
+    submitted_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    price: Decimal = Field(sa_type=Money)
+    service_days: int
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    received_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    digest: str = Field(max_length=64, unique=True)  # sha256 of the canonical content
+    status: str = Field(default=BidStatus.active.value, max_length=16, index=True)
+    withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # evaluation, after the opening
+    valid: bool | None = None
+    invalid_reason: str | None = Field(default=None, max_length=40)
+    abnormally_low: bool = False
+    explanation: str | None = Field(default=None, sa_column=Column(Text))
+    explained_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    excluded: bool = False  # by an upheld objection
+    quality_mark: int | None = None  # owner's 0-100 mark (scored)
+    credit_score: int | None = None  # snapshot at selection (scored)
+
+
+class Selection(SQLModel, table=True):
+    """One selection round and its proof. Rows never change except ``status``."""
+
+    __tablename__ = "selections"
+    __table_args__ = (
+        UniqueConstraint("purchase_id", "round"),
+        CheckConstraint(_in("status", SelectionStatus), name="status"),
+        CheckConstraint(_in("method", Method), name="method"),
+        CheckConstraint("method <> 'direct' OR reason IS NOT NULL", name="direct_has_reason"),
+        CheckConstraint(
+            "(draw_seed IS NULL AND draw_index IS NULL) OR (draw_secret IS NOT NULL AND draw_commitment IS NOT NULL)",
+            name="draw_complete",
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    purchase_id: uuid.UUID = Field(foreign_key="purchases.id", index=True)
+    round: int
+    method: str = Field(max_length=16)
+    winner_bid_id: uuid.UUID = Field(foreign_key="bids.id")
+    price: Decimal = Field(sa_type=Money)
+    reason: str | None = Field(default=None, sa_column=Column(Text))  # direct selection's written reason
+    # canonical JSON: [{bid_id, digest, price, quality_mark?, credit_score?, score?}] of the bids considered
+    evaluation: str = Field(sa_column=Column(Text, nullable=False))
+    draw_commitment: str | None = Field(default=None, max_length=64)
+    draw_secret: str | None = Field(default=None, max_length=64)
+    draw_seed: str | None = Field(default=None, max_length=64)
+    draw_candidates: str | None = Field(default=None, sa_column=Column(Text))  # canonical JSON list
+    draw_index: int | None = None
+    selected_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    selected_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    publicity_ends_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    status: str = Field(default=SelectionStatus.current.value, max_length=16)
+
+
+class Question(SQLModel, table=True):
+    """A clarification question; the asker is kept for the record but never shown."""
+
+    __tablename__ = "questions"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    purchase_id: uuid.UUID = Field(foreign_key="purchases.id", index=True)
+    asker_org_id: uuid.UUID = Field(foreign_key="organizations.id")
+    asked_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    question: str = Field(sa_column=Column(Text, nullable=False))
+    asked_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    answer: str | None = Field(default=None, sa_column=Column(Text))
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    answered_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+
+
+class Objection(SQLModel, table=True):
+    """A bidder's objection (质疑) to a selection during its publicity, decided by the operator."""
+
+    __tablename__ = "objections"
+    __table_args__ = (
+        UniqueConstraint("selection_id", "provider_id"),
+        CheckConstraint(_in("status", ObjectionStatus), name="status"),
+        CheckConstraint("status = 'pending' OR (decision IS NOT NULL AND decided_at IS NOT NULL)", name="decided"),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    purchase_id: uuid.UUID = Field(foreign_key="purchases.id", index=True)
+    selection_id: uuid.UUID = Field(foreign_key="selections.id", index=True)
+    provider_id: uuid.UUID = Field(foreign_key="organizations.id", index=True)
+    filed_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    filed_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    status: str = Field(default=ObjectionStatus.pending.value, max_length=16, index=True)
+    decision: str | None = Field(default=None, sa_column=Column(Text))
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    decided_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")

@@ -1,0 +1,164 @@
+"""Turning rows into response schemas (shared by the API, the pages and the CLI)."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bidding import services
+from bidding.models import Bid, Method, Objection, Purchase, Selection
+from bidding.schemas import (
+    BidOut,
+    ObjectionOut,
+    OpenedBidOut,
+    PurchaseOut,
+    PurchaseSummary,
+    QuestionOut,
+    Weights,
+)
+from market.identity.models import Organization
+
+
+async def summaries(session: AsyncSession, rows: list[Purchase]) -> list[PurchaseSummary]:
+    owners = await services.names(session, {p.owner_id for p in rows})
+    items = await services.catalog_names(session, {p.catalog_code for p in rows})
+    return [
+        PurchaseSummary(
+            id=p.id,
+            ref=p.ref,
+            round=p.round,
+            title=p.title,
+            owner_id=p.owner_id,
+            owner_name=owners.get(p.owner_id, ""),
+            catalog_code=p.catalog_code,
+            catalog_name=items.get(p.catalog_code, ""),
+            budget_cap=p.budget_cap,
+            method=p.method,
+            status=p.status,
+            bid_deadline=p.bid_deadline,
+            published_at=p.published_at,
+        )
+        for p in rows
+    ]
+
+
+async def purchase_out(session: AsyncSession, p: Purchase) -> PurchaseOut:
+    (summary,) = await summaries(session, [p])
+    counts = await services.opened_counts(session, p)
+    next_round = await session.scalar(select(Purchase.id).where(Purchase.previous_id == p.id))
+    weights = (
+        Weights(price=p.weight_price or 0, quality=p.weight_quality or 0, credit=p.weight_credit or 0)
+        if p.method == Method.scored
+        else None
+    )
+    return PurchaseOut(
+        **summary.model_dump(),
+        previous_id=p.previous_id,
+        next_round_id=next_round,
+        description=p.description,
+        price_floor=p.price_floor,
+        funding=p.funding,
+        investment_code=p.investment_code,
+        service_days=p.service_days,
+        min_bids=p.min_bids,
+        weights=weights,
+        avoid_provider_ids=await services.avoid_ids(session, p.id),
+        draw_commitment=p.draw_commitment,
+        opened_at=p.opened_at,
+        explanation_due_at=p.explanation_due_at,
+        selected_at=p.selected_at,
+        publicity_ends_at=p.publicity_ends_at,
+        awarded_at=p.awarded_at,
+        contracted_at=p.contracted_at,
+        cancel_reason=p.cancel_reason,
+        fail_reason=p.fail_reason,
+        contract_id=p.contract_id,
+        bid_count=counts[0] if counts else None,
+        valid_bid_count=counts[1] if counts else None,
+    )
+
+
+def question_out(q: object) -> QuestionOut:
+    return QuestionOut.model_validate(q)
+
+
+def bid_out(b: Bid, p: Purchase) -> BidOut:
+    return BidOut(
+        id=b.id,
+        purchase_id=p.id,
+        purchase_ref=p.ref,
+        purchase_title=p.title,
+        provider_id=b.provider_id,
+        price=b.price,
+        service_days=b.service_days,
+        note=b.note,
+        digest=b.digest,
+        received_at=b.received_at,
+        status=b.status,
+        withdrawn_at=b.withdrawn_at,
+        valid=b.valid,
+        invalid_reason=b.invalid_reason,
+        abnormally_low=b.abnormally_low,
+        explanation=b.explanation,
+        explanation_due_at=p.explanation_due_at if b.abnormally_low else None,
+        excluded=b.excluded,
+    )
+
+
+async def opened_bid_outs(session: AsyncSession, rows: list[Bid]) -> list[OpenedBidOut]:
+    names = await services.names(session, {b.provider_id for b in rows})
+    return [
+        OpenedBidOut(
+            id=b.id,
+            provider_id=b.provider_id,
+            provider_name=names.get(b.provider_id, ""),
+            price=b.price,
+            service_days=b.service_days,
+            note=b.note,
+            digest=b.digest,
+            received_at=b.received_at,
+            valid=b.valid,
+            invalid_reason=b.invalid_reason,
+            abnormally_low=b.abnormally_low,
+            explanation=b.explanation,
+            excluded=b.excluded,
+            quality_mark=b.quality_mark,
+            credit_score=b.credit_score,
+        )
+        for b in rows
+    ]
+
+
+async def objection_outs(session: AsyncSession, rows: list[tuple[Objection, Purchase]]) -> list[ObjectionOut]:
+    provider_ids: set[uuid.UUID] = {o.provider_id for o, _p in rows}
+    names = {
+        org_id: name
+        for org_id, name in await session.execute(
+            select(Organization.id, Organization.name).where(Organization.id.in_(provider_ids))
+        )
+    }
+    rounds = {
+        sel_id: number
+        for sel_id, number in await session.execute(
+            select(Selection.id, Selection.round).where(Selection.id.in_({o.selection_id for o, _p in rows}))
+        )
+    }
+    return [
+        ObjectionOut(
+            id=o.id,
+            purchase_id=p.id,
+            purchase_ref=p.ref,
+            purchase_title=p.title,
+            provider_id=o.provider_id,
+            provider_name=names.get(o.provider_id, ""),
+            round=rounds.get(o.selection_id),
+            reason=o.reason,
+            filed_at=o.filed_at,
+            status=o.status,
+            decision=o.decision,
+            decided_at=o.decided_at,
+        )
+        for o, p in rows
+    ]

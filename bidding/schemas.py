@@ -1,0 +1,329 @@
+"""Request and response schemas of the bidding API (never table models)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from market.clock import LOCAL_TZ
+from market.web.schemas import Money, Out, Schema
+
+MethodName = Literal["random", "lowest_price", "scored", "direct"]
+FundingName = Literal["fiscal", "own", "mixed"]
+
+
+def _local_if_naive(value: datetime | None) -> datetime | None:
+    """Times without a zone are China time (what people type)."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=LOCAL_TZ)
+    return value
+
+
+class WeightsIn(Schema):
+    """Percentages that add up to 100."""
+
+    price: int = Field(ge=0, le=100)
+    quality: int = Field(ge=0, le=100)
+    credit: int = Field(ge=0, le=100)
+
+
+class PurchaseCreate(Schema):
+    title: str = Field(min_length=4, max_length=200)
+    catalog_code: str = Field(min_length=1, max_length=32)
+    description: str = Field(min_length=10, max_length=20000, description="scope of the service")
+    budget_cap: Money
+    price_floor: Money | None = None
+    funding: FundingName
+    investment_code: str | None = Field(default=None, max_length=40)
+    method: MethodName
+    bid_deadline: datetime = Field(description="ISO 8601; without a zone it is China time")
+    service_days: int = Field(ge=1, le=3650)
+    min_bids: int | None = Field(default=None, ge=1, le=20)
+    weights: WeightsIn | None = None
+    avoid_provider_ids: list[uuid.UUID] = Field(default_factory=list, max_length=200)
+
+    _deadline = field_validator("bid_deadline")(_local_if_naive)
+
+
+class PurchaseUpdate(Schema):
+    """A draft's fields; those left out stay as they are."""
+
+    title: str | None = Field(default=None, min_length=4, max_length=200)
+    catalog_code: str | None = Field(default=None, min_length=1, max_length=32)
+    description: str | None = Field(default=None, min_length=10, max_length=20000)
+    budget_cap: Money | None = None
+    price_floor: Money | None = None
+    funding: FundingName | None = None
+    investment_code: str | None = Field(default=None, max_length=40)
+    method: MethodName | None = None
+    bid_deadline: datetime | None = None
+    service_days: int | None = Field(default=None, ge=1, le=3650)
+    min_bids: int | None = Field(default=None, ge=1, le=20)
+    weights: WeightsIn | None = None
+    avoid_provider_ids: list[uuid.UUID] | None = Field(default=None, max_length=200)
+
+    _deadline = field_validator("bid_deadline")(_local_if_naive)
+
+
+class Created(Out):
+    id: uuid.UUID
+    ref: str | None
+    status: str
+
+
+class StatusOut(Out):
+    id: uuid.UUID
+    ref: str | None
+    status: str
+    draw_commitment: str | None
+
+
+class ReasonIn(Schema):
+    reason: str = Field(min_length=1, max_length=4000)
+
+
+class RepublishIn(Schema):
+    bid_deadline: datetime | None = None
+
+    _deadline = field_validator("bid_deadline")(_local_if_naive)
+
+
+class Weights(Out):
+    price: int
+    quality: int
+    credit: int
+
+
+class PurchaseSummary(Out):
+    id: uuid.UUID
+    ref: str | None
+    round: int
+    title: str
+    owner_id: uuid.UUID
+    owner_name: str
+    catalog_code: str
+    catalog_name: str
+    budget_cap: Money
+    method: str
+    status: str
+    bid_deadline: datetime
+    published_at: datetime | None
+
+
+class PurchaseOut(PurchaseSummary):
+    previous_id: uuid.UUID | None
+    next_round_id: uuid.UUID | None
+    description: str
+    price_floor: Money | None
+    funding: str
+    investment_code: str | None
+    service_days: int
+    min_bids: int
+    weights: Weights | None
+    avoid_provider_ids: list[uuid.UUID]
+    draw_commitment: str | None = Field(description="commitment (sha256 of the secret) of the next draw")
+    opened_at: datetime | None
+    explanation_due_at: datetime | None
+    selected_at: datetime | None
+    publicity_ends_at: datetime | None
+    awarded_at: datetime | None
+    contracted_at: datetime | None
+    cancel_reason: str | None
+    fail_reason: str | None
+    contract_id: uuid.UUID | None
+    bid_count: int | None = Field(description="only once the bids are opened")
+    valid_bid_count: int | None = Field(description="only once the bids are opened")
+
+
+class QuestionIn(Schema):
+    question: str = Field(min_length=1, max_length=4000)
+
+
+class AnswerIn(Schema):
+    answer: str = Field(min_length=1, max_length=8000)
+
+
+class QuestionOut(Out):
+    """A clarification; the asker is never shown."""
+
+    id: uuid.UUID
+    purchase_id: uuid.UUID
+    question: str
+    asked_at: datetime
+    answer: str | None
+    answered_at: datetime | None
+
+
+class BidIn(Schema):
+    price: Money
+    service_days: int = Field(ge=1, le=3650)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class Receipt(Out):
+    id: uuid.UUID
+    digest: str = Field(description="SHA-256 of the bid's canonical content (GET /api/v1/bids/{id}/document)")
+    received_at: datetime
+
+
+class BidOut(Out):
+    id: uuid.UUID
+    purchase_id: uuid.UUID
+    purchase_ref: str | None
+    purchase_title: str
+    provider_id: uuid.UUID
+    price: Money
+    service_days: int
+    note: str
+    digest: str
+    received_at: datetime
+    status: str
+    withdrawn_at: datetime | None
+    valid: bool | None
+    invalid_reason: str | None
+    abnormally_low: bool
+    explanation: str | None
+    explanation_due_at: datetime | None
+    excluded: bool
+
+
+class OpenedBidOut(Out):
+    id: uuid.UUID
+    provider_id: uuid.UUID
+    provider_name: str
+    price: Money
+    service_days: int
+    note: str
+    digest: str
+    received_at: datetime
+    valid: bool | None
+    invalid_reason: str | None
+    abnormally_low: bool
+    explanation: str | None
+    excluded: bool
+    quality_mark: int | None
+    credit_score: int | None
+
+
+class OpenedBids(Out):
+    purchase_id: uuid.UUID
+    ref: str | None
+    opened_at: datetime
+    items: list[OpenedBidOut]
+    total: int
+
+
+class ExplanationIn(Schema):
+    explanation: str = Field(min_length=1, max_length=8000)
+
+
+class SelectIn(Schema):
+    bid_id: uuid.UUID | None = Field(default=None, description="direct selection only")
+    reason: str | None = Field(default=None, max_length=4000, description="direct selection only")
+    quality_marks: dict[str, int] | None = Field(default=None, description="scored only: {bid_id: 0-100}")
+
+
+class DrawProof(BaseModel):
+    commitment: str
+    secret: str
+    seed: str
+    candidates: list[str]
+    index: int
+
+
+class ResultBid(BaseModel):
+    digest: str
+    price: Money
+    service_days: int
+    abnormally_low: bool
+    excluded: bool
+    winner: bool
+    score: str | None
+    quality_mark: int | None
+    credit_score: int | None
+    provider_name: str | None = Field(description="the winner's; every bidder's once awarded")
+
+
+class ResultRound(BaseModel):
+    round: int
+    status: str
+    winner_digest: str | None
+    price: Money
+    selected_at: datetime
+    draw: DrawProof | None
+
+
+class ResultObjection(BaseModel):
+    id: uuid.UUID
+    round: int | None
+    status: str
+    filed_at: datetime
+    decided_at: datetime | None
+    decision: str | None
+
+
+class ResultOut(BaseModel):
+    purchase_id: uuid.UUID
+    ref: str
+    status: str
+    round: int
+    method: str
+    winner_bid_id: uuid.UUID
+    winner_digest: str
+    winner_provider_id: uuid.UUID
+    winner_provider_name: str | None
+    price: Money
+    service_days: int
+    reason: str | None = Field(description="the written reason of a direct selection")
+    selected_at: datetime
+    publicity_ends_at: datetime
+    awarded_at: datetime | None
+    draw: DrawProof | None
+    next_draw_commitment: str | None
+    bids: list[ResultBid]
+    rounds: list[ResultRound]
+    objections: list[ResultObjection]
+
+
+class ObjectionIn(Schema):
+    reason: str = Field(min_length=1, max_length=8000)
+
+
+class DecideIn(Schema):
+    upheld: bool
+    decision: str = Field(min_length=1, max_length=8000)
+
+
+class ObjectionOut(Out):
+    id: uuid.UUID
+    purchase_id: uuid.UUID
+    purchase_ref: str | None
+    purchase_title: str
+    provider_id: uuid.UUID
+    provider_name: str
+    round: int | None
+    reason: str
+    filed_at: datetime
+    status: str
+    decision: str | None
+    decided_at: datetime | None
+
+
+class DrawCheckOut(BaseModel):
+    round: int
+    status: str
+    ok: bool
+    checks: dict[str, bool]
+    seed: str | None
+    index: int | None
+    winner_digest: str | None
+
+
+class DrawVerifyOut(BaseModel):
+    ref: str
+    purchase_id: uuid.UUID
+    ok: bool
+    draws: list[DrawCheckOut]

@@ -1,0 +1,536 @@
+"""Selection by rule, the published result with its draw proof, objections and their decisions."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bidding import bids as bid_service
+from bidding import draw, rules
+from bidding import services as purchases
+from bidding.credit import credit_score
+from bidding.models import (
+    Bid,
+    BidStatus,
+    Method,
+    Objection,
+    ObjectionStatus,
+    Purchase,
+    PurchaseStatus,
+    Selection,
+    SelectionStatus,
+)
+from market import audit, clock
+from market.actor import SYSTEM, Actor
+from market.db import to_money
+from market.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
+from market.i18n import format_datetime
+from market.i18n import gettext as _
+from market.jsonutil import canonical
+from market.settings import get_settings
+from market.workdays import add_period
+
+S = PurchaseStatus
+
+
+async def pool(session: AsyncSession, purchase_id: uuid.UUID) -> list[Bid]:
+    """The bids the rules choose from: active at the deadline, valid, not excluded by an objection."""
+    return list(
+        await session.scalars(
+            select(Bid)
+            .where(
+                Bid.purchase_id == purchase_id,
+                Bid.status == BidStatus.active.value,
+                Bid.valid.is_(True),
+                Bid.excluded.is_(False),
+            )
+            .order_by(Bid.digest)
+        )
+    )
+
+
+async def select_winner(
+    session: AsyncSession,
+    actor: Actor,
+    purchase_id: uuid.UUID,
+    *,
+    bid_id: uuid.UUID | None = None,
+    reason: str | None = None,
+    quality_marks: dict[str, int] | None = None,
+) -> Selection:
+    """The owner runs the selection; the method decides (SPEC §5 "Selection")."""
+    p = await purchases.owned(session, actor, purchase_id)
+    if p.status != S.evaluating:
+        if p.status == S.open:
+            raise RuleViolation(
+                _("Selection starts after the deadline (%(deadline)s).", deadline=format_datetime(p.bid_deadline))
+            )
+        raise RuleViolation(_("This purchase is not waiting for a selection."))
+    if await bid_service.unexplained(session, p.id):
+        raise RuleViolation(
+            _("An abnormally low price awaits its bidder's explanation."),
+            _(
+                "Selection is possible once every flagged bidder has explained, or at %(due)s.",
+                due=format_datetime(p.explanation_due_at),
+            ),
+        )
+    bids = await pool(session, p.id)
+    if len(bids) < p.min_bids:  # pragma: no cover - the close, the expiry and objections fail such purchases
+        raise RuleViolation(_("There are fewer valid bids than the minimum."))
+    if p.method == Method.scored:
+        marks = _marks(quality_marks, bids)
+        now = clock.now()
+        for b in bids:
+            b.quality_mark = marks[b.id]
+            b.credit_score = await credit_score(session, b.provider_id, now)
+    elif quality_marks:
+        raise InvalidInput.field("quality_marks", _("Quality marks apply only to scored selection."))
+    return await run(session, actor, p, bids, chosen=bid_id, reason=reason, action="selected")
+
+
+def _marks(quality_marks: dict[str, int] | None, bids: list[Bid]) -> dict[uuid.UUID, int]:
+    given: dict[uuid.UUID, int] = {}
+    for key, value in (quality_marks or {}).items():
+        try:
+            given[uuid.UUID(str(key))] = int(value)
+        except (ValueError, TypeError):
+            raise InvalidInput.field(
+                "quality_marks", _("Quality marks are whole numbers from 0 to 100 per bid.")
+            ) from None
+    expected = {b.id for b in bids}
+    if set(given) != expected:
+        raise InvalidInput.field("quality_marks", _("Give every valid bid a quality mark, and no other bid."))
+    if any(not 0 <= v <= 100 for v in given.values()):
+        raise InvalidInput.field("quality_marks", _("Quality marks are whole numbers from 0 to 100 per bid."))
+    return given
+
+
+async def run(
+    session: AsyncSession,
+    actor: Actor,
+    p: Purchase,
+    bids: list[Bid],
+    *,
+    chosen: uuid.UUID | None,
+    reason: str | None,
+    action: str,
+    data: dict[str, Any] | None = None,
+) -> Selection:
+    """Apply the method to ``bids`` with the committed secret, publish the result, start publicity."""
+    weights = (
+        rules.Weights(p.weight_price or 0, p.weight_quality or 0, p.weight_credit or 0)
+        if p.method == Method.scored
+        else None
+    )
+    candidates = [rules.Candidate(b.id, b.digest, b.price, b.quality_mark, b.credit_score) for b in bids]
+    assert p.draw_secret is not None and p.ref is not None
+    outcome = rules.select(
+        p.method,
+        candidates,
+        secret=p.draw_secret,
+        purchase_ref=p.ref,
+        weights=weights,
+        chosen_bid_id=chosen,
+        reason=reason,
+    )
+    now = clock.now()
+    settings = get_settings()
+    last_round = await session.scalar(select(func.max(Selection.round)).where(Selection.purchase_id == p.id))
+    ends = add_period(now, settings.publicity_days, settings.accelerator)
+    d = outcome.draw
+    selection = Selection(
+        purchase_id=p.id,
+        round=int(last_round or 0) + 1,
+        method=p.method,
+        winner_bid_id=outcome.winner.bid_id,
+        price=outcome.winner.price,
+        reason=outcome.reason,
+        evaluation=canonical(outcome.evaluation()),
+        draw_commitment=d.commitment if d else None,
+        draw_secret=d.secret if d else None,
+        draw_seed=d.seed if d else None,
+        draw_candidates=canonical(d.candidates) if d else None,
+        draw_index=d.index if d else None,
+        selected_at=now,
+        selected_by=actor.user_id,
+        publicity_ends_at=ends,
+    )
+    session.add(selection)
+    if d is not None:
+        # the secret is public now: commit to a fresh one for a possible rerun
+        secret = draw.new_secret()
+        p.draw_secret, p.draw_commitment = secret, draw.commitment(secret)
+    p.selected_at = now
+    p.publicity_ends_at = ends
+    await session.flush()
+    purchases.move(
+        session,
+        actor,
+        p,
+        S.publicity,
+        action,
+        {
+            **(data or {}),
+            "round": selection.round,
+            "method": p.method,
+            "winner_bid_id": selection.winner_bid_id,
+            "winner_digest": outcome.winner.digest,
+            "price": selection.price,
+            "reason": selection.reason,
+            "draw": d.public() if d else None,
+            "next_draw_commitment": p.draw_commitment,
+            "publicity_ends_at": ends,
+        },
+    )
+    await purchases.schedule(session, p)
+    return selection
+
+
+# --- objections -------------------------------------------------------------------------------
+
+
+async def file_objection(session: AsyncSession, actor: Actor, purchase_id: uuid.UUID, reason: str) -> Objection:
+    if actor.role != "provider" or actor.org_id is None:
+        raise PermissionDenied(_("Only bidders object to a result."))
+    p = await purchases.get_purchase(session, actor, purchase_id, for_update=True)
+    if p.status != S.publicity or p.publicity_ends_at is None or clock.now() >= p.publicity_ends_at:
+        raise RuleViolation(_("Objections are accepted only during the publicity period of a result."))
+    selection = await purchases.current_selection(session, p.id)
+    assert selection is not None
+    bid = await bid_service.my_active_bid(session, actor, p.id)
+    if bid is None or bid.valid is None:
+        raise PermissionDenied(_("Only firms that bid on this purchase may object."))
+    if bid.id == selection.winner_bid_id:
+        raise RuleViolation(_("The selected firm cannot object to its own selection."))
+    existing = await session.scalar(
+        select(Objection.id).where(Objection.selection_id == selection.id, Objection.provider_id == actor.org_id)
+    )
+    if existing is not None:
+        raise Conflict(_("You have already objected to this result; a bidder objects once."))
+    reason = (reason or "").strip()
+    if len(reason) < 10:
+        raise InvalidInput.field("reason", _("Give your reasons (at least 10 characters)."))
+    objection = Objection(
+        purchase_id=p.id,
+        selection_id=selection.id,
+        provider_id=actor.org_id,
+        filed_by=actor.user_id,
+        reason=reason,
+        filed_at=clock.now(),
+    )
+    session.add(objection)
+    await session.flush()
+    audit.record(
+        session,
+        actor,
+        "objection.filed",
+        "objection",
+        objection.id,
+        {"purchase_id": p.id, "selection_round": selection.round, "reason": reason},
+    )
+    await purchases.schedule(session, p)
+    return objection
+
+
+async def get_objection(session: AsyncSession, actor: Actor, objection_id: uuid.UUID) -> tuple[Objection, Purchase]:
+    objection = await session.get(Objection, objection_id)
+    if objection is None:
+        raise NotFound(_("No such objection."))
+    p = await session.get(Purchase, objection.purchase_id)
+    assert p is not None
+    allowed = (
+        actor.role in ("admin", "finance")
+        or (actor.role == "owner" and p.owner_id == actor.org_id)
+        or (actor.role == "provider" and objection.provider_id == actor.org_id)
+    )
+    if not allowed:
+        raise NotFound(_("No such objection."))
+    return objection, p
+
+
+async def list_objections(
+    session: AsyncSession, actor: Actor, *, status: str | None, purchase_id: uuid.UUID | None, limit: int, offset: int
+) -> tuple[list[tuple[Objection, Purchase]], int]:
+    query = select(Objection, Purchase).join(Purchase, Purchase.id == Objection.purchase_id)
+    if actor.role == "owner":
+        query = query.where(Purchase.owner_id == actor.org_id)
+    elif actor.role == "provider":
+        query = query.where(Objection.provider_id == actor.org_id)
+    elif actor.role not in ("admin", "finance"):
+        raise PermissionDenied(_("You may not see objections."))
+    if status:
+        query = query.where(Objection.status == status)
+    if purchase_id:
+        query = query.where(Objection.purchase_id == purchase_id)
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = (await session.execute(query.order_by(Objection.filed_at.desc()).limit(limit).offset(offset))).all()
+    return [(o, p) for o, p in rows], int(total or 0)
+
+
+async def decide(
+    session: AsyncSession, actor: Actor, objection_id: uuid.UUID, *, upheld: bool, decision: str
+) -> Objection:
+    """The operator upholds or dismisses an objection with a written decision.
+
+    Upheld: the winner is excluded and the selection reruns on the rest with a fresh draw (the
+    new commitment was published with the previous result), or — for ``direct`` — the owner
+    selects again; too few bids left fails the purchase. Dismissed: if publicity is over and no
+    other objection is pending, the purchase is awarded now.
+    """
+    if actor.role != "admin":
+        raise PermissionDenied(_("Only the platform operator decides objections."))
+    objection = await session.get(Objection, objection_id)
+    if objection is None:
+        raise NotFound(_("No such objection."))
+    p = await purchases.lock(session, objection.purchase_id)
+    assert p is not None
+    objection = await session.scalar(
+        select(Objection)
+        .where(Objection.id == objection_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert objection is not None
+    if objection.status != ObjectionStatus.pending:
+        raise Conflict(_("This objection has already been decided."))
+    decision = (decision or "").strip()
+    if len(decision) < 10:
+        raise InvalidInput.field("decision", _("Write the decision and its grounds (at least 10 characters)."))
+    now = clock.now()
+    objection.status = (ObjectionStatus.upheld if upheld else ObjectionStatus.dismissed).value
+    objection.decision, objection.decided_at, objection.decided_by = decision, now, actor.user_id
+    audit.record(
+        session,
+        actor,
+        f"objection.{objection.status}",
+        "objection",
+        objection.id,
+        {"purchase_id": p.id, "decision": decision},
+    )
+    if upheld:
+        await _overturn(session, p, objection, now)
+    elif p.status == S.publicity and p.publicity_ends_at is not None and now >= p.publicity_ends_at:
+        await purchases.apply_due(session, p, now)
+    await purchases.schedule(session, p)
+    return objection
+
+
+async def _overturn(session: AsyncSession, p: Purchase, objection: Objection, now: datetime) -> None:
+    selection = await session.get(Selection, objection.selection_id)
+    assert selection is not None
+    if selection.status != SelectionStatus.current or p.status != S.publicity:  # pragma: no cover - guarded
+        raise RuleViolation(_("This result has already been overturned."))
+    selection.status = SelectionStatus.overturned.value
+    winner = await session.get(Bid, selection.winner_bid_id)
+    assert winner is not None
+    winner.excluded = True
+    others = list(
+        await session.scalars(
+            select(Objection).where(
+                Objection.selection_id == selection.id,
+                Objection.status == ObjectionStatus.pending.value,
+                Objection.id != objection.id,
+            )
+        )
+    )
+    for other in others:
+        other.status = ObjectionStatus.superseded.value
+        other.decision = _("The result was overturned by another upheld objection; you may object to the new result.")
+        other.decided_at = now
+        audit.record(session, SYSTEM, "objection.superseded", "objection", other.id, {"by": objection.id})
+    audit.record(
+        session,
+        SYSTEM,
+        "purchase.winner_excluded",
+        "purchase",
+        p.id,
+        {"round": selection.round, "bid_id": winner.id, "objection_id": objection.id},
+    )
+    rest = await pool(session, p.id)
+    if len(rest) < p.min_bids:
+        await purchases.fail(
+            session,
+            p,
+            "objection_upheld",
+            {"valid_bids": len(rest), "min_bids": p.min_bids, "objection_id": objection.id},
+        )
+    elif p.method == Method.direct:
+        p.publicity_ends_at = None
+        purchases.move(session, SYSTEM, p, S.evaluating, "reopened", {"objection_id": objection.id})
+    else:
+        await run(
+            session, SYSTEM, p, rest, chosen=None, reason=None, action="reselected", data={"objection_id": objection.id}
+        )
+
+
+# --- the public result ------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    purchase: Purchase
+    selection: Selection
+    rounds: list[Selection]
+    bids: list[Bid]
+    provider_names: dict[uuid.UUID, str]
+    objections: list[Objection]
+
+    @property
+    def winner(self) -> Bid:
+        return next(b for b in self.bids if b.id == self.selection.winner_bid_id)
+
+
+def proof(selection: Selection) -> dict[str, Any] | None:
+    if selection.draw_seed is None:
+        return None
+    return {
+        "commitment": selection.draw_commitment,
+        "secret": selection.draw_secret,
+        "seed": selection.draw_seed,
+        "candidates": json.loads(selection.draw_candidates or "[]"),
+        "index": selection.draw_index,
+    }
+
+
+async def result(session: AsyncSession, p: Purchase) -> Result:
+    """The published result of a purchase that has had a selection (404 before)."""
+    rounds = list(
+        await session.scalars(select(Selection).where(Selection.purchase_id == p.id).order_by(Selection.round))
+    )
+    if not rounds:
+        raise NotFound(_("There is no result yet."), _("The result is published when the owner runs the selection."))
+    current = next((s for s in reversed(rounds) if s.status == SelectionStatus.current), rounds[-1])
+    bid_rows = list(
+        await session.scalars(
+            select(Bid)
+            .where(Bid.purchase_id == p.id, Bid.status == BidStatus.active.value)
+            .order_by(Bid.price, Bid.digest)
+        )
+    )
+    winners = {s.winner_bid_id for s in rounds}
+    names = await purchases.names(session, {b.provider_id for b in bid_rows if b.id in winners})
+    objections = list(
+        await session.scalars(select(Objection).where(Objection.purchase_id == p.id).order_by(Objection.filed_at))
+    )
+    return Result(p, current, rounds, bid_rows, names, objections)
+
+
+def public(res: Result) -> dict[str, Any]:
+    """The result as everyone sees it (SPEC §6 ``GET /purchases/{id}/result``).
+
+    Every valid bid's price is public; bidders' names only once the purchase is awarded, except
+    the winners' (a result names its winner).
+    """
+    p, sel = res.purchase, res.selection
+    awarded = p.status in (S.awarded, S.contracted)
+    winner = res.winner
+    evaluation = {row["bid_id"]: row for row in json.loads(sel.evaluation)}
+    bids = []
+    for b in res.bids:
+        if not b.valid and not b.excluded:
+            continue
+        row: dict[str, Any] = {
+            "digest": b.digest,
+            "price": to_money(b.price),
+            "service_days": b.service_days,
+            "abnormally_low": b.abnormally_low,
+            "excluded": b.excluded,
+            "winner": b.id == winner.id,
+            "score": evaluation.get(str(b.id), {}).get("score"),
+            "quality_mark": b.quality_mark if p.method == Method.scored else None,
+            "credit_score": b.credit_score if p.method == Method.scored else None,
+            "provider_name": res.provider_names.get(b.provider_id) if (awarded or b.id == winner.id) else None,
+        }
+        bids.append(row)
+    return {
+        "purchase_id": p.id,
+        "ref": p.ref,
+        "status": p.status,
+        "round": sel.round,
+        "method": sel.method,
+        "winner_bid_id": sel.winner_bid_id,
+        "winner_digest": winner.digest,
+        "winner_provider_id": winner.provider_id,
+        "winner_provider_name": res.provider_names.get(winner.provider_id),
+        "price": sel.price,
+        "service_days": winner.service_days,
+        "reason": sel.reason,
+        "selected_at": sel.selected_at,
+        "publicity_ends_at": sel.publicity_ends_at,
+        "awarded_at": p.awarded_at,
+        "draw": proof(sel),
+        "next_draw_commitment": p.draw_commitment if p.status == S.publicity else None,
+        "bids": bids,
+        "rounds": [
+            {
+                "round": s.round,
+                "status": s.status,
+                "winner_digest": next((b.digest for b in res.bids if b.id == s.winner_bid_id), None),
+                "price": s.price,
+                "selected_at": s.selected_at,
+                "draw": proof(s),
+            }
+            for s in res.rounds
+        ],
+        "objections": [
+            {
+                "id": o.id,
+                "round": _round_of(res.rounds, o.selection_id),
+                "status": o.status,
+                "filed_at": o.filed_at,
+                "decided_at": o.decided_at,
+                "decision": o.decision,
+            }
+            for o in res.objections
+        ],
+    }
+
+
+def _round_of(rounds: list[Selection], selection_id: uuid.UUID) -> int | None:
+    return next((s.round for s in rounds if s.id == selection_id), None)
+
+
+async def names_for_award(session: AsyncSession, res: Result) -> None:
+    """After the award every valid bidder is named in the result."""
+    if res.purchase.status in (S.awarded, S.contracted):
+        res.provider_names.update(await purchases.names(session, {b.provider_id for b in res.bids}))
+
+
+async def public_result(session: AsyncSession, p: Purchase) -> dict[str, Any]:
+    res = await result(session, p)
+    await names_for_award(session, res)
+    return public(res)
+
+
+@dataclass
+class DrawCheck:
+    round: int
+    status: str
+    proof: dict[str, Any]
+    winner_digest: str | None
+    verification: draw.Verification
+
+
+async def verify_purchase(session: AsyncSession, p: Purchase) -> list[DrawCheck]:
+    """Recompute every draw of the purchase from its published result."""
+    published = await public_result(session, p)
+    checks = []
+    for r in published["rounds"]:
+        if r["draw"] is None:
+            continue
+        checks.append(
+            DrawCheck(
+                round=r["round"],
+                status=r["status"],
+                proof=r["draw"],
+                winner_digest=r["winner_digest"],
+                verification=draw.verify(str(p.ref), r["draw"], r["winner_digest"]),
+            )
+        )
+    return checks

@@ -1,0 +1,166 @@
+"""The bidding pages, driven through their forms, in Chinese and in English."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+import pytest
+
+from bidding.services import earliest_deadline
+from market import clock
+from tests.integration.bidding_world import ACCELERATOR, CODE, make_world
+from tests.integration.helpers import PASSWORD, account
+
+
+@pytest.fixture
+def settings(settings):
+    return settings.with_(accelerator=ACCELERATOR)
+
+
+def local(moment: datetime) -> str:
+    return clock.to_local(moment).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+async def test_owner_provider_and_operator_work_through_the_pages(client, factory):
+    w = await make_world(client, factory)
+    admin = await account(client, factory, "admin", "ops")
+    # the owner drafts through the form; a bad form comes back with the field named
+    form = {
+        "title": "云岭县第一中学宿舍楼环境影响评价",
+        "catalog_code": CODE,
+        "description": "编制环境影响报告表并配合审批。",
+        "budget_cap": "45,000.00",
+        "price_floor": "",
+        "funding": "fiscal",
+        "investment_code": "",
+        "method": "random",
+        "bid_deadline": local(clock.now()),
+        "service_days": "12",
+        "min_bids": "",
+    }
+    r = await client.post("/workspace/purchases/new", headers=w.owner, data=form)
+    assert r.status_code == 422 and "text/html" in r.headers["content-type"]
+    assert 'id="err-bid_deadline"' in r.text and "云岭县第一中学宿舍楼环境影响评价" in r.text
+    form["bid_deadline"] = local(earliest_deadline(clock.now()) + timedelta(seconds=30))
+    r = await client.post("/workspace/purchases/new", headers=w.owner, data=form)
+    assert r.status_code == 303, r.text
+    manage = r.headers["location"].split("?")[0]
+    pid = manage.rsplit("/", 1)[1]
+    page = await client.get(r.headers["location"], headers=w.owner)
+    assert page.status_code == 200 and "草稿已保存" in page.text
+    r = await client.post(f"/workspace/purchases/{pid}/edit", headers=w.owner, data={**form, "budget_cap": "44000"})
+    assert r.status_code == 303
+    r = await client.post(f"/workspace/purchases/{pid}/publish", headers=w.owner, data={})
+    assert r.status_code == 303
+    page = (await client.get(manage, headers=w.owner)).text
+    assert "CG-2026-000001" in page and "¥44,000.00" in page
+    # providers see it, ask, and bid through the forms
+    assert "CG-2026-000001" in (await client.get("/workspace/bidding/open", headers=w.providers[0][0])).text
+    assert "CG-2026-000001" not in (await client.get("/workspace/bidding/open", headers=w.outsider)).text
+    r = await client.post(f"/purchases/{pid}/questions", headers=w.providers[0][0], data={"question": "需要驻场吗？"})
+    assert r.status_code == 303
+    question_id = re.search(
+        r"/workspace/questions/([0-9a-f-]+)/answer", (await client.get(manage, headers=w.owner)).text
+    )[1]
+    r = await client.post(f"/workspace/questions/{question_id}/answer", headers=w.owner, data={"answer": "不需要。"})
+    assert r.status_code == 303
+    assert "不需要。" in (await client.get(f"/purchases/{pid}")).text
+    assert (await client.get(f"/workspace/purchases/{pid}/bid", headers=w.providers[0][0])).status_code == 200
+    r = await client.post(
+        f"/workspace/purchases/{pid}/bid", headers=w.providers[0][0], data={"price": "abc", "service_days": "10"}
+    )
+    assert r.status_code == 422 and 'id="err-price"' in r.text
+    for i, price in enumerate(["40000", "41000", "42000", "43000"]):
+        r = await client.post(
+            f"/workspace/purchases/{pid}/bid",
+            headers=w.providers[i][0],
+            data={"price": price, "service_days": "10", "note": ""},
+        )
+        assert r.status_code == 303 and r.headers["location"].startswith("/workspace/bids?msg=bid"), r.text
+    mine = await client.get("/workspace/bids", headers=w.providers[3][0])
+    bid_id = re.search(r'id="bid-([0-9a-f-]+)"', mine.text)[1]
+    r = await client.post(f"/workspace/bids/{bid_id}/withdraw", headers=w.providers[3][0], data={})
+    assert r.status_code == 303
+    assert "已撤回" in (await client.get("/workspace/bids", headers=w.providers[3][0])).text
+    # the deadline passes: the owner sees the opened bids and runs the selection
+    clock.freeze(earliest_deadline(clock.now()) + timedelta(seconds=40))
+    page = await client.get(manage, headers=w.owner)
+    assert "云南第1环境咨询有限公司" in page.text and "¥40,000.00" in page.text
+    for headers in (admin,):
+        assert "云南第1环境咨询有限公司" in (await client.get(manage, headers=headers)).text
+    r = await client.post(f"/workspace/purchases/{pid}/select", headers=w.owner, data={})
+    assert r.status_code == 303
+    public = await client.get(f"/purchases/{pid}")
+    assert "data-secret=" in public.text and "抽取证明" in public.text and "服务器核验" in public.text
+    english = await client.get(f"/purchases/{pid}?lang=en")
+    assert "Draw proof" in english.text and "Selected firm" in english.text
+    # a losing bidder objects through the page, the operator decides through the page
+    for i in range(3):
+        page = (await client.get(f"/purchases/{pid}", headers=w.providers[i][0])).text
+        if 'action="/purchases/' in page and "/objections" in page:
+            r = await client.post(
+                f"/purchases/{pid}/objections", headers=w.providers[i][0], data={"reason": "中选单位资格存疑，请核查。"}
+            )
+            assert r.status_code == 303
+            break
+    else:  # pragma: no cover
+        raise AssertionError("no losing bidder was offered the objection form")
+    queue = await client.get("/admin/objections", headers=admin)
+    objection_id = re.search(r"/admin/objections/([0-9a-f-]+)/decide", queue.text)[1]
+    r = await client.post(
+        f"/admin/objections/{objection_id}/decide", headers=admin, data={"verdict": "dismiss", "decision": "短"}
+    )
+    assert r.status_code == 422 and 'class="field-error"' in r.text
+    r = await client.post(
+        f"/admin/objections/{objection_id}/decide",
+        headers=admin,
+        data={"verdict": "dismiss", "decision": "经核查资格符合要求，驳回质疑。"},
+    )
+    assert r.status_code == 303
+    # the public verification page recomputes the draw on the server
+    verify = await client.get("/verify/draw?ref=cg-2026-000001", follow_redirects=True)
+    assert verify.status_code == 200 and verify.text.count('class="badge status-approved"') >= 6
+
+
+async def test_public_pages_in_both_languages_and_workspace_tiles(client, factory):
+    w = await make_world(client, factory)
+    p = await w.published()
+    zh = await client.get("/purchases")
+    assert zh.status_code == 200 and "采购公告" in zh.text and p["ref"] in zh.text and "开放投标" in zh.text
+    en = await client.get("/purchases?lang=en")
+    assert "Purchase announcements" in en.text and "Open for bids" in en.text and "采购公告" not in en.text
+    await client.get("/purchases?lang=zh")
+    assert p["ref"] in (await client.get("/purchases?status=open&method=random&q=CG-2026")).text
+    assert p["ref"] not in (await client.get("/purchases?status=awarded")).text
+    detail = await client.get(f"/purchases/{p['id']}")
+    assert "投标在截止时间前密封" in detail.text and p["draw_commitment"] in detail.text
+    assert (await client.get("/purchases/00000000-0000-0000-0000-000000000000")).status_code == 404
+    assert (await client.get("/verify/draw/CG-2026-999999")).status_code == 404
+    tiles = {
+        "provider": (w.providers[0][0], "/workspace/bids"),
+        "owner": (w.owner, "/workspace/purchases/new"),
+        "admin": (await account(client, factory, "admin", "ops"), "/admin/objections"),
+    }
+    for role, (headers, link) in tiles.items():
+        home = await client.get("/workspace", headers=headers, follow_redirects=True)
+        assert link in home.text, role
+    # a page that needs a role refuses the others
+    assert (await client.get("/workspace/purchases/new", headers=w.providers[0][0])).status_code == 403
+    assert (await client.get("/admin/objections", headers=w.owner)).status_code == 403
+
+
+async def test_forms_need_the_csrf_token_with_a_session_cookie(client, factory):
+    w = await make_world(client, factory)
+    p = await w.published()
+    await client.get("/login")  # the browser gets its CSRF cookie
+    r = await client.post(
+        "/login", data={"username": "firm1", "password": PASSWORD, "csrf_token": client.cookies["market_csrf"]}
+    )
+    assert r.status_code == 303
+    url = f"/workspace/purchases/{p['id']}/bid"
+    assert (await client.post(url, data={"price": "40000", "service_days": "10"})).status_code == 403
+    page = await client.get(url)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)[1]
+    r = await client.post(url, data={"price": "40000", "service_days": "10", "csrf_token": token})
+    assert r.status_code == 303
