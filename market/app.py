@@ -25,7 +25,13 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from invoices import api as invoices_api
+from invoices import contracts as invoices_contracts
+from invoices import demo as invoices_demo
+from invoices import documents as invoices_documents
+from invoices import pages as invoices_pages
 from market import db as dbmod
+from market import events, worker
 from market import settings as settings_mod
 from market.audit.api import AuditController
 from market.identity.api import AdminOrganizationController, AuthController
@@ -39,7 +45,7 @@ from market.worker import run_loop
 
 log = logging.getLogger("market")
 
-PACKAGE_ROOTS = [Path(__file__).resolve().parent]
+PACKAGE_ROOTS = [Path(__file__).resolve().parent, Path(__file__).resolve().parent.parent / "invoices"]
 
 
 def template_dirs() -> list[Path]:
@@ -60,6 +66,11 @@ def route_handlers() -> list[Any]:
         AuthController,
         AdminOrganizationController,
         AuditController,
+        invoices_api.ContractController,
+        invoices_api.AgreementController,
+        invoices_api.InvoiceController,
+        invoices_api.PublicDocumentController,
+        *invoices_pages.ROUTES,
         create_static_files_router(
             path="/static", directories=[Path(__file__).resolve().parent / "static"], include_in_schema=False
         ),
@@ -68,13 +79,18 @@ def route_handlers() -> list[Any]:
 
 def wire() -> None:
     """Subscribe event handlers and register worker ticks of every package (idempotent)."""
+    events.subscribe("purchase.awarded", invoices_contracts.on_purchase_awarded)
+    worker.register("invoices.documents", invoices_documents.render_pending)
+    for link in invoices_pages.WORKSPACE_LINKS:
+        if link not in shell.WORKSPACE_LINKS:
+            shell.WORKSPACE_LINKS.append(link)
 
 
 def demo_loaders() -> list[Callable[[AsyncSession, Settings], Awaitable[dict[str, Any]]]]:
     """Demo data loaders in dependency order; each is idempotent."""
     from market import demo
 
-    return [demo.load]
+    return [demo.load, invoices_demo.load]  # invoices last: it uses the others' organisations
 
 
 def cli_commands() -> list[click.Command]:

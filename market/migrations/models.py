@@ -1,5 +1,6 @@
 """Every table model of every package, imported so that the metadata is complete."""
 
+from invoices import models as _invoices  # noqa: F401
 from listings import models as _listings  # noqa: F401
 from market.audit import models as _audit  # noqa: F401
 from market.db import metadata
