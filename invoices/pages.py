@@ -186,6 +186,7 @@ async def _act(
     except DomainError as exc:
         await db.rollback()
         context = await contract_context(db, actor, settings, contract_id)
+        db.expunge_all()  # keep the rows readable after the request's rollback
         raise FormInvalid(
             "invoices/contract.html", {**context, "failed_form": form, "values": values or {}}, exc
         ) from exc
@@ -601,6 +602,7 @@ async def _invoice_act(
     except DomainError as exc:
         await db.rollback()
         context = await invoice_context(db, actor, settings, invoice_id)
+        db.expunge_all()  # keep the rows readable after the request's rollback
         raise FormInvalid("invoices/invoice.html", {**context, "failed_form": form, "values": values}, exc) from exc
     target = result.id if done == "credited" else invoice_id
     return Redirect(path=f"/workspace/invoices/{target}?done={done}", status_code=303)
