@@ -307,8 +307,8 @@ async def read_uploads(data: DeliveryForm) -> list[delivery.Upload]:
 
 
 def too_large(request: Request, settings: Settings, name: str) -> Response[Any]:
-    limit_mb = settings.max_upload_bytes / (1024 * 1024)
-    message = _("%(name)s is larger than the upload limit of %(limit)s MB.", name=name, limit=f"{limit_mb:g}")
+    limit = format(settings.max_upload_bytes / (1024 * 1024), "g")
+    message = _("%(name)s is larger than the upload limit of %(limit)s MB.", name=name, limit=limit)
     return problem(request, 413, _("The file is too large."), message, errors=[FieldError("files", message)])
 
 

@@ -24,6 +24,7 @@ from market import audit, clock, events
 from market.actor import SYSTEM, Actor
 from market.db import to_money
 from market.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
+from market.i18n import format_money
 from market.i18n import gettext as _
 from market.identity.models import Organization, OrgKind
 from market.settings import Settings, get_settings
@@ -234,6 +235,11 @@ async def get_contract(session: AsyncSession, actor: Actor, contract_id: uuid.UU
     return contract
 
 
+async def contract_for_purchase(session: AsyncSession, purchase_id: uuid.UUID) -> Contract | None:
+    """The contract of an awarded purchase (MERGE: bidding's purchase views show its ``contract_id``)."""
+    return await session.scalar(select(Contract).where(Contract.purchase_id == purchase_id))
+
+
 def visible_to(actor: Actor) -> Any:
     """A WHERE clause: the contracts the actor may list."""
     if actor.role in OVERSIGHT_ROLES:
@@ -430,12 +436,9 @@ async def propose_agreement(
         if new_amount == contract.amount_current:
             new_amount = None
         elif new_amount < contract.invoiced_total:
+            invoiced = format_money(contract.invoiced_total)
             raise InvalidInput.field(
-                "new_amount",
-                _(
-                    "The amount cannot be below what has been invoiced (%(total)s).",
-                    total=f"{contract.invoiced_total:.2f}",
-                ),
+                "new_amount", _("The amount cannot be below what has been invoiced (%(total)s).", total=invoiced)
             )
     open_one = await session.scalar(
         select(ContractAgreement.id).where(

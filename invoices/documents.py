@@ -379,12 +379,18 @@ async def pending(session: AsyncSession, limit: int = 20) -> list[tuple[str, uui
     return found[:limit]
 
 
+RENDERS_PER_TICK = 3  # about 1.5 s of rendering, so that the other ticks (deadlines) are not held up
+
+
 async def render_pending(factory: async_sessionmaker[AsyncSession], now: datetime) -> int:
-    """Worker tick: render the PDFs of documents that became final (idempotent, safe to run in
-    several workers at once: the first stored rendering wins and the bytes are the same)."""
+    """Worker tick: render the PDFs of documents that became final, a few per tick.
+
+    Idempotent and safe to run in several workers at once without claiming rows: the rendering
+    is deterministic and the ``documents`` insert is ON CONFLICT DO NOTHING, so two workers that
+    render the same document store it once (the second one's work is wasted, never wrong)."""
     settings = get_settings()
     async with factory() as session:
-        todo = await pending(session)
+        todo = await pending(session, limit=RENDERS_PER_TICK)
     done = 0
     for kind, entity_id in todo:
         await ensure_document(factory, settings, kind, entity_id, "zh")

@@ -127,7 +127,7 @@ async def _accepted(client, factory, settings, owner, provider, **changes):
     return url, owner_h, provider_h
 
 
-async def test_ratings_both_ways_once_and_the_public_summary(client, factory, settings):
+async def test_ratings_both_ways_once_and_the_public_summary(app, client, factory, settings):
     owner, provider = await make_parties(factory)
     url, owner_h, provider_h = await _accepted(client, factory, settings, owner, provider)
     summary_url = f"/api/v1/providers/{provider.org_id}/ratings"
@@ -184,3 +184,5 @@ async def test_ratings_both_ways_once_and_the_public_summary(client, factory, se
     async with factory() as session:
         direct = await provider_summary(session, provider.org_id)
     assert direct.count == 2 and str(direct.overall) == "3.8"
+    html = app.template_engine.engine.get_template("invoices/_ratings.html").render(ratings=direct)
+    assert "共 2 条评价" in html and "3.8" in html and "服务质量" in html and "报告规范，现场配合好。" in html

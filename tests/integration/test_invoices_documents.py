@@ -100,6 +100,8 @@ async def test_contract_pdf_is_rendered_once_identical_and_verifiable(client, fa
     assert "NotoSansCJK" in fonts.replace("-", "") and re.search(r"CID Type 0C.*yes\s+yes\s+yes", fonts), fonts
     info = await poppler("pdfinfo", first.content, tmp_path, "info")
     assert "595.276 x 841.89" in info  # A4
+    meta = await poppler("pdfinfo", first.content, tmp_path, "meta", "-meta")
+    assert 'pdfaid:part="3"' in meta and 'pdfaid:conformance="B"' in meta  # PDF/A-3b
 
     # the public verification page and API say which document has this hash
     page = await client.get(f"/verify/document/{sha}")
@@ -169,8 +171,10 @@ async def test_worker_renders_invoices_agreements_and_credit_notes(client, facto
         )
     ).json()
 
-    # the worker renders what became final: the contract, the agreement, the invoice, the credit note
-    assert await documents.render_pending(factory, clock.now()) == 4
+    # the worker renders what became final (a few per tick): the contract, the agreement, the
+    # invoice, the credit note
+    assert await documents.render_pending(factory, clock.now()) == 3
+    assert await documents.render_pending(factory, clock.now()) == 1
     assert await documents.render_pending(factory, clock.now()) == 0
     stored = await _count(factory, Document)
     assert stored == 4
