@@ -714,12 +714,10 @@ async def verify_form(sha256: FromQuery[str | None] = None) -> Response[Any]:
     return Template("invoices/verify.html", context={"found": None, "sha256": None})
 
 
-@post(
-    "/verify/document",
-    include_in_schema=False,
-    status_code=303,
-    request_max_body_size=UPLOAD_REQUEST_LIMIT,
-)
+VERIFY_UPLOAD_LIMIT = 30 * 1024 * 1024  # public: a document, not a delivery of many files
+
+
+@post("/verify/document", include_in_schema=False, status_code=303, request_max_body_size=VERIFY_UPLOAD_LIMIT)
 async def verify_upload(request: Request) -> Response[Any]:
     """Upload a file to check it: the server computes its SHA-256 and shows what it is (the file
     is not kept)."""
