@@ -39,7 +39,7 @@ from market.i18n import gettext as _
 from market.identity.guards import requires_role
 from market.identity.models import Organization, OrgKind, OrgStatus
 from market.settings import get_settings
-from market.terms import choices
+from market.terms import N_, choices
 from market.web.deps import CurrentActor, DbSession
 from market.web.problems import FormInvalid
 
@@ -756,6 +756,19 @@ async def decide_page(
             "bidding/objections.html", {**context, "form": form, "deciding": str(objection_id)}, exc
         ) from exc
     return Redirect("/admin/objections?msg=decided", status_code=303)
+
+
+# workspace tiles the composition root shows on each role's dashboard
+WORKSPACE_TILES: list[tuple[str, str, str]] = [
+    ("provider", "/workspace/bidding/open", N_("Open purchases for my firm")),
+    ("provider", "/workspace/bids", N_("My bids and receipts")),
+    ("owner", "/workspace/purchases", N_("My purchases")),
+    ("owner", "/workspace/purchases/new", N_("Draft a new purchase")),
+    ("admin", "/admin/objections", N_("Objections to decide")),
+    ("admin", "/purchases", N_("All announcements")),
+    ("finance", "/purchases?method=direct", N_("Direct selections")),
+    ("finance", "/admin/objections", N_("Objections")),
+]
 
 
 HANDLERS = [

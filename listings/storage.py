@@ -39,7 +39,8 @@ class Storage(Protocol):
 
 
 class LocalStorage:
-    """Files under ``root/ab/cd/<sha256>``, written atomically (temporary file, then rename)."""
+    """Files under ``root/ab/cd/<sha256>``, written atomically (temporary file, then rename) and
+    checked against their name when read. Uploads and rendered documents share it."""
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
@@ -69,7 +70,11 @@ class LocalStorage:
             raise
 
     def get(self, sha256: str) -> bytes:
-        return self.path(sha256).read_bytes()
+        """The stored bytes; a file whose content no longer matches its name is never served."""
+        data = self.path(sha256).read_bytes()
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise OSError(f"stored file {sha256} is damaged")
+        return data
 
 
 def storage_for(settings: Settings) -> Storage:

@@ -25,7 +25,25 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from bidding import api as bidding_api
+from bidding import demo as bidding_demo
+from bidding import pages as bidding_pages
+from bidding import services as bidding_services
+from bidding.cli import verify_draw
+from invoices import api as invoices_api
+from invoices import contracts as invoices_contracts
+from invoices import demo as invoices_demo
+from invoices import documents as invoices_documents
+from invoices import pages as invoices_pages
+from invoices import ratings as invoices_ratings
+from listings import api as listings_api
+from listings import demo as listings_demo
+from listings import organizations as listings_orgs
+from listings import pages as listings_pages
+from listings import ratings as listings_ratings
 from market import db as dbmod
+from market import demo as core_demo
+from market import events, worker
 from market import settings as settings_mod
 from market.audit.api import AuditController
 from market.identity.api import AdminOrganizationController, AuthController
@@ -39,11 +57,8 @@ from market.worker import run_loop
 
 log = logging.getLogger("market")
 
-PACKAGE_ROOTS = [
-    Path(__file__).resolve().parent,
-    Path(__file__).resolve().parent.parent / "listings",
-    Path(__file__).resolve().parent.parent / "bidding",
-]
+_HERE = Path(__file__).resolve().parent
+PACKAGE_ROOTS = [_HERE, _HERE.parent / "listings", _HERE.parent / "bidding", _HERE.parent / "invoices"]
 
 
 def template_dirs() -> list[Path]:
@@ -51,14 +66,7 @@ def template_dirs() -> list[Path]:
 
 
 def route_handlers() -> list[Any]:
-    from bidding.api import CONTROLLERS as bidding_api
-    from bidding.pages import HANDLERS as bidding_pages
-    from listings import api as listings_api
-    from listings import pages as listings_pages
-
     return [
-        *bidding_api,
-        *bidding_pages,
         shell.healthz,
         shell.home,
         shell.login_page,
@@ -73,39 +81,36 @@ def route_handlers() -> list[Any]:
         AuditController,
         *listings_api.route_handlers(),
         *listings_pages.route_handlers(),
-        create_static_files_router(
-            path="/static", directories=[Path(__file__).resolve().parent / "static"], include_in_schema=False
-        ),
+        *bidding_api.CONTROLLERS,
+        *bidding_pages.HANDLERS,
+        invoices_api.ContractController,
+        invoices_api.AgreementController,
+        invoices_api.InvoiceController,
+        invoices_api.PublicDocumentController,
+        *invoices_pages.ROUTES,
+        create_static_files_router(path="/static", directories=[_HERE / "static"], include_in_schema=False),
     ]
 
 
 def wire() -> None:
-    """Subscribe event handlers and register worker ticks of every package (idempotent)."""
-    import bidding.wiring
-    from listings import organizations as listings_orgs
-    from listings import pages as listings_pages
-    from market import worker
-
+    """Subscribe event handlers, register worker ticks and workspace tiles of every package (idempotent)."""
+    events.subscribe("purchase.awarded", invoices_contracts.on_purchase_awarded)
+    listings_ratings.register_rating_source(invoices_ratings.directory_ratings)
     worker.register("listings.suspensions", listings_orgs.suspension_tick)
-    for link in listings_pages.WORKSPACE_TILES:
+    worker.register("bidding", bidding_services.tick)
+    worker.register("invoices.documents", invoices_documents.render_pending)
+    for link in [*listings_pages.WORKSPACE_TILES, *bidding_pages.WORKSPACE_TILES, *invoices_pages.WORKSPACE_TILES]:
         if link not in shell.WORKSPACE_LINKS:
             shell.WORKSPACE_LINKS.append(link)
-    bidding.wiring.wire()
 
 
 def demo_loaders() -> list[Callable[[AsyncSession, Settings], Awaitable[dict[str, Any]]]]:
     """Demo data loaders in dependency order; each is idempotent."""
-    from bidding import demo as bidding_demo
-    from listings import demo as listings_demo
-    from market import demo
-
-    return [demo.load, listings_demo.load, bidding_demo.load]
+    return [core_demo.load, listings_demo.load, bidding_demo.load, invoices_demo.load]
 
 
 def cli_commands() -> list[click.Command]:
-    """Commands that domain packages add to ``market`` (e.g. ``verify-draw``)."""
-    from bidding.cli import verify_draw
-
+    """Commands that domain packages add to ``market``."""
     return [verify_draw]
 
 

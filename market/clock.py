@@ -41,6 +41,11 @@ def ensure_aware(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+def frozen_moment() -> datetime | None:
+    """Where the clock is stopped, or ``None`` when it runs."""
+    return _frozen_at
+
+
 def freeze(moment: datetime | None) -> None:
     """Stop the clock at ``moment`` (``None`` lets it run again)."""
     global _frozen_at

@@ -1,6 +1,7 @@
 """Every table model of every package, imported so that the metadata is complete."""
 
 from bidding import models as _bidding  # noqa: F401
+from invoices import models as _invoices  # noqa: F401
 from listings import models as _listings  # noqa: F401
 from market.audit import models as _audit  # noqa: F401
 from market.db import metadata

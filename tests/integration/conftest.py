@@ -107,14 +107,21 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(
+def settings(database_url: str, tmp_path: Path) -> Iterator[Settings]:
+    """The test's settings, also made the ones services read (as the app and the CLI do)."""
+    from market import settings as settings_mod
+
+    value = Settings(
         database_url=database_url,
         var_dir=tmp_path,
         upload_dir=tmp_path / "uploads",
         run_worker_in_app=False,
         argon2_profile="fast",
     ).validate()
+    previous = settings_mod._current
+    settings_mod.configure(value)
+    yield value
+    settings_mod._current = previous
 
 
 @pytest.fixture

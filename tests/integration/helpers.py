@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from market.actor import SYSTEM
@@ -166,3 +169,190 @@ def purchase_body(code: str = "ZJ-HP-01", deadline: Any = None, **changes: Any) 
     }
     body.update(changes)
     return body
+
+
+# --- contracts (invoices package) ---------------------------------------------------------------
+# Contracts come from real awards: the helpers run a purchase through the bidding services
+# (a verifiable draw among the valid bids) so that the award's ``purchase.awarded`` event
+# drafts the contract, exactly as in production.
+
+SAMPLE_SCOPE = "对云岭县城南片区 12.6 公顷建设用地开展地质灾害危险性评估，提交评估报告及附图。"
+AWARD_CODE = "ZJ-013"
+
+
+async def make_parties(
+    factory: async_sessionmaker[AsyncSession],
+    *,
+    owner: str = "owner1",
+    provider: str = "prov1",
+    owner_org: str = "云岭县自然资源局",
+    provider_org: str = "云南地勘工程咨询有限公司",
+) -> tuple[Any, Any]:
+    """An approved owner and an approved provider (with a user each), with real-looking details."""
+    from market.identity.models import Organization
+
+    owner_user = await make_user(factory, "owner", owner_org, owner)
+    provider_user = await make_user(factory, "provider", provider_org, provider)
+    async with factory() as session:
+        for user, rep, address in (
+            (owner_user, "刘洋", "云岭县人民路 66 号"),
+            (provider_user, "陈静", "昆明市五华区学府路 8 号"),
+        ):
+            org = await session.get(Organization, user.org_id)
+            if org.legal_rep == "—":
+                org.legal_rep, org.address = rep, address
+        await session.commit()
+    return owner_user, provider_user
+
+
+def actor_of(user: Any, role: str, ip: str = "198.51.100.20") -> Any:
+    from market.actor import Actor
+
+    return Actor(user_id=user.id, org_id=user.org_id, role=role, username=user.username, ip=ip)
+
+
+async def awarded_purchase(
+    factory: async_sessionmaker[AsyncSession],
+    owner_user: Any,
+    provider_user: Any,
+    *,
+    amount: Decimal = Decimal("12800.00"),
+    service_days: int = 11,
+    awarded_at: datetime | None = None,
+    title: str = "城南片区建设用地地质灾害危险性评估",
+) -> Any:
+    """A purchase the owner published (random draw, one valid bid enough), the provider bid on, the
+    draw selected, and that
+    was awarded at ``awarded_at`` (default: now, by the clock) when its publicity ended; the award
+    drafts the contract. The clock is left as it was."""
+    from bidding import bids as bid_service
+    from bidding import selecting
+    from bidding import services as purchases
+    from bidding.models import Purchase
+    from listings.models import CatalogItem
+    from market import clock
+    from market.app import wire
+
+    wire()
+    owner_actor, provider_actor = actor_of(owner_user, "owner"), actor_of(provider_user, "provider")
+    previous = clock.frozen_moment()
+    awarded_at = awarded_at or clock.now()
+    try:
+        async with factory() as session:
+            exists = await session.scalar(select(CatalogItem.id).where(CatalogItem.code == AWARD_CODE))
+        if exists is None:
+            await make_catalog_item(factory, AWARD_CODE, name="地质灾害危险性评估", time_limit_days=40)
+        from listings.services import qualified
+
+        async with factory() as session:
+            ready = await qualified(session, provider_user.org_id, AWARD_CODE, clock.today_local())
+        if not ready:
+            await qualify(factory, provider_user.org_id, [AWARD_CODE])
+        start = awarded_at - timedelta(days=30)
+        clock.freeze(start)
+        async with factory() as session:
+            draft = await purchases.create_draft(
+                session,
+                owner_actor,
+                purchases.PurchaseInput(
+                    title=title,
+                    catalog_code=AWARD_CODE,
+                    description=SAMPLE_SCOPE,
+                    budget_cap=max(amount, Decimal("100.00")),
+                    funding="fiscal",
+                    method="random",
+                    min_bids=1,
+                    bid_deadline=purchases.earliest_deadline(start) + timedelta(hours=1),
+                    service_days=service_days,
+                ),
+            )
+            published = await purchases.publish(session, owner_actor, draft.id)
+            await bid_service.submit(
+                session, provider_actor, published.id, price=amount, service_days=service_days, note=""
+            )
+            deadline = published.bid_deadline
+            await session.commit()
+        clock.freeze(deadline + timedelta(minutes=5))
+        async with factory() as session:
+            p = await purchases.lock(session, draft.id)
+            await purchases.apply_due(session, p, clock.now())
+            await selecting.select_winner(session, owner_actor, draft.id)
+            await session.commit()
+        clock.freeze(awarded_at)
+        async with factory() as session:
+            p = await purchases.lock(session, draft.id)
+            await purchases.apply_due(session, p, awarded_at)
+            await session.commit()
+        async with factory() as session:
+            purchase = await session.get(Purchase, draft.id)
+            assert purchase is not None and purchase.status == "awarded", purchase
+            return purchase
+    finally:
+        clock.freeze(previous)
+
+
+def award(purchase: Any, **changes: Any) -> Any:
+    """The Award data of an awarded purchase, as the ``purchase.awarded`` event carries it."""
+    from invoices.contracts import Award
+
+    data: dict[str, Any] = {
+        "purchase_id": purchase.id,
+        "purchase_ref": purchase.ref,
+        "title": purchase.title,
+        "scope": purchase.description,
+        "catalog_code": purchase.catalog_code,
+        "catalog_name": "地质灾害危险性评估",
+        "owner_id": purchase.owner_id,
+        "provider_id": changes.pop("provider_id", None),
+        "bid_id": changes.pop("bid_id", None),
+        "amount": purchase.budget_cap,
+        "service_days": purchase.service_days,
+        "method": purchase.method,
+        "draw_seed": None,
+        "awarded_at": purchase.awarded_at,
+    }
+    data.update(changes)
+    return Award(**data)
+
+
+async def draft_contract(
+    factory: async_sessionmaker[AsyncSession], settings: Any, owner_user: Any, provider_user: Any, **changes: Any
+) -> Any:
+    """The contract the award of a fresh purchase drafted (``changes``: amount, service_days, awarded_at)."""
+    from invoices.models import Contract
+
+    purchase = await awarded_purchase(factory, owner_user, provider_user, **changes)
+    async with factory() as session:
+        contract = await session.scalar(select(Contract).where(Contract.purchase_id == purchase.id))
+        assert contract is not None, "the award did not draft a contract"
+        return contract
+
+
+async def signed_contract(
+    factory: async_sessionmaker[AsyncSession], settings: Any, owner_user: Any, provider_user: Any, **changes: Any
+) -> Any:
+    """A contract drafted by an award and signed by both parties (through the services)."""
+    from invoices.contracts import sign_contract
+
+    contract = await draft_contract(factory, settings, owner_user, provider_user, **changes)
+    async with factory() as session:
+        await sign_contract(session, actor_of(owner_user, "owner"), settings, contract.id)
+        contract = await sign_contract(session, actor_of(provider_user, "provider"), settings, contract.id)
+        await session.commit()
+        return contract
+
+
+async def browser(app: Any, username: str, password: str = PASSWORD) -> httpx.AsyncClient:
+    """A client signed in through the login form, holding the session and CSRF cookies (for pages).
+    Close it with ``await client.aclose()``."""
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 50001))
+    client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
+    await client.get("/login")
+    token = client.cookies.get("market_csrf")
+    r = await client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+    assert r.status_code == 303, r.text
+    return client
+
+
+def csrf(client: httpx.AsyncClient) -> str:
+    return client.cookies.get("market_csrf") or ""

@@ -39,7 +39,7 @@ async def test_demo_has_every_state_and_a_verifiable_draw(factory, settings):
         await core_demo.load(session, settings)
         summary = await demo.load(session, settings)
         await session.commit()
-    assert summary["demo purchases created"] == 13, summary
+    assert summary["demo purchases created"] == 18, summary
     async with factory() as session:
         states = dict((await session.execute(select(Purchase.status, func.count()).group_by(Purchase.status))).all())
         for state in ("draft", "open", "evaluating", "publicity", "awarded", "cancelled", "failed"):

@@ -328,11 +328,13 @@ async def test_award_event_contract_link_and_the_audit_trail(client, factory, aw
     assert payload["amount"] == Decimal(result["price"]) and isinstance(payload["service_days"], int)
     assert payload["draw_seed"] == result["draw"]["seed"] and payload["catalog_name"] == "环境影响评价文件编制"
     assert str(payload["provider_id"]) == result["winner_provider_id"] and payload["method"] == "random"
-    contract_id = uuid.uuid4()
+    # the contracts package drafted the contract inside the awarding transaction and linked it
+    from invoices.models import Contract
+
     pid = uuid.UUID(p["id"])
     async with factory() as session:
-        await services.mark_contract(session, SYSTEM, pid, contract_id, signed=False)
-        await session.commit()
+        contract_id = await session.scalar(select(Contract.id).where(Contract.purchase_id == pid))
+    assert contract_id is not None
     assert (await client.get(f"/api/v1/purchases/{p['id']}")).json()["contract_id"] == str(contract_id)
     async with factory() as session:
         with pytest.raises(Conflict):
@@ -395,22 +397,3 @@ async def test_market_verify_draw(client, factory, database_url, tmp_path, backe
     assert bad.exit_code == 1 and "FAIL commitment" in bad.output and "NOT VERIFIED" in bad.output
     page = await client.get(f"/verify/draw/{p['ref']}")
     assert page.status_code == 200 and 'class="error"' in page.text
-
-
-async def test_the_contracts_package_can_link_its_contract_inside_the_award(client, factory):
-    """What the invoices package does: draft the contract in the awarding transaction."""
-    w = await make_world(client, factory)
-    contract_id = uuid.uuid4()
-
-    async def draft_contract(session, **payload):
-        await services.mark_contract(session, SYSTEM, payload["purchase_id"], contract_id, signed=False)
-
-    events.subscribe("purchase.awarded", draft_contract)
-    try:
-        p = await opened(w, ["40000", "41000", "42000"])
-        assert (await run_selection(w, p)).status_code == 200
-        assert await advance_and_tick(factory) == 1
-    finally:
-        events._subscribers["purchase.awarded"].remove(draft_contract)
-    final = (await client.get(f"/api/v1/purchases/{p['id']}")).json()
-    assert final["status"] == "awarded" and final["contract_id"] == str(contract_id)

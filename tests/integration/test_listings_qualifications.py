@@ -224,19 +224,23 @@ async def test_ratings_appear_only_from_a_registered_source(client, factory):
     org_id, _me = await register_provider(client, "rated")
     admin = await account(client, factory, "admin", "ops")
     await client.post(f"/api/v1/admin/organizations/{org_id}/approve", headers=admin)
+    # the contracts package is the wired source: a provider nobody rated yet says so
     assert (await client.get(f"/api/v1/providers/{org_id}")).json()["rating"] is None
-    assert "暂无评价" not in (await client.get(f"/providers/{org_id}")).text  # no ratings section at all
+    assert "暂无评价" in (await client.get(f"/providers/{org_id}")).text
 
     async def source(_session, ids):
         return {
             i: ratings.RatingSummary(count=3, average=Decimal("4.3"), aspects={"quality": Decimal("4.5")}) for i in ids
         }
 
-    ratings.register_rating_source(source)
+    wired = ratings._source
     try:
+        ratings.register_rating_source(None)
+        assert "暂无评价" not in (await client.get(f"/providers/{org_id}")).text  # no source: no section at all
+        ratings.register_rating_source(source)
         rated = (await client.get(f"/api/v1/providers/{org_id}")).json()["rating"]
         assert rated == {"count": 3, "average": "4.3", "aspects": {"quality": "4.5"}}
         page = await client.get(f"/providers/{org_id}")
         assert "4.3" in page.text and "3 条评价" in page.text
     finally:
-        ratings.register_rating_source(None)
+        ratings.register_rating_source(wired)

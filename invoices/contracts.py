@@ -1,0 +1,578 @@
+"""Contracts: drafting on award, signing by both parties, supplementary agreements, access rules
+and the flags that show what is late.
+
+The bidding package is merged later: it emits ``purchase.awarded`` with the fields of
+:class:`Award`, which :func:`on_purchase_awarded` turns into a drafted contract, and it learns
+of the contract through :func:`tell_bidding` (``bidding.services.mark_contract``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bidding import services as bidding_services
+from invoices import numbering, rules
+from invoices.models import AgreementStatus, Contract, ContractAgreement, ContractStatus, Payment
+from market import audit, clock
+from market.actor import SYSTEM, Actor
+from market.db import to_money
+from market.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
+from market.i18n import format_money
+from market.i18n import gettext as _
+from market.identity.models import Organization, OrgKind
+from market.settings import Settings, get_settings
+
+OVERSIGHT_ROLES = ("admin", "finance")
+TEMPLATE = "standard-2026"
+
+
+# --- the award ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Award:
+    """What the bidding package tells us when a purchase is awarded (the ``purchase.awarded`` event)."""
+
+    purchase_id: uuid.UUID
+    purchase_ref: str
+    title: str
+    scope: str
+    catalog_code: str
+    catalog_name: str
+    owner_id: uuid.UUID
+    provider_id: uuid.UUID
+    bid_id: uuid.UUID
+    amount: Decimal
+    service_days: int
+    method: str
+    draw_seed: str | None
+    awarded_at: datetime
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> Award:
+        """Build an award from an event's payload (extra keys are ignored, missing ones refused)."""
+        names = [f.name for f in dataclasses.fields(cls)]
+        missing = [n for n in names if n not in payload]
+        if missing:
+            raise InvalidInput.field(missing[0], _("The award lacks this field."))
+        try:
+            values: dict[str, Any] = {
+                "purchase_id": _uuid(payload["purchase_id"]),
+                "owner_id": _uuid(payload["owner_id"]),
+                "provider_id": _uuid(payload["provider_id"]),
+                "bid_id": _uuid(payload["bid_id"]),
+                "amount": to_money(payload["amount"]),
+                "service_days": int(payload["service_days"]),
+                "awarded_at": _moment(payload["awarded_at"]),
+                "draw_seed": str(payload["draw_seed"]) if payload["draw_seed"] else None,
+            }
+        except (ValueError, TypeError, InvalidOperation) as exc:
+            raise InvalidInput(_("The award is not valid."), str(exc)) from exc
+        for name in ("purchase_ref", "title", "scope", "catalog_code", "catalog_name", "method"):
+            values[name] = str(payload[name]).strip()
+        return cls(**values)
+
+
+def _uuid(value: Any) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def _moment(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return clock.ensure_aware(value)
+    return clock.ensure_aware(datetime.fromisoformat(str(value)))
+
+
+async def on_purchase_awarded(session: AsyncSession, **payload: Any) -> None:
+    """Handler of ``purchase.awarded``: draft the contract in the awarding transaction."""
+    await draft_contract(session, SYSTEM, Award.from_payload(payload), get_settings())
+
+
+async def tell_bidding(session: AsyncSession, actor: Actor, contract: Contract, *, signed: bool) -> None:
+    """Tell the bidding package that the purchase has a contract (drafted) or is contracted (signed):
+    the purchase shows its ``contract_id`` and, once both parties have signed, becomes ``contracted``."""
+    await bidding_services.mark_contract(session, actor, contract.purchase_id, contract.id, signed=signed)
+
+
+# --- drafting -----------------------------------------------------------------------------------
+
+
+async def _party(session: AsyncSession, org_id: uuid.UUID, kind: OrgKind, field: str) -> Organization:
+    org = await session.get(Organization, org_id)
+    if org is None or org.kind != kind.value:
+        raise InvalidInput.field(field, _("No such organisation of this kind."))
+    return org
+
+
+async def draft_contract(session: AsyncSession, actor: Actor, award: Award, settings: Settings) -> Contract:
+    """Draft the contract of an award from the standard template, snapshotting both parties.
+    Idempotent: an award that already has its contract returns that contract."""
+    existing = await session.scalar(select(Contract).where(Contract.purchase_id == award.purchase_id))
+    if existing is not None:
+        return existing
+    if award.amount <= 0:
+        raise InvalidInput.field("amount", _("The amount must be above zero."))
+    if award.service_days <= 0:
+        raise InvalidInput.field("service_days", _("The service days must be at least one."))
+    if award.owner_id == award.provider_id:
+        raise InvalidInput.field("provider_id", _("A contract needs two different parties."))
+    owner = await _party(session, award.owner_id, OrgKind.owner, "owner_id")
+    provider = await _party(session, award.provider_id, OrgKind.provider, "provider_id")
+    now = clock.now()
+    year = rules.local_year(now)
+    seq = await numbering.next_number(session, "contract", year)
+    contract = Contract(
+        number=rules.contract_number(year, seq),
+        purchase_id=award.purchase_id,
+        purchase_ref=award.purchase_ref,
+        bid_id=award.bid_id,
+        title=award.title,
+        scope=award.scope,
+        catalog_code=award.catalog_code,
+        catalog_name=award.catalog_name,
+        method=award.method,
+        draw_seed=award.draw_seed,
+        awarded_at=award.awarded_at,
+        owner_id=owner.id,
+        owner_name=owner.name,
+        owner_uscc=owner.uscc,
+        owner_address=owner.address,
+        owner_legal_rep=owner.legal_rep,
+        provider_id=provider.id,
+        provider_name=provider.name,
+        provider_uscc=provider.uscc,
+        provider_address=provider.address,
+        provider_legal_rep=provider.legal_rep,
+        amount=award.amount,
+        amount_in_words=rules.amount_in_capitals(award.amount),
+        amount_current=award.amount,
+        service_days=award.service_days,
+        payment_days=settings.payment_days,
+        template=TEMPLATE,
+        drafted_at=now,
+        sign_by=rules.signing_deadline(now, settings.signing_days, settings.accelerator),
+        status=ContractStatus.draft.value,
+    )
+    session.add(contract)
+    await session.flush()
+    audit.record(
+        session,
+        actor,
+        "contract.drafted",
+        "contract",
+        contract.id,
+        {
+            "number": contract.number,
+            "purchase_id": contract.purchase_id,
+            "purchase_ref": contract.purchase_ref,
+            "owner_id": contract.owner_id,
+            "provider_id": contract.provider_id,
+            "amount": contract.amount,
+            "service_days": contract.service_days,
+            "sign_by": contract.sign_by,
+        },
+    )
+    await tell_bidding(session, actor, contract, signed=False)
+    return contract
+
+
+# --- access -------------------------------------------------------------------------------------
+
+
+def side_of(contract: Contract, actor: Actor) -> str | None:
+    """``owner`` or ``provider`` when the actor acts for that party of the contract."""
+    if actor.org_id is None:
+        return None
+    if actor.role == "owner" and actor.org_id == contract.owner_id:
+        return "owner"
+    if actor.role == "provider" and actor.org_id == contract.provider_id:
+        return "provider"
+    return None
+
+
+def can_read(contract: Contract, actor: Actor) -> bool:
+    return side_of(contract, actor) is not None or actor.role in OVERSIGHT_ROLES
+
+
+def require_side(contract: Contract, actor: Actor, side: str) -> None:
+    if side_of(contract, actor) != side:
+        if side == "owner":
+            raise PermissionDenied(_("Only the purchaser of this contract may do this."))
+        raise PermissionDenied(_("Only the service provider of this contract may do this."))
+
+
+async def get_contract(session: AsyncSession, actor: Actor, contract_id: uuid.UUID, *, lock: bool = False) -> Contract:
+    """The contract if the actor may read it (its parties, the operator and the finance bureau);
+    otherwise NotFound, so that others do not even learn that it exists. ``lock`` takes the row
+    lock that serialises every change of the contract (signing, invoices, payments…)."""
+    query = select(Contract).where(Contract.id == contract_id)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    contract = (await session.execute(query)).scalar_one_or_none()
+    if contract is None or not can_read(contract, actor):
+        raise NotFound(_("No such contract."))
+    return contract
+
+
+async def contract_for_purchase(session: AsyncSession, purchase_id: uuid.UUID) -> Contract | None:
+    """The contract of an awarded purchase (MERGE: bidding's purchase views show its ``contract_id``)."""
+    return await session.scalar(select(Contract).where(Contract.purchase_id == purchase_id))
+
+
+def visible_to(actor: Actor) -> Any:
+    """A WHERE clause: the contracts the actor may list."""
+    if actor.role in OVERSIGHT_ROLES:
+        return Contract.id.is_not(None)
+    if actor.role == "owner":
+        return Contract.owner_id == actor.org_id
+    if actor.role == "provider":
+        return Contract.provider_id == actor.org_id
+    return Contract.id.is_(None)
+
+
+# --- flags --------------------------------------------------------------------------------------
+
+
+def flags_of(contract: Contract, settings: Settings, now: datetime | None = None) -> list[str]:
+    return rules.contract_flags(
+        rules.ContractFacts(
+            status=contract.status,
+            sign_by=contract.sign_by,
+            signed_at=contract.signed_at,
+            due_at=contract.due_at_current,
+            delivered_at=contract.delivered_at,
+            accepted_at=contract.accepted_at,
+            amount=contract.amount_current,
+            paid_total=contract.paid_total,
+            paid_on=contract.paid_on,
+            paid_recorded_at=contract.paid_recorded_at,
+            payment_days=contract.payment_days,
+        ),
+        now or clock.now(),
+        settings.accelerator,
+    )
+
+
+def payment_deadline_of(contract: Contract, settings: Settings) -> datetime | None:
+    if contract.accepted_at is None:
+        return None
+    return rules.payment_deadline(contract.accepted_at, contract.payment_days, settings.accelerator)
+
+
+def days_to_payment(contract: Contract) -> int | None:
+    """Working days from acceptance to the payment that completed the price (None until then)."""
+    if contract.accepted_at is None or contract.paid_on is None:
+        return None
+    return rules.working_days_to_payment(contract.accepted_at, contract.paid_on)
+
+
+# the SQL side of the flag filters: a superset that flags_of() then narrows
+def flag_prefilter(flag: str, now: datetime) -> Any:
+    if flag == rules.FLAG_SIGNING_OVERDUE:
+        return (Contract.signed_at.is_(None)) & (Contract.sign_by < now)
+    if flag == rules.FLAG_SIGNED_LATE:
+        return Contract.signed_at > Contract.sign_by
+    if flag == rules.FLAG_OVERDUE:
+        return (Contract.accepted_at.is_(None)) & (Contract.due_at_current < now)
+    if flag == rules.FLAG_DELIVERED_LATE:
+        return (Contract.accepted_at.is_not(None)) & (Contract.delivered_at > Contract.due_at_current)
+    if flag == rules.FLAG_PAYMENT_OVERDUE:
+        return (Contract.accepted_at.is_not(None)) & (Contract.paid_total < Contract.amount_current)
+    if flag == rules.FLAG_PAID_LATE:
+        return Contract.paid_on.is_not(None)
+    raise InvalidInput.field("flag", _("Unknown flag."))
+
+
+async def list_contracts(
+    session: AsyncSession,
+    actor: Actor,
+    settings: Settings,
+    *,
+    purchase_id: uuid.UUID | None = None,
+    status: str | None = None,
+    flag: str | None = None,
+    q: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Contract], int]:
+    query = select(Contract).where(visible_to(actor))
+    if purchase_id is not None:
+        query = query.where(Contract.purchase_id == purchase_id)
+    if status:
+        if status not in {s.value for s in ContractStatus}:
+            raise InvalidInput.field("status", _("Unknown status."))
+        query = query.where(Contract.status == status)
+    if q:
+        like = f"%{q.strip()}%"
+        query = query.where(
+            or_(
+                Contract.number.ilike(like),
+                Contract.title.ilike(like),
+                Contract.purchase_ref.ilike(like),
+                Contract.owner_name.ilike(like),
+                Contract.provider_name.ilike(like),
+            )
+        )
+    query = query.order_by(Contract.drafted_at.desc(), Contract.number.desc())
+    if flag:
+        now = clock.now()
+        rows = [
+            c
+            for c in (await session.scalars(query.where(flag_prefilter(flag, now))))
+            if flag in flags_of(c, settings, now)
+        ]
+        return rows[offset : offset + limit], len(rows)
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = list(await session.scalars(query.limit(limit).offset(offset)))
+    return rows, int(total or 0)
+
+
+# --- signing ------------------------------------------------------------------------------------
+
+
+async def sign_contract(session: AsyncSession, actor: Actor, settings: Settings, contract_id: uuid.UUID) -> Contract:
+    """One party signs (user, time, address). The second signature makes the contract binding:
+    its due date is fixed, it can no longer change (a database trigger refuses it) and its PDF is
+    rendered after the commit."""
+    contract = await get_contract(session, actor, contract_id, lock=True)
+    side = side_of(contract, actor)
+    if side is None:
+        raise PermissionDenied(_("Only the parties of a contract sign it."))
+    if contract.signed_at is not None:
+        raise Conflict(_("This contract has already been signed by both parties."))
+    if getattr(contract, f"{side}_signed_at") is not None:
+        raise Conflict(_("You have already signed this contract."))
+    now = clock.now()
+    setattr(contract, f"{side}_signed_at", now)
+    setattr(contract, f"{side}_signed_by", actor.user_id)
+    setattr(contract, f"{side}_signed_ip", actor.ip)
+    audit.record(
+        session,
+        actor,
+        "contract.signature",
+        "contract",
+        contract.id,
+        {"party": side, "at": now, "ip": actor.ip, "late": now > clock.ensure_aware(contract.sign_by)},
+    )
+    if contract.owner_signed_at is not None and contract.provider_signed_at is not None:
+        due = rules.service_due(now, contract.service_days, settings.accelerator)
+        contract.signed_at = now
+        contract.due_at = due
+        contract.due_at_current = due
+        contract.status = ContractStatus.signed.value
+        await session.flush()
+        audit.record(
+            session,
+            actor,
+            "contract.signed",
+            "contract",
+            contract.id,
+            {"number": contract.number, "signed_at": now, "due_at": due, "amount": contract.amount},
+        )
+        await tell_bidding(session, actor, contract, signed=True)
+    else:
+        await session.flush()
+    return contract
+
+
+# --- supplementary agreements ------------------------------------------------------------------
+
+
+async def agreements_of(session: AsyncSession, contract_id: uuid.UUID) -> list[ContractAgreement]:
+    rows = await session.scalars(
+        select(ContractAgreement).where(ContractAgreement.contract_id == contract_id).order_by(ContractAgreement.seq)
+    )
+    return list(rows)
+
+
+async def propose_agreement(
+    session: AsyncSession,
+    actor: Actor,
+    contract_id: uuid.UUID,
+    *,
+    text: str,
+    new_amount: Decimal | None = None,
+    extra_days: int = 0,
+) -> ContractAgreement:
+    """Either party proposes a supplementary agreement; it changes the terms once both have signed it."""
+    contract = await get_contract(session, actor, contract_id, lock=True)
+    side = side_of(contract, actor)
+    if side is None:
+        raise PermissionDenied(_("Only the parties of a contract agree on changes."))
+    if contract.signed_at is None:
+        raise RuleViolation(_("A supplementary agreement changes a signed contract; this one is not signed yet."))
+    text = (text or "").strip()
+    if len(text) < 5:
+        raise InvalidInput.field("text", _("Describe the change in a few words."))
+    if extra_days < 0:
+        raise InvalidInput.field("extra_days", _("Extra days cannot be negative."))
+    if extra_days and contract.accepted_at is not None:
+        raise InvalidInput.field("extra_days", _("The service has been accepted; its time limit can no longer change."))
+    if new_amount is not None:
+        new_amount = to_money(new_amount)
+        if new_amount <= 0:
+            raise InvalidInput.field("new_amount", _("The amount must be above zero."))
+        if new_amount == contract.amount_current:
+            new_amount = None
+        elif new_amount < contract.invoiced_total:
+            invoiced = format_money(contract.invoiced_total)
+            raise InvalidInput.field(
+                "new_amount", _("The amount cannot be below what has been invoiced (%(total)s).", total=invoiced)
+            )
+    open_one = await session.scalar(
+        select(ContractAgreement.id).where(
+            ContractAgreement.contract_id == contract.id, ContractAgreement.status == AgreementStatus.proposed.value
+        )
+    )
+    if open_one is not None:
+        raise Conflict(_("Another supplementary agreement is awaiting signatures; sign or withdraw it first."))
+    seq = (
+        int(
+            await session.scalar(
+                select(func.coalesce(func.max(ContractAgreement.seq), 0)).where(
+                    ContractAgreement.contract_id == contract.id
+                )
+            )
+            or 0
+        )
+        + 1
+    )
+    agreement = ContractAgreement(
+        contract_id=contract.id,
+        seq=seq,
+        number=rules.agreement_number(contract.number, seq),
+        text=text,
+        new_amount=new_amount,
+        extra_days=extra_days,
+        proposed_by=actor.user_id,
+        proposed_by_org=actor.org_id,
+    )
+    session.add(agreement)
+    await session.flush()
+    audit.record(
+        session,
+        actor,
+        "agreement.proposed",
+        "contract",
+        contract.id,
+        {"agreement_id": agreement.id, "number": agreement.number, "new_amount": new_amount, "extra_days": extra_days},
+    )
+    return agreement
+
+
+async def get_agreement(
+    session: AsyncSession, actor: Actor, agreement_id: uuid.UUID, *, lock: bool = False
+) -> tuple[ContractAgreement, Contract]:
+    agreement = await session.get(ContractAgreement, agreement_id)
+    if agreement is None:
+        raise NotFound(_("No such supplementary agreement."))
+    try:
+        contract = await get_contract(session, actor, agreement.contract_id, lock=lock)
+    except NotFound:
+        raise NotFound(_("No such supplementary agreement.")) from None
+    if lock:
+        await session.refresh(agreement)
+    return agreement, contract
+
+
+async def sign_agreement(
+    session: AsyncSession, actor: Actor, settings: Settings, agreement_id: uuid.UUID
+) -> ContractAgreement:
+    agreement, contract = await get_agreement(session, actor, agreement_id, lock=True)
+    side = side_of(contract, actor)
+    if side is None:
+        raise PermissionDenied(_("Only the parties of a contract sign its agreements."))
+    if agreement.status != AgreementStatus.proposed.value:
+        raise Conflict(_("This supplementary agreement is no longer open for signing."))
+    if getattr(agreement, f"{side}_signed_at") is not None:
+        raise Conflict(_("You have already signed this supplementary agreement."))
+    now = clock.now()
+    setattr(agreement, f"{side}_signed_at", now)
+    setattr(agreement, f"{side}_signed_by", actor.user_id)
+    setattr(agreement, f"{side}_signed_ip", actor.ip)
+    audit.record(
+        session, actor, "agreement.signature", "contract", contract.id, {"agreement_id": agreement.id, "party": side}
+    )
+    if agreement.owner_signed_at is not None and agreement.provider_signed_at is not None:
+        changes: dict[str, Any] = {}
+        if agreement.new_amount is not None:
+            if agreement.new_amount < contract.invoiced_total:
+                raise RuleViolation(
+                    _("The agreed amount is below what has been invoiced meanwhile; issue a credit note first.")
+                )
+            changes["amount"] = {"from": contract.amount_current, "to": agreement.new_amount}
+            contract.amount_current = agreement.new_amount
+            await _recompute_paid(session, contract)
+        if agreement.extra_days:
+            if contract.accepted_at is not None:
+                raise RuleViolation(_("The service has been accepted; its time limit can no longer change."))
+            new_due = rules.extend_due(contract.due_at_current or now, agreement.extra_days, settings.accelerator)
+            changes["due_at"] = {"from": contract.due_at_current, "to": new_due}
+            contract.due_at_current = new_due
+        agreement.signed_at = now
+        agreement.status = AgreementStatus.signed.value
+        await session.flush()
+        audit.record(
+            session,
+            actor,
+            "agreement.signed",
+            "contract",
+            contract.id,
+            {"agreement_id": agreement.id, "number": agreement.number, "changes": changes},
+        )
+    else:
+        await session.flush()
+    return agreement
+
+
+async def withdraw_agreement(
+    session: AsyncSession, actor: Actor, agreement_id: uuid.UUID, reason: str
+) -> ContractAgreement:
+    """Either party withdraws (or declines) an agreement that is not yet signed by both."""
+    agreement, contract = await get_agreement(session, actor, agreement_id, lock=True)
+    if side_of(contract, actor) is None:
+        raise PermissionDenied(_("Only the parties of a contract may withdraw its agreements."))
+    if agreement.status != AgreementStatus.proposed.value:
+        raise Conflict(_("This supplementary agreement is no longer open."))
+    reason = (reason or "").strip()
+    if len(reason) < 2:
+        raise InvalidInput.field("reason", _("Give a reason."))
+    agreement.status = AgreementStatus.withdrawn.value
+    agreement.withdrawn_at = clock.now()
+    agreement.withdrawn_by = actor.user_id
+    agreement.withdraw_reason = reason
+    await session.flush()
+    audit.record(
+        session,
+        actor,
+        "agreement.withdrawn",
+        "contract",
+        contract.id,
+        {"agreement_id": agreement.id, "reason": reason},
+    )
+    return agreement
+
+
+async def _recompute_paid(session: AsyncSession, contract: Contract) -> None:
+    """After the price changed: is the contract paid in full, and since which payment date?"""
+    if contract.paid_total >= contract.amount_current:
+        if contract.paid_on is None:
+            last = (
+                await session.execute(
+                    select(func.max(Payment.paid_on), func.max(Payment.recorded_at)).where(
+                        Payment.contract_id == contract.id
+                    )
+                )
+            ).one()
+            contract.paid_on, contract.paid_recorded_at = last[0], last[1] or clock.now()
+    else:
+        contract.paid_on = None
+        contract.paid_recorded_at = None

@@ -1,0 +1,344 @@
+"""Tables of the invoices package.
+
+Immutability is enforced by the database (triggers in migration 0004), not only by code:
+
+* ``contracts``: once ``signed_at`` is set (both parties signed), the terms, the parties and the
+  signatures never change; only the progress columns (status, delivery and acceptance times, the
+  running totals, the current amount and due date after supplementary agreements) may.
+* ``contract_agreements``: frozen once signed by both or withdrawn.
+* ``deliveries``: frozen once decided (accepted or returned).
+* ``invoices``, ``payments``, ``ratings``, ``delivery_files``, ``documents``: append-only.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, Column, Index, Integer, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from market import clock
+from market.db import Money, UTCDateTime, new_id
+
+
+def _in(column: str, values: type[StrEnum] | tuple[str, ...]) -> str:
+    items = [v.value if isinstance(v, StrEnum) else v for v in values]
+    return f"{column} IN ({', '.join(repr(v) for v in items)})"
+
+
+class ContractStatus(StrEnum):
+    draft = "draft"  # awaiting the signatures
+    signed = "signed"  # both signed; the service runs
+    delivered = "delivered"  # deliverables submitted, awaiting acceptance
+    returned = "returned"  # the owner returned the deliverables with reasons
+    accepted = "accepted"  # the owner accepted the service
+
+
+class AgreementStatus(StrEnum):
+    proposed = "proposed"
+    signed = "signed"
+    withdrawn = "withdrawn"
+
+
+class DeliveryStatus(StrEnum):
+    submitted = "submitted"
+    accepted = "accepted"
+    returned = "returned"
+
+
+class InvoiceKind(StrEnum):
+    invoice = "invoice"
+    credit_note = "credit_note"  # 红字发票: refers to the invoice it corrects
+
+
+class DocumentKind(StrEnum):
+    contract = "contract"
+    agreement = "agreement"
+    invoice = "invoice"
+    credit_note = "credit_note"
+
+
+# columns of a signed contract that may still change (everything else is frozen by a trigger)
+CONTRACT_PROGRESS_COLUMNS = (
+    "status",
+    "amount_current",
+    "due_at_current",
+    "invoiced_total",
+    "paid_total",
+    "delivered_at",
+    "accepted_at",
+    "paid_on",
+    "paid_recorded_at",
+    "updated_at",
+)
+
+
+class NumberCounter(SQLModel, table=True):
+    """Gap-free document numbers: one row per series, scope (issuer) and year, locked FOR UPDATE
+    while a number is taken, so that concurrent requests queue instead of computing max + 1."""
+
+    __tablename__ = "number_counters"
+    __table_args__ = (CheckConstraint("value >= 0", name="value_not_negative"),)
+
+    series: str = Field(primary_key=True, max_length=16)
+    scope: str = Field(primary_key=True, max_length=40)  # an issuer's id, or "-" for platform-wide series
+    year: int = Field(primary_key=True)
+    value: int = 0
+
+
+class Contract(SQLModel, table=True):
+    __tablename__ = "contracts"
+    __table_args__ = (
+        CheckConstraint(_in("status", ContractStatus), name="status"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("amount_current > 0", name="amount_current_positive"),
+        CheckConstraint("service_days > 0", name="service_days_positive"),
+        CheckConstraint("payment_days > 0", name="payment_days_positive"),
+        CheckConstraint("invoiced_total >= 0 AND invoiced_total <= amount_current", name="invoiced_within_amount"),
+        CheckConstraint("paid_total >= 0 AND paid_total <= invoiced_total", name="paid_within_invoiced"),
+        CheckConstraint(
+            "signed_at IS NULL OR (owner_signed_at IS NOT NULL AND provider_signed_at IS NOT NULL "
+            "AND due_at IS NOT NULL AND due_at_current IS NOT NULL)",
+            name="signed_by_both",
+        ),
+        CheckConstraint("status = 'draft' OR signed_at IS NOT NULL", name="signed_before_progress"),
+        CheckConstraint("owner_id <> provider_id", name="two_parties"),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    number: str = Field(max_length=20, unique=True)
+    # the award this contract comes from (one contract per purchase)
+    purchase_id: uuid.UUID = Field(foreign_key="purchases.id", unique=True)
+    purchase_ref: str = Field(max_length=32, index=True)
+    bid_id: uuid.UUID = Field(foreign_key="bids.id")
+    title: str = Field(max_length=200)
+    scope: str = Field(sa_column=Column(Text, nullable=False))
+    catalog_code: str = Field(max_length=32)
+    catalog_name: str = Field(max_length=200)
+    method: str = Field(max_length=16)
+    draw_seed: str | None = Field(default=None, max_length=64)
+    awarded_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    # the parties, snapshotted at drafting
+    owner_id: uuid.UUID = Field(foreign_key="organizations.id", index=True)
+    owner_name: str = Field(max_length=200)
+    owner_uscc: str = Field(max_length=18)
+    owner_address: str = Field(max_length=300)
+    owner_legal_rep: str = Field(max_length=60)
+    provider_id: uuid.UUID = Field(foreign_key="organizations.id", index=True)
+    provider_name: str = Field(max_length=200)
+    provider_uscc: str = Field(max_length=18)
+    provider_address: str = Field(max_length=300)
+    provider_legal_rep: str = Field(max_length=60)
+    # terms
+    amount: Decimal = Field(sa_type=Money)
+    amount_in_words: str = Field(max_length=80)
+    service_days: int
+    payment_days: int
+    template: str = Field(default="standard-2026", max_length=32)
+    drafted_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)
+    sign_by: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    # signatures: who, when, from where
+    owner_signed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    owner_signed_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    owner_signed_ip: str | None = Field(default=None, max_length=64)
+    provider_signed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    provider_signed_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    provider_signed_ip: str | None = Field(default=None, max_length=64)
+    signed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # progress (may change after signing)
+    status: str = Field(default=ContractStatus.draft.value, max_length=16, index=True)
+    amount_current: Decimal = Field(sa_type=Money)
+    due_at_current: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    invoiced_total: Decimal = Field(default=Decimal("0.00"), sa_type=Money)
+    paid_total: Decimal = Field(default=Decimal("0.00"), sa_type=Money)
+    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    accepted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    paid_on: date | None = None  # the payment date that completed the price
+    paid_recorded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    updated_at: datetime = Field(
+        default_factory=clock.now, sa_type=UTCDateTime, nullable=False, sa_column_kwargs={"onupdate": clock.now}
+    )
+
+
+class ContractAgreement(SQLModel, table=True):
+    """A supplementary agreement (补充协议): the only way to change a signed contract's terms."""
+
+    __tablename__ = "contract_agreements"
+    __table_args__ = (
+        UniqueConstraint("contract_id", "seq"),
+        CheckConstraint(_in("status", AgreementStatus), name="status"),
+        CheckConstraint("new_amount IS NULL OR new_amount > 0", name="new_amount_positive"),
+        CheckConstraint("extra_days >= 0", name="extra_days_not_negative"),
+        CheckConstraint(
+            "signed_at IS NULL OR (owner_signed_at IS NOT NULL AND provider_signed_at IS NOT NULL)",
+            name="signed_by_both",
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    contract_id: uuid.UUID = Field(foreign_key="contracts.id", index=True)
+    seq: int
+    number: str = Field(max_length=32, unique=True)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    new_amount: Decimal | None = Field(default=None, sa_type=Money)
+    extra_days: int = 0
+    status: str = Field(default=AgreementStatus.proposed.value, max_length=16)
+    proposed_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)
+    proposed_by: uuid.UUID = Field(foreign_key="users.id")
+    proposed_by_org: uuid.UUID = Field(foreign_key="organizations.id")
+    owner_signed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    owner_signed_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    owner_signed_ip: str | None = Field(default=None, max_length=64)
+    provider_signed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    provider_signed_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    provider_signed_ip: str | None = Field(default=None, max_length=64)
+    signed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    withdrawn_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    withdraw_reason: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class Delivery(SQLModel, table=True):
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("contract_id", "seq"),
+        CheckConstraint(_in("status", DeliveryStatus), name="status"),
+        CheckConstraint("status <> 'returned' OR length(COALESCE(reason, '')) > 0", name="returned_with_reason"),
+        CheckConstraint("(status = 'submitted') = (decided_at IS NULL)", name="decided"),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    contract_id: uuid.UUID = Field(foreign_key="contracts.id", index=True)
+    seq: int
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    submitted_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)
+    submitted_by: uuid.UUID = Field(foreign_key="users.id")
+    status: str = Field(default=DeliveryStatus.submitted.value, max_length=16)
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    decided_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    reason: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class DeliveryFile(SQLModel, table=True):
+    __tablename__ = "delivery_files"
+    __table_args__ = (UniqueConstraint("delivery_id", "sha256"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    delivery_id: uuid.UUID = Field(foreign_key="deliveries.id", index=True)
+    sha256: str = Field(foreign_key="stored_files.sha256", max_length=64, index=True)
+    filename: str = Field(max_length=200)
+    content_type: str = Field(max_length=60)
+    size: int
+
+
+class Rating(SQLModel, table=True):
+    """After acceptance the owner rates the provider (quality, timeliness, attitude, price) and the
+    provider may rate the owner (clarity, payment); 1 to 5 each, once per contract and side."""
+
+    __tablename__ = "ratings"
+    __table_args__ = (
+        UniqueConstraint("contract_id", "ratee_role"),
+        CheckConstraint("ratee_role IN ('provider', 'owner')", name="ratee_role"),
+        CheckConstraint(
+            "(ratee_role = 'provider' AND COALESCE(quality, 0) BETWEEN 1 AND 5 "
+            "AND COALESCE(timeliness, 0) BETWEEN 1 AND 5 AND COALESCE(attitude, 0) BETWEEN 1 AND 5 "
+            "AND COALESCE(price, 0) BETWEEN 1 AND 5 AND clarity IS NULL AND payment IS NULL) "
+            "OR (ratee_role = 'owner' AND COALESCE(clarity, 0) BETWEEN 1 AND 5 "
+            "AND COALESCE(payment, 0) BETWEEN 1 AND 5 "
+            "AND quality IS NULL AND timeliness IS NULL AND attitude IS NULL AND price IS NULL)",
+            name="scores",
+        ),
+        Index("ix_ratings_ratee", "ratee_org_id", "ratee_role"),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    contract_id: uuid.UUID = Field(foreign_key="contracts.id", index=True)
+    ratee_role: str = Field(max_length=16)
+    ratee_org_id: uuid.UUID = Field(foreign_key="organizations.id")
+    rater_org_id: uuid.UUID = Field(foreign_key="organizations.id")
+    rated_by: uuid.UUID = Field(foreign_key="users.id")
+    quality: int | None = None
+    timeliness: int | None = None
+    attitude: int | None = None
+    price: int | None = None
+    clarity: int | None = None
+    payment: int | None = None
+    comment: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)
+
+
+class Invoice(SQLModel, table=True):
+    """An invoice or a credit note issued by the provider against a signed contract. Numbers are
+    consecutive per issuer and year (one sequence for both kinds). Rows are never changed."""
+
+    __tablename__ = "invoices"
+    __table_args__ = (
+        UniqueConstraint("issuer_id", "year", "seq"),
+        UniqueConstraint("issuer_id", "number"),
+        CheckConstraint(_in("kind", InvoiceKind), name="kind"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("seq > 0", name="seq_positive"),
+        CheckConstraint(
+            "(kind = 'invoice' AND credits_invoice_id IS NULL) "
+            "OR (kind = 'credit_note' AND credits_invoice_id IS NOT NULL AND length(COALESCE(reason, '')) > 0)",
+            name="credit_note_refers",
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    kind: str = Field(default=InvoiceKind.invoice.value, max_length=16)
+    contract_id: uuid.UUID = Field(foreign_key="contracts.id", index=True)
+    issuer_id: uuid.UUID = Field(foreign_key="organizations.id", index=True)
+    recipient_id: uuid.UUID = Field(foreign_key="organizations.id", index=True)
+    year: int
+    seq: int
+    number: str = Field(max_length=24)
+    amount: Decimal = Field(sa_type=Money)
+    credits_invoice_id: uuid.UUID | None = Field(default=None, foreign_key="invoices.id", index=True)
+    reason: str | None = Field(default=None, sa_column=Column(Text))
+    tax_invoice_no: str | None = Field(default=None, sa_column=Column(String(20)))
+    issued_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)
+    issued_by: uuid.UUID = Field(foreign_key="users.id")
+    issued_ip: str | None = Field(default=None, max_length=64)
+
+
+class Payment(SQLModel, table=True):
+    """A payment the owner recorded against an invoice. Rows are never changed."""
+
+    __tablename__ = "payments"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    invoice_id: uuid.UUID = Field(foreign_key="invoices.id", index=True)
+    contract_id: uuid.UUID = Field(foreign_key="contracts.id", index=True)
+    amount: Decimal = Field(sa_type=Money)
+    paid_on: date
+    reference: str = Field(max_length=100)
+    recorded_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)
+    recorded_by: uuid.UUID = Field(foreign_key="users.id")
+    recorded_ip: str | None = Field(default=None, max_length=64)
+
+
+class Document(SQLModel, table=True):
+    """A rendered PDF, stored content-addressed; its SHA-256 is what anyone can verify.
+    One per entity and language, rendered once and never again (append-only)."""
+
+    __tablename__ = "documents"
+    __table_args__ = (
+        UniqueConstraint("kind", "entity_id", "lang"),
+        CheckConstraint(_in("kind", DocumentKind), name="kind"),
+        CheckConstraint("lang IN ('zh', 'en')", name="lang"),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    sha256: str = Field(foreign_key="stored_files.sha256", max_length=64, unique=True)
+    kind: str = Field(max_length=16)
+    entity_id: uuid.UUID = Field(index=True)
+    lang: str = Field(max_length=2)
+    number: str = Field(max_length=32)
+    size: int = Field(sa_column=Column(Integer, nullable=False))
+    rendered_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)

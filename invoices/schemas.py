@@ -1,0 +1,236 @@
+"""Request and response schemas of the invoices API (never table models)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from litestar.datastructures import UploadFile
+from pydantic import BaseModel, Field
+
+from market.web.schemas import Money, Out, Schema
+
+
+class PartyOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    uscc: str
+    address: str
+    legal_rep: str
+    signed_at: datetime | None
+    signed_by: uuid.UUID | None
+    signed_ip: str | None
+
+
+class DocumentOut(BaseModel):
+    sha256: str
+    lang: str
+    number: str
+    size: int
+    rendered_at: datetime
+    download_url: str
+    verify_url: str
+
+
+class ContractOut(BaseModel):
+    id: uuid.UUID
+    number: str
+    status: str
+    flags: list[str]
+    purchase_id: uuid.UUID
+    purchase_ref: str
+    bid_id: uuid.UUID
+    title: str
+    scope: str
+    catalog_code: str
+    catalog_name: str
+    method: str
+    draw_seed: str | None
+    awarded_at: datetime
+    owner: PartyOut
+    provider: PartyOut
+    amount: Money
+    amount_in_words: str
+    amount_current: Money
+    service_days: int
+    payment_days: int
+    drafted_at: datetime
+    sign_by: datetime
+    signed_at: datetime | None
+    due_at: datetime | None
+    due_at_current: datetime | None
+    invoiced_total: Money
+    paid_total: Money
+    delivered_at: datetime | None
+    accepted_at: datetime | None
+    payment_deadline: datetime | None
+    paid_on: date | None
+    working_days_to_payment: int | None
+    documents: list[DocumentOut]
+
+
+class AgreementIn(Schema):
+    text: str = Field(min_length=1, max_length=4000, description="The change, in words")
+    new_amount: Money | None = Field(default=None, description="The new contract amount, if it changes")
+    extra_days: int = Field(default=0, ge=0, le=365, description="Working days added to the time limit")
+
+
+class AgreementOut(BaseModel):
+    id: uuid.UUID
+    contract_id: uuid.UUID
+    number: str
+    status: str
+    text: str
+    new_amount: Money | None
+    extra_days: int
+    proposed_at: datetime
+    proposed_by_org: uuid.UUID
+    owner_signed_at: datetime | None
+    provider_signed_at: datetime | None
+    signed_at: datetime | None
+    withdrawn_at: datetime | None
+    withdraw_reason: str | None
+    documents: list[DocumentOut] = []
+
+
+class ReasonIn(Schema):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class DeliveryFileOut(Out):
+    sha256: str
+    filename: str
+    content_type: str
+    size: int
+    download_url: str = ""
+
+
+class DeliveryOut(BaseModel):
+    id: uuid.UUID
+    contract_id: uuid.UUID
+    seq: int
+    status: str
+    note: str
+    submitted_at: datetime
+    decided_at: datetime | None
+    reason: str | None
+    files: list[DeliveryFileOut]
+
+
+@dataclass
+class DeliveryForm:
+    """multipart/form-data: one or more ``files`` (PDF, PNG, JPEG) and an optional ``note``."""
+
+    files: list[UploadFile] = field(default_factory=list)
+    note: str = ""
+    csrf_token: str | None = None
+
+
+class RatingIn(Schema):
+    """The owner rates the provider (quality, timeliness, attitude, price); the provider rates the
+    owner (clarity, payment). Scores are whole numbers from 1 to 5."""
+
+    quality: int | None = Field(default=None, ge=1, le=5)
+    timeliness: int | None = Field(default=None, ge=1, le=5)
+    attitude: int | None = Field(default=None, ge=1, le=5)
+    price: int | None = Field(default=None, ge=1, le=5)
+    clarity: int | None = Field(default=None, ge=1, le=5)
+    payment: int | None = Field(default=None, ge=1, le=5)
+    comment: str = Field(default="", max_length=1000)
+
+
+class RatingOut(Out):
+    id: uuid.UUID
+    contract_id: uuid.UUID
+    ratee_role: str
+    ratee_org_id: uuid.UUID
+    rater_org_id: uuid.UUID
+    quality: int | None
+    timeliness: int | None
+    attitude: int | None
+    price: int | None
+    clarity: int | None
+    payment: int | None
+    comment: str
+    created_at: datetime
+
+
+class RecentRatingOut(BaseModel):
+    contract_number: str
+    created_at: datetime
+    average: str
+    comment: str
+
+
+class RatingSummaryOut(BaseModel):
+    provider_id: uuid.UUID
+    count: int
+    averages: dict[str, str | None]
+    overall: str | None
+    recent: list[RecentRatingOut]
+
+
+class InvoiceIn(Schema):
+    amount: Money
+    tax_invoice_no: str | None = Field(default=None, max_length=20, description="The tax fapiao number, if any")
+
+
+class InvoiceCreated(BaseModel):
+    id: uuid.UUID
+    number: str
+
+
+class CreditNoteIn(Schema):
+    reason: str = Field(min_length=1, max_length=2000)
+    amount: Money | None = Field(default=None, description="Defaults to the invoice's unpaid remainder")
+
+
+class PaymentIn(Schema):
+    amount: Money
+    paid_on: date
+    reference: str = Field(min_length=1, max_length=100)
+
+
+class PaymentOut(Out):
+    id: uuid.UUID
+    invoice_id: uuid.UUID
+    contract_id: uuid.UUID
+    amount: Money
+    paid_on: date
+    reference: str
+    recorded_at: datetime
+
+
+class InvoiceOut(BaseModel):
+    id: uuid.UUID
+    kind: str
+    number: str
+    contract_id: uuid.UUID
+    contract_number: str
+    issuer_id: uuid.UUID
+    issuer_name: str
+    recipient_id: uuid.UUID
+    recipient_name: str
+    amount: Money
+    credits_invoice_id: uuid.UUID | None
+    reason: str | None
+    tax_invoice_no: str | None
+    issued_at: datetime
+    state: str
+    credited: Money | None
+    paid: Money | None
+    outstanding: Money | None
+    documents: list[DocumentOut]
+
+
+class VerifiedOut(BaseModel):
+    sha256: str
+    kind: str
+    number: str
+    lang: str
+    size: int
+    rendered_at: datetime
+    verify_url: str
+    summary: dict[str, Any]
