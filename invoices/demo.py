@@ -287,7 +287,25 @@ async def load(session: AsyncSession, settings: Settings) -> dict[str, Any]:
         waiting.remove(contract)
         steps += await _play(session, settings, contract, scenario, now)
         played += 1
-    return {"demo contracts with a history": played, "demo contract steps": steps}
+    for contract in waiting:  # the other awards: signed promptly, delivered and accepted in time
+        steps += await _play(session, settings, contract, UNDER_WAY, now)
+    return {
+        "demo contracts with a history": played,
+        "demo contracts under way": len(waiting),
+        "demo contract steps": steps,
+    }
+
+
+UNDER_WAY = Scenario(
+    key="under-way",
+    age=timedelta(0),
+    steps=[
+        (DAY, "sign", {"side": "owner"}),
+        (DAY + 3 * HOUR, "sign", {"side": "provider"}),
+        (10 * DAY, "deliver", {"files": ["成果报告.pdf"], "note": "成果报告"}),
+        (12 * DAY, "accept", {}),
+    ],
+)
 
 
 def _fitting(contracts: list[Contract], scenario: Scenario, now: datetime) -> Contract | None:
