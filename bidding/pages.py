@@ -34,14 +34,14 @@ from bidding.models import (
 from listings.models import CatalogItem, ItemStatus
 from market import clock
 from market.actor import Actor
-from market.errors import DomainError, FieldError, InvalidInput
+from market.errors import FieldError, InvalidInput
 from market.i18n import gettext as _
 from market.identity.guards import requires_role
 from market.identity.models import Organization, OrgKind, OrgStatus
 from market.settings import get_settings
 from market.terms import N_, choices
 from market.web.deps import CurrentActor, DbSession
-from market.web.problems import FormInvalid
+from market.web.forms import ContextBuilder, rerender_on_refusal
 
 S = PurchaseStatus
 owner_only = requires_role("owner")
@@ -243,19 +243,21 @@ async def announcement(
     return Template("bidding/announcement.html", context={**context, "flash": _flash(msg), "form": {}})
 
 
+def _announcement_again(db: AsyncSession, actor: Actor, purchase_id: uuid.UUID, form: dict[str, Any]) -> ContextBuilder:
+    async def build() -> dict[str, Any]:
+        p = await services.get_purchase(db, actor, purchase_id)
+        return {**await _detail_context(db, actor, p), "form": form}
+
+    return build
+
+
 @post("/purchases/{purchase_id:uuid}/questions", include_in_schema=False, guards=[provider_only], status_code=303)
 async def ask_question(
     request: Request, purchase_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor
 ) -> Redirect:
     form = await _form(request)
-    try:
+    async with rerender_on_refusal(db, "bidding/announcement.html", _announcement_again(db, actor, purchase_id, form)):
         await services.ask(db, actor, purchase_id, form.get("question", ""))
-    except DomainError as exc:
-        await db.rollback()  # re-render from what is committed, not from the failed attempt
-        p = await services.get_purchase(db, actor, purchase_id)
-        raise FormInvalid(
-            "bidding/announcement.html", {**await _detail_context(db, actor, p), "form": form}, exc
-        ) from exc
     return Redirect(f"/purchases/{purchase_id}?msg=asked#qa", status_code=303)
 
 
@@ -264,14 +266,8 @@ async def object_page(
     request: Request, purchase_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor
 ) -> Redirect:
     form = await _form(request)
-    try:
+    async with rerender_on_refusal(db, "bidding/announcement.html", _announcement_again(db, actor, purchase_id, form)):
         await selecting.file_objection(db, actor, purchase_id, form.get("reason", ""))
-    except DomainError as exc:
-        await db.rollback()  # re-render from what is committed, not from the failed attempt
-        p = await services.get_purchase(db, actor, purchase_id)
-        raise FormInvalid(
-            "bidding/announcement.html", {**await _detail_context(db, actor, p), "form": form}, exc
-        ) from exc
     return Redirect(f"/purchases/{purchase_id}?msg=objected#result", status_code=303)
 
 
@@ -329,15 +325,16 @@ async def bid_submit(
     request: Request, purchase_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor
 ) -> Redirect:
     form = await _form(request)
-    try:
+
+    async def again() -> dict[str, Any]:
+        p = await services.get_purchase(db, actor, purchase_id)
+        return {**await _bid_context(db, actor, p), "form": form}
+
+    async with rerender_on_refusal(db, "bidding/bid_form.html", again):
         price = _money(form, "price")
         days = _int(form, "service_days")
         assert price is not None and days is not None
         b = await bid_service.submit(db, actor, purchase_id, price=price, service_days=days, note=form.get("note", ""))
-    except DomainError as exc:
-        await db.rollback()  # re-render from what is committed, not from the failed attempt
-        p = await services.get_purchase(db, actor, purchase_id)
-        raise FormInvalid("bidding/bid_form.html", {**await _bid_context(db, actor, p), "form": form}, exc) from exc
     return Redirect(f"/workspace/bids?msg=bid&receipt={b.id}#bid-{b.id}", status_code=303)
 
 
@@ -384,14 +381,13 @@ async def my_bids(
 @post("/workspace/bids/{bid_id:uuid}/explanation", include_in_schema=False, guards=[provider_only], status_code=303)
 async def bid_explain(request: Request, bid_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor) -> Redirect:
     form = await _form(request)
-    try:
-        await bid_service.explain(db, actor, bid_id, form.get("explanation", ""))
-    except DomainError as exc:
-        await db.rollback()  # re-render from what is committed, not from the failed attempt
+
+    async def again() -> dict[str, Any]:
         context = await _my_bids_context(db, actor, 1)
-        raise FormInvalid(
-            "bidding/my_bids.html", {**context, "form": form, "explain_bid": str(bid_id), "receipt": None}, exc
-        ) from exc
+        return {**context, "form": form, "explain_bid": str(bid_id), "receipt": None}
+
+    async with rerender_on_refusal(db, "bidding/my_bids.html", again):
+        await bid_service.explain(db, actor, bid_id, form.get("explanation", ""))
     return Redirect("/workspace/bids?msg=explained", status_code=303)
 
 
@@ -520,11 +516,8 @@ async def new_purchase(request: Request, db: DbSession) -> Template:
 @post("/workspace/purchases/new", include_in_schema=False, guards=[owner_only], status_code=303)
 async def new_purchase_submit(request: Request, db: DbSession, actor: CurrentActor) -> Redirect:
     form = await _raw_form(request)
-    try:
+    async with rerender_on_refusal(db, "bidding/purchase_form.html", lambda: _form_context(db, form)):
         p = await services.create_draft(db, actor, _purchase_form_input(form))
-    except DomainError as exc:
-        await db.rollback()  # re-render from what is committed, not from the failed attempt
-        raise FormInvalid("bidding/purchase_form.html", await _form_context(db, form), exc) from exc
     return Redirect(f"/workspace/purchases/{p.id}?msg=drafted", status_code=303)
 
 
@@ -569,13 +562,10 @@ async def edit_purchase_submit(
 ) -> Redirect:
     form = await _raw_form(request)
     p = await services.owned(db, actor, purchase_id)
-    try:
+    async with rerender_on_refusal(db, "bidding/purchase_form.html", lambda: _form_context(db, form, p)):
         data = _purchase_form_input(form)
         changes = {f: getattr(data, f) for f in data.__dataclass_fields__}
         await services.update_draft(db, actor, purchase_id, changes)
-    except DomainError as exc:
-        await db.rollback()  # re-render from what is committed, not from the failed attempt
-        raise FormInvalid("bidding/purchase_form.html", await _form_context(db, form, p), exc) from exc
     return Redirect(f"/workspace/purchases/{purchase_id}?msg=saved", status_code=303)
 
 
@@ -620,12 +610,13 @@ async def manage(
 
 async def _owner_action(request: Request, db: AsyncSession, actor: Actor, purchase_id: uuid.UUID, action: Any) -> None:
     form = await _form(request)
-    try:
-        await action(form)
-    except DomainError as exc:
-        await db.rollback()  # re-render from what is committed, not from the failed attempt
+
+    async def again() -> dict[str, Any]:
         p = await services.get_purchase(db, actor, purchase_id)
-        raise FormInvalid("bidding/manage.html", {**await _manage_context(db, actor, p), "form": form}, exc) from exc
+        return {**await _manage_context(db, actor, p), "form": form}
+
+    async with rerender_on_refusal(db, "bidding/manage.html", again):
+        await action(form)
 
 
 @post("/workspace/purchases/{purchase_id:uuid}/publish", include_in_schema=False, guards=[owner_only], status_code=303)
@@ -696,15 +687,16 @@ async def answer_page(
     request: Request, question_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor
 ) -> Redirect:
     form = await _form(request)
-    try:
-        q = await services.answer(db, actor, question_id, form.get(f"answer_{question_id}", form.get("answer", "")))
-    except DomainError as exc:
-        await db.rollback()  # re-render from what is committed, not from the failed attempt
-        question = await db.get(Question, question_id)
-        if question is None:
-            raise
+    question = await db.get(Question, question_id)
+    if question is None:
+        raise services.not_found()
+
+    async def again() -> dict[str, Any]:
         p = await services.owned(db, actor, question.purchase_id)
-        raise FormInvalid("bidding/manage.html", {**await _manage_context(db, actor, p), "form": form}, exc) from exc
+        return {**await _manage_context(db, actor, p), "form": form}
+
+    async with rerender_on_refusal(db, "bidding/manage.html", again):
+        q = await services.answer(db, actor, question_id, form.get(f"answer_{question_id}", form.get("answer", "")))
     return Redirect(f"/workspace/purchases/{q.purchase_id}?msg=answered#qa", status_code=303)
 
 
@@ -744,17 +736,16 @@ async def decide_page(
     request: Request, objection_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor
 ) -> Redirect:
     form = await _form(request)
-    try:
+
+    async def again() -> dict[str, Any]:
+        context = await _objections_context(db, actor, ObjectionStatus.pending.value, 1)
+        return {**context, "form": form, "deciding": str(objection_id)}
+
+    async with rerender_on_refusal(db, "bidding/objections.html", again):
         verdict = form.get("verdict")
         if verdict not in ("uphold", "dismiss"):
             raise InvalidInput.field("verdict", _("Choose to uphold or to dismiss the objection."))
         await selecting.decide(db, actor, objection_id, upheld=verdict == "uphold", decision=form.get("decision", ""))
-    except DomainError as exc:
-        await db.rollback()  # re-render from what is committed, not from the failed attempt
-        context = await _objections_context(db, actor, ObjectionStatus.pending.value, 1)
-        raise FormInvalid(
-            "bidding/objections.html", {**context, "form": form, "deciding": str(objection_id)}, exc
-        ) from exc
     return Redirect("/admin/objections?msg=decided", status_code=303)
 
 

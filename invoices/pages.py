@@ -26,14 +26,14 @@ from invoices.models import ContractStatus, DocumentKind, InvoiceKind
 from invoices.schemas import DeliveryForm
 from market.actor import Actor
 from market.db import to_money
-from market.errors import DomainError, InvalidInput
+from market.errors import InvalidInput
 from market.i18n import gettext as _
 from market.identity.guards import oversight, requires_role
 from market.identity.models import User
 from market.settings import Settings
 from market.terms import N_
 from market.web.deps import AppSettings, CurrentActor, DbSession
-from market.web.problems import FormInvalid
+from market.web.forms import rerender_on_refusal
 
 WORKSPACE_TILES: list[tuple[str, str, str]] = [
     ("provider", "/workspace/contracts", N_("My contracts")),
@@ -181,15 +181,13 @@ async def _act(
 ) -> Redirect:
     """Run a service call for a form on the contract page; on a refusal, show the page again with
     the error next to the form that caused it (the request rolls back)."""
-    try:
-        await action()
-    except DomainError as exc:
-        await db.rollback()
+
+    async def again() -> dict[str, Any]:
         context = await contract_context(db, actor, settings, contract_id)
-        db.expunge_all()  # keep the rows readable after the request's rollback
-        raise FormInvalid(
-            "invoices/contract.html", {**context, "failed_form": form, "values": values or {}}, exc
-        ) from exc
+        return {**context, "failed_form": form, "values": values or {}}
+
+    async with rerender_on_refusal(db, "invoices/contract.html", again):
+        await action()
     return Redirect(path=f"/workspace/contracts/{contract_id}?done={done}#{anchor}", status_code=303)
 
 
@@ -597,13 +595,12 @@ async def _invoice_act(
     form: str,
     values: dict[str, Any],
 ) -> Redirect:
-    try:
-        result = await action()
-    except DomainError as exc:
-        await db.rollback()
+    async def again() -> dict[str, Any]:
         context = await invoice_context(db, actor, settings, invoice_id)
-        db.expunge_all()  # keep the rows readable after the request's rollback
-        raise FormInvalid("invoices/invoice.html", {**context, "failed_form": form, "values": values}, exc) from exc
+        return {**context, "failed_form": form, "values": values}
+
+    async with rerender_on_refusal(db, "invoices/invoice.html", again):
+        result = await action()
     target = result.id if done == "credited" else invoice_id
     return Redirect(path=f"/workspace/invoices/{target}?done={done}", status_code=303)
 

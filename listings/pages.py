@@ -9,7 +9,6 @@ page that says what happened.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 
@@ -35,7 +34,7 @@ from market.identity.models import OWNER_TYPES, OrgKind, User
 from market.settings import get_settings
 from market.terms import N_, choices
 from market.web.deps import AppSettings, CurrentActor, DbSession, client_ip
-from market.web.problems import FormInvalid
+from market.web.forms import refused
 
 # (role, url, msgid) — appended to market.web.shell.WORKSPACE_LINKS by market.app.wire()
 WORKSPACE_TILES: list[tuple[str, str, str]] = [
@@ -70,17 +69,6 @@ NOTICES = {
 }
 
 PAGE_SIZE = 30
-
-
-async def invalid(
-    db: Any, template: str, error: DomainError, build: Callable[[], Awaitable[dict[str, Any]]]
-) -> FormInvalid:
-    """Show the form again with its errors: roll back what the attempt did, read the page's data
-    afresh and detach it, so that it still renders after the request's session is gone."""
-    await db.rollback()
-    context = await build()
-    db.expunge_all()
-    return FormInvalid(f"listings/{template}", context, error)
 
 
 def flash(request: Request) -> str | None:
@@ -305,7 +293,7 @@ async def _register(request: Request, db: Any, actor: Any, settings: Any, kind: 
         async def again() -> dict[str, Any]:
             return context
 
-        raise await invalid(db, "register.html", error, again) from None
+        raise await refused(db, "listings/register.html", error, again) from None
     outcome = await identity.login(
         db,
         settings,
@@ -356,7 +344,9 @@ class ProfilePages(Controller):
             assert actor.org_id is not None
             await organizations.update_profile(db, actor, actor.org_id, changes)
         except DomainError as error:
-            raise await invalid(db, "profile.html", error, lambda: self._context(request, db, values)) from None
+            raise await refused(
+                db, "listings/profile.html", error, lambda: self._context(request, db, values)
+            ) from None
         return done("/workspace/profile", "profile_saved")
 
     @post("/workspace/profile/resubmit", status_code=303)
@@ -436,8 +426,8 @@ class QualificationPagesBase(Controller):
             document = await _upload_from(form, db, actor)
             await qualifications.add_qualification(db, actor, actor.org_id, _qualification_input(form, document))
         except DomainError as error:
-            raise await invalid(
-                db, "qualifications.html", error, lambda: _qualifications_context(request, db, values)
+            raise await refused(
+                db, "listings/qualifications.html", error, lambda: _qualifications_context(request, db, values)
             ) from None
         return done("/workspace/qualifications", "qualification_added")
 
@@ -484,7 +474,7 @@ class QualificationPagesBase(Controller):
                     "max_mb": f"{get_settings().max_upload_bytes / 1024 / 1024:g}",
                 }
 
-            raise await invalid(db, "qualification_edit.html", error, again) from None
+            raise await refused(db, "listings/qualification_edit.html", error, again) from None
         return done("/workspace/qualifications", "qualification_saved")
 
     @post("/workspace/qualifications/{qualification_id:uuid}/withdraw", status_code=303)
@@ -518,7 +508,7 @@ class QualificationPagesBase(Controller):
                 context["perror"] = True
                 return context
 
-            raise await invalid(db, "qualifications.html", error, again) from None
+            raise await refused(db, "listings/qualifications.html", error, again) from None
         return done("/workspace/qualifications#practitioners", "practitioner_added")
 
     @post("/workspace/practitioners/{practitioner_id:uuid}/remove", status_code=303)
@@ -621,7 +611,7 @@ class ReviewPages(Controller):
             async def again() -> dict[str, Any]:
                 return await self._org_context(db, org_id) | {"form": {"action": action, **form_values(form)}}
 
-            raise await invalid(db, "admin_org.html", error, again) from None
+            raise await refused(db, "listings/admin_org.html", error, again) from None
         notices = {"approve": "approved", "reject": "rejected", "suspend": "suspended"}
         return done(f"/admin/organizations/{org_id}", notices.get(action, f"{action}ed"))
 
@@ -650,7 +640,7 @@ class ReviewPages(Controller):
             async def again() -> dict[str, Any]:
                 return await self._org_context(db, provider_id)
 
-            raise await invalid(db, "admin_org.html", error, again) from None
+            raise await refused(db, "listings/admin_org.html", error, again) from None
         return done(target, "qualification_approved" if action == "approve" else "qualification_rejected")
 
 
@@ -710,7 +700,7 @@ class CatalogEditorBase(Controller):
             async def again() -> dict[str, Any]:
                 return {"items": await catalog.all_items(db), "result": None, "import_errors": rows}
 
-            raise await invalid(db, "admin_catalog.html", error, again) from None
+            raise await refused(db, "listings/admin_catalog.html", error, again) from None
         return page("admin_catalog.html", request, items=await catalog.all_items(db), result=result, import_errors=[])
 
     @get("/admin/catalog/new")
@@ -727,7 +717,7 @@ class CatalogEditorBase(Controller):
             async def again() -> dict[str, Any]:
                 return _editor_context(None, form_values(form))
 
-            raise await invalid(db, "admin_item.html", error, again) from None
+            raise await refused(db, "listings/admin_item.html", error, again) from None
         return done(f"/catalog/{item.code}", "item_created")
 
     @get("/admin/catalog/{code:str}/edit")
@@ -756,7 +746,7 @@ class CatalogEditorBase(Controller):
             async def again() -> dict[str, Any]:
                 return _editor_context(await get_catalog_item(db, code), form_values(form))
 
-            raise await invalid(db, "admin_item.html", error, again) from None
+            raise await refused(db, "listings/admin_item.html", error, again) from None
         return done(f"/catalog/{item.code}", "item_saved" if changed else "item_unchanged")
 
 
