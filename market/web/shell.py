@@ -17,12 +17,16 @@ from market.i18n import gettext as _
 from market.identity import services as identity
 from market.identity.api import session_cookie
 from market.identity.guards import admin_only, oversight, principal_of, requires_role, signed_in
+from market.terms import N_
 from market.web.deps import AppSettings, CurrentActor, DbSession, client_ip
 
 # Packages add links to the home page and the workspace by appending to these lists at start-up
 # (the composition root wires them); each entry: (role or "public", url, msgid).
 NAV_LINKS: list[tuple[str, str, str]] = []
-WORKSPACE_LINKS: list[tuple[str, str, str]] = []
+WORKSPACE_LINKS: list[tuple[str, str, str]] = [
+    ("admin", "/finance/audit", N_("Audit trail")),
+    ("finance", "/finance/audit", N_("Audit trail")),
+]
 
 
 class Health(BaseModel):
