@@ -20,7 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Numeric, Select, event, func, select
+from sqlalchemy import BigInteger, DateTime, Numeric, Select, event, func, select
 from sqlalchemy.engine import Dialect, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
@@ -99,9 +99,6 @@ class Money(TypeDecorator[Decimal]):
         if dialect.name == "sqlite":
             return (Decimal(int(value)) / 100).quantize(CENT)
         return to_money(value)
-
-
-JSONType = JSON().with_variant(JSON(), "sqlite")
 
 
 def async_url(url: str) -> str:

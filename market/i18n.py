@@ -18,7 +18,7 @@ from babel import Locale
 from babel.dates import format_date as _format_date
 from babel.dates import format_datetime as _format_datetime
 from babel.numbers import format_decimal
-from babel.support import LazyProxy, Translations
+from babel.support import Translations
 
 from market.clock import LOCAL_TZ, ensure_aware
 
@@ -107,10 +107,6 @@ def ngettext(singular: str, plural: str, n: int, **variables: object) -> str:
     return text % variables
 
 
-def lazy_gettext(message: str, **variables: object) -> LazyProxy:
-    return LazyProxy(gettext, message, **variables, enable_cache=False)
-
-
 _ = gettext
 
 
@@ -125,12 +121,10 @@ def format_money(amount: Decimal | None, with_symbol: bool = True) -> str:
     return f"¥{text}" if with_symbol else text
 
 
-def format_datetime(moment: datetime | None, fmt: str = "medium") -> str:
+def format_datetime(moment: datetime | None) -> str:
     if moment is None:
         return ""
     local = ensure_aware(moment).astimezone(LOCAL_TZ)
-    if fmt == "iso-minute":
-        return local.strftime("%Y-%m-%d %H:%M")
     return _format_datetime(local, format="yyyy-MM-dd HH:mm", locale=babel_locale(), tzinfo=LOCAL_TZ)
 
 

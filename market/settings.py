@@ -7,7 +7,7 @@ ones (the development secret key, an accelerated clock).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -66,7 +66,6 @@ class Settings:
     signing_days: int = 5
     payment_days: int = 30
     abnormal_low_ratio: Decimal = Decimal("0.5")
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_production(self) -> bool:

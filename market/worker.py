@@ -29,10 +29,6 @@ def register(name: str, tick: Tick) -> None:
     _ticks[name] = tick
 
 
-def registered() -> dict[str, Tick]:
-    return dict(_ticks)
-
-
 async def run_once(factory: async_sessionmaker[AsyncSession]) -> dict[str, int]:
     """Apply everything that is due now; returns the number of transitions per tick."""
     done: dict[str, int] = {}

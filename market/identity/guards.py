@@ -45,18 +45,5 @@ def requires_role(*roles: str) -> Guard:
     return guard
 
 
-def requires_member_of(param: str = "org_id") -> Guard:
-    """The path parameter ``param`` must be the signed-in user's own organisation (admins pass)."""
-
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
-        user = principal_of(connection)
-        if user.role == "admin":
-            return
-        if str(connection.path_params.get(param)) != str(user.org_id):
-            raise PermissionDenied(_("This belongs to another organisation."))
-
-    return guard
-
-
 admin_only = requires_role("admin")
 oversight = requires_role("admin", "finance")
