@@ -514,10 +514,12 @@ _WORD = re.compile(r"\w", re.UNICODE)
 
 
 def phone_key(phone: str) -> str | None:
-    """Digits of a phone number (a leading 86 dropped); None for placeholders and fragments."""
+    """The digits of a phone number as dialled inside China without the trunk prefix: "0871-6532 1108"
+    and "+86 871 65321108" are one number. None for placeholders and fragments."""
     digits = _DIGITS.sub("", phone or "")
     if digits.startswith("86") and len(digits) > 11:
         digits = digits[2:]
+    digits = digits.lstrip("0")
     return digits if len(digits) >= 7 else None
 
 
