@@ -5,7 +5,6 @@ public. Controllers translate; :mod:`market.oversight.services` holds the rules.
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -14,7 +13,6 @@ from litestar.params import QueryParameter
 
 from market import audit, clock
 from market.actor import Actor
-from market.clock import LOCAL_TZ
 from market.identity.guards import oversight
 from market.jsonutil import jsonable
 from market.oversight import explain as words
@@ -31,15 +29,27 @@ from market.oversight.schemas import (
     SummaryOut,
     TimelinessOut,
 )
-from market.oversight.services import FlagFilter, FlagReport, check_period, red_flags, summary
+from market.oversight.services import (
+    FlagFilter,
+    FlagReport,
+    check_period,
+    parse_day,
+    parse_moment,
+    red_flags,
+    summary,
+)
 from market.settings import Settings
 from market.terms import label
 from market.web.deps import AppSettings, CurrentActor, DbSession
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
 Offset = Annotated[int, QueryParameter(ge=0)]
-From = Annotated[date | None, QueryParameter(query="from", description="published on or after (China date)")]
-To = Annotated[date | None, QueryParameter(query="to", description="published on or before (China date)")]
+From = Annotated[
+    str | None, QueryParameter(name="from", format="date", description="published on or after (a China date)")
+]
+To = Annotated[
+    str | None, QueryParameter(name="to", format="date", description="published on or before (a China date)")
+]
 
 CSV_TYPE = "text/csv"  # Litestar adds "; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -71,6 +81,10 @@ async def export_data(db: DbSession, actor: Actor, settings: Settings, period: P
         {"format": kind, "from": period.start, "to": period.end, "purchases": len(report.snapshot.purchases)},
     )
     return report
+
+
+def period_of(start: str | None, end: str | None) -> Period:
+    return check_period(parse_day("from", start), parse_day("to", end))
 
 
 def _filename(kind: str, period: Period) -> str:
@@ -106,7 +120,7 @@ class FinanceController(Controller):
         limit: Limit = 100,
         offset: Offset = 0,
     ) -> SummaryOut:
-        period = check_period(date_from, date_to)
+        period = period_of(date_from, date_to)
         s = await summary(db, settings, group_by, period)
         rows = s.rows[offset : offset + limit]
         return SummaryOut(
@@ -137,7 +151,7 @@ class FinanceController(Controller):
         offset: Offset = 0,
     ) -> FlagPage:
         report = await red_flags(
-            db, settings, check_period(date_from, date_to), FlagFilter(kind=kind, code=code, severity=severity)
+            db, settings, period_of(date_from, date_to), FlagFilter(kind=kind, code=code, severity=severity)
         )
         page = report.chosen[offset : offset + limit]
         return FlagPage(
@@ -156,7 +170,7 @@ class FinanceController(Controller):
     async def export_csv(
         self, db: DbSession, actor: CurrentActor, settings: AppSettings, date_from: From = None, date_to: To = None
     ) -> Response[bytes]:
-        period = check_period(date_from, date_to)
+        period = period_of(date_from, date_to)
         report = await export_data(db, actor, settings, period, "csv")
         headers, rows = exports.table(report.snapshot, report.flags)
         return Response(
@@ -173,7 +187,7 @@ class FinanceController(Controller):
     async def export_xlsx(
         self, db: DbSession, actor: CurrentActor, settings: AppSettings, date_from: From = None, date_to: To = None
     ) -> Response[bytes]:
-        period = check_period(date_from, date_to)
+        period = period_of(date_from, date_to)
         report = await export_data(db, actor, settings, period, "xlsx")
         return Response(
             content=exports.to_xlsx(report.snapshot, report.flags, settings.ocds_publisher),
@@ -197,21 +211,23 @@ class OpenDataController(Controller):
         db: DbSession,
         settings: AppSettings,
         since: Annotated[
-            datetime | None,
-            QueryParameter(description="ISO 8601; without an offset, China time. Releases changed at or after it."),
+            str | None,
+            QueryParameter(
+                format="date-time",
+                description="ISO 8601; without an offset, China time. Releases changed at or after it.",
+            ),
         ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=ocds.MAX_LIMIT)] = 100,
         offset: Offset = 0,
     ) -> Response[bytes]:
-        if since is not None and since.tzinfo is None:
-            since = since.replace(tzinfo=LOCAL_TZ)
-        procs, total = await ocds.load(db, since, limit=limit, offset=offset)
+        moment = parse_moment("since", since)
+        procs, total = await ocds.load(db, moment, limit=limit, offset=offset)
         base = f"{settings.base_url}{request.url.path}"
 
         def uri(at: int) -> str:
             params: dict[str, str] = {}
-            if since is not None:
-                params["since"] = since.isoformat()
+            if moment is not None:
+                params["since"] = moment.isoformat()
             if limit != 100:
                 params["limit"] = str(limit)
             if at:

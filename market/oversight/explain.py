@@ -228,12 +228,18 @@ def explain(flag: rules.Flag) -> str:
         )
     if code == rules.LINKED_FIRMS:
         parts = []
+        together = False
         for link in d["links"]:
             text = _link_text(link["kind"], d["firm"]["name"], link["other"]["name"], link["detail"])
             if link["bid_together"]:
+                together = True
                 text += _(" (they bid together on %(refs)s)", refs=_(", ").join(link["bid_together"]))
             parts.append(text)
-        return _("; ").join(parts) + _(". Tied firms bidding on the same purchase may not really compete.")
+        if together:
+            return _(
+                "%(links)s. Tied firms bidding on the same purchase may not really compete.", links=_("; ").join(parts)
+            )
+        return _("%(links)s. They have not bid on the same purchase so far.", links=_("; ").join(parts))
     return label(code, "oversight_flag")  # pragma: no cover - every code is explained above
 
 

@@ -16,16 +16,23 @@ from litestar.response import Template
 
 from market.errors import InvalidInput
 from market.i18n import get_locale
-from market.i18n import gettext as _
 from market.identity.guards import oversight
 from market.oversight import explain, rules
 from market.oversight.facts import Period
-from market.oversight.services import FLAG_KINDS, FlagFilter, check_group_by, check_period, red_flags, summary
+from market.oversight.services import (
+    FLAG_KINDS,
+    FlagFilter,
+    check_group_by,
+    check_period,
+    parse_day,
+    red_flags,
+    summary,
+)
 from market.terms import N_, choices
 from market.web.deps import AppSettings, DbSession
 
-DateFrom = Annotated[str | None, QueryParameter(query="from")]
-DateTo = Annotated[str | None, QueryParameter(query="to")]
+DateFrom = Annotated[str | None, QueryParameter(name="from")]
+DateTo = Annotated[str | None, QueryParameter(name="to")]
 
 WORKSPACE_TILES: list[tuple[str, str, str]] = [
     ("finance", "/finance/overview", N_("Spending, competition and savings")),
@@ -38,23 +45,20 @@ WORKSPACE_TILES: list[tuple[str, str, str]] = [
 
 
 def _period(start: str | None, end: str | None) -> tuple[Period, str | None, dict[str, str]]:
-    """The period of a filter form (``YYYY-MM-DD``; empty fields mean open ends) and what went wrong."""
+    """The period of a filter form (empty fields are open ends) and what was wrong with it: a page
+    shows its form again with the problem instead of failing."""
     values = {"from": (start or "").strip(), "to": (end or "").strip()}
     parsed: dict[str, date | None] = {}
     problem = None
     for key, text in values.items():
         try:
-            parsed[key] = date.fromisoformat(text) if text else None
-        except ValueError:
-            parsed[key] = None
-            values[key] = ""
-            problem = _("Enter a date such as 2026-12-31.")
+            parsed[key] = parse_day(key, text)
+        except InvalidInput as exc:
+            parsed[key], values[key], problem = None, "", exc.detail
     try:
-        period = check_period(parsed["from"], parsed["to"])
-    except InvalidInput:  # the end before the start: show the whole time instead
-        period, problem = Period(), _("The end of the period comes before its start.")
-        values = {"from": "", "to": ""}
-    return period, problem, values
+        return check_period(parsed["from"], parsed["to"]), problem, values
+    except InvalidInput as exc:  # the end before the start: the whole time instead
+        return Period(), exc.detail, {"from": "", "to": ""}
 
 
 @get("/finance/overview", include_in_schema=False, guards=[oversight])

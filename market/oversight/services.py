@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from market.clock import LOCAL_TZ
 from market.errors import FieldError, InvalidInput
 from market.i18n import gettext as _
 from market.oversight import explain, rules
@@ -27,6 +28,30 @@ def check_group_by(group_by: str | None) -> str:
             _("Group by one of: %(choices)s.", choices=", ".join(rules.GROUPINGS)),
         )
     return value
+
+
+def parse_day(field: str, text: str | None) -> date | None:
+    """A China date from a query parameter (``2026-12-31``); empty means none."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput.field(field, _("Enter a date such as 2026-12-31.")) from None
+
+
+def parse_moment(field: str, text: str | None) -> datetime | None:
+    """A moment from a query parameter, ISO 8601; without an offset it is China time, a date alone
+    is its midnight."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput.field(field, _("Enter a moment such as 2026-03-01T09:00:00+08:00.")) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=LOCAL_TZ)
 
 
 def check_period(start: date | None, end: date | None) -> Period:
