@@ -48,6 +48,7 @@ from market import settings as settings_mod
 from market.audit.api import AuditController
 from market.identity.api import AdminOrganizationController, AuthController
 from market.oversight import api as oversight_api
+from market.oversight import demo as oversight_demo
 from market.oversight import pages as oversight_pages
 from market.settings import Settings
 from market.web import shell, templating
@@ -122,7 +123,7 @@ def wire() -> None:
 
 def demo_loaders() -> list[Callable[[AsyncSession, Settings], Awaitable[dict[str, Any]]]]:
     """Demo data loaders in dependency order; each is idempotent."""
-    return [core_demo.load, listings_demo.load, bidding_demo.load, invoices_demo.load]
+    return [core_demo.load, listings_demo.load, bidding_demo.load, invoices_demo.load, oversight_demo.load]
 
 
 def cli_commands() -> list[click.Command]:
