@@ -233,7 +233,8 @@ def explain(flag: rules.Flag) -> str:
             text = _link_text(link["kind"], d["firm"]["name"], link["other"]["name"], link["detail"])
             if link["bid_together"]:
                 together = True
-                text += _(" (they bid together on %(refs)s)", refs=_(", ").join(link["bid_together"]))
+                refs = _(", ").join(m["ref"] for m in link["bid_together"])
+                text += _(" (they bid together on %(refs)s)", refs=refs)
             parts.append(text)
         if together:
             return _(
@@ -273,4 +274,6 @@ def links(flag: rules.Flag) -> list[tuple[str, str]]:
         for key in ("a", "b", "other"):
             if key in link:
                 add(link[key]["name"], f"/providers/{link[key]['id']}")
+        for m in link.get("bid_together", []):
+            add(m["ref"], f"/workspace/purchases/{m['id']}")
     return found

@@ -719,6 +719,11 @@ def firm_flags(
                     "owner_total": c.owner_total,
                     "share": c.share,
                     "threshold": percent(t.concentration_share, 1),
+                    "purchases": [
+                        {"id": p.id, "ref": p.ref, "price": p.price}
+                        for p in purchases
+                        if p.awarded and p.owner_id == c.owner_id and p.winner_id == c.provider_id
+                    ],
                 },
             )
         )
@@ -729,7 +734,7 @@ def firm_flags(
     refs = {p.id: p.ref for p in purchases}
     per_firm: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
     for link in links:
-        together = sorted(refs[i] for i in bid_on[link.a] & bid_on[link.b])
+        together = [{"id": i, "ref": refs[i]} for i in sorted(bid_on[link.a] & bid_on[link.b], key=refs.__getitem__)]
         for me, other, mine, theirs in ((link.a, link.b, 0, 1), (link.b, link.a, 1, 0)):
             per_firm[me].append(
                 {

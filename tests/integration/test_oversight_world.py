@@ -119,7 +119,9 @@ class TestSealedUntilTheDeadline:
         assert same_person not in (await client.get("/api/v1/finance/flags", headers=finance)).text
         firm_flags = (await client.get("/api/v1/finance/flags?kind=firm", headers=finance)).json()
         assert {f["code"] for f in firm_flags["items"]} == {"linked_firms"}
-        assert all(f["data"]["links"][0]["bid_together"] == [p["ref"]] for f in firm_flags["items"])
+        assert all(
+            f["data"]["links"][0]["bid_together"] == [{"id": p["id"], "ref": p["ref"]}] for f in firm_flags["items"]
+        )
         summary = (await client.get("/api/v1/finance/summary", headers=finance)).json()
         assert summary["competition"]["opened"] == 1 and summary["competition"]["bids"] == 2
         package = (await client.get("/api/v1/ocds/releases")).json()
@@ -172,6 +174,8 @@ async def test_split_purchases_a_dominant_firm_and_the_exports(client, factory, 
     (dominant,) = firm["items"]
     assert dominant["subject"]["id"] == str(provider_user.org_id)
     assert (dominant["data"]["wins"], dominant["data"]["share"]) == (3, "100.0")
+    assert sorted(m["ref"] for m in dominant["data"]["purchases"]) == refs
+    assert {link["label"] for link in dominant["links"]} == set(refs)
     # single valid bids, too
     singles = (await client.get("/api/v1/finance/flags?code=single_bid", headers=finance)).json()
     assert singles["total"] == 3

@@ -376,7 +376,7 @@ def test_firm_flags_name_the_links_and_where_the_firms_bid_together():
     flags = rules.all_flags([together], firms, Thresholds())
     assert {(f.code, f.subject) for f in flags} == {("linked_bidders", "purchase"), ("linked_firms", "firm")}
     firm_flag = next(f for f in flags if f.subject == "firm" and f.subject_id == FIRMS[0])
-    assert firm_flag.data["links"][0]["bid_together"] == ["CG-2026-000009"]
+    assert firm_flag.data["links"][0]["bid_together"] == [{"id": together.id, "ref": "CG-2026-000009"}]
 
 
 # --- every flag explains itself in both languages ----------------------------------------------------
