@@ -90,16 +90,25 @@ def explain(flag: rules.Flag) -> str:
     d = flag.data
     code = flag.code
     if code == rules.SINGLE_BID:
+        if d["bids"] == 1:
+            return _("Only one bid was received: the price was not tested by competition.")
         return _(
             "Only one valid bid (of %(bids)s received): the price was not tested by competition.",
             bids=d["bids"],
         )
     if code == rules.DIRECT_SELECTION:
-        text = _(
-            "The owner chose the winner instead of the rules, among %(n)s valid bids. Written reason: “%(reason)s”",
-            n=d["valid_bids"],
-            reason=d["reason"],
-        )
+        if d["valid_bids"] == 1:
+            text = _(
+                "The owner chose the winner instead of the rules; it was the only valid bid. "
+                "Written reason: “%(reason)s”",
+                reason=d["reason"],
+            )
+        else:
+            text = _(
+                "The owner chose the winner instead of the rules, among %(n)s valid bids. Written reason: “%(reason)s”",
+                n=d["valid_bids"],
+                reason=d["reason"],
+            )
         if d.get("above_lowest") is not None:
             text += " " + _(
                 "The chosen price %(price)s is %(pct)s above the lowest valid price %(lowest)s.",

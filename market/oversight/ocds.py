@@ -306,13 +306,17 @@ async def load(session: AsyncSession, since: datetime | None, *, limit: int, off
             )
         )
     rows = list(await session.scalars(query))
+    # the same purchases as a subquery, not as a list of thousands of parameters
+    chosen = query.with_only_columns(Purchase.id).scalar_subquery()
     contracts = {
-        c.purchase_id: c
-        for c in await session.scalars(select(Contract).where(Contract.purchase_id.in_([p.id for p in rows])))
+        c.purchase_id: c for c in await session.scalars(select(Contract).where(Contract.purchase_id.in_(chosen)))
     }
     payments: dict[uuid.UUID, list[Payment]] = {}
     for pay in await session.scalars(
-        select(Payment).where(Payment.contract_id.in_([c.id for c in contracts.values()])).order_by(Payment.paid_on)
+        select(Payment)
+        .join(Contract, Contract.id == Payment.contract_id)
+        .where(Contract.purchase_id.in_(chosen))
+        .order_by(Payment.paid_on, Payment.recorded_at)
     ):
         payments.setdefault(pay.contract_id, []).append(pay)
     procs = [Process(purchase=p, contract=contracts.get(p.id)) for p in rows]
