@@ -5,6 +5,7 @@ public. Controllers translate; :mod:`market.oversight.services` holds the rules.
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -145,13 +146,20 @@ class FinanceController(Controller):
         kind: Annotated[str | None, QueryParameter(max_length=16, description="purchase|firm")] = None,
         code: Annotated[str | None, QueryParameter(max_length=40)] = None,
         severity: Annotated[str | None, QueryParameter(max_length=16, description="high|medium|low")] = None,
+        firm_id: Annotated[
+            uuid.UUID | None,
+            QueryParameter(description="a firm's own flags, those of the purchases it won and those naming it"),
+        ] = None,
         date_from: From = None,
         date_to: To = None,
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> FlagPage:
         report = await red_flags(
-            db, settings, period_of(date_from, date_to), FlagFilter(kind=kind, code=code, severity=severity)
+            db,
+            settings,
+            period_of(date_from, date_to),
+            FlagFilter(kind=kind, code=code, severity=severity, firm_id=firm_id),
         )
         page = report.chosen[offset : offset + limit]
         return FlagPage(

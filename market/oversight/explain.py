@@ -253,9 +253,14 @@ def explain(flag: rules.Flag) -> str:
     return label(code, "oversight_flag")  # pragma: no cover - every code is explained above
 
 
+def firm_url(firm_id: object) -> str:
+    """The finance bureau's page of a firm (every firm has one, also when it is not in the public directory)."""
+    return f"/finance/firms/{firm_id}"
+
+
 def subject_url(flag: rules.Flag) -> str:
     if flag.subject == "firm":
-        return f"/providers/{flag.subject_id}"
+        return firm_url(flag.subject_id)
     return f"/workspace/purchases/{flag.subject_id}"
 
 
@@ -276,13 +281,13 @@ def links(flag: rules.Flag) -> list[tuple[str, str]]:
         add(m["ref"], f"/workspace/purchases/{m['id']}")
     for key in ("winner", "firm"):
         if isinstance(d.get(key), dict):
-            add(d[key]["name"], f"/providers/{d[key]['id']}")
+            add(d[key]["name"], firm_url(d[key]["id"]))
     for f in d.get("firms", []):
-        add(f["name"], f"/providers/{f['id']}")
+        add(f["name"], firm_url(f["id"]))
     for link in d.get("links", []):
         for key in ("a", "b", "other"):
             if key in link:
-                add(link[key]["name"], f"/providers/{link[key]['id']}")
+                add(link[key]["name"], firm_url(link[key]["id"]))
         for m in link.get("bid_together", []):
             add(m["ref"], f"/workspace/purchases/{m['id']}")
     return found

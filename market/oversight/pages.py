@@ -11,11 +11,12 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from litestar import Request, get
-from litestar.params import FromQuery, QueryParameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Template
 
-from market.errors import InvalidInput
+from market.errors import InvalidInput, NotFound
 from market.i18n import get_locale
+from market.i18n import gettext as _
 from market.identity.guards import oversight
 from market.oversight import explain, rules
 from market.oversight.facts import Period
@@ -24,6 +25,7 @@ from market.oversight.services import (
     FlagFilter,
     check_group_by,
     check_period,
+    involving,
     parse_day,
     red_flags,
     summary,
@@ -183,6 +185,54 @@ async def flags_page(
     )
 
 
+@get("/finance/firms/{firm_id:uuid}", include_in_schema=False, guards=[oversight])
+async def firm_page(
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    firm_id: FromPath[uuid.UUID],
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+) -> Template:
+    """One firm as the finance bureau sees it: its record, its own red flags, those of the purchases
+    it won and those that name it, its opened bids and its awards."""
+    period, problem, values = _period(date_from, date_to)
+    report = await red_flags(db, settings, period, FlagFilter(firm_id=firm_id))
+    org = report.snapshot.orgs.get(firm_id)
+    if org is None or org.kind != "provider":
+        raise NotFound(_("No such firm."))
+    firm = report.snapshot.firms_by_id[firm_id]
+    rows = []
+    for p in involving(report.snapshot.purchases, firm_id):
+        bid = next((b for b in p.bids or () if b.provider_id == firm_id), None)
+        rows.append({"p": p, "bid": bid, "won": p.selected and p.winner_id == firm_id})
+    won = [r["p"] for r in rows if r["won"] and r["p"].awarded]
+    return Template(
+        "oversight/firm.html",
+        context={
+            "org": org,
+            "firm": firm,
+            "rows": rows,
+            "wins": len(won),
+            "won_amount": sum((p.price or rules.ZERO for p in won), rules.ZERO),
+            "flags": [
+                {
+                    "code": f.code,
+                    "severity": f.severity,
+                    "subject": f.subject,
+                    "name": report.subject(f),
+                    "url": explain.subject_url(f),
+                    "explanation": explain.explain(f),
+                    "links": explain.links(f),
+                }
+                for f in report.chosen
+            ],
+            "period": values,
+            "problem": problem,
+        },
+    )
+
+
 @get("/finance/exports", include_in_schema=False, guards=[oversight])
 async def exports_page(
     request: Request,
@@ -207,4 +257,4 @@ async def exports_page(
     )
 
 
-HANDLERS = [overview, flags_page, exports_page]
+HANDLERS = [overview, flags_page, firm_page, exports_page]

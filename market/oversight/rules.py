@@ -749,6 +749,15 @@ def firm_flags(
     return sorted(flags, key=Flag.sort_key)
 
 
+def mentions(flag: Flag, firm_id: uuid.UUID) -> bool:
+    """Does the flag's data name the firm (as the winner, among firms at one price, in a link)?"""
+    d = flag.data
+    named = [d.get("winner"), d.get("firm"), *d.get("firms", [])]
+    for link in d.get("links", []):
+        named += [link.get("a"), link.get("b"), link.get("other")]
+    return any(isinstance(x, dict) and x.get("id") == firm_id for x in named)
+
+
 def all_flags(purchases: Sequence[PurchaseFact], firms: Sequence[FirmFact], t: Thresholds) -> list[Flag]:
     by_id = {f.id: f for f in firms}
     links = firm_links(firms)

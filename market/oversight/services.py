@@ -113,7 +113,7 @@ class FlagFilter:
     kind: str | None = None  # purchase | firm
     code: str | None = None
     severity: str | None = None
-    subject_id: uuid.UUID | None = None
+    firm_id: uuid.UUID | None = None  # a firm's own flags, those of the purchases it won, those naming it
 
     def check(self) -> FlagFilter:
         errors = []
@@ -127,13 +127,26 @@ class FlagFilter:
             raise InvalidInput(_("The input is not valid."), _("Correct the fields named below."), errors=errors)
         return self
 
-    def keep(self, flag: rules.Flag) -> bool:
+    def keep(self, flag: rules.Flag, won: set[uuid.UUID] | None = None) -> bool:
+        if self.firm_id is not None and not concerns(flag, self.firm_id, won or set()):
+            return False
         return (
             (not self.kind or flag.subject == self.kind)
             and (not self.code or flag.code == self.code)
             and (not self.severity or flag.severity == self.severity)
-            and (self.subject_id is None or flag.subject_id == self.subject_id)
         )
+
+
+def concerns(flag: rules.Flag, firm_id: uuid.UUID, won: set[uuid.UUID]) -> bool:
+    """A firm's own flags, every flag of a purchase it won, and the flags that name it."""
+    if flag.subject == "firm":
+        return flag.subject_id == firm_id
+    return flag.subject_id in won or rules.mentions(flag, firm_id)
+
+
+def involving(purchases: list[rules.PurchaseFact], firm_id: uuid.UUID) -> list[rules.PurchaseFact]:
+    """The purchases a firm won or bid on (bids count only once they are opened)."""
+    return [p for p in purchases if p.winner_id == firm_id or any(b.provider_id == firm_id for b in p.bids or ())]
 
 
 @dataclass
@@ -159,4 +172,5 @@ async def red_flags(session: AsyncSession, settings: Settings, period: Period, f
     flt.check()
     snapshot = await load(session, settings, period)
     flags = rules.all_flags(snapshot.purchases, snapshot.firms, rules.Thresholds.of(settings))
-    return FlagReport(snapshot, flags, [f for f in flags if flt.keep(f)])
+    won = {p.id for p in snapshot.purchases if p.selected and p.winner_id == flt.firm_id} if flt.firm_id else None
+    return FlagReport(snapshot, flags, [f for f in flags if flt.keep(f, won)])

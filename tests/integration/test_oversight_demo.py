@@ -138,7 +138,10 @@ async def test_the_demo_county_seen_by_the_finance_bureau(client, factory, setti
             for group_by in rules.GROUPINGS:
                 assert (await page.get(f"/finance/overview?group_by={group_by}")).status_code == 200
             firms = await page.get("/finance/flags?kind=firm")
-            assert firms.status_code == 200 and "/providers/" in firms.text
+            assert firms.status_code == 200 and "/finance/firms/" in firms.text
+            firm_url = firms.text.split('href="/finance/firms/')[1].split('"')[0]
+            firm = await page.get(f"/finance/firms/{firm_url}")
+            assert firm.status_code == 200 and "/workspace/purchases/" in firm.text
             purchases = await page.get("/finance/flags?severity=high")
             assert purchases.status_code == 200 and "/workspace/purchases/" in purchases.text
             exports = await page.get("/finance/exports")

@@ -131,6 +131,21 @@ class TestSealedUntilTheDeadline:
         assert "tenderers" not in release["tender"]  # bidders are named once the purchase is awarded
         page = await client.get("/finance/flags?lang=en", headers=finance)
         assert page.status_code == 200 and "Identical bid prices" in page.text and p["ref"] in page.text
+        # one firm: its own flags and those of the purchases it bid on, its bids
+        firm_id = w.providers[0][1]
+        mine = (await client.get(f"/api/v1/finance/flags?firm_id={firm_id}", headers=finance)).json()
+        assert {(f["code"], f["subject"]["type"]) for f in mine["items"]} == {
+            ("identical_prices", "purchase"),
+            ("linked_bidders", "purchase"),
+            ("linked_firms", "firm"),
+        }
+        assert next(f for f in mine["items"] if f["subject"]["type"] == "firm")["subject"]["id"] == str(firm_id)
+        firm_page = await client.get(f"/finance/firms/{firm_id}?lang=en", headers=finance)
+        assert firm_page.status_code == 200 and p["ref"] in firm_page.text and "杨秀英" in firm_page.text
+        assert "40,000.00" in firm_page.text and same_person not in firm_page.text
+        assert (await client.get(f"/finance/firms/{w.owner_id}", headers=finance)).status_code == 404
+        outsider = await client.get(f"/finance/firms/{firm_id}", headers=w.providers[1][0])
+        assert outsider.status_code == 403
 
 
 NOW = datetime.fromisoformat("2026-06-15T10:00:00+08:00")
@@ -176,6 +191,7 @@ async def test_split_purchases_a_dominant_firm_and_the_exports(client, factory, 
     assert (dominant["data"]["wins"], dominant["data"]["share"]) == (3, "100.0")
     assert sorted(m["ref"] for m in dominant["data"]["purchases"]) == refs
     assert {link["label"] for link in dominant["links"]} == set(refs)
+    assert dominant["subject"]["url"] == f"/finance/firms/{provider_user.org_id}"
     # single valid bids, too
     singles = (await client.get("/api/v1/finance/flags?code=single_bid", headers=finance)).json()
     assert singles["total"] == 3

@@ -432,6 +432,15 @@ def test_every_flag_code_is_explained_and_labelled(lang):
             text = explain.explain(f)
             assert text and "%(" not in text, (f.code, text)
             assert explain.links(f) is not None
-            assert explain.subject_url(f).startswith(("/workspace/purchases/", "/providers/"))
+            assert explain.subject_url(f).startswith(("/workspace/purchases/", "/finance/firms/"))
     finally:
         i18n.reset_locale(token)
+
+
+def test_a_flag_mentions_the_firms_it_names():
+    shared = PractitionerFact("e" * 64, "岩罕", "530103********1336")
+    firms = [FirmFact(FIRMS[0], "甲", practitioners=(shared,)), FirmFact(FIRMS[1], "乙", practitioners=(shared,))]
+    bids = (BidFact(FIRMS[0], Decimal("5"), True), BidFact(FIRMS[1], Decimal("5"), True))
+    flags = rules.all_flags([purchase(status="evaluating", bids=bids)], firms, Thresholds())
+    for f in flags:
+        assert rules.mentions(f, FIRMS[0]) and rules.mentions(f, FIRMS[1]) and not rules.mentions(f, FIRMS[2])
