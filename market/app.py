@@ -47,6 +47,9 @@ from market import events, worker
 from market import settings as settings_mod
 from market.audit.api import AuditController
 from market.identity.api import AdminOrganizationController, AuthController
+from market.oversight import api as oversight_api
+from market.oversight import demo as oversight_demo
+from market.oversight import pages as oversight_pages
 from market.settings import Settings
 from market.web import shell, templating
 from market.web.csrf import check_csrf
@@ -58,7 +61,13 @@ from market.worker import run_loop
 log = logging.getLogger("market")
 
 _HERE = Path(__file__).resolve().parent
-PACKAGE_ROOTS = [_HERE, _HERE.parent / "listings", _HERE.parent / "bidding", _HERE.parent / "invoices"]
+PACKAGE_ROOTS = [
+    _HERE,
+    _HERE.parent / "listings",
+    _HERE.parent / "bidding",
+    _HERE.parent / "invoices",
+    _HERE / "oversight",
+]
 
 
 def template_dirs() -> list[Path]:
@@ -88,6 +97,9 @@ def route_handlers() -> list[Any]:
         invoices_api.InvoiceController,
         invoices_api.PublicDocumentController,
         *invoices_pages.ROUTES,
+        oversight_api.FinanceController,
+        oversight_api.OpenDataController,
+        *oversight_pages.HANDLERS,
         create_static_files_router(path="/static", directories=[_HERE / "static"], include_in_schema=False),
     ]
 
@@ -99,14 +111,19 @@ def wire() -> None:
     worker.register("listings.suspensions", listings_orgs.suspension_tick)
     worker.register("bidding", bidding_services.tick)
     worker.register("invoices.documents", invoices_documents.render_pending)
-    for link in [*listings_pages.WORKSPACE_TILES, *bidding_pages.WORKSPACE_TILES, *invoices_pages.WORKSPACE_TILES]:
+    for link in [
+        *oversight_pages.WORKSPACE_TILES,
+        *listings_pages.WORKSPACE_TILES,
+        *bidding_pages.WORKSPACE_TILES,
+        *invoices_pages.WORKSPACE_TILES,
+    ]:
         if link not in shell.WORKSPACE_LINKS:
             shell.WORKSPACE_LINKS.append(link)
 
 
 def demo_loaders() -> list[Callable[[AsyncSession, Settings], Awaitable[dict[str, Any]]]]:
     """Demo data loaders in dependency order; each is idempotent."""
-    return [core_demo.load, listings_demo.load, bidding_demo.load, invoices_demo.load]
+    return [core_demo.load, listings_demo.load, bidding_demo.load, invoices_demo.load, oversight_demo.load]
 
 
 def cli_commands() -> list[click.Command]:

@@ -7,11 +7,13 @@ ones (the development secret key, an accelerated clock).
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, replace
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+OCID_PREFIX_RE = re.compile(r"^ocds-[a-z0-9]{6}$")
 DEV_SECRET_KEY = "dev-insecure-secret-change-me"  # noqa: S105 - refused in production
 
 
@@ -29,6 +31,22 @@ def _int(env: dict[str, str], name: str, default: int, minimum: int = 0) -> int:
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from exc
     if value < minimum:
         raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _decimal(
+    env: dict[str, str], name: str, default: Decimal, minimum: Decimal, maximum: Decimal | None = None
+) -> Decimal:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = Decimal(raw.strip())
+    except InvalidOperation as exc:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from exc
+    if not value.is_finite() or value < minimum or (maximum is not None and value > maximum):
+        bounds = f"from {minimum} to {maximum}" if maximum is not None else f"at least {minimum}"
+        raise SettingsError(f"{name} must be {bounds}, got {raw!r}")
     return value
 
 
@@ -65,7 +83,17 @@ class Settings:
     publicity_days: int = 3
     signing_days: int = 5
     payment_days: int = 30
+    # a bid below this share of the mean of the other valid bids is abnormally low (its bidder explains)
     abnormal_low_ratio: Decimal = Decimal("0.5")
+    # oversight red flags (market/oversight): thresholds the finance bureau may tune
+    split_threshold: Decimal = Decimal("100000.00")  # caps each under it, together above it: a split
+    split_window_days: int = 30  # calendar days in which purchases of one owner and item count together
+    concentration_share: Decimal = Decimal("0.5")  # one firm's share of an owner's awarded amount
+    concentration_min_awards: int = 3  # owners with fewer awards are not judged
+    low_price_ratio: Decimal = Decimal("0.5")  # a winning price below this share of the cap is flagged
+    # open data (OCDS 1.1.5): the registered ocid prefix and the publisher's name
+    ocds_prefix: str = "ocds-xxxxxx"
+    ocds_publisher: str = "中介服务超市"
 
     @property
     def is_production(self) -> bool:
@@ -78,6 +106,8 @@ class Settings:
     def validate(self) -> Settings:
         if self.argon2_profile not in ("standard", "fast"):
             raise SettingsError("MARKET_ARGON2_PROFILE must be standard or fast")
+        if not OCID_PREFIX_RE.match(self.ocds_prefix):
+            raise SettingsError("MARKET_OCDS_PREFIX must look like ocds-abc123 (ocds- and six letters or digits)")
         if self.accelerator < 1:
             raise SettingsError("MARKET_ACCELERATOR must be 1 or more")
         if self.is_production:
@@ -118,6 +148,20 @@ class Settings:
             publicity_days=_int(env, "MARKET_PUBLICITY_DAYS", default.publicity_days, 1),
             signing_days=_int(env, "MARKET_SIGNING_DAYS", default.signing_days, 1),
             payment_days=_int(env, "MARKET_PAYMENT_DAYS", default.payment_days, 1),
+            abnormal_low_ratio=_decimal(
+                env, "MARKET_ABNORMAL_LOW_RATIO", default.abnormal_low_ratio, Decimal("0.01"), Decimal("1")
+            ),
+            split_threshold=_decimal(env, "MARKET_SPLIT_THRESHOLD", default.split_threshold, Decimal("1")),
+            split_window_days=_int(env, "MARKET_SPLIT_WINDOW_DAYS", default.split_window_days, 1),
+            concentration_share=_decimal(
+                env, "MARKET_CONCENTRATION_SHARE", default.concentration_share, Decimal("0.01"), Decimal("1")
+            ),
+            concentration_min_awards=_int(env, "MARKET_CONCENTRATION_MIN_AWARDS", default.concentration_min_awards, 2),
+            low_price_ratio=_decimal(
+                env, "MARKET_LOW_PRICE_RATIO", default.low_price_ratio, Decimal("0.01"), Decimal("1")
+            ),
+            ocds_prefix=(env.get("MARKET_OCDS_PREFIX") or default.ocds_prefix).strip().lower(),
+            ocds_publisher=(env.get("MARKET_OCDS_PUBLISHER") or default.ocds_publisher).strip(),
         )
         return settings.validate()
 

@@ -1,0 +1,247 @@
+"""JSON API of the finance bureau's oversight (SPEC §6) and the public OCDS feed.
+
+``/api/v1/finance/…`` is for the finance bureau and the operator; ``/api/v1/ocds/releases`` is
+public. Controllers translate; :mod:`market.oversight.services` holds the rules."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+from urllib.parse import urlencode
+
+from litestar import Controller, Request, Response, get
+from litestar.params import QueryParameter
+
+from market import audit, clock
+from market.actor import Actor
+from market.identity.guards import oversight
+from market.jsonutil import jsonable
+from market.oversight import explain as words
+from market.oversight import exports, ocds, rules
+from market.oversight.facts import Period
+from market.oversight.schemas import (
+    CompetitionOut,
+    FlagOut,
+    FlagPage,
+    LinkOut,
+    PeriodOut,
+    SpendingOut,
+    SubjectOut,
+    SummaryOut,
+    TimelinessOut,
+)
+from market.oversight.services import (
+    FlagFilter,
+    FlagReport,
+    check_period,
+    parse_day,
+    parse_moment,
+    red_flags,
+    summary,
+)
+from market.settings import Settings
+from market.terms import label
+from market.web.deps import AppSettings, CurrentActor, DbSession
+
+Limit = Annotated[int, QueryParameter(ge=1, le=200)]
+Offset = Annotated[int, QueryParameter(ge=0)]
+From = Annotated[
+    str | None, QueryParameter(name="from", format="date", description="published on or after (a China date)")
+]
+To = Annotated[
+    str | None, QueryParameter(name="to", format="date", description="published on or before (a China date)")
+]
+
+CSV_TYPE = "text/csv"  # Litestar adds "; charset=utf-8"
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def flag_out(report: FlagReport, flag: rules.Flag) -> FlagOut:
+    name, ref = report.subject(flag)
+    return FlagOut(
+        code=flag.code,
+        title=label(flag.code, "oversight_flag"),
+        severity=flag.severity,
+        subject=SubjectOut(type=flag.subject, id=flag.subject_id, name=name, ref=ref, url=words.subject_url(flag)),
+        explanation=words.explain(flag),
+        data=jsonable(flag.data),
+        links=[LinkOut(label=text, url=url) for text, url in words.links(flag)],
+    )
+
+
+async def export_data(db: DbSession, actor: Actor, settings: Settings, period: Period, kind: str) -> FlagReport:
+    """The report behind an export; the export itself is recorded in the audit trail (who took
+    which data out, and when)."""
+    report = await red_flags(db, settings, period, FlagFilter())
+    audit.record(
+        db,
+        actor,
+        "finance.exported",
+        "export",
+        f"purchases.{kind}",
+        {"format": kind, "from": period.start, "to": period.end, "purchases": len(report.snapshot.purchases)},
+    )
+    return report
+
+
+def period_of(start: str | None, end: str | None) -> Period:
+    return check_period(parse_day("from", start), parse_day("to", end))
+
+
+def _filename(kind: str, period: Period) -> str:
+    parts = ["purchases"]
+    if period.start:
+        parts.append(period.start.strftime("%Y%m%d"))
+    if period.end:
+        parts.append(period.end.strftime("%Y%m%d"))
+    if len(parts) == 1:
+        parts.append(clock.today_local().strftime("%Y%m%d"))
+    return "-".join(parts) + f".{kind}"
+
+
+class FinanceController(Controller):
+    path = "/api/v1/finance"
+    tags = ["finance"]
+    guards = [oversight]
+
+    @get(
+        "/summary",
+        summary="Spending grouped by owner, catalog, method, funding or month, with competition, savings, "
+        "timeliness and red-flag counts (finance, admin)",
+    )
+    async def get_summary(
+        self,
+        db: DbSession,
+        settings: AppSettings,
+        group_by: Annotated[str, QueryParameter(max_length=16, description="owner|catalog|method|funding|month")] = (
+            "owner"
+        ),
+        date_from: From = None,
+        date_to: To = None,
+        limit: Limit = 100,
+        offset: Offset = 0,
+    ) -> SummaryOut:
+        period = period_of(date_from, date_to)
+        s = await summary(db, settings, group_by, period)
+        rows = s.rows[offset : offset + limit]
+        return SummaryOut(
+            group_by=s.group_by,
+            period=PeriodOut(start=period.start, end=period.end),
+            totals=SpendingOut.of(s.totals, "total"),
+            competition=CompetitionOut.of(s.competition),
+            timeliness=TimelinessOut.of(s.timeliness),
+            flags=s.flag_counts,
+            flags_by_severity=s.severity_counts,
+            items=[SpendingOut.of(r, s.label(r)) for r in rows],
+            total=len(s.rows),
+            limit=limit,
+            offset=offset,
+        )
+
+    @get("/flags", summary="Red flags per purchase and per firm, each explained with the data behind it")
+    async def get_flags(
+        self,
+        db: DbSession,
+        settings: AppSettings,
+        kind: Annotated[str | None, QueryParameter(max_length=16, description="purchase|firm")] = None,
+        code: Annotated[str | None, QueryParameter(max_length=40)] = None,
+        severity: Annotated[str | None, QueryParameter(max_length=16, description="high|medium|low")] = None,
+        firm_id: Annotated[
+            uuid.UUID | None,
+            QueryParameter(description="a firm's own flags, those of the purchases it won and those naming it"),
+        ] = None,
+        date_from: From = None,
+        date_to: To = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> FlagPage:
+        report = await red_flags(
+            db,
+            settings,
+            period_of(date_from, date_to),
+            FlagFilter(kind=kind, code=code, severity=severity, firm_id=firm_id),
+        )
+        page = report.chosen[offset : offset + limit]
+        return FlagPage(
+            items=[flag_out(report, f) for f in page],
+            total=len(report.chosen),
+            limit=limit,
+            offset=offset,
+            counts=rules.count_by(report.flags, lambda f: f.code),
+        )
+
+    @get(
+        "/export.csv",
+        summary="Published purchases with award, contract, invoiced and paid amounts and flags (CSV, UTF-8 with BOM)",
+        media_type=CSV_TYPE,
+    )
+    async def export_csv(
+        self, db: DbSession, actor: CurrentActor, settings: AppSettings, date_from: From = None, date_to: To = None
+    ) -> Response[bytes]:
+        period = period_of(date_from, date_to)
+        report = await export_data(db, actor, settings, period, "csv")
+        headers, rows = exports.table(report.snapshot, report.flags)
+        return Response(
+            content=exports.to_csv(headers, rows),
+            media_type=CSV_TYPE,
+            headers={"Content-Disposition": f'attachment; filename="{_filename("csv", period)}"'},
+        )
+
+    @get(
+        "/export.xlsx",
+        summary="The same as an Excel workbook, with a second sheet of every red flag explained",
+        media_type=XLSX_TYPE,
+    )
+    async def export_xlsx(
+        self, db: DbSession, actor: CurrentActor, settings: AppSettings, date_from: From = None, date_to: To = None
+    ) -> Response[bytes]:
+        period = period_of(date_from, date_to)
+        report = await export_data(db, actor, settings, period, "xlsx")
+        return Response(
+            content=exports.to_xlsx(report.snapshot, report.flags, settings.ocds_publisher),
+            media_type=XLSX_TYPE,
+            headers={"Content-Disposition": f'attachment; filename="{_filename("xlsx", period)}"'},
+        )
+
+
+class OpenDataController(Controller):
+    path = "/api/v1/ocds"
+    tags = ["open data"]
+
+    @get(
+        "/releases",
+        summary="OCDS 1.1.5 release package of the published purchases changed since a moment (public)",
+        media_type="application/json",
+    )
+    async def releases(
+        self,
+        request: Request,
+        db: DbSession,
+        settings: AppSettings,
+        since: Annotated[
+            str | None,
+            QueryParameter(
+                format="date-time",
+                description="ISO 8601; without an offset, China time. Releases changed at or after it.",
+            ),
+        ] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=ocds.MAX_LIMIT)] = 100,
+        offset: Offset = 0,
+    ) -> Response[bytes]:
+        moment = parse_moment("since", since)
+        procs, total = await ocds.load(db, moment, limit=limit, offset=offset)
+        base = f"{settings.base_url}{request.url.path}"
+
+        def uri(at: int) -> str:
+            params: dict[str, str] = {}
+            if moment is not None:
+                params["since"] = moment.isoformat()
+            if limit != 100:
+                params["limit"] = str(limit)
+            if at:
+                params["offset"] = str(at)
+            return f"{base}?{urlencode(params)}" if params else base
+
+        next_uri = uri(offset + limit) if offset + limit < total else None
+        data = ocds.package(procs, settings, uri=uri(offset), next_uri=next_uri, now=clock.now())
+        return Response(content=ocds.dumps(data), media_type="application/json")

@@ -1,0 +1,422 @@
+"""Open data: published purchases as an OCDS 1.1.5 release package.
+
+One release per contracting process (ocid = the configured prefix + the purchase reference)
+showing its current state; the release ``date`` is the last change of the purchase, its contract
+or its payments, which is what ``?since=`` filters on. What the platform keeps sealed stays out:
+before the deadline a release carries no bid count and no bidder; bidders are named (as
+tenderers) only once the purchase is awarded, as on the public result page.
+
+Mapping of our selection methods (``tender.procurementMethodDetails`` is in Chinese):
+
+============== ================= ============== ==============================
+method         procurementMethod awardCriteria  procurementMethodDetails
+============== ================= ============== ==============================
+random         open              —              随机抽取
+lowest_price   open              priceOnly      最低价
+scored         open              ratedCriteria  综合评审
+direct         direct            —              直接选取 (rationale: the written reason)
+============== ================= ============== ==============================
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bidding import services as purchases_service
+from bidding.models import Bid, BidStatus, Purchase, PurchaseStatus, Question, Selection, SelectionStatus
+from invoices.models import Contract, Payment
+from listings.models import CatalogItem
+from market import clock
+from market.clock import LOCAL_TZ, to_local
+from market.identity.models import Organization
+from market.settings import Settings
+
+VERSION = "1.1"
+CURRENCY = "CNY"
+ID_SCHEME = "CN-USCC"  # org-id.guide: the unified social credit code of the PRC
+CLASSIFICATION_SCHEME = "x_ZJFWSX"  # the county's list of intermediary service items (中介服务事项清单)
+MAX_LIMIT = 500
+
+METHODS: dict[str, tuple[str, str | None, str]] = {
+    "random": ("open", None, "随机抽取：在全部有效投标中以可验证的随机抽签确定中选人"),
+    "lowest_price": ("open", "priceOnly", "最低价：有效投标中报价最低者中选，报价相同的随机抽签"),
+    "scored": ("open", "ratedCriteria", "综合评审：按价格、质量、信用加权评分，得分最高者中选"),
+    "direct": ("direct", None, "直接选取：采购人在有效投标中选定一家并书面说明理由"),
+}
+TENDER_STATUS = {
+    "open": "active",
+    "evaluating": "active",
+    "publicity": "active",
+    "awarded": "complete",
+    "contracted": "complete",
+    "cancelled": "cancelled",
+    "failed": "unsuccessful",
+}
+
+
+def ocid(prefix: str, ref: str) -> str:
+    return f"{prefix}-{ref}"
+
+
+def stamp(moment: datetime | None) -> str | None:
+    """ISO 8601 in China time, to the second (``2026-03-02T09:00:00+08:00``)."""
+    return to_local(moment).replace(microsecond=0).isoformat() if moment is not None else None
+
+
+def day_stamp(day: Any) -> str | None:
+    return datetime.combine(day, time(0), LOCAL_TZ).isoformat() if day is not None else None
+
+
+def value(amount: Decimal | None) -> dict[str, Any] | None:
+    # a JSON number; amounts have two decimals, which a double carries exactly enough to print back
+    return None if amount is None else {"amount": float(amount), "currency": CURRENCY}
+
+
+def party_id(org: Organization) -> str:
+    return f"{ID_SCHEME}-{org.uscc}"
+
+
+def _ref(org: Organization) -> dict[str, str]:
+    return {"id": party_id(org), "name": org.name}
+
+
+def _clean(data: Any) -> Any:
+    """Drop empty values: OCDS omits what is unknown rather than publishing nulls."""
+    if isinstance(data, dict):
+        cleaned = {k: _clean(v) for k, v in data.items()}
+        return {k: v for k, v in cleaned.items() if v not in (None, [], {}, "")}
+    if isinstance(data, list):
+        return [_clean(v) for v in data]
+    return data
+
+
+@dataclass
+class Process:
+    """Everything one release says about one purchase (loaded by :func:`load`)."""
+
+    purchase: Purchase
+    owner: Organization | None = None
+    item: CatalogItem | None = None
+    has_questions: bool = False
+    tenderers: int | None = None  # only once the bids are open
+    bidders: list[Organization] = field(default_factory=list)  # only once awarded
+    rounds: list[tuple[Selection, Organization]] = field(default_factory=list)
+    contract: Contract | None = None
+    payments: list[Payment] = field(default_factory=list)
+    previous_ref: str | None = None
+    next_ref: str | None = None
+
+    @property
+    def date(self) -> datetime:
+        moments = [self.purchase.updated_at, self.purchase.published_at]
+        if self.contract is not None:
+            moments.append(self.contract.updated_at)
+        moments += [pay.recorded_at for pay in self.payments]
+        return max(clock.ensure_aware(m) for m in moments if m is not None)
+
+
+def release(proc: Process, settings: Settings) -> dict[str, Any]:
+    p = proc.purchase
+    assert proc.owner is not None, "load() completes every process it returns"
+    ref = p.ref or ""
+    method, criteria, details = METHODS[p.method]
+    awarded = p.status in (PurchaseStatus.awarded, PurchaseStatus.contracted)
+    parties: dict[str, dict[str, Any]] = {}
+
+    def party(org: Organization, *roles: str) -> dict[str, str]:
+        entry = parties.setdefault(
+            party_id(org),
+            {
+                "id": party_id(org),
+                "name": org.name,
+                "identifier": {"scheme": ID_SCHEME, "id": org.uscc, "legalName": org.name},
+                "address": {"streetAddress": org.address, "countryName": "中国"},
+                "roles": [],
+            },
+        )
+        entry["roles"] += [r for r in roles if r not in entry["roles"]]
+        return _ref(org)
+
+    buyer = party(proc.owner, "buyer", "procuringEntity")
+    current = next((s for s, _o in reversed(proc.rounds) if s.status == SelectionStatus.current), None)
+    tender: dict[str, Any] = {
+        "id": ref,
+        "title": p.title,
+        "description": p.description,
+        "status": TENDER_STATUS.get(p.status),
+        "procuringEntity": buyer,
+        "items": [
+            {
+                "id": "1",
+                "description": proc.item.name if proc.item else p.catalog_code,
+                "classification": {
+                    "scheme": CLASSIFICATION_SCHEME,
+                    "id": p.catalog_code,
+                    "description": proc.item.name if proc.item else None,
+                },
+                "quantity": 1,
+            }
+        ],
+        "value": value(p.budget_cap),
+        "minValue": value(p.price_floor),
+        "procurementMethod": method,
+        "procurementMethodDetails": details,
+        "procurementMethodRationale": current.reason if current is not None and p.method == "direct" else None,
+        "mainProcurementCategory": "services",
+        "awardCriteria": criteria,
+        "awardCriteriaDetails": (
+            f"价格 {p.weight_price}%，质量 {p.weight_quality}%，信用 {p.weight_credit}%"
+            if p.method == "scored"
+            else None
+        ),
+        "submissionMethod": ["electronicSubmission"],
+        "tenderPeriod": {"startDate": stamp(p.published_at), "endDate": stamp(p.bid_deadline)},
+        "enquiryPeriod": {"startDate": stamp(p.published_at), "endDate": stamp(p.bid_deadline)},
+        "hasEnquiries": proc.has_questions,
+        "eligibilityCriteria": proc.item.qualification_required if proc.item else None,
+    }
+    if p.opened_at is not None and proc.tenderers is not None:  # never before the deadline
+        tender["numberOfTenderers"] = proc.tenderers
+        tender["awardPeriod"] = {"startDate": stamp(p.opened_at), "endDate": stamp(p.awarded_at)}
+    if awarded:
+        tender["tenderers"] = [party(org, "tenderer") for org in proc.bidders]
+
+    awards = []
+    for sel, winner in proc.rounds:
+        if sel.status == SelectionStatus.current:
+            status = "active" if awarded else ("pending" if p.status == PurchaseStatus.publicity else "cancelled")
+        else:
+            status = "cancelled"  # overturned by an upheld objection
+        awards.append(
+            {
+                "id": f"{ref}-{sel.round}",
+                "title": f"第{sel.round}轮选取结果",
+                "status": status,
+                "date": stamp(p.awarded_at if status == "active" else sel.selected_at),
+                "value": value(sel.price),
+                "suppliers": [party(winner, "supplier")],
+            }
+        )
+
+    contracts = []
+    c = proc.contract
+    if c is not None and current is not None:
+        paid_up = c.accepted_at is not None and c.paid_total >= c.amount_current
+        transactions = []
+        for pay in proc.payments:
+            transactions.append(
+                {
+                    "id": str(pay.id),
+                    "date": day_stamp(pay.paid_on),
+                    "value": value(pay.amount),
+                    "payer": party(proc.owner, "payer"),
+                    "payee": party(winner_of(proc, current), "payee"),
+                }
+            )
+        contracts.append(
+            {
+                "id": c.number,
+                "awardID": f"{ref}-{current.round}",
+                "title": c.title,
+                "status": "pending" if c.signed_at is None else ("terminated" if paid_up else "active"),
+                "value": value(c.amount_current),
+                "period": {"startDate": stamp(c.signed_at), "endDate": stamp(c.due_at_current)}
+                if c.signed_at
+                else None,
+                "dateSigned": stamp(c.signed_at),
+                "implementation": {"transactions": transactions} if transactions else None,
+            }
+        )
+
+    related = []
+    if proc.previous_ref:
+        related.append(
+            {
+                "id": "previous",
+                "relationship": ["unsuccessfulProcess"],
+                "title": proc.previous_ref,
+                "scheme": "ocid",
+                "identifier": ocid(settings.ocds_prefix, proc.previous_ref),
+            }
+        )
+    if proc.next_ref:
+        related.append(
+            {
+                "id": "next",
+                "relationship": ["replacementProcess"],
+                "title": proc.next_ref,
+                "scheme": "ocid",
+                "identifier": ocid(settings.ocds_prefix, proc.next_ref),
+            }
+        )
+
+    date = proc.date
+    if p.status == PurchaseStatus.cancelled:
+        tags = ["tenderCancellation"]
+    else:
+        tags = ["tender"]
+        if awards:
+            tags.append("award")
+        if contracts:
+            tags.append("contract")
+        if any(x.get("implementation") for x in contracts):
+            tags.append("implementation")
+    return _clean(
+        {
+            "ocid": ocid(settings.ocds_prefix, ref),
+            "id": f"{ref}-{to_local(date).strftime('%Y%m%dT%H%M%S')}",
+            "date": stamp(date),
+            "tag": tags,
+            "initiationType": "tender",
+            "language": "zh",
+            "parties": list(parties.values()),
+            "buyer": buyer,
+            "tender": tender,
+            "awards": awards,
+            "contracts": contracts,
+            "relatedProcesses": related,
+        }
+    )
+
+
+def winner_of(proc: Process, selection: Selection) -> Organization:
+    return next(org for sel, org in proc.rounds if sel.id == selection.id)
+
+
+async def load(session: AsyncSession, since: datetime | None, *, limit: int, offset: int) -> tuple[list[Process], int]:
+    """The published purchases changed at or after ``since`` (oldest change first), one page."""
+    await purchases_service.apply_due_now(session)
+    query = select(Purchase).where(Purchase.status != PurchaseStatus.draft.value, Purchase.ref.is_not(None))
+    if since is not None:
+        changed_contract = select(Contract.purchase_id).where(Contract.updated_at >= since)
+        paid = select(Payment.contract_id).where(Payment.recorded_at >= since)
+        query = query.where(
+            or_(
+                Purchase.updated_at >= since,
+                Purchase.id.in_(changed_contract),
+                Purchase.id.in_(select(Contract.purchase_id).where(Contract.id.in_(paid))),
+            )
+        )
+    rows = list(await session.scalars(query))
+    # the same purchases as a subquery, not as a list of thousands of parameters
+    chosen = query.with_only_columns(Purchase.id).scalar_subquery()
+    contracts = {
+        c.purchase_id: c for c in await session.scalars(select(Contract).where(Contract.purchase_id.in_(chosen)))
+    }
+    payments: dict[uuid.UUID, list[Payment]] = {}
+    for pay in await session.scalars(
+        select(Payment)
+        .join(Contract, Contract.id == Payment.contract_id)
+        .where(Contract.purchase_id.in_(chosen))
+        .order_by(Payment.paid_on, Payment.recorded_at)
+    ):
+        payments.setdefault(pay.contract_id, []).append(pay)
+    procs = [Process(purchase=p, contract=contracts.get(p.id)) for p in rows]
+    for proc in procs:
+        if proc.contract is not None:
+            proc.payments = payments.get(proc.contract.id, [])
+    if since is not None:
+        procs = [proc for proc in procs if proc.date >= since]
+    procs.sort(key=lambda proc: (proc.date, proc.purchase.ref or ""))
+    total = len(procs)
+    page = procs[offset : offset + limit]
+    await _complete(session, page)
+    return page, total
+
+
+async def _complete(session: AsyncSession, procs: list[Process]) -> None:
+    """Owners, items, questions, opened bid counts, bidders after award, selection rounds, rounds."""
+    ids = [proc.purchase.id for proc in procs]
+    if not ids:
+        return
+    rows = {proc.purchase.id: proc.purchase for proc in procs}
+    items = {
+        i.code: i
+        for i in await session.scalars(
+            select(CatalogItem).where(CatalogItem.code.in_({p.catalog_code for p in rows.values()}))
+        )
+    }
+    asked = set(await session.scalars(select(Question.purchase_id).where(Question.purchase_id.in_(ids)).distinct()))
+    opened = [p.id for p in rows.values() if p.opened_at is not None]
+    counts = dict(
+        (
+            await session.execute(
+                select(Bid.purchase_id, func.count(func.distinct(Bid.provider_id)))
+                .where(Bid.purchase_id.in_(opened), Bid.status == BidStatus.active.value)
+                .group_by(Bid.purchase_id)
+            )
+        ).all()
+    )
+    awarded = [p.id for p in rows.values() if p.status in (PurchaseStatus.awarded, PurchaseStatus.contracted)]
+    bidder_ids: dict[uuid.UUID, set[uuid.UUID]] = {}
+    for purchase_id, provider_id in (
+        await session.execute(
+            select(Bid.purchase_id, Bid.provider_id).where(
+                Bid.purchase_id.in_(awarded), Bid.status == BidStatus.active.value
+            )
+        )
+    ).all():
+        bidder_ids.setdefault(purchase_id, set()).add(provider_id)
+    selections = list(
+        await session.execute(
+            select(Selection, Bid.provider_id)
+            .join(Bid, Bid.id == Selection.winner_bid_id)
+            .where(Selection.purchase_id.in_(ids))
+            .order_by(Selection.round)
+        )
+    )
+    org_ids = {p.owner_id for p in rows.values()} | {pid for _s, pid in selections}
+    for found in bidder_ids.values():
+        org_ids |= found
+    orgs = {o.id: o for o in await session.scalars(select(Organization).where(Organization.id.in_(org_ids)))}
+    previous_ids = {p.previous_id for p in rows.values() if p.previous_id}
+    refs = dict((await session.execute(select(Purchase.id, Purchase.ref).where(Purchase.id.in_(previous_ids)))).all())
+    successors = dict(
+        (
+            await session.execute(
+                select(Purchase.previous_id, Purchase.ref).where(
+                    Purchase.previous_id.in_(ids), Purchase.ref.is_not(None)
+                )
+            )
+        ).all()
+    )
+    for proc in procs:
+        p = proc.purchase
+        proc.owner = orgs[p.owner_id]
+        proc.item = items.get(p.catalog_code)
+        proc.has_questions = p.id in asked
+        if p.opened_at is not None:
+            proc.tenderers = int(counts.get(p.id, 0))
+        proc.bidders = sorted((orgs[i] for i in bidder_ids.get(p.id, ())), key=lambda o: o.name)
+        proc.rounds = [(sel, orgs[pid]) for sel, pid in selections if sel.purchase_id == p.id]
+        proc.previous_ref = refs.get(p.previous_id) if p.previous_id else None
+        proc.next_ref = successors.get(p.id)
+
+
+def package(
+    procs: list[Process], settings: Settings, *, uri: str, next_uri: str | None, now: datetime
+) -> dict[str, Any]:
+    releases = [release(proc, settings) for proc in procs]
+    published = max((proc.date for proc in procs), default=now)
+    data: dict[str, Any] = {
+        "uri": uri,
+        "version": VERSION,
+        "publishedDate": stamp(published),
+        "publisher": {"name": settings.ocds_publisher, "uri": settings.base_url},
+        "releases": releases,
+    }
+    if next_uri:
+        data["links"] = {"next": next_uri}
+    return data
+
+
+def dumps(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

@@ -1,0 +1,176 @@
+"""The finance bureau's reports: a summary (spending grouped one way, competition, savings,
+timeliness, flag counts) and the red flags, filtered. Read-only; services take a session and the
+settings and never commit."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from market.clock import LOCAL_TZ
+from market.errors import FieldError, InvalidInput
+from market.i18n import gettext as _
+from market.oversight import explain, rules
+from market.oversight.facts import Period, Snapshot, load
+from market.settings import Settings
+
+FLAG_KINDS = ("purchase", "firm")
+
+
+def check_group_by(group_by: str | None) -> str:
+    value = (group_by or "owner").strip().lower()
+    if value not in rules.GROUPINGS:
+        raise InvalidInput.field(
+            "group_by",
+            _("Group by one of: %(choices)s.", choices=", ".join(rules.GROUPINGS)),
+        )
+    return value
+
+
+def parse_day(field: str, text: str | None) -> date | None:
+    """A China date from a query parameter (``2026-12-31``); empty means none."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput.field(field, _("Enter a date such as 2026-12-31.")) from None
+
+
+def parse_moment(field: str, text: str | None) -> datetime | None:
+    """A moment from a query parameter, ISO 8601; without an offset it is China time, a date alone
+    is its midnight."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput.field(field, _("Enter a moment such as 2026-03-01T09:00:00+08:00.")) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=LOCAL_TZ)
+
+
+def check_period(start: date | None, end: date | None) -> Period:
+    if start and end and end < start:
+        raise InvalidInput(
+            _("The input is not valid."),
+            _("The end of the period comes before its start."),
+            errors=[FieldError("to", _("The end of the period comes before its start."))],
+        )
+    return Period(start, end)
+
+
+@dataclass
+class Summary:
+    group_by: str
+    period: Period
+    totals: rules.Spending
+    rows: list[rules.Spending]
+    labels: dict[str, str]
+    competition: rules.Competition
+    timeliness: rules.Timeliness
+    flag_counts: dict[str, int] = field(default_factory=dict)
+    severity_counts: dict[str, int] = field(default_factory=dict)
+
+    def label(self, row: rules.Spending) -> str:
+        return explain.group_label(row.key, self.group_by, self.labels)
+
+
+def names_for(snapshot: Snapshot, group_by: str) -> dict[str, str]:
+    if group_by == "owner":
+        return {str(p.owner_id): p.owner_name for p in snapshot.purchases}
+    if group_by == "catalog":
+        return {p.catalog_code: f"{p.catalog_code} {p.catalog_name}".strip() for p in snapshot.purchases}
+    return {}
+
+
+def summarize(snapshot: Snapshot, settings: Settings, group_by: str, period: Period) -> Summary:
+    flags = rules.all_flags(snapshot.purchases, snapshot.firms, rules.Thresholds.of(settings))
+    return Summary(
+        group_by=group_by,
+        period=period,
+        totals=rules.total(snapshot.purchases),
+        rows=rules.spending(snapshot.purchases, group_by),
+        labels=names_for(snapshot, group_by),
+        competition=rules.competition(snapshot.purchases),
+        timeliness=rules.timeliness(snapshot.purchases),
+        flag_counts=rules.count_by(flags, lambda f: f.code),
+        severity_counts=rules.count_by(flags, lambda f: f.severity),
+    )
+
+
+async def summary(session: AsyncSession, settings: Settings, group_by: str | None, period: Period) -> Summary:
+    grouping = check_group_by(group_by)
+    return summarize(await load(session, settings, period), settings, grouping, period)
+
+
+@dataclass(frozen=True)
+class FlagFilter:
+    kind: str | None = None  # purchase | firm
+    code: str | None = None
+    severity: str | None = None
+    firm_id: uuid.UUID | None = None  # a firm's own flags, those of the purchases it won, those naming it
+
+    def check(self) -> FlagFilter:
+        errors = []
+        if self.kind and self.kind not in FLAG_KINDS:
+            errors.append(FieldError("kind", _("Choose purchase or firm.")))
+        if self.code and self.code not in rules.FLAG_CODES:
+            errors.append(FieldError("code", _("Unknown flag: %(code)s.", code=self.code)))
+        if self.severity and self.severity not in rules.SEVERITIES:
+            errors.append(FieldError("severity", _("Choose high, medium or low.")))
+        if errors:
+            raise InvalidInput(_("The input is not valid."), _("Correct the fields named below."), errors=errors)
+        return self
+
+    def keep(self, flag: rules.Flag, won: set[uuid.UUID] | None = None) -> bool:
+        if self.firm_id is not None and not concerns(flag, self.firm_id, won or set()):
+            return False
+        return (
+            (not self.kind or flag.subject == self.kind)
+            and (not self.code or flag.code == self.code)
+            and (not self.severity or flag.severity == self.severity)
+        )
+
+
+def concerns(flag: rules.Flag, firm_id: uuid.UUID, won: set[uuid.UUID]) -> bool:
+    """A firm's own flags, every flag of a purchase it won, and the flags that name it."""
+    if flag.subject == "firm":
+        return flag.subject_id == firm_id
+    return flag.subject_id in won or rules.mentions(flag, firm_id)
+
+
+def involving(purchases: list[rules.PurchaseFact], firm_id: uuid.UUID) -> list[rules.PurchaseFact]:
+    """The purchases a firm won or bid on (bids count only once they are opened)."""
+    return [p for p in purchases if p.winner_id == firm_id or any(b.provider_id == firm_id for b in p.bids or ())]
+
+
+@dataclass
+class FlagReport:
+    snapshot: Snapshot
+    flags: list[rules.Flag]  # every flag of the period
+    chosen: list[rules.Flag]  # those the filter keeps
+
+    def __post_init__(self) -> None:
+        self._firms = self.snapshot.firms_by_id
+        self._purchases = self.snapshot.purchases_by_id
+
+    def subject(self, flag: rules.Flag) -> tuple[str, str | None]:
+        """(name, purchase reference) of the flag's subject."""
+        if flag.subject == "firm":
+            firm = self._firms.get(flag.subject_id)
+            return (firm.name if firm else str(flag.subject_id)), None
+        p = self._purchases.get(flag.subject_id)
+        return (p.title, p.ref) if p else (str(flag.subject_id), None)
+
+
+async def red_flags(session: AsyncSession, settings: Settings, period: Period, flt: FlagFilter) -> FlagReport:
+    flt.check()
+    snapshot = await load(session, settings, period)
+    flags = rules.all_flags(snapshot.purchases, snapshot.firms, rules.Thresholds.of(settings))
+    won = {p.id for p in snapshot.purchases if p.selected and p.winner_id == flt.firm_id} if flt.firm_id else None
+    return FlagReport(snapshot, flags, [f for f in flags if flt.keep(f, won)])

@@ -1,0 +1,21 @@
+"""Finding the OCDS schema for the validation tests: a wrong place fails loudly, never skips."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration import ocds_schema
+
+
+def test_a_missing_schema_fails_the_test_with_a_clear_message(monkeypatch, tmp_path):
+    monkeypatch.setenv("MARKET_OCDS_SCHEMA_DIR", str(tmp_path))
+    with pytest.raises(pytest.fail.Exception, match="MARKET_OCDS_SCHEMA_DIR") as failed:
+        ocds_schema.schema_dir()
+    assert str(tmp_path) in str(failed.value)
+
+
+def test_the_configured_directory_is_used(monkeypatch, tmp_path):
+    for name in ocds_schema.FILES:
+        (tmp_path / name).write_text("{}", encoding="utf-8")
+    monkeypatch.setenv("MARKET_OCDS_SCHEMA_DIR", str(tmp_path))
+    assert ocds_schema.schema_dir() == tmp_path
