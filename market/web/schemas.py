@@ -58,4 +58,3 @@ class Page(BaseModel, Generic[T]):
     total: int
     limit: int
     offset: int
-
