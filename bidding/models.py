@@ -21,7 +21,7 @@ from sqlalchemy import CheckConstraint, Column, Index, Integer, Text, UniqueCons
 from sqlmodel import Field, SQLModel
 
 from market import clock
-from market.db import Money, UTCDateTime, new_id
+from market.db import Money, UTCDateTime, new_id, one_of
 
 
 class PurchaseStatus(StrEnum):
@@ -66,18 +66,14 @@ class ObjectionStatus(StrEnum):
     superseded = "superseded"  # another upheld objection overturned the same selection first
 
 
-def _in(column: str, values: type[StrEnum]) -> str:
-    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
-
-
 class Purchase(SQLModel, table=True):
     """A purchase of an intermediary service (采购项目). Frozen once published."""
 
     __tablename__ = "purchases"
     __table_args__ = (
-        CheckConstraint(_in("status", PurchaseStatus), name="status"),
-        CheckConstraint(_in("method", Method), name="method"),
-        CheckConstraint(_in("funding", Funding), name="funding"),
+        CheckConstraint(one_of("status", PurchaseStatus), name="status"),
+        CheckConstraint(one_of("method", Method), name="method"),
+        CheckConstraint(one_of("funding", Funding), name="funding"),
         CheckConstraint("budget_cap > 0", name="cap_positive"),
         CheckConstraint(
             "price_floor IS NULL OR (price_floor > 0 AND price_floor < budget_cap)", name="floor_below_cap"
@@ -162,7 +158,7 @@ class Bid(SQLModel, table=True):
 
     __tablename__ = "bids"
     __table_args__ = (
-        CheckConstraint(_in("status", BidStatus), name="status"),
+        CheckConstraint(one_of("status", BidStatus), name="status"),
         CheckConstraint("price > 0", name="price_positive"),
         CheckConstraint("service_days > 0", name="service_days_positive"),
         CheckConstraint("quality_mark IS NULL OR (quality_mark >= 0 AND quality_mark <= 100)", name="quality_mark"),
@@ -205,8 +201,8 @@ class Selection(SQLModel, table=True):
     __tablename__ = "selections"
     __table_args__ = (
         UniqueConstraint("purchase_id", "round"),
-        CheckConstraint(_in("status", SelectionStatus), name="status"),
-        CheckConstraint(_in("method", Method), name="method"),
+        CheckConstraint(one_of("status", SelectionStatus), name="status"),
+        CheckConstraint(one_of("method", Method), name="method"),
         CheckConstraint("method <> 'direct' OR reason IS NOT NULL", name="direct_has_reason"),
         CheckConstraint(
             "(draw_seed IS NULL AND draw_index IS NULL) OR (draw_secret IS NOT NULL AND draw_commitment IS NOT NULL)",
@@ -256,7 +252,7 @@ class Objection(SQLModel, table=True):
     __tablename__ = "objections"
     __table_args__ = (
         UniqueConstraint("selection_id", "provider_id"),
-        CheckConstraint(_in("status", ObjectionStatus), name="status"),
+        CheckConstraint(one_of("status", ObjectionStatus), name="status"),
         CheckConstraint("status = 'pending' OR (decision IS NOT NULL AND decided_at IS NOT NULL)", name="decided"),
     )
 

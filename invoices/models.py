@@ -21,12 +21,7 @@ from sqlalchemy import CheckConstraint, Column, Index, Integer, String, Text, Un
 from sqlmodel import Field, SQLModel
 
 from market import clock
-from market.db import Money, UTCDateTime, new_id
-
-
-def _in(column: str, values: type[StrEnum] | tuple[str, ...]) -> str:
-    items = [v.value if isinstance(v, StrEnum) else v for v in values]
-    return f"{column} IN ({', '.join(repr(v) for v in items)})"
+from market.db import Money, UTCDateTime, new_id, one_of
 
 
 class ContractStatus(StrEnum):
@@ -92,7 +87,7 @@ class NumberCounter(SQLModel, table=True):
 class Contract(SQLModel, table=True):
     __tablename__ = "contracts"
     __table_args__ = (
-        CheckConstraint(_in("status", ContractStatus), name="status"),
+        CheckConstraint(one_of("status", ContractStatus), name="status"),
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("amount_current > 0", name="amount_current_positive"),
         CheckConstraint("service_days > 0", name="service_days_positive"),
@@ -170,7 +165,7 @@ class ContractAgreement(SQLModel, table=True):
     __tablename__ = "contract_agreements"
     __table_args__ = (
         UniqueConstraint("contract_id", "seq"),
-        CheckConstraint(_in("status", AgreementStatus), name="status"),
+        CheckConstraint(one_of("status", AgreementStatus), name="status"),
         CheckConstraint("new_amount IS NULL OR new_amount > 0", name="new_amount_positive"),
         CheckConstraint("extra_days >= 0", name="extra_days_not_negative"),
         CheckConstraint(
@@ -206,7 +201,7 @@ class Delivery(SQLModel, table=True):
     __tablename__ = "deliveries"
     __table_args__ = (
         UniqueConstraint("contract_id", "seq"),
-        CheckConstraint(_in("status", DeliveryStatus), name="status"),
+        CheckConstraint(one_of("status", DeliveryStatus), name="status"),
         CheckConstraint("status <> 'returned' OR length(COALESCE(reason, '')) > 0", name="returned_with_reason"),
         CheckConstraint("(status = 'submitted') = (decided_at IS NULL)", name="decided"),
     )
@@ -279,7 +274,7 @@ class Invoice(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("issuer_id", "year", "seq"),
         UniqueConstraint("issuer_id", "number"),
-        CheckConstraint(_in("kind", InvoiceKind), name="kind"),
+        CheckConstraint(one_of("kind", InvoiceKind), name="kind"),
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("seq > 0", name="seq_positive"),
         CheckConstraint(
@@ -330,7 +325,7 @@ class Document(SQLModel, table=True):
     __tablename__ = "documents"
     __table_args__ = (
         UniqueConstraint("kind", "entity_id", "lang"),
-        CheckConstraint(_in("kind", DocumentKind), name="kind"),
+        CheckConstraint(one_of("kind", DocumentKind), name="kind"),
         CheckConstraint("lang IN ('zh', 'en')", name="lang"),
     )
 

@@ -16,7 +16,7 @@ from sqlalchemy import CheckConstraint, Column, Index, Integer, Text, UniqueCons
 from sqlmodel import Field, SQLModel
 
 from market import clock
-from market.db import Money, UTCDateTime, new_id
+from market.db import Money, UTCDateTime, new_id, one_of
 
 
 class FeeType(StrEnum):
@@ -40,11 +40,6 @@ class ReviewStatus(StrEnum):
 ALLOWED_CONTENT_TYPES = ("application/pdf", "image/png", "image/jpeg")
 
 
-def _in(column: str, values: type[StrEnum] | tuple[str, ...]) -> str:
-    items = [v.value if isinstance(v, StrEnum) else v for v in values]
-    return f"{column} IN ({', '.join(repr(v) for v in items)})"
-
-
 _item_version = Column("version", Integer, nullable=False, server_default="1")
 
 
@@ -53,8 +48,8 @@ class CatalogItem(SQLModel, table=True):
 
     __tablename__ = "catalog_items"
     __table_args__ = (
-        CheckConstraint(_in("fee_type", FeeType), name="fee_type"),
-        CheckConstraint(_in("status", ItemStatus), name="status"),
+        CheckConstraint(one_of("fee_type", FeeType), name="fee_type"),
+        CheckConstraint(one_of("status", ItemStatus), name="status"),
         CheckConstraint("time_limit_days > 0", name="time_limit_positive"),
         CheckConstraint("fee_cap IS NULL OR fee_cap > 0", name="fee_cap_positive"),
         CheckConstraint("fee_type <> 'government_priced' OR fee_cap IS NOT NULL", name="priced_has_cap"),
@@ -110,7 +105,7 @@ class StoredFile(SQLModel, table=True):
 
     __tablename__ = "stored_files"
     __table_args__ = (
-        CheckConstraint(_in("content_type", ALLOWED_CONTENT_TYPES), name="content_type"),
+        CheckConstraint(one_of("content_type", ALLOWED_CONTENT_TYPES), name="content_type"),
         CheckConstraint("size > 0", name="size_positive"),
         CheckConstraint("length(sha256) = 64", name="sha256_length"),
     )
@@ -140,7 +135,7 @@ class Qualification(SQLModel, table=True):
 
     __tablename__ = "qualifications"
     __table_args__ = (
-        CheckConstraint(_in("status", ReviewStatus), name="status"),
+        CheckConstraint(one_of("status", ReviewStatus), name="status"),
         CheckConstraint("status <> 'rejected' OR review_reason IS NOT NULL", name="rejected_has_reason"),
         UniqueConstraint("provider_id", "certificate_no"),
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -41,6 +41,12 @@ SQLModel.metadata.naming_convention = NAMING_CONVENTION
 metadata = SQLModel.metadata
 
 CENT = Decimal("0.01")
+
+
+def one_of(column: str, values: Iterable[str]) -> str:
+    """The SQL of a CHECK constraint keeping ``column`` to ``values`` (strings or a StrEnum class)."""
+    items = [getattr(v, "value", v) for v in values]
+    return f"{column} IN ({', '.join(repr(v) for v in items)})"
 
 
 def new_id() -> uuid.UUID:

@@ -8,7 +8,7 @@ from sqlalchemy import CheckConstraint, Column, Integer, String, Text
 from sqlmodel import Field, SQLModel
 
 from market import clock
-from market.db import UTCDateTime, new_id
+from market.db import UTCDateTime, new_id, one_of
 
 
 class OrgKind(StrEnum):
@@ -44,19 +44,15 @@ KIND_OF_ROLE: dict[Role, OrgKind] = {role: kind for kind, role in ROLE_OF_KIND.i
 OWNER_TYPES = ("government", "public_institution", "state_enterprise", "enterprise", "other")
 
 
-def _in(column: str, values: list[str] | tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
 _org_version = Column("version", Integer, nullable=False, server_default="1")
 
 
 class Organization(SQLModel, table=True):
     __tablename__ = "organizations"
     __table_args__ = (
-        CheckConstraint(_in("kind", [k.value for k in OrgKind]), name="kind"),
-        CheckConstraint(_in("status", [s.value for s in OrgStatus]), name="status"),
-        CheckConstraint(f"org_type IS NULL OR {_in('org_type', OWNER_TYPES)}", name="org_type"),
+        CheckConstraint(one_of("kind", [k.value for k in OrgKind]), name="kind"),
+        CheckConstraint(one_of("status", [s.value for s in OrgStatus]), name="status"),
+        CheckConstraint(f"org_type IS NULL OR {one_of('org_type', OWNER_TYPES)}", name="org_type"),
         CheckConstraint("length(uscc) = 18", name="uscc_length"),
     )
 
