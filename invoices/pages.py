@@ -24,6 +24,7 @@ from invoices import labels as _labels  # noqa: F401  (registers the vocabularie
 from invoices.api import UPLOAD_REQUEST_LIMIT, read_uploads, serve_delivery_file, serve_pdf
 from invoices.models import ContractStatus, DocumentKind, InvoiceKind
 from invoices.schemas import DeliveryForm
+from market import clock
 from market.actor import Actor
 from market.db import to_money
 from market.errors import InvalidInput
@@ -562,14 +563,8 @@ async def invoice_context(db: AsyncSession, actor: Actor, settings: Settings, in
         "payments": await billing.payments_of(db, [invoice.id]) if is_invoice else [],
         "can_credit": side == "provider" and is_invoice and creditable > 0,
         "can_pay": side == "owner" and is_invoice and (out.outstanding or 0) > 0,
-        "today": rules_today(),
+        "today": clock.today_local().isoformat(),
     }
-
-
-def rules_today() -> str:
-    from market import clock
-
-    return clock.today_local().isoformat()
 
 
 @get("/workspace/invoices/{invoice_id:uuid}", include_in_schema=False, guards=[readers])
