@@ -36,8 +36,9 @@ from bidding.schemas import (
     StatusOut,
 )
 from market.identity.guards import requires_role, signed_in
+from market.schemas import Page
+from market.settings import Settings
 from market.web.deps import CurrentActor, DbSession
-from market.web.schemas import Page
 
 owner_only = requires_role("owner")
 provider_only = requires_role("provider")
@@ -360,4 +361,6 @@ class DrawController(Controller):
         )
 
 
-CONTROLLERS = [PurchaseController, QuestionController, BidController, ObjectionController, DrawController]
+def routes(settings: Settings) -> list[Any]:
+    """The package's API routes (the composition root mounts them)."""
+    return [PurchaseController, QuestionController, BidController, ObjectionController, DrawController]

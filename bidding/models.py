@@ -21,7 +21,8 @@ from sqlalchemy import CheckConstraint, Column, Index, Integer, Text, UniqueCons
 from sqlmodel import Field, SQLModel
 
 from market import clock
-from market.db import Money, UTCDateTime, new_id, one_of
+from market.db import UTCDateTime, new_id, one_of
+from market.money import MoneyType
 
 
 class PurchaseStatus(StrEnum):
@@ -102,8 +103,8 @@ class Purchase(SQLModel, table=True):
     catalog_code: str = Field(max_length=32, index=True)
     title: str = Field(max_length=200)
     description: str = Field(sa_column=Column(Text, nullable=False))  # scope of the service
-    budget_cap: Decimal = Field(sa_type=Money)  # 最高限价
-    price_floor: Decimal | None = Field(default=None, sa_type=Money)
+    budget_cap: Decimal = Field(sa_type=MoneyType)  # 最高限价
+    price_floor: Decimal | None = Field(default=None, sa_type=MoneyType)
     funding: str = Field(max_length=16)
     investment_code: str | None = Field(default=None, max_length=40)  # 投资项目代码
     method: str = Field(max_length=16, index=True)
@@ -177,7 +178,7 @@ class Bid(SQLModel, table=True):
     purchase_id: uuid.UUID = Field(foreign_key="purchases.id", index=True)
     provider_id: uuid.UUID = Field(foreign_key="organizations.id", index=True)
     submitted_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
-    price: Decimal = Field(sa_type=Money)
+    price: Decimal = Field(sa_type=MoneyType)
     service_days: int
     note: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     received_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
@@ -215,7 +216,7 @@ class Selection(SQLModel, table=True):
     round: int
     method: str = Field(max_length=16)
     winner_bid_id: uuid.UUID = Field(foreign_key="bids.id")
-    price: Decimal = Field(sa_type=Money)
+    price: Decimal = Field(sa_type=MoneyType)
     reason: str | None = Field(default=None, sa_column=Column(Text))  # direct selection's written reason
     # canonical JSON: [{bid_id, digest, price, quality_mark?, credit_score?, score?}] of the bids considered
     evaluation: str = Field(sa_column=Column(Text, nullable=False))

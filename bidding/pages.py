@@ -38,10 +38,10 @@ from market.errors import FieldError, InvalidInput
 from market.i18n import gettext as _
 from market.identity.guards import requires_role
 from market.identity.models import Organization, OrgKind, OrgStatus
-from market.settings import get_settings
+from market.settings import Settings, get_settings
 from market.terms import N_, choices
 from market.web.deps import CurrentActor, DbSession
-from market.web.forms import ContextBuilder, rerender_on_refusal
+from market.web.forms import ContextBuilder, refusal
 
 S = PurchaseStatus
 owner_only = requires_role("owner")
@@ -256,7 +256,7 @@ async def ask_question(
     request: Request, purchase_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor
 ) -> Redirect:
     form = await _form(request)
-    async with rerender_on_refusal(db, "bidding/announcement.html", _announcement_again(db, actor, purchase_id, form)):
+    async with refusal(db, "bidding/announcement.html", _announcement_again(db, actor, purchase_id, form)):
         await services.ask(db, actor, purchase_id, form.get("question", ""))
     return Redirect(f"/purchases/{purchase_id}?msg=asked#qa", status_code=303)
 
@@ -266,7 +266,7 @@ async def object_page(
     request: Request, purchase_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor
 ) -> Redirect:
     form = await _form(request)
-    async with rerender_on_refusal(db, "bidding/announcement.html", _announcement_again(db, actor, purchase_id, form)):
+    async with refusal(db, "bidding/announcement.html", _announcement_again(db, actor, purchase_id, form)):
         await selecting.file_objection(db, actor, purchase_id, form.get("reason", ""))
     return Redirect(f"/purchases/{purchase_id}?msg=objected#result", status_code=303)
 
@@ -330,7 +330,7 @@ async def bid_submit(
         p = await services.get_purchase(db, actor, purchase_id)
         return {**await _bid_context(db, actor, p), "form": form}
 
-    async with rerender_on_refusal(db, "bidding/bid_form.html", again):
+    async with refusal(db, "bidding/bid_form.html", again):
         price = _money(form, "price")
         days = _int(form, "service_days")
         assert price is not None and days is not None
@@ -386,7 +386,7 @@ async def bid_explain(request: Request, bid_id: FromPath[uuid.UUID], db: DbSessi
         context = await _my_bids_context(db, actor, 1)
         return {**context, "form": form, "explain_bid": str(bid_id), "receipt": None}
 
-    async with rerender_on_refusal(db, "bidding/my_bids.html", again):
+    async with refusal(db, "bidding/my_bids.html", again):
         await bid_service.explain(db, actor, bid_id, form.get("explanation", ""))
     return Redirect("/workspace/bids?msg=explained", status_code=303)
 
@@ -516,7 +516,7 @@ async def new_purchase(request: Request, db: DbSession) -> Template:
 @post("/workspace/purchases/new", include_in_schema=False, guards=[owner_only], status_code=303)
 async def new_purchase_submit(request: Request, db: DbSession, actor: CurrentActor) -> Redirect:
     form = await _raw_form(request)
-    async with rerender_on_refusal(db, "bidding/purchase_form.html", lambda: _form_context(db, form)):
+    async with refusal(db, "bidding/purchase_form.html", lambda: _form_context(db, form)):
         p = await services.create_draft(db, actor, _purchase_form_input(form))
     return Redirect(f"/workspace/purchases/{p.id}?msg=drafted", status_code=303)
 
@@ -562,7 +562,7 @@ async def edit_purchase_submit(
 ) -> Redirect:
     form = await _raw_form(request)
     p = await services.owned(db, actor, purchase_id)
-    async with rerender_on_refusal(db, "bidding/purchase_form.html", lambda: _form_context(db, form, p)):
+    async with refusal(db, "bidding/purchase_form.html", lambda: _form_context(db, form, p)):
         data = _purchase_form_input(form)
         changes = {f: getattr(data, f) for f in data.__dataclass_fields__}
         await services.update_draft(db, actor, purchase_id, changes)
@@ -615,7 +615,7 @@ async def _owner_action(request: Request, db: AsyncSession, actor: Actor, purcha
         p = await services.get_purchase(db, actor, purchase_id)
         return {**await _manage_context(db, actor, p), "form": form}
 
-    async with rerender_on_refusal(db, "bidding/manage.html", again):
+    async with refusal(db, "bidding/manage.html", again):
         await action(form)
 
 
@@ -695,7 +695,7 @@ async def answer_page(
         p = await services.owned(db, actor, question.purchase_id)
         return {**await _manage_context(db, actor, p), "form": form}
 
-    async with rerender_on_refusal(db, "bidding/manage.html", again):
+    async with refusal(db, "bidding/manage.html", again):
         q = await services.answer(db, actor, question_id, form.get(f"answer_{question_id}", form.get("answer", "")))
     return Redirect(f"/workspace/purchases/{q.purchase_id}?msg=answered#qa", status_code=303)
 
@@ -741,7 +741,7 @@ async def decide_page(
         context = await _objections_context(db, actor, ObjectionStatus.pending.value, 1)
         return {**context, "form": form, "deciding": str(objection_id)}
 
-    async with rerender_on_refusal(db, "bidding/objections.html", again):
+    async with refusal(db, "bidding/objections.html", again):
         verdict = form.get("verdict")
         if verdict not in ("uphold", "dismiss"):
             raise InvalidInput.field("verdict", _("Choose to uphold or to dismiss the objection."))
@@ -762,7 +762,12 @@ WORKSPACE_TILES: list[tuple[str, str, str]] = [
 ]
 
 
-HANDLERS = [
+def routes(settings: Settings) -> list[Any]:
+    """The package's pages (the composition root mounts them)."""
+    return ROUTES
+
+
+ROUTES = [
     announcements,
     announcement,
     ask_question,

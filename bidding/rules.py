@@ -13,10 +13,10 @@ from typing import Any
 
 from bidding.draw import Draw, draw
 from bidding.models import Method, PurchaseStatus
-from market.db import to_money
 from market.errors import InvalidInput
 from market.i18n import gettext as _
 from market.jsonutil import canonical
+from market.money import to_money
 
 S = PurchaseStatus
 

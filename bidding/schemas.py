@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator
 
 from market.clock import LOCAL_TZ
-from market.web.schemas import Money, Out, Schema
+from market.schemas import Money, Out, Schema
 
 MethodName = Literal["random", "lowest_price", "scored", "direct"]
 FundingName = Literal["fiscal", "own", "mixed"]

@@ -28,11 +28,11 @@ from bidding.models import (
 )
 from market import audit, clock
 from market.actor import SYSTEM, Actor
-from market.db import to_money
 from market.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from market.i18n import format_datetime
 from market.i18n import gettext as _
 from market.jsonutil import canonical
+from market.money import to_money
 from market.settings import get_settings
 from market.workdays import add_period
 

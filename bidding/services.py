@@ -24,6 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bidding import draw, rules, vocab  # noqa: F401 - registers the labels used below
+from bidding.events import PurchaseAwarded
 from bidding.models import (
     Bid,
     BidStatus,
@@ -48,7 +49,7 @@ from market.errors import Conflict, FieldError, InvalidInput, NotFound, Permissi
 from market.i18n import format_datetime, format_money
 from market.i18n import gettext as _
 from market.identity.models import Organization, OrgKind
-from market.settings import get_settings
+from market.settings import Settings, get_settings
 from market.terms import label
 from market.workdays import add_period
 
@@ -509,7 +510,7 @@ async def apply_due(session: AsyncSession, p: Purchase, now: datetime) -> int:
     return applied
 
 
-async def tick(factory: async_sessionmaker[AsyncSession], now: datetime) -> int:
+async def tick(factory: async_sessionmaker[AsyncSession], settings: Settings, now: datetime) -> int:
     """The worker's tick: claim due purchases one at a time (``FOR UPDATE SKIP LOCKED`` on
     PostgreSQL, so several workers share the work) and apply each in its own transaction."""
     applied = 0
@@ -693,8 +694,9 @@ async def current_selection(session: AsyncSession, purchase_id: uuid.UUID) -> Se
 
 
 async def award(session: AsyncSession, p: Purchase, now: datetime) -> None:
-    """End of publicity with no pending objection: the selection stands. Emits ``purchase.awarded``
-    (the contracts package drafts the contract in this same transaction)."""
+    """End of publicity with no pending objection: the selection stands. Emits
+    :class:`~bidding.events.PurchaseAwarded` (the contracts package drafts the contract in this
+    same transaction)."""
     selection = await current_selection(session, p.id)
     if selection is None:  # pragma: no cover - publicity always has a selection
         raise RuleViolation(_("There is no selection to award."))
@@ -720,21 +722,22 @@ async def award(session: AsyncSession, p: Purchase, now: datetime) -> None:
     await schedule(session, p)
     await events.emit(
         session,
-        "purchase.awarded",
-        purchase_id=p.id,
-        purchase_ref=p.ref,
-        title=p.title,
-        scope=p.description,
-        catalog_code=p.catalog_code,
-        catalog_name=item.name,
-        owner_id=p.owner_id,
-        provider_id=winner.provider_id,
-        bid_id=winner.id,
-        amount=winner.price,
-        service_days=winner.service_days,
-        method=selection.method,
-        draw_seed=selection.draw_seed,
-        awarded_at=now,
+        PurchaseAwarded(
+            purchase_id=p.id,
+            purchase_ref=p.ref or "",
+            title=p.title,
+            scope=p.description,
+            catalog_code=p.catalog_code,
+            catalog_name=item.name,
+            owner_id=p.owner_id,
+            provider_id=winner.provider_id,
+            bid_id=winner.id,
+            amount=winner.price,
+            service_days=winner.service_days,
+            method=selection.method,
+            draw_seed=selection.draw_seed,
+            awarded_at=now,
+        ),
     )
 
 

@@ -37,10 +37,10 @@ from market.actor import Actor
 from market.errors import FieldError, NotFound, RuleViolation
 from market.i18n import gettext as _
 from market.identity.guards import requires_role
+from market.schemas import Page
 from market.settings import Settings
 from market.web.deps import AppSettings, CurrentActor, DbSession
 from market.web.problems import problem
-from market.web.schemas import Page
 
 parties_and_oversight = requires_role("owner", "provider", "admin", "finance")
 parties = requires_role("owner", "provider")
@@ -460,4 +460,6 @@ class PublicDocumentController(Controller):
         return views.rating_summary_out(await ratings.provider_summary(db, provider_id))
 
 
-__all__ = ["AgreementController", "ContractController", "InvoiceController", "PublicDocumentController"]
+def routes(settings: Settings) -> list[Any]:
+    """The package's API routes (the composition root mounts them)."""
+    return [ContractController, AgreementController, InvoiceController, PublicDocumentController]

@@ -26,10 +26,10 @@ from invoices.contracts import OVERSIGHT_ROLES, get_contract, require_side
 from invoices.models import Contract, Invoice, InvoiceKind, Payment
 from market import audit, clock
 from market.actor import Actor
-from market.db import to_money
 from market.errors import FieldError, InvalidInput, NotFound, RuleViolation
 from market.i18n import format_money
 from market.i18n import gettext as _
+from market.money import to_money
 from market.settings import Settings
 
 ZERO = Decimal("0.00")

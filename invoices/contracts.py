@@ -1,34 +1,34 @@
 """Contracts: drafting on award, signing by both parties, supplementary agreements, access rules
 and the flags that show what is late.
 
-The bidding package is merged later: it emits ``purchase.awarded`` with the fields of
-:class:`Award`, which :func:`on_purchase_awarded` turns into a drafted contract, and it learns
-of the contract through :func:`tell_bidding` (``bidding.services.mark_contract``).
+The bidding package emits :class:`~bidding.events.PurchaseAwarded`, which the handler made by
+:func:`award_handler` turns into a drafted contract in the same transaction; bidding learns of
+the contract through :func:`tell_bidding` (``bidding.services.mark_contract``).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding import services as bidding_services
+from bidding.events import PurchaseAwarded
 from invoices import numbering, rules
 from invoices.models import AgreementStatus, Contract, ContractAgreement, ContractStatus, Payment
 from market import audit, clock
 from market.actor import SYSTEM, Actor
-from market.db import to_money
 from market.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from market.i18n import format_money
 from market.i18n import gettext as _
 from market.identity.models import Organization, OrgKind
-from market.settings import Settings, get_settings
+from market.money import to_money
+from market.settings import Settings
 
 OVERSIGHT_ROLES = ("admin", "finance")
 TEMPLATE = "standard-2026"
@@ -37,63 +37,14 @@ TEMPLATE = "standard-2026"
 # --- the award ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Award:
-    """What the bidding package tells us when a purchase is awarded (the ``purchase.awarded`` event)."""
+def award_handler(settings: Settings) -> Callable[[AsyncSession, PurchaseAwarded], Awaitable[None]]:
+    """The handler of :class:`~bidding.events.PurchaseAwarded` (subscribed by the composition root):
+    draft the contract in the awarding transaction."""
 
-    purchase_id: uuid.UUID
-    purchase_ref: str
-    title: str
-    scope: str
-    catalog_code: str
-    catalog_name: str
-    owner_id: uuid.UUID
-    provider_id: uuid.UUID
-    bid_id: uuid.UUID
-    amount: Decimal
-    service_days: int
-    method: str
-    draw_seed: str | None
-    awarded_at: datetime
+    async def on_purchase_awarded(session: AsyncSession, event: PurchaseAwarded) -> None:
+        await draft_contract(session, SYSTEM, event, settings)
 
-    @classmethod
-    def from_payload(cls, payload: dict[str, Any]) -> Award:
-        """Build an award from an event's payload (extra keys are ignored, missing ones refused)."""
-        names = [f.name for f in dataclasses.fields(cls)]
-        missing = [n for n in names if n not in payload]
-        if missing:
-            raise InvalidInput.field(missing[0], _("The award lacks this field."))
-        try:
-            values: dict[str, Any] = {
-                "purchase_id": _uuid(payload["purchase_id"]),
-                "owner_id": _uuid(payload["owner_id"]),
-                "provider_id": _uuid(payload["provider_id"]),
-                "bid_id": _uuid(payload["bid_id"]),
-                "amount": to_money(payload["amount"]),
-                "service_days": int(payload["service_days"]),
-                "awarded_at": _moment(payload["awarded_at"]),
-                "draw_seed": str(payload["draw_seed"]) if payload["draw_seed"] else None,
-            }
-        except (ValueError, TypeError, InvalidOperation) as exc:
-            raise InvalidInput(_("The award is not valid."), str(exc)) from exc
-        for name in ("purchase_ref", "title", "scope", "catalog_code", "catalog_name", "method"):
-            values[name] = str(payload[name]).strip()
-        return cls(**values)
-
-
-def _uuid(value: Any) -> uuid.UUID:
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-
-
-def _moment(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        return clock.ensure_aware(value)
-    return clock.ensure_aware(datetime.fromisoformat(str(value)))
-
-
-async def on_purchase_awarded(session: AsyncSession, **payload: Any) -> None:
-    """Handler of ``purchase.awarded``: draft the contract in the awarding transaction."""
-    await draft_contract(session, SYSTEM, Award.from_payload(payload), get_settings())
+    return on_purchase_awarded
 
 
 async def tell_bidding(session: AsyncSession, actor: Actor, contract: Contract, *, signed: bool) -> None:
@@ -112,7 +63,7 @@ async def _party(session: AsyncSession, org_id: uuid.UUID, kind: OrgKind, field:
     return org
 
 
-async def draft_contract(session: AsyncSession, actor: Actor, award: Award, settings: Settings) -> Contract:
+async def draft_contract(session: AsyncSession, actor: Actor, award: PurchaseAwarded, settings: Settings) -> Contract:
     """Draft the contract of an award from the standard template, snapshotting both parties.
     Idempotent: an award that already has its contract returns that contract."""
     existing = await session.scalar(select(Contract).where(Contract.purchase_id == award.purchase_id))

@@ -47,7 +47,7 @@ from market.db import is_postgres
 from market.errors import NotFound, RuleViolation
 from market.i18n import gettext as _
 from market.identity.models import User
-from market.settings import Settings, get_settings
+from market.settings import Settings
 
 LANGS = ("zh", "en")
 
@@ -328,13 +328,12 @@ async def pending(session: AsyncSession, limit: int = 20) -> list[tuple[str, uui
 RENDERS_PER_TICK = 3  # about 1.5 s of rendering, so that the other ticks (deadlines) are not held up
 
 
-async def render_pending(factory: async_sessionmaker[AsyncSession], now: datetime) -> int:
+async def render_pending(factory: async_sessionmaker[AsyncSession], settings: Settings, now: datetime) -> int:
     """Worker tick: render the PDFs of documents that became final, a few per tick.
 
     Idempotent and safe to run in several workers at once without claiming rows: the rendering
     is deterministic and the ``documents`` insert is ON CONFLICT DO NOTHING, so two workers that
     render the same document store it once (the second one's work is wasted, never wrong)."""
-    settings = get_settings()
     async with factory() as session:
         todo = await pending(session, limit=RENDERS_PER_TICK)
     done = 0

@@ -21,7 +21,8 @@ from sqlalchemy import CheckConstraint, Column, Index, Integer, String, Text, Un
 from sqlmodel import Field, SQLModel
 
 from market import clock
-from market.db import Money, UTCDateTime, new_id, one_of
+from market.db import UTCDateTime, new_id, one_of
+from market.money import MoneyType
 
 
 class ContractStatus(StrEnum):
@@ -128,7 +129,7 @@ class Contract(SQLModel, table=True):
     provider_address: str = Field(max_length=300)
     provider_legal_rep: str = Field(max_length=60)
     # terms
-    amount: Decimal = Field(sa_type=Money)
+    amount: Decimal = Field(sa_type=MoneyType)
     amount_in_words: str = Field(max_length=80)
     service_days: int
     payment_days: int
@@ -146,10 +147,10 @@ class Contract(SQLModel, table=True):
     due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # progress (may change after signing)
     status: str = Field(default=ContractStatus.draft.value, max_length=16, index=True)
-    amount_current: Decimal = Field(sa_type=Money)
+    amount_current: Decimal = Field(sa_type=MoneyType)
     due_at_current: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
-    invoiced_total: Decimal = Field(default=Decimal("0.00"), sa_type=Money)
-    paid_total: Decimal = Field(default=Decimal("0.00"), sa_type=Money)
+    invoiced_total: Decimal = Field(default=Decimal("0.00"), sa_type=MoneyType)
+    paid_total: Decimal = Field(default=Decimal("0.00"), sa_type=MoneyType)
     delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     accepted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     paid_on: date | None = None  # the payment date that completed the price
@@ -179,7 +180,7 @@ class ContractAgreement(SQLModel, table=True):
     seq: int
     number: str = Field(max_length=32, unique=True)
     text: str = Field(sa_column=Column(Text, nullable=False))
-    new_amount: Decimal | None = Field(default=None, sa_type=Money)
+    new_amount: Decimal | None = Field(default=None, sa_type=MoneyType)
     extra_days: int = 0
     status: str = Field(default=AgreementStatus.proposed.value, max_length=16)
     proposed_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)
@@ -292,7 +293,7 @@ class Invoice(SQLModel, table=True):
     year: int
     seq: int
     number: str = Field(max_length=24)
-    amount: Decimal = Field(sa_type=Money)
+    amount: Decimal = Field(sa_type=MoneyType)
     credits_invoice_id: uuid.UUID | None = Field(default=None, foreign_key="invoices.id", index=True)
     reason: str | None = Field(default=None, sa_column=Column(Text))
     tax_invoice_no: str | None = Field(default=None, sa_column=Column(String(20)))
@@ -310,7 +311,7 @@ class Payment(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     invoice_id: uuid.UUID = Field(foreign_key="invoices.id", index=True)
     contract_id: uuid.UUID = Field(foreign_key="contracts.id", index=True)
-    amount: Decimal = Field(sa_type=Money)
+    amount: Decimal = Field(sa_type=MoneyType)
     paid_on: date
     reference: str = Field(max_length=100)
     recorded_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)

@@ -26,15 +26,15 @@ from invoices.models import ContractStatus, DocumentKind, InvoiceKind
 from invoices.schemas import DeliveryForm
 from market import clock
 from market.actor import Actor
-from market.db import to_money
 from market.errors import InvalidInput
 from market.i18n import gettext as _
 from market.identity.guards import oversight, requires_role
 from market.identity.models import User
+from market.money import to_money
 from market.settings import Settings
 from market.terms import N_
 from market.web.deps import AppSettings, CurrentActor, DbSession
-from market.web.forms import rerender_on_refusal
+from market.web.forms import refusal
 
 WORKSPACE_TILES: list[tuple[str, str, str]] = [
     ("provider", "/workspace/contracts", N_("My contracts")),
@@ -187,7 +187,7 @@ async def _act(
         context = await contract_context(db, actor, settings, contract_id)
         return {**context, "failed_form": form, "values": values or {}}
 
-    async with rerender_on_refusal(db, "invoices/contract.html", again):
+    async with refusal(db, "invoices/contract.html", again):
         await action()
     return Redirect(path=f"/workspace/contracts/{contract_id}?done={done}#{anchor}", status_code=303)
 
@@ -594,7 +594,7 @@ async def _invoice_act(
         context = await invoice_context(db, actor, settings, invoice_id)
         return {**context, "failed_form": form, "values": values}
 
-    async with rerender_on_refusal(db, "invoices/invoice.html", again):
+    async with refusal(db, "invoices/invoice.html", again):
         result = await action()
     target = result.id if done == "credited" else invoice_id
     return Redirect(path=f"/workspace/invoices/{target}?done={done}", status_code=303)
@@ -738,6 +738,11 @@ async def verify_page(sha256: FromPath[str], db: DbSession, settings: AppSetting
         },
         status_code=200 if found else 404,
     )
+
+
+def routes(settings: Settings) -> list[Any]:
+    """The package's pages (the composition root mounts them)."""
+    return ROUTES
 
 
 ROUTES = [

@@ -11,7 +11,7 @@ from decimal import Decimal
 import cn2an
 
 from market.clock import LOCAL_TZ, ensure_aware
-from market.db import to_money
+from market.money import to_money
 from market.workdays import SECONDS_PER_DAY, add_period, add_working_days_to_date, due_date, end_of_local_day
 
 CAPITAL_DIGITS = "零壹贰叁肆伍陆柒捌玖"

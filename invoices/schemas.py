@@ -10,7 +10,7 @@ from typing import Any
 from litestar.datastructures import UploadFile
 from pydantic import BaseModel, Field
 
-from market.web.schemas import Money, Out, Schema
+from market.schemas import Money, Out, Schema
 
 
 class PartyOut(BaseModel):

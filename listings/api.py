@@ -49,9 +49,9 @@ from market.i18n import gettext as _
 from market.identity.guards import admin_only, principal_of, signed_in
 from market.identity.models import Organization, OrgKind
 from market.identity.services import get_organization
-from market.settings import Settings, get_settings
+from market.schemas import Page
+from market.settings import Settings
 from market.web.deps import AppSettings, CurrentActor, DbSession
-from market.web.schemas import Page
 
 # --- guards and converters ---------------------------------------------------------------------
 
@@ -577,14 +577,15 @@ async def file_response(db: Any, actor: Any, settings: Settings, sha256: str) ->
     )
 
 
-def file_controller() -> type[Controller]:
-    """The upload controller with the body limit of the current settings (the app-wide limit is
-    the small JSON one)."""
-    limit = storage.upload_body_limit(get_settings())
+def file_controller(settings: Settings) -> type[Controller]:
+    """The upload controller with the body limit of the settings (the app-wide limit is the small
+    JSON one)."""
+    limit = storage.upload_body_limit(settings)
     return type("FileController", (FileControllerBase,), {"request_max_body_size": limit})
 
 
-def route_handlers() -> list[Any]:
+def routes(settings: Settings) -> list[Any]:
+    """The package's API routes (the composition root mounts them)."""
     return [
         CatalogController,
         ProviderController,
@@ -593,5 +594,5 @@ def route_handlers() -> list[Any]:
         QualificationController,
         PractitionerController,
         AdminReviewController,
-        file_controller(),
+        file_controller(settings),
     ]

@@ -29,7 +29,7 @@ from market.db import fetch_page
 from market.errors import Conflict, FieldError, InvalidInput, NotFound
 from market.i18n import gettext as _
 from market.jsonutil import canonical
-from market.web.schemas import MAX_AMOUNT
+from market.money import MAX_AMOUNT
 
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,31}$")
 MAX_TIME_LIMIT_DAYS = 365

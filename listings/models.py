@@ -16,7 +16,8 @@ from sqlalchemy import CheckConstraint, Column, Index, Integer, Text, UniqueCons
 from sqlmodel import Field, SQLModel
 
 from market import clock
-from market.db import Money, UTCDateTime, new_id, one_of
+from market.db import UTCDateTime, new_id, one_of
+from market.money import MoneyType
 
 
 class FeeType(StrEnum):
@@ -66,7 +67,7 @@ class CatalogItem(SQLModel, table=True):
     time_limit_days: int  # service time limit, working days
     fee_type: str = Field(max_length=24)
     fee_standard: str = Field(sa_column=Column(Text, nullable=False))
-    fee_cap: Decimal | None = Field(default=None, sa_type=Money)
+    fee_cap: Decimal | None = Field(default=None, sa_type=MoneyType)
     fee_basis: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     qualification_required: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     status: str = Field(default=ItemStatus.retained.value, max_length=16, index=True)

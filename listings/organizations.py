@@ -27,7 +27,7 @@ from market.errors import Conflict, FieldError, InvalidInput, NotFound, Permissi
 from market.i18n import gettext as _
 from market.identity import services as identity
 from market.identity.models import OWNER_TYPES, Organization, OrgKind, OrgStatus, User
-from market.settings import get_settings
+from market.settings import Settings, get_settings
 from market.terms import label
 
 REVIEW_TARGET_WORKING_DAYS = 2
@@ -220,7 +220,7 @@ async def lift_expired_suspensions(session: AsyncSession, today: date) -> int:
     return count
 
 
-async def suspension_tick(factory: async_sessionmaker[AsyncSession], now: datetime) -> int:
+async def suspension_tick(factory: async_sessionmaker[AsyncSession], settings: Settings, now: datetime) -> int:
     async with factory() as session:
         count = await lift_expired_suspensions(session, now.astimezone(clock.LOCAL_TZ).date())
         await session.commit()

@@ -31,12 +31,12 @@ from market.identity import services as identity
 from market.identity.api import session_cookie
 from market.identity.guards import admin_only, principal_of, signed_in
 from market.identity.models import OWNER_TYPES, OrgKind, User
-from market.settings import get_settings
+from market.settings import Settings, get_settings
 from market.terms import N_, choices
 from market.web.deps import AppSettings, CurrentActor, DbSession, client_ip
 from market.web.forms import refused
 
-# (role, url, msgid) — appended to market.web.shell.WORKSPACE_LINKS by market.app.wire()
+# (role, url, msgid): links on the dashboards (gathered by the composition root)
 WORKSPACE_TILES: list[tuple[str, str, str]] = [
     ("provider", "/workspace/profile", N_("Organisation profile")),
     ("provider", "/workspace/qualifications", N_("Qualifications and practitioners")),
@@ -750,18 +750,19 @@ class CatalogEditorBase(Controller):
         return done(f"/catalog/{item.code}", "item_saved" if changed else "item_unchanged")
 
 
-def _with_upload_limit(base: type[Controller]) -> type[Controller]:
-    limit = storage.upload_body_limit(get_settings())
+def _with_upload_limit(base: type[Controller], settings: Settings) -> type[Controller]:
+    limit = storage.upload_body_limit(settings)
     return type(base.__name__.removesuffix("Base"), (base,), {"request_max_body_size": limit})
 
 
-def route_handlers() -> list[Any]:
+def routes(settings: Settings) -> list[Any]:
+    """The package's pages (the composition root mounts them)."""
     return [
         CatalogPages,
         DirectoryPages,
         RegistrationPages,
         ProfilePages,
-        _with_upload_limit(QualificationPagesBase),
+        _with_upload_limit(QualificationPagesBase, settings),
         ReviewPages,
-        _with_upload_limit(CatalogEditorBase),
+        _with_upload_limit(CatalogEditorBase, settings),
     ]

@@ -15,6 +15,8 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from market.registry import Registry
+
 
 @dataclass(frozen=True)
 class RatingSummary:
@@ -25,20 +27,21 @@ class RatingSummary:
 
 RatingSource = Callable[[AsyncSession, list[uuid.UUID]], Awaitable[dict[uuid.UUID, RatingSummary]]]
 
-_source: RatingSource | None = None
+# at most one source, under the key "ratings"; tests scope their own with ``sources.scoped()``
+sources: Registry[str, RatingSource] = Registry("rating sources")
 
 
-def register_rating_source(source: RatingSource | None) -> None:
-    """Called once by the package that owns ratings (``None`` removes it, for tests)."""
-    global _source
-    _source = source
+def register_rating_source(source: RatingSource) -> None:
+    """Called once by the package that owns ratings (the composition root wires it)."""
+    sources.register("ratings", source)
 
 
 def has_ratings() -> bool:
-    return _source is not None
+    return "ratings" in sources
 
 
 async def ratings_for(session: AsyncSession, provider_ids: list[uuid.UUID]) -> dict[uuid.UUID, RatingSummary]:
-    if _source is None or not provider_ids:
+    source = sources.get("ratings")
+    if source is None or not provider_ids:
         return {}
-    return await _source(session, provider_ids)
+    return await source(session, provider_ids)

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from litestar.datastructures import UploadFile
 from pydantic import EmailStr, Field
 
-from market.web.schemas import Money, Out, Schema
+from market.schemas import Money, Out, Schema
 
 FeeTypeLiteral = Literal["government_priced", "government_guided", "market_regulated"]
 ItemStatusLiteral = Literal["retained", "cancelled", "adjusted"]

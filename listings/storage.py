@@ -3,8 +3,8 @@
 :class:`Storage` is the small interface the platform stores bytes behind; :class:`LocalStorage`
 keeps them in a directory (``settings.upload_dir``), an object store can implement the same
 three methods later. Who may read a file is decided here too: the organisation that uploaded it,
-the operator and the finance bureau, and whoever a rule registered with
-:func:`register_access_rule` lets in (the contracts package adds the parties of a contract).
+the operator and the finance bureau (a package that shows files to others, such as the contracts
+package with its deliverables, checks its own rule before reading the stored bytes).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import hashlib
 import os
 import tempfile
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -167,15 +166,6 @@ async def store_upload(
 
 # --- who may read ------------------------------------------------------------------------------
 
-AccessRule = Callable[[AsyncSession, Actor, str], Awaitable[bool]]
-_access_rules: list[AccessRule] = []
-
-
-def register_access_rule(rule: AccessRule) -> None:
-    """Let another package grant reading (e.g. both parties of a contract read its deliverables)."""
-    if rule not in _access_rules:
-        _access_rules.append(rule)
-
 
 async def uploaded_by(session: AsyncSession, sha256: str, org_id: uuid.UUID) -> bool:
     found = await session.scalar(
@@ -187,12 +177,7 @@ async def uploaded_by(session: AsyncSession, sha256: str, org_id: uuid.UUID) -> 
 async def may_read(session: AsyncSession, actor: Actor, sha256: str) -> bool:
     if actor.role in ("admin", "finance"):
         return True
-    if actor.org_id is not None and await uploaded_by(session, sha256, actor.org_id):
-        return True
-    for rule in _access_rules:
-        if await rule(session, actor, sha256):
-            return True
-    return False
+    return actor.org_id is not None and await uploaded_by(session, sha256, actor.org_id)
 
 
 async def read_file(session: AsyncSession, actor: Actor, storage: Storage, sha256: str) -> tuple[StoredFile, bytes]:

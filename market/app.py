@@ -30,6 +30,7 @@ from bidding import demo as bidding_demo
 from bidding import pages as bidding_pages
 from bidding import services as bidding_services
 from bidding.cli import verify_draw
+from bidding.events import PurchaseAwarded
 from invoices import api as invoices_api
 from invoices import contracts as invoices_contracts
 from invoices import demo as invoices_demo
@@ -45,13 +46,13 @@ from market import db as dbmod
 from market import demo as core_demo
 from market import events, worker
 from market import settings as settings_mod
-from market.audit.api import AuditController
-from market.identity.api import AdminOrganizationController, AuthController
+from market.audit import api as audit_api
+from market.identity import api as identity_api
 from market.oversight import api as oversight_api
 from market.oversight import demo as oversight_demo
 from market.oversight import pages as oversight_pages
 from market.settings import Settings
-from market.web import shell, templating
+from market.web import pages, shell, templating
 from market.web.csrf import check_csrf
 from market.web.deps import provide_actor, provide_db, provide_principal, provide_settings
 from market.web.middleware import PlatformMiddleware
@@ -74,51 +75,38 @@ def template_dirs() -> list[Path]:
     return [root / "templates" for root in PACKAGE_ROOTS if (root / "templates").is_dir()]
 
 
-def route_handlers() -> list[Any]:
+# Every web module exports ``routes(settings)``; page modules also export ``NOTICES`` (what a
+# page says after a successful form) and ``WORKSPACE_TILES`` (links on each role's dashboard).
+API_MODULES: list[Any] = [identity_api, audit_api, listings_api, bidding_api, invoices_api, oversight_api]
+PAGE_MODULES: list[Any] = [shell, listings_pages, bidding_pages, invoices_pages, oversight_pages]
+
+
+def route_handlers(settings: Settings) -> list[Any]:
     return [
-        shell.healthz,
-        shell.home,
-        shell.login_page,
-        shell.login_submit,
-        shell.logout_submit,
-        shell.workspace,
-        shell.admin_home,
-        shell.finance_home,
-        shell.audit_page,
-        AuthController,
-        AdminOrganizationController,
-        AuditController,
-        *listings_api.route_handlers(),
-        *listings_pages.route_handlers(),
-        *bidding_api.CONTROLLERS,
-        *bidding_pages.HANDLERS,
-        invoices_api.ContractController,
-        invoices_api.AgreementController,
-        invoices_api.InvoiceController,
-        invoices_api.PublicDocumentController,
-        *invoices_pages.ROUTES,
-        oversight_api.FinanceController,
-        oversight_api.OpenDataController,
-        *oversight_pages.HANDLERS,
+        *(route for module in (*API_MODULES, *PAGE_MODULES) for route in module.routes(settings)),
         create_static_files_router(path="/static", directories=[_HERE / "static"], include_in_schema=False),
     ]
 
 
-def wire() -> None:
-    """Subscribe event handlers, register worker ticks and workspace tiles of every package (idempotent)."""
-    events.subscribe("purchase.awarded", invoices_contracts.on_purchase_awarded)
+def notices() -> dict[str, str]:
+    return pages.merge_notices(getattr(module, "NOTICES", {}) for module in PAGE_MODULES)
+
+
+def workspace_tiles() -> list[pages.Tile]:
+    tiles: list[pages.Tile] = []
+    for module in PAGE_MODULES:
+        tiles.extend(tile for tile in getattr(module, "WORKSPACE_TILES", []) if tile not in tiles)
+    return tiles
+
+
+def wire(settings: Settings) -> None:
+    """Subscribe the event handlers, register the worker jobs and the rating source of every
+    package (idempotent: wiring again replaces what was wired)."""
+    events.subscribe(PurchaseAwarded, invoices_contracts.award_handler(settings))
     listings_ratings.register_rating_source(invoices_ratings.directory_ratings)
     worker.register("listings.suspensions", listings_orgs.suspension_tick)
     worker.register("bidding", bidding_services.tick)
     worker.register("invoices.documents", invoices_documents.render_pending)
-    for link in [
-        *oversight_pages.WORKSPACE_TILES,
-        *listings_pages.WORKSPACE_TILES,
-        *bidding_pages.WORKSPACE_TILES,
-        *invoices_pages.WORKSPACE_TILES,
-    ]:
-        if link not in shell.WORKSPACE_LINKS:
-            shell.WORKSPACE_LINKS.append(link)
 
 
 def demo_loaders() -> list[Callable[[AsyncSession, Settings], Awaitable[dict[str, Any]]]]:
@@ -134,7 +122,7 @@ def cli_commands() -> list[click.Command]:
 def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     settings_mod.configure(settings)
-    wire()
+    wire(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -156,7 +144,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
                 await the_engine.dispose()
 
     app = Litestar(
-        route_handlers=route_handlers(),
+        route_handlers=route_handlers(settings),
         lifespan=[lifespan],
         dependencies={
             "db": Provide(provide_db),
@@ -184,6 +172,8 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         debug=False,
     )
     app.state.settings = settings
+    app.state.notices = notices()
+    app.state.workspace_tiles = workspace_tiles()
     if engine is not None:
         app.state.engine = engine
         app.state.session_factory = dbmod.session_factory(engine)

@@ -24,10 +24,13 @@ T = TypeVar("T")
 
 
 def _settings() -> Settings:
+    """The environment's settings, with the packages wired to them."""
     try:
-        return configure(Settings.from_env())
+        settings = configure(Settings.from_env())
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from exc
+    wire(settings)
+    return settings
 
 
 def run_with_session(settings: Settings, fn: Callable[[AsyncSession], Awaitable[T]], *, commit: bool) -> T:
@@ -52,7 +55,6 @@ def main(verbose: bool) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    wire()
 
 
 @main.command()
@@ -84,7 +86,7 @@ def worker(once: bool) -> None:
         factory = dbmod.session_factory(engine)
         try:
             if once:
-                click.echo(json.dumps(await run_once(factory)))
+                click.echo(json.dumps(await run_once(factory, settings)))
                 return
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()

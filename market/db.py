@@ -6,8 +6,8 @@
   instead of failing with "database is locked" halfway through; PostgreSQL uses row locks.
 * :func:`unit_of_work` rolls back unless the block commits; the web layer commits once per
   request when the handler succeeds.
-* :class:`UTCDateTime` and :class:`Money` make SQLite and PostgreSQL return the same Python
-  values (aware UTC datetimes, exact ``Decimal`` amounts).
+* :class:`UTCDateTime` makes SQLite and PostgreSQL return the same aware UTC datetimes (the
+  money column type is :class:`market.money.MoneyType`).
 """
 
 from __future__ import annotations
@@ -16,11 +16,10 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Numeric, Select, event, func, select
+from sqlalchemy import DateTime, Select, event, func, select
 from sqlalchemy.engine import Dialect, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
@@ -40,8 +39,6 @@ NAMING_CONVENTION = {
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
 metadata = SQLModel.metadata
 
-CENT = Decimal("0.01")
-
 
 def one_of(column: str, values: Iterable[str]) -> str:
     """The SQL of a CHECK constraint keeping ``column`` to ``values`` (strings or a StrEnum class)."""
@@ -51,13 +48,6 @@ def one_of(column: str, values: Iterable[str]) -> str:
 
 def new_id() -> uuid.UUID:
     return uuid.uuid4()
-
-
-def to_money(value: Decimal | int | str | float) -> Decimal:
-    """Two decimals, rounded half up (the way amounts are written in China)."""
-    if isinstance(value, float):
-        value = repr(value)
-    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -78,33 +68,6 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return ensure_aware(value)
-
-
-class Money(TypeDecorator[Decimal]):
-    """NUMERIC(14,2) in PostgreSQL, exact integer cents in SQLite (which has no decimal type)."""
-
-    impl = Numeric(14, 2, asdecimal=True)
-    cache_ok = True
-
-    def load_dialect_impl(self, dialect: Dialect) -> Any:
-        if dialect.name == "sqlite":
-            return dialect.type_descriptor(BigInteger())
-        return dialect.type_descriptor(Numeric(14, 2, asdecimal=True))
-
-    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        amount = to_money(value)
-        if dialect.name == "sqlite":
-            return int(amount * 100)
-        return amount
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
-        if value is None:
-            return None
-        if dialect.name == "sqlite":
-            return (Decimal(int(value)) / 100).quantize(CENT)
-        return to_money(value)
 
 
 def async_url(url: str) -> str:

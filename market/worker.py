@@ -1,8 +1,8 @@
 """The worker loop that applies due time transitions (SPEC §5: "time moves states too").
 
-Packages register *tick* functions; each tick claims the work that is due (on PostgreSQL with
-``FOR UPDATE SKIP LOCKED``, so that several workers can run at once), applies it in its own
-transactions and returns how many transitions it applied. Ticks are idempotent: applying a
+The composition root registers each package's *tick* in :data:`jobs`; each tick claims the work
+that is due (on PostgreSQL with ``FOR UPDATE SKIP LOCKED``, so that several workers can run at
+once), applies it in its own transactions and returns how many transitions it applied. Ticks are idempotent: applying a
 transition twice is impossible because each one re-checks the state under its row lock.
 """
 
@@ -16,25 +16,27 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from market import clock
+from market.registry import Registry
 from market.settings import Settings
 
 log = logging.getLogger("market.worker")
 
-Tick = Callable[[async_sessionmaker[AsyncSession], datetime], Awaitable[int]]
+Tick = Callable[[async_sessionmaker[AsyncSession], Settings, datetime], Awaitable[int]]
 
-_ticks: dict[str, Tick] = {}
+# name → tick, run in registration order; tests scope theirs with ``jobs.scoped()``
+jobs: Registry[str, Tick] = Registry("worker jobs")
 
 
 def register(name: str, tick: Tick) -> None:
-    _ticks[name] = tick
+    jobs.register(name, tick)
 
 
-async def run_once(factory: async_sessionmaker[AsyncSession]) -> dict[str, int]:
+async def run_once(factory: async_sessionmaker[AsyncSession], settings: Settings) -> dict[str, int]:
     """Apply everything that is due now; returns the number of transitions per tick."""
     done: dict[str, int] = {}
-    for name, tick in list(_ticks.items()):
+    for name, tick in jobs.items():
         try:
-            done[name] = await tick(factory, clock.now())
+            done[name] = await tick(factory, settings, clock.now())
         except Exception:
             log.exception("worker tick %s failed; it will be retried", name)
             done[name] = 0
@@ -49,10 +51,10 @@ async def run_loop(
     stop: asyncio.Event | None = None,
 ) -> None:
     log.info(
-        "%s: applying due time transitions every %.1fs (%d ticks)", name, settings.worker_interval_seconds, len(_ticks)
+        "%s: applying due time transitions every %.1fs (%d ticks)", name, settings.worker_interval_seconds, len(jobs)
     )
     while stop is None or not stop.is_set():
-        applied = await run_once(factory)
+        applied = await run_once(factory, settings)
         if any(applied.values()):
             log.info("%s: applied %s", name, applied)
         try:

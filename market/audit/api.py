@@ -16,8 +16,9 @@ from market.audit.models import AuditEvent
 from market.audit.service import verify
 from market.db import fetch_page
 from market.identity.guards import oversight
+from market.schemas import Out, Page
+from market.settings import Settings
 from market.web.deps import DbSession
-from market.web.schemas import Out, Page
 
 
 class VerifyOut(BaseModel):
@@ -85,3 +86,8 @@ class AuditController(Controller):
             query = query.where(AuditEvent.action == action)
         rows, total = await fetch_page(db, query.order_by(AuditEvent.seq.desc()), limit=limit, offset=offset)
         return Page[AuditEventOut](items=[event_out(r) for r in rows], total=total, limit=limit, offset=offset)
+
+
+def routes(settings: Settings) -> list[Any]:
+    """The audit trail's API (the composition root mounts it)."""
+    return [AuditController]

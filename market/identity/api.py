@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import Cookie
@@ -28,10 +28,11 @@ from market.identity.schemas import (
     SessionOut,
     UserOut,
 )
+from market.schemas import Page
+from market.settings import Settings
 from market.web.deps import AppSettings, CurrentActor, DbSession, client_ip
 from market.web.middleware import SESSION_COOKIE
 from market.web.problems import problem
-from market.web.schemas import Page
 
 
 def me_out(p: Principal) -> MeOut:
@@ -187,3 +188,8 @@ class AdminOrganizationController(Controller):
         await services.get_organization(db, org_id)
         rows = await db.scalars(select(User).where(User.org_id == org_id).order_by(User.created_at))
         return [UserOut.model_validate(u) for u in rows]
+
+
+def routes(settings: Settings) -> list[Any]:
+    """The identity API (the composition root mounts it)."""
+    return [AuthController, AdminOrganizationController]

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import EmailStr, Field
 
-from market.web.schemas import Out, Schema
+from market.schemas import Out, Schema
 
 
 class LoginIn(Schema):

@@ -6,7 +6,7 @@ public. Controllers translate; :mod:`market.oversight.services` holds the rules.
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get
@@ -245,3 +245,8 @@ class OpenDataController(Controller):
         next_uri = uri(offset + limit) if offset + limit < total else None
         data = ocds.package(procs, settings, uri=uri(offset), next_uri=next_uri, now=clock.now())
         return Response(content=ocds.dumps(data), media_type="application/json")
+
+
+def routes(settings: Settings) -> list[Any]:
+    """The package's API routes (the composition root mounts them)."""
+    return [FinanceController, OpenDataController]

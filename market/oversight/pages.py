@@ -30,6 +30,7 @@ from market.oversight.services import (
     red_flags,
     summary,
 )
+from market.settings import Settings
 from market.terms import N_, choices
 from market.web.deps import AppSettings, DbSession
 
@@ -257,4 +258,6 @@ async def exports_page(
     )
 
 
-HANDLERS = [overview, flags_page, firm_page, exports_page]
+def routes(settings: Settings) -> list[Any]:
+    """The package's pages (the composition root mounts them)."""
+    return [overview, flags_page, firm_page, exports_page]

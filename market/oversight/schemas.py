@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from market.oversight import rules
-from market.web.schemas import Money
+from market.schemas import Money
 
 
 class SpendingOut(BaseModel):

@@ -11,6 +11,7 @@ from urllib.parse import quote
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect, Template
+from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -155,13 +156,20 @@ def _translate(message: str) -> str:
     return message
 
 
+def field_error(key: str | None, message: str) -> FieldError:
+    """A pydantic error as the API and the pages show it: the dotted field name, the message in
+    the request's language."""
+    return FieldError(_field_of(key), _translate(message))
+
+
+def field_errors_of(exc: ValidationError) -> list[FieldError]:
+    """Every error of a pydantic validation, named and worded as the API names and words them."""
+    return [field_error(".".join(str(part) for part in e["loc"]), e["msg"]) for e in exc.errors()]
+
+
 def _validation(request: Request, exc: ValidationException) -> Response[Any]:
     extra = exc.extra if isinstance(exc.extra, list) else []
-    errors = [
-        FieldError(_field_of(item.get("key")), _translate(str(item.get("message", ""))))
-        for item in extra
-        if isinstance(item, dict)
-    ]
+    errors = [field_error(item.get("key"), str(item.get("message", ""))) for item in extra if isinstance(item, dict)]
     detail = str(exc.detail or "")
     if not errors:
         # the body could not be decoded at all (malformed JSON, wrong content type)

@@ -17,13 +17,13 @@ from market.i18n import gettext as _
 from market.identity import services as identity
 from market.identity.api import session_cookie
 from market.identity.guards import admin_only, oversight, principal_of, requires_role, signed_in
+from market.settings import Settings
 from market.terms import N_
 from market.web.deps import AppSettings, CurrentActor, DbSession, client_ip
 
-# Packages add links to the home page and the workspace by appending to these lists at start-up
-# (the composition root wires them); each entry: (role or "public", url, msgid).
-NAV_LINKS: list[tuple[str, str, str]] = []
-WORKSPACE_LINKS: list[tuple[str, str, str]] = [
+# links on each role's dashboard: (role, url, msgid); the composition root gathers every
+# package's into ``app.state.workspace_tiles``
+WORKSPACE_TILES: list[tuple[str, str, str]] = [
     ("admin", "/finance/audit", N_("Audit trail")),
     ("finance", "/finance/audit", N_("Audit trail")),
 ]
@@ -108,7 +108,7 @@ async def logout_submit(request: Request, db: DbSession, actor: CurrentActor, se
 
 def _dashboard(request: Request) -> Template:
     user = principal_of(request)
-    links = [(url, label) for role, url, label in WORKSPACE_LINKS if role == user.role]
+    links = [(url, label) for role, url, label in request.app.state.workspace_tiles if role == user.role]
     return Template("workspace.html", context={"links": links})
 
 
@@ -137,16 +137,16 @@ async def audit_page(request: Request, db: DbSession) -> Template:
     return Template("audit.html", context={"result": result, "recent": recent})
 
 
-__all__ = [
-    "NAV_LINKS",
-    "WORKSPACE_LINKS",
-    "admin_home",
-    "audit_page",
-    "finance_home",
-    "healthz",
-    "home",
-    "login_page",
-    "login_submit",
-    "logout_submit",
-    "workspace",
-]
+def routes(settings: Settings) -> list[Any]:
+    """The shell's pages (the composition root mounts them)."""
+    return [
+        healthz,
+        home,
+        login_page,
+        login_submit,
+        logout_submit,
+        workspace,
+        admin_home,
+        finance_home,
+        audit_page,
+    ]

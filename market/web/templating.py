@@ -10,6 +10,7 @@ from markupsafe import Markup, escape
 
 from market import i18n, terms
 from market.clock import now
+from market.web import pages
 
 
 @pass_context
@@ -49,6 +50,16 @@ def page_url(ctx: Any, **changes: Any) -> str:
     return f"{request.url.path}?{urlencode(params)}" if params else request.url.path
 
 
+@pass_context
+def flash_message(ctx: Any) -> str | None:
+    """What the page says after a successful form (``?done=KEY``; see :mod:`market.web.pages`)."""
+    request = ctx.get("request")
+    if request is None:
+        return None
+    notices = getattr(request.app.state, "notices", {})
+    return pages.flash_message(notices, request.query_params.get(pages.FLASH_KEY))
+
+
 def configure(env: Environment) -> None:
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(  # type: ignore[attr-defined]
@@ -61,6 +72,7 @@ def configure(env: Environment) -> None:
         csrf_token=csrf_token,
         lang_url=lang_url,
         page_url=page_url,
+        flash_message=flash_message,
         current_lang=i18n.get_locale,
         now=now,
     )

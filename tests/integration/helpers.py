@@ -232,8 +232,9 @@ async def awarded_purchase(
     from listings.models import CatalogItem
     from market import clock
     from market.app import wire
+    from market.settings import get_settings
 
-    wire()
+    wire(get_settings())
     owner_actor, provider_actor = actor_of(owner_user, "owner"), actor_of(provider_user, "provider")
     previous = clock.frozen_moment()
     awarded_at = awarded_at or clock.now()
@@ -292,8 +293,8 @@ async def awarded_purchase(
 
 
 def award(purchase: Any, **changes: Any) -> Any:
-    """The Award data of an awarded purchase, as the ``purchase.awarded`` event carries it."""
-    from invoices.contracts import Award
+    """The :class:`~bidding.events.PurchaseAwarded` event of an awarded purchase."""
+    from bidding.events import PurchaseAwarded
 
     data: dict[str, Any] = {
         "purchase_id": purchase.id,
@@ -312,7 +313,7 @@ def award(purchase: Any, **changes: Any) -> Any:
         "awarded_at": purchase.awarded_at,
     }
     data.update(changes)
-    return Award(**data)
+    return PurchaseAwarded(**data)
 
 
 async def draft_contract(

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from bidding import services
+from bidding.events import PurchaseAwarded
 from bidding.models import Bid, Purchase
 from market import clock, events
 from tests.integration.bidding_world import ACCELERATOR, make_world
@@ -27,7 +28,7 @@ def settings(settings):
     return settings.with_(accelerator=ACCELERATOR)
 
 
-async def test_concurrent_bids_across_the_deadline(client, factory, backend):
+async def test_concurrent_bids_across_the_deadline(client, factory, backend, settings):
     w = await make_world(client, factory, providers=20)
     p = await w.published(min_bids=1)
     deadline = datetime.fromisoformat(p["bid_deadline"])
@@ -48,7 +49,7 @@ async def test_concurrent_bids_across_the_deadline(client, factory, backend):
     async def worker() -> None:
         while not closed_at:
             await asyncio.sleep(0.02)
-            if await services.tick(factory, clock.now()):
+            if await services.tick(factory, settings, clock.now()):
                 closed_at.append(clock.now())
 
     await asyncio.gather(worker(), *(bidder(who, a) for who in range(20) for a in range(3)))
@@ -88,15 +89,15 @@ async def test_parallel_publishing_gives_gap_free_references(client, factory):
     assert refs == [f"CG-2026-{n:06d}" for n in range(1, 21)]
 
 
-async def test_parallel_workers_award_once(client, factory):
+async def test_parallel_workers_award_once(client, factory, settings):
     w = await make_world(client, factory)
     awarded: list = []
 
-    async def on_award(session, **payload):
-        awarded.append(payload["purchase_id"])
+    async def on_award(session, event: PurchaseAwarded) -> None:
+        awarded.append(event.purchase_id)
 
-    events.subscribe("purchase.awarded", on_award)
-    try:
+    with events.handlers.scoped():
+        events.subscribe(PurchaseAwarded, on_award)
         ids = []
         for n in range(3):
             p = await w.published(title=f"并行工作进程测试项目{n}")
@@ -104,23 +105,21 @@ async def test_parallel_workers_award_once(client, factory):
                 assert (await w.bid(p["id"], i, price)).status_code == 201
             ids.append(p)
         w.past_deadline(ids[-1])
-        results = await asyncio.gather(*(services.tick(factory, clock.now()) for _ in range(4)))
+        results = await asyncio.gather(*(services.tick(factory, settings, clock.now()) for _ in range(4)))
         assert sum(results) == 3
         for p in ids:
             r = await client.post(f"/api/v1/purchases/{p['id']}/select", headers=w.owner, json={})
             assert r.status_code == 200, r.text
         clock.advance(timedelta(seconds=5))
-        results = await asyncio.gather(*(services.tick(factory, clock.now()) for _ in range(4)))
+        results = await asyncio.gather(*(services.tick(factory, settings, clock.now()) for _ in range(4)))
         assert sum(results) == 3
         assert sorted(map(str, awarded)) == sorted(p["id"] for p in ids)
-    finally:
-        events._subscribers["purchase.awarded"].remove(on_award)
 
 
-async def test_a_failing_award_does_not_block_other_transitions(client, factory):
+async def test_a_failing_award_does_not_block_other_transitions(client, factory, settings):
     w = await make_world(client, factory)
 
-    async def broken(session, **payload):
+    async def broken(session, event: PurchaseAwarded) -> None:
         raise RuntimeError("the contracts package is broken")
 
     first = await w.published(title="第一个项目：颁发时出错")
@@ -128,20 +127,18 @@ async def test_a_failing_award_does_not_block_other_transitions(client, factory)
     for i, price in enumerate(["41000", "40000", "42000"]):
         assert (await w.bid(first["id"], i, price)).status_code == 201
     w.past_deadline(first)
-    assert await services.tick(factory, clock.now()) == 2  # both close (the second fails: no bids)
+    assert await services.tick(factory, settings, clock.now()) == 2  # both close (the second fails: no bids)
     assert (await client.post(f"/api/v1/purchases/{first['id']}/select", headers=w.owner, json={})).status_code == 200
     third = await w.published(title="第三个项目：稍后截止")
     w.past_deadline(third)  # the first's publicity is over too
-    events.subscribe("purchase.awarded", broken)
-    try:
+    with events.handlers.scoped():
+        events.subscribe(PurchaseAwarded, broken)
         # the award of the first fails and is rolled back; the third still closes in the same tick
-        assert await services.tick(factory, clock.now()) == 1
+        assert await services.tick(factory, settings, clock.now()) == 1
         async with factory() as session:
             statuses = {
                 str(p.id): p.status for p in await session.scalars(select(Purchase).where(Purchase.title.like("第%")))
             }
         assert statuses[first["id"]] == "publicity" and statuses[third["id"]] == "failed"
         assert statuses[second["id"]] == "failed"
-    finally:
-        events._subscribers["purchase.awarded"].remove(broken)
-    assert await services.tick(factory, clock.now()) == 1  # retried and awarded once the handler is fixed
+    assert await services.tick(factory, settings, clock.now()) == 1  # retried and awarded once the handler is fixed

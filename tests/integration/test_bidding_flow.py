@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from bidding.events import PurchaseAwarded
 from market import clock, events
 from tests.integration.bidding_world import ACCELERATOR, make_world
 from tests.integration.helpers import assert_problem
@@ -17,15 +18,15 @@ def settings(settings):
     return settings.with_(accelerator=ACCELERATOR)
 
 
-async def test_random_purchase_from_draft_to_award(client, factory):
+async def test_random_purchase_from_draft_to_award(client, factory, settings):
     w = await make_world(client, factory)
-    awarded: list[dict] = []
+    awarded: list[PurchaseAwarded] = []
 
-    async def on_award(session, **payload):
-        awarded.append(payload)
+    async def on_award(session, event: PurchaseAwarded) -> None:
+        awarded.append(event)
 
-    events.subscribe("purchase.awarded", on_award)
-    try:
+    with events.handlers.scoped():
+        events.subscribe(PurchaseAwarded, on_award)
         p = await w.published()
         assert p["status"] == "open" and p["ref"].startswith("CG-2026-") and len(p["draw_commitment"]) == 64
         receipts = []
@@ -55,14 +56,12 @@ async def test_random_purchase_from_draft_to_award(client, factory):
         clock.advance(timedelta(seconds=4))
         from bidding.services import tick
 
-        assert await tick(factory, clock.now()) == 1
-        assert await tick(factory, clock.now()) == 0
+        assert await tick(factory, settings, clock.now()) == 1
+        assert await tick(factory, settings, clock.now()) == 0
         final = (await client.get(f"/api/v1/purchases/{p['id']}")).json()
         assert final["status"] == "awarded"
-        assert len(awarded) == 1 and awarded[0]["purchase_ref"] == p["ref"]
-        assert str(awarded[0]["bid_id"]) == result["winner_bid_id"]
-    finally:
-        events._subscribers["purchase.awarded"].remove(on_award)
+        assert len(awarded) == 1 and awarded[0].purchase_ref == p["ref"]
+        assert str(awarded[0].bid_id) == result["winner_bid_id"]
     verify = await client.get(f"/api/v1/draws/{p['ref']}/verify")
     assert verify.status_code == 200 and verify.json()["ok"] is True
 

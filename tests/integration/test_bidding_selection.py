@@ -4,6 +4,7 @@ link, and the public proof that anyone can recompute with hashlib alone."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 import uuid
@@ -15,6 +16,7 @@ from click.testing import CliRunner
 from sqlalchemy import select, text
 
 from bidding import services
+from bidding.events import PurchaseAwarded
 from market import clock, events
 from market.actor import SYSTEM
 from market.audit.models import AuditEvent
@@ -30,14 +32,14 @@ def settings(settings):
 
 @pytest.fixture
 def awards():
-    seen: list[dict] = []
+    seen: list[PurchaseAwarded] = []
 
-    async def on_award(session, **payload):
-        seen.append(payload)
+    async def on_award(session, event: PurchaseAwarded) -> None:
+        seen.append(event)
 
-    events.subscribe("purchase.awarded", on_award)
-    yield seen
-    events._subscribers["purchase.awarded"].remove(on_award)
+    with events.handlers.scoped():
+        events.subscribe(PurchaseAwarded, on_award)
+        yield seen
 
 
 async def opened(w, prices: list[str], **terms) -> dict:
@@ -71,9 +73,9 @@ async def run_selection(w, p, **body):
     return await w.client.post(f"/api/v1/purchases/{p['id']}/select", headers=w.owner, json=body)
 
 
-async def advance_and_tick(factory, seconds: float = 5) -> int:
+async def advance_and_tick(factory, settings, seconds: float = 5) -> int:
     clock.advance(timedelta(seconds=seconds))
-    return await services.tick(factory, clock.now())
+    return await services.tick(factory, settings, clock.now())
 
 
 async def test_lowest_price_tie_is_drawn(client, factory):
@@ -155,22 +157,22 @@ async def test_abnormally_low_price_needs_an_explanation_before_selection(client
     assert next(b for b in result["bids"] if b["winner"])["abnormally_low"] is True
 
 
-async def test_unexplained_abnormal_price_is_set_aside(client, factory):
+async def test_unexplained_abnormal_price_is_set_aside(client, factory, settings):
     w = await make_world(client, factory)
     p = await opened(w, ["40000", "15000", "42000"], method="lowest_price")
-    assert await advance_and_tick(factory, 3) == 1
+    assert await advance_and_tick(factory, settings, 3) == 1
     failed = (await client.get(f"/api/v1/purchases/{p['id']}")).json()
     assert failed["status"] == "failed" and failed["valid_bid_count"] == 2
     # with a minimum of two the purchase goes on without the unexplained bid
     w2 = p  # noqa: F841 - the first purchase is done
     q = await opened(w, ["40000", "15000", "42000"], method="lowest_price", min_bids=2, title="第二个项目环境影响评价")
-    assert await advance_and_tick(factory, 3) == 1
+    assert await advance_and_tick(factory, settings, 3) == 1
     assert (await client.get(f"/api/v1/purchases/{q['id']}")).json()["status"] == "evaluating"
     result = (await run_selection(w, q)).json()
     assert result["price"] == "40000.00" and len(result["bids"]) == 2
 
 
-async def test_dismissed_objection_lets_the_award_proceed(client, factory, awards):
+async def test_dismissed_objection_lets_the_award_proceed(client, factory, awards, settings):
     w = await make_world(client, factory, providers=5)
     admin = await account(client, factory, "admin", "ops")
     p = await opened(w, ["40000", "41000", "42000", "43000"])
@@ -188,7 +190,7 @@ async def test_dismissed_objection_lets_the_award_proceed(client, factory, award
     assert_problem(await client.post(url, headers=w.providers[objector][0], json=reason), 409)
     objection = filed.json()
     # publicity ends, but the objection is pending: no award
-    assert await advance_and_tick(factory) == 0
+    assert await advance_and_tick(factory, settings) == 0
     assert (await client.get(f"/api/v1/purchases/{p['id']}")).json()["status"] == "publicity"
     assert not awards
     decide = f"/api/v1/objections/{objection['id']}/decide"
@@ -207,7 +209,7 @@ async def test_dismissed_objection_lets_the_award_proceed(client, factory, award
     )
     final = (await client.get(f"/api/v1/purchases/{p['id']}")).json()
     assert final["status"] == "awarded" and len(awards) == 1
-    assert str(awards[0]["bid_id"]) == result["winner_bid_id"]
+    assert str(awards[0].bid_id) == result["winner_bid_id"]
     # the objector, the owner, the operator see the decision; another bidder does not see the objection
     for headers in (w.providers[objector][0], w.owner, admin):
         assert (await client.get(f"/api/v1/objections/{objection['id']}", headers=headers)).json()["decision"]
@@ -219,7 +221,7 @@ async def test_dismissed_objection_lets_the_award_proceed(client, factory, award
     assert_problem(await client.post(url, headers=w.providers[other][0], json=reason), 422)  # publicity is over
 
 
-async def test_upheld_objection_excludes_the_winner_and_draws_again(client, factory, awards):
+async def test_upheld_objection_excludes_the_winner_and_draws_again(client, factory, awards, settings):
     w = await make_world(client, factory)
     admin = await account(client, factory, "admin", "ops")
     p = await opened(w, ["40000", "41000", "42000", "43000"])
@@ -250,8 +252,8 @@ async def test_upheld_objection_excludes_the_winner_and_draws_again(client, fact
     assert datetime.fromisoformat(second["publicity_ends_at"]) > datetime.fromisoformat(first["publicity_ends_at"])
     verify = (await client.get(f"/api/v1/draws/{p['ref']}/verify")).json()
     assert verify["ok"] and [d["round"] for d in verify["draws"]] == [1, 2]
-    assert await advance_and_tick(factory) == 1
-    assert len(awards) == 1 and str(awards[0]["bid_id"]) == second["winner_bid_id"]
+    assert await advance_and_tick(factory, settings) == 1
+    assert len(awards) == 1 and str(awards[0].bid_id) == second["winner_bid_id"]
 
 
 async def test_upheld_objection_with_too_few_bids_left_fails(client, factory):
@@ -308,8 +310,8 @@ async def test_award_event_contract_link_and_the_audit_trail(client, factory, aw
     # no worker: the end of publicity is enforced when the purchase is read
     clock.advance(timedelta(seconds=5))
     assert (await client.get(f"/api/v1/purchases/{p['id']}")).json()["status"] == "awarded"
-    (payload,) = awards
-    assert set(payload) == {
+    (event,) = awards
+    assert {f.name for f in dataclasses.fields(event)} == {
         "purchase_id",
         "purchase_ref",
         "title",
@@ -325,9 +327,9 @@ async def test_award_event_contract_link_and_the_audit_trail(client, factory, aw
         "draw_seed",
         "awarded_at",
     }
-    assert payload["amount"] == Decimal(result["price"]) and isinstance(payload["service_days"], int)
-    assert payload["draw_seed"] == result["draw"]["seed"] and payload["catalog_name"] == "环境影响评价文件编制"
-    assert str(payload["provider_id"]) == result["winner_provider_id"] and payload["method"] == "random"
+    assert event.amount == Decimal(result["price"]) and isinstance(event.service_days, int)
+    assert event.draw_seed == result["draw"]["seed"] and event.catalog_name == "环境影响评价文件编制"
+    assert str(event.provider_id) == result["winner_provider_id"] and event.method == "random"
     # the contracts package drafted the contract inside the awarding transaction and linked it
     from invoices.models import Contract
 

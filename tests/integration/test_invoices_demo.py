@@ -26,7 +26,7 @@ async def _load(factory, settings) -> dict:
 
 
 async def test_demo_contracts_come_from_awards_and_tell_every_story(factory, settings):
-    wire()  # what the app and the CLI do: subscribe invoices to purchase.awarded
+    wire(settings)  # what the app and the CLI do: subscribe invoices to the award
     summary = await _load(factory, settings)
     assert summary["demo contracts with a history"] == 7, summary
     async with factory() as session:

@@ -173,9 +173,9 @@ async def test_worker_renders_invoices_agreements_and_credit_notes(client, facto
 
     # the worker renders what became final (a few per tick): the contract, the agreement, the
     # invoice, the credit note
-    assert await documents.render_pending(factory, clock.now()) == 3
-    assert await documents.render_pending(factory, clock.now()) == 1
-    assert await documents.render_pending(factory, clock.now()) == 0
+    assert await documents.render_pending(factory, settings, clock.now()) == 3
+    assert await documents.render_pending(factory, settings, clock.now()) == 1
+    assert await documents.render_pending(factory, settings, clock.now()) == 0
     stored = await _count(factory, Document)
     assert stored == 4
 

@@ -43,7 +43,7 @@ async def _login(client: httpx.AsyncClient, username: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {body['token']}"}
 
 
-async def test_a_purchase_from_registration_to_payment(fast_client, factory):
+async def test_a_purchase_from_registration_to_payment(fast_client, factory, settings):
     c = fast_client
     clock.freeze(datetime(2026, 12, 1, 9, 0, tzinfo=LOCAL_TZ))
     admin = await account(c, factory, "admin", "ops")
@@ -124,7 +124,7 @@ async def test_a_purchase_from_registration_to_payment(fast_client, factory):
         f"/api/v1/purchases/{pid}/bids", headers=firms[0][1], json={"price": "15000", "service_days": 8}
     )
     assert late.status_code in (409, 422)
-    await worker.run_once(factory)
+    await worker.run_once(factory, settings)
     assert (await _ok(await c.get(f"/api/v1/purchases/{pid}")))["status"] == "evaluating"
     opened = await _ok(await c.get(f"/api/v1/purchases/{pid}/bids", headers=finance))
     assert sorted(b["digest"] for b in opened["items"]) == sorted(r["digest"] for r in receipts)
@@ -145,7 +145,7 @@ async def test_a_purchase_from_registration_to_payment(fast_client, factory):
 
     # publicity ends; the award drafts the contract
     clock.advance(timedelta(seconds=4))
-    await worker.run_once(factory)
+    await worker.run_once(factory, settings)
     purchase = await _ok(await c.get(f"/api/v1/purchases/{pid}"))
     assert purchase["status"] == "awarded" and purchase["contract_id"]
     contract_url = f"/api/v1/contracts/{purchase['contract_id']}"

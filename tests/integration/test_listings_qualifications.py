@@ -233,14 +233,11 @@ async def test_ratings_appear_only_from_a_registered_source(client, factory):
             i: ratings.RatingSummary(count=3, average=Decimal("4.3"), aspects={"quality": Decimal("4.5")}) for i in ids
         }
 
-    wired = ratings._source
-    try:
-        ratings.register_rating_source(None)
+    with ratings.sources.scoped(empty=True):
         assert "暂无评价" not in (await client.get(f"/providers/{org_id}")).text  # no source: no section at all
         ratings.register_rating_source(source)
         rated = (await client.get(f"/api/v1/providers/{org_id}")).json()["rating"]
         assert rated == {"count": 3, "average": "4.3", "aspects": {"quality": "4.5"}}
         page = await client.get(f"/providers/{org_id}")
         assert "4.3" in page.text and "3 条评价" in page.text
-    finally:
-        ratings.register_rating_source(wired)
+    assert "暂无评价" in (await client.get(f"/providers/{org_id}")).text  # the wired source is back

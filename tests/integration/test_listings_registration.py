@@ -224,7 +224,7 @@ async def test_an_organisation_that_is_not_approved_cannot_act_beyond_its_own_pr
     assert (await client.get("/api/v1/test/act", headers=approved)).json() == {"acted": True}
 
 
-async def test_the_worker_ends_suspensions_after_their_last_day(client, factory):
+async def test_the_worker_ends_suspensions_after_their_last_day(client, factory, settings):
     org_id, me = await register_provider(client, "suspendme")
     admin = await account(client, factory, "admin", "ops")
     await client.post(f"/api/v1/admin/organizations/{org_id}/approve", headers=admin)
@@ -237,16 +237,16 @@ async def test_the_worker_ends_suspensions_after_their_last_day(client, factory)
         json={"reason": "暂停", "until": until.isoformat()},
     )
     clock.advance(timedelta(days=2))  # the last day of the suspension
-    assert (await run_once(factory))["listings.suspensions"] == 0
+    assert (await run_once(factory, settings))["listings.suspensions"] == 0
     me = await login(client, "suspendme")  # sessions last hours, not days
     assert (await client.get("/api/v1/me/organization", headers=me)).json()["status"] == "suspended"
     clock.advance(timedelta(days=1))
-    assert (await run_once(factory))["listings.suspensions"] == 1
+    assert (await run_once(factory, settings))["listings.suspensions"] == 1
     me = await login(client, "suspendme")
     profile = (await client.get("/api/v1/me/organization", headers=me)).json()
     assert profile["status"] == "approved" and profile["suspended_until"] is None
     assert "organization.suspension_ended" in await _actions(factory, org_id)
-    assert (await run_once(factory))["listings.suspensions"] == 0
+    assert (await run_once(factory, settings))["listings.suspensions"] == 0
 
 
 @pytest.mark.postgres_only

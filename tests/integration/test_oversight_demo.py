@@ -34,7 +34,7 @@ async def _load(factory, settings) -> dict:
 
 
 async def test_the_demo_county_seen_by_the_finance_bureau(client, factory, settings, app):
-    wire()
+    wire(settings)
     loaded = await _load(factory, settings)
     assert loaded["oversight demo purchases created"] == 4, loaded
     finance = await login(client, "finance", DEMO_PASSWORD)

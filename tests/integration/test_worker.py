@@ -14,12 +14,12 @@ async def test_server_runs_registered_ticks_in_the_background(settings, engine):
 
     calls: list[str] = []
 
-    async def tick(factory, now):
+    async def tick(factory, settings, now):
         calls.append(now.isoformat())
         return 0
 
-    worker.register("test-tick", tick)
-    try:
+    with worker.jobs.scoped():
+        worker.register("test-tick", tick)
         app = create_app(settings.with_(run_worker_in_app=True, worker_interval_seconds=0.05), engine=engine)
         async with AsyncTestClient(app=app) as client:
             assert (await client.get("/healthz")).status_code == 200
@@ -31,25 +31,21 @@ async def test_server_runs_registered_ticks_in_the_background(settings, engine):
         count = len(calls)
         await asyncio.sleep(0.15)
         assert len(calls) == count  # the loop stopped with the server
-    finally:
-        worker._ticks.pop("test-tick", None)
+    assert "test-tick" not in worker.jobs
 
 
-async def test_a_failing_tick_does_not_stop_the_others(factory):
+async def test_a_failing_tick_does_not_stop_the_others(factory, settings):
     seen: list[str] = []
 
-    async def broken(factory, now):
+    async def broken(factory, settings, now):
         raise RuntimeError("boom")
 
-    async def fine(factory, now):
+    async def fine(factory, settings, now):
         seen.append("fine")
         return 1
 
-    worker.register("a-broken", broken)
-    worker.register("b-fine", fine)
-    try:
-        result = await worker.run_once(factory)
-    finally:
-        worker._ticks.pop("a-broken", None)
-        worker._ticks.pop("b-fine", None)
+    with worker.jobs.scoped(empty=True):
+        worker.register("a-broken", broken)
+        worker.register("b-fine", fine)
+        result = await worker.run_once(factory, settings)
     assert result["a-broken"] == 0 and result["b-fine"] == 1 and seen == ["fine"]

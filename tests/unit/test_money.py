@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from market.db import to_money
-from market.web.schemas import Money
+from market.money import to_money
+from market.schemas import Money
 
 
 class Priced(BaseModel):

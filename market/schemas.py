@@ -1,0 +1,62 @@
+"""Base classes of request and response schemas (pydantic; never table models).
+
+The same request schema is the one input path of a capability: the JSON API validates its body
+with it, and the page form that mirrors the API route parses its fields into it
+(:func:`market.web.forms.parse`). Services take the validated schema or its values and still
+enforce every domain rule themselves.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from market.i18n import gettext as _
+from market.money import Money
+
+T = TypeVar("T")
+
+# C0 control characters except tab, line feed and carriage return, and DEL: never text a person
+# typed (PostgreSQL cannot even store NUL)
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def check_text(value: Any) -> Any:
+    """Refuse control characters in a string (other values pass through)."""
+    if isinstance(value, str) and _CONTROL_RE.search(value):
+        raise ValueError(_("Control characters are not allowed."))
+    return value
+
+
+class Schema(BaseModel):
+    """Base for request schemas: unknown fields are refused, strings are trimmed and may not hold
+    control characters."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_control_characters(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            for item in value:
+                check_text(item)
+            return value
+        return check_text(value)
+
+
+class Out(BaseModel):
+    """Base for response schemas, built from table rows by attribute."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+__all__ = ["Money", "Out", "Page", "Schema", "check_text"]
