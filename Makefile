@@ -33,6 +33,8 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff format .
@@ -41,7 +43,7 @@ format: install
 # re-extract the translatable strings and merge them into the catalogs
 messages: install
 	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k ngettext:1,2 -k lazy_gettext -k N_ \
-	  --no-location --sort-output -o market/translations/messages.pot $(wildcard market listings bidding invoices)
+	  --no-location --sort-output -o market/translations/messages.pot $(wildcard market listings bidding invoices oversight)
 	$(BIN)/pybabel update -D messages -d market/translations -i market/translations/messages.pot --no-fuzzy-matching
 
 clean:

@@ -23,9 +23,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from market import i18n
+from market import i18n, jinja
 from market.clock import LOCAL_TZ, ensure_aware
-from market.web import templating
 
 PDF_DIR = Path(__file__).resolve().parent / "pdf"
 PDF_VARIANT = "pdf/a-3b"
@@ -40,7 +39,7 @@ def environment() -> Environment:
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,
     )
-    templating.configure(env)
+    jinja.configure(env)
     env.filters["local_date"] = _local_date
     env.filters["local_time"] = _local_time
     return env

@@ -1,7 +1,8 @@
 """The composition root: builds the Litestar application from every package.
 
-Only this module (with ``cli.py``, the migrations and ``oversight/``) imports the domain
-packages; it also wires the events by which an earlier layer triggers a later one.
+Inside ``market`` only this module, ``cli.py`` and the migrations import the domain packages
+(an import-linter contract in ``make lint`` holds this); it also wires the events by which an
+earlier layer triggers a later one, the worker jobs and the rating source.
 """
 
 from __future__ import annotations
@@ -48,9 +49,6 @@ from market import events, worker
 from market import settings as settings_mod
 from market.audit import api as audit_api
 from market.identity import api as identity_api
-from market.oversight import api as oversight_api
-from market.oversight import demo as oversight_demo
-from market.oversight import pages as oversight_pages
 from market.settings import Settings
 from market.web import pages, shell, templating
 from market.web.csrf import check_csrf
@@ -58,6 +56,9 @@ from market.web.deps import provide_actor, provide_db, provide_principal, provid
 from market.web.middleware import PlatformMiddleware
 from market.web.problems import EXCEPTION_HANDLERS
 from market.worker import run_loop
+from oversight import api as oversight_api
+from oversight import demo as oversight_demo
+from oversight import pages as oversight_pages
 
 log = logging.getLogger("market")
 
@@ -67,7 +68,7 @@ PACKAGE_ROOTS = [
     _HERE.parent / "listings",
     _HERE.parent / "bidding",
     _HERE.parent / "invoices",
-    _HERE / "oversight",
+    _HERE.parent / "oversight",
 ]
 
 

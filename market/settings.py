@@ -85,7 +85,7 @@ class Settings:
     payment_days: int = 30
     # a bid below this share of the mean of the other valid bids is abnormally low (its bidder explains)
     abnormal_low_ratio: Decimal = Decimal("0.5")
-    # oversight red flags (market/oversight): thresholds the finance bureau may tune
+    # oversight red flags (the oversight package): thresholds the finance bureau may tune
     split_threshold: Decimal = Decimal("100000.00")  # caps each under it, together above it: a split
     split_window_days: int = 30  # calendar days in which purchases of one owner and item count together
     concentration_share: Decimal = Decimal("0.5")  # one firm's share of an owner's awarded amount

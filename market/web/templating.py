@@ -1,4 +1,6 @@
-"""Jinja set-up shared by every package's pages: translations, formatting filters, CSRF field."""
+"""Jinja set-up of every package's pages: the shared translations and filters
+(:mod:`market.jinja`) plus the request helpers: CSRF field, language and paging links, the flash
+message."""
 
 from __future__ import annotations
 
@@ -8,8 +10,7 @@ from urllib.parse import urlencode
 from jinja2 import Environment, pass_context
 from markupsafe import Markup, escape
 
-from market import i18n, terms
-from market.clock import now
+from market import jinja
 from market.web import pages
 
 
@@ -61,26 +62,11 @@ def flash_message(ctx: Any) -> str | None:
 
 
 def configure(env: Environment) -> None:
-    env.add_extension("jinja2.ext.i18n")
-    env.install_gettext_callables(  # type: ignore[attr-defined]
-        lambda message, **kw: i18n.gettext(message, **kw),
-        lambda s, p, n, **kw: i18n.ngettext(s, p, n, **kw),
-        newstyle=True,
-    )
+    jinja.configure(env)
     env.globals.update(
         csrf_field=csrf_field,
         csrf_token=csrf_token,
         lang_url=lang_url,
         page_url=page_url,
         flash_message=flash_message,
-        current_lang=i18n.get_locale,
-        now=now,
     )
-    env.filters.update(
-        money=i18n.format_money,
-        dt=i18n.format_datetime,
-        date=i18n.format_date,
-        label=terms.label,
-    )
-    env.trim_blocks = True
-    env.lstrip_blocks = True

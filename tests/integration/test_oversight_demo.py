@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from bidding.models import Bid, Purchase, Selection
 from market.app import demo_loaders, wire
 from market.audit.service import verify
-from market.oversight import rules
+from oversight import rules
 from tests.integration.helpers import browser, login
 from tests.integration.ocds_schema import assert_valid_package
 

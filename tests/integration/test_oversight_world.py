@@ -17,8 +17,8 @@ from sqlalchemy import select
 from listings.demo import demo_id_number
 from market import clock
 from market.audit.models import AuditEvent
-from market.oversight import services
-from market.oversight.facts import Period
+from oversight import services
+from oversight.facts import Period
 from tests.integration.bidding_world import ACCELERATOR, make_world
 from tests.integration.helpers import (
     account,

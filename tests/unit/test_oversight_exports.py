@@ -13,9 +13,9 @@ import pytest
 from openpyxl import load_workbook
 
 from market import i18n
-from market.oversight import exports, rules
-from market.oversight.facts import Snapshot
 from market.settings import Settings, SettingsError
+from oversight import exports, rules
+from oversight.facts import Snapshot
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 

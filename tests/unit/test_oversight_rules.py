@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from market import i18n
-from market.oversight import explain, rules
-from market.oversight.rules import (
+from oversight import explain, rules
+from oversight.rules import (
     AwardItem,
     BidFact,
     ContractFact,

@@ -1,7 +1,7 @@
 """JSON API of the finance bureau's oversight (SPEC §6) and the public OCDS feed.
 
 ``/api/v1/finance/…`` is for the finance bureau and the operator; ``/api/v1/ocds/releases`` is
-public. Controllers translate; :mod:`market.oversight.services` holds the rules."""
+public. Controllers translate; :mod:`oversight.services` holds the rules."""
 
 from __future__ import annotations
 
@@ -16,10 +16,13 @@ from market import audit, clock
 from market.actor import Actor
 from market.identity.guards import oversight
 from market.jsonutil import jsonable
-from market.oversight import explain as words
-from market.oversight import exports, ocds, rules
-from market.oversight.facts import Period
-from market.oversight.schemas import (
+from market.settings import Settings
+from market.terms import label
+from market.web.deps import AppSettings, CurrentActor, DbSession
+from oversight import explain as words
+from oversight import exports, ocds, rules
+from oversight.facts import Period
+from oversight.schemas import (
     CompetitionOut,
     FlagOut,
     FlagPage,
@@ -30,7 +33,7 @@ from market.oversight.schemas import (
     SummaryOut,
     TimelinessOut,
 )
-from market.oversight.services import (
+from oversight.services import (
     FlagFilter,
     FlagReport,
     check_period,
@@ -39,9 +42,6 @@ from market.oversight.services import (
     red_flags,
     summary,
 )
-from market.settings import Settings
-from market.terms import label
-from market.web.deps import AppSettings, CurrentActor, DbSession
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
 Offset = Annotated[int, QueryParameter(ge=0)]

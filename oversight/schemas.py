@@ -10,8 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from market.oversight import rules
 from market.schemas import Money
+from oversight import rules
 
 
 class SpendingOut(BaseModel):

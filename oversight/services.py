@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from market.clock import LOCAL_TZ
 from market.errors import FieldError, InvalidInput
 from market.i18n import gettext as _
-from market.oversight import explain, rules
-from market.oversight.facts import Period, Snapshot, load
 from market.settings import Settings
+from oversight import explain, rules
+from oversight.facts import Period, Snapshot, load
 
 FLAG_KINDS = ("purchase", "firm")
 

@@ -32,8 +32,8 @@ from listings.models import CatalogItem, Practitioner
 from market import clock
 from market.clock import LOCAL_TZ
 from market.identity.models import Organization, OrgKind
-from market.oversight import rules
 from market.settings import Settings
+from oversight import rules
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,12 @@ from market.errors import InvalidInput, NotFound
 from market.i18n import get_locale
 from market.i18n import gettext as _
 from market.identity.guards import oversight
-from market.oversight import explain, rules
-from market.oversight.facts import Period
-from market.oversight.services import (
+from market.settings import Settings
+from market.terms import N_, choices
+from market.web.deps import AppSettings, DbSession
+from oversight import explain, rules
+from oversight.facts import Period
+from oversight.services import (
     FLAG_KINDS,
     FlagFilter,
     check_group_by,
@@ -30,9 +33,6 @@ from market.oversight.services import (
     red_flags,
     summary,
 )
-from market.settings import Settings
-from market.terms import N_, choices
-from market.web.deps import AppSettings, DbSession
 
 DateFrom = Annotated[str | None, QueryParameter(name="from")]
 DateTo = Annotated[str | None, QueryParameter(name="to")]

@@ -1,9 +1,9 @@
 """Pure oversight rules: spending, competition, savings, timeliness and red flags.
 
-No database and no clock here: :mod:`market.oversight.facts` loads plain facts (bids only of
+No database and no clock here: :mod:`oversight.facts` loads plain facts (bids only of
 purchases whose bids have been opened, so nothing sealed can reach a report), and these
 functions answer from them. Each red flag is a code, a severity, its subject (a purchase or a
-firm) and the data behind it; :mod:`market.oversight.explain` turns it into a sentence.
+firm) and the data behind it; :mod:`oversight.explain` turns it into a sentence.
 """
 
 from __future__ import annotations

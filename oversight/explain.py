@@ -10,8 +10,8 @@ from typing import Any
 from bidding import vocab as _bidding_vocab  # noqa: F401  (registers purchase_method, funding)
 from market.i18n import format_date, format_money
 from market.i18n import gettext as _
-from market.oversight import rules
 from market.terms import N_, label, register
+from oversight import rules
 
 register(
     "oversight_flag",

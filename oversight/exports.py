@@ -24,9 +24,9 @@ from openpyxl.utils import get_column_letter
 from invoices import labels as _invoice_labels  # noqa: F401  (registers contract_status)
 from market.clock import to_local
 from market.i18n import gettext as _
-from market.oversight import explain, rules
-from market.oversight.facts import Snapshot
 from market.terms import N_, label
+from oversight import explain, rules
+from oversight.facts import Snapshot
 
 Cell = str | int | Decimal | datetime | date | None
 MONEY, INT, TEXT, MOMENT, DAY, PCT = "money", "int", "text", "moment", "day", "pct"
