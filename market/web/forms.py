@@ -107,8 +107,8 @@ def _collect(schema: type[BaseModel], form: FormData, prefix: str = "") -> dict[
         nested = _model_of(info.annotation)
         if nested is not None and not _is_list(info.annotation):
             inner = _collect(nested, form, f"{key}.")
-            if inner or info.is_required():
-                raw[name] = inner
+            if info.is_required() or any(v not in ("", [], {}) for v in inner.values()):
+                raw[name] = inner  # an optional group left entirely empty is left out
             continue
         if _is_list(info.annotation):
             values = [v for v in form.getall(key) if v != ""]
