@@ -17,7 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Column, Index, Integer, Text, UniqueConstraint, text
+from sqlalchemy import CheckConstraint, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from market import clock
@@ -142,16 +142,6 @@ class PurchaseAvoid(SQLModel, table=True):
 
     purchase_id: uuid.UUID = Field(foreign_key="purchases.id", primary_key=True)
     provider_id: uuid.UUID = Field(foreign_key="organizations.id", primary_key=True)
-
-
-class RefCounter(SQLModel, table=True):
-    """The last purchase reference number issued in a year (locked FOR UPDATE while incremented)."""
-
-    __tablename__ = "purchase_ref_counters"
-    __table_args__ = (CheckConstraint("last >= 0", name="last_not_negative"),)
-
-    year: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
-    last: int = 0
 
 
 class Bid(SQLModel, table=True):

@@ -19,8 +19,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bidding import draw, rules, vocab  # noqa: F401 - registers the labels used below
@@ -36,13 +34,12 @@ from bidding.models import (
     PurchaseAvoid,
     PurchaseStatus,
     Question,
-    RefCounter,
     Selection,
     SelectionStatus,
 )
 from listings.models import CatalogItem, FeeType
 from listings.services import qualified
-from market import audit, clock, events
+from market import audit, clock, events, numbering
 from market.actor import SYSTEM, Actor
 from market.db import is_postgres, unit_of_work
 from market.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied, RuleViolation
@@ -335,18 +332,9 @@ async def update_draft(
 
 
 async def next_ref(session: AsyncSession, year: int) -> str:
-    """The next gap-free reference of the year. The counter row is created if missing, then
-    locked FOR UPDATE and incremented in the publishing transaction (a rollback gives the number
-    back)."""
-    insert = pg_insert if is_postgres(session) else sqlite_insert
-    await session.execute(insert(RefCounter).values(year=year, last=0).on_conflict_do_nothing(index_elements=["year"]))
-    counter = await session.scalar(
-        select(RefCounter).where(RefCounter.year == year).with_for_update().execution_options(populate_existing=True)
-    )
-    assert counter is not None
-    counter.last += 1
-    await session.flush()
-    return f"CG-{year}-{counter.last:06d}"
+    """The next gap-free reference of the year (``CG-2026-000001``), taken in the publishing
+    transaction (a rollback gives the number back)."""
+    return numbering.reference("CG", year, await numbering.next_number(session, "purchase", year))
 
 
 async def publish(session: AsyncSession, actor: Actor, purchase_id: uuid.UUID) -> Purchase:

@@ -4,7 +4,7 @@
   never exceeds the contract amount (checked under the contract's row lock, and by a CHECK on the
   contract's running total).
 * Numbers are consecutive per issuer and year, one sequence for invoices and credit notes,
-  taken from a counter row locked FOR UPDATE (:mod:`invoices.numbering`).
+  taken from a counter row locked FOR UPDATE (:mod:`market.numbering`).
 * Issued invoices never change (a database trigger refuses UPDATE and DELETE); a correction is
   a credit note that refers to the invoice.
 * The owner records payments against an invoice; paying more than is outstanding is refused.
@@ -21,10 +21,10 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from invoices import numbering, rules
+from invoices import rules
 from invoices.contracts import OVERSIGHT_ROLES, get_contract, require_side
 from invoices.models import Contract, Invoice, InvoiceKind, Payment
-from market import audit, clock
+from market import audit, clock, numbering
 from market.actor import Actor
 from market.errors import FieldError, InvalidInput, NotFound, RuleViolation
 from market.i18n import format_money

@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding import services as bidding_services
 from bidding.events import PurchaseAwarded
-from invoices import numbering, rules
+from invoices import rules
 from invoices.models import AgreementStatus, Contract, ContractAgreement, ContractStatus, Payment
-from market import audit, clock
+from market import audit, clock, numbering
 from market.actor import SYSTEM, Actor
 from market.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from market.i18n import format_money

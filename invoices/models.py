@@ -72,19 +72,6 @@ CONTRACT_PROGRESS_COLUMNS = (
 )
 
 
-class NumberCounter(SQLModel, table=True):
-    """Gap-free document numbers: one row per series, scope (issuer) and year, locked FOR UPDATE
-    while a number is taken, so that concurrent requests queue instead of computing max + 1."""
-
-    __tablename__ = "number_counters"
-    __table_args__ = (CheckConstraint("value >= 0", name="value_not_negative"),)
-
-    series: str = Field(primary_key=True, max_length=16)
-    scope: str = Field(primary_key=True, max_length=40)  # an issuer's id, or "-" for platform-wide series
-    year: int = Field(primary_key=True)
-    value: int = 0
-
-
 class Contract(SQLModel, table=True):
     __tablename__ = "contracts"
     __table_args__ = (

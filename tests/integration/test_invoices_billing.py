@@ -14,9 +14,10 @@ from sqlalchemy import Uuid, bindparam, func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from invoices import delivery
-from invoices.models import Contract, Invoice, NumberCounter
+from invoices.models import Contract, Invoice
 from market import clock
 from market.clock import LOCAL_TZ
+from market.numbering import NumberCounter
 from tests.integration.helpers import (
     account,
     actor_of,

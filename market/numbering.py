@@ -1,4 +1,5 @@
-"""Gap-free numbering: a counter row per series, scope and year, locked FOR UPDATE.
+"""Gap-free numbering of every human reference: purchases (CG-), contracts (HT-), invoices (FP-)
+and credit notes (HZ-). One counter row per series, scope and year, locked FOR UPDATE.
 
 The row is created on first use with ``INSERT … ON CONFLICT DO NOTHING`` (two first users of a
 new year do not collide), then locked; the number is taken and the row updated in the caller's
@@ -10,19 +11,31 @@ constraints on the numbered tables say so again). On SQLite the database write l
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import CheckConstraint, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import Field, SQLModel
 
-from invoices.models import NumberCounter
 from market.db import is_postgres
 
-PLATFORM = "-"
+PLATFORM = "-"  # the scope of a platform-wide series (purchases, contracts)
+
+
+class NumberCounter(SQLModel, table=True):
+    """The last number taken of a series, per scope (an issuer, or the platform) and year."""
+
+    __tablename__ = "number_counters"
+    __table_args__ = (CheckConstraint("value >= 0", name="value_not_negative"),)
+
+    series: str = Field(primary_key=True, max_length=16)
+    scope: str = Field(primary_key=True, max_length=40)  # an issuer's id, or "-" for platform-wide series
+    year: int = Field(primary_key=True)
+    value: int = 0
 
 
 async def next_number(session: AsyncSession, series: str, year: int, scope: str = PLATFORM) -> int:
-    """Take the next number of ``series`` for ``scope`` (an issuer) and ``year``: 1, 2, 3, …"""
+    """Take the next number of ``series`` for ``scope`` and ``year``: 1, 2, 3, …"""
     insert = pg_insert if is_postgres(session) else sqlite_insert
     await session.execute(
         insert(NumberCounter)
@@ -40,3 +53,8 @@ async def next_number(session: AsyncSession, series: str, year: int, scope: str 
     counter.value += 1
     await session.flush()
     return counter.value
+
+
+def reference(prefix: str, year: int, number: int) -> str:
+    """``CG-2026-000001``: a series' prefix, the year and the number in six digits."""
+    return f"{prefix}-{year}-{number:06d}"
