@@ -4,6 +4,10 @@ on PostgreSQL. Every test gets a fresh database copied from a migrated template:
 * SQLite: the migrated file is copied;
 * PostgreSQL: ``CREATE DATABASE … TEMPLATE …`` from a database migrated once per run.
 
+A test marked ``@pytest.mark.demo`` starts from a copy of the demo county instead (loaded once per
+run and database into a second template, with its uploaded files), so that no test pays for
+loading the demo itself.
+
 PostgreSQL is found at ``MARKET_TEST_DATABASE_URL``, else at localhost:5432 (``make test`` starts
 a throwaway cluster when neither is there). If it cannot be reached the PostgreSQL half fails;
 it is never skipped silently.
@@ -58,6 +62,43 @@ def _pg_admin() -> Iterator[psycopg.Connection[Any]]:
 class Backend:
     name: str
     template: str  # a file path (SQLite) or a database name (PostgreSQL)
+    uploads: Path | None = None  # the files the template's rows refer to (the demo's uploads)
+
+
+def _url_of(backend: str, template: str) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{template}"
+    return make_url(_pg_admin_url()).set(database=template).render_as_string(hide_password=False)
+
+
+def _load_demo(url: str, var_dir: Path) -> Path:
+    """The demo county loaded into the database at ``url``, as `market demo` loads it; returns the
+    directory of its uploaded files."""
+    import asyncio
+
+    from market.app import demo_loaders, wire
+
+    settings = Settings(
+        database_url=url,
+        var_dir=var_dir,
+        upload_dir=var_dir / "uploads",
+        run_worker_in_app=False,
+        argon2_profile="fast",
+    ).validate()
+    wire(settings)
+
+    async def load() -> None:
+        engine = dbmod.create_engine(url)
+        try:
+            async with dbmod.unit_of_work(dbmod.session_factory(engine)) as session:
+                for loader in demo_loaders():
+                    await loader(session, settings)
+                await session.commit()
+        finally:
+            await engine.dispose()
+
+    asyncio.run(load())
+    return settings.upload_dir
 
 
 @pytest.fixture(scope="session")
@@ -82,6 +123,26 @@ def postgres_template() -> Iterator[Backend]:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(scope="session")
+def sqlite_demo_template(sqlite_template: Backend, tmp_path_factory: pytest.TempPathFactory) -> Backend:
+    folder = tmp_path_factory.mktemp("demo")
+    path = folder / "demo.db"
+    shutil.copyfile(sqlite_template.template, path)
+    uploads = _load_demo(_url_of("sqlite", str(path)), folder)
+    return Backend("sqlite", str(path), uploads)
+
+
+@pytest.fixture(scope="session")
+def postgres_demo_template(postgres_template: Backend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+    name = f"market_demo_{RUN_TOKEN}"
+    with _pg_admin() as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template.template}"')
+    uploads = _load_demo(_url_of("postgresql", name), tmp_path_factory.mktemp("demo"))
+    yield Backend("postgresql", name, uploads)
+    with _pg_admin() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def backend(request: pytest.FixtureRequest) -> str:
     if request.param == "sqlite" and request.node.get_closest_marker("postgres_only"):
@@ -90,14 +151,22 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def template(backend: str, request: pytest.FixtureRequest) -> Backend:
+    """The template this test's database is copied from: the demo county for ``@pytest.mark.demo``."""
+    demo = request.node.get_closest_marker("demo") is not None
+    name = {"sqlite": "sqlite", "postgresql": "postgres"}[backend]
+    return request.getfixturevalue(f"{name}_demo_template" if demo else f"{name}_template")
+
+
+@pytest.fixture
+def database_url(backend: str, template: Backend, tmp_path: Path) -> Iterator[str]:
+    if template.uploads is not None:  # the files the copied rows refer to, where `settings` keeps uploads
+        shutil.copytree(template.uploads, tmp_path / "uploads")
     if backend == "sqlite":
-        template: Backend = request.getfixturevalue("sqlite_template")
         target = tmp_path / "market.db"
         shutil.copyfile(template.template, target)
         yield f"sqlite:///{target}"
         return
-    template = request.getfixturevalue("postgres_template")
     name = f"market_t_{RUN_TOKEN}_{next(_counter)}"
     with _pg_admin() as conn:
         conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template.template}"')
