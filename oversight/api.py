@@ -215,7 +215,7 @@ class OpenDataController(Controller):
     )
     async def releases(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         db: DbSession,
         settings: AppSettings,
         since: Annotated[

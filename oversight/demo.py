@@ -13,12 +13,15 @@ Idempotent: once the first lot exists, the loader does nothing.
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from bidding import demo as bidding_demo
 from bidding.models import Purchase, PurchaseStatus
@@ -50,16 +53,15 @@ def _cap(split_threshold: Decimal, share: str) -> Decimal:
 
 async def _owner_with_least_awards(session: AsyncSession, cast: bidding_demo.Cast) -> tuple[Organization, User]:
     """The owner with the smallest awarded amount so far (the one firm's wins then dominate it)."""
-    awarded = dict(
-        (
-            await session.execute(
-                select(Purchase.owner_id, func.sum(Purchase.budget_cap))
-                .where(Purchase.status.in_((PurchaseStatus.awarded.value, PurchaseStatus.contracted.value)))
-                .group_by(Purchase.owner_id)
-            )
-        ).all()
-    )
-    return min(cast.owners, key=lambda o: (awarded.get(o[0].id, 0), o[0].name))
+    awarded: dict[uuid.UUID, Decimal] = {
+        owner_id: total
+        for owner_id, total in await session.execute(
+            select(col(Purchase.owner_id), func.sum(col(Purchase.budget_cap)))
+            .where(col(Purchase.status).in_((PurchaseStatus.awarded.value, PurchaseStatus.contracted.value)))
+            .group_by(col(Purchase.owner_id))
+        )
+    }
+    return min(cast.owners, key=lambda o: (awarded.get(o[0].id, Decimal(0)), o[0].name))
 
 
 def plan(
@@ -129,13 +131,17 @@ def award_at(publicity_over: datetime, latest_contract: datetime | None, n: int,
 
 async def _keep_contract(session: AsyncSession, settings: Settings, contract: Contract, now: datetime) -> None:
     """Signed the next day, delivered and accepted well within the service time (past steps only)."""
-    owner_user = await session.scalar(select(User).where(User.org_id == contract.owner_id).order_by(User.created_at))
-    firm_user = await session.scalar(select(User).where(User.org_id == contract.provider_id).order_by(User.created_at))
+    owner_user = await session.scalar(
+        select(User).where(col(User.org_id) == contract.owner_id).order_by(col(User.created_at))
+    )
+    firm_user = await session.scalar(
+        select(User).where(col(User.org_id) == contract.provider_id).order_by(col(User.created_at))
+    )
     assert owner_user is not None and firm_user is not None
     owner = Actor(user_id=owner_user.id, org_id=contract.owner_id, role="owner", username=owner_user.username)
     firm = Actor(user_id=firm_user.id, org_id=contract.provider_id, role="provider", username=firm_user.username)
     day = timedelta(days=1) / settings.accelerator
-    steps = [
+    steps: list[tuple[timedelta, Callable[[], Awaitable[object]]]] = [
         (day, lambda: contracts.sign_contract(session, owner, settings, contract.id)),
         (day + day / 8, lambda: contracts.sign_contract(session, firm, settings, contract.id)),
         (
@@ -163,15 +169,15 @@ async def load(session: AsyncSession, settings: Settings) -> dict[str, Any]:
     cast = await bidding_demo.find_cast(session)
     if not cast.owners or not cast.items:
         return {"oversight demo": "nothing created (load the listings demo first)"}
-    if await session.scalar(select(Purchase.id).where(Purchase.title == TITLES[0]).limit(1)):
+    if await session.scalar(select(col(Purchase.id)).where(col(Purchase.title) == TITLES[0]).limit(1)):
         return {"oversight demo": "already loaded"}
     now = clock.now()
     owner = await _owner_with_least_awards(session, cast)
     fresh = []
-    latest = await session.scalar(select(func.max(Contract.drafted_at)))
+    latest = await session.scalar(select(func.max(col(Contract.drafted_at))))
     for sc in plan(cast, owner, now, settings, clock.ensure_aware(latest) if latest else None):
         exists = await session.scalar(
-            select(Purchase.id).where(Purchase.owner_id == sc.owner[0].id, Purchase.title == sc.title)
+            select(col(Purchase.id)).where(col(Purchase.owner_id) == sc.owner[0].id, col(Purchase.title) == sc.title)
         )
         if exists is None:
             fresh.append(sc)
@@ -186,7 +192,7 @@ async def load(session: AsyncSession, settings: Settings) -> dict[str, Any]:
             await step(session)
     await session.flush()
     for sc in fresh:
-        contract = await session.scalar(select(Contract).where(Contract.purchase_id == sc.purchase_id))
+        contract = await session.scalar(select(Contract).where(col(Contract.purchase_id) == sc.purchase_id))
         if contract is not None and contract.signed_at is None:
             await _keep_contract(session, settings, contract, now)
     return {"oversight demo purchases created": len(fresh)}

@@ -10,10 +10,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from bidding import services as purchases_service
 from bidding.models import (
@@ -35,6 +36,8 @@ from market.identity.models import Organization, OrgKind
 from market.settings import Settings
 from oversight import rules
 
+Q = TypeVar("Q", bound="Select[*tuple[Any, ...]]")  # any select, whatever it selects
+
 
 @dataclass(frozen=True)
 class Period:
@@ -51,12 +54,9 @@ class Period:
 
 @dataclass
 class Snapshot:
-    now: datetime
     purchases: list[rules.PurchaseFact]
     firms: list[rules.FirmFact]
     orgs: dict[uuid.UUID, Organization] = field(default_factory=dict)  # owners and providers
-    rows: dict[uuid.UUID, Purchase] = field(default_factory=dict)
-    contracts: dict[uuid.UUID, Contract] = field(default_factory=dict)  # by purchase id
 
     @property
     def firms_by_id(self) -> dict[uuid.UUID, rules.FirmFact]:
@@ -67,15 +67,15 @@ class Snapshot:
         return {p.id: p for p in self.purchases}
 
 
-def scoped(query: Select[Any], period: Period) -> Select[Any]:
+def scoped(query: Q, period: Period) -> Q:
     """``query`` (which selects or joins ``purchases``) limited to the published purchases of the
     period (drafts are the owner's own business)."""
-    query = query.where(Purchase.status != PurchaseStatus.draft.value, Purchase.published_at.is_not(None))
+    query = query.where(col(Purchase.status) != PurchaseStatus.draft.value, col(Purchase.published_at).is_not(None))
     lower, upper = period.bounds()
     if lower is not None:
-        query = query.where(Purchase.published_at >= lower)
+        query = query.where(col(Purchase.published_at) >= lower)
     if upper is not None:
-        query = query.where(Purchase.published_at < upper)
+        query = query.where(col(Purchase.published_at) < upper)
     return query
 
 
@@ -84,16 +84,17 @@ async def load(session: AsyncSession, settings: Settings, period: Period = Perio
     and contract, and every intermediary firm with its practitioners' keyed ID hashes."""
     await purchases_service.apply_due_now(session)  # what the time engine owes is applied first
     now = clock.now()
-    rows = list(await session.scalars(scoped(select(Purchase), period).order_by(Purchase.published_at, Purchase.ref)))
-    by_id = {p.id: p for p in rows}
+    rows: list[Purchase] = list(
+        await session.scalars(scoped(select(Purchase), period).order_by(col(Purchase.published_at), col(Purchase.ref)))
+    )
 
     # bids: only where they have been opened — never a sealed one
     bids: dict[uuid.UUID, list[rules.BidFact]] = {p.id: [] for p in rows if p.opened_at is not None}
     bid_query = (
         select(Bid)
-        .join(Purchase, Purchase.id == Bid.purchase_id)
-        .where(Purchase.opened_at.is_not(None), Bid.status == BidStatus.active.value)
-        .order_by(Bid.price, Bid.digest)
+        .join(Purchase, col(Purchase.id) == col(Bid.purchase_id))
+        .where(col(Purchase.opened_at).is_not(None), col(Bid.status) == BidStatus.active.value)
+        .order_by(col(Bid.price), col(Bid.digest))
     )
     for b in await session.scalars(scoped(bid_query, period)):
         if b.purchase_id in bids:
@@ -103,11 +104,11 @@ async def load(session: AsyncSession, settings: Settings, period: Period = Perio
 
     selections: dict[uuid.UUID, tuple[Selection, uuid.UUID]] = {}
     sel_query = (
-        select(Selection, Bid.provider_id)
-        .join(Purchase, Purchase.id == Selection.purchase_id)
-        .join(Bid, Bid.id == Selection.winner_bid_id)
-        .where(Selection.status == SelectionStatus.current.value)
-        .order_by(Selection.round)
+        select(Selection, col(Bid.provider_id))
+        .join(Purchase, col(Purchase.id) == col(Selection.purchase_id))
+        .join(Bid, col(Bid.id) == col(Selection.winner_bid_id))
+        .where(col(Selection.status) == SelectionStatus.current.value)
+        .order_by(col(Selection.round))
     )
     for sel, provider_id in (await session.execute(scoped(sel_query, period))).all():
         selections[sel.purchase_id] = (sel, provider_id)  # the latest current round wins
@@ -115,9 +116,9 @@ async def load(session: AsyncSession, settings: Settings, period: Period = Perio
     upheld: dict[uuid.UUID, list[rules.ObjectionFact]] = {}
     obj_query = (
         select(Objection)
-        .join(Purchase, Purchase.id == Objection.purchase_id)
-        .where(Objection.status == ObjectionStatus.upheld.value)
-        .order_by(Objection.decided_at)
+        .join(Purchase, col(Purchase.id) == col(Objection.purchase_id))
+        .where(col(Objection.status) == ObjectionStatus.upheld.value)
+        .order_by(col(Objection.decided_at))
     )
     for o in await session.scalars(scoped(obj_query, period)):
         upheld.setdefault(o.purchase_id, []).append(
@@ -125,7 +126,7 @@ async def load(session: AsyncSession, settings: Settings, period: Period = Perio
         )
 
     contract_rows: dict[uuid.UUID, Contract] = {}
-    con_query = select(Contract).join(Purchase, Purchase.id == Contract.purchase_id)
+    con_query = select(Contract).join(Purchase, col(Purchase.id) == col(Contract.purchase_id))
     for c in await session.scalars(scoped(con_query, period)):
         contract_rows[c.purchase_id] = c
 
@@ -133,12 +134,13 @@ async def load(session: AsyncSession, settings: Settings, period: Period = Perio
         o.id: o
         for o in await session.scalars(
             select(Organization).where(
-                (Organization.kind == OrgKind.provider.value) | Organization.id.in_({p.owner_id for p in rows})
+                (col(Organization.kind) == OrgKind.provider.value)
+                | col(Organization.id).in_({p.owner_id for p in rows})
             )
         )
     }
     practitioners: dict[uuid.UUID, list[rules.PractitionerFact]] = {}
-    for person in await session.scalars(select(Practitioner).order_by(Practitioner.name)):
+    for person in await session.scalars(select(Practitioner).order_by(col(Practitioner.name))):
         practitioners.setdefault(person.provider_id, []).append(
             rules.PractitionerFact(id_hash=person.id_hash, name=person.name, id_masked=person.id_masked)
         )
@@ -154,19 +156,20 @@ async def load(session: AsyncSession, settings: Settings, period: Period = Perio
         for o in sorted(orgs.values(), key=lambda o: o.name)
         if o.kind == OrgKind.provider.value
     ]
-    items = dict(
-        (
-            await session.execute(
-                select(CatalogItem.code, CatalogItem.name).where(CatalogItem.code.in_({p.catalog_code for p in rows}))
+    items: dict[str, str] = {
+        code: name
+        for code, name in await session.execute(
+            select(col(CatalogItem.code), col(CatalogItem.name)).where(
+                col(CatalogItem.code).in_({p.catalog_code for p in rows})
             )
-        ).all()
-    )
+        )
+    }
 
     facts = []
     for p in rows:
-        sel_winner = selections.get(p.id)
-        sel, winner_id = sel_winner if sel_winner else (None, None)
-        c = contract_rows.get(p.id)
+        chosen = selections.get(p.id)
+        current, winner_id = chosen if chosen else (None, None)
+        contract = contract_rows.get(p.id)
         facts.append(
             rules.PurchaseFact(
                 id=p.id,
@@ -185,15 +188,15 @@ async def load(session: AsyncSession, settings: Settings, period: Period = Perio
                 bids=tuple(bids[p.id]) if p.id in bids else None,
                 winner_id=winner_id,
                 winner_name=orgs[winner_id].name if winner_id in orgs else None,
-                price=sel.price if sel else None,
-                reason=sel.reason if sel else None,
-                selected_at=sel.selected_at if sel else None,
+                price=current.price if current else None,
+                reason=current.reason if current else None,
+                selected_at=current.selected_at if current else None,
                 awarded_at=p.awarded_at,
                 upheld=tuple(upheld.get(p.id, ())),
-                contract=contract_fact(c, settings, now) if c else None,
+                contract=contract_fact(contract, settings, now) if contract else None,
             )
         )
-    return Snapshot(now=now, purchases=facts, firms=firms, orgs=orgs, rows=by_id, contracts=contract_rows)
+    return Snapshot(purchases=facts, firms=firms, orgs=orgs)
 
 
 def contract_fact(c: Contract, settings: Settings, now: datetime) -> rules.ContractFact:

@@ -29,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from bidding import services as purchases_service
 from bidding.models import Bid, BidStatus, Purchase, PurchaseStatus, Question, Selection, SelectionStatus
@@ -269,7 +270,7 @@ def release(proc: Process, settings: Settings) -> dict[str, Any]:
             tags.append("contract")
         if any(x.get("implementation") for x in contracts):
             tags.append("implementation")
-    return _clean(
+    cleaned: dict[str, Any] = _clean(
         {
             "ocid": ocid(settings.ocds_prefix, ref),
             "id": f"{ref}-{to_local(date).strftime('%Y%m%dT%H%M%S')}",
@@ -285,6 +286,7 @@ def release(proc: Process, settings: Settings) -> dict[str, Any]:
             "relatedProcesses": related,
         }
     )
+    return cleaned
 
 
 def winner_of(proc: Process, selection: Selection) -> Organization:
@@ -294,29 +296,29 @@ def winner_of(proc: Process, selection: Selection) -> Organization:
 async def load(session: AsyncSession, since: datetime | None, *, limit: int, offset: int) -> tuple[list[Process], int]:
     """The published purchases changed at or after ``since`` (oldest change first), one page."""
     await purchases_service.apply_due_now(session)
-    query = select(Purchase).where(Purchase.status != PurchaseStatus.draft.value, Purchase.ref.is_not(None))
+    query = select(Purchase).where(col(Purchase.status) != PurchaseStatus.draft.value, col(Purchase.ref).is_not(None))
     if since is not None:
-        changed_contract = select(Contract.purchase_id).where(Contract.updated_at >= since)
-        paid = select(Payment.contract_id).where(Payment.recorded_at >= since)
+        changed_contract = select(col(Contract.purchase_id)).where(col(Contract.updated_at) >= since)
+        paid = select(col(Payment.contract_id)).where(col(Payment.recorded_at) >= since)
         query = query.where(
             or_(
-                Purchase.updated_at >= since,
-                Purchase.id.in_(changed_contract),
-                Purchase.id.in_(select(Contract.purchase_id).where(Contract.id.in_(paid))),
+                col(Purchase.updated_at) >= since,
+                col(Purchase.id).in_(changed_contract),
+                col(Purchase.id).in_(select(col(Contract.purchase_id)).where(col(Contract.id).in_(paid))),
             )
         )
     rows = list(await session.scalars(query))
     # the same purchases as a subquery, not as a list of thousands of parameters
-    chosen = query.with_only_columns(Purchase.id).scalar_subquery()
+    chosen = query.with_only_columns(col(Purchase.id)).scalar_subquery()
     contracts = {
-        c.purchase_id: c for c in await session.scalars(select(Contract).where(Contract.purchase_id.in_(chosen)))
+        c.purchase_id: c for c in await session.scalars(select(Contract).where(col(Contract.purchase_id).in_(chosen)))
     }
     payments: dict[uuid.UUID, list[Payment]] = {}
     for pay in await session.scalars(
         select(Payment)
-        .join(Contract, Contract.id == Payment.contract_id)
-        .where(Contract.purchase_id.in_(chosen))
-        .order_by(Payment.paid_on, Payment.recorded_at)
+        .join(Contract, col(Contract.id) == col(Payment.contract_id))
+        .where(col(Contract.purchase_id).in_(chosen))
+        .order_by(col(Payment.paid_on), col(Payment.recorded_at))
     ):
         payments.setdefault(pay.contract_id, []).append(pay)
     procs = [Process(purchase=p, contract=contracts.get(p.id)) for p in rows]
@@ -341,53 +343,57 @@ async def _complete(session: AsyncSession, procs: list[Process]) -> None:
     items = {
         i.code: i
         for i in await session.scalars(
-            select(CatalogItem).where(CatalogItem.code.in_({p.catalog_code for p in rows.values()}))
+            select(CatalogItem).where(col(CatalogItem.code).in_({p.catalog_code for p in rows.values()}))
         )
     }
-    asked = set(await session.scalars(select(Question.purchase_id).where(Question.purchase_id.in_(ids)).distinct()))
-    opened = [p.id for p in rows.values() if p.opened_at is not None]
-    counts = dict(
-        (
-            await session.execute(
-                select(Bid.purchase_id, func.count(func.distinct(Bid.provider_id)))
-                .where(Bid.purchase_id.in_(opened), Bid.status == BidStatus.active.value)
-                .group_by(Bid.purchase_id)
-            )
-        ).all()
+    asked = set(
+        await session.scalars(select(col(Question.purchase_id)).where(col(Question.purchase_id).in_(ids)).distinct())
     )
+    opened = [p.id for p in rows.values() if p.opened_at is not None]
+    counts: dict[uuid.UUID, int] = {
+        purchase_id: n
+        for purchase_id, n in await session.execute(
+            select(col(Bid.purchase_id), func.count(func.distinct(col(Bid.provider_id))))
+            .where(col(Bid.purchase_id).in_(opened), col(Bid.status) == BidStatus.active.value)
+            .group_by(col(Bid.purchase_id))
+        )
+    }
     awarded = [p.id for p in rows.values() if p.status in (PurchaseStatus.awarded, PurchaseStatus.contracted)]
     bidder_ids: dict[uuid.UUID, set[uuid.UUID]] = {}
-    for purchase_id, provider_id in (
-        await session.execute(
-            select(Bid.purchase_id, Bid.provider_id).where(
-                Bid.purchase_id.in_(awarded), Bid.status == BidStatus.active.value
-            )
+    for purchase_id, provider_id in await session.execute(
+        select(col(Bid.purchase_id), col(Bid.provider_id)).where(
+            col(Bid.purchase_id).in_(awarded), col(Bid.status) == BidStatus.active.value
         )
-    ).all():
+    ):
         bidder_ids.setdefault(purchase_id, set()).add(provider_id)
     selections = list(
         await session.execute(
-            select(Selection, Bid.provider_id)
-            .join(Bid, Bid.id == Selection.winner_bid_id)
-            .where(Selection.purchase_id.in_(ids))
-            .order_by(Selection.round)
+            select(Selection, col(Bid.provider_id))
+            .join(Bid, col(Bid.id) == col(Selection.winner_bid_id))
+            .where(col(Selection.purchase_id).in_(ids))
+            .order_by(col(Selection.round))
         )
     )
     org_ids = {p.owner_id for p in rows.values()} | {pid for _s, pid in selections}
     for found in bidder_ids.values():
         org_ids |= found
-    orgs = {o.id: o for o in await session.scalars(select(Organization).where(Organization.id.in_(org_ids)))}
+    orgs = {o.id: o for o in await session.scalars(select(Organization).where(col(Organization.id).in_(org_ids)))}
     previous_ids = {p.previous_id for p in rows.values() if p.previous_id}
-    refs = dict((await session.execute(select(Purchase.id, Purchase.ref).where(Purchase.id.in_(previous_ids)))).all())
-    successors = dict(
-        (
-            await session.execute(
-                select(Purchase.previous_id, Purchase.ref).where(
-                    Purchase.previous_id.in_(ids), Purchase.ref.is_not(None)
-                )
+    refs: dict[uuid.UUID, str | None] = {
+        purchase_id: ref
+        for purchase_id, ref in await session.execute(
+            select(col(Purchase.id), col(Purchase.ref)).where(col(Purchase.id).in_(previous_ids))
+        )
+    }
+    successors: dict[uuid.UUID, str] = {
+        previous_id: ref
+        for previous_id, ref in await session.execute(
+            select(col(Purchase.previous_id), col(Purchase.ref)).where(
+                col(Purchase.previous_id).in_(ids), col(Purchase.ref).is_not(None)
             )
-        ).all()
-    )
+        )
+        if previous_id is not None and ref is not None
+    }
     for proc in procs:
         p = proc.purchase
         proc.owner = orgs[p.owner_id]

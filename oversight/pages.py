@@ -6,27 +6,30 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from litestar import Request, get
+from litestar import get
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Template
 
-from market.errors import InvalidInput, NotFound
+from market.errors import FieldError, InvalidInput, NotFound
 from market.i18n import get_locale
 from market.i18n import gettext as _
 from market.identity.guards import oversight
 from market.settings import Settings
 from market.terms import N_, choices
 from market.web.deps import AppSettings, DbSession
+from market.web.pages import Notices, Pager, Tile
 from oversight import explain, rules
 from oversight.facts import Period
 from oversight.services import (
     FLAG_KINDS,
     FlagFilter,
-    check_group_by,
+    FlagReport,
     check_period,
     involving,
     parse_day,
@@ -36,8 +39,13 @@ from oversight.services import (
 
 DateFrom = Annotated[str | None, QueryParameter(name="from")]
 DateTo = Annotated[str | None, QueryParameter(name="to")]
+PageNumber = Annotated[str | None, QueryParameter(name="page")]
 
-WORKSPACE_TILES: list[tuple[str, str, str]] = [
+FLAGGED_PER_PAGE = 20  # purchases or firms on a page of red flags
+
+# the oversight pages only read (their forms are filters): nothing to say after a form
+NOTICES: Notices = {}
+WORKSPACE_TILES: list[Tile] = [
     ("finance", "/finance/overview", N_("Spending, competition and savings")),
     ("finance", "/finance/flags", N_("Red flags")),
     ("finance", "/finance/exports", N_("Exports and open data")),
@@ -47,26 +55,60 @@ WORKSPACE_TILES: list[tuple[str, str, str]] = [
 ]
 
 
-def _period(start: str | None, end: str | None) -> tuple[Period, str | None, dict[str, str]]:
-    """The period of a filter form (empty fields are open ends) and what was wrong with it: a page
-    shows its form again with the problem instead of failing."""
-    values = {"from": (start or "").strip(), "to": (end or "").strip()}
-    parsed: dict[str, date | None] = {}
-    problem = None
-    for key, text in values.items():
+@dataclass(frozen=True)
+class PeriodForm:
+    """The period filter of every oversight page (``from``/``to``, empty fields are open ends).
+    A wrong field does not fail the page: it is shown again with its error next to it (answered
+    422) and the report covers what was right (a date that is not one is an open end; an end
+    before the start, the whole time)."""
+
+    period: Period
+    typed: dict[str, str]
+    error: InvalidInput | None = None
+
+    @classmethod
+    def read(cls, start: str | None, end: str | None) -> PeriodForm:
+        typed = {"from": (start or "").strip(), "to": (end or "").strip()}
+        days: dict[str, date | None] = {}
+        errors: list[FieldError] = []
+        for key, text in typed.items():
+            try:
+                days[key] = parse_day(key, text)
+            except InvalidInput as exc:
+                days[key] = None
+                errors += exc.errors
         try:
-            parsed[key] = parse_day(key, text)
+            period = check_period(days["from"], days["to"])
         except InvalidInput as exc:
-            parsed[key], values[key], problem = None, "", exc.detail
-    try:
-        return check_period(parsed["from"], parsed["to"]), problem, values
-    except InvalidInput as exc:  # the end before the start: the whole time instead
-        return Period(), exc.detail, {"from": "", "to": ""}
+            period = Period()
+            errors += exc.errors
+        if not errors:
+            return cls(period, typed)
+        return cls(
+            period,
+            typed,
+            InvalidInput(_("The input is not valid."), _("Correct the fields named below."), errors=errors),
+        )
+
+    @property
+    def chosen(self) -> dict[str, str]:
+        """The period the report covers, as query parameters."""
+        return {
+            "from": self.period.start.isoformat() if self.period.start else "",
+            "to": self.period.end.isoformat() if self.period.end else "",
+        }
+
+    def render(self, template: str, context: dict[str, Any]) -> Template:
+        """``template`` with the form's values and, when it was wrong, its errors (422)."""
+        context = {**context, "form": self.typed}
+        if self.error is None:
+            return Template(template, context=context)
+        context.update(error=self.error, field_errors={e.field: e.message for e in self.error.errors})
+        return Template(template, context=context, status_code=422)
 
 
 @get("/finance/overview", include_in_schema=False, guards=[oversight])
 async def overview(
-    request: Request,
     db: DbSession,
     settings: AppSettings,
     group_by: FromQuery[str | None] = None,
@@ -74,45 +116,22 @@ async def overview(
     date_to: DateTo = None,
 ) -> Template:
     chosen = group_by if group_by in rules.GROUPINGS else "owner"
-    period, problem, values = _period(date_from, date_to)
-    s = await summary(db, settings, check_group_by(chosen), period)
-    return Template(
+    form = PeriodForm.read(date_from, date_to)
+    s = await summary(db, settings, chosen, form.period)
+    return form.render(
         "oversight/overview.html",
-        context={
+        {
             "s": s,
             "rows": [(s.label(r), r) for r in s.rows],
             "groupings": choices("group_by"),
             "group_by": chosen,
-            "period": values,
-            "problem": problem,
             "flag_total": sum(s.flag_counts.values()),
         },
     )
 
 
-@get("/finance/flags", include_in_schema=False, guards=[oversight])
-async def flags_page(
-    request: Request,
-    db: DbSession,
-    settings: AppSettings,
-    kind: FromQuery[str | None] = None,
-    code: FromQuery[str | None] = None,
-    severity: FromQuery[str | None] = None,
-    date_from: DateFrom = None,
-    date_to: DateTo = None,
-) -> Template:
-    chosen_kind = kind if kind in FLAG_KINDS else "purchase"
-    chosen_code = code if code in rules.FLAG_CODES else None
-    if chosen_code and chosen_code in rules.FIRM_FLAGS:
-        chosen_kind = "firm"
-    elif chosen_code:
-        chosen_kind = "purchase"
-    chosen_severity = severity if severity in rules.SEVERITIES else None
-    period, problem, values = _period(date_from, date_to)
-    report = await red_flags(
-        db, settings, period, FlagFilter(kind=chosen_kind, code=chosen_code, severity=chosen_severity)
-    )
-    # one panel per purchase or firm, most serious first
+def _flagged(report: FlagReport, kind: str) -> list[dict[str, Any]]:
+    """One entry per flagged purchase or firm with its flags, the most serious first."""
     grouped: dict[uuid.UUID, list[rules.Flag]] = defaultdict(list)
     for f in report.chosen:
         grouped[f.subject_id].append(f)
@@ -134,7 +153,7 @@ async def flags_page(
                 for f in found
             ],
         }
-        if chosen_kind == "purchase":
+        if kind == "purchase":
             p = purchases[subject_id]
             entry.update(
                 name=p.title,
@@ -149,32 +168,64 @@ async def flags_page(
             )
         else:
             firm = firms.get(subject_id)
-            won = [p for p in report.snapshot.purchases if p.awarded and p.winner_id == subject_id]
+            wins, won_amount = _awards(report.snapshot.purchases, subject_id)
             entry.update(
                 name=firm.name if firm else str(subject_id),
                 uscc=firm.uscc if firm else "",
-                wins=len(won),
-                won_amount=sum((p.price or rules.ZERO for p in won), rules.ZERO),
+                wins=wins,
+                won_amount=won_amount,
             )
         subjects.append(entry)
     order = {s: i for i, s in enumerate(rules.SEVERITIES)}
     subjects.sort(key=lambda e: (order[e["severity"]], -len(e["flags"]), e.get("ref") or e["name"]))
+    return subjects
+
+
+def _awards(purchases: list[rules.PurchaseFact], firm_id: uuid.UUID) -> tuple[int, Decimal]:
+    """How many awards a firm won and for how much."""
+    won = [p for p in purchases if p.awarded and p.winner_id == firm_id]
+    return len(won), sum((p.price or rules.ZERO for p in won), rules.ZERO)
+
+
+@get("/finance/flags", include_in_schema=False, guards=[oversight])
+async def flags_page(
+    db: DbSession,
+    settings: AppSettings,
+    kind: FromQuery[str | None] = None,
+    code: FromQuery[str | None] = None,
+    severity: FromQuery[str | None] = None,
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+    page: PageNumber = None,
+) -> Template:
+    chosen_kind = kind if kind in FLAG_KINDS else "purchase"
+    chosen_code = code if code in rules.FLAG_CODES else None
+    if chosen_code and chosen_code in rules.FIRM_FLAGS:
+        chosen_kind = "firm"
+    elif chosen_code:
+        chosen_kind = "purchase"
+    chosen_severity = severity if severity in rules.SEVERITIES else None
+    form = PeriodForm.read(date_from, date_to)
+    report = await red_flags(
+        db, settings, form.period, FlagFilter(kind=chosen_kind, code=chosen_code, severity=chosen_severity)
+    )
+    subjects = _flagged(report, chosen_kind)
+    pager = Pager.of(page, FLAGGED_PER_PAGE)
+    pager = Pager(min(pager.page, pager.pages(len(subjects))), pager.size)  # past the end: the last page
     codes = rules.PURCHASE_FLAGS if chosen_kind == "purchase" else rules.FIRM_FLAGS
     counts = rules.count_by(report.flags, lambda f: f.code)
-    kind_counts = rules.count_by(report.flags, lambda f: f.subject)
     thresholds = rules.Thresholds.of(settings)
-    return Template(
+    return form.render(
         "oversight/flags.html",
-        context={
+        {
             "kind": chosen_kind,
             "code": chosen_code,
             "severity": chosen_severity,
-            "subjects": subjects,
+            "subjects": subjects[pager.offset : pager.offset + pager.limit],
+            "paging": pager.context(len(subjects)),
             "codes": [(c, counts.get(c, 0)) for c in codes],
-            "kind_counts": kind_counts,
+            "kind_counts": rules.count_by(report.flags, lambda f: f.subject),
             "total": len(report.chosen),
-            "period": values,
-            "problem": problem,
             "t": thresholds,
             "rates": {
                 "concentration": explain.pct(rules.percent(thresholds.concentration_share, 1)),
@@ -186,9 +237,17 @@ async def flags_page(
     )
 
 
+@dataclass(frozen=True)
+class FirmRow:
+    """A purchase a firm bid on or won, with its bid (once opened)."""
+
+    p: rules.PurchaseFact
+    bid: rules.BidFact | None
+    won: bool
+
+
 @get("/finance/firms/{firm_id:uuid}", include_in_schema=False, guards=[oversight])
 async def firm_page(
-    request: Request,
     db: DbSession,
     settings: AppSettings,
     firm_id: FromPath[uuid.UUID],
@@ -197,25 +256,28 @@ async def firm_page(
 ) -> Template:
     """One firm as the finance bureau sees it: its record, its own red flags, those of the purchases
     it won and those that name it, its opened bids and its awards."""
-    period, problem, values = _period(date_from, date_to)
-    report = await red_flags(db, settings, period, FlagFilter(firm_id=firm_id))
+    form = PeriodForm.read(date_from, date_to)
+    report = await red_flags(db, settings, form.period, FlagFilter(firm_id=firm_id))
     org = report.snapshot.orgs.get(firm_id)
     if org is None or org.kind != "provider":
         raise NotFound(_("No such firm."))
-    firm = report.snapshot.firms_by_id[firm_id]
-    rows = []
-    for p in involving(report.snapshot.purchases, firm_id):
-        bid = next((b for b in p.bids or () if b.provider_id == firm_id), None)
-        rows.append({"p": p, "bid": bid, "won": p.selected and p.winner_id == firm_id})
-    won = [r["p"] for r in rows if r["won"] and r["p"].awarded]
-    return Template(
+    rows = [
+        FirmRow(
+            p=p,
+            bid=next((b for b in p.bids or () if b.provider_id == firm_id), None),
+            won=p.selected and p.winner_id == firm_id,
+        )
+        for p in involving(report.snapshot.purchases, firm_id)
+    ]
+    wins, won_amount = _awards(report.snapshot.purchases, firm_id)
+    return form.render(
         "oversight/firm.html",
-        context={
+        {
             "org": org,
-            "firm": firm,
+            "firm": report.snapshot.firms_by_id[firm_id],
             "rows": rows,
-            "wins": len(won),
-            "won_amount": sum((p.price or rules.ZERO for p in won), rules.ZERO),
+            "wins": wins,
+            "won_amount": won_amount,
             "flags": [
                 {
                     "code": f.code,
@@ -228,27 +290,20 @@ async def firm_page(
                 }
                 for f in report.chosen
             ],
-            "period": values,
-            "problem": problem,
         },
     )
 
 
 @get("/finance/exports", include_in_schema=False, guards=[oversight])
-async def exports_page(
-    request: Request,
-    settings: AppSettings,
-    date_from: DateFrom = None,
-    date_to: DateTo = None,
-) -> Template:
-    _chosen, problem, values = _period(date_from, date_to)
+async def exports_page(settings: AppSettings, date_from: DateFrom = None, date_to: DateTo = None) -> Template:
+    form = PeriodForm.read(date_from, date_to)
+    period = form.chosen
     # the files speak the page's language (headers, labels, explanations)
-    suffix = "?" + urlencode({**{k: v for k, v in values.items() if v}, "lang": get_locale()})
-    return Template(
+    suffix = "?" + urlencode({**{k: v for k, v in period.items() if v}, "lang": get_locale()})
+    return form.render(
         "oversight/exports.html",
-        context={
-            "period": values,
-            "problem": problem,
+        {
+            "period": period,
             "csv_url": f"/api/v1/finance/export.csv{suffix}",
             "xlsx_url": f"/api/v1/finance/export.xlsx{suffix}",
             "ocds_url": "/api/v1/ocds/releases",

@@ -67,7 +67,6 @@ def check_period(start: date | None, end: date | None) -> Period:
 @dataclass
 class Summary:
     group_by: str
-    period: Period
     totals: rules.Spending
     rows: list[rules.Spending]
     labels: dict[str, str]
@@ -88,11 +87,10 @@ def names_for(snapshot: Snapshot, group_by: str) -> dict[str, str]:
     return {}
 
 
-def summarize(snapshot: Snapshot, settings: Settings, group_by: str, period: Period) -> Summary:
+def summarize(snapshot: Snapshot, settings: Settings, group_by: str) -> Summary:
     flags = rules.all_flags(snapshot.purchases, snapshot.firms, rules.Thresholds.of(settings))
     return Summary(
         group_by=group_by,
-        period=period,
         totals=rules.total(snapshot.purchases),
         rows=rules.spending(snapshot.purchases, group_by),
         labels=names_for(snapshot, group_by),
@@ -105,7 +103,7 @@ def summarize(snapshot: Snapshot, settings: Settings, group_by: str, period: Per
 
 async def summary(session: AsyncSession, settings: Settings, group_by: str | None, period: Period) -> Summary:
     grouping = check_group_by(group_by)
-    return summarize(await load(session, settings, period), settings, grouping, period)
+    return summarize(await load(session, settings, period), settings, grouping)
 
 
 @dataclass(frozen=True)

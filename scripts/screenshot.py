@@ -1,7 +1,7 @@
 """Screenshot a page of a running server as a signed-in user (or anonymously).
 
-    .venv/bin/python /work/brief/screenshot.py --base http://127.0.0.1:8123 --path /workspace \
-        --user admin --password demo2026 --out /tmp/ws.png [--lang en] [--width 1280] [--height 1600]
+    .venv/bin/python scripts/screenshot.py --base http://127.0.0.1:8123 --path /workspace \
+        --user admin --password demo2026 --out ws.png [--lang en] [--width 1280] [--height 1600]
 
 Signs in through the API, fetches the HTML with the session, writes it with a <base href> so the
 stylesheet loads, and lets headless Chromium take the picture.

@@ -1,9 +1,11 @@
-"""Validating OCDS output against the published OCDS 1.1.5 schema, offline.
+"""Validating OCDS output against the OCDS 1.1.5 schema, offline.
 
-The schema files are not copied into the project: they are found at ``MARKET_OCDS_SCHEMA_DIR``,
-else at ``<repo>/../shared/ocds-1.1.5``, else at ``/work/shared/ocds-1.1.5``. The release package
-schema refers to the release schema by its URL; a ``referencing`` registry answers that URL with
-the local file, so nothing is downloaded. Without the files the test fails (it never skips).
+The schema is the repository's own copy of its structure, ``tests/data/ocds-1.1.5`` (made from the
+published schema files by ``scripts/ocds_structure.py``, which strips the titles and descriptions
+and keeps everything a validator reads); ``MARKET_OCDS_SCHEMA_DIR`` points elsewhere, e.g. at the
+published files themselves. The release package schema refers to the release schema by its URL;
+a ``referencing`` registry answers that URL with the local file, so nothing is downloaded. Without
+the files the test fails (it never skips).
 """
 
 from __future__ import annotations
@@ -21,22 +23,23 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 REPO = Path(__file__).resolve().parents[2]
+COPY = REPO / "tests" / "data" / "ocds-1.1.5"  # made by scripts/ocds_structure.py
 FILES = ("release-package-schema.json", "release-schema.json")
 
 
 def schema_dir() -> Path:
     configured = os.environ.get("MARKET_OCDS_SCHEMA_DIR")
-    candidates = (
-        [Path(configured)] if configured else [REPO.parent / "shared" / "ocds-1.1.5", Path("/work/shared/ocds-1.1.5")]
-    )
-    for candidate in candidates:
-        if all((candidate / name).is_file() for name in FILES):
-            return candidate
+    folder = Path(configured) if configured else COPY
+    if all((folder / name).is_file() for name in FILES):
+        return folder
     pytest.fail(
-        "The OCDS 1.1.5 schema was not found (looked in: "
-        + ", ".join(str(c) for c in candidates)
-        + "). Set MARKET_OCDS_SCHEMA_DIR to the directory that holds "
-        + " and ".join(FILES)
+        f"The OCDS 1.1.5 schema was not found in {folder}. "
+        + (
+            "Set MARKET_OCDS_SCHEMA_DIR to a directory that holds " + " and ".join(FILES)
+            if configured
+            else "The repository's copy is missing: restore it from git, or make it again with "
+            "scripts/ocds_structure.py (see its docstring); MARKET_OCDS_SCHEMA_DIR may name another directory"
+        )
         + ".",
         pytrace=False,
     )

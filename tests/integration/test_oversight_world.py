@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -17,6 +18,7 @@ from sqlalchemy import select
 from listings.demo import demo_id_number
 from market import clock
 from market.audit.models import AuditEvent
+from oversight import pages as oversight_pages
 from oversight import services
 from oversight.facts import Period
 from tests.integration.bidding_world import ACCELERATOR, make_world
@@ -151,7 +153,7 @@ class TestSealedUntilTheDeadline:
 NOW = datetime.fromisoformat("2026-06-15T10:00:00+08:00")
 
 
-async def test_split_purchases_a_dominant_firm_and_the_exports(client, factory, settings, app):
+async def test_split_purchases_a_dominant_firm_and_the_exports(client, factory, settings, app, monkeypatch):
     clock.freeze(NOW)
     owner_user, provider_user = await make_parties(factory)
     titles = [
@@ -284,6 +286,19 @@ async def test_split_purchases_a_dominant_firm_and_the_exports(client, factory, 
         assert zh.status_code == 200 and "拆分" in zh.text and refs[0] in zh.text
         en = await page.get("/finance/overview?group_by=catalog&lang=en")
         assert en.status_code == 200 and "Spending by Catalog item" in en.text and "105,000.00" in en.text
+
+        # the flagged purchases, a page at a time, the most serious first
+        monkeypatch.setattr(oversight_pages, "FLAGGED_PER_PAGE", 2)
+        shown = {}
+        for number in ("1", "2", "3", "abc"):
+            r = await page.get(f"/finance/flags?code=split_purchase&page={number}&lang=en")
+            assert r.status_code == 200 and "3 flags · 3 purchases" in r.text, number
+            shown[number] = re.findall(r'<h2><a href="/workspace/purchases/[^"]+">([^<]+)</a>', r.text)
+        assert len(shown["1"]) == 2 and len(shown["2"]) == 1 and sorted(shown["1"] + shown["2"]) == refs
+        assert shown["3"] == shown["2"] and shown["abc"] == shown["1"]  # past the end: the last; nonsense: the first
+        first = await page.get("/finance/flags?code=split_purchase")
+        assert 'rel="next" href="/finance/flags?code=split_purchase&amp;page=2"' in first.text
+        assert 'rel="prev"' not in first.text
     finally:
         await page.aclose()
 
@@ -303,7 +318,7 @@ async def test_only_finance_and_the_operator_see_the_oversight(client, factory, 
     assert (await client.get("/api/v1/ocds/releases")).status_code == 200
     for path in PAGES:
         r = await client.get(path)
-        assert r.status_code in (302, 303) and r.headers["location"].startswith("/login"), path
+        assert r.status_code == 302 and r.headers["location"].startswith("/login"), path
     for username in ("firm1", "jtj"):
         page = await browser(app, username)
         try:
@@ -336,6 +351,19 @@ async def test_bad_questions_get_problem_details(client, factory):
     assert_problem(await client.get("/api/v1/finance/export.csv?from=June", headers=finance), 422, "from")
     assert_problem(await client.get("/api/v1/ocds/releases?since=yesterday"), 422, "since")
     assert_problem(await client.get("/api/v1/ocds/releases?limit=0"), 422, "limit")
-    # a page shows its form again with the problem, instead of failing
-    page = await client.get("/finance/overview?from=June&lang=en", headers=finance)
-    assert page.status_code == 200 and "Enter a date such as 2026-12-31." in page.text
+    # a page shows its period form again with the error next to the field (422), and the report
+    # of what was right: a date that is not one is an open end, an end before the start the whole time
+    not_a_date = '<span class="field-error" id="err-from">Enter a date such as 2026-12-31.</span>'
+    backwards = '<span class="field-error" id="err-to">The end of the period comes before its start.</span>'
+    for path in ("/finance/overview", "/finance/flags", "/finance/exports"):
+        page = await client.get(f"{path}?from=June&to=2026-05-01&lang=en", headers=finance)
+        assert page.status_code == 422, (path, page.status_code)
+        assert not_a_date in page.text and 'name="from" type="date" value="June"' in page.text, path
+        assert 'name="to" type="date" value="2026-05-01"' in page.text and 'href="#err-from"' in page.text, path
+        page = await client.get(f"{path}?from=2026-06-01&to=2026-05-01&lang=en", headers=finance)
+        assert page.status_code == 422 and backwards in page.text, path
+        assert (await client.get(f"{path}?from=2026-05-01&to=2026-06-01", headers=finance)).status_code == 200
+    exports = await client.get("/finance/exports?from=June&to=2026-05-01&lang=en", headers=finance)
+    assert "/api/v1/finance/export.csv?to=2026-05-01&amp;lang=en" in exports.text  # what was right is kept
+    exports = await client.get("/finance/exports?from=2026-06-01&to=2026-05-01&lang=en", headers=finance)
+    assert "/api/v1/finance/export.csv?lang=en" in exports.text and "All published purchases." in exports.text

@@ -58,7 +58,7 @@ def snapshot() -> Snapshot:
         reason="抢险救灾",
         awarded_at=T0 + timedelta(days=10),
     )
-    return Snapshot(now=T0, purchases=[done, sealed], firms=[])
+    return Snapshot(purchases=[done, sealed], firms=[])
 
 
 @pytest.fixture(autouse=True)

@@ -442,5 +442,6 @@ def test_a_flag_mentions_the_firms_it_names():
     firms = [FirmFact(FIRMS[0], "甲", practitioners=(shared,)), FirmFact(FIRMS[1], "乙", practitioners=(shared,))]
     bids = (BidFact(FIRMS[0], Decimal("5"), True), BidFact(FIRMS[1], Decimal("5"), True))
     flags = rules.all_flags([purchase(status="evaluating", bids=bids)], firms, Thresholds())
+    assert sorted(f.code for f in flags) == ["identical_prices", "linked_bidders", "linked_firms", "linked_firms"]
     for f in flags:
         assert rules.mentions(f, FIRMS[0]) and rules.mentions(f, FIRMS[1]) and not rules.mentions(f, FIRMS[2])
