@@ -8,7 +8,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = [p for p in ("market", "listings", "bidding", "invoices") if (ROOT / p).is_dir()]
+PACKAGES = ["market", "listings", "bidding", "invoices", "oversight"]
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "N_": None}
 METHODS = [("**/templates/**.html", "jinja2"), ("**/pdf/**.html", "jinja2"), ("**.py", "python")]
 OPTIONS = {pattern: {"extensions": "jinja2.ext.i18n"} for pattern in ("**/templates/**.html", "**/pdf/**.html")}
