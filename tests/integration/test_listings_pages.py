@@ -64,7 +64,7 @@ async def test_provider_registers_through_the_form_and_sees_its_profile(client, 
     async with factory() as session:
         assert await session.scalar(select(Organization).where(Organization.name == "云南山水环境监测有限公司")) is None
     r = await client.post("/register/provider", data=provider_form(csrf, "shanshui"))
-    assert r.status_code == 303 and r.headers["location"] == "/workspace/profile?notice=registered"
+    assert r.status_code == 303 and r.headers["location"] == "/workspace/profile?done=registered"
     profile = await client.get(r.headers["location"])
     assert profile.status_code == 200 and "注册成功" in profile.text and "待审核" in profile.text
     workspace = await client.get("/workspace")
