@@ -221,6 +221,19 @@ async def test_catalog_editor_pages(app, client, factory):
     async with factory() as session:
         item = await session.scalar(select(CatalogItem).where(CatalogItem.code == "YLZJ-005"))
         assert item.time_limit_days == 6 and item.version == 2
+    # an emptied fee cap is no cap (the item is not government-priced)
+    r = await client.post(
+        "/admin/catalog/YLZJ-005/edit",
+        data=form(csrf, **{**fields, "time_limit_days": "6", "fee_cap": "", "version": "2"}),
+    )
+    assert r.status_code == 303 and "item_saved" in r.headers["location"]
+    assert (await client.get("/api/v1/catalog/YLZJ-005")).json()["fee_cap"] is None
+    # the import redirects to what it did
+    export = (await client.get("/api/v1/catalog/export.csv")).content
+    r = await client.post("/admin/catalog/import", data=form(csrf), files={"file": ("catalog.csv", export, "text/csv")})
+    assert r.status_code == 303 and r.headers["location"].startswith("/admin/catalog?import=")
+    done = await client.get(r.headers["location"])
+    assert "导入完成：新增 0 项，修改 0 项，1 项未变。" in done.text and "文件已导入。" in done.text
     # forms need the CSRF token
     assert (await client.post("/admin/catalog/new", data=fields)).status_code == 403
 
