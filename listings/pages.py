@@ -299,7 +299,8 @@ class ProfilePages(Controller):
 
     @post("/workspace/profile/resubmit", status_code=303)
     async def resubmit(self, db: DbSession, actor: CurrentActor) -> Redirect:
-        await organizations.resubmit(db, actor, organizations.own_org_id(actor))
+        async with refusal(db, "listings/profile.html", lambda: self._context(db, actor)):
+            await organizations.resubmit(db, actor, organizations.own_org_id(actor))
         return redirect("/workspace/profile", done="resubmitted")
 
 

@@ -109,6 +109,9 @@ async def test_rejected_registrant_corrects_and_resubmits_on_its_profile_page(ap
     r = await client.post("/workspace/profile/resubmit", data=form(csrf))
     assert r.status_code == 303
     assert "待审核" in (await client.get("/workspace/profile")).text
+    again = await client.post("/workspace/profile/resubmit", data=form(csrf))  # pending: nothing to resubmit
+    assert again.status_code == 422 and "只有被驳回的注册才能重新提交" in again.text
+    assert 'name="legal_rep"' in again.text  # the profile page itself, not an error page
 
 
 async def test_provider_adds_a_qualification_with_its_scan_and_a_practitioner(client, factory):
