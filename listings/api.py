@@ -12,6 +12,8 @@ from litestar.connection import ASGIConnection
 from litestar.enums import RequestEncodingType
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import Body, FromPath, JSONBody, QueryParameter
+from litestar.types import Guard
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from listings import catalog, directory, organizations, qualifications, storage
 from listings.models import CatalogItem, Qualification
@@ -36,6 +38,7 @@ from listings.schemas import (
     PublicQualificationOut,
     QualificationIn,
     QualificationOut,
+    QualificationRejectIn,
     RatingOut,
     ReasonIn,
     RegisteredOut,
@@ -44,6 +47,7 @@ from listings.schemas import (
 )
 from listings.services import get_catalog_item
 from market import clock
+from market.actor import Actor
 from market.errors import InvalidInput, PermissionDenied
 from market.i18n import gettext as _
 from market.identity.guards import admin_only, principal_of, signed_in
@@ -53,10 +57,12 @@ from market.schemas import Page
 from market.settings import Settings
 from market.web.deps import AppSettings, CurrentActor, DbSession
 
+AnyRequest = Request[Any, Any, Any]
+
 # --- guards and converters ---------------------------------------------------------------------
 
 
-def own_or_oversight(param: str = "provider_id"):  # type: ignore[no-untyped-def]
+def own_or_oversight(param: str = "provider_id") -> Guard:
     """The organisation named by the path parameter itself, or the operator and the finance bureau."""
 
     def guard(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
@@ -192,8 +198,7 @@ class CatalogController(Controller):
 
     @post("/", status_code=201, guards=[admin_only], summary="Add a catalog item (version 1)")
     async def create_item(self, data: JSONBody[CatalogItemIn], db: DbSession, actor: CurrentActor) -> CatalogItemOut:
-        values = data.model_dump(exclude={"note"})
-        item = await catalog.create_item(db, actor, catalog.CatalogInput(**values), note=data.note)
+        item = await catalog.create_item(db, actor, data.as_input(), note=data.note)
         return item_out(item)
 
     @patch(
@@ -204,12 +209,7 @@ class CatalogController(Controller):
     async def update_item(
         self, code: FromPath[str], data: JSONBody[CatalogItemPatch], db: DbSession, actor: CurrentActor
     ) -> CatalogItemOut:
-        changes = {
-            k: getattr(data, k) for k in data.model_fields_set if k not in ("version", "note") and k in catalog.EDITABLE
-        }
-        for name, value in list(changes.items()):
-            if value is None and name != "fee_cap":
-                raise InvalidInput.field(name, _("Required."))
+        changes = data.changes(data.model_fields_set)
         item, _changed = await catalog.update_item(
             db, actor, code, changes, expected_version=data.version, note=data.note
         )
@@ -221,7 +221,7 @@ class CatalogController(Controller):
         guards=[admin_only],
         summary="Import a CSV (body text/csv, or multipart field `file`): all rows or none; errors name row and field",
     )
-    async def import_csv(self, request: Request, db: DbSession, actor: CurrentActor) -> ImportOut:
+    async def import_csv(self, request: AnyRequest, db: DbSession, actor: CurrentActor) -> ImportOut:
         data = await read_csv_body(request)
         result = await catalog.import_csv(db, actor, data)
         return ImportOut(
@@ -229,37 +229,21 @@ class CatalogController(Controller):
         )
 
 
-async def read_csv_body(request: Request) -> bytes:
+async def read_csv_body(request: AnyRequest) -> bytes:
     content_type = request.content_type[0]
     if content_type == RequestEncodingType.MULTI_PART:
         form = await request.form()
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
             raise InvalidInput.field("file", _("Choose the CSV file to import."))
-        return await upload.read()
+        content: bytes = await upload.read()
+        return content
     if content_type in ("text/csv", "text/plain", "application/csv", "application/octet-stream"):
         return await request.body()
     raise InvalidInput.field("file", _("Send the CSV file as text/csv or as the multipart field file."))
 
 
 # --- registration, the registrant's profile ----------------------------------------------------
-
-
-def _registration(kind: OrgKind, data: RegistrationIn, org_type: str | None = None) -> organizations.Registration:
-    return organizations.Registration(
-        kind=kind,
-        name=data.name,
-        uscc=data.uscc,
-        legal_rep=data.legal_rep,
-        address=data.address,
-        phone=data.phone,
-        email=str(data.email),
-        username=data.username,
-        password=data.password,
-        commitment_accepted=data.commitment_accepted,
-        org_type=org_type,
-        display_name=data.display_name,
-    )
 
 
 class OwnerRegistrationController(Controller):
@@ -270,7 +254,7 @@ class OwnerRegistrationController(Controller):
     async def register_owner(
         self, data: JSONBody[OwnerRegistrationIn], db: DbSession, actor: CurrentActor
     ) -> RegisteredOut:
-        org, user = await organizations.register(db, actor, _registration(OrgKind.owner, data, data.org_type))
+        org, user = await organizations.register(db, actor, data.registration(OrgKind.owner))
         return RegisteredOut(id=org.id, status=org.status, user_id=user.id)
 
 
@@ -280,22 +264,18 @@ class ProfileController(Controller):
     guards = [signed_in]
 
     @get("/", summary="My organisation's profile, status and the reason of the last decision")
-    async def profile(self, request: Request, db: DbSession) -> ProfileOut:
+    async def profile(self, request: AnyRequest, db: DbSession) -> ProfileOut:
         return ProfileOut.model_validate(await get_organization(db, principal_of(request).org_id))
 
     @patch("/", summary="Correct my organisation's profile (name and credit code only before approval)")
     async def update(self, data: JSONBody[ProfilePatch], db: DbSession, actor: CurrentActor) -> ProfileOut:
-        assert actor.org_id is not None
-        changes = {k: getattr(data, k) for k in data.model_fields_set}
-        if "email" in changes and changes["email"] is not None:
-            changes["email"] = str(changes["email"])
-        org = await organizations.update_profile(db, actor, actor.org_id, changes)
+        changes = data.changes(data.model_fields_set)
+        org = await organizations.update_profile(db, actor, organizations.own_org_id(actor), changes)
         return ProfileOut.model_validate(org)
 
     @post("/resubmit", status_code=200, summary="Ask for review again after a rejection")
     async def resubmit(self, db: DbSession, actor: CurrentActor) -> ProfileOut:
-        assert actor.org_id is not None
-        return ProfileOut.model_validate(await organizations.resubmit(db, actor, actor.org_id))
+        return ProfileOut.model_validate(await organizations.resubmit(db, actor, organizations.own_org_id(actor)))
 
 
 # --- providers: registration, directory, qualifications, practitioners -------------------------
@@ -309,7 +289,7 @@ class ProviderController(Controller):
     async def register_provider(
         self, data: JSONBody[RegistrationIn], db: DbSession, actor: CurrentActor
     ) -> RegisteredOut:
-        org, user = await organizations.register(db, actor, _registration(OrgKind.provider, data))
+        org, user = await organizations.register(db, actor, data.registration(OrgKind.provider))
         return RegisteredOut(id=org.id, status=org.status, user_id=user.id)
 
     @get("/", summary="The public directory: approved providers; search q, filter catalog_code (qualified today)")
@@ -357,7 +337,7 @@ class ProviderController(Controller):
     async def add_qualification(
         self, provider_id: FromPath[uuid.UUID], data: JSONBody[QualificationIn], db: DbSession, actor: CurrentActor
     ) -> QualificationOut:
-        q = await qualifications.add_qualification(db, actor, provider_id, qualification_input(data))
+        q = await qualifications.add_qualification(db, actor, provider_id, data.as_input())
         covered = await qualifications.covered_codes(db, [q.id])
         return qualification_out(q, covered.get(q.id, []))
 
@@ -397,18 +377,6 @@ class ProviderController(Controller):
         return PractitionerOut.model_validate(p)
 
 
-def qualification_input(data: QualificationIn) -> qualifications.QualificationInput:
-    return qualifications.QualificationInput(
-        name=data.name,
-        grade=data.grade,
-        certificate_no=data.certificate_no,
-        issuer=data.issuer,
-        valid_until=data.valid_until,
-        catalog_codes=data.catalog_codes,
-        document_sha256=data.document_sha256,
-    )
-
-
 class QualificationController(Controller):
     path = "/api/v1/qualifications"
     tags = ["providers"]
@@ -426,7 +394,7 @@ class QualificationController(Controller):
     async def update_qualification(
         self, qualification_id: FromPath[uuid.UUID], data: JSONBody[QualificationIn], db: DbSession, actor: CurrentActor
     ) -> QualificationOut:
-        q = await qualifications.update_qualification(db, actor, qualification_id, qualification_input(data))
+        q = await qualifications.update_qualification(db, actor, qualification_id, data.as_input())
         covered = await qualifications.covered_codes(db, [q.id])
         return qualification_out(q, covered.get(q.id, []))
 
@@ -512,7 +480,11 @@ class AdminReviewController(Controller):
         summary="Reject a qualification, with the reason",
     )
     async def reject_qualification(
-        self, qualification_id: FromPath[uuid.UUID], data: JSONBody[ReasonIn], db: DbSession, actor: CurrentActor
+        self,
+        qualification_id: FromPath[uuid.UUID],
+        data: JSONBody[QualificationRejectIn],
+        db: DbSession,
+        actor: CurrentActor,
     ) -> QualificationOut:
         q = await qualifications.review_qualification(db, actor, qualification_id, approve=False, reason=data.reason)
         covered = await qualifications.covered_codes(db, [q.id])
@@ -563,7 +535,7 @@ class FileControllerBase(Controller):
         return await file_response(db, actor, settings, sha256)
 
 
-async def file_response(db: Any, actor: Any, settings: Settings, sha256: str) -> Response[bytes]:
+async def file_response(db: AsyncSession, actor: Actor, settings: Settings, sha256: str) -> Response[bytes]:
     stored, content = await storage.read_file(db, actor, storage.storage_for(settings), sha256)
     extension = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg"}[stored.content_type]
     return Response(

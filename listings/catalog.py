@@ -16,23 +16,42 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import or_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from listings.models import CatalogItem, CatalogItemVersion, FeeType, ItemStatus
 from market import audit, clock
 from market.actor import Actor
+from market.audit.models import AuditEvent
 from market.db import fetch_page
 from market.errors import Conflict, FieldError, InvalidInput, NotFound
 from market.i18n import gettext as _
 from market.jsonutil import canonical
-from market.money import MAX_AMOUNT
+from market.money import MAX_AMOUNT, MoneyError, parse_money
 
+# the bounds of an item's fields: the request schemas (listings.schemas) declare the same ones
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,31}$")
+CODE_LENGTH = (2, 32)
 MAX_TIME_LIMIT_DAYS = 365
+TEXT_LIMITS = {
+    "name": 200,
+    "category": 60,
+    "approval": 300,
+    "department": 120,
+    "legal_basis": 4000,
+    "fee_standard": 4000,
+    "fee_basis": 4000,
+    "qualification_required": 4000,
+}
+REQUIRED_TEXT = ("name", "category", "approval", "department", "legal_basis", "fee_standard")
+# what an optional field becomes when a change sets it to nothing
+CLEARED: dict[str, Any] = {"fee_cap": None, "fee_basis": "", "qualification_required": ""}
+MAX_NOTE = 500
 
 # column order of the CSV file (and of the version snapshots)
 FIELDS: tuple[str, ...] = (
@@ -134,8 +153,6 @@ def field_labels() -> dict[str, str]:
 
 # --- validation (pure) -------------------------------------------------------------------------
 
-_TEXT_LIMITS = {"name": 200, "category": 60, "approval": 300, "department": 120}
-
 
 def validate(data: CatalogInput) -> list[FieldError]:
     """The business rules of an item; the list of what is wrong (empty when it is valid)."""
@@ -146,10 +163,10 @@ def validate(data: CatalogInput) -> list[FieldError]:
                 "code", _("2 to 32 letters, digits, dots, dashes or underscores, starting with a letter or digit.")
             )
         )
-    for name in ("name", "category", "approval", "department", "legal_basis", "fee_standard"):
+    for name in REQUIRED_TEXT:
         if not str(getattr(data, name)).strip():
             errors.append(FieldError(name, _("Required.")))
-    for name, limit in _TEXT_LIMITS.items():
+    for name, limit in TEXT_LIMITS.items():
         if len(getattr(data, name)) > limit:
             errors.append(FieldError(name, _("At most %(n)d characters.", n=limit)))
     if not 1 <= data.time_limit_days <= MAX_TIME_LIMIT_DAYS:
@@ -167,24 +184,23 @@ def validate(data: CatalogInput) -> list[FieldError]:
     return errors
 
 
-def check(data: CatalogInput) -> CatalogInput:
+def check(data: CatalogInput, note: str = "") -> CatalogInput:
     errors = validate(data)
+    if len(note) > MAX_NOTE:
+        errors.append(FieldError("note", _("At most %(n)d characters.", n=MAX_NOTE)))
     if errors:
         raise InvalidInput(_("The catalog item is not valid."), _("Correct the fields named below."), errors=errors)
     return data
 
 
-def _parse_amount(raw: str) -> Decimal | None:
-    text = raw.replace(",", "").replace("，", "").replace("¥", "").replace("元", "").strip()
-    if not text:
-        return None
-    value = Decimal(text)
-    if not value.is_finite() or value != value.quantize(Decimal("0.01")):
-        raise ValueError
-    return value
+def parse_amount(raw: str) -> Decimal | None:
+    """A fee cap as a spreadsheet holds it (``80,000.00``, ``¥80000``, ``80000元``), or ``None``
+    when empty; the one money parser decides (raises :class:`~market.money.MoneyError`)."""
+    text = raw.replace("，", ",").strip().removesuffix("元").strip()
+    return parse_money(text) if text else None
 
 
-def _parse_date(raw: str) -> date:
+def parse_date(raw: str) -> date:
     text = raw.strip().replace("/", "-").replace(".", "-")
     return datetime.strptime(text, "%Y-%m-%d").date()
 
@@ -197,13 +213,15 @@ def parse_row(raw: dict[str, str]) -> tuple[CatalogInput | None, list[FieldError
     def typed(name: str, convert: Any, message: str) -> Any:
         try:
             return convert(text[name])
-        except (ValueError, InvalidOperation):
+        except MoneyError as exc:
+            errors.append(FieldError(name, str(exc)))
+        except ValueError:
             errors.append(FieldError(name, message))
-            return None
+        return None
 
     days = typed("time_limit_days", int, _("A whole number of working days."))
-    cap = typed("fee_cap", _parse_amount, _("An amount in yuan with at most two decimals, or empty."))
-    effective = typed("effective_date", _parse_date, _("A date written YYYY-MM-DD."))
+    cap = typed("fee_cap", parse_amount, "")
+    effective = typed("effective_date", parse_date, _("A date written YYYY-MM-DD."))
     flag = text["in_services_catalog"].lower()
     if flag not in TRUE_WORDS | FALSE_WORDS:
         errors.append(FieldError("in_services_catalog", _("Yes or no (1 or 0).")))
@@ -330,13 +348,13 @@ def snapshot(item: CatalogItem, actor: Actor, note: str) -> CatalogItemVersion:
         version=item.version,
         data=canonical(item_values(item)),
         changed_by=actor.user_id,
-        note=note[:500],
+        note=note,
     )
 
 
 async def create_item(session: AsyncSession, actor: Actor, data: CatalogInput, note: str = "") -> CatalogItem:
-    check(data)
-    if await session.scalar(select(CatalogItem.id).where(CatalogItem.code == data.code)):
+    check(data, note)
+    if await session.scalar(select(CatalogItem.id).where(col(CatalogItem.code) == data.code)):
         raise Conflict(
             _("A catalog item with this code exists."), errors=[FieldError("code", _("Already in the catalog."))]
         )
@@ -351,7 +369,10 @@ async def create_item(session: AsyncSession, actor: Actor, data: CatalogInput, n
 
 async def _locked(session: AsyncSession, code: str) -> CatalogItem:
     item = await session.scalar(
-        select(CatalogItem).where(CatalogItem.code == code).with_for_update().execution_options(populate_existing=True)
+        select(CatalogItem)
+        .where(col(CatalogItem.code) == code)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
     if item is None:
         raise NotFound(_("No catalog item with this code."))
@@ -367,10 +388,17 @@ async def update_item(
     expected_version: int | None = None,
     note: str = "",
 ) -> tuple[CatalogItem, bool]:
-    """Apply ``changes``; a real change writes a new version. Returns the item and whether it changed."""
+    """Apply ``changes``; a real change writes a new version. Returns the item and whether it changed.
+
+    A change to ``None`` clears an optional field (the fee cap, basis and qualification text); a
+    required field cannot be cleared."""
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise InvalidInput.field(sorted(unknown)[0], _("This field cannot be changed."))
+    cleared = [FieldError(name, _("Required.")) for name, v in changes.items() if v is None and name not in CLEARED]
+    if cleared:
+        raise InvalidInput(_("The catalog item is not valid."), _("Correct the fields named below."), errors=cleared)
+    changes = {name: CLEARED[name] if value is None else value for name, value in changes.items()}
     item = await _locked(session, code)
     if expected_version is not None and item.version != expected_version:
         raise Conflict(
@@ -383,7 +411,7 @@ async def update_item(
             errors=[FieldError("version", _("Out of date."))],
         )
     current = input_of(item)
-    updated = check(dataclasses.replace(current, **changes))
+    updated = check(dataclasses.replace(current, **changes), note)
     diff = {
         f: {"from": getattr(current, f), "to": getattr(updated, f)}
         for f in EDITABLE
@@ -429,7 +457,7 @@ async def import_csv(session: AsyncSession, actor: Actor, data: bytes) -> Import
         item.code: item
         for item in await session.scalars(
             select(CatalogItem)
-            .where(CatalogItem.code.in_([item.code for _row, item in rows]))
+            .where(col(CatalogItem.code).in_([item.code for _row, item in rows]))
             .with_for_update()
             .execution_options(populate_existing=True)
         )
@@ -469,45 +497,64 @@ class CatalogQuery:
     in_services_catalog: bool | None = None
 
 
-def _filtered(query: CatalogQuery) -> Select[tuple[CatalogItem]]:
+def _filtered(query: CatalogQuery) -> SelectOfScalar[CatalogItem]:
     stmt = select(CatalogItem)
     if query.q:
         like = f"%{query.q.strip()}%"
         stmt = stmt.where(
-            or_(CatalogItem.code.ilike(like), CatalogItem.name.ilike(like), CatalogItem.approval.ilike(like))
+            or_(
+                col(CatalogItem.code).ilike(like),
+                col(CatalogItem.name).ilike(like),
+                col(CatalogItem.approval).ilike(like),
+            )
         )
     if query.category:
-        stmt = stmt.where(CatalogItem.category == query.category)
+        stmt = stmt.where(col(CatalogItem.category) == query.category)
     if query.fee_type:
-        stmt = stmt.where(CatalogItem.fee_type == query.fee_type)
+        stmt = stmt.where(col(CatalogItem.fee_type) == query.fee_type)
     if query.status:
-        stmt = stmt.where(CatalogItem.status == query.status)
+        stmt = stmt.where(col(CatalogItem.status) == query.status)
     if query.in_services_catalog is not None:
-        stmt = stmt.where(CatalogItem.in_services_catalog.is_(query.in_services_catalog))
+        stmt = stmt.where(col(CatalogItem.in_services_catalog).is_(query.in_services_catalog))
     return stmt
 
 
 async def list_items(
     session: AsyncSession, query: CatalogQuery, *, limit: int = 50, offset: int = 0
 ) -> tuple[list[CatalogItem], int]:
-    return await fetch_page(session, _filtered(query).order_by(CatalogItem.code), limit=limit, offset=offset)
+    return await fetch_page(session, _filtered(query).order_by(col(CatalogItem.code)), limit=limit, offset=offset)
 
 
 async def all_items(session: AsyncSession, query: CatalogQuery | None = None) -> list[CatalogItem]:
-    return list(await session.scalars(_filtered(query or CatalogQuery()).order_by(CatalogItem.code)))
+    return list(await session.scalars(_filtered(query or CatalogQuery()).order_by(col(CatalogItem.code))))
 
 
 async def categories(session: AsyncSession) -> list[str]:
-    return list(await session.scalars(select(CatalogItem.category).distinct().order_by(CatalogItem.category)))
+    stmt = select(CatalogItem.category).distinct().order_by(col(CatalogItem.category))
+    return list(await session.scalars(stmt))
 
 
 async def versions(session: AsyncSession, item: CatalogItem) -> list[CatalogItemVersion]:
     rows = await session.scalars(
         select(CatalogItemVersion)
-        .where(CatalogItemVersion.item_id == item.id)
-        .order_by(CatalogItemVersion.version.desc())
+        .where(col(CatalogItemVersion.item_id) == item.id)
+        .order_by(col(CatalogItemVersion.version).desc())
     )
     return list(rows)
+
+
+async def import_result(session: AsyncSession, sha256: str) -> ImportResult | None:
+    """What the latest import of the file ``sha256`` did, as its audit event recorded it."""
+    event = await session.scalar(
+        select(AuditEvent)
+        .where(col(AuditEvent.action) == "catalog.imported", col(AuditEvent.entity_id) == sha256)
+        .order_by(col(AuditEvent.seq).desc())
+        .limit(1)
+    )
+    if event is None:
+        return None
+    data = json.loads(event.data)
+    return ImportResult(created=data["created"], updated=data["updated"], unchanged=data["unchanged"], sha256=sha256)
 
 
 def typed_snapshot(data: dict[str, Any]) -> dict[str, Any]:
@@ -522,8 +569,11 @@ async def version_of(
     session: AsyncSession, item: CatalogItem, number: int
 ) -> tuple[CatalogItemVersion, dict[str, Any]]:
     row = await session.scalar(
-        select(CatalogItemVersion).where(CatalogItemVersion.item_id == item.id, CatalogItemVersion.version == number)
+        select(CatalogItemVersion).where(
+            col(CatalogItemVersion.item_id) == item.id, col(CatalogItemVersion.version) == number
+        )
     )
     if row is None:
         raise NotFound(_("This item has no such version."))
-    return row, json.loads(row.data)
+    data: dict[str, Any] = json.loads(row.data)
+    return row, data

@@ -16,8 +16,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 from stdnum.cn import ric, uscc
 
 from listings import catalog
@@ -62,7 +62,7 @@ def firm_uscc(name: str, address: str) -> str:
 
 
 async def ensure_provider(session: AsyncSession, spec: dict[str, Any]) -> tuple[Organization, bool]:
-    org = await session.scalar(select(Organization).where(Organization.name == spec["name"]))
+    org = await session.scalar(select(Organization).where(col(Organization.name) == spec["name"]))
     if org is not None:
         return org, False
     org = await identity.create_organization(
@@ -98,7 +98,9 @@ async def load_catalog(session: AsyncSession) -> int:
 
 async def _qualifications(session: AsyncSession, org: Organization, specs: list[dict[str, Any]]) -> int:
     items = {i.code: i for i in await session.scalars(select(CatalogItem))}
-    have = set(await session.scalars(select(Qualification.certificate_no).where(Qualification.provider_id == org.id)))
+    have = set(
+        await session.scalars(select(Qualification.certificate_no).where(col(Qualification.provider_id) == org.id))
+    )
     today = clock.today_local()
     now = clock.now()
     created = 0
@@ -151,7 +153,7 @@ async def _practitioners(
         number = demo_id_number(spec["name"] + spec["certificate"].split(" ")[0])
         digest = id_number_hash(settings.secret_key, number)
         if await session.scalar(
-            select(Practitioner.id).where(Practitioner.provider_id == org.id, Practitioner.id_hash == digest)
+            select(Practitioner.id).where(col(Practitioner.provider_id) == org.id, col(Practitioner.id_hash) == digest)
         ):
             continue
         p = Practitioner(

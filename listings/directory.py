@@ -8,8 +8,10 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import ColumnElement, exists, func, or_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from listings.models import CatalogItem, Practitioner, Qualification, QualificationItem, ReviewStatus
 from listings.qualifications import count_practitioners, covered_codes
@@ -36,14 +38,14 @@ class ProviderCard:
         return sorted(seen.values(), key=lambda i: i.code)
 
 
-def _public_providers():  # type: ignore[no-untyped-def]
+def _public_providers() -> SelectOfScalar[Organization]:
     return select(Organization).where(
-        Organization.kind == OrgKind.provider.value, Organization.status == OrgStatus.approved.value
+        col(Organization.kind) == OrgKind.provider.value, col(Organization.status) == OrgStatus.approved.value
     )
 
 
-def _counting_qualification(on_date: date):  # type: ignore[no-untyped-def]
-    return (Qualification.status == ReviewStatus.approved.value, Qualification.valid_until >= on_date)
+def _counting_qualification(on_date: date) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    return (col(Qualification.status) == ReviewStatus.approved.value, col(Qualification.valid_until) >= on_date)
 
 
 async def _cards(session: AsyncSession, orgs: list[Organization], on_date: date) -> list[ProviderCard]:
@@ -53,8 +55,8 @@ async def _cards(session: AsyncSession, orgs: list[Organization], on_date: date)
     quals = list(
         await session.scalars(
             select(Qualification)
-            .where(Qualification.provider_id.in_(ids), *_counting_qualification(on_date))
-            .order_by(Qualification.name)
+            .where(col(Qualification.provider_id).in_(ids), *_counting_qualification(on_date))
+            .order_by(col(Qualification.name))
         )
     )
     covered = await covered_codes(session, [q.id for q in quals])
@@ -79,27 +81,31 @@ async def list_providers(
     if q and q.strip():
         like = f"%{q.strip()}%"
         stmt = stmt.where(
-            or_(Organization.name.ilike(like), Organization.uscc.ilike(like), Organization.address.ilike(like))
+            or_(
+                col(Organization.name).ilike(like),
+                col(Organization.uscc).ilike(like),
+                col(Organization.address).ilike(like),
+            )
         )
     if catalog_code:
         stmt = stmt.where(
             exists(
                 select(Qualification.id)
-                .join(QualificationItem, QualificationItem.qualification_id == Qualification.id)
-                .join(CatalogItem, CatalogItem.id == QualificationItem.item_id)
+                .join(QualificationItem, col(QualificationItem.qualification_id) == col(Qualification.id))
+                .join(CatalogItem, col(CatalogItem.id) == col(QualificationItem.item_id))
                 .where(
-                    Qualification.provider_id == Organization.id,
-                    CatalogItem.code == catalog_code,
+                    col(Qualification.provider_id) == col(Organization.id),
+                    col(CatalogItem.code) == catalog_code,
                     *_counting_qualification(on_date),
                 )
             )
         )
-    orgs, total = await fetch_page(session, stmt.order_by(Organization.name), limit=limit, offset=offset)
+    orgs, total = await fetch_page(session, stmt.order_by(col(Organization.name)), limit=limit, offset=offset)
     return await _cards(session, orgs, on_date), total
 
 
 async def provider_card(session: AsyncSession, provider_id: uuid.UUID, on_date: date) -> ProviderCard:
-    org = await session.scalar(_public_providers().where(Organization.id == provider_id))
+    org = await session.scalar(_public_providers().where(col(Organization.id) == provider_id))
     if org is None:
         raise NotFound(_("No such provider in the directory."))
     return (await _cards(session, [org], on_date))[0]
@@ -107,7 +113,7 @@ async def provider_card(session: AsyncSession, provider_id: uuid.UUID, on_date: 
 
 async def public_practitioners(session: AsyncSession, provider_id: uuid.UUID) -> list[Practitioner]:
     rows = await session.scalars(
-        select(Practitioner).where(Practitioner.provider_id == provider_id).order_by(Practitioner.name)
+        select(Practitioner).where(col(Practitioner.provider_id) == provider_id).order_by(col(Practitioner.name))
     )
     return list(rows)
 
@@ -115,15 +121,15 @@ async def public_practitioners(session: AsyncSession, provider_id: uuid.UUID) ->
 async def providers_per_item(session: AsyncSession, on_date: date) -> dict[str, int]:
     """How many directory providers are qualified for each catalog item today."""
     rows = await session.execute(
-        select(CatalogItem.code, func.count(func.distinct(Qualification.provider_id)))
-        .join(QualificationItem, QualificationItem.item_id == CatalogItem.id)
-        .join(Qualification, Qualification.id == QualificationItem.qualification_id)
-        .join(Organization, Organization.id == Qualification.provider_id)
+        select(col(CatalogItem.code), func.count(func.distinct(col(Qualification.provider_id))))
+        .join(QualificationItem, col(QualificationItem.item_id) == col(CatalogItem.id))
+        .join(Qualification, col(Qualification.id) == col(QualificationItem.qualification_id))
+        .join(Organization, col(Organization.id) == col(Qualification.provider_id))
         .where(
-            Organization.kind == OrgKind.provider.value,
-            Organization.status == OrgStatus.approved.value,
+            col(Organization.kind) == OrgKind.provider.value,
+            col(Organization.status) == OrgStatus.approved.value,
             *_counting_qualification(on_date),
         )
-        .group_by(CatalogItem.code)
+        .group_by(col(CatalogItem.code))
     )
     return {code: int(n) for code, n in rows}

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col, select
 
 from listings import commitment
 from market import audit, clock, workdays
@@ -27,11 +28,37 @@ from market.errors import Conflict, FieldError, InvalidInput, NotFound, Permissi
 from market.i18n import gettext as _
 from market.identity import services as identity
 from market.identity.models import OWNER_TYPES, Organization, OrgKind, OrgStatus, User
-from market.settings import Settings, get_settings
+from market.settings import Settings
 from market.terms import label
 
 REVIEW_TARGET_WORKING_DAYS = 2
 MAX_REASON = 2000
+
+# (shortest, longest) of the texts a registrant types; the request schemas declare the same
+TEXT_BOUNDS: dict[str, tuple[int, int]] = {
+    "name": (2, 200),
+    "uscc": (1, 40),
+    "legal_rep": (1, 60),
+    "address": (1, 300),
+    "phone": (5, 40),
+    "email": (3, 254),
+    "username": (2, 64),
+    "display_name": (0, 100),
+}
+
+
+def length_errors(values: dict[str, Any]) -> list[FieldError]:
+    """The texts of ``values`` (those :data:`TEXT_BOUNDS` names) that are too short or too long."""
+    errors: list[FieldError] = []
+    for name, value in values.items():
+        if name not in TEXT_BOUNDS or not isinstance(value, str):
+            continue
+        shortest, longest = TEXT_BOUNDS[name]
+        if len(value) < shortest:
+            errors.append(FieldError(name, _("At least %(n)s characters.", n=shortest)))
+        elif len(value) > longest:
+            errors.append(FieldError(name, _("At most %(n)s characters.", n=longest)))
+    return errors
 
 
 @dataclass(frozen=True)
@@ -62,6 +89,9 @@ async def register(session: AsyncSession, actor: Actor, data: Registration) -> t
         )
     if data.kind == OrgKind.owner and data.org_type not in OWNER_TYPES:
         raise InvalidInput.field("org_type", _("Choose the kind of owner organisation."))
+    errors = length_errors({name: getattr(data, name) for name in TEXT_BOUNDS})
+    if errors:
+        raise InvalidInput(_("The registration is not valid."), _("Correct the fields named below."), errors=errors)
     identity.normalize_uscc(data.uscc)  # 422 naming uscc before anything else is looked at
     identity.normalize_username(data.username)
     identity.check_password_strength(data.password)
@@ -106,7 +136,7 @@ async def register(session: AsyncSession, actor: Actor, data: Registration) -> t
 async def locked_org(session: AsyncSession, org_id: uuid.UUID) -> Organization:
     org = await session.scalar(
         select(Organization)
-        .where(Organization.id == org_id)
+        .where(col(Organization.id) == org_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
@@ -205,8 +235,8 @@ async def lift_expired_suspensions(session: AsyncSession, today: date) -> int:
     """Write suspensions that ended before ``today`` back to ``approved`` (the worker's tick)."""
     stmt = (
         select(Organization)
-        .where(Organization.status == OrgStatus.suspended.value, Organization.suspended_until < today)
-        .order_by(Organization.suspended_until)
+        .where(col(Organization.status) == OrgStatus.suspended.value, col(Organization.suspended_until) < today)
+        .order_by(col(Organization.suspended_until))
         .limit(100)
         .execution_options(populate_existing=True)
     )
@@ -228,6 +258,14 @@ async def suspension_tick(factory: async_sessionmaker[AsyncSession], settings: S
 
 
 # --- the registrant's own profile --------------------------------------------------------------
+
+
+def own_org_id(actor: Actor) -> uuid.UUID:
+    """The organisation of the person acting (every account belongs to one)."""
+    if actor.org_id is None:
+        raise PermissionDenied(_("Only registered firms and owners have this profile."))
+    return actor.org_id
+
 
 PROFILE_FIELDS = ("name", "uscc", "legal_rep", "address", "phone", "email", "org_type")
 LOCKED_WHEN_APPROVED = ("name", "uscc", "org_type")
@@ -264,11 +302,14 @@ async def update_profile(
         if name == "org_type" and value not in OWNER_TYPES:
             errors.append(FieldError(name, _("Choose the kind of owner organisation.")))
             continue
+        if too_short_or_long := length_errors({name: value}):
+            errors.extend(too_short_or_long)
+            continue
         diff[name] = {"from": getattr(org, name), "to": value}
     if errors:
         raise InvalidInput(_("The profile is not valid."), _("Correct the fields named below."), errors=errors)
     if "uscc" in diff and await session.scalar(
-        select(Organization.id).where(Organization.uscc == diff["uscc"]["to"], Organization.id != org.id)
+        select(Organization.id).where(col(Organization.uscc) == diff["uscc"]["to"], col(Organization.id) != org.id)
     ):
         raise Conflict(
             _("An organisation with this unified social credit code is already registered."),
@@ -302,14 +343,16 @@ async def resubmit(session: AsyncSession, actor: Actor, org_id: uuid.UUID) -> Or
 # --- reading -----------------------------------------------------------------------------------
 
 
-def review_due(org: Organization) -> datetime:
+def review_due(org: Organization, settings: Settings) -> datetime:
     """When the operator should have decided (SPEC: within 2 working days of the submission)."""
-    return workdays.add_period(org.updated_at, REVIEW_TARGET_WORKING_DAYS, get_settings().accelerator)
+    return workdays.add_period(org.updated_at, REVIEW_TARGET_WORKING_DAYS, settings.accelerator)
 
 
 async def pending_organizations(session: AsyncSession) -> list[Organization]:
     rows = await session.scalars(
-        select(Organization).where(Organization.status == OrgStatus.pending.value).order_by(Organization.updated_at)
+        select(Organization)
+        .where(col(Organization.status) == OrgStatus.pending.value)
+        .order_by(col(Organization.updated_at))
     )
     return list(rows)
 
@@ -319,8 +362,8 @@ async def organizations_by_status(
 ) -> list[Organization]:
     rows = await session.scalars(
         select(Organization)
-        .where(Organization.status.in_(statuses), Organization.kind.in_(("provider", "owner")))
-        .order_by(Organization.updated_at.desc())
+        .where(col(Organization.status).in_(statuses), col(Organization.kind).in_(("provider", "owner")))
+        .order_by(col(Organization.updated_at).desc())
         .limit(limit)
     )
     return list(rows)
@@ -336,16 +379,16 @@ async def search(
     offset: int = 0,
 ) -> tuple[list[Organization], int]:
     """Registered providers and owners, by name or credit code, status and kind (for the operator)."""
-    stmt = select(Organization).where(Organization.kind.in_((OrgKind.provider.value, OrgKind.owner.value)))
+    stmt = select(Organization).where(col(Organization.kind).in_((OrgKind.provider.value, OrgKind.owner.value)))
     if q:
         like = f"%{q}%"
-        stmt = stmt.where(or_(Organization.name.ilike(like), Organization.uscc.ilike(like)))
+        stmt = stmt.where(or_(col(Organization.name).ilike(like), col(Organization.uscc).ilike(like)))
     if status:
-        stmt = stmt.where(Organization.status == status)
+        stmt = stmt.where(col(Organization.status) == status)
     if kind:
-        stmt = stmt.where(Organization.kind == kind)
+        stmt = stmt.where(col(Organization.kind) == kind)
     return await fetch_page(
-        session, stmt.order_by(Organization.kind.desc(), Organization.name), limit=limit, offset=offset
+        session, stmt.order_by(col(Organization.kind).desc(), col(Organization.name)), limit=limit, offset=offset
     )
 
 
@@ -354,9 +397,9 @@ async def decisions(session: AsyncSession, org_id: uuid.UUID) -> list[dict[str, 
     rows = await session.scalars(
         select(AuditEvent)
         .where(
-            AuditEvent.entity_type == "organization",
-            AuditEvent.entity_id == str(org_id),
-            AuditEvent.action.in_(
+            col(AuditEvent.entity_type) == "organization",
+            col(AuditEvent.entity_id) == str(org_id),
+            col(AuditEvent.action).in_(
                 [
                     "organization.created",
                     "organization.approved",
@@ -370,7 +413,7 @@ async def decisions(session: AsyncSession, org_id: uuid.UUID) -> list[dict[str, 
                 ]
             ),
         )
-        .order_by(AuditEvent.seq.desc())
+        .order_by(col(AuditEvent.seq).desc())
     )
     names = {"created": "registered"}
     return [

@@ -1,43 +1,59 @@
 """HTML pages of the listings package: the public catalog and provider directory, registration,
 the registrant's profile and qualifications, and the operator's review queue and catalog editor.
 
-Forms post back to the same address and work without JavaScript; a form with errors is shown
-again with them (``FormInvalid`` rolls the request back), a successful one redirects (303) to a
-page that says what happened.
+Every form is parsed into the request schema of its API twin (``market.web.forms.parse``), so a
+page refuses exactly what the API refuses, naming the same fields; a refused form is shown again
+with the errors next to their fields (``refusal``), a successful one redirects with ``?done=``.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
-from datetime import date
+from collections.abc import Iterable
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.connection import ASGIConnection
-from litestar.datastructures import FormMultiDict, UploadFile
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
-from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from listings import catalog, commitment, directory, organizations, qualifications, storage
-from listings.models import ItemStatus
+from listings.models import CatalogItem, ItemStatus
 from listings.ratings import has_ratings
+from listings.schemas import (
+    CatalogItemIn,
+    CatalogItemPatch,
+    OwnerRegistrationIn,
+    PractitionerIn,
+    ProfilePatch,
+    QualificationIn,
+    QualificationRejectIn,
+    ReasonIn,
+    RegistrationIn,
+    SuspendIn,
+)
 from listings.services import get_catalog_item
 from market import clock
-from market.errors import DomainError, InvalidInput, PermissionDenied
+from market.actor import Actor
+from market.errors import InvalidInput, NotFound, PermissionDenied
 from market.i18n import gettext as _
 from market.identity import services as identity
 from market.identity.api import session_cookie
 from market.identity.guards import admin_only, principal_of, signed_in
 from market.identity.models import OWNER_TYPES, OrgKind, User
-from market.settings import Settings, get_settings
+from market.settings import Settings
 from market.terms import N_, choices
 from market.web.deps import AppSettings, CurrentActor, DbSession, client_ip
-from market.web.forms import refused
+from market.web.forms import FormData, parse, read_form, refusal, require
+from market.web.pages import Pager, Tile, redirect
 
-# (role, url, msgid): links on the dashboards (gathered by the composition root)
-WORKSPACE_TILES: list[tuple[str, str, str]] = [
+AnyRequest = Request[Any, Any, Any]
+
+WORKSPACE_TILES: list[Tile] = [
     ("provider", "/workspace/profile", N_("Organisation profile")),
     ("provider", "/workspace/qualifications", N_("Qualifications and practitioners")),
     ("owner", "/workspace/profile", N_("Organisation profile")),
@@ -46,7 +62,6 @@ WORKSPACE_TILES: list[tuple[str, str, str]] = [
     ("admin", "/admin/catalog", N_("Catalog editor")),
 ]
 
-# what a redirect after a successful form says (?notice=key); never free text from the URL
 NOTICES = {
     "registered": N_("Registered. Your organisation waits for the operator's review; you will see the decision here."),
     "profile_saved": N_("The profile is saved."),
@@ -56,56 +71,29 @@ NOTICES = {
     "qualification_withdrawn": N_("The qualification is withdrawn."),
     "practitioner_added": N_("The practitioner is added."),
     "practitioner_removed": N_("The practitioner is removed."),
-    "approved": N_("Approved."),
-    "rejected": N_("Rejected; the organisation sees the reason."),
-    "suspended": N_("Suspended."),
-    "blacklisted": N_("Blacklisted."),
-    "reinstated": N_("Reinstated."),
+    "org_approved": N_("Approved."),
+    "org_rejected": N_("Rejected; the organisation sees the reason."),
+    "org_suspended": N_("Suspended."),
+    "org_blacklisted": N_("Blacklisted."),
+    "org_reinstated": N_("Reinstated."),
     "qualification_approved": N_("The qualification is approved."),
     "qualification_rejected": N_("The qualification is rejected; the provider sees the reason."),
     "item_created": N_("The catalog item is added."),
     "item_saved": N_("The catalog item is saved as a new version."),
     "item_unchanged": N_("Nothing was changed."),
+    "catalog_imported": N_("The file is imported."),
 }
 
 PAGE_SIZE = 30
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
-def flash(request: Request) -> str | None:
-    key = request.query_params.get("notice")
-    return _(NOTICES[key]) if key in NOTICES else None
+def page(template: str, **context: Any) -> Template:
+    return Template(f"listings/{template}", context=context)
 
 
-def page(template: str, request: Request, **context: Any) -> Template:
-    return Template(f"listings/{template}", context={"flash": flash(request), **context})
-
-
-def done(url: str, notice: str) -> Redirect:
-    sep = "&" if "?" in url else "?"
-    return Redirect(path=f"{url}{sep}notice={notice}", status_code=303)
-
-
-def text(form: FormMultiDict, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
-def form_values(form: FormMultiDict) -> dict[str, Any]:
-    return {k: v for k, v in form.items() if isinstance(v, str) and k not in ("password", "password2", "csrf_token")}
-
-
-def parse_date(value: str, field: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput.field(field, _("A date written YYYY-MM-DD.")) from None
-
-
-def int_param(value: str | None, default: int = 1) -> int:
-    try:
-        return max(1, int(value or default))
-    except ValueError:
-        return default
+def search_text(request: AnyRequest) -> str | None:
+    return (request.query_params.get("q") or "").strip()[:100] or None
 
 
 def provider_only(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
@@ -119,42 +107,49 @@ def registrant(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRou
         raise PermissionDenied(_("Only registered firms and owners have this profile."))
 
 
-# --- public: catalog ---------------------------------------------------------------------------
+def owner_types() -> list[tuple[str, str]]:
+    return [(t, label) for t, label in choices("owner_type") if t in OWNER_TYPES]
+
+
+def emptied(form: FormData, names: Iterable[str]) -> dict[str, str]:
+    """The fields among ``names`` that a form editing every field sent empty. Such a form changes
+    each field it shows, so an emptied one is the API's ``""`` (``parse`` alone would take an empty
+    optional field as not sent)."""
+    return {name: "" for name in names if form.values.get(name) == ""}
+
+
+# --- public: catalog and provider directory ----------------------------------------------------
 
 
 class CatalogPages(Controller):
     include_in_schema = False
 
     @get("/catalog")
-    async def catalog_list(self, request: Request, db: DbSession) -> Template:
+    async def catalog_list(self, request: AnyRequest, db: DbSession) -> Template:
         params = request.query_params
         query = catalog.CatalogQuery(
-            q=(params.get("q") or "").strip()[:100] or None,
+            q=search_text(request),
             category=params.get("category") or None,
             fee_type=params.get("fee_type") or None,
             status=params.get("status") or None,
             in_services_catalog=True if params.get("services") == "1" else None,
         )
-        number = int_param(params.get("page"))
-        items, total = await catalog.list_items(db, query, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
+        pager = Pager.of(params.get("page"), PAGE_SIZE)
+        items, total = await catalog.list_items(db, query, limit=pager.limit, offset=pager.offset)
         return page(
             "catalog_list.html",
-            request,
             items=items,
-            total=total,
             query=query,
-            page_number=number,
-            pages=max(1, -(-total // PAGE_SIZE)),
             categories=await catalog.categories(db),
             fee_types=choices("fee_type"),
             statuses=choices("item_status"),
             qualified=await directory.providers_per_item(db, clock.today_local()),
+            **pager.context(total),
         )
 
     @get("/catalog/{code:str}")
-    async def catalog_detail(self, request: Request, code: FromPath[str], db: DbSession) -> Template:
+    async def catalog_detail(self, request: AnyRequest, code: FromPath[str], db: DbSession) -> Template:
         item = await get_catalog_item(db, code)
-        history = await catalog.versions(db, item)
         shown: dict[str, Any] | None = None
         shown_version = None
         wanted = request.query_params.get("version")
@@ -164,9 +159,8 @@ class CatalogPages(Controller):
         counts = await directory.providers_per_item(db, clock.today_local())
         return page(
             "catalog_detail.html",
-            request,
             item=item,
-            history=history,
+            history=await catalog.versions(db, item),
             old=shown,
             old_version=shown_version,
             qualified=counts.get(item.code, 0),
@@ -174,47 +168,32 @@ class CatalogPages(Controller):
         )
 
 
-# --- public: provider directory ----------------------------------------------------------------
-
-
 class DirectoryPages(Controller):
     include_in_schema = False
 
     @get("/providers")
-    async def providers_list(self, request: Request, db: DbSession) -> Template:
-        params = request.query_params
-        q = (params.get("q") or "").strip()[:100] or None
-        code = params.get("catalog_code") or None
-        number = int_param(params.get("page"))
+    async def providers_list(self, request: AnyRequest, db: DbSession) -> Template:
+        q = search_text(request)
+        code = request.query_params.get("catalog_code") or None
+        pager = Pager.of(request.query_params.get("page"), PAGE_SIZE)
         cards, total = await directory.list_providers(
-            db,
-            on_date=clock.today_local(),
-            q=q,
-            catalog_code=code,
-            limit=PAGE_SIZE,
-            offset=(number - 1) * PAGE_SIZE,
+            db, on_date=clock.today_local(), q=q, catalog_code=code, limit=pager.limit, offset=pager.offset
         )
-        items = await catalog.all_items(db, catalog.CatalogQuery(status=ItemStatus.retained.value))
         return page(
             "providers_list.html",
-            request,
             cards=cards,
-            total=total,
             q=q or "",
             catalog_code=code or "",
-            items=items,
-            page_number=number,
-            pages=max(1, -(-total // PAGE_SIZE)),
+            items=await catalog.all_items(db, catalog.CatalogQuery(status=ItemStatus.retained.value)),
             ratings_enabled=has_ratings(),
+            **pager.context(total),
         )
 
     @get("/providers/{provider_id:uuid}")
-    async def provider_detail(self, request: Request, provider_id: FromPath[uuid.UUID], db: DbSession) -> Template:
-        card = await directory.provider_card(db, provider_id, clock.today_local())
+    async def provider_detail(self, provider_id: FromPath[uuid.UUID], db: DbSession) -> Template:
         return page(
             "provider_detail.html",
-            request,
-            card=card,
+            card=await directory.provider_card(db, provider_id, clock.today_local()),
             practitioners=await directory.public_practitioners(db, provider_id),
             ratings_enabled=has_ratings(),
         )
@@ -223,13 +202,13 @@ class DirectoryPages(Controller):
 # --- public: registration ----------------------------------------------------------------------
 
 
-def _registration_context(kind: str, form: dict[str, Any]) -> dict[str, Any]:
+def _registration_context(kind: OrgKind) -> dict[str, Any]:
     return {
-        "kind": kind,
-        "form": form,
-        "letter": commitment.letter(kind),
+        "kind": kind.value,
+        "form": {},
+        "letter": commitment.letter(kind.value),
         "letter_version": commitment.VERSION,
-        "owner_types": [(t, label) for t, label in choices("owner_type") if t in OWNER_TYPES],
+        "owner_types": owner_types(),
     }
 
 
@@ -237,72 +216,50 @@ class RegistrationPages(Controller):
     include_in_schema = False
 
     @get("/register/provider")
-    async def provider_form(self, request: Request) -> Template:
-        return page("register.html", request, **_registration_context("provider", {}))
+    async def provider_form(self) -> Template:
+        return page("register.html", **_registration_context(OrgKind.provider))
 
     @get("/register/owner")
-    async def owner_form(self, request: Request) -> Template:
-        return page("register.html", request, **_registration_context("owner", {}))
+    async def owner_form(self) -> Template:
+        return page("register.html", **_registration_context(OrgKind.owner))
 
     @post("/register/provider", status_code=303)
     async def provider_submit(
-        self, request: Request, db: DbSession, actor: CurrentActor, settings: AppSettings
+        self, request: AnyRequest, db: DbSession, actor: CurrentActor, settings: AppSettings
     ) -> Response[Any]:
         return await _register(request, db, actor, settings, OrgKind.provider)
 
     @post("/register/owner", status_code=303)
     async def owner_submit(
-        self, request: Request, db: DbSession, actor: CurrentActor, settings: AppSettings
+        self, request: AnyRequest, db: DbSession, actor: CurrentActor, settings: AppSettings
     ) -> Response[Any]:
         return await _register(request, db, actor, settings, OrgKind.owner)
 
 
-async def _register(request: Request, db: Any, actor: Any, settings: Any, kind: OrgKind) -> Response[Any]:
-    form = await request.form()
-    values = form_values(form)
-    context = _registration_context(kind.value, values)
-    try:
-        if text(form, "password") != text(form, "password2"):
-            raise InvalidInput.field("password2", _("The two passwords differ."))
-        email = text(form, "email")
-        if "@" not in email or "." not in email.rsplit("@", 1)[-1]:
-            raise InvalidInput.field("email", _("An e-mail address such as name@example.com."))
-        for name in ("name", "legal_rep", "address", "phone"):
-            if not text(form, name):
-                raise InvalidInput.field(name, _("Required."))
-        _org, user = await organizations.register(
-            db,
-            actor,
-            organizations.Registration(
-                kind=kind,
-                name=text(form, "name"),
-                uscc=text(form, "uscc"),
-                legal_rep=text(form, "legal_rep"),
-                address=text(form, "address"),
-                phone=text(form, "phone"),
-                email=email,
-                username=text(form, "username"),
-                password=form.get("password") if isinstance(form.get("password"), str) else "",
-                commitment_accepted=text(form, "commitment_accepted") == "1",
-                org_type=text(form, "org_type") or None,
-                display_name=text(form, "display_name") or None,
-            ),
-        )
-    except DomainError as error:
+async def _register(
+    request: AnyRequest, db: AsyncSession, actor: Actor, settings: Settings, kind: OrgKind
+) -> Response[Any]:
+    """Register (as ``POST /api/v1/providers`` or ``/owners`` does), then sign the new user in."""
+    form = await read_form(request)
+    schema = OwnerRegistrationIn if kind is OrgKind.owner else RegistrationIn
 
-        async def again() -> dict[str, Any]:
-            return context
+    async def again() -> dict[str, Any]:
+        return _registration_context(kind)
 
-        raise await refused(db, "listings/register.html", error, again) from None
+    async with refusal(db, "listings/register.html", again, form=form):
+        require(form.get("password") == form.get("password2"), "password2", _("The two passwords differ."))
+        # the checkbox sends "1" when ticked and nothing otherwise
+        data = parse(schema, form, commitment_accepted=form.get("commitment_accepted") == "1")
+        _org, user = await organizations.register(db, actor, data.registration(kind))
     outcome = await identity.login(
         db,
         settings,
         user.username,
-        str(form.get("password")),
+        data.password,
         ip=client_ip(request),
         user_agent=request.headers.get("user-agent"),
     )
-    response: Response[Any] = done("/workspace/profile", "registered")
+    response: Response[Any] = redirect("/workspace/profile", done="registered")
     if outcome.ok and outcome.token:
         response.set_cookie(session_cookie(outcome.token, settings, outcome.expires_in))
     return response
@@ -315,58 +272,54 @@ class ProfilePages(Controller):
     include_in_schema = False
     guards = [signed_in, registrant]
 
-    async def _context(self, request: Request, db: Any, form: dict[str, Any] | None = None) -> dict[str, Any]:
-        me = principal_of(request)
-        org = await identity.get_organization(db, me.org_id)
-        values = form or {f: getattr(org, f) or "" for f in organizations.PROFILE_FIELDS}
+    async def _context(self, db: AsyncSession, actor: Actor) -> dict[str, Any]:
+        org = await identity.get_organization(db, organizations.own_org_id(actor))
         return {
             "org": org,
-            "form": values,
+            "form": {name: getattr(org, name) or "" for name in organizations.PROFILE_FIELDS},
             "history": await organizations.decisions(db, org.id),
             "locked": org.status not in ("pending", "rejected"),
-            "owner_types": [(t, label) for t, label in choices("owner_type") if t in OWNER_TYPES],
+            "owner_types": owner_types(),
             "letter": commitment.letter(org.kind),
         }
 
     @get("/workspace/profile")
-    async def profile(self, request: Request, db: DbSession) -> Template:
-        return page("profile.html", request, **await self._context(request, db))
+    async def profile(self, db: DbSession, actor: CurrentActor) -> Template:
+        return page("profile.html", **await self._context(db, actor))
 
     @post("/workspace/profile", status_code=303)
-    async def save(self, request: Request, db: DbSession, actor: CurrentActor) -> Response[Any]:
-        form = await request.form()
-        values = form_values(form)
-        org = await identity.get_organization(db, principal_of(request).org_id)
-        changes = {f: text(form, f) for f in organizations.PROFILE_FIELDS if f in form}
-        if org.status not in ("pending", "rejected"):
-            changes = {k: v for k, v in changes.items() if k not in organizations.LOCKED_WHEN_APPROVED}
-        try:
-            assert actor.org_id is not None
-            await organizations.update_profile(db, actor, actor.org_id, changes)
-        except DomainError as error:
-            raise await refused(
-                db, "listings/profile.html", error, lambda: self._context(request, db, values)
-            ) from None
-        return done("/workspace/profile", "profile_saved")
+    async def save(self, request: AnyRequest, db: DbSession, actor: CurrentActor) -> Redirect:
+        """As ``PATCH /api/v1/me/organization`` with every field the form shows."""
+        form = await read_form(request)
+        async with refusal(db, "listings/profile.html", lambda: self._context(db, actor), form=form):
+            data = parse(ProfilePatch, form, **emptied(form, organizations.PROFILE_FIELDS))
+            changes = data.changes(set(form.values))
+            await organizations.update_profile(db, actor, organizations.own_org_id(actor), changes)
+        return redirect("/workspace/profile", done="profile_saved")
 
     @post("/workspace/profile/resubmit", status_code=303)
-    async def resubmit(self, db: DbSession, actor: CurrentActor) -> Response[Any]:
-        assert actor.org_id is not None
-        await organizations.resubmit(db, actor, actor.org_id)
-        return done("/workspace/profile", "resubmitted")
+    async def resubmit(self, db: DbSession, actor: CurrentActor) -> Redirect:
+        async with refusal(db, "listings/profile.html", lambda: self._context(db, actor)):
+            await organizations.resubmit(db, actor, organizations.own_org_id(actor))
+        return redirect("/workspace/profile", done="resubmitted")
 
 
 # --- workspace: qualifications and practitioners -----------------------------------------------
 
 
-async def _upload_from(form: FormMultiDict, db: Any, actor: Any, field: str = "document") -> str | None:
-    upload = form.get(field)
-    if not isinstance(upload, UploadFile) or not upload.filename:
-        return None
-    content = await upload.read()
-    if not content:
-        return None
-    settings = get_settings()
+def _max_mb(settings: Settings) -> str:
+    return f"{settings.max_upload_bytes / 1024 / 1024:g}"
+
+
+async def _with_scan(
+    data: QualificationIn, form: FormData, db: AsyncSession, actor: Actor, settings: Settings
+) -> QualificationIn:
+    """``data`` referring to the scanned certificate uploaded with the form (the API sends the
+    SHA-256 of a file uploaded before); without a file, ``data`` as it is."""
+    upload = form.file("document")
+    content = await upload.read() if upload is not None else b""
+    if upload is None or not content:
+        return data
     stored = await storage.store_upload(
         db,
         actor,
@@ -374,36 +327,41 @@ async def _upload_from(form: FormMultiDict, db: Any, actor: Any, field: str = "d
         content,
         upload.filename,
         max_bytes=settings.max_upload_bytes,
-        field=field,
+        field="document",
     )
-    return stored.sha256
+    return data.model_copy(update={"document_sha256": stored.sha256})
 
 
-def _qualification_input(form: FormMultiDict, document: str | None) -> qualifications.QualificationInput:
-    return qualifications.QualificationInput(
-        name=text(form, "name"),
-        grade=text(form, "grade"),
-        certificate_no=text(form, "certificate_no"),
-        issuer=text(form, "issuer"),
-        valid_until=parse_date(text(form, "valid_until"), "valid_until"),
-        catalog_codes=[c for c in form.getall("catalog_codes", []) if isinstance(c, str)],
-        document_sha256=document,
-    )
-
-
-async def _qualifications_context(request: Request, db: Any, form: dict[str, Any] | None = None) -> dict[str, Any]:
-    me = principal_of(request)
-    org = await identity.get_organization(db, me.org_id)
+async def _qualifications_context(db: AsyncSession, actor: Actor, settings: Settings) -> dict[str, Any]:
+    org_id = organizations.own_org_id(actor)
     return {
-        "org": org,
-        "rows": await qualifications.provider_qualifications(db, me.org_id),
-        "practitioners": await qualifications.provider_practitioners(db, me.org_id),
-        "items": await catalog.all_items(db, catalog.CatalogQuery()),
-        "form": form or {},
-        "chosen": set(form.get("catalog_codes", [])) if form else set(),
-        "pform": {},
-        "max_mb": f"{get_settings().max_upload_bytes / 1024 / 1024:g}",
+        "org": await identity.get_organization(db, org_id),
+        "rows": await qualifications.provider_qualifications(db, org_id),
+        "practitioners": await qualifications.provider_practitioners(db, org_id),
+        "items": await catalog.all_items(db),
+        "form": {},
+        "max_mb": _max_mb(settings),
         "today": clock.today_local(),
+    }
+
+
+async def _qualification_edit_context(
+    db: AsyncSession, actor: Actor, settings: Settings, qualification_id: uuid.UUID
+) -> dict[str, Any]:
+    q = await qualifications.get_qualification(db, actor, qualification_id)
+    covered = (await qualifications.covered_codes(db, [q.id])).get(q.id, [])
+    return {
+        "q": q,
+        "form": {
+            "name": q.name,
+            "grade": q.grade,
+            "certificate_no": q.certificate_no,
+            "issuer": q.issuer,
+            "valid_until": q.valid_until.isoformat(),
+            "catalog_codes": [i.code for i in covered],
+        },
+        "items": await catalog.all_items(db),
+        "max_mb": _max_mb(settings),
     }
 
 
@@ -414,112 +372,116 @@ class QualificationPagesBase(Controller):
     guards = [signed_in, provider_only]
 
     @get("/workspace/qualifications")
-    async def overview(self, request: Request, db: DbSession) -> Template:
-        return page("qualifications.html", request, **await _qualifications_context(request, db))
+    async def overview(self, db: DbSession, actor: CurrentActor, settings: AppSettings) -> Template:
+        return page("qualifications.html", **await _qualifications_context(db, actor, settings))
 
     @post("/workspace/qualifications", status_code=303)
-    async def add(self, request: Request, db: DbSession, actor: CurrentActor) -> Response[Any]:
-        form = await request.form()
-        values = form_values(form) | {"catalog_codes": form.getall("catalog_codes", [])}
-        try:
-            assert actor.org_id is not None
-            document = await _upload_from(form, db, actor)
-            await qualifications.add_qualification(db, actor, actor.org_id, _qualification_input(form, document))
-        except DomainError as error:
-            raise await refused(
-                db, "listings/qualifications.html", error, lambda: _qualifications_context(request, db, values)
-            ) from None
-        return done("/workspace/qualifications", "qualification_added")
+    async def add(self, request: AnyRequest, db: DbSession, actor: CurrentActor, settings: AppSettings) -> Redirect:
+        """As ``POST /api/v1/providers/{id}/qualifications``, with the scan uploaded in the same form."""
+        form = await read_form(request)
+
+        async def again() -> dict[str, Any]:
+            return await _qualifications_context(db, actor, settings)
+
+        async with refusal(db, "listings/qualifications.html", again, form=form, name="qualification"):
+            data = await _with_scan(parse(QualificationIn, form), form, db, actor, settings)
+            await qualifications.add_qualification(db, actor, organizations.own_org_id(actor), data.as_input())
+        return redirect("/workspace/qualifications", done="qualification_added")
 
     @get("/workspace/qualifications/{qualification_id:uuid}")
     async def edit_form(
-        self, request: Request, qualification_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor
+        self, qualification_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor, settings: AppSettings
     ) -> Template:
-        q = await qualifications.get_qualification(db, actor, qualification_id)
-        covered = (await qualifications.covered_codes(db, [q.id])).get(q.id, [])
-        form = {
-            "name": q.name,
-            "grade": q.grade,
-            "certificate_no": q.certificate_no,
-            "issuer": q.issuer,
-            "valid_until": q.valid_until.isoformat(),
-        }
         return page(
-            "qualification_edit.html",
-            request,
-            q=q,
-            form=form,
-            chosen={i.code for i in covered},
-            items=await catalog.all_items(db, catalog.CatalogQuery()),
-            max_mb=f"{get_settings().max_upload_bytes / 1024 / 1024:g}",
+            "qualification_edit.html", **await _qualification_edit_context(db, actor, settings, qualification_id)
         )
 
     @post("/workspace/qualifications/{qualification_id:uuid}", status_code=303)
     async def edit(
-        self, request: Request, qualification_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor
-    ) -> Response[Any]:
-        form = await request.form()
-        await qualifications.get_qualification(db, actor, qualification_id)
-        try:
-            document = await _upload_from(form, db, actor)
-            await qualifications.update_qualification(db, actor, qualification_id, _qualification_input(form, document))
-        except DomainError as error:
+        self,
+        request: AnyRequest,
+        qualification_id: FromPath[uuid.UUID],
+        db: DbSession,
+        actor: CurrentActor,
+        settings: AppSettings,
+    ) -> Redirect:
+        """As ``PATCH /api/v1/qualifications/{id}``."""
+        form = await read_form(request)
+        await qualifications.get_qualification(db, actor, qualification_id)  # 404 before anything is stored
 
-            async def again() -> dict[str, Any]:
-                return {
-                    "q": await qualifications.get_qualification(db, actor, qualification_id),
-                    "form": form_values(form),
-                    "chosen": set(form.getall("catalog_codes", [])),
-                    "items": await catalog.all_items(db, catalog.CatalogQuery()),
-                    "max_mb": f"{get_settings().max_upload_bytes / 1024 / 1024:g}",
-                }
+        async def again() -> dict[str, Any]:
+            return await _qualification_edit_context(db, actor, settings, qualification_id)
 
-            raise await refused(db, "listings/qualification_edit.html", error, again) from None
-        return done("/workspace/qualifications", "qualification_saved")
+        async with refusal(db, "listings/qualification_edit.html", again, form=form):
+            data = await _with_scan(parse(QualificationIn, form), form, db, actor, settings)
+            await qualifications.update_qualification(db, actor, qualification_id, data.as_input())
+        return redirect("/workspace/qualifications", done="qualification_saved")
 
     @post("/workspace/qualifications/{qualification_id:uuid}/withdraw", status_code=303)
-    async def withdraw(
-        self, qualification_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor
-    ) -> Response[Any]:
+    async def withdraw(self, qualification_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor) -> Redirect:
         await qualifications.withdraw_qualification(db, actor, qualification_id)
-        return done("/workspace/qualifications", "qualification_withdrawn")
+        return redirect("/workspace/qualifications", done="qualification_withdrawn")
 
     @post("/workspace/practitioners", status_code=303)
     async def add_practitioner(
-        self, request: Request, db: DbSession, actor: CurrentActor, settings: AppSettings
-    ) -> Response[Any]:
-        form = await request.form()
-        try:
-            assert actor.org_id is not None
+        self, request: AnyRequest, db: DbSession, actor: CurrentActor, settings: AppSettings
+    ) -> Redirect:
+        """As ``POST /api/v1/providers/{id}/practitioners``."""
+        form = await read_form(request)
+
+        async def again() -> dict[str, Any]:
+            return await _qualifications_context(db, actor, settings)
+
+        async with refusal(db, "listings/qualifications.html", again, form=form, name="practitioner"):
+            data = parse(PractitionerIn, form)
             await qualifications.add_practitioner(
                 db,
                 actor,
                 settings.secret_key,
-                actor.org_id,
-                name=text(form, "name"),
-                certificate=text(form, "certificate"),
-                id_number=text(form, "id_number"),
+                organizations.own_org_id(actor),
+                name=data.name,
+                certificate=data.certificate,
+                id_number=data.id_number,
             )
-        except DomainError as error:
-
-            async def again() -> dict[str, Any]:
-                context = await _qualifications_context(request, db)
-                context["pform"] = {"name": text(form, "name"), "certificate": text(form, "certificate")}
-                context["perror"] = True
-                return context
-
-            raise await refused(db, "listings/qualifications.html", error, again) from None
-        return done("/workspace/qualifications#practitioners", "practitioner_added")
+        return redirect("/workspace/qualifications#practitioners", done="practitioner_added")
 
     @post("/workspace/practitioners/{practitioner_id:uuid}/remove", status_code=303)
     async def remove_practitioner(
         self, practitioner_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor
-    ) -> Response[Any]:
+    ) -> Redirect:
         await qualifications.remove_practitioner(db, actor, practitioner_id)
-        return done("/workspace/qualifications#practitioners", "practitioner_removed")
+        return redirect("/workspace/qualifications#practitioners", done="practitioner_removed")
 
 
 # --- admin: review queue -----------------------------------------------------------------------
+
+# the operator's decisions about an organisation, by the last segment of the form's address
+ORG_DECISIONS = {
+    "approve": "org_approved",
+    "reject": "org_rejected",
+    "suspend": "org_suspended",
+    "blacklist": "org_blacklisted",
+    "reinstate": "org_reinstated",
+}
+QUALIFICATION_DECISIONS = {"approve": "qualification_approved", "reject": "qualification_rejected"}
+
+
+async def _decide(db: AsyncSession, actor: Actor, org_id: uuid.UUID, action: str, form: FormData) -> None:
+    """The decision ``action`` as its API route (``POST /api/v1/admin/organizations/{id}/{action}``)
+    takes it: approval without a body, suspension with a reason and an end date, the others with a
+    reason."""
+    if action == "approve":
+        await organizations.approve(db, actor, org_id)
+    elif action == "suspend":
+        suspension = parse(SuspendIn, form)
+        await organizations.suspend(db, actor, org_id, suspension.reason, suspension.until)
+    else:
+        decide = {
+            "reject": organizations.reject,
+            "blacklist": organizations.blacklist,
+            "reinstate": organizations.reinstate,
+        }
+        await decide[action](db, actor, org_id, parse(ReasonIn, form).reason)
 
 
 class ReviewPages(Controller):
@@ -527,148 +489,127 @@ class ReviewPages(Controller):
     guards = [admin_only]
 
     @get("/admin/reviews")
-    async def queue(self, request: Request, db: DbSession) -> Template:
+    async def queue(self, db: DbSession, settings: AppSettings) -> Template:
         pending = await organizations.pending_organizations(db)
-        now = clock.now()
         return page(
             "admin_reviews.html",
-            request,
-            pending=[(o, organizations.review_due(o)) for o in pending],
-            now=now,
+            pending=[(o, organizations.review_due(o, settings)) for o in pending],
+            now=clock.now(),
             pending_qualifications=await qualifications.pending_qualifications(db),
             sanctioned=await organizations.organizations_by_status(db, ("suspended", "blacklisted")),
             rejected=await organizations.organizations_by_status(db, ("rejected",)),
         )
 
     @get("/admin/organizations")
-    async def organizations_list(self, request: Request, db: DbSession) -> Template:
+    async def organizations_list(self, request: AnyRequest, db: DbSession) -> Template:
         params = request.query_params
-        q = (params.get("q") or "").strip()[:100]
-        status = params.get("status") or ""
-        kind = params.get("kind") or ""
-        number = int_param(params.get("page"))
+        q, status, kind = search_text(request), params.get("status") or "", params.get("kind") or ""
+        pager = Pager.of(params.get("page"), PAGE_SIZE)
         rows, total = await organizations.search(
-            db, q=q or None, status=status or None, kind=kind or None, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE
+            db, q=q, status=status or None, kind=kind or None, limit=pager.limit, offset=pager.offset
         )
         return page(
             "admin_orgs.html",
-            request,
             rows=rows,
-            total=total,
-            q=q,
+            q=q or "",
             status=status,
             kind=kind,
             statuses=choices("org_status"),
             kinds=[(k, v) for k, v in choices("org_kind") if k in ("provider", "owner")],
-            page_number=number,
-            pages=max(1, -(-total // PAGE_SIZE)),
+            **pager.context(total),
         )
 
-    async def _org_context(self, db: Any, org_id: uuid.UUID) -> dict[str, Any]:
-        org = await identity.get_organization(db, org_id)
-        users = list(await db.scalars(select(User).where(User.org_id == org.id).order_by(User.created_at)))
-        context: dict[str, Any] = {
-            "org": org,
-            "users": users,
-            "history": await organizations.decisions(db, org.id),
-            "rows": [],
-            "practitioners": [],
-            "conflicts": {},
-            "today": clock.today_local(),
-            "due": organizations.review_due(org) if org.status == "pending" else None,
-        }
-        if org.kind == OrgKind.provider.value:
-            context["rows"] = await qualifications.provider_qualifications(db, org.id)
-            context["practitioners"] = await qualifications.provider_practitioners(db, org.id)
-            context["conflicts"] = await qualifications.practitioner_conflicts(db, org.id)
-        return context
-
     @get("/admin/organizations/{org_id:uuid}")
-    async def organization(self, request: Request, org_id: FromPath[uuid.UUID], db: DbSession) -> Template:
-        return page("admin_org.html", request, **await self._org_context(db, org_id))
+    async def organization(self, org_id: FromPath[uuid.UUID], db: DbSession, settings: AppSettings) -> Template:
+        return page("admin_org.html", **await _org_context(db, org_id, settings))
 
     @post("/admin/organizations/{org_id:uuid}/{action:str}", status_code=303)
     async def decide(
-        self, request: Request, org_id: FromPath[uuid.UUID], action: FromPath[str], db: DbSession, actor: CurrentActor
-    ) -> Response[Any]:
-        form = await request.form()
-        reason = text(form, "reason")
-        try:
-            if action == "approve":
-                await organizations.approve(db, actor, org_id)
-            elif action == "reject":
-                await organizations.reject(db, actor, org_id, reason)
-            elif action == "suspend":
-                await organizations.suspend(db, actor, org_id, reason, parse_date(text(form, "until"), "until"))
-            elif action == "blacklist":
-                await organizations.blacklist(db, actor, org_id, reason)
-            elif action == "reinstate":
-                await organizations.reinstate(db, actor, org_id, reason)
-            else:
-                raise InvalidInput.field("action", _("Unknown decision."))
-        except DomainError as error:
+        self,
+        request: AnyRequest,
+        org_id: FromPath[uuid.UUID],
+        action: FromPath[str],
+        db: DbSession,
+        actor: CurrentActor,
+        settings: AppSettings,
+    ) -> Redirect:
+        if action not in ORG_DECISIONS:
+            raise NotFound(_("No such decision."))
+        form = await read_form(request)
 
-            async def again() -> dict[str, Any]:
-                return await self._org_context(db, org_id) | {"form": {"action": action, **form_values(form)}}
+        async def again() -> dict[str, Any]:
+            return await _org_context(db, org_id, settings)
 
-            raise await refused(db, "listings/admin_org.html", error, again) from None
-        notices = {"approve": "approved", "reject": "rejected", "suspend": "suspended"}
-        return done(f"/admin/organizations/{org_id}", notices.get(action, f"{action}ed"))
+        async with refusal(db, "listings/admin_org.html", again, form=form, name=action):
+            await _decide(db, actor, org_id, action, form)
+        return redirect(f"/admin/organizations/{org_id}", done=ORG_DECISIONS[action])
 
     @post("/admin/qualifications/{qualification_id:uuid}/{action:str}", status_code=303)
     async def decide_qualification(
         self,
-        request: Request,
+        request: AnyRequest,
         qualification_id: FromPath[uuid.UUID],
         action: FromPath[str],
         db: DbSession,
         actor: CurrentActor,
-    ) -> Response[Any]:
-        form = await request.form()
-        if action not in ("approve", "reject"):
-            raise InvalidInput.field("action", _("Unknown decision."))
-        q = await qualifications.get_qualification(db, actor, qualification_id)
-        back = text(form, "back")
-        target = back if back in ("/admin/reviews",) else f"/admin/organizations/{q.provider_id}"
-        try:
+        settings: AppSettings,
+    ) -> Redirect:
+        """As ``POST /api/v1/admin/qualifications/{id}/approve`` or ``…/reject`` (with the reason);
+        the review queue sends ``back`` to come back to it."""
+        if action not in QUALIFICATION_DECISIONS:
+            raise NotFound(_("No such decision."))
+        form = await read_form(request)
+        provider_id = (await qualifications.get_qualification(db, actor, qualification_id)).provider_id
+
+        async def again() -> dict[str, Any]:
+            return await _org_context(db, provider_id, settings)
+
+        async with refusal(db, "listings/admin_org.html", again, form=form, name=f"q-{qualification_id}"):
+            reason = parse(QualificationRejectIn, form).reason if action == "reject" else None
             await qualifications.review_qualification(
-                db, actor, qualification_id, approve=action == "approve", reason=text(form, "reason")
+                db, actor, qualification_id, approve=action == "approve", reason=reason
             )
-        except DomainError as error:
-            provider_id = q.provider_id
+        target = "/admin/reviews" if form.get("back") == "/admin/reviews" else f"/admin/organizations/{provider_id}"
+        return redirect(target, done=QUALIFICATION_DECISIONS[action])
 
-            async def again() -> dict[str, Any]:
-                return await self._org_context(db, provider_id)
 
-            raise await refused(db, "listings/admin_org.html", error, again) from None
-        return done(target, "qualification_approved" if action == "approve" else "qualification_rejected")
+async def _org_context(db: AsyncSession, org_id: uuid.UUID, settings: Settings) -> dict[str, Any]:
+    org = await identity.get_organization(db, org_id)
+    users = await db.scalars(select(User).where(col(User.org_id) == org.id).order_by(col(User.created_at)))
+    context: dict[str, Any] = {
+        "org": org,
+        "users": list(users),
+        "history": await organizations.decisions(db, org.id),
+        "rows": [],
+        "practitioners": [],
+        "conflicts": {},
+        "today": clock.today_local(),
+        "due": organizations.review_due(org, settings) if org.status == "pending" else None,
+    }
+    if org.kind == OrgKind.provider.value:
+        context["rows"] = await qualifications.provider_qualifications(db, org.id)
+        context["practitioners"] = await qualifications.provider_practitioners(db, org.id)
+        context["conflicts"] = await qualifications.practitioner_conflicts(db, org.id)
+    return context
 
 
 # --- admin: catalog editor ---------------------------------------------------------------------
 
 
-def _item_form(item: Any | None) -> dict[str, Any]:
+def _editor_context(item: CatalogItem | None) -> dict[str, Any]:
     if item is None:
-        return {"status": "retained", "fee_type": "market_regulated", "effective_date": clock.today_local().isoformat()}
-    values = catalog.item_values(item)
-    values["fee_cap"] = "" if item.fee_cap is None else f"{item.fee_cap:.2f}"
-    values["effective_date"] = item.effective_date.isoformat()
-    values["in_services_catalog"] = "1" if item.in_services_catalog else ""
-    values["version"] = item.version
-    return values
-
-
-def _parsed_item(form: FormMultiDict, code: str) -> catalog.CatalogInput:
-    raw = {f: text(form, f) for f in catalog.FIELDS}
-    raw["code"] = code
-    raw["in_services_catalog"] = "1" if text(form, "in_services_catalog") == "1" else "0"
-    item, errors = catalog.parse_row(raw)
-    if item is None:
-        raise InvalidInput(_("The catalog item is not valid."), _("Correct the fields named below."), errors=errors)
-    return item
-
-
-def _editor_context(item: Any | None, form: dict[str, Any]) -> dict[str, Any]:
+        form: dict[str, Any] = {
+            "status": ItemStatus.retained.value,
+            "fee_type": "market_regulated",
+            "effective_date": clock.today_local().isoformat(),
+        }
+    else:
+        form = catalog.item_values(item) | {
+            "fee_cap": "" if item.fee_cap is None else f"{item.fee_cap:.2f}",
+            "effective_date": item.effective_date.isoformat(),
+            "in_services_catalog": "1" if item.in_services_catalog else "",
+            "version": item.version,
+        }
     return {
         "item": item,
         "form": form,
@@ -682,72 +623,69 @@ class CatalogEditorBase(Controller):
     include_in_schema = False
     guards = [admin_only]
 
-    @get("/admin/catalog")
-    async def editor(self, request: Request, db: DbSession) -> Template:
-        return page("admin_catalog.html", request, items=await catalog.all_items(db), result=None, import_errors=[])
+    async def _catalog(self, db: AsyncSession, imported: str | None = None) -> dict[str, Any]:
+        result = await catalog.import_result(db, imported) if imported and SHA256_RE.match(imported) else None
+        return {"items": await catalog.all_items(db), "result": result}
 
-    @post("/admin/catalog/import", status_code=200)
-    async def import_csv(self, request: Request, db: DbSession, actor: CurrentActor) -> Template:
-        form = await request.form()
-        upload = form.get("file")
-        try:
-            if not isinstance(upload, UploadFile) or not upload.filename:
+    @get("/admin/catalog")
+    async def editor(self, request: AnyRequest, db: DbSession) -> Template:
+        return page("admin_catalog.html", **await self._catalog(db, request.query_params.get("import")))
+
+    @post("/admin/catalog/import", status_code=303)
+    async def import_csv(self, request: AnyRequest, db: DbSession, actor: CurrentActor) -> Redirect:
+        """As ``POST /api/v1/catalog/import``: all rows or none; a refused file lists every bad row."""
+        form = await read_form(request)
+        async with refusal(db, "listings/admin_catalog.html", lambda: self._catalog(db)):
+            upload = form.file("file")
+            if upload is None:
                 raise InvalidInput.field("file", _("Choose the CSV file to import."))
             result = await catalog.import_csv(db, actor, await upload.read())
-        except InvalidInput as error:
-            rows = error.extra.get("rows") or []
-
-            async def again() -> dict[str, Any]:
-                return {"items": await catalog.all_items(db), "result": None, "import_errors": rows}
-
-            raise await refused(db, "listings/admin_catalog.html", error, again) from None
-        return page("admin_catalog.html", request, items=await catalog.all_items(db), result=result, import_errors=[])
+        return redirect(f"/admin/catalog?import={result.sha256}", done="catalog_imported")
 
     @get("/admin/catalog/new")
-    async def new_form(self, request: Request) -> Template:
-        return page("admin_item.html", request, **_editor_context(None, _item_form(None)))
+    async def new_form(self) -> Template:
+        return page("admin_item.html", **_editor_context(None))
 
     @post("/admin/catalog/new", status_code=303)
-    async def create(self, request: Request, db: DbSession, actor: CurrentActor) -> Response[Any]:
-        form = await request.form()
-        try:
-            item = await catalog.create_item(db, actor, _parsed_item(form, text(form, "code")), note=text(form, "note"))
-        except DomainError as error:
+    async def create(self, request: AnyRequest, db: DbSession, actor: CurrentActor) -> Redirect:
+        """As ``POST /api/v1/catalog``."""
+        form = await read_form(request)
 
-            async def again() -> dict[str, Any]:
-                return _editor_context(None, form_values(form))
+        async def again() -> dict[str, Any]:
+            return _editor_context(None)
 
-            raise await refused(db, "listings/admin_item.html", error, again) from None
-        return done(f"/catalog/{item.code}", "item_created")
+        async with refusal(db, "listings/admin_item.html", again, form=form):
+            data = parse(CatalogItemIn, form)
+            item = await catalog.create_item(db, actor, data.as_input(), note=data.note)
+        return redirect(f"/catalog/{item.code}", done="item_created")
 
     @get("/admin/catalog/{code:str}/edit")
-    async def edit_form(self, request: Request, code: FromPath[str], db: DbSession) -> Template:
-        item = await get_catalog_item(db, code)
-        return page("admin_item.html", request, **_editor_context(item, _item_form(item)))
+    async def edit_form(self, code: FromPath[str], db: DbSession) -> Template:
+        return page("admin_item.html", **_editor_context(await get_catalog_item(db, code)))
 
     @post("/admin/catalog/{code:str}/edit", status_code=303)
-    async def edit(self, request: Request, code: FromPath[str], db: DbSession, actor: CurrentActor) -> Response[Any]:
-        form = await request.form()
+    async def edit(self, request: AnyRequest, code: FromPath[str], db: DbSession, actor: CurrentActor) -> Redirect:
+        """As ``PATCH /api/v1/catalog/{code}`` with every field of the item (an emptied fee cap is
+        no cap)."""
+        form = await read_form(request)
         item = await get_catalog_item(db, code)
-        try:
-            parsed = _parsed_item(form, item.code)
-            version = text(form, "version")
-            changes = {f: getattr(parsed, f) for f in catalog.EDITABLE}
-            _item, changed = await catalog.update_item(
-                db,
-                actor,
-                item.code,
-                changes,
-                expected_version=int(version) if version.isdigit() else None,
-                note=text(form, "note"),
+
+        async def again() -> dict[str, Any]:
+            return _editor_context(await get_catalog_item(db, code))
+
+        async with refusal(db, "listings/admin_item.html", again, form=form):
+            data = parse(
+                CatalogItemPatch,
+                form,
+                **emptied(form, set(catalog.EDITABLE) - {"fee_cap"}),
+                # the checkbox sends "1" when ticked and nothing otherwise
+                in_services_catalog=form.get("in_services_catalog") == "1",
             )
-        except DomainError as error:
-
-            async def again() -> dict[str, Any]:
-                return _editor_context(await get_catalog_item(db, code), form_values(form))
-
-            raise await refused(db, "listings/admin_item.html", error, again) from None
-        return done(f"/catalog/{item.code}", "item_saved" if changed else "item_unchanged")
+            changes = data.changes(set(catalog.EDITABLE))
+            _item, changed = await catalog.update_item(
+                db, actor, item.code, changes, expected_version=data.version, note=data.note
+            )
+        return redirect(f"/catalog/{item.code}", done="item_saved" if changed else "item_unchanged")
 
 
 def _with_upload_limit(base: type[Controller], settings: Settings) -> type[Controller]:

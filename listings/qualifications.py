@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError as StdnumValidationError
 
@@ -37,6 +38,9 @@ from market.identity.models import Organization, OrgKind
 from market.terms import label
 
 MAX_CODES = 50
+# the longest texts of a qualification and of a practitioner; the request schemas declare the same
+QUALIFICATION_LIMITS = {"name": 120, "grade": 60, "certificate_no": 80, "issuer": 120}
+PRACTITIONER_LIMITS = {"name": 60, "certificate": 120}
 
 
 @dataclass(frozen=True)
@@ -68,7 +72,7 @@ async def _items_for(session: AsyncSession, codes: list[str]) -> list[CatalogIte
         raise InvalidInput.field("catalog_codes", _("Choose the catalog items this qualification covers."))
     if len(wanted) > MAX_CODES:
         raise InvalidInput.field("catalog_codes", _("At most %(n)d catalog items.", n=MAX_CODES))
-    items = list(await session.scalars(select(CatalogItem).where(CatalogItem.code.in_(wanted))))
+    items = list(await session.scalars(select(CatalogItem).where(col(CatalogItem.code).in_(wanted))))
     found = {i.code for i in items}
     unknown = [c for c in wanted if c not in found]
     if unknown:
@@ -83,20 +87,13 @@ async def _items_for(session: AsyncSession, codes: list[str]) -> list[CatalogIte
 
 def _check_fields(data: QualificationInput) -> dict[str, Any]:
     errors: list[FieldError] = []
-    values = {
-        "name": data.name.strip(),
-        "grade": data.grade.strip(),
-        "certificate_no": data.certificate_no.strip(),
-        "issuer": data.issuer.strip(),
-        "valid_until": data.valid_until,
-    }
-    for name, limit in (("name", 120), ("certificate_no", 80), ("issuer", 120)):
-        if not values[name]:
+    texts = {name: str(getattr(data, name)).strip() for name in QUALIFICATION_LIMITS}
+    for name, limit in QUALIFICATION_LIMITS.items():
+        if not texts[name] and name != "grade":
             errors.append(FieldError(name, _("Required.")))
-        elif len(values[name]) > limit:
+        elif len(texts[name]) > limit:
             errors.append(FieldError(name, _("At most %(n)d characters.", n=limit)))
-    if len(values["grade"]) > 60:
-        errors.append(FieldError("grade", _("At most %(n)d characters.", n=60)))
+    values: dict[str, Any] = {**texts, "valid_until": data.valid_until}
     if data.valid_until < clock.today_local():
         errors.append(FieldError("valid_until", _("This certificate has expired; add a valid one.")))
     if errors:
@@ -117,10 +114,10 @@ async def _duplicate_certificate(
     session: AsyncSession, provider_id: uuid.UUID, certificate_no: str, except_id: uuid.UUID | None = None
 ) -> None:
     stmt = select(Qualification.id).where(
-        Qualification.provider_id == provider_id, Qualification.certificate_no == certificate_no
+        col(Qualification.provider_id) == provider_id, col(Qualification.certificate_no) == certificate_no
     )
     if except_id is not None:
-        stmt = stmt.where(Qualification.id != except_id)
+        stmt = stmt.where(col(Qualification.id) != except_id)
     if await session.scalar(stmt):
         raise Conflict(
             _("You have already listed this certificate."),
@@ -158,7 +155,7 @@ async def add_qualification(
 async def _locked(session: AsyncSession, qualification_id: uuid.UUID) -> Qualification:
     qualification = await session.scalar(
         select(Qualification)
-        .where(Qualification.id == qualification_id)
+        .where(col(Qualification.id) == qualification_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
@@ -172,9 +169,9 @@ async def covered_codes(
 ) -> dict[uuid.UUID, list[CatalogItem]]:
     rows = await session.execute(
         select(QualificationItem.qualification_id, CatalogItem)
-        .join(CatalogItem, CatalogItem.id == QualificationItem.item_id)
-        .where(QualificationItem.qualification_id.in_(qualification_ids))
-        .order_by(CatalogItem.code)
+        .join(CatalogItem, col(CatalogItem.id) == col(QualificationItem.item_id))
+        .where(col(QualificationItem.qualification_id).in_(qualification_ids))
+        .order_by(col(CatalogItem.code))
     )
     out: dict[uuid.UUID, list[CatalogItem]] = defaultdict(list)
     for qid, item in rows:
@@ -205,7 +202,7 @@ async def update_qualification(
     qualification.reviewed_at = None
     qualification.reviewed_by = None
     qualification.updated_at = clock.now()
-    await session.execute(delete(QualificationItem).where(QualificationItem.qualification_id == qualification.id))
+    await session.execute(delete(QualificationItem).where(col(QualificationItem.qualification_id) == qualification.id))
     session.add_all([QualificationItem(qualification_id=qualification.id, item_id=i.id) for i in items])
     await session.flush()
     audit.record(
@@ -227,7 +224,7 @@ async def withdraw_qualification(session: AsyncSession, actor: Actor, qualificat
     if actor.org_id != qualification.provider_id:
         raise NotFound(_("No such qualification."))
     codes = [i.code for i in (await covered_codes(session, [qualification.id])).get(qualification.id, [])]
-    await session.execute(delete(QualificationItem).where(QualificationItem.qualification_id == qualification.id))
+    await session.execute(delete(QualificationItem).where(col(QualificationItem.qualification_id) == qualification.id))
     await session.delete(qualification)
     audit.record(
         session,
@@ -284,8 +281,8 @@ async def provider_qualifications(
     rows = list(
         await session.scalars(
             select(Qualification)
-            .where(Qualification.provider_id == provider_id)
-            .order_by(Qualification.created_at.desc())
+            .where(col(Qualification.provider_id) == provider_id)
+            .order_by(col(Qualification.created_at).desc())
         )
     )
     covered = await covered_codes(session, [q.id for q in rows])
@@ -297,9 +294,9 @@ async def pending_qualifications(session: AsyncSession) -> list[tuple[Qualificat
         (
             await session.execute(
                 select(Qualification, Organization)
-                .join(Organization, Organization.id == Qualification.provider_id)
-                .where(Qualification.status == ReviewStatus.pending.value)
-                .order_by(Qualification.updated_at)
+                .join(Organization, col(Organization.id) == col(Qualification.provider_id))
+                .where(col(Qualification.status) == ReviewStatus.pending.value)
+                .order_by(col(Qualification.updated_at))
             )
         ).all()
     )
@@ -353,16 +350,15 @@ async def add_practitioner(
     name, certificate = name.strip(), certificate.strip()
     if not name:
         errors.append(FieldError("name", _("Required.")))
-    elif len(name) > 60:
-        errors.append(FieldError("name", _("At most %(n)d characters.", n=60)))
-    if len(certificate) > 120:
-        errors.append(FieldError("certificate", _("At most %(n)d characters.", n=120)))
+    for field_name, value in (("name", name), ("certificate", certificate)):
+        if len(value) > PRACTITIONER_LIMITS[field_name]:
+            errors.append(FieldError(field_name, _("At most %(n)d characters.", n=PRACTITIONER_LIMITS[field_name])))
     if errors:
         raise InvalidInput(_("The practitioner is not valid."), _("Correct the fields named below."), errors=errors)
     number = normalize_id_number(id_number)
     digest = id_number_hash(secret_key, number)
     if await session.scalar(
-        select(Practitioner.id).where(Practitioner.provider_id == provider_id, Practitioner.id_hash == digest)
+        select(Practitioner.id).where(col(Practitioner.provider_id) == provider_id, col(Practitioner.id_hash) == digest)
     ):
         raise Conflict(_("This person is already listed."), errors=[FieldError("id_number", _("Already listed."))])
     practitioner = Practitioner(
@@ -398,7 +394,7 @@ async def remove_practitioner(session: AsyncSession, actor: Actor, practitioner_
 
 async def provider_practitioners(session: AsyncSession, provider_id: uuid.UUID) -> list[Practitioner]:
     rows = await session.scalars(
-        select(Practitioner).where(Practitioner.provider_id == provider_id).order_by(Practitioner.created_at)
+        select(Practitioner).where(col(Practitioner.provider_id) == provider_id).order_by(col(Practitioner.created_at))
     )
     return list(rows)
 
@@ -406,12 +402,12 @@ async def provider_practitioners(session: AsyncSession, provider_id: uuid.UUID) 
 async def practitioner_conflicts(session: AsyncSession, provider_id: uuid.UUID) -> dict[uuid.UUID, list[str]]:
     """For each of the provider's practitioners, the other providers that list the same person
     (same keyed hash of the ID number): a conflict the operator looks at."""
-    mine = select(Practitioner.id_hash).where(Practitioner.provider_id == provider_id)
+    mine = select(Practitioner.id_hash).where(col(Practitioner.provider_id) == provider_id)
     rows = await session.execute(
         select(Practitioner.id_hash, Organization.name)
-        .join(Organization, Organization.id == Practitioner.provider_id)
-        .where(Practitioner.id_hash.in_(mine), Practitioner.provider_id != provider_id)
-        .order_by(Organization.name)
+        .join(Organization, col(Organization.id) == col(Practitioner.provider_id))
+        .where(col(Practitioner.id_hash).in_(mine), col(Practitioner.provider_id) != provider_id)
+        .order_by(col(Organization.name))
     )
     others: dict[str, list[str]] = defaultdict(list)
     for digest, org_name in rows:
@@ -426,7 +422,7 @@ async def practitioner_conflicts(session: AsyncSession, provider_id: uuid.UUID) 
 async def count_practitioners(session: AsyncSession, provider_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
     rows = await session.execute(
         select(Practitioner.provider_id, func.count())
-        .where(Practitioner.provider_id.in_(provider_ids))
-        .group_by(Practitioner.provider_id)
+        .where(col(Practitioner.provider_id).in_(provider_ids))
+        .group_by(col(Practitioner.provider_id))
     )
     return {pid: int(n) for pid, n in rows}

@@ -1,4 +1,10 @@
-"""Request and response schemas of the listings API (never table models)."""
+"""Request and response schemas of the listings package (never table models).
+
+A request schema is the one input path of its capability: the JSON API validates its body with
+it and the page form that mirrors the route parses into it (``market.web.forms.parse``), so both
+accept and refuse the same input with the same field errors. Its bounds are the services' own
+(``catalog.TEXT_LIMITS``, ``organizations.TEXT_BOUNDS``, …), which the services enforce again.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +12,16 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from litestar.datastructures import UploadFile
-from pydantic import EmailStr, Field
+from pydantic import AfterValidator, EmailStr, Field
 
+from listings.catalog import CODE_LENGTH, EDITABLE, MAX_NOTE, MAX_TIME_LIMIT_DAYS, TEXT_LIMITS, CatalogInput
+from listings.organizations import MAX_REASON, PROFILE_FIELDS, TEXT_BOUNDS, Registration
+from listings.qualifications import MAX_CODES, PRACTITIONER_LIMITS, QUALIFICATION_LIMITS, QualificationInput
+from market.i18n import gettext as _
+from market.identity.models import OrgKind
 from market.schemas import Money, Out, Schema
 
 FeeTypeLiteral = Literal["government_priced", "government_guided", "market_regulated"]
@@ -22,43 +33,51 @@ OwnerTypeLiteral = Literal["government", "public_institution", "state_enterprise
 
 
 class CatalogItemIn(Schema):
-    code: str = Field(min_length=2, max_length=32)
-    name: str = Field(min_length=1, max_length=200)
-    category: str = Field(min_length=1, max_length=60)
-    approval: str = Field(min_length=1, max_length=300)
-    department: str = Field(min_length=1, max_length=120)
-    legal_basis: str = Field(min_length=1, max_length=4000)
-    time_limit_days: int = Field(ge=1, le=365)
+    code: str = Field(min_length=CODE_LENGTH[0], max_length=CODE_LENGTH[1])
+    name: str = Field(min_length=1, max_length=TEXT_LIMITS["name"])
+    category: str = Field(min_length=1, max_length=TEXT_LIMITS["category"])
+    approval: str = Field(min_length=1, max_length=TEXT_LIMITS["approval"])
+    department: str = Field(min_length=1, max_length=TEXT_LIMITS["department"])
+    legal_basis: str = Field(min_length=1, max_length=TEXT_LIMITS["legal_basis"])
+    time_limit_days: int = Field(ge=1, le=MAX_TIME_LIMIT_DAYS)
     fee_type: FeeTypeLiteral
-    fee_standard: str = Field(min_length=1, max_length=4000)
+    fee_standard: str = Field(min_length=1, max_length=TEXT_LIMITS["fee_standard"])
     fee_cap: Money | None = None
-    fee_basis: str = Field(default="", max_length=4000)
-    qualification_required: str = Field(default="", max_length=4000)
+    fee_basis: str = Field(default="", max_length=TEXT_LIMITS["fee_basis"])
+    qualification_required: str = Field(default="", max_length=TEXT_LIMITS["qualification_required"])
     status: ItemStatusLiteral = "retained"
     effective_date: date
     in_services_catalog: bool = False
-    note: str = Field(default="", max_length=500)
+    note: str = Field(default="", max_length=MAX_NOTE)
+
+    def as_input(self) -> CatalogInput:
+        return CatalogInput(**self.model_dump(exclude={"note"}))
 
 
 class CatalogItemPatch(Schema):
-    """Only the fields sent change; ``version`` (the version you edited) detects a concurrent edit."""
+    """Only the fields sent change (``null`` clears the fee cap, basis and qualification text);
+    ``version`` (the version you edited) detects a concurrent edit."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    category: str | None = Field(default=None, min_length=1, max_length=60)
-    approval: str | None = Field(default=None, min_length=1, max_length=300)
-    department: str | None = Field(default=None, min_length=1, max_length=120)
-    legal_basis: str | None = Field(default=None, min_length=1, max_length=4000)
-    time_limit_days: int | None = Field(default=None, ge=1, le=365)
+    name: str | None = Field(default=None, min_length=1, max_length=TEXT_LIMITS["name"])
+    category: str | None = Field(default=None, min_length=1, max_length=TEXT_LIMITS["category"])
+    approval: str | None = Field(default=None, min_length=1, max_length=TEXT_LIMITS["approval"])
+    department: str | None = Field(default=None, min_length=1, max_length=TEXT_LIMITS["department"])
+    legal_basis: str | None = Field(default=None, min_length=1, max_length=TEXT_LIMITS["legal_basis"])
+    time_limit_days: int | None = Field(default=None, ge=1, le=MAX_TIME_LIMIT_DAYS)
     fee_type: FeeTypeLiteral | None = None
-    fee_standard: str | None = Field(default=None, min_length=1, max_length=4000)
+    fee_standard: str | None = Field(default=None, min_length=1, max_length=TEXT_LIMITS["fee_standard"])
     fee_cap: Money | None = None
-    fee_basis: str | None = Field(default=None, max_length=4000)
-    qualification_required: str | None = Field(default=None, max_length=4000)
+    fee_basis: str | None = Field(default=None, max_length=TEXT_LIMITS["fee_basis"])
+    qualification_required: str | None = Field(default=None, max_length=TEXT_LIMITS["qualification_required"])
     status: ItemStatusLiteral | None = None
     effective_date: date | None = None
     in_services_catalog: bool | None = None
     version: int | None = Field(default=None, ge=1)
-    note: str = Field(default="", max_length=500)
+    note: str = Field(default="", max_length=MAX_NOTE)
+
+    def changes(self, fields: set[str]) -> dict[str, Any]:
+        """The item's fields among ``fields`` with their new values (``None``: cleared)."""
+        return {name: getattr(self, name) for name in EDITABLE if name in fields}
 
 
 class CatalogItemOut(Out):
@@ -101,17 +120,31 @@ class ImportOut(Out):
 # --- registration and review -------------------------------------------------------------------
 
 
+def _text(name: str) -> Any:
+    """The field of an organisation's text ``name`` with the bounds the service enforces."""
+    shortest, longest = TEXT_BOUNDS[name]
+    return Field(min_length=shortest, max_length=longest)
+
+
+def _optional_text(name: str) -> Any:
+    shortest, longest = TEXT_BOUNDS[name]
+    return Field(default=None, min_length=shortest, max_length=longest)
+
+
 class RegistrationIn(Schema):
-    name: str = Field(min_length=2, max_length=200)
-    uscc: str = Field(min_length=1, max_length=40)
-    legal_rep: str = Field(min_length=1, max_length=60)
-    address: str = Field(min_length=1, max_length=300)
-    phone: str = Field(min_length=5, max_length=40)
-    email: EmailStr
-    username: str = Field(min_length=2, max_length=64)
+    name: str = _text("name")
+    uscc: str = _text("uscc")
+    legal_rep: str = _text("legal_rep")
+    address: str = _text("address")
+    phone: str = _text("phone")
+    email: EmailStr = Field(max_length=TEXT_BOUNDS["email"][1])
+    username: str = _text("username")
     password: str = Field(min_length=8, max_length=256)
-    display_name: str | None = Field(default=None, max_length=100)
+    display_name: str | None = Field(default=None, max_length=TEXT_BOUNDS["display_name"][1])
     commitment_accepted: bool
+
+    def registration(self, kind: OrgKind) -> Registration:
+        return Registration(kind=kind, **self.model_dump())
 
 
 class OwnerRegistrationIn(RegistrationIn):
@@ -124,13 +157,36 @@ class RegisteredOut(Out):
     user_id: uuid.UUID
 
 
+def _given_to_organisation(reason: str) -> str:
+    if not reason:
+        raise ValueError(_("Give the reason; the organisation will see it."))
+    return reason
+
+
+def _given_to_provider(reason: str) -> str:
+    if not reason:
+        raise ValueError(_("Give the reason; the provider will see it."))
+    return reason
+
+
+# a decision's reason: required, with the message the service gives too
+OrgReason = Annotated[str, Field(max_length=MAX_REASON), AfterValidator(_given_to_organisation)]
+ProviderReason = Annotated[str, Field(max_length=MAX_REASON), AfterValidator(_given_to_provider)]
+
+
 class ReasonIn(Schema):
-    reason: str = Field(min_length=1, max_length=2000)
+    """The reason of a decision about an organisation (rejection, blacklisting, reinstatement)."""
+
+    reason: OrgReason
 
 
 class SuspendIn(Schema):
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: OrgReason
     until: date
+
+
+class QualificationRejectIn(Schema):
+    reason: ProviderReason
 
 
 class DecisionOut(Out):
@@ -159,26 +215,41 @@ class ProfileOut(Out):
 
 
 class ProfilePatch(Schema):
-    name: str | None = Field(default=None, min_length=2, max_length=200)
-    uscc: str | None = Field(default=None, min_length=1, max_length=40)
-    legal_rep: str | None = Field(default=None, min_length=1, max_length=60)
-    address: str | None = Field(default=None, min_length=1, max_length=300)
-    phone: str | None = Field(default=None, min_length=5, max_length=40)
-    email: EmailStr | None = None
+    name: str | None = _optional_text("name")
+    uscc: str | None = _optional_text("uscc")
+    legal_rep: str | None = _optional_text("legal_rep")
+    address: str | None = _optional_text("address")
+    phone: str | None = _optional_text("phone")
+    email: EmailStr | None = Field(default=None, max_length=TEXT_BOUNDS["email"][1])
     org_type: OwnerTypeLiteral | None = None
+
+    def changes(self, fields: set[str]) -> dict[str, Any]:
+        """The profile's fields among ``fields`` with their new values (``None``: emptied)."""
+        return {name: getattr(self, name) for name in PROFILE_FIELDS if name in fields}
 
 
 # --- qualifications, practitioners, files ------------------------------------------------------
 
 
+def _some_codes(codes: list[str]) -> list[str]:
+    if not [c for c in codes if c]:
+        raise ValueError(_("Choose the catalog items this qualification covers."))
+    if len(codes) > MAX_CODES:
+        raise ValueError(_("At most %(n)d catalog items.", n=MAX_CODES))
+    return codes
+
+
 class QualificationIn(Schema):
-    catalog_codes: list[str] = Field(min_length=1, max_length=50)
-    name: str = Field(min_length=1, max_length=120)
-    grade: str = Field(default="", max_length=60)
-    certificate_no: str = Field(min_length=1, max_length=80)
-    issuer: str = Field(min_length=1, max_length=120)
+    catalog_codes: Annotated[list[str], AfterValidator(_some_codes)]
+    name: str = Field(min_length=1, max_length=QUALIFICATION_LIMITS["name"])
+    grade: str = Field(default="", max_length=QUALIFICATION_LIMITS["grade"])
+    certificate_no: str = Field(min_length=1, max_length=QUALIFICATION_LIMITS["certificate_no"])
+    issuer: str = Field(min_length=1, max_length=QUALIFICATION_LIMITS["issuer"])
     valid_until: date
     document_sha256: str | None = Field(default=None, min_length=64, max_length=64)
+
+    def as_input(self) -> QualificationInput:
+        return QualificationInput(**self.model_dump())
 
 
 class CoveredItemOut(Out):
@@ -202,8 +273,8 @@ class QualificationOut(Out):
 
 
 class PractitionerIn(Schema):
-    name: str = Field(min_length=1, max_length=60)
-    certificate: str = Field(default="", max_length=120)
+    name: str = Field(min_length=1, max_length=PRACTITIONER_LIMITS["name"])
+    certificate: str = Field(default="", max_length=PRACTITIONER_LIMITS["certificate"])
     id_number: str = Field(min_length=15, max_length=24)
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from sqlalchemy import select
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from listings.models import CatalogItem, Qualification, QualificationItem
 from listings.rules import QualificationFacts, Standing, is_qualified
@@ -20,7 +21,7 @@ from market.identity.models import Organization
 
 
 async def get_catalog_item(session: AsyncSession, code: str) -> CatalogItem:
-    item = await session.scalar(select(CatalogItem).where(CatalogItem.code == code))
+    item = await session.scalar(select(CatalogItem).where(col(CatalogItem.code) == code))
     if item is None:
         raise NotFound(_("No catalog item with this code."))
     return item
@@ -33,24 +34,24 @@ async def qualified(session: AsyncSession, provider_id: uuid.UUID, catalog_code:
     item (whatever its status or validity); :func:`listings.rules.is_qualified` decides.
     """
     covering = (
-        select(Qualification.provider_id, Qualification.status, Qualification.valid_until)
-        .join(QualificationItem, QualificationItem.qualification_id == Qualification.id)
-        .join(CatalogItem, CatalogItem.id == QualificationItem.item_id)
-        .where(CatalogItem.code == catalog_code, Qualification.provider_id == provider_id)
+        select(col(Qualification.provider_id), col(Qualification.status), col(Qualification.valid_until))
+        .join(QualificationItem, col(QualificationItem.qualification_id) == col(Qualification.id))
+        .join(CatalogItem, col(CatalogItem.id) == col(QualificationItem.item_id))
+        .where(col(CatalogItem.code) == catalog_code, col(Qualification.provider_id) == provider_id)
         .subquery()
     )
     rows = (
         await session.execute(
-            select(
-                Organization.kind,
-                Organization.status,
-                Organization.suspended_until,
+            sa.select(  # five columns: more than sqlmodel's select() is typed for
+                col(Organization.kind),
+                col(Organization.status),
+                col(Organization.suspended_until),
                 covering.c.status,
                 covering.c.valid_until,
             )
             .select_from(Organization)
-            .outerjoin(covering, covering.c.provider_id == Organization.id)
-            .where(Organization.id == provider_id)
+            .outerjoin(covering, covering.c.provider_id == col(Organization.id))
+            .where(col(Organization.id) == provider_id)
         )
     ).all()
     if not rows:

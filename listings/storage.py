@@ -2,7 +2,7 @@
 
 :class:`Storage` is the small interface the platform stores bytes behind; :class:`LocalStorage`
 keeps them in a directory (``settings.upload_dir``), an object store can implement the same
-three methods later. Who may read a file is decided here too: the organisation that uploaded it,
+two methods later. Who may read a file is decided here too: the organisation that uploaded it,
 the operator and the finance bureau (a package that shows files to others, such as the contracts
 package with its deliverables, checks its own rule before reading the stored bytes).
 """
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from listings.models import FileUpload, StoredFile
 from listings.rules import extension_matches, sniff_content_type
@@ -34,8 +34,6 @@ class Storage(Protocol):
 
     def get(self, sha256: str) -> bytes: ...
 
-    def exists(self, sha256: str) -> bool: ...
-
 
 class LocalStorage:
     """Files under ``root/ab/cd/<sha256>``, written atomically (temporary file, then rename) and
@@ -48,9 +46,6 @@ class LocalStorage:
         if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
             raise ValueError("not a SHA-256 hex digest")
         return self.root / sha256[:2] / sha256[2:4] / sha256
-
-    def exists(self, sha256: str) -> bool:
-        return self.path(sha256).is_file()
 
     def put(self, sha256: str, data: bytes) -> None:
         target = self.path(sha256)
@@ -169,7 +164,7 @@ async def store_upload(
 
 async def uploaded_by(session: AsyncSession, sha256: str, org_id: uuid.UUID) -> bool:
     found = await session.scalar(
-        select(FileUpload.id).where(FileUpload.sha256 == sha256, FileUpload.org_id == org_id).limit(1)
+        select(FileUpload.id).where(col(FileUpload.sha256) == sha256, col(FileUpload.org_id) == org_id).limit(1)
     )
     return found is not None
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from stdnum.cn import uscc as stdnum_uscc
 
 from listings import catalog
+from listings.schemas import CatalogItemIn
 from market.actor import SYSTEM
 from tests.integration.helpers import PASSWORD, login
 
@@ -72,11 +73,10 @@ ITEM = {
 
 
 async def make_item(factory: async_sessionmaker[AsyncSession], **changes: Any) -> str:
-    values = {**ITEM, **changes}
-    values["fee_cap"] = catalog._parse_amount(values["fee_cap"] or "")
-    values["effective_date"] = catalog._parse_date(values["effective_date"])
+    """A catalog item made through the service (``changes``: fields of :data:`ITEM`, as the API takes them)."""
+    data = CatalogItemIn.model_validate({**ITEM, **changes})
     async with factory() as session:
-        item = await catalog.create_item(session, SYSTEM, catalog.CatalogInput(**values))
+        item = await catalog.create_item(session, SYSTEM, data.as_input())
         await session.commit()
         return item.code
 

@@ -18,6 +18,18 @@ from tests.integration.helpers import account, assert_problem
 from tests.integration.listings_helpers import ITEM, make_item
 
 DEMO_CSV = Path(listings_demo.__file__).resolve().parent / "data" / "catalog.csv"
+DEMO_ITEMS = [item for _row, item in catalog.parse_csv(DEMO_CSV.read_bytes())[0]]
+
+
+def demo_codes(**where: object) -> set[str]:
+    """The codes of the demo catalog's items whose fields equal ``where`` (the expected answers
+    are derived from the data file, never copied from it)."""
+    return {i.code for i in DEMO_ITEMS if all(getattr(i, k) == v for k, v in where.items())}
+
+
+def demo_search(q: str) -> set[str]:
+    """The codes the catalog search finds for ``q``: in the code, name or approval, ignoring case."""
+    return {i.code for i in DEMO_ITEMS if any(q.lower() in text.lower() for text in (i.code, i.name, i.approval))}
 
 
 async def _load_catalog(factory) -> None:
@@ -58,21 +70,21 @@ async def test_public_catalog_lists_demo_items_with_time_limit_and_fee_in_chines
 async def test_catalog_api_search_and_filters(client, factory):
     await _load_catalog(factory)
     everything = (await client.get("/api/v1/catalog", params={"limit": 200})).json()
-    assert everything["total"] == 33 and len(everything["items"]) == 33
+    assert everything["total"] == len(DEMO_ITEMS) and {i["code"] for i in everything["items"]} == demo_codes()
     retained = (await client.get("/api/v1/catalog", params={"status": "retained", "limit": 200})).json()
-    assert retained["total"] == 27 and all(i["purchasable"] for i in retained["items"])
-    by_name = (await client.get("/api/v1/catalog", params={"q": "测绘"})).json()
-    assert {i["code"] for i in by_name["items"]} == {"YLZJ-006"}
-    by_approval = (await client.get("/api/v1/catalog", params={"q": "取水许可"})).json()
-    assert [i["code"] for i in by_approval["items"]] == ["YLZJ-016"]
-    by_code = (await client.get("/api/v1/catalog", params={"q": "ylzw-00"})).json()
-    assert by_code["total"] == 7
-    guided = (await client.get("/api/v1/catalog", params={"fee_type": "government_guided"})).json()
-    assert guided["total"] == 5 and all(i["fee_cap"] for i in guided["items"])
-    surveying = (await client.get("/api/v1/catalog", params={"category": "测绘"})).json()
-    assert surveying["total"] == 4
+    assert {i["code"] for i in retained["items"]} == demo_codes(status="retained") != demo_codes()
+    assert retained["total"] == len(demo_codes(status="retained")) and all(i["purchasable"] for i in retained["items"])
+    for q in ("测绘", "取水许可", "ylzw-00"):  # a name, an approval, a code in the other case
+        found = (await client.get("/api/v1/catalog", params={"q": q, "limit": 200})).json()
+        assert {i["code"] for i in found["items"]} == demo_search(q) and found["total"] == len(demo_search(q)), q
+        assert found["items"], q  # the search has something to find
+    guided = (await client.get("/api/v1/catalog", params={"fee_type": "government_guided", "limit": 200})).json()
+    assert {i["code"] for i in guided["items"]} == demo_codes(fee_type="government_guided")
+    assert guided["items"] and all(i["fee_cap"] for i in guided["items"])
+    surveying = (await client.get("/api/v1/catalog", params={"category": "测绘", "limit": 200})).json()
+    assert {i["code"] for i in surveying["items"]} == demo_codes(category="测绘") and surveying["items"]
     services = (await client.get("/api/v1/catalog", params={"in_services_catalog": "true", "limit": 200})).json()
-    assert services["total"] == 8
+    assert {i["code"] for i in services["items"]} == demo_codes(in_services_catalog=True) and services["items"]
     item = (await client.get("/api/v1/catalog/YLZJ-005")).json()
     assert item["fee_cap"] == "20000.00" and item["time_limit_days"] == 5 and item["version"] == 1
     page = await client.get("/catalog", params={"q": "水资源", "fee_type": "market_regulated"})
@@ -164,8 +176,8 @@ async def test_csv_with_one_bad_row_imports_nothing_and_names_row_and_field(clie
     good = DEMO_CSV.read_bytes()
     r = await client.post("/api/v1/catalog/import", headers=admin, files={"file": ("catalog.csv", good, "text/csv")})
     assert r.status_code == 200, r.text
-    assert r.json()["created"] == 33 and r.json()["updated"] == 0
-    assert await _count(factory) == 33
+    assert r.json()["created"] == len(DEMO_ITEMS) and r.json()["updated"] == 0
+    assert await _count(factory) == len(DEMO_ITEMS)
 
 
 async def test_reimport_updates_as_new_versions_and_export_round_trips(client, factory):
@@ -176,16 +188,21 @@ async def test_reimport_updates_as_new_versions_and_export_round_trips(client, f
     assert export.content.startswith(b"\xef\xbb\xbf") and "attachment" in export.headers["content-disposition"]
     text = export.content.decode("utf-8-sig")
     assert text.splitlines()[0] == ",".join(catalog.FIELDS) and "地质灾害危险性评估" in text
-    changed = text.replace("25,market_regulated", "28,market_regulated", 1)
-    assert changed != text
+    rows = list(csv.reader(io.StringIO(text)))
+    days = catalog.FIELDS.index("time_limit_days")
+    code, before = rows[1][catalog.FIELDS.index("code")], int(rows[1][days])
+    after = before + 1 if before < catalog.MAX_TIME_LIMIT_DAYS else before - 1
+    rows[1][days] = str(after)  # one change in the first item
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
     r = await client.post(
-        "/api/v1/catalog/import", headers={**admin, "content-type": "text/csv"}, content=changed.encode("utf-8-sig")
+        "/api/v1/catalog/import", headers={**admin, "content-type": "text/csv"}, content=out.getvalue().encode()
     )
-    assert r.json() == {"created": 0, "updated": 1, "unchanged": 32, "sha256": r.json()["sha256"]}
-    item = (await client.get("/api/v1/catalog/YLZJ-004")).json()
-    assert item["time_limit_days"] == 28 and item["version"] == 2
-    old = (await client.get("/api/v1/catalog/YLZJ-004/versions/1")).json()
-    assert old["data"]["time_limit_days"] == 25
+    assert r.json() == {"created": 0, "updated": 1, "unchanged": len(DEMO_ITEMS) - 1, "sha256": r.json()["sha256"]}
+    item = (await client.get(f"/api/v1/catalog/{code}")).json()
+    assert item["time_limit_days"] == after and item["version"] == 2
+    old = (await client.get(f"/api/v1/catalog/{code}/versions/1")).json()
+    assert old["data"]["time_limit_days"] == before
     provider = await account(client, factory, "provider", "firm")
     assert_problem(
         await client.post("/api/v1/catalog/import", headers={**provider, "content-type": "text/csv"}, content=b"x"), 403

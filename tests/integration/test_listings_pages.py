@@ -64,7 +64,7 @@ async def test_provider_registers_through_the_form_and_sees_its_profile(client, 
     async with factory() as session:
         assert await session.scalar(select(Organization).where(Organization.name == "云南山水环境监测有限公司")) is None
     r = await client.post("/register/provider", data=provider_form(csrf, "shanshui"))
-    assert r.status_code == 303 and r.headers["location"] == "/workspace/profile?notice=registered"
+    assert r.status_code == 303 and r.headers["location"] == "/workspace/profile?done=registered"
     profile = await client.get(r.headers["location"])
     assert profile.status_code == 200 and "注册成功" in profile.text and "待审核" in profile.text
     workspace = await client.get("/workspace")
@@ -109,6 +109,9 @@ async def test_rejected_registrant_corrects_and_resubmits_on_its_profile_page(ap
     r = await client.post("/workspace/profile/resubmit", data=form(csrf))
     assert r.status_code == 303
     assert "待审核" in (await client.get("/workspace/profile")).text
+    again = await client.post("/workspace/profile/resubmit", data=form(csrf))  # pending: nothing to resubmit
+    assert again.status_code == 422 and "只有被驳回的注册才能重新提交" in again.text
+    assert 'name="legal_rep"' in again.text  # the profile page itself, not an error page
 
 
 async def test_provider_adds_a_qualification_with_its_scan_and_a_practitioner(client, factory):
@@ -183,7 +186,7 @@ async def test_admin_reviews_registrations_and_qualifications_through_the_pages(
         r = await admin.post(f"/admin/organizations/{org_id}/suspend", data=form(csrf, reason="逾期交付", until=until))
         assert r.status_code == 303
         org_page = await admin.get(f"/admin/organizations/{org_id}")
-        assert ("逾期交付" in org_page.text and "已暂停" in org_page.text) or "暂停" in org_page.text
+        assert "逾期交付" in org_page.text and 'class="badge status-suspended"' in org_page.text
         found = await admin.get("/admin/organizations", params={"q": "boyuan", "status": "suspended"})
         assert found.status_code == 200 and f"/admin/organizations/{org_id}" in found.text
         none = await admin.get("/admin/organizations", params={"q": "boyuan", "status": "pending"})
@@ -221,14 +224,28 @@ async def test_catalog_editor_pages(app, client, factory):
     async with factory() as session:
         item = await session.scalar(select(CatalogItem).where(CatalogItem.code == "YLZJ-005"))
         assert item.time_limit_days == 6 and item.version == 2
+    # an emptied fee cap is no cap (the item is not government-priced)
+    r = await client.post(
+        "/admin/catalog/YLZJ-005/edit",
+        data=form(csrf, **{**fields, "time_limit_days": "6", "fee_cap": "", "version": "2"}),
+    )
+    assert r.status_code == 303 and "item_saved" in r.headers["location"]
+    assert (await client.get("/api/v1/catalog/YLZJ-005")).json()["fee_cap"] is None
+    # the import redirects to what it did
+    export = (await client.get("/api/v1/catalog/export.csv")).content
+    r = await client.post("/admin/catalog/import", data=form(csrf), files={"file": ("catalog.csv", export, "text/csv")})
+    assert r.status_code == 303 and r.headers["location"].startswith("/admin/catalog?import=")
+    done = await client.get(r.headers["location"])
+    assert "导入完成：新增 0 项，修改 0 项，1 项未变。" in done.text and "文件已导入。" in done.text
     # forms need the CSRF token
     assert (await client.post("/admin/catalog/new", data=fields)).status_code == 403
 
 
 async def test_pages_are_guarded(app, client, factory):
     r = await client.get("/workspace/profile")
-    assert r.status_code in (302, 303, 307) and r.headers["location"].startswith("/login")
-    assert (await client.get("/admin/catalog")).status_code in (302, 303, 307)
+    assert r.status_code == 302 and r.headers["location"] == "/login?next=/workspace/profile"
+    r = await client.get("/admin/catalog")
+    assert r.status_code == 302 and r.headers["location"] == "/login?next=/admin/catalog"
     await make_user(factory, "owner", "云岭县教育体育局", "jyj")
     await browser(client, "jyj")
     assert (await client.get("/admin/catalog")).status_code == 403
