@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from market.migrations.helpers import append_only
+from market.migrations.helpers import append_only, drop_refuse_function
 
 
 revision = '0001'
@@ -161,3 +161,4 @@ def downgrade() -> None:
 
     op.drop_table('audit_events')
     # ### end Alembic commands ###
+    drop_refuse_function()  # its triggers went with the tables

@@ -217,29 +217,44 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_objections_status'), ['status'], unique=False)
 
     # ### end Alembic commands ###
-    # a published purchase's terms never change, and it is never deleted
+    # a published purchase's terms never change, and it is never deleted; what may still move:
+    # status, draw_commitment, draw_secret, opened_at, explanation_due_at, selected_at,
+    # publicity_ends_at, awarded_at, contracted_at, closed_at, cancel_reason, fail_reason,
+    # contract_id, next_check_at, updated_at
     frozen_when(
         "purchases",
         "OLD.status <> 'draft'",
         "a published purchase is frozen",
-        allow_columns=(
-            "status", "draw_commitment", "draw_secret", "opened_at", "explanation_due_at", "selected_at",
-            "publicity_ends_at", "awarded_at", "contracted_at", "closed_at", "cancel_reason", "fail_reason",
-            "contract_id", "next_check_at", "updated_at",
+        frozen=(
+            "id", "ref", "round", "previous_id", "owner_id", "created_by", "catalog_item_id", "catalog_code",
+            "title", "description", "budget_cap", "price_floor", "funding", "investment_code", "method",
+            "bid_deadline", "service_days", "min_bids", "weight_price", "weight_quality", "weight_credit",
+            "published_at", "created_at",
         ),
     )
-    # a bid's sealed content (what its digest covers) never changes; no bid is ever deleted
+    # a bid's sealed content (what its digest covers) never changes; no bid is ever deleted; what
+    # may still move: status, withdrawn_at, valid, invalid_reason, abnormally_low, explanation,
+    # explained_at, excluded, quality_mark, credit_score
     frozen_when(
         "bids",
         "1 = 1",
         "a sealed bid never changes",
-        allow_columns=(
-            "status", "withdrawn_at", "valid", "invalid_reason", "abnormally_low", "explanation", "explained_at",
-            "excluded", "quality_mark", "credit_score",
+        frozen=(
+            "id", "purchase_id", "provider_id", "submitted_by", "price", "service_days", "note", "received_at",
+            "digest",
         ),
     )
-    # a published selection and its draw proof never change (only whether it was overturned)
-    frozen_when("selections", "1 = 1", "a published selection never changes", allow_columns=("status",))
+    # a published selection and its draw proof never change (only its status: overturned)
+    frozen_when(
+        "selections",
+        "1 = 1",
+        "a published selection never changes",
+        frozen=(
+            "id", "purchase_id", "round", "method", "winner_bid_id", "price", "reason", "evaluation",
+            "draw_commitment", "draw_secret", "draw_seed", "draw_candidates", "draw_index", "selected_at",
+            "selected_by", "publicity_ends_at",
+        ),
+    )
     # a bid is stored only while its purchase is open and before its deadline
     if op.get_bind().dialect.name == "postgresql":
         op.execute(

@@ -17,21 +17,18 @@ import sqlalchemy as sa
 from alembic import op
 
 from market.migrations.frozen import MONEY
-from market.migrations.helpers import append_only, frozen_when
+from market.migrations.helpers import EVERY_COLUMN, append_only, frozen_when
 
-# the columns of a signed contract that may still change (invoices.models.CONTRACT_PROGRESS_COLUMNS
-# when this migration was written)
-CONTRACT_PROGRESS_COLUMNS = (
-    'status',
-    'amount_current',
-    'due_at_current',
-    'invoiced_total',
-    'paid_total',
-    'delivered_at',
-    'accepted_at',
-    'paid_on',
-    'paid_recorded_at',
-    'updated_at',
+# the columns of a signed contract that may not change (its progress columns may: status,
+# amount_current, due_at_current, invoiced_total, paid_total, delivered_at, accepted_at, paid_on,
+# paid_recorded_at, updated_at)
+CONTRACT_FROZEN_COLUMNS = (
+    'id', 'number', 'purchase_id', 'purchase_ref', 'bid_id', 'title', 'scope', 'catalog_code', 'catalog_name',
+    'method', 'draw_seed', 'awarded_at', 'owner_id', 'owner_name', 'owner_uscc', 'owner_address',
+    'owner_legal_rep', 'provider_id', 'provider_name', 'provider_uscc', 'provider_address', 'provider_legal_rep',
+    'amount', 'amount_in_words', 'service_days', 'payment_days', 'template', 'drafted_at', 'sign_by',
+    'owner_signed_at', 'owner_signed_by', 'owner_signed_ip', 'provider_signed_at', 'provider_signed_by',
+    'provider_signed_ip', 'signed_at', 'due_at',
 )
 
 
@@ -313,14 +310,15 @@ def upgrade() -> None:
         'contracts',
         'OLD.signed_at IS NOT NULL',
         'a contract signed by both parties is immutable; change it by a supplementary agreement',
-        allow_columns=CONTRACT_PROGRESS_COLUMNS,
+        frozen=CONTRACT_FROZEN_COLUMNS,
     )
     frozen_when(
         'contract_agreements',
         'OLD.signed_at IS NOT NULL OR OLD.withdrawn_at IS NOT NULL',
         'a signed or withdrawn supplementary agreement is immutable',
+        frozen=EVERY_COLUMN,
     )
-    frozen_when('deliveries', 'OLD.decided_at IS NOT NULL', 'a decided delivery is immutable')
+    frozen_when('deliveries', 'OLD.decided_at IS NOT NULL', 'a decided delivery is immutable', frozen=EVERY_COLUMN)
     for table in ('invoices', 'payments', 'ratings', 'delivery_files', 'documents'):
         append_only(table)
 

@@ -1,0 +1,250 @@
+"""The frozen-row guards of the database, as the migrations have built them up to the head revision.
+
+For every table that a ``frozen_when`` trigger guards, the columns a frozen row may not change and
+the columns deliberately allowed to change. Every column of a guarded table is in exactly one of
+the two lists: a migration that adds a column to one of these tables decides which, writes it
+here, and re-creates the table's trigger when the column is to be frozen (the old trigger names
+its frozen columns explicitly, so it does not know the new one). ``tests/integration/
+test_migrations.py`` holds the models and the database to this declaration: a column in neither
+list, a frozen column the database lets change or an allowed one it refuses fails the tests.
+
+Plain data, importing nothing of the application: the migrations never read it (each keeps the
+lists it was written with), the tests do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Guard:
+    table: str
+    condition: str  # when a row is frozen: SQL on the row's current values, written with OLD.
+    message: str  # what the database answers when it refuses (after "<table>: ")
+    frozen: tuple[str, ...]
+    allowed: tuple[str, ...] = ()
+    whole_row: bool = False  # the trigger refuses every UPDATE of a frozen row (``EVERY_COLUMN``)
+    revision: str = ""  # the migration that created the trigger as it is now
+
+
+GUARDS: tuple[Guard, ...] = (
+    Guard(
+        table="purchases",
+        condition="OLD.status <> 'draft'",
+        message="a published purchase is frozen",
+        # the published terms
+        frozen=(
+            "id",
+            "ref",
+            "round",
+            "previous_id",
+            "owner_id",
+            "created_by",
+            "catalog_item_id",
+            "catalog_code",
+            "title",
+            "description",
+            "budget_cap",
+            "price_floor",
+            "funding",
+            "investment_code",
+            "method",
+            "bid_deadline",
+            "service_days",
+            "min_bids",
+            "weight_price",
+            "weight_quality",
+            "weight_credit",
+            "published_at",
+            "created_at",
+        ),
+        # its progress through the procedure (the draw commitment is renewed for a re-draw)
+        allowed=(
+            "status",
+            "draw_commitment",
+            "draw_secret",
+            "opened_at",
+            "explanation_due_at",
+            "selected_at",
+            "publicity_ends_at",
+            "awarded_at",
+            "contracted_at",
+            "closed_at",
+            "cancel_reason",
+            "fail_reason",
+            "contract_id",
+            "next_check_at",
+            "updated_at",
+        ),
+        revision="0003",
+    ),
+    Guard(
+        table="bids",
+        condition="1 = 1",
+        message="a sealed bid never changes",
+        # what the bid's digest covers
+        frozen=(
+            "id",
+            "purchase_id",
+            "provider_id",
+            "submitted_by",
+            "price",
+            "service_days",
+            "note",
+            "received_at",
+            "digest",
+        ),
+        # withdrawal and evaluation
+        allowed=(
+            "status",
+            "withdrawn_at",
+            "valid",
+            "invalid_reason",
+            "abnormally_low",
+            "explanation",
+            "explained_at",
+            "excluded",
+            "quality_mark",
+            "credit_score",
+        ),
+        revision="0003",
+    ),
+    Guard(
+        table="selections",
+        condition="1 = 1",
+        message="a published selection never changes",
+        # the published result and its draw proof
+        frozen=(
+            "id",
+            "purchase_id",
+            "round",
+            "method",
+            "winner_bid_id",
+            "price",
+            "reason",
+            "evaluation",
+            "draw_commitment",
+            "draw_secret",
+            "draw_seed",
+            "draw_candidates",
+            "draw_index",
+            "selected_at",
+            "selected_by",
+            "publicity_ends_at",
+        ),
+        # overturned by an upheld objection
+        allowed=("status",),
+        revision="0003",
+    ),
+    Guard(
+        table="contracts",
+        condition="OLD.signed_at IS NOT NULL",
+        message="a contract signed by both parties is immutable; change it by a supplementary agreement",
+        # the terms, the parties and the signatures
+        frozen=(
+            "id",
+            "number",
+            "purchase_id",
+            "purchase_ref",
+            "bid_id",
+            "title",
+            "scope",
+            "catalog_code",
+            "catalog_name",
+            "method",
+            "draw_seed",
+            "awarded_at",
+            "owner_id",
+            "owner_name",
+            "owner_uscc",
+            "owner_address",
+            "owner_legal_rep",
+            "provider_id",
+            "provider_name",
+            "provider_uscc",
+            "provider_address",
+            "provider_legal_rep",
+            "amount",
+            "amount_in_words",
+            "service_days",
+            "payment_days",
+            "template",
+            "drafted_at",
+            "sign_by",
+            "owner_signed_at",
+            "owner_signed_by",
+            "owner_signed_ip",
+            "provider_signed_at",
+            "provider_signed_by",
+            "provider_signed_ip",
+            "signed_at",
+            "due_at",
+        ),
+        # its progress (invoices.models.CONTRACT_PROGRESS_COLUMNS)
+        allowed=(
+            "status",
+            "amount_current",
+            "due_at_current",
+            "invoiced_total",
+            "paid_total",
+            "delivered_at",
+            "accepted_at",
+            "paid_on",
+            "paid_recorded_at",
+            "updated_at",
+        ),
+        revision="0004",
+    ),
+    Guard(
+        table="contract_agreements",
+        condition="OLD.signed_at IS NOT NULL OR OLD.withdrawn_at IS NOT NULL",
+        message="a signed or withdrawn supplementary agreement is immutable",
+        frozen=(
+            "id",
+            "contract_id",
+            "seq",
+            "number",
+            "text",
+            "new_amount",
+            "extra_days",
+            "status",
+            "proposed_at",
+            "proposed_by",
+            "proposed_by_org",
+            "owner_signed_at",
+            "owner_signed_by",
+            "owner_signed_ip",
+            "provider_signed_at",
+            "provider_signed_by",
+            "provider_signed_ip",
+            "signed_at",
+            "withdrawn_at",
+            "withdrawn_by",
+            "withdraw_reason",
+        ),
+        whole_row=True,
+        revision="0004",
+    ),
+    Guard(
+        table="deliveries",
+        condition="OLD.decided_at IS NOT NULL",
+        message="a decided delivery is immutable",
+        frozen=(
+            "id",
+            "contract_id",
+            "seq",
+            "note",
+            "submitted_at",
+            "submitted_by",
+            "status",
+            "decided_at",
+            "decided_by",
+            "reason",
+        ),
+        whole_row=True,
+        revision="0004",
+    ),
+)
+
+GUARDED: dict[str, Guard] = {guard.table: guard for guard in GUARDS}
