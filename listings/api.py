@@ -252,9 +252,9 @@ class OwnerRegistrationController(Controller):
 
     @post("/", status_code=201, summary="Register a project owner and its first user (starts pending)")
     async def register_owner(
-        self, data: JSONBody[OwnerRegistrationIn], db: DbSession, actor: CurrentActor
+        self, data: JSONBody[OwnerRegistrationIn], db: DbSession, actor: CurrentActor, settings: AppSettings
     ) -> RegisteredOut:
-        org, user = await organizations.register(db, actor, data.registration(OrgKind.owner))
+        org, user = await organizations.register(db, actor, settings, data.registration(OrgKind.owner))
         return RegisteredOut(id=org.id, status=org.status, user_id=user.id)
 
 
@@ -287,9 +287,9 @@ class ProviderController(Controller):
 
     @post("/", status_code=201, summary="Register an intermediary firm and its first user (starts pending)")
     async def register_provider(
-        self, data: JSONBody[RegistrationIn], db: DbSession, actor: CurrentActor
+        self, data: JSONBody[RegistrationIn], db: DbSession, actor: CurrentActor, settings: AppSettings
     ) -> RegisteredOut:
-        org, user = await organizations.register(db, actor, data.registration(OrgKind.provider))
+        org, user = await organizations.register(db, actor, settings, data.registration(OrgKind.provider))
         return RegisteredOut(id=org.id, status=org.status, user_id=user.id)
 
     @get("/", summary="The public directory: approved providers; search q, filter catalog_code (qualified today)")

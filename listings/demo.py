@@ -183,7 +183,7 @@ async def load(session: AsyncSession, settings: Settings) -> dict[str, Any]:
     accounts = quals = staff = 0
     for spec in data["owners"]:
         org = await ensure_org(session, {**spec, "kind": OrgKind.owner, "status": OrgStatus.approved})
-        accounts += await ensure_users(session, org, [(spec["username"], spec["display_name"])])
+        accounts += await ensure_users(session, settings, org, [(spec["username"], spec["display_name"])])
     for spec in data["providers"]:
         org, is_new = await ensure_provider(session, spec)
         if is_new and spec.get("reason"):
@@ -191,7 +191,7 @@ async def load(session: AsyncSession, settings: Settings) -> dict[str, Any]:
             audit.record(
                 session, SYSTEM, f"organization.{org.status}", "organization", org.id, {"reason": spec["reason"]}
             )
-        accounts += await ensure_users(session, org, [(spec["username"], spec["display_name"])])
+        accounts += await ensure_users(session, settings, org, [(spec["username"], spec["display_name"])])
         quals += await _qualifications(session, org, spec["qualifications"])
         staff += await _practitioners(session, settings, org, spec.get("practitioners", []))
     return {

@@ -77,7 +77,9 @@ class Registration:
     display_name: str | None = None
 
 
-async def register(session: AsyncSession, actor: Actor, data: Registration) -> tuple[Organization, User]:
+async def register(
+    session: AsyncSession, actor: Actor, settings: Settings, data: Registration
+) -> tuple[Organization, User]:
     """A new organisation, ``pending``, with its first user; the commitment letter must be accepted."""
     if data.kind not in (OrgKind.provider, OrgKind.owner):
         raise InvalidInput.field("kind", _("Only intermediary firms and project owners register themselves."))
@@ -112,7 +114,7 @@ async def register(session: AsyncSession, actor: Actor, data: Registration) -> t
         commitment_accepted=True,
     )
     user = await identity.create_user(
-        session, actor, org, username=data.username, password=data.password, display_name=data.display_name
+        session, actor, settings, org, username=data.username, password=data.password, display_name=data.display_name
     )
     audit.record(
         session,

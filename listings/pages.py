@@ -250,7 +250,7 @@ async def _register(
         require(form.get("password") == form.get("password2"), "password2", _("The two passwords differ."))
         # the checkbox sends "1" when ticked and nothing otherwise
         data = parse(schema, form, commitment_accepted=form.get("commitment_accepted") == "1")
-        _org, user = await organizations.register(db, actor, data.registration(kind))
+        _org, user = await organizations.register(db, actor, settings, data.registration(kind))
     outcome = await identity.login(
         db,
         settings,

@@ -132,7 +132,9 @@ def users_create(role: str, org_name: str, username: str, password: str) -> None
     try:
         user = run_with_session(
             settings,
-            lambda s: ensure_user(s, SYSTEM, role=Role(role), org_name=org_name, username=username, password=password),
+            lambda s: ensure_user(
+                s, SYSTEM, settings, role=Role(role), org_name=org_name, username=username, password=password
+            ),
             commit=True,
         )
     except DomainError as exc:

@@ -66,13 +66,15 @@ async def ensure_org(session: AsyncSession, spec: dict[str, Any]) -> Organizatio
     )
 
 
-async def ensure_users(session: AsyncSession, org: Organization, users: list[tuple[str, str]]) -> int:
+async def ensure_users(
+    session: AsyncSession, settings: Settings, org: Organization, users: list[tuple[str, str]]
+) -> int:
     created = 0
     for username, display_name in users:
         if await session.scalar(select(User.id).where(User.username == username)):
             continue
         await identity.create_user(
-            session, SYSTEM, org, username=username, password=DEMO_PASSWORD, display_name=display_name
+            session, SYSTEM, settings, org, username=username, password=DEMO_PASSWORD, display_name=display_name
         )
         created += 1
     return created
@@ -82,5 +84,5 @@ async def load(session: AsyncSession, settings: Settings) -> dict[str, Any]:
     created = 0
     for spec in CORE_ORGS:
         org = await ensure_org(session, spec)
-        created += await ensure_users(session, org, spec["users"])
+        created += await ensure_users(session, settings, org, spec["users"])
     return {"core accounts created": created, "demo password": DEMO_PASSWORD}

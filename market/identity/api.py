@@ -156,7 +156,7 @@ class AdminOrganizationController(Controller):
 
     @post("/", status_code=201, summary="Create an approved organisation with its first user")
     async def create_organization(
-        self, data: JSONBody[OrganizationCreate], db: DbSession, actor: CurrentActor
+        self, data: JSONBody[OrganizationCreate], db: DbSession, actor: CurrentActor, settings: AppSettings
     ) -> Created:
         org = await services.create_organization(
             db,
@@ -175,7 +175,7 @@ class AdminOrganizationController(Controller):
             commitment_accepted=data.kind in ("owner", "provider"),
         )
         await services.create_user(
-            db, actor, org, username=data.username, password=data.password, display_name=data.display_name
+            db, actor, settings, org, username=data.username, password=data.password, display_name=data.display_name
         )
         return Created(id=org.id, status=org.status)
 

@@ -117,6 +117,7 @@ async def create_organization(
 async def create_user(
     session: AsyncSession,
     actor: Actor,
+    settings: Settings,
     org: Organization,
     *,
     username: str,
@@ -131,7 +132,7 @@ async def create_user(
         org_id=org.id,
         username=name,
         display_name=(display_name or name).strip(),
-        password_hash=hash_password(password),
+        password_hash=hash_password(password, settings.argon2_profile),
     )
     session.add(user)
     await session.flush()
@@ -149,6 +150,7 @@ async def get_organization(session: AsyncSession, org_id: uuid.UUID) -> Organiza
 async def ensure_user(
     session: AsyncSession,
     actor: Actor,
+    settings: Settings,
     *,
     role: Role,
     org_name: str,
@@ -176,7 +178,7 @@ async def ensure_user(
             status=OrgStatus.approved,
             commitment_accepted=kind in (OrgKind.provider, OrgKind.owner),
         )
-    return await create_user(session, actor, org, username=username, password=password)
+    return await create_user(session, actor, settings, org, username=username, password=password)
 
 
 def generate_uscc(seed: str) -> str:
@@ -236,13 +238,13 @@ async def login(
         return LoginOutcome(ok=False, error="throttled", retry_after=settings.login_window_minutes * 60)
     row = (await session.execute(select(User, Organization).join(Organization).where(User.username == name))).first()
     user, org = (row[0], row[1]) if row else (None, None)
-    valid = verify_password(user.password_hash if user else None, password)
+    valid = verify_password(user.password_hash if user else None, password, settings.argon2_profile)
     if not valid or user is None or org is None or not user.is_active:
         session.add(LoginAttempt(username=name, ip=ip, success=False))
         return LoginOutcome(ok=False, error="invalid")
     session.add(LoginAttempt(username=name, ip=ip, success=True))
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+    if needs_rehash(user.password_hash, settings.argon2_profile):
+        user.password_hash = hash_password(password, settings.argon2_profile)
     token = secrets.token_urlsafe(32)
     now = clock.now()
     auth = AuthToken(

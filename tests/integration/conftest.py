@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from market import db as dbmod
 from market import migrations
-from market.settings import Settings
+from market.settings import Settings, configured
 
 DEFAULT_PG = "postgresql://postgres@localhost:5432/postgres"
 RUN_TOKEN = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
@@ -177,9 +177,7 @@ def database_url(backend: str, template: Backend, tmp_path: Path) -> Iterator[st
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Iterator[Settings]:
-    """The test's settings, also made the ones services read (as the app and the CLI do)."""
-    from market import settings as settings_mod
-
+    """The test's settings, also the process's for the block (as the app and the CLI configure them)."""
     value = Settings(
         database_url=database_url,
         var_dir=tmp_path,
@@ -187,10 +185,8 @@ def settings(database_url: str, tmp_path: Path) -> Iterator[Settings]:
         run_worker_in_app=False,
         argon2_profile="fast",
     ).validate()
-    previous = settings_mod._current
-    settings_mod.configure(value)
-    yield value
-    settings_mod._current = previous
+    with configured(value):
+        yield value
 
 
 @pytest.fixture

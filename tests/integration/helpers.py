@@ -13,8 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from market.actor import SYSTEM
 from market.identity import services as identity
 from market.identity.models import Role
+from market.settings import Settings
 
 PASSWORD = "secret123"
+TEST_SETTINGS = Settings(argon2_profile="fast")  # what make_user hashes passwords with
 
 
 async def make_user(
@@ -22,7 +24,7 @@ async def make_user(
 ) -> Any:
     async with factory() as session:
         user = await identity.ensure_user(
-            session, SYSTEM, role=Role(role), org_name=org_name, username=username, password=password
+            session, SYSTEM, TEST_SETTINGS, role=Role(role), org_name=org_name, username=username, password=password
         )
         await session.commit()
         return user

@@ -44,3 +44,29 @@ def test_plain_database_urls_get_async_drivers():
     assert sync_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
     with pytest.raises(ValueError, match="unsupported"):
         async_url("mysql://u@h/db")
+
+
+def test_configured_scopes_the_process_settings_and_gives_the_previous_back():
+    from market.settings import configure, configured, get_settings
+
+    inner = Settings(ocds_publisher="内层")
+    with configured(Settings(ocds_publisher="外层")) as outer:
+        with configured(inner) as given:
+            assert given is inner and get_settings() is inner
+            configure(Settings(ocds_publisher="块内再配置"))  # what create_app does inside a test
+        assert get_settings() is outer
+        with pytest.raises(RuntimeError), configured(inner):
+            raise RuntimeError("the block fails")
+        assert get_settings() is outer
+
+
+def test_password_hashes_follow_the_profile_they_are_given():
+    from market.identity.passwords import hash_password, needs_rehash, verify_password
+
+    fast = hash_password("secret123", "fast")
+    assert verify_password(fast, "secret123", "fast") and not verify_password(fast, "secret124", "fast")
+    assert verify_password(fast, "secret123", "standard")  # the hash carries its own parameters
+    assert needs_rehash(fast, "standard") and not needs_rehash(fast, "fast")
+    assert not verify_password(None, "secret123", "fast")  # an unknown user: checked against a dummy
+    with pytest.raises(ValueError, match="argon2 profile"):
+        hash_password("secret123", "quick")
