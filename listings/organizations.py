@@ -180,7 +180,7 @@ async def approve(session: AsyncSession, actor: Actor, org_id: uuid.UUID) -> Org
     if org.status != OrgStatus.pending.value:
         raise _refuse(org)
     before = org.status
-    org.status, org.status_reason, org.suspended_until = OrgStatus.approved.value, None, None
+    org.status, org.status_reason, org.suspended_until = OrgStatus.approved, None, None
     _decided(session, actor, org, "approved", before)
     return org
 
@@ -191,7 +191,7 @@ async def reject(session: AsyncSession, actor: Actor, org_id: uuid.UUID, reason:
     if org.status != OrgStatus.pending.value:
         raise _refuse(org)
     before = org.status
-    org.status, org.status_reason = OrgStatus.rejected.value, text
+    org.status, org.status_reason = OrgStatus.rejected, text
     _decided(session, actor, org, "rejected", before, reason=text)
     return org
 
@@ -205,7 +205,7 @@ async def suspend(session: AsyncSession, actor: Actor, org_id: uuid.UUID, reason
     if org.status not in (OrgStatus.approved.value, OrgStatus.suspended.value):
         raise _refuse(org)
     before = org.status
-    org.status, org.status_reason, org.suspended_until = OrgStatus.suspended.value, text, until
+    org.status, org.status_reason, org.suspended_until = OrgStatus.suspended, text, until
     _decided(session, actor, org, "suspended", before, reason=text, until=until)
     return org
 
@@ -216,7 +216,7 @@ async def blacklist(session: AsyncSession, actor: Actor, org_id: uuid.UUID, reas
     if org.status == OrgStatus.blacklisted.value:
         raise _refuse(org)
     before = org.status
-    org.status, org.status_reason, org.suspended_until = OrgStatus.blacklisted.value, text, None
+    org.status, org.status_reason, org.suspended_until = OrgStatus.blacklisted, text, None
     _decided(session, actor, org, "blacklisted", before, reason=text)
     return org
 
@@ -228,7 +228,7 @@ async def reinstate(session: AsyncSession, actor: Actor, org_id: uuid.UUID, reas
     if org.status not in (OrgStatus.suspended.value, OrgStatus.blacklisted.value):
         raise _refuse(org)
     before = org.status
-    org.status, org.status_reason, org.suspended_until = OrgStatus.approved.value, None, None
+    org.status, org.status_reason, org.suspended_until = OrgStatus.approved, None, None
     _decided(session, actor, org, "reinstated", before, reason=text)
     return org
 
@@ -246,7 +246,7 @@ async def lift_expired_suspensions(session: AsyncSession, today: date) -> int:
     count = 0
     for org in await session.scalars(stmt):
         ended = org.suspended_until
-        org.status, org.status_reason, org.suspended_until = OrgStatus.approved.value, None, None
+        org.status, org.status_reason, org.suspended_until = OrgStatus.approved, None, None
         _decided(session, SYSTEM, org, "suspension_ended", OrgStatus.suspended.value, until=ended)
         count += 1
     return count
@@ -337,7 +337,7 @@ async def resubmit(session: AsyncSession, actor: Actor, org_id: uuid.UUID) -> Or
             _("The organisation's status is: %(status)s.", status=label(org.status, "org_status")),
         )
     previous = org.status_reason
-    org.status, org.status_reason = OrgStatus.pending.value, None
+    org.status, org.status_reason = OrgStatus.pending, None
     _decided(session, actor, org, "resubmitted", OrgStatus.rejected.value, previous_reason=previous)
     return org
 

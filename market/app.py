@@ -157,7 +157,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         before_request=check_csrf,
         exception_handlers=EXCEPTION_HANDLERS,
         template_config=TemplateConfig(
-            directory=template_dirs(), engine=JinjaTemplateEngine, engine_callback=_configure_jinja
+            directory=[*template_dirs()], engine=JinjaTemplateEngine, engine_callback=_configure_jinja
         ),
         plugins=[PydanticPlugin(prefer_alias=True)],
         openapi_config=OpenAPIConfig(

@@ -16,10 +16,11 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, Select, event, func, select
+from sqlalchemy import DateTime, Select, String, event, func, select
 from sqlalchemy.engine import Dialect, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
@@ -68,6 +69,28 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return ensure_aware(value)
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class StrEnumType(TypeDecorator[E]):
+    """A coded column (a status, a kind, a role) typed with its :class:`StrEnum`: stored as the plain
+    code in a ``VARCHAR(length)`` (a CHECK constraint keeps the database to the codes), read back as
+    the enum member. A plain string is accepted where a member is (a code in a query, say)."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[E], length: int) -> None:
+        super().__init__(length)
+        self.enum = enum
+
+    def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
+        return None if value is None else str(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
+        return None if value is None else self.enum(value)
 
 
 def async_url(url: str) -> str:

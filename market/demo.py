@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from market.actor import SYSTEM
 from market.identity import services as identity
@@ -45,7 +46,7 @@ def demo_uscc(seed: str) -> str:
 
 
 async def ensure_org(session: AsyncSession, spec: dict[str, Any]) -> Organization:
-    org = await session.scalar(select(Organization).where(Organization.name == spec["name"]))
+    org = await session.scalar(select(Organization).where(col(Organization.name) == spec["name"]))
     if org is not None:
         return org
     return await identity.create_organization(
@@ -71,7 +72,7 @@ async def ensure_users(
 ) -> int:
     created = 0
     for username, display_name in users:
-        if await session.scalar(select(User.id).where(User.username == username)):
+        if await session.scalar(select(col(User.id)).where(col(User.username) == username)):
             continue
         await identity.create_user(
             session, SYSTEM, settings, org, username=username, password=DEMO_PASSWORD, display_name=display_name

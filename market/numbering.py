@@ -15,7 +15,7 @@ from sqlalchemy import CheckConstraint, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from market.db import is_postgres
 
@@ -45,7 +45,11 @@ async def next_number(session: AsyncSession, series: str, year: int, scope: str 
     counter = (
         await session.execute(
             select(NumberCounter)
-            .where(NumberCounter.series == series, NumberCounter.scope == scope, NumberCounter.year == year)
+            .where(
+                col(NumberCounter.series) == series,
+                col(NumberCounter.scope) == scope,
+                col(NumberCounter.year) == year,
+            )
             .with_for_update()
             .execution_options(populate_existing=True)
         )

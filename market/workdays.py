@@ -23,7 +23,7 @@ SECONDS_PER_DAY = 86400
 @functools.lru_cache(maxsize=1)
 def _china() -> holidays.HolidayBase:
     # years are filled in lazily by the library as dates are looked up
-    return holidays.China()
+    return holidays.country_holidays("CN")
 
 
 def is_working_day(day: date) -> bool:

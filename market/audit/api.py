@@ -11,6 +11,7 @@ from litestar import Controller, get
 from litestar.params import QueryParameter
 from pydantic import BaseModel
 from sqlalchemy import select
+from sqlmodel import col
 
 from market.audit.models import AuditEvent
 from market.audit.service import verify
@@ -79,12 +80,12 @@ class AuditController(Controller):
     ) -> Page[AuditEventOut]:
         query = select(AuditEvent)
         if entity_type:
-            query = query.where(AuditEvent.entity_type == entity_type)
+            query = query.where(col(AuditEvent.entity_type) == entity_type)
         if entity_id:
-            query = query.where(AuditEvent.entity_id == entity_id)
+            query = query.where(col(AuditEvent.entity_id) == entity_id)
         if action:
-            query = query.where(AuditEvent.action == action)
-        rows, total = await fetch_page(db, query.order_by(AuditEvent.seq.desc()), limit=limit, offset=offset)
+            query = query.where(col(AuditEvent.action) == action)
+        rows, total = await fetch_page(db, query.order_by(col(AuditEvent.seq).desc()), limit=limit, offset=offset)
         return Page[AuditEventOut](items=[event_out(r) for r in rows], total=total, limit=limit, offset=offset)
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from market import clock
 from market.actor import Actor
@@ -94,7 +95,7 @@ def _append_pending(session: Session) -> None:
     if not queued:
         return
     head = session.execute(
-        select(AuditHead).where(AuditHead.id == 1).with_for_update().execution_options(populate_existing=True)
+        select(AuditHead).where(col(AuditHead.id) == 1).with_for_update().execution_options(populate_existing=True)
     ).scalar_one()
     seq, prev = head.seq, head.hash
     for item in queued:
@@ -121,7 +122,7 @@ async def verify(session: AsyncSession, batch: int = 2000) -> VerifyResult:
     while True:
         rows = (
             await session.scalars(
-                select(AuditEvent).where(AuditEvent.seq >= expected_seq).order_by(AuditEvent.seq).limit(batch)
+                select(AuditEvent).where(col(AuditEvent.seq) >= expected_seq).order_by(col(AuditEvent.seq)).limit(batch)
             )
         ).all()
         for ev in rows:
@@ -130,7 +131,7 @@ async def verify(session: AsyncSession, batch: int = 2000) -> VerifyResult:
             prev, expected_seq, count = ev.hash, expected_seq + 1, count + 1
         if len(rows) < batch:
             break
-    head = (await session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1))).one()
+    head = (await session.execute(select(col(AuditHead.seq), col(AuditHead.hash)).where(col(AuditHead.id) == 1))).one()
     if head.seq != count or head.hash != prev:
         return VerifyResult(ok=False, events=count, first_bad_seq=count + 1)
     return VerifyResult(ok=True, events=count, first_bad_seq=None)

@@ -8,7 +8,7 @@ from sqlalchemy import CheckConstraint, Column, Integer, String, Text
 from sqlmodel import Field, SQLModel
 
 from market import clock
-from market.db import UTCDateTime, new_id, one_of
+from market.db import StrEnumType, UTCDateTime, new_id, one_of
 
 
 class OrgKind(StrEnum):
@@ -57,7 +57,7 @@ class Organization(SQLModel, table=True):
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
-    kind: str = Field(max_length=16, index=True)
+    kind: OrgKind = Field(sa_type=StrEnumType(OrgKind, 16), index=True)
     name: str = Field(max_length=200)
     uscc: str = Field(max_length=18, unique=True)
     legal_rep: str = Field(max_length=60)
@@ -65,7 +65,7 @@ class Organization(SQLModel, table=True):
     phone: str = Field(max_length=40)
     email: str = Field(max_length=254)
     org_type: str | None = Field(default=None, max_length=32)
-    status: str = Field(default=OrgStatus.pending.value, max_length=16, index=True)
+    status: OrgStatus = Field(default=OrgStatus.pending, sa_type=StrEnumType(OrgStatus, 16), index=True)
     status_reason: str | None = Field(default=None, sa_column=Column(Text))
     suspended_until: date | None = None
     commitment_accepted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 
 from market.actor import Actor
+from market.identity.models import OrgKind, OrgStatus, Role
 
 
 @dataclass(frozen=True)
@@ -15,15 +16,15 @@ class Principal:
     display_name: str
     org_id: uuid.UUID
     org_name: str
-    org_kind: str
-    org_status: str
-    role: str
+    org_kind: OrgKind
+    org_status: OrgStatus
+    role: Role
     token_id: uuid.UUID
     via_cookie: bool
 
     @property
     def is_active_org(self) -> bool:
-        return self.org_status == "approved"
+        return self.org_status == OrgStatus.approved
 
     def actor(self, ip: str | None = None) -> Actor:
         return Actor(user_id=self.user_id, org_id=self.org_id, role=self.role, username=self.username, ip=ip)

@@ -9,14 +9,15 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 from stdnum.cn import uscc as stdnum_uscc
 from stdnum.exceptions import ValidationError as StdnumValidationError
 
 from market import audit, clock
 from market.actor import Actor
-from market.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied
+from market.errors import Conflict, FieldError, InvalidInput, NotFound
 from market.i18n import gettext as _
 from market.identity.models import (
     KIND_OF_ROLE,
@@ -83,14 +84,14 @@ async def create_organization(
     uscc = normalize_uscc(data.uscc)
     if data.kind == OrgKind.owner and data.org_type not in OWNER_TYPES:
         raise InvalidInput.field("org_type", _("Choose the kind of owner organisation."))
-    if await session.scalar(select(Organization.id).where(Organization.uscc == uscc)):
+    if await session.scalar(select(col(Organization.id)).where(col(Organization.uscc) == uscc)):
         raise Conflict(
             _("An organisation with this unified social credit code is already registered."),
             errors=[FieldError("uscc", _("Already registered."))],
         )
     now = clock.now()
     org = Organization(
-        kind=data.kind.value,
+        kind=data.kind,
         name=data.name.strip(),
         uscc=uscc,
         legal_rep=data.legal_rep.strip(),
@@ -98,7 +99,7 @@ async def create_organization(
         phone=data.phone.strip(),
         email=data.email.strip(),
         org_type=data.org_type if data.kind == OrgKind.owner else None,
-        status=status.value,
+        status=status,
         commitment_accepted_at=now if commitment_accepted else None,
     )
     session.add(org)
@@ -126,7 +127,7 @@ async def create_user(
 ) -> User:
     name = normalize_username(username)
     check_password_strength(password)
-    if await session.scalar(select(User.id).where(User.username == name)):
+    if await session.scalar(select(col(User.id)).where(col(User.username) == name)):
         raise Conflict(_("This username is taken."), errors=[FieldError("username", _("Already taken."))])
     user = User(
         org_id=org.id,
@@ -160,7 +161,9 @@ async def ensure_user(
 ) -> User:
     """The CLI's `users create`: the organisation named ``org_name`` is created (approved) if new."""
     kind = KIND_OF_ROLE[role]
-    org = await session.scalar(select(Organization).where(Organization.name == org_name, Organization.kind == kind))
+    org = await session.scalar(
+        select(Organization).where(col(Organization.name) == org_name, col(Organization.kind) == kind)
+    )
     if org is None:
         org = await create_organization(
             session,
@@ -208,20 +211,24 @@ class LoginOutcome:
 async def _recent_failures(session: AsyncSession, settings: Settings, username: str, ip: str | None) -> int:
     since = clock.now() - timedelta(minutes=settings.login_window_minutes)
     last_success = await session.scalar(
-        select(func.max(LoginAttempt.at)).where(LoginAttempt.username == username, LoginAttempt.success)
+        select(func.max(col(LoginAttempt.at))).where(col(LoginAttempt.username) == username, col(LoginAttempt.success))
     )
     if last_success is not None and clock.ensure_aware(last_success) > since:
         since = clock.ensure_aware(last_success)
     by_name = await session.scalar(
         select(func.count()).where(
-            LoginAttempt.username == username, LoginAttempt.at > since, LoginAttempt.success.is_(False)
+            col(LoginAttempt.username) == username, col(LoginAttempt.at) > since, col(LoginAttempt.success).is_(False)
         )
     )
-    by_ip = 0
-    if ip:
-        by_ip = await session.scalar(
-            select(func.count()).where(LoginAttempt.ip == ip, LoginAttempt.at > since, LoginAttempt.success.is_(False))
+    by_ip = (
+        await session.scalar(
+            select(func.count()).where(
+                col(LoginAttempt.ip) == ip, col(LoginAttempt.at) > since, col(LoginAttempt.success).is_(False)
+            )
         )
+        if ip
+        else 0
+    )
     # one address may mistype several accounts, but not without limit
     return max(int(by_name or 0), int(by_ip or 0) // 4)
 
@@ -236,7 +243,9 @@ async def login(
     name = username.strip().lower()[:64]
     if await _recent_failures(session, settings, name, ip) >= settings.login_max_failures:
         return LoginOutcome(ok=False, error="throttled", retry_after=settings.login_window_minutes * 60)
-    row = (await session.execute(select(User, Organization).join(Organization).where(User.username == name))).first()
+    row = (
+        await session.execute(select(User, Organization).join(Organization).where(col(User.username) == name))
+    ).first()
     user, org = (row[0], row[1]) if row else (None, None)
     valid = verify_password(user.password_hash if user else None, password, settings.argon2_profile)
     if not valid or user is None or org is None or not user.is_active:
@@ -269,9 +278,9 @@ def _principal(user: User, org: Organization, token_id: uuid.UUID, *, via_cookie
         display_name=user.display_name,
         org_id=org.id,
         org_name=org.name,
-        org_kind=org.kind,
-        org_status=org.status,
-        role=org.role.value,
+        org_kind=OrgKind(org.kind),
+        org_status=OrgStatus(org.status),
+        role=org.role,
         token_id=token_id,
         via_cookie=via_cookie,
     )
@@ -284,9 +293,9 @@ async def principal_for_token(session: AsyncSession, token: str, *, via_cookie: 
     row = (
         await session.execute(
             select(AuthToken, User, Organization)
-            .join(User, User.id == AuthToken.user_id)
-            .join(Organization, Organization.id == User.org_id)
-            .where(AuthToken.token_hash == token_digest(token))
+            .join(User, col(User.id) == col(AuthToken.user_id))
+            .join(Organization, col(Organization.id) == col(User.org_id))
+            .where(col(AuthToken.token_hash) == token_digest(token))
         )
     ).first()
     if row is None:
@@ -307,25 +316,11 @@ async def revoke_token(session: AsyncSession, actor: Actor, token_id: uuid.UUID)
         audit.record(session, actor, "user.session_revoked", "user", auth.user_id, {"token_id": auth.id})
 
 
-async def revoke_all_tokens(session: AsyncSession, actor: Actor, user_id: uuid.UUID) -> int:
-    if actor.role != Role.admin and actor.user_id != user_id:
-        raise PermissionDenied(_("You may only end your own sessions."))
-    result = await session.execute(
-        update(AuthToken)
-        .where(AuthToken.user_id == user_id, AuthToken.revoked_at.is_(None))
-        .values(revoked_at=clock.now())
-    )
-    count = result.rowcount or 0  # type: ignore[attr-defined]
-    if count:
-        audit.record(session, actor, "user.sessions_revoked", "user", user_id, {"count": count})
-    return count
-
-
 async def list_tokens(session: AsyncSession, user_id: uuid.UUID) -> list[AuthToken]:
     now = clock.now()
     rows = await session.scalars(
         select(AuthToken)
-        .where(AuthToken.user_id == user_id, AuthToken.revoked_at.is_(None), AuthToken.expires_at > now)
-        .order_by(AuthToken.created_at.desc())
+        .where(col(AuthToken.user_id) == user_id, col(AuthToken.revoked_at).is_(None), col(AuthToken.expires_at) > now)
+        .order_by(col(AuthToken.created_at).desc())
     )
     return list(rows)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
+from market.migrations.autogen import render_item
 from market.migrations.models import metadata
 
 config = context.config
@@ -14,6 +15,7 @@ def run_migrations_offline() -> None:
         target_metadata=metadata,
         literal_binds=True,
         render_as_batch=True,
+        render_item=render_item,
         dialect_opts={"paramstyle": "named"},
     )
     with context.begin_transaction():
@@ -22,6 +24,8 @@ def run_migrations_offline() -> None:
 
 def run_migrations_online() -> None:
     url = config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("the migrations need sqlalchemy.url (market.migrations.alembic_config sets it)")
     engine = create_engine(url, poolclass=pool.NullPool)
     try:
         with engine.connect() as connection:
@@ -31,6 +35,7 @@ def run_migrations_online() -> None:
                 connection=connection,
                 target_metadata=metadata,
                 render_as_batch=True,
+                render_item=render_item,
                 compare_type=True,
                 transaction_per_migration=False,
             )

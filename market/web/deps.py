@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from typing import Any, cast
 
 from litestar import Request
 from litestar.datastructures import State
@@ -28,21 +29,21 @@ async def provide_db(state: State) -> AsyncGenerator[AsyncSession, None]:
 
 
 def provide_settings(state: State) -> Settings:
-    return state.settings
+    return cast(Settings, state.settings)
 
 
-def client_ip(request: Request) -> str | None:
+def client_ip(request: Request[Any, Any, Any]) -> str | None:
     return request.client.host if request.client else None
 
 
-def provide_actor(request: Request) -> Actor:
+def provide_actor(request: Request[Any, Any, Any]) -> Actor:
     user = request.scope.get("user")
     if isinstance(user, Principal):
         return user.actor(client_ip(request))
     return Actor(user_id=None, org_id=None, role=PUBLIC.role, ip=client_ip(request))
 
 
-def provide_principal(request: Request) -> Principal | None:
+def provide_principal(request: Request[Any, Any, Any]) -> Principal | None:
     user = request.scope.get("user")
     return user if isinstance(user, Principal) else None
 

@@ -67,7 +67,7 @@ class PlatformMiddleware:
         settings: Settings = litestar_app.state.settings
         cookies = _cookies(scope)
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-        asked = i18n.normalize((query.get("lang") or [None])[0])
+        asked = i18n.normalize(next(iter(query.get("lang", [])), None))
         lang = (
             asked
             or i18n.normalize(cookies.get(LANG_COOKIE))
