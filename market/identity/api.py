@@ -9,9 +9,10 @@ from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import Cookie
 from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy import or_, select
+from sqlmodel import col
 
 from market.db import fetch_page
-from market.errors import FieldError
+from market.errors import DomainError, FieldError, NotAuthenticated, TooManyRequests
 from market.i18n import gettext as _
 from market.identity import services
 from market.identity.guards import admin_only, principal_of, signed_in
@@ -32,7 +33,7 @@ from market.schemas import Page
 from market.settings import Settings
 from market.web.deps import AppSettings, CurrentActor, DbSession, client_ip
 from market.web.middleware import SESSION_COOKIE
-from market.web.problems import problem
+from market.web.problems import problem_of
 
 
 def me_out(p: Principal) -> MeOut:
@@ -44,6 +45,23 @@ def me_out(p: Principal) -> MeOut:
         org_id=p.org_id,
         org=OrgBrief(id=p.org_id, name=p.org_name, kind=p.org_kind, status=p.org_status),
     )
+
+
+def login_refusal(outcome: services.LoginOutcome, settings: Settings) -> DomainError | None:
+    """Why a sign-in failed, as the API and the sign-in page both say it (None: it succeeded)."""
+    if outcome.error == "throttled":
+        return TooManyRequests(
+            _("Too many failed sign-ins. Try again later."),
+            _("Sign-in for this account is paused for %(minutes)d minutes.", minutes=settings.login_window_minutes),
+            retry_after=outcome.retry_after,
+        )
+    if not outcome.ok:
+        return NotAuthenticated(
+            _("Wrong username or password."),
+            _("Check both and try again."),
+            errors=[FieldError("password", _("Wrong username or password."))],
+        )
+    return None
 
 
 def session_cookie(token: str, settings: AppSettings, max_age: int) -> Cookie:
@@ -64,7 +82,7 @@ class AuthController(Controller):
 
     @post("/auth/login", status_code=200, summary="Sign in; returns a bearer token and sets the session cookie")
     async def login(
-        self, request: Request, data: JSONBody[LoginIn], db: DbSession, settings: AppSettings
+        self, request: Request[Any, Any, Any], data: JSONBody[LoginIn], db: DbSession, settings: AppSettings
     ) -> Response[LoginOut]:
         outcome = await services.login(
             db,
@@ -75,40 +93,26 @@ class AuthController(Controller):
             user_agent=request.headers.get("user-agent"),
         )
         # failures are answered, not raised, so that the attempt is committed and counted
-        if outcome.error == "throttled":
-            return problem(  # type: ignore[return-value]
-                request,
-                429,
-                _("Too many failed sign-ins. Try again later."),
-                _("Sign-in for this account is paused for %(minutes)d minutes.", minutes=settings.login_window_minutes),
-                kind="too-many-requests",
-                headers={"Retry-After": str(outcome.retry_after)},
-            )
-        if not outcome.ok or outcome.principal is None or outcome.token is None:
-            return problem(  # type: ignore[return-value]
-                request,
-                401,
-                _("Wrong username or password."),
-                _("Check both and try again."),
-                kind="not-authenticated",
-                errors=[FieldError("password", _("Wrong username or password."))],
-            )
+        refused = login_refusal(outcome, settings)
+        if refused is not None:
+            return problem_of(request, refused)
+        assert outcome.principal is not None and outcome.token is not None  # as every successful sign-in
         body = LoginOut(token=outcome.token, expires_in=outcome.expires_in, user=me_out(outcome.principal))
         return Response(body, cookies=[session_cookie(outcome.token, settings, outcome.expires_in)])
 
     @post("/auth/logout", status_code=204, guards=[signed_in], summary="End this session (revokes the token)")
     async def logout(
-        self, request: Request, db: DbSession, actor: CurrentActor, settings: AppSettings
+        self, request: Request[Any, Any, Any], db: DbSession, actor: CurrentActor, settings: AppSettings
     ) -> Response[None]:
         await services.revoke_token(db, actor, principal_of(request).token_id)
         return Response(None, status_code=204, cookies=[session_cookie("", settings, 0)])
 
     @get("/me", guards=[signed_in], summary="The signed-in user, with role and organisation")
-    async def me(self, request: Request) -> MeOut:
+    async def me(self, request: Request[Any, Any, Any]) -> MeOut:
         return me_out(principal_of(request))
 
     @get("/auth/sessions", guards=[signed_in], summary="My open sessions")
-    async def sessions(self, request: Request, db: DbSession) -> list[SessionOut]:
+    async def sessions(self, request: Request[Any, Any, Any], db: DbSession) -> list[SessionOut]:
         me = principal_of(request)
         rows = await services.list_tokens(db, me.user_id)
         return [
@@ -143,13 +147,15 @@ class AdminOrganizationController(Controller):
     ) -> Page[OrganizationOut]:
         query = select(Organization)
         if status:
-            query = query.where(Organization.status == status)
+            query = query.where(col(Organization.status) == status)
         if kind:
-            query = query.where(Organization.kind == kind)
+            query = query.where(col(Organization.kind) == kind)
         if q:
             like = f"%{q}%"
-            query = query.where(or_(Organization.name.ilike(like), Organization.uscc.ilike(like)))
-        rows, total = await fetch_page(db, query.order_by(Organization.created_at.desc()), limit=limit, offset=offset)
+            query = query.where(or_(col(Organization.name).ilike(like), col(Organization.uscc).ilike(like)))
+        rows, total = await fetch_page(
+            db, query.order_by(col(Organization.created_at).desc()), limit=limit, offset=offset
+        )
         return Page[OrganizationOut](
             items=[OrganizationOut.model_validate(r) for r in rows], total=total, limit=limit, offset=offset
         )
@@ -186,7 +192,7 @@ class AdminOrganizationController(Controller):
     @get("/{org_id:uuid}/users", summary="The organisation's users")
     async def users(self, org_id: FromPath[uuid.UUID], db: DbSession) -> list[UserOut]:
         await services.get_organization(db, org_id)
-        rows = await db.scalars(select(User).where(User.org_id == org_id).order_by(User.created_at))
+        rows = await db.scalars(select(User).where(col(User.org_id) == org_id).order_by(col(User.created_at)))
         return [UserOut.model_validate(u) for u in rows]
 
 

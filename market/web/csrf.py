@@ -1,15 +1,17 @@
 """CSRF protection for browsers (double-submit token).
 
 A request must carry the token from the ``market_csrf`` cookie, in the ``X-CSRF-Token`` header
-(htmx sends it) or the ``csrf_token`` form field, when it changes state and the browser could
-have been tricked into sending it: it is authenticated by the session cookie, or it is a form
-post. API clients that authenticate with a bearer token, and JSON posts without a session cookie
-(which a foreign page cannot send without CORS, and we allow none), need no token.
+(a script calling the API with the session cookie sends it) or the ``csrf_token`` form field,
+when it changes state and the browser could have been tricked into sending it: it is
+authenticated by the session cookie, or it is a form post. API clients that authenticate with a
+bearer token, and JSON posts without a session cookie (which a foreign page cannot send without
+CORS, and we allow none), need no token.
 """
 
 from __future__ import annotations
 
 import hmac
+from typing import Any
 
 from litestar import Request
 
@@ -20,7 +22,7 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "text/plain")
 
 
-async def check_csrf(request: Request) -> None:
+async def check_csrf(request: Request[Any, Any, Any]) -> None:
     if request.method in SAFE_METHODS or request.scope.get("auth") == "bearer":
         return
     content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()

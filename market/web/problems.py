@@ -61,11 +61,11 @@ class FormInvalid(Exception):
 def status_of(exc: DomainError) -> int:
     for cls in type(exc).__mro__:
         if cls in STATUS_OF:
-            return STATUS_OF[cls]  # type: ignore[index]
+            return STATUS_OF[cls]
     return 400
 
 
-def wants_json(request: Request) -> bool:
+def wants_json(request: Request[Any, Any, Any]) -> bool:
     path = request.url.path
     if path.startswith("/api/") or path.startswith("/schema") or path == "/healthz":
         return True
@@ -74,7 +74,7 @@ def wants_json(request: Request) -> bool:
 
 
 def problem(
-    request: Request,
+    request: Request[Any, Any, Any],
     status: int,
     title: str,
     detail: str | None = None,
@@ -105,12 +105,14 @@ def problem(
     )
 
 
-def _domain_error(request: Request, exc: DomainError) -> Response[Any]:
+def problem_of(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    """The answer to a :class:`DomainError`: raised (the exception handler) or answered by a
+    handler that must commit what it did before refusing (a failed sign-in is counted)."""
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
     return problem(request, status_of(exc), exc.title, exc.detail, kind=exc.kind, errors=exc.errors, headers=headers)
 
 
-def _form_invalid(request: Request, exc: FormInvalid) -> Response[Any]:
+def _form_invalid(request: Request[Any, Any, Any], exc: FormInvalid) -> Response[Any]:
     context = {**exc.context, "error": exc.error, "field_errors": {e.field: e.message for e in exc.error.errors}}
     return Template(template_name=exc.template, context=context, status_code=exc.status, media_type=MediaType.HTML)
 
@@ -167,7 +169,7 @@ def field_errors_of(exc: ValidationError) -> list[FieldError]:
     return [field_error(".".join(str(part) for part in e["loc"]), e["msg"]) for e in exc.errors()]
 
 
-def _validation(request: Request, exc: ValidationException) -> Response[Any]:
+def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
     extra = exc.extra if isinstance(exc.extra, list) else []
     errors = [field_error(item.get("key"), str(item.get("message", ""))) for item in extra if isinstance(item, dict)]
     detail = str(exc.detail or "")
@@ -191,7 +193,7 @@ def _validation(request: Request, exc: ValidationException) -> Response[Any]:
     )
 
 
-def _http(request: Request, exc: HTTPException) -> Response[Any]:
+def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     status = exc.status_code
     titles = {
         400: _("The request could not be understood."),
@@ -216,7 +218,7 @@ def _http(request: Request, exc: HTTPException) -> Response[Any]:
 _UNIQUE_RE = re.compile(r"(?:UNIQUE constraint failed: [\w]+\.(\w+))|(?:uq_\w+?_(\w+)\")|(?:Key \((\w+)\))")
 
 
-def _integrity(request: Request, exc: IntegrityError) -> Response[Any]:
+def _integrity(request: Request[Any, Any, Any], exc: IntegrityError) -> Response[Any]:
     text = str(exc.orig) if exc.orig is not None else str(exc)
     match = _UNIQUE_RE.search(text)
     field = next((g for g in match.groups() if g), None) if match else None
@@ -232,7 +234,7 @@ def _integrity(request: Request, exc: IntegrityError) -> Response[Any]:
     )
 
 
-def _stale(request: Request, exc: StaleDataError) -> Response[Any]:
+def _stale(request: Request[Any, Any, Any], exc: StaleDataError) -> Response[Any]:
     return problem(
         request,
         409,
@@ -242,7 +244,7 @@ def _stale(request: Request, exc: StaleDataError) -> Response[Any]:
     )
 
 
-def _unexpected(request: Request, exc: Exception) -> Response[Any]:
+def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(
         request,
@@ -254,7 +256,7 @@ def _unexpected(request: Request, exc: Exception) -> Response[Any]:
 
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     FormInvalid: _form_invalid,
-    DomainError: _domain_error,
+    DomainError: problem_of,
     ValidationException: _validation,
     HTTPException: _http,
     IntegrityError: _integrity,

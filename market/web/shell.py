@@ -6,20 +6,26 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, get, post
-from litestar.params import FromQuery, URLEncodedBody
+from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 from pydantic import BaseModel
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
+from sqlmodel import col
 
 from market.audit.models import AuditEvent
 from market.audit.service import verify
-from market.i18n import gettext as _
 from market.identity import services as identity
-from market.identity.api import session_cookie
+from market.identity.api import login_refusal, session_cookie
 from market.identity.guards import admin_only, oversight, principal_of, requires_role, signed_in
+from market.identity.schemas import LoginIn
 from market.settings import Settings
 from market.terms import N_
 from market.web.deps import AppSettings, CurrentActor, DbSession, client_ip
+from market.web.forms import parse, read_form, refusal
+from market.web.pages import Pager
+from market.web.problems import status_of
+
+AUDIT_PAGE_SIZE = 50
 
 # links on each role's dashboard: (role, url, msgid); the composition root gathers every
 # package's into ``app.state.workspace_tiles``
@@ -44,12 +50,12 @@ async def healthz(db: DbSession) -> Response[Health]:
 
 
 @get("/", include_in_schema=False)
-async def home(request: Request) -> Template:
+async def home(request: Request[Any, Any, Any]) -> Template:
     return Template("home.html", context={})
 
 
 @get("/login", include_in_schema=False)
-async def login_page(request: Request, next: FromQuery[str | None] = None) -> Template:
+async def login_page(request: Request[Any, Any, Any], next: FromQuery[str | None] = None) -> Template:
     return Template("login.html", context={"next": _safe_next(next), "form": {}})
 
 
@@ -59,61 +65,58 @@ def _safe_next(target: str | None) -> str:
     return "/workspace"
 
 
-class LoginForm(BaseModel):
-    username: str = ""
-    password: str = ""
-    next: str | None = None
-    csrf_token: str | None = None
-
-
 @post("/login", include_in_schema=False, status_code=303)
-async def login_submit(
-    request: Request,
-    data: URLEncodedBody[LoginForm],
-    db: DbSession,
-    settings: AppSettings,
-) -> Response[Any]:
+async def login_submit(request: Request[Any, Any, Any], db: DbSession, settings: AppSettings) -> Response[Any]:
+    """The sign-in form, parsed into the API's :class:`LoginIn`; refused as the API refuses."""
+    form = await read_form(request)
+    target = _safe_next(form.get("next"))
+
+    async def again() -> dict[str, Any]:
+        return {"next": target}
+
+    async with refusal(db, "login.html", again, form=form):
+        data = parse(LoginIn, form)
     outcome = await identity.login(
-        db,
-        settings,
-        data.username,
-        data.password,
-        ip=client_ip(request),
-        user_agent=request.headers.get("user-agent"),
+        db, settings, data.username, data.password, ip=client_ip(request), user_agent=request.headers.get("user-agent")
     )
-    if not outcome.ok or outcome.token is None:
-        message = (
-            _("Too many failed sign-ins. Try again later.")
-            if outcome.error == "throttled"
-            else _("Wrong username or password.")
-        )
+    refused = login_refusal(outcome, settings)
+    if refused is not None:
         # answered (not raised) so that the failed attempt is committed and counted
         return Template(
             "login.html",
-            context={"next": _safe_next(data.next), "form": {"username": data.username}, "message": message},
-            status_code=429 if outcome.error == "throttled" else 401,
+            context={
+                "next": target,
+                "form": form.shown(),
+                "error": refused,
+                "field_errors": {e.field: e.message for e in refused.errors},
+            },
+            status_code=status_of(refused),
+            headers={"Retry-After": str(outcome.retry_after)} if outcome.retry_after else None,
         )
-    response: Response[Any] = Redirect(path=_safe_next(data.next), status_code=303)
+    assert outcome.token is not None  # as every successful sign-in
+    response: Response[Any] = Redirect(path=target, status_code=303)
     response.set_cookie(session_cookie(outcome.token, settings, outcome.expires_in))
     return response
 
 
 @post("/logout", include_in_schema=False, guards=[signed_in], status_code=303)
-async def logout_submit(request: Request, db: DbSession, actor: CurrentActor, settings: AppSettings) -> Response[Any]:
+async def logout_submit(
+    request: Request[Any, Any, Any], db: DbSession, actor: CurrentActor, settings: AppSettings
+) -> Response[Any]:
     await identity.revoke_token(db, actor, principal_of(request).token_id)
     response: Response[Any] = Redirect(path="/", status_code=303)
     response.set_cookie(session_cookie("", settings, 0))
     return response
 
 
-def _dashboard(request: Request) -> Template:
+def _dashboard(request: Request[Any, Any, Any]) -> Template:
     user = principal_of(request)
     links = [(url, label) for role, url, label in request.app.state.workspace_tiles if role == user.role]
     return Template("workspace.html", context={"links": links})
 
 
 @get("/workspace", include_in_schema=False, guards=[signed_in])
-async def workspace(request: Request) -> Response[Any]:
+async def workspace(request: Request[Any, Any, Any]) -> Response[Any]:
     role = principal_of(request).role
     if role in ("admin", "finance"):
         return Redirect(path=f"/{role}")
@@ -121,20 +124,28 @@ async def workspace(request: Request) -> Response[Any]:
 
 
 @get("/admin", include_in_schema=False, guards=[admin_only])
-async def admin_home(request: Request) -> Template:
+async def admin_home(request: Request[Any, Any, Any]) -> Template:
     return _dashboard(request)
 
 
 @get("/finance", include_in_schema=False, guards=[requires_role("finance")])
-async def finance_home(request: Request) -> Template:
+async def finance_home(request: Request[Any, Any, Any]) -> Template:
     return _dashboard(request)
 
 
 @get("/finance/audit", include_in_schema=False, guards=[oversight])
-async def audit_page(request: Request, db: DbSession) -> Template:
+async def audit_page(db: DbSession, page: FromQuery[str | None] = None) -> Template:
+    """The chain verified, and its events newest first, a page at a time."""
     result = await verify(db)
-    recent = list(await db.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(50)))
-    return Template("audit.html", context={"result": result, "recent": recent})
+    total = await db.scalar(select(func.count()).select_from(AuditEvent)) or 0
+    pager = Pager.of(page, AUDIT_PAGE_SIZE)
+    pager = Pager.of(min(pager.page, pager.pages(total)), AUDIT_PAGE_SIZE)  # beyond the end: the last page
+    events = list(
+        await db.scalars(
+            select(AuditEvent).order_by(col(AuditEvent.seq).desc()).limit(pager.limit).offset(pager.offset)
+        )
+    )
+    return Template("audit.html", context={"result": result, "events": events, **pager.context(total)})
 
 
 def routes(settings: Settings) -> list[Any]:

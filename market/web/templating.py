@@ -22,12 +22,6 @@ def csrf_field(ctx: Any) -> Markup:
 
 
 @pass_context
-def csrf_token(ctx: Any) -> str:
-    request = ctx.get("request")
-    return request.scope.get("state", {}).get("csrf_token", "") if request is not None else ""
-
-
-@pass_context
 def lang_url(ctx: Any, lang: str) -> str:
     """The current page in another language (the choice is remembered in a cookie)."""
     request = ctx.get("request")
@@ -65,7 +59,6 @@ def configure(env: Environment) -> None:
     jinja.configure(env)
     env.globals.update(
         csrf_field=csrf_field,
-        csrf_token=csrf_token,
         lang_url=lang_url,
         page_url=page_url,
         flash_message=flash_message,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 from sqlalchemy import func, select, text
@@ -145,3 +146,34 @@ def _uscc(i: int) -> str:
 
     body = f"11530100MB{i:07d}"
     return body + uscc.calc_check_digit(body)
+
+
+async def test_the_audit_page_pages_through_the_whole_chain_newest_first(app, factory):
+    from tests.integration.helpers import browser
+
+    await make_user(factory, "finance", "云岭县财政局", "auditor")
+    page_client = await browser(app, "auditor")
+    try:
+        await _record(factory, 120)
+        total = (await _verify(factory)).events  # ours, plus the account's and its sign-in
+        pages = -(-total // 50)
+        assert pages >= 3
+
+        def seqs(html: str) -> list[int]:
+            return [int(n) for n in re.findall(r'<td class="num">(\d+)</td>', html)]
+
+        first = await page_client.get("/finance/audit")
+        assert first.status_code == 200 and f"哈希链完整：已校验 {total} 个事件。" in first.text
+        assert seqs(first.text) == list(range(total, total - 50, -1))
+        assert 'rel="next" href="/finance/audit?page=2"' in first.text and 'rel="prev"' not in first.text
+        last = await page_client.get(f"/finance/audit?page={pages}")
+        assert seqs(last.text) == list(range(total - 50 * (pages - 1), 0, -1))
+        assert 'rel="next"' not in last.text and f'href="/finance/audit?page={pages - 1}"' in last.text
+        # every event is on exactly one page
+        shown = [s for n in range(1, pages + 1) for s in seqs((await page_client.get(f"/finance/audit?page={n}")).text)]
+        assert shown == list(range(total, 0, -1))
+        # a page beyond the end shows the last; a nonsensical one the first
+        assert seqs((await page_client.get("/finance/audit?page=999")).text) == seqs(last.text)
+        assert seqs((await page_client.get("/finance/audit?page=abc")).text) == seqs(first.text)
+    finally:
+        await page_client.aclose()

@@ -141,7 +141,34 @@ async def test_form_login_and_logout_pages(client, factory):
     assert out.status_code == 303
     client.cookies.delete("market_session")
     again = await client.get("/workspace")
-    assert again.status_code in (302, 303) and again.headers["location"] == "/login?next=/workspace"
+    assert again.status_code == 302 and again.headers["location"] == "/login?next=/workspace"
+
+
+async def test_the_login_form_refuses_as_the_api_does_and_keeps_the_username(client, factory, settings):
+    await make_user(factory, "owner", "云岭县林业和草原局", "lcj")
+    await client.get("/login")
+    token = client.cookies.get("market_csrf")
+    # what the API's LoginIn refuses, the page refuses with the same field and message, 422
+    empty = await client.post("/login", data={"username": "lcj", "password": "", "csrf_token": token})
+    api = (await client.post("/api/v1/auth/login", json={"username": "lcj", "password": ""})).json()
+    assert empty.status_code == 422 and api["errors"] == [{"field": "password", "message": "至少 1 个字符。"}]
+    assert 'id="err-password">至少 1 个字符。<' in empty.text and 'value="lcj"' in empty.text
+    nul = await client.post("/login", data={"username": "lcj\x00", "password": "x", "csrf_token": token})
+    assert nul.status_code == 422 and 'id="err-username"' in nul.text
+    # a wrong password: 401, the error next to the password, the username kept, the password not
+    wrong = await client.post(
+        "/login", data={"username": "lcj", "password": "wrong-secret", "csrf_token": token, "next": "/catalog"}
+    )
+    assert wrong.status_code == 401
+    assert 'id="err-password">用户名或密码错误' in wrong.text and 'value="lcj"' in wrong.text
+    assert "wrong-secret" not in wrong.text and 'name="next" value="/catalog"' in wrong.text
+    # the failures were counted (answered, not rolled back): the account is paused, 429
+    for _ in range(settings.login_max_failures - 1):
+        r = await client.post("/login", data={"username": "lcj", "password": "wrong-secret", "csrf_token": token})
+        assert r.status_code == 401
+    paused = await client.post("/login", data={"username": "lcj", "password": PASSWORD, "csrf_token": token})
+    assert paused.status_code == 429 and int(paused.headers["retry-after"]) == settings.login_window_minutes * 60
+    assert "登录失败次数过多" in paused.text and 'value="lcj"' in paused.text
 
 
 async def test_field_messages_follow_the_language(client):
