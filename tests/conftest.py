@@ -1,4 +1,4 @@
-"""Shared test set-up: a controlled clock and test settings."""
+"""Shared test set-up: a controlled clock, test settings and Hypothesis's profile."""
 
 from __future__ import annotations
 
@@ -6,10 +6,21 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 os.environ.setdefault("MARKET_ARGON2_PROFILE", "fast")
 
 from market import clock
+
+# Hypothesis runs the "ci" profile unless HYPOTHESIS_PROFILE names another: every run draws the
+# same examples (derandomize, and no example database carried between runs), so a failure
+# reproduces and a green run stays green; a bounded number of examples per test (a test that
+# needs more asks with @settings(max_examples=...)); no deadline, because timing on a shared
+# machine is not what the properties are about. HYPOTHESIS_PROFILE=explore draws many random
+# examples instead, to look for new failures on purpose.
+hypothesis_settings.register_profile("ci", max_examples=100, derandomize=True, database=None, deadline=None)
+hypothesis_settings.register_profile("explore", max_examples=2000, derandomize=False, database=None, deadline=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(autouse=True)
