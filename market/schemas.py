@@ -20,12 +20,12 @@ T = TypeVar("T")
 
 # C0 control characters except tab, line feed and carriage return, and DEL: never text a person
 # typed (PostgreSQL cannot even store NUL)
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def check_text(value: Any) -> Any:
     """Refuse control characters in a string (other values pass through)."""
-    if isinstance(value, str) and _CONTROL_RE.search(value):
+    if isinstance(value, str) and CONTROL_RE.search(value):
         raise ValueError(_("Control characters are not allowed."))
     return value
 

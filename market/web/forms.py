@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from market.errors import DomainError, FieldError, InvalidInput
 from market.i18n import gettext as _
+from market.schemas import CONTROL_RE
 from market.web.problems import FormInvalid, field_errors_of
 
 S = TypeVar("S", bound=BaseModel)
@@ -58,12 +59,17 @@ class FormData:
         return found[0] if found else None
 
     def shown(self) -> dict[str, Any]:
-        """What the re-rendered form shows: every text value but secrets; lists as lists."""
-        out: dict[str, Any] = {k: v for k, v in self.values.items() if k not in SECRET_FIELDS}
+        """What the re-rendered form shows: every text value but secrets (control characters
+        dropped: they were refused); lists as lists."""
+        out: dict[str, Any] = {k: _printable(v) for k, v in self.values.items() if k not in SECRET_FIELDS}
         for name, values in self.lists.items():
             if len(values) > 1:
-                out[name] = list(values)
+                out[name] = [_printable(v) for v in values]
         return out
+
+
+def _printable(text: str) -> str:
+    return CONTROL_RE.sub("", text)
 
 
 async def read_form(request: Request[Any, Any, Any]) -> FormData:

@@ -6,8 +6,9 @@ the redirect that says it, and paging.
   ``N_``); the composition root gathers them into the app (a key defined twice is an error at
   start-up). Only known keys are shown: the URL never carries text.
 * **Paging.** :class:`Pager` turns a ``page`` query parameter into ``limit``/``offset`` (a
-  number beyond the last page shows the last page, a nonsensical one the first) and gives the
-  template what the ``pager`` macro of ``_ui.html`` needs.
+  nonsensical number is the first page, one beyond the last page an empty page whose pager
+  links back to the last one) and gives the template what the ``pager`` macro of ``_ui.html``
+  needs.
 """
 
 from __future__ import annotations

@@ -115,3 +115,7 @@ def test_extra_values_of_the_page_are_validated_too():
 def test_secrets_are_never_shown_again():
     data = form(username="a", password="secret", password2="secret", csrf_token="t")
     assert data.shown() == {"username": "a"}
+
+
+def test_control_characters_are_not_shown_again():
+    assert form(title="坏\x00标题", tags=["a\x07", "b"]).shown() == {"title": "坏标题", "tags": ["a", "b"]}
