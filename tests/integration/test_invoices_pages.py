@@ -35,7 +35,7 @@ async def test_contract_life_through_the_pages(app, factory, settings):
         # signing needs the CSRF token; then both sign
         assert (await o.post(f"{page}/sign", data={})).status_code == 403
         r = await o.post(f"{page}/sign", data={"csrf_token": csrf(o)})
-        assert r.status_code == 303 and r.headers["location"].startswith(f"{page}?done=signed")
+        assert r.status_code == 303 and r.headers["location"] == f"{page}?done=contract-signed#signatures"
         assert _flash((await o.get(r.headers["location"])).text) == "您的签署已记录。"
         again = await o.post(f"{page}/sign", data={"csrf_token": csrf(o)})
         assert again.status_code == 409 and "您已签署本合同" in again.text
@@ -105,7 +105,7 @@ async def test_contract_life_through_the_pages(app, factory, settings):
             f"{invoice_page}/payments",
             data={"csrf_token": csrf(o), "amount": "100", "paid_on": "31/12", "reference": "X"},
         )
-        assert bad_date.status_code == 422 and "YYYY-MM-DD" in bad_date.text
+        assert bad_date.status_code == 422 and "请输入日期，例如 2026-12-31。" in bad_date.text
         r = await o.post(
             f"{invoice_page}/payments",
             data={"csrf_token": csrf(o), "amount": "10000", "paid_on": today, "reference": "TX-1"},
@@ -146,7 +146,7 @@ async def test_agreement_through_the_pages_and_the_outsider(app, factory, settin
     try:
         assert (await n.get(page)).status_code == 404
         bad = await p.post(f"{page}/agreements", data={"csrf_token": csrf(p), "text": "延期", "extra_days": "abc"})
-        assert bad.status_code == 422 and "请输入整数" in bad.text
+        assert bad.status_code == 422 and "请输入数字。" in bad.text
         r = await p.post(
             f"{page}/agreements",
             data={"csrf_token": csrf(p), "text": "因雨季延长外业时间。", "extra_days": "3", "new_amount": ""},
