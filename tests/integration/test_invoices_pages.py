@@ -177,3 +177,34 @@ async def test_public_verification_pages(client):
     assert good.status_code == 303 and good.headers["location"] == "/verify/document/" + "a" * 64
     missing = await client.get("/verify/document/" + "a" * 64)
     assert missing.status_code == 404 and "Not found" in missing.text
+
+
+async def test_the_oversight_list_puts_the_most_urgent_first_and_pages(app, factory, settings):
+    from datetime import datetime
+
+    from market import clock
+    from market.clock import LOCAL_TZ
+    from tests.integration.helpers import signed_contract
+
+    clock.freeze(datetime(2026, 9, 18, 15, 30, tzinfo=LOCAL_TZ))
+    owner, provider = await make_parties(factory)
+    unsigned = await draft_contract(factory, settings, owner, provider)
+    late = await signed_contract(factory, settings, owner, provider, service_days=11)
+    await make_user(factory, "finance", "云岭县财政局", "fin")
+    clock.freeze(datetime(2026, 10, 12, 10, 0, tzinfo=LOCAL_TZ))  # past the due date and the signing period
+    f = await browser(app, "fin")
+    try:
+        page = await f.get("/finance/contracts")
+        assert page.status_code == 200
+        main = page.text.split("<main", 1)[1]
+        # drafted first, but a service overdue comes before a signature overdue
+        assert unsigned.number in main and late.number in main
+        assert main.index(late.number) < main.index(unsigned.number)
+        only = await f.get("/finance/contracts?flag=signing_overdue")
+        assert unsigned.number in only.text and late.number not in only.text
+        assert (await f.get("/finance/contracts?page=abc")).status_code == 200
+        beyond = await f.get("/finance/contracts?page=2")
+        assert beyond.status_code == 200 and late.number not in beyond.text  # 2 rows fit on the first page
+        assert (await f.get("/workspace/contracts?page=-3&status=nonsense")).status_code == 200
+    finally:
+        await f.aclose()
