@@ -26,6 +26,7 @@ from invoices.models import ContractStatus, DocumentKind, InvoiceKind
 from invoices.schemas import AgreementIn, CreditNoteIn, DeliveryIn, InvoiceIn, PaymentIn, RatingIn, ReasonIn
 from market import clock
 from market.actor import Actor
+from market.errors import InvalidInput
 from market.i18n import gettext as _
 from market.identity.guards import oversight, requires_role
 from market.settings import Settings
@@ -33,6 +34,7 @@ from market.terms import N_
 from market.web.deps import AppSettings, CurrentActor, DbSession
 from market.web.forms import ContextBuilder, parse, read_form, refusal
 from market.web.pages import Pager, Tile, redirect
+from market.web.problems import FormInvalid
 
 WORKSPACE_TILES: list[Tile] = [
     ("provider", "/workspace/contracts", N_("My contracts")),
@@ -486,17 +488,20 @@ async def contract_summary_page(
     )
 
 
+def _verify_refused(name: str, field: str, message: str, form: dict[str, str]) -> FormInvalid:
+    """The verification page again, with the error next to the field of the form ``name``."""
+    context = {"found": None, "sha256": None, "form": form, "failed_form": name}
+    return FormInvalid("invoices/verify.html", context, InvalidInput.field(field, message))
+
+
 @get("/verify/document", include_in_schema=False)
 async def verify_form(sha256: FromQuery[str | None] = None) -> Response[Any]:
     if sha256:
         value = sha256.strip().lower()
-        if rules.is_sha256(value):
-            return Redirect(path=f"/verify/document/{value}", status_code=303)
-        return Template(
-            "invoices/verify.html",
-            context={"found": None, "sha256": sha256, "error": _("A SHA-256 has 64 hexadecimal characters.")},
-            status_code=422,
-        )
+        if not rules.is_sha256(value):
+            message = _("A SHA-256 has 64 hexadecimal characters.")
+            raise _verify_refused("check", "sha256", message, {"sha256": sha256})
+        return Redirect(path=f"/verify/document/{value}", status_code=303)
     return Template("invoices/verify.html", context={"found": None, "sha256": None})
 
 
@@ -509,11 +514,7 @@ async def verify_upload(request: Request[Any, Any, Any]) -> Response[Any]:
     is not kept)."""
     upload = (await read_form(request)).file("file")
     if upload is None:
-        return Template(
-            "invoices/verify.html",
-            context={"found": None, "sha256": None, "error": _("Choose the file to check.")},
-            status_code=422,
-        )
+        raise _verify_refused("upload", "file", _("Choose the file to check."), {})
     data = await upload.read()
     return Redirect(path=f"/verify/document/{hashlib.sha256(data).hexdigest()}", status_code=303)
 

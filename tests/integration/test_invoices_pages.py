@@ -169,10 +169,14 @@ async def test_public_verification_pages(client):
     page = await client.get("/verify/document")
     assert page.status_code == 200 and "核验文件" in page.text
     assert 'name="csrf_token"' in page.text
-    en = await client.get("/verify/document?lang=en")
-    assert "Verify a document" in en.text
     bad = await client.get("/verify/document?sha256=xyz")
     assert bad.status_code == 422
+    assert '<span class="field-error" id="err-sha256">SHA-256 值由 64 位十六进制字符组成。</span>' in bad.text
+    no_file = await client.post("/verify/document", data={"csrf_token": client.cookies.get("market_csrf")})
+    assert no_file.status_code == 422
+    assert '<span class="field-error" id="err-file">请选择要核验的文件。</span>' in no_file.text
+    en = await client.get("/verify/document?lang=en")
+    assert "Verify a document" in en.text
     good = await client.get("/verify/document?sha256=" + "A" * 64)
     assert good.status_code == 303 and good.headers["location"] == "/verify/document/" + "a" * 64
     missing = await client.get("/verify/document/" + "a" * 64)
