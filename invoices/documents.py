@@ -106,7 +106,8 @@ async def user_names(session: AsyncSession, *ids: uuid.UUID | None) -> dict[uuid
     return {row[0]: row[1] for row in rows}
 
 
-def verify_url(settings: Settings) -> str:
+def verification_page(settings: Settings) -> str:
+    """The public page where anyone checks a document (printed on every PDF)."""
     return f"{settings.base_url}/verify/document"
 
 
@@ -231,7 +232,7 @@ async def render(source: Source, settings: Settings) -> bytes:
         **source.context,
         "doc": source,
         "base_url": settings.base_url,
-        "verify_url": verify_url(settings),
+        "verify_url": verification_page(settings),
     }
     html = rendering.render_html(source.template, context, source.lang)
     return await rendering.html_to_pdf_async(html, identifier=f"{source.number}/{source.lang}")
