@@ -8,7 +8,9 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
+from litestar.openapi import ResponseSpec
 from litestar.params import Body, FromPath, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,8 +21,10 @@ from invoices.schemas import (
     AgreementIn,
     AgreementOut,
     ContractOut,
+    ContractSummaryOut,
     CreditNoteIn,
     DeliveryForm,
+    DeliveryIn,
     DeliveryOut,
     InvoiceCreated,
     InvoiceIn,
@@ -40,7 +44,8 @@ from market.identity.guards import requires_role
 from market.schemas import Page
 from market.settings import Settings
 from market.web.deps import AppSettings, CurrentActor, DbSession
-from market.web.problems import problem
+from market.web.forms import parse
+from market.web.problems import PROBLEM_JSON, problem
 
 parties_and_oversight = requires_role("owner", "provider", "admin", "finance")
 parties = requires_role("owner", "provider")
@@ -65,7 +70,7 @@ def pdf_response(data: bytes, filename: str, *, sha256: str | None = None, draft
 
 
 async def serve_pdf(
-    request: Request, settings: Settings, actor: Actor, kind: str, entity_id: uuid.UUID, lang: str | None
+    request: Request[Any, Any, Any], settings: Settings, actor: Actor, kind: str, entity_id: uuid.UUID, lang: str | None
 ) -> Response[bytes]:
     """The stored PDF of a final document (rendered now if the worker has not yet), or, for a
     contract awaiting signatures, a draft preview that is not stored and says it is a draft.
@@ -147,7 +152,7 @@ class ContractController(Controller):
     )
     async def pdf(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         contract_id: FromPath[uuid.UUID],
         actor: CurrentActor,
         settings: AppSettings,
@@ -196,18 +201,19 @@ class ContractController(Controller):
     )
     async def submit_delivery(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         contract_id: FromPath[uuid.UUID],
         data: Annotated[DeliveryForm, Body(media_type=RequestEncodingType.MULTI_PART)],
         db: DbSession,
         actor: CurrentActor,
         settings: AppSettings,
     ) -> Response[Any]:
-        uploads = await read_uploads(data)
+        note = parse(DeliveryIn, {"note": data.note}).note
+        uploads = await read_uploads(data.files)
         too_big = [u.filename for u in uploads if len(u.data) > settings.max_upload_bytes]
         if too_big:
             return too_large(request, settings, too_big[0])
-        row = await delivery.submit(db, actor, settings, contract_id, note=data.note, files=uploads)
+        row = await delivery.submit(db, actor, settings, contract_id, note=note, files=uploads)
         files = await delivery.files_of(db, [row.id])
         return Response(views.delivery_out(row, files[row.id]), status_code=201)
 
@@ -298,15 +304,15 @@ async def serve_delivery_file(
     )
 
 
-async def read_uploads(data: DeliveryForm) -> list[delivery.Upload]:
+async def read_uploads(files: list[UploadFile]) -> list[delivery.Upload]:
     uploads = []
-    for item in data.files or []:
+    for item in files:
         content = await item.read()
         uploads.append(delivery.Upload(filename=item.filename or "file", data=content))
     return uploads
 
 
-def too_large(request: Request, settings: Settings, name: str) -> Response[Any]:
+def too_large(request: Request[Any, Any, Any], settings: Settings, name: str) -> Response[Any]:
     limit = format(settings.max_upload_bytes / (1024 * 1024), "g")
     message = _("%(name)s is larger than the upload limit of %(limit)s MB.", name=name, limit=limit)
     return problem(request, 413, _("The file is too large."), message, errors=[FieldError("files", message)])
@@ -349,7 +355,7 @@ class AgreementController(Controller):
     @get("/{agreement_id:uuid}/pdf", media_type="application/pdf", summary="The signed agreement's PDF")
     async def pdf(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         agreement_id: FromPath[uuid.UUID],
         actor: CurrentActor,
         settings: AppSettings,
@@ -393,7 +399,7 @@ class InvoiceController(Controller):
     )
     async def pdf(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         invoice_id: FromPath[uuid.UUID],
         actor: CurrentActor,
         settings: AppSettings,
@@ -460,6 +466,44 @@ class PublicDocumentController(Controller):
         return views.rating_summary_out(await ratings.provider_summary(db, provider_id))
 
 
+class PublicContractController(Controller):
+    """Contracts' public summaries (SPEC §1: the public reads them; no sign-in)."""
+
+    path = "/api/v1/contracts"
+    tags = ["contracts"]
+
+    @get(
+        "/{contract_id:uuid}/summary",
+        security=[{}],
+        summary="A contract's public summary, readable by anyone once both parties have signed",
+        description=(
+            "The contract number, the purchase, both organisations' names, the amount in figures and in "
+            "Chinese capitals (signed and after supplementary agreements), the signing and due dates, the "
+            "status, and the SHA-256 of each rendered PDF with its public verification page. No personal "
+            "data: no legal representatives, signers, IP addresses or addresses. A contract not yet signed "
+            "by both parties answers 404, exactly like an unknown id."
+        ),
+        responses={
+            404: ResponseSpec(
+                data_container=None,
+                description="No contract signed by both parties has this id",
+                media_type=PROBLEM_JSON,
+            )
+        },
+    )
+    async def contract_summary(
+        self, contract_id: FromPath[uuid.UUID], db: DbSession, settings: AppSettings
+    ) -> ContractSummaryOut:
+        contract = await contracts.public_contract(db, contract_id)
+        return await views.contract_summary_out(db, settings, contract)
+
+
 def routes(settings: Settings) -> list[Any]:
     """The package's API routes (the composition root mounts them)."""
-    return [ContractController, AgreementController, InvoiceController, PublicDocumentController]
+    return [
+        ContractController,
+        PublicContractController,
+        AgreementController,
+        InvoiceController,
+        PublicDocumentController,
+    ]

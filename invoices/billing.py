@@ -20,8 +20,9 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
-from invoices import rules
+from invoices import bounds, rules
 from invoices.contracts import OVERSIGHT_ROLES, get_contract, require_side
 from invoices.models import Contract, Invoice, InvoiceKind, Payment
 from market import audit, clock, numbering
@@ -29,7 +30,6 @@ from market.actor import Actor
 from market.errors import FieldError, InvalidInput, NotFound, RuleViolation
 from market.i18n import format_money
 from market.i18n import gettext as _
-from market.money import to_money
 from market.settings import Settings
 
 ZERO = Decimal("0.00")
@@ -71,16 +71,17 @@ async def balances(session: AsyncSession, invoices: list[Invoice]) -> dict[uuid.
     credited: dict[uuid.UUID, Decimal] = {}
     paid: dict[uuid.UUID, Decimal] = {}
     if ids:
-        for inv_id, total in await session.execute(
-            select(Invoice.credits_invoice_id, func.sum(Invoice.amount))
-            .where(Invoice.credits_invoice_id.in_(ids))
-            .group_by(Invoice.credits_invoice_id)
+        for credited_id, total in await session.execute(
+            select(col(Invoice.credits_invoice_id), func.sum(col(Invoice.amount)))
+            .where(col(Invoice.credits_invoice_id).in_(ids))
+            .group_by(col(Invoice.credits_invoice_id))
         ):
-            credited[inv_id] = total
+            if credited_id is not None:
+                credited[credited_id] = total
         for inv_id, total in await session.execute(
-            select(Payment.invoice_id, func.sum(Payment.amount))
-            .where(Payment.invoice_id.in_(ids))
-            .group_by(Payment.invoice_id)
+            select(col(Payment.invoice_id), func.sum(col(Payment.amount)))
+            .where(col(Payment.invoice_id).in_(ids))
+            .group_by(col(Payment.invoice_id))
         ):
             paid[inv_id] = total
     return {
@@ -116,25 +117,25 @@ async def list_invoices(
 ) -> tuple[list[Invoice], int]:
     """A provider's issued invoices, an owner's received ones; the operator and finance see all."""
     query = select(Invoice)
-    if actor.role in OVERSIGHT_ROLES:
-        pass
-    elif actor.role == "provider":
-        query = query.where(Invoice.issuer_id == actor.org_id)
-    elif actor.role == "owner":
-        query = query.where(Invoice.recipient_id == actor.org_id)
-    else:
-        query = query.where(Invoice.id.is_(None))
+    if actor.role == "provider" and actor.org_id is not None:
+        query = query.where(col(Invoice.issuer_id) == actor.org_id)
+    elif actor.role == "owner" and actor.org_id is not None:
+        query = query.where(col(Invoice.recipient_id) == actor.org_id)
+    elif actor.role not in OVERSIGHT_ROLES:
+        query = query.where(col(Invoice.id).is_(None))
     if contract_id is not None:
-        query = query.where(Invoice.contract_id == contract_id)
+        query = query.where(col(Invoice.contract_id) == contract_id)
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
     rows = await session.scalars(
-        query.order_by(Invoice.issued_at.desc(), Invoice.seq.desc()).limit(limit).offset(offset)
+        query.order_by(col(Invoice.issued_at).desc(), col(Invoice.seq).desc()).limit(limit).offset(offset)
     )
     return list(rows), int(total or 0)
 
 
 async def invoices_of(session: AsyncSession, contract_id: uuid.UUID) -> list[Invoice]:
-    rows = await session.scalars(select(Invoice).where(Invoice.contract_id == contract_id).order_by(Invoice.seq))
+    rows = await session.scalars(
+        select(Invoice).where(col(Invoice.contract_id) == contract_id).order_by(col(Invoice.seq))
+    )
     return list(rows)
 
 
@@ -142,13 +143,15 @@ async def payments_of(session: AsyncSession, invoice_ids: list[uuid.UUID]) -> li
     if not invoice_ids:
         return []
     rows = await session.scalars(
-        select(Payment).where(Payment.invoice_id.in_(invoice_ids)).order_by(Payment.paid_on, Payment.recorded_at)
+        select(Payment)
+        .where(col(Payment.invoice_id).in_(invoice_ids))
+        .order_by(col(Payment.paid_on), col(Payment.recorded_at))
     )
     return list(rows)
 
 
 def _tax_no(value: str | None) -> str | None:
-    value = (value or "").strip()
+    value = bounds.text("tax_invoice_no", value, most=bounds.TAX_INVOICE_NO)
     if not value:
         return None
     if not TAX_INVOICE_NO.match(value):
@@ -159,7 +162,7 @@ def _tax_no(value: str | None) -> str | None:
 async def _numbered(session: AsyncSession, kind: str, issuer_id: uuid.UUID) -> tuple[int, int, str]:
     year = rules.local_year(clock.now())
     seq = await numbering.next_number(session, "invoice", year, scope=str(issuer_id))
-    return year, seq, rules.invoice_number(kind, year, seq)
+    return year, seq, numbering.reference(rules.INVOICE_PREFIXES[kind], year, seq)
 
 
 async def issue_invoice(
@@ -171,12 +174,10 @@ async def issue_invoice(
     tax_invoice_no: str | None = None,
 ) -> Invoice:
     contract = await get_contract(session, actor, contract_id, lock=True)
-    require_side(contract, actor, "provider")
+    user_id = require_side(contract, actor, "provider")
     if contract.signed_at is None:
         raise RuleViolation(_("Invoices are issued against a contract signed by both parties."))
-    amount = to_money(amount)
-    if amount <= 0:
-        raise InvalidInput.field("amount", _("The amount must be above zero."))
+    amount = bounds.amount("amount", amount)
     tax_no = _tax_no(tax_invoice_no)
     remaining = contract.amount_current - contract.invoiced_total
     if remaining <= 0:
@@ -201,7 +202,7 @@ async def issue_invoice(
         amount=amount,
         tax_invoice_no=tax_no,
         issued_at=clock.now(),
-        issued_by=actor.user_id,
+        issued_by=user_id,
         issued_ip=actor.ip,
     )
     session.add(invoice)
@@ -229,12 +230,13 @@ async def issue_credit_note(
     """A credit note (红字发票) against an invoice: by default for everything not yet paid on it."""
     original, _contract = await get_invoice(session, actor, invoice_id)
     contract = await get_contract(session, actor, original.contract_id, lock=True)
-    require_side(contract, actor, "provider")
+    user_id = require_side(contract, actor, "provider")
     if original.kind != InvoiceKind.invoice.value:
         raise RuleViolation(_("A credit note corrects an invoice, not another credit note."))
-    reason = (reason or "").strip()
-    if len(reason) < 2:
-        raise InvalidInput.field("reason", _("Give the reason for the correction."))
+    least, most = bounds.CREDIT_REASON
+    reason = bounds.text("reason", reason, least=least, most=most, too_short=_("Give the reason for the correction."))
+    if amount is not None:
+        amount = bounds.amount("amount", amount)
     balance = await balance_of(session, original)
     creditable = balance.net - balance.paid
     if creditable <= 0:
@@ -242,9 +244,7 @@ async def issue_credit_note(
             _("Nothing on this invoice can be credited."),
             _("The invoice is paid or credited in full."),
         )
-    amount = creditable if amount is None else to_money(amount)
-    if amount <= 0:
-        raise InvalidInput.field("amount", _("The amount must be above zero."))
+    amount = creditable if amount is None else amount
     if amount > creditable:
         raise _refuse_amount(
             _("The credit note would exceed what can be credited."),
@@ -263,7 +263,7 @@ async def issue_credit_note(
         credits_invoice_id=original.id,
         reason=reason,
         issued_at=clock.now(),
-        issued_by=actor.user_id,
+        issued_by=user_id,
         issued_ip=actor.ip,
     )
     session.add(note)
@@ -292,17 +292,14 @@ async def record_payment(
 ) -> Payment:
     original, _contract = await get_invoice(session, actor, invoice_id)
     contract = await get_contract(session, actor, original.contract_id, lock=True)
-    require_side(contract, actor, "owner")
+    user_id = require_side(contract, actor, "owner")
     if original.kind != InvoiceKind.invoice.value:
         raise RuleViolation(_("A credit note is not paid; pay the invoice it corrects."))
-    amount = to_money(amount)
-    if amount <= 0:
-        raise InvalidInput.field("amount", _("The amount must be above zero."))
-    reference = (reference or "").strip()
-    if not reference:
-        raise InvalidInput.field("reference", _("Give the bank transfer's reference."))
-    if len(reference) > 100:
-        raise InvalidInput.field("reference", _("A reference has at most 100 characters."))
+    amount = bounds.amount("amount", amount)
+    least, most = bounds.PAYMENT_REFERENCE
+    reference = bounds.text(
+        "reference", reference, least=least, most=most, too_short=_("Give the bank transfer's reference.")
+    )
     today = clock.today_local()
     if paid_on > today:
         raise InvalidInput.field("paid_on", _("The payment date cannot be in the future."))
@@ -323,7 +320,7 @@ async def record_payment(
         paid_on=paid_on,
         reference=reference,
         recorded_at=now,
-        recorded_by=actor.user_id,
+        recorded_by=user_id,
         recorded_ip=actor.ip,
     )
     session.add(payment)
@@ -336,7 +333,9 @@ async def record_payment(
         "reference": reference,
     }
     if contract.paid_total >= contract.amount_current and contract.paid_on is None:
-        last_date = await session.scalar(select(func.max(Payment.paid_on)).where(Payment.contract_id == contract.id))
+        last_date = await session.scalar(
+            select(func.max(col(Payment.paid_on))).where(col(Payment.contract_id) == contract.id)
+        )
         contract.paid_on = max(d for d in (last_date, paid_on) if d is not None)
         contract.paid_recorded_at = now
         data["paid_in_full"] = True

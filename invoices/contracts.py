@@ -14,12 +14,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from bidding import services as bidding_services
 from bidding.events import PurchaseAwarded
-from invoices import rules
+from invoices import bounds, rules
 from invoices.models import AgreementStatus, Contract, ContractAgreement, ContractStatus, Payment
 from market import audit, clock, numbering
 from market.actor import SYSTEM, Actor
@@ -27,7 +28,6 @@ from market.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Ru
 from market.i18n import format_money
 from market.i18n import gettext as _
 from market.identity.models import Organization, OrgKind
-from market.money import to_money
 from market.settings import Settings
 
 OVERSIGHT_ROLES = ("admin", "finance")
@@ -66,11 +66,10 @@ async def _party(session: AsyncSession, org_id: uuid.UUID, kind: OrgKind, field:
 async def draft_contract(session: AsyncSession, actor: Actor, award: PurchaseAwarded, settings: Settings) -> Contract:
     """Draft the contract of an award from the standard template, snapshotting both parties.
     Idempotent: an award that already has its contract returns that contract."""
-    existing = await session.scalar(select(Contract).where(Contract.purchase_id == award.purchase_id))
+    existing = await session.scalar(select(Contract).where(col(Contract.purchase_id) == award.purchase_id))
     if existing is not None:
         return existing
-    if award.amount <= 0:
-        raise InvalidInput.field("amount", _("The amount must be above zero."))
+    amount = bounds.amount("amount", award.amount)
     if award.service_days <= 0:
         raise InvalidInput.field("service_days", _("The service days must be at least one."))
     if award.owner_id == award.provider_id:
@@ -81,7 +80,7 @@ async def draft_contract(session: AsyncSession, actor: Actor, award: PurchaseAwa
     year = rules.local_year(now)
     seq = await numbering.next_number(session, "contract", year)
     contract = Contract(
-        number=rules.contract_number(year, seq),
+        number=numbering.reference(rules.CONTRACT_PREFIX, year, seq),
         purchase_id=award.purchase_id,
         purchase_ref=award.purchase_ref,
         bid_id=award.bid_id,
@@ -102,9 +101,9 @@ async def draft_contract(session: AsyncSession, actor: Actor, award: PurchaseAwa
         provider_uscc=provider.uscc,
         provider_address=provider.address,
         provider_legal_rep=provider.legal_rep,
-        amount=award.amount,
-        amount_in_words=rules.amount_in_capitals(award.amount),
-        amount_current=award.amount,
+        amount=amount,
+        amount_in_words=rules.amount_in_capitals(amount),
+        amount_current=amount,
         service_days=award.service_days,
         payment_days=settings.payment_days,
         template=TEMPLATE,
@@ -153,18 +152,20 @@ def can_read(contract: Contract, actor: Actor) -> bool:
     return side_of(contract, actor) is not None or actor.role in OVERSIGHT_ROLES
 
 
-def require_side(contract: Contract, actor: Actor, side: str) -> None:
-    if side_of(contract, actor) != side:
+def require_side(contract: Contract, actor: Actor, side: str) -> uuid.UUID:
+    """The acting person's id, when the actor acts for the contract's ``side``."""
+    if side_of(contract, actor) != side or actor.user_id is None:
         if side == "owner":
             raise PermissionDenied(_("Only the purchaser of this contract may do this."))
         raise PermissionDenied(_("Only the service provider of this contract may do this."))
+    return actor.user_id
 
 
 async def get_contract(session: AsyncSession, actor: Actor, contract_id: uuid.UUID, *, lock: bool = False) -> Contract:
     """The contract if the actor may read it (its parties, the operator and the finance bureau);
     otherwise NotFound, so that others do not even learn that it exists. ``lock`` takes the row
     lock that serialises every change of the contract (signing, invoices, payments…)."""
-    query = select(Contract).where(Contract.id == contract_id)
+    query = select(Contract).where(col(Contract.id) == contract_id)
     if lock:
         query = query.with_for_update().execution_options(populate_existing=True)
     contract = (await session.execute(query)).scalar_one_or_none()
@@ -173,20 +174,24 @@ async def get_contract(session: AsyncSession, actor: Actor, contract_id: uuid.UU
     return contract
 
 
-async def contract_for_purchase(session: AsyncSession, purchase_id: uuid.UUID) -> Contract | None:
-    """The contract of an awarded purchase (MERGE: bidding's purchase views show its ``contract_id``)."""
-    return await session.scalar(select(Contract).where(Contract.purchase_id == purchase_id))
+async def public_contract(session: AsyncSession, contract_id: uuid.UUID) -> Contract:
+    """The contract for its public summary (SPEC §1, §6): anyone may read it once both parties
+    have signed. Before that it is not found, exactly like an unknown id."""
+    contract = await session.get(Contract, contract_id)
+    if contract is None or contract.signed_at is None:
+        raise NotFound(_("No such contract."))
+    return contract
 
 
-def visible_to(actor: Actor) -> Any:
+def visible_to(actor: Actor) -> ColumnElement[bool]:
     """A WHERE clause: the contracts the actor may list."""
     if actor.role in OVERSIGHT_ROLES:
-        return Contract.id.is_not(None)
-    if actor.role == "owner":
-        return Contract.owner_id == actor.org_id
-    if actor.role == "provider":
-        return Contract.provider_id == actor.org_id
-    return Contract.id.is_(None)
+        return col(Contract.id).is_not(None)
+    if actor.role == "owner" and actor.org_id is not None:
+        return col(Contract.owner_id) == actor.org_id
+    if actor.role == "provider" and actor.org_id is not None:
+        return col(Contract.provider_id) == actor.org_id
+    return col(Contract.id).is_(None)
 
 
 # --- flags --------------------------------------------------------------------------------------
@@ -226,19 +231,20 @@ def days_to_payment(contract: Contract) -> int | None:
 
 
 # the SQL side of the flag filters: a superset that flags_of() then narrows
-def flag_prefilter(flag: str, now: datetime) -> Any:
+def flag_prefilter(flag: str, now: datetime) -> ColumnElement[bool]:
+    signed_at, accepted_at, due_at = col(Contract.signed_at), col(Contract.accepted_at), col(Contract.due_at_current)
     if flag == rules.FLAG_SIGNING_OVERDUE:
-        return (Contract.signed_at.is_(None)) & (Contract.sign_by < now)
+        return signed_at.is_(None) & (col(Contract.sign_by) < now)
     if flag == rules.FLAG_SIGNED_LATE:
-        return Contract.signed_at > Contract.sign_by
+        return signed_at > col(Contract.sign_by)
     if flag == rules.FLAG_OVERDUE:
-        return (Contract.accepted_at.is_(None)) & (Contract.due_at_current < now)
+        return accepted_at.is_(None) & (due_at < now)
     if flag == rules.FLAG_DELIVERED_LATE:
-        return (Contract.accepted_at.is_not(None)) & (Contract.delivered_at > Contract.due_at_current)
+        return accepted_at.is_not(None) & (col(Contract.delivered_at) > due_at)
     if flag == rules.FLAG_PAYMENT_OVERDUE:
-        return (Contract.accepted_at.is_not(None)) & (Contract.paid_total < Contract.amount_current)
+        return accepted_at.is_not(None) & (col(Contract.paid_total) < col(Contract.amount_current))
     if flag == rules.FLAG_PAID_LATE:
-        return Contract.paid_on.is_not(None)
+        return col(Contract.paid_on).is_not(None)
     raise InvalidInput.field("flag", _("Unknown flag."))
 
 
@@ -256,23 +262,23 @@ async def list_contracts(
 ) -> tuple[list[Contract], int]:
     query = select(Contract).where(visible_to(actor))
     if purchase_id is not None:
-        query = query.where(Contract.purchase_id == purchase_id)
+        query = query.where(col(Contract.purchase_id) == purchase_id)
     if status:
         if status not in {s.value for s in ContractStatus}:
             raise InvalidInput.field("status", _("Unknown status."))
-        query = query.where(Contract.status == status)
+        query = query.where(col(Contract.status) == status)
     if q:
         like = f"%{q.strip()}%"
         query = query.where(
             or_(
-                Contract.number.ilike(like),
-                Contract.title.ilike(like),
-                Contract.purchase_ref.ilike(like),
-                Contract.owner_name.ilike(like),
-                Contract.provider_name.ilike(like),
+                col(Contract.number).ilike(like),
+                col(Contract.title).ilike(like),
+                col(Contract.purchase_ref).ilike(like),
+                col(Contract.owner_name).ilike(like),
+                col(Contract.provider_name).ilike(like),
             )
         )
-    query = query.order_by(Contract.drafted_at.desc(), Contract.number.desc())
+    query = query.order_by(col(Contract.drafted_at).desc(), col(Contract.number).desc())
     if flag:
         now = clock.now()
         rows = [
@@ -284,6 +290,28 @@ async def list_contracts(
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
     rows = list(await session.scalars(query.limit(limit).offset(offset)))
     return rows, int(total or 0)
+
+
+# flagged for action now, most urgent first
+ATTENTION = (rules.FLAG_OVERDUE, rules.FLAG_PAYMENT_OVERDUE, rules.FLAG_SIGNING_OVERDUE)
+
+
+async def needing_attention(session: AsyncSession, actor: Actor, settings: Settings) -> list[Contract]:
+    """The contracts the actor may list that need action now: services past their due date, then
+    payments past their term, then signatures past the signing period (newest first in each)."""
+    now = clock.now()
+    query = (
+        select(Contract)
+        .where(visible_to(actor), or_(*(flag_prefilter(flag, now) for flag in ATTENTION)))
+        .order_by(col(Contract.drafted_at).desc(), col(Contract.number).desc())
+    )
+    ranked = []
+    for contract in await session.scalars(query):
+        urgent = [ATTENTION.index(flag) for flag in flags_of(contract, settings, now) if flag in ATTENTION]
+        if urgent:
+            ranked.append((min(urgent), contract))
+    ranked.sort(key=lambda pair: pair[0])  # stable: newest first within each flag
+    return [contract for _rank, contract in ranked]
 
 
 # --- signing ------------------------------------------------------------------------------------
@@ -339,7 +367,9 @@ async def sign_contract(session: AsyncSession, actor: Actor, settings: Settings,
 
 async def agreements_of(session: AsyncSession, contract_id: uuid.UUID) -> list[ContractAgreement]:
     rows = await session.scalars(
-        select(ContractAgreement).where(ContractAgreement.contract_id == contract_id).order_by(ContractAgreement.seq)
+        select(ContractAgreement)
+        .where(col(ContractAgreement.contract_id) == contract_id)
+        .order_by(col(ContractAgreement.seq))
     )
     return list(rows)
 
@@ -356,21 +386,17 @@ async def propose_agreement(
     """Either party proposes a supplementary agreement; it changes the terms once both have signed it."""
     contract = await get_contract(session, actor, contract_id, lock=True)
     side = side_of(contract, actor)
-    if side is None:
+    if side is None or actor.user_id is None or actor.org_id is None:
         raise PermissionDenied(_("Only the parties of a contract agree on changes."))
     if contract.signed_at is None:
         raise RuleViolation(_("A supplementary agreement changes a signed contract; this one is not signed yet."))
-    text = (text or "").strip()
-    if len(text) < 5:
-        raise InvalidInput.field("text", _("Describe the change in a few words."))
-    if extra_days < 0:
-        raise InvalidInput.field("extra_days", _("Extra days cannot be negative."))
+    least, most = bounds.AGREEMENT_TEXT
+    text = bounds.text("text", text, least=least, most=most, too_short=_("Describe the change in a few words."))
+    extra_days = bounds.days("extra_days", extra_days, most=bounds.MAX_EXTRA_DAYS)
     if extra_days and contract.accepted_at is not None:
         raise InvalidInput.field("extra_days", _("The service has been accepted; its time limit can no longer change."))
     if new_amount is not None:
-        new_amount = to_money(new_amount)
-        if new_amount <= 0:
-            raise InvalidInput.field("new_amount", _("The amount must be above zero."))
+        new_amount = bounds.amount("new_amount", new_amount)
         if new_amount == contract.amount_current:
             new_amount = None
         elif new_amount < contract.invoiced_total:
@@ -379,8 +405,9 @@ async def propose_agreement(
                 "new_amount", _("The amount cannot be below what has been invoiced (%(total)s).", total=invoiced)
             )
     open_one = await session.scalar(
-        select(ContractAgreement.id).where(
-            ContractAgreement.contract_id == contract.id, ContractAgreement.status == AgreementStatus.proposed.value
+        select(col(ContractAgreement.id)).where(
+            col(ContractAgreement.contract_id) == contract.id,
+            col(ContractAgreement.status) == AgreementStatus.proposed.value,
         )
     )
     if open_one is not None:
@@ -388,8 +415,8 @@ async def propose_agreement(
     seq = (
         int(
             await session.scalar(
-                select(func.coalesce(func.max(ContractAgreement.seq), 0)).where(
-                    ContractAgreement.contract_id == contract.id
+                select(func.coalesce(func.max(col(ContractAgreement.seq)), 0)).where(
+                    col(ContractAgreement.contract_id) == contract.id
                 )
             )
             or 0
@@ -493,9 +520,8 @@ async def withdraw_agreement(
         raise PermissionDenied(_("Only the parties of a contract may withdraw its agreements."))
     if agreement.status != AgreementStatus.proposed.value:
         raise Conflict(_("This supplementary agreement is no longer open."))
-    reason = (reason or "").strip()
-    if len(reason) < 2:
-        raise InvalidInput.field("reason", _("Give a reason."))
+    least, most = bounds.WITHDRAW_REASON
+    reason = bounds.text("reason", reason, least=least, most=most, too_short=_("Give a reason."))
     agreement.status = AgreementStatus.withdrawn.value
     agreement.withdrawn_at = clock.now()
     agreement.withdrawn_by = actor.user_id
@@ -518,8 +544,8 @@ async def _recompute_paid(session: AsyncSession, contract: Contract) -> None:
         if contract.paid_on is None:
             last = (
                 await session.execute(
-                    select(func.max(Payment.paid_on), func.max(Payment.recorded_at)).where(
-                        Payment.contract_id == contract.id
+                    select(func.max(col(Payment.paid_on)), func.max(col(Payment.recorded_at))).where(
+                        col(Payment.contract_id) == contract.id
                     )
                 )
             ).one()

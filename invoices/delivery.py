@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
-from invoices import documents
+from invoices import bounds, documents
 from invoices.contracts import get_contract, require_side
 from invoices.models import Contract, ContractStatus, Delivery, DeliveryFile, DeliveryStatus
 from listings.storage import check_upload, clean_filename, storage_for
@@ -40,7 +42,9 @@ def check_uploads(files: list[Upload], settings: Settings) -> list[tuple[Upload,
 
 
 async def deliveries_of(session: AsyncSession, contract_id: uuid.UUID) -> list[Delivery]:
-    rows = await session.scalars(select(Delivery).where(Delivery.contract_id == contract_id).order_by(Delivery.seq))
+    rows = await session.scalars(
+        select(Delivery).where(col(Delivery.contract_id) == contract_id).order_by(col(Delivery.seq))
+    )
     return list(rows)
 
 
@@ -48,7 +52,9 @@ async def files_of(session: AsyncSession, delivery_ids: list[uuid.UUID]) -> dict
     result: dict[uuid.UUID, list[DeliveryFile]] = {i: [] for i in delivery_ids}
     if delivery_ids:
         rows = await session.scalars(
-            select(DeliveryFile).where(DeliveryFile.delivery_id.in_(delivery_ids)).order_by(DeliveryFile.filename)
+            select(DeliveryFile)
+            .where(col(DeliveryFile.delivery_id).in_(delivery_ids))
+            .order_by(col(DeliveryFile.filename))
         )
         for row in rows:
             result[row.delivery_id].append(row)
@@ -65,27 +71,26 @@ async def submit(
     files: list[Upload],
 ) -> Delivery:
     contract = await get_contract(session, actor, contract_id, lock=True)
-    require_side(contract, actor, "provider")
+    user_id = require_side(contract, actor, "provider")
     if contract.status == ContractStatus.draft.value:
         raise RuleViolation(_("The contract is not signed by both parties yet."))
     if contract.status == ContractStatus.delivered.value:
         raise Conflict(_("The last delivery awaits the purchaser's decision."))
     if contract.status == ContractStatus.accepted.value:
         raise RuleViolation(_("The service has already been accepted."))
+    note = bounds.text("note", note, most=bounds.DELIVERY_NOTE)
     checked = check_uploads(files, settings)
     seq = (
         int(
             await session.scalar(
-                select(func.coalesce(func.max(Delivery.seq), 0)).where(Delivery.contract_id == contract.id)
+                select(func.coalesce(func.max(col(Delivery.seq)), 0)).where(col(Delivery.contract_id) == contract.id)
             )
             or 0
         )
         + 1
     )
     now = clock.now()
-    delivery = Delivery(
-        contract_id=contract.id, seq=seq, note=(note or "").strip(), submitted_at=now, submitted_by=actor.user_id
-    )
+    delivery = Delivery(contract_id=contract.id, seq=seq, note=note, submitted_at=now, submitted_by=user_id)
     session.add(delivery)
     await session.flush()
     storage = storage_for(settings)
@@ -117,15 +122,15 @@ async def submit(
     return delivery
 
 
-def _late(contract: Contract, moment: object) -> bool:
-    return contract.due_at_current is not None and moment > clock.ensure_aware(contract.due_at_current)  # type: ignore[operator]
+def _late(contract: Contract, moment: datetime) -> bool:
+    return contract.due_at_current is not None and moment > clock.ensure_aware(contract.due_at_current)
 
 
 async def _open_delivery(session: AsyncSession, contract: Contract) -> Delivery:
     delivery = await session.scalar(
         select(Delivery)
-        .where(Delivery.contract_id == contract.id, Delivery.status == DeliveryStatus.submitted.value)
-        .order_by(Delivery.seq.desc())
+        .where(col(Delivery.contract_id) == contract.id, col(Delivery.status) == DeliveryStatus.submitted.value)
+        .order_by(col(Delivery.seq).desc())
     )
     if delivery is None or contract.status != ContractStatus.delivered.value:
         raise RuleViolation(_("There is no delivery awaiting a decision."))
@@ -134,12 +139,12 @@ async def _open_delivery(session: AsyncSession, contract: Contract) -> Delivery:
 
 async def accept(session: AsyncSession, actor: Actor, contract_id: uuid.UUID) -> Delivery:
     contract = await get_contract(session, actor, contract_id, lock=True)
-    require_side(contract, actor, "owner")
+    user_id = require_side(contract, actor, "owner")
     delivery = await _open_delivery(session, contract)
     now = clock.now()
     delivery.status = DeliveryStatus.accepted.value
     delivery.decided_at = now
-    delivery.decided_by = actor.user_id
+    delivery.decided_by = user_id
     contract.status = ContractStatus.accepted.value
     contract.accepted_at = now
     await session.flush()
@@ -156,15 +161,16 @@ async def accept(session: AsyncSession, actor: Actor, contract_id: uuid.UUID) ->
 
 async def return_delivery(session: AsyncSession, actor: Actor, contract_id: uuid.UUID, reason: str) -> Delivery:
     contract = await get_contract(session, actor, contract_id, lock=True)
-    require_side(contract, actor, "owner")
-    reason = (reason or "").strip()
-    if len(reason) < 5:
-        raise InvalidInput.field("reason", _("Say what must be corrected (at least 5 characters)."))
+    user_id = require_side(contract, actor, "owner")
+    least, most = bounds.RETURN_REASON
+    reason = bounds.text(
+        "reason", reason, least=least, most=most, too_short=_("Say what must be corrected (at least 5 characters).")
+    )
     delivery = await _open_delivery(session, contract)
     now = clock.now()
     delivery.status = DeliveryStatus.returned.value
     delivery.decided_at = now
-    delivery.decided_by = actor.user_id
+    delivery.decided_by = user_id
     delivery.reason = reason
     contract.status = ContractStatus.returned.value
     await session.flush()
@@ -186,8 +192,8 @@ async def get_file(
     contract = await get_contract(session, actor, contract_id)
     row = await session.scalar(
         select(DeliveryFile)
-        .join(Delivery, Delivery.id == DeliveryFile.delivery_id)
-        .where(Delivery.contract_id == contract.id, DeliveryFile.sha256 == sha256)
+        .join(Delivery, col(Delivery.id) == col(DeliveryFile.delivery_id))
+        .where(col(Delivery.contract_id) == contract.id, col(DeliveryFile.sha256) == sha256)
         .limit(1)
     )
     if row is None:

@@ -14,6 +14,7 @@ Idempotent: once any contract has been signed, the loader does nothing.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from invoices import billing, contracts, delivery, ratings
 from invoices.models import Contract, ContractAgreement
@@ -171,10 +173,13 @@ def deliverable_bytes(name: str) -> tuple[str, bytes]:
     return name, out
 
 
-async def _first_user(session: AsyncSession, org: Organization) -> User:
-    user = await session.scalar(select(User).where(User.org_id == org.id).order_by(User.created_at, User.username))
-    if user is None:
-        raise RuntimeError(f"demo organisation {org.name} has no user")
+async def _first_user(session: AsyncSession, org_id: uuid.UUID) -> User:
+    org = await session.get(Organization, org_id)
+    user = await session.scalar(
+        select(User).where(col(User.org_id) == org_id).order_by(col(User.created_at), col(User.username))
+    )
+    if org is None or user is None:
+        raise RuntimeError(f"demo organisation {org_id} has no user")
     return user
 
 
@@ -186,8 +191,8 @@ async def _play(
     session: AsyncSession, settings: Settings, contract: Contract, scenario: Scenario, now: datetime
 ) -> int:
     """Apply the scenario's steps that are not in the future; returns how many were applied."""
-    owner = _actor(await _first_user(session, await session.get(Organization, contract.owner_id)), "owner")
-    provider = _actor(await _first_user(session, await session.get(Organization, contract.provider_id)), "provider")
+    owner = _actor(await _first_user(session, contract.owner_id), "owner")
+    provider = _actor(await _first_user(session, contract.provider_id), "provider")
     start = contract.drafted_at
     issued: list[Any] = []
     done = 0
@@ -264,17 +269,17 @@ async def _step(
 
 
 async def load(session: AsyncSession, settings: Settings) -> dict[str, Any]:
-    if await session.scalar(select(Contract.id).where(Contract.signed_at.is_not(None)).limit(1)):
+    if await session.scalar(select(col(Contract.id)).where(col(Contract.signed_at).is_not(None)).limit(1)):
         return {"demo contracts": "already loaded"}
-    if await session.scalar(select(ContractAgreement.id).limit(1)):
+    if await session.scalar(select(col(ContractAgreement.id)).limit(1)):
         return {"demo contracts": "already loaded"}
     now = clock.now()
     # the contracts that the bidding demo's awards drafted (purchase.awarded, same transaction)
     waiting = list(
         await session.scalars(
             select(Contract)
-            .where(Contract.owner_signed_at.is_(None), Contract.provider_signed_at.is_(None))
-            .order_by(Contract.drafted_at)
+            .where(col(Contract.owner_signed_at).is_(None), col(Contract.provider_signed_at).is_(None))
+            .order_by(col(Contract.drafted_at))
         )
     )
     if not waiting:

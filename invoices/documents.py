@@ -21,13 +21,14 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import ColumnElement, CursorResult, and_, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
+from sqlmodel import col
 
 from invoices import rendering, rules
 from invoices.models import (
@@ -95,15 +96,18 @@ class Source:
     draft: bool = False
 
 
-async def _user_names(session: AsyncSession, *ids: uuid.UUID | None) -> dict[uuid.UUID, str]:
-    wanted = [i for i in ids if i is not None]
+async def user_names(session: AsyncSession, *ids: uuid.UUID | None) -> dict[uuid.UUID, str]:
+    """The display names of the people who signed or issued (for the documents and the parties'
+    own pages; never for public summaries)."""
+    wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
-    rows = await session.execute(select(User.id, User.display_name).where(User.id.in_(wanted)))
+    rows = await session.execute(select(col(User.id), col(User.display_name)).where(col(User.id).in_(wanted)))
     return {row[0]: row[1] for row in rows}
 
 
-def verify_url(settings: Settings) -> str:
+def verification_page(settings: Settings) -> str:
+    """The public page where anyone checks a document (printed on every PDF)."""
     return f"{settings.base_url}/verify/document"
 
 
@@ -112,7 +116,7 @@ async def contract_source(
 ) -> Source:
     if not draft and contract.signed_at is None:
         raise RuleViolation(_("The contract is not signed by both parties yet."))
-    names = await _user_names(session, contract.owner_signed_by, contract.provider_signed_by)
+    names = await user_names(session, contract.owner_signed_by, contract.provider_signed_by)
     return Source(
         kind=DocumentKind.contract.value,
         entity_id=contract.id,
@@ -137,7 +141,7 @@ async def agreement_source(
         raise RuleViolation(_("The supplementary agreement is not signed by both parties yet."))
     contract = await session.get(Contract, agreement.contract_id)
     assert contract is not None
-    names = await _user_names(session, agreement.owner_signed_by, agreement.provider_signed_by)
+    names = await user_names(session, agreement.owner_signed_by, agreement.provider_signed_by)
     return Source(
         kind=DocumentKind.agreement.value,
         entity_id=agreement.id,
@@ -162,13 +166,13 @@ async def invoice_source(session: AsyncSession, settings: Settings, invoice: Inv
     # figure printed on the document stays true)
     earlier = (
         await session.execute(
-            select(Invoice.kind, func.coalesce(func.sum(Invoice.amount), 0))
+            select(col(Invoice.kind), func.coalesce(func.sum(col(Invoice.amount)), 0))
             .where(
-                Invoice.contract_id == invoice.contract_id,
-                (Invoice.issued_at < invoice.issued_at)
-                | and_(Invoice.issued_at == invoice.issued_at, Invoice.seq < invoice.seq),
+                col(Invoice.contract_id) == invoice.contract_id,
+                (col(Invoice.issued_at) < invoice.issued_at)
+                | and_(col(Invoice.issued_at) == invoice.issued_at, col(Invoice.seq) < invoice.seq),
             )
-            .group_by(Invoice.kind)
+            .group_by(col(Invoice.kind))
         )
     ).all()
     sums = {kind: total for kind, total in earlier}
@@ -177,7 +181,7 @@ async def invoice_source(session: AsyncSession, settings: Settings, invoice: Inv
     credited = None
     if invoice.credits_invoice_id is not None:
         credited = await session.get(Invoice, invoice.credits_invoice_id)
-    names = await _user_names(session, invoice.issued_by)
+    names = await user_names(session, invoice.issued_by)
     sign = -1 if invoice.kind == InvoiceKind.credit_note.value else 1
     return Source(
         kind=invoice.kind,
@@ -228,7 +232,7 @@ async def render(source: Source, settings: Settings) -> bytes:
         **source.context,
         "doc": source,
         "base_url": settings.base_url,
-        "verify_url": verify_url(settings),
+        "verify_url": verification_page(settings),
     }
     html = rendering.render_html(source.template, context, source.lang)
     return await rendering.html_to_pdf_async(html, identifier=f"{source.number}/{source.lang}")
@@ -239,7 +243,9 @@ async def render(source: Source, settings: Settings) -> bytes:
 
 async def find_document(session: AsyncSession, kind: str, entity_id: uuid.UUID, lang: str) -> Document | None:
     return await session.scalar(
-        select(Document).where(Document.kind == kind, Document.entity_id == entity_id, Document.lang == lang)
+        select(Document).where(
+            col(Document.kind) == kind, col(Document.entity_id) == entity_id, col(Document.lang) == lang
+        )
     )
 
 
@@ -278,7 +284,7 @@ async def ensure_document(
             )
             .on_conflict_do_nothing()
         )
-        if result.rowcount:  # type: ignore[attr-defined]
+        if cast("CursorResult[Any]", result).rowcount:  # an INSERT's result is a cursor result
             audit.record(
                 session,
                 SYSTEM,
@@ -298,30 +304,37 @@ async def pending(session: AsyncSession, limit: int = 20) -> list[tuple[str, uui
     found: list[tuple[str, uuid.UUID]] = []
     doc = aliased(Document)
 
-    def missing(kind: Any, entity: Any) -> Any:
-        return ~select(doc.id).where(doc.kind == kind, doc.entity_id == entity, doc.lang == "zh").exists()
+    def missing(kind: Any, entity: Any) -> ColumnElement[bool]:
+        return (
+            ~select(col(doc.id))
+            .where(col(doc.kind) == kind, col(doc.entity_id) == entity, col(doc.lang) == "zh")
+            .exists()
+        )
 
-    rows = await session.execute(
-        select(Contract.id)
-        .where(Contract.signed_at.is_not(None), missing(DocumentKind.contract.value, Contract.id))
-        .order_by(Contract.signed_at)
+    contract_ids = await session.scalars(
+        select(col(Contract.id))
+        .where(col(Contract.signed_at).is_not(None), missing(DocumentKind.contract.value, col(Contract.id)))
+        .order_by(col(Contract.signed_at))
         .limit(limit)
     )
-    found += [(DocumentKind.contract.value, r[0]) for r in rows]
-    rows = await session.execute(
-        select(ContractAgreement.id)
-        .where(ContractAgreement.signed_at.is_not(None), missing(DocumentKind.agreement.value, ContractAgreement.id))
-        .order_by(ContractAgreement.signed_at)
+    found += [(DocumentKind.contract.value, i) for i in contract_ids]
+    agreement_ids = await session.scalars(
+        select(col(ContractAgreement.id))
+        .where(
+            col(ContractAgreement.signed_at).is_not(None),
+            missing(DocumentKind.agreement.value, col(ContractAgreement.id)),
+        )
+        .order_by(col(ContractAgreement.signed_at))
         .limit(limit)
     )
-    found += [(DocumentKind.agreement.value, r[0]) for r in rows]
-    rows = await session.execute(
-        select(Invoice.kind, Invoice.id)
-        .where(missing(Invoice.kind, Invoice.id))
-        .order_by(Invoice.issued_at)
+    found += [(DocumentKind.agreement.value, i) for i in agreement_ids]
+    invoices = await session.execute(
+        select(col(Invoice.kind), col(Invoice.id))
+        .where(missing(col(Invoice.kind), col(Invoice.id)))
+        .order_by(col(Invoice.issued_at))
         .limit(limit)
     )
-    found += [(r[0], r[1]) for r in rows]
+    found += [(kind, i) for kind, i in invoices]
     return found[:limit]
 
 
@@ -357,7 +370,7 @@ async def verify(session: AsyncSession, sha256: str) -> Verified | None:
     sha256 = sha256.strip().lower()
     if not rules.is_sha256(sha256):
         return None
-    document = await session.scalar(select(Document).where(Document.sha256 == sha256))
+    document = await session.scalar(select(Document).where(col(Document.sha256) == sha256))
     if document is None:
         return None
     return Verified(document, await public_summary(session, document))
@@ -418,18 +431,8 @@ async def documents_of(session: AsyncSession, kind: str, entity_ids: list[uuid.U
     if not entity_ids:
         return []
     rows = await session.scalars(
-        select(Document).where(Document.kind == kind, Document.entity_id.in_(entity_ids)).order_by(Document.lang.desc())
+        select(Document)
+        .where(col(Document.kind) == kind, col(Document.entity_id).in_(entity_ids))
+        .order_by(col(Document.lang).desc())
     )
     return list(rows)
-
-
-__all__ = [
-    "LANGS",
-    "Source",
-    "Verified",
-    "ensure_document",
-    "render",
-    "render_pending",
-    "store_file",
-    "verify",
-]

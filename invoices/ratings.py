@@ -9,10 +9,13 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
+from invoices import bounds
 from invoices.contracts import get_contract, side_of
 from invoices.models import Contract, ContractStatus, Rating
 from listings.ratings import RatingSummary as DirectoryRating
@@ -30,7 +33,7 @@ def criteria_for(ratee_role: str) -> tuple[str, ...]:
 
 
 async def ratings_of(session: AsyncSession, contract_id: uuid.UUID) -> list[Rating]:
-    return list(await session.scalars(select(Rating).where(Rating.contract_id == contract_id)))
+    return list(await session.scalars(select(Rating).where(col(Rating.contract_id) == contract_id)))
 
 
 async def rate(
@@ -42,7 +45,7 @@ async def rate(
 ) -> Rating:
     contract = await get_contract(session, actor, contract_id, lock=True)
     side = side_of(contract, actor)
-    if side is None:
+    if side is None or actor.user_id is None or actor.org_id is None:
         raise PermissionDenied(_("Only the parties of a contract rate each other."))
     if contract.status != ContractStatus.accepted.value:
         raise RuleViolation(_("Ratings open when the service has been accepted."))
@@ -59,13 +62,11 @@ async def rate(
     extra = [k for k, v in scores.items() if v is not None and k not in wanted]
     if extra:
         raise InvalidInput.field(extra[0], _("This criterion does not apply to this side."))
+    comment = bounds.text("comment", comment, most=bounds.RATING_COMMENT)
     if await session.scalar(
-        select(Rating.id).where(Rating.contract_id == contract.id, Rating.ratee_role == ratee_role)
+        select(col(Rating.id)).where(col(Rating.contract_id) == contract.id, col(Rating.ratee_role) == ratee_role)
     ):
         raise Conflict(_("You have already rated this contract; ratings do not change."))
-    comment = (comment or "").strip()
-    if len(comment) > 1000:
-        raise InvalidInput.field("comment", _("A comment has at most 1000 characters."))
     rating = Rating(
         contract_id=contract.id,
         ratee_role=ratee_role,
@@ -73,8 +74,9 @@ async def rate(
         rater_org_id=actor.org_id,
         rated_by=actor.user_id,
         comment=comment,
-        **values,
     )
+    for name, value in values.items():
+        setattr(rating, name, value)
     session.add(rating)
     await session.flush()
     audit.record(
@@ -111,13 +113,20 @@ def _one_decimal(value: object) -> Decimal | None:
     return Decimal(str(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
-async def _summary(session: AsyncSession, org_id: uuid.UUID, ratee_role: str, recent: int) -> RatingSummary:
-    criteria = criteria_for(ratee_role)
+def _score_columns(criteria: tuple[str, ...]) -> list[Any]:
+    return [col(getattr(Rating, c)) for c in criteria]
+
+
+async def provider_summary(session: AsyncSession, provider_id: uuid.UUID, recent: int = 5) -> RatingSummary:
+    """The provider's ratings for its public summary: the number of ratings, the average of each
+    criterion (quality, timeliness, attitude, price) and overall, and the latest comments.
+
+    (The public directory and provider page get theirs from :func:`directory_ratings`.)"""
+    criteria = PROVIDER_CRITERIA
+    mine = (col(Rating.ratee_org_id) == provider_id, col(Rating.ratee_role) == "provider")
     row = (
         await session.execute(
-            select(func.count(Rating.id), *[func.avg(getattr(Rating, c)) for c in criteria]).where(
-                Rating.ratee_org_id == org_id, Rating.ratee_role == ratee_role
-            )
+            select(func.count(col(Rating.id)), *[func.avg(c) for c in _score_columns(criteria)]).where(*mine)
         )
     ).one()
     count = int(row[0] or 0)
@@ -127,14 +136,14 @@ async def _summary(session: AsyncSession, org_id: uuid.UUID, ratee_role: str, re
     latest: list[RecentRating] = []
     if recent:
         rows = await session.execute(
-            select(Rating, Contract.number)
-            .join(Contract, Contract.id == Rating.contract_id)
-            .where(Rating.ratee_org_id == org_id, Rating.ratee_role == ratee_role)
-            .order_by(Rating.created_at.desc())
+            select(Rating, col(Contract.number))
+            .join(Contract, col(Contract.id) == col(Rating.contract_id))
+            .where(*mine)
+            .order_by(col(Rating.created_at).desc())
             .limit(recent)
         )
         for rating, number in rows:
-            scores = [getattr(rating, c) for c in criteria]
+            scores = [int(getattr(rating, c)) for c in criteria]
             latest.append(
                 RecentRating(
                     contract_number=number,
@@ -144,30 +153,22 @@ async def _summary(session: AsyncSession, org_id: uuid.UUID, ratee_role: str, re
                 )
             )
     return RatingSummary(
-        org_id=org_id, count=count, averages=averages, overall=overall if count else None, recent=latest
+        org_id=provider_id, count=count, averages=averages, overall=overall if count else None, recent=latest
     )
-
-
-async def provider_summary(session: AsyncSession, provider_id: uuid.UUID, recent: int = 5) -> RatingSummary:
-    """The provider's ratings for its public page: the number of ratings, the average of each
-    criterion (quality, timeliness, attitude, price) and overall, and the latest comments.
-
-    (The public directory and provider page get theirs from :func:`directory_ratings`.)"""
-    return await _summary(session, provider_id, "provider", recent)
-
-
-async def owner_summary(session: AsyncSession, owner_id: uuid.UUID, recent: int = 0) -> RatingSummary:
-    return await _summary(session, owner_id, "owner", recent)
 
 
 async def directory_ratings(session: AsyncSession, provider_ids: list[uuid.UUID]) -> dict[uuid.UUID, DirectoryRating]:
     """The rating source of the provider directory (``listings.ratings``): for each provider the
     number of ratings, the overall average and the average of each criterion, in one query."""
-    criteria = criteria_for("provider")
+    criteria = PROVIDER_CRITERIA
     rows = await session.execute(
-        select(Rating.ratee_org_id, func.count(Rating.id), *[func.avg(getattr(Rating, c)) for c in criteria])
-        .where(Rating.ratee_role == "provider", Rating.ratee_org_id.in_(provider_ids))
-        .group_by(Rating.ratee_org_id)
+        select(
+            col(Rating.ratee_org_id),
+            func.count(col(Rating.id)),
+            *[func.avg(c) for c in _score_columns(criteria)],
+        )
+        .where(col(Rating.ratee_role) == "provider", col(Rating.ratee_org_id).in_(provider_ids))
+        .group_by(col(Rating.ratee_org_id))
     )
     found: dict[uuid.UUID, DirectoryRating] = {}
     for org_id, count, *averages in rows:

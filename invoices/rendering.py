@@ -67,12 +67,13 @@ def html_to_pdf(html: str, *, identifier: str, full_fonts: bool = False) -> byte
     The creation date comes from the HTML's ``<meta name="dcterms.created">``."""
     from weasyprint import HTML
 
-    return HTML(string=html, base_url=str(PDF_DIR)).write_pdf(
+    data: bytes = HTML(string=html, base_url=str(PDF_DIR)).write_pdf(
         pdf_variant=PDF_VARIANT,
         pdf_identifier=hashlib.sha256(identifier.encode("utf-8")).hexdigest()[:32].encode("ascii"),
         full_fonts=full_fonts,
         uncompressed_pdf=False,
     )
+    return data
 
 
 async def html_to_pdf_async(html: str, *, identifier: str) -> bytes:

@@ -1,5 +1,5 @@
 """Pure rules of the invoices package (no database): amounts in Chinese capitals, document
-numbers, due dates and the flags that tell people a contract or a payment is late."""
+number prefixes, due dates and the flags that tell people a contract or a payment is late."""
 
 from __future__ import annotations
 
@@ -12,7 +12,14 @@ import cn2an
 
 from market.clock import LOCAL_TZ, ensure_aware
 from market.money import to_money
-from market.workdays import SECONDS_PER_DAY, add_period, add_working_days_to_date, due_date, end_of_local_day
+from market.workdays import (
+    SECONDS_PER_DAY,
+    add_period,
+    add_working_days_to_date,
+    due_date,
+    end_of_local_day,
+    working_days_between,
+)
 
 CAPITAL_DIGITS = "零壹贰叁肆伍陆柒捌玖"
 _CAPITALS_RE = re.compile(r"^[零壹贰叁肆伍陆柒捌玖拾佰仟万亿元角分整]+$")
@@ -35,7 +42,7 @@ def amount_in_capitals(amount: Decimal) -> str:
     value = to_money(amount)
     if value < 0:
         raise ValueError("an amount in capitals cannot be negative")
-    text = cn2an.an2cn(format(value, "f"), "rmb")
+    text = str(cn2an.an2cn(format(value, "f"), "rmb"))
     if text.endswith("角"):
         text += "整"
     if not _CAPITALS_RE.match(text):  # guard against a library change
@@ -43,14 +50,10 @@ def amount_in_capitals(amount: Decimal) -> str:
     return text
 
 
-def contract_number(year: int, seq: int) -> str:
-    return f"HT-{year}-{seq:06d}"
-
-
-def invoice_number(kind: str, year: int, seq: int) -> str:
-    """Invoices and credit notes of one issuer share one gap-free sequence per year."""
-    prefix = "HZ" if kind == "credit_note" else "FP"
-    return f"{prefix}-{year}-{seq:06d}"
+# the prefixes of the gap-free series (numbered by market.numbering.reference): contracts, and the
+# invoices and credit notes of an issuer, which share one sequence per year
+CONTRACT_PREFIX = "HT"
+INVOICE_PREFIXES = {"invoice": "FP", "credit_note": "HZ"}
 
 
 def agreement_number(contract_no: str, seq: int) -> str:
@@ -166,8 +169,6 @@ def contract_flags(facts: ContractFacts, now: datetime, accelerator: int = 1) ->
 
 def working_days_to_payment(accepted_at: datetime, paid_on: date) -> int:
     """Working days from the acceptance date to the payment date (0 when paid on the day or before)."""
-    from market.workdays import working_days_between
-
     accepted_day = ensure_aware(accepted_at).astimezone(LOCAL_TZ).date()
     return working_days_between(accepted_day, paid_on)
 

@@ -10,6 +10,7 @@ from typing import Any
 from litestar.datastructures import UploadFile
 from pydantic import BaseModel, Field
 
+from invoices import bounds
 from market.schemas import Money, Out, Schema
 
 
@@ -72,9 +73,11 @@ class ContractOut(BaseModel):
 
 
 class AgreementIn(Schema):
-    text: str = Field(min_length=1, max_length=4000, description="The change, in words")
+    text: str = Field(min_length=1, max_length=bounds.AGREEMENT_TEXT[1], description="The change, in words")
     new_amount: Money | None = Field(default=None, description="The new contract amount, if it changes")
-    extra_days: int = Field(default=0, ge=0, le=365, description="Working days added to the time limit")
+    extra_days: int = Field(
+        default=0, ge=0, le=bounds.MAX_EXTRA_DAYS, description="Working days added to the time limit"
+    )
 
 
 class AgreementOut(BaseModel):
@@ -96,7 +99,9 @@ class AgreementOut(BaseModel):
 
 
 class ReasonIn(Schema):
-    reason: str = Field(min_length=1, max_length=2000)
+    """Why a delivery is returned or an agreement withdrawn."""
+
+    reason: str = Field(min_length=1, max_length=bounds.RETURN_REASON[1])
 
 
 class DeliveryFileOut(Out):
@@ -128,6 +133,12 @@ class DeliveryForm:
     csrf_token: str | None = None
 
 
+class DeliveryIn(Schema):
+    """The text part of a delivery (the files come beside it, checked by their content)."""
+
+    note: str = Field(default="", max_length=bounds.DELIVERY_NOTE)
+
+
 class RatingIn(Schema):
     """The owner rates the provider (quality, timeliness, attitude, price); the provider rates the
     owner (clarity, payment). Scores are whole numbers from 1 to 5."""
@@ -138,7 +149,7 @@ class RatingIn(Schema):
     price: int | None = Field(default=None, ge=1, le=5)
     clarity: int | None = Field(default=None, ge=1, le=5)
     payment: int | None = Field(default=None, ge=1, le=5)
-    comment: str = Field(default="", max_length=1000)
+    comment: str = Field(default="", max_length=bounds.RATING_COMMENT)
 
 
 class RatingOut(Out):
@@ -174,7 +185,9 @@ class RatingSummaryOut(BaseModel):
 
 class InvoiceIn(Schema):
     amount: Money
-    tax_invoice_no: str | None = Field(default=None, max_length=20, description="The tax fapiao number, if any")
+    tax_invoice_no: str | None = Field(
+        default=None, max_length=bounds.TAX_INVOICE_NO, description="The tax fapiao number, if any"
+    )
 
 
 class InvoiceCreated(BaseModel):
@@ -183,14 +196,14 @@ class InvoiceCreated(BaseModel):
 
 
 class CreditNoteIn(Schema):
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: str = Field(min_length=1, max_length=bounds.CREDIT_REASON[1])
     amount: Money | None = Field(default=None, description="Defaults to the invoice's unpaid remainder")
 
 
 class PaymentIn(Schema):
     amount: Money
     paid_on: date
-    reference: str = Field(min_length=1, max_length=100)
+    reference: str = Field(min_length=1, max_length=bounds.PAYMENT_REFERENCE[1])
 
 
 class PaymentOut(Out):
@@ -234,3 +247,38 @@ class VerifiedOut(BaseModel):
     rendered_at: datetime
     verify_url: str
     summary: dict[str, Any]
+
+
+class PublicDocumentOut(BaseModel):
+    """A final document's hash, for anyone to check at its verification page."""
+
+    sha256: str
+    lang: str
+    number: str
+    verify_url: str
+
+
+class ContractSummaryOut(BaseModel):
+    """The public summary of a contract signed by both parties (SPEC §1, §6): what was agreed, by
+    which organisations, and the hash of its PDF. No personal data: no legal representatives, no
+    signers, no IP addresses, no addresses."""
+
+    id: uuid.UUID
+    number: str
+    status: str
+    purchase_id: uuid.UUID
+    purchase_ref: str
+    title: str
+    catalog_code: str
+    catalog_name: str
+    owner_name: str = Field(description="The purchaser (an organisation)")
+    provider_name: str = Field(description="The service provider (an organisation)")
+    amount: Money = Field(description="The amount signed")
+    amount_in_words: str = Field(description="The amount signed in Chinese capitals (人民币大写)")
+    amount_current: Money = Field(description="The amount after supplementary agreements")
+    amount_current_in_words: str
+    service_days: int
+    signed_at: datetime
+    due_at: datetime = Field(description="The due date fixed at signing")
+    due_at_current: datetime = Field(description="The due date after supplementary agreements")
+    documents: list[PublicDocumentOut]

@@ -7,18 +7,21 @@ from collections import defaultdict
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
-from invoices import billing, contracts, documents
+from invoices import billing, contracts, documents, rules
 from invoices.models import Contract, ContractAgreement, Delivery, DeliveryFile, Document, DocumentKind, Invoice
 from invoices.ratings import RatingSummary
 from invoices.schemas import (
     AgreementOut,
     ContractOut,
+    ContractSummaryOut,
     DeliveryFileOut,
     DeliveryOut,
     DocumentOut,
     InvoiceOut,
     PartyOut,
+    PublicDocumentOut,
     RatingSummaryOut,
     RecentRatingOut,
     VerifiedOut,
@@ -35,6 +38,10 @@ def download_url(kind: str, entity_id: uuid.UUID, lang: str) -> str:
     return base if lang == "zh" else f"{base}?lang={lang}"
 
 
+def verify_url(settings: Settings, sha256: str) -> str:
+    return f"{settings.base_url}/verify/document/{sha256}"
+
+
 def document_out(doc: Document, settings: Settings) -> DocumentOut:
     return DocumentOut(
         sha256=doc.sha256,
@@ -43,7 +50,7 @@ def document_out(doc: Document, settings: Settings) -> DocumentOut:
         size=doc.size,
         rendered_at=doc.rendered_at,
         download_url=download_url(doc.kind, doc.entity_id, doc.lang),
-        verify_url=f"{settings.base_url}/verify/document/{doc.sha256}",
+        verify_url=verify_url(settings, doc.sha256),
     )
 
 
@@ -110,6 +117,38 @@ async def contracts_out(session: AsyncSession, settings: Settings, rows: list[Co
     ]
 
 
+async def contract_summary_out(session: AsyncSession, settings: Settings, c: Contract) -> ContractSummaryOut:
+    """The public summary of a contract signed by both parties (the page ``/contracts/{id}`` and
+    ``GET /api/v1/contracts/{id}/summary`` show exactly this): organisations' names only, no
+    legal representatives, signers, IP addresses or addresses."""
+    assert c.signed_at is not None and c.due_at is not None and c.due_at_current is not None
+    docs = (await docs_by_entity(session, DocumentKind.contract.value, [c.id])).get(c.id, [])
+    return ContractSummaryOut(
+        id=c.id,
+        number=c.number,
+        status=c.status,
+        purchase_id=c.purchase_id,
+        purchase_ref=c.purchase_ref,
+        title=c.title,
+        catalog_code=c.catalog_code,
+        catalog_name=c.catalog_name,
+        owner_name=c.owner_name,
+        provider_name=c.provider_name,
+        amount=c.amount,
+        amount_in_words=c.amount_in_words,
+        amount_current=c.amount_current,
+        amount_current_in_words=rules.amount_in_capitals(c.amount_current),
+        service_days=c.service_days,
+        signed_at=c.signed_at,
+        due_at=c.due_at,
+        due_at_current=c.due_at_current,
+        documents=[
+            PublicDocumentOut(sha256=d.sha256, lang=d.lang, number=d.number, verify_url=verify_url(settings, d.sha256))
+            for d in docs
+        ],
+    )
+
+
 async def agreements_out(
     session: AsyncSession, settings: Settings, rows: list[ContractAgreement]
 ) -> list[AgreementOut]:
@@ -160,7 +199,8 @@ async def invoices_out(session: AsyncSession, settings: Settings, rows: list[Inv
         return []
     balances = await billing.balances(session, rows)
     contract_rows = {
-        c.id: c for c in await session.scalars(select(Contract).where(Contract.id.in_({r.contract_id for r in rows})))
+        c.id: c
+        for c in await session.scalars(select(Contract).where(col(Contract.id).in_({r.contract_id for r in rows})))
     }
     docs: dict[uuid.UUID, list[Document]] = defaultdict(list)
     for kind in {r.kind for r in rows}:
@@ -220,6 +260,6 @@ def verified_out(found: documents.Verified, settings: Settings) -> VerifiedOut:
         lang=doc.lang,
         size=doc.size,
         rendered_at=doc.rendered_at,
-        verify_url=f"{settings.base_url}/verify/document/{doc.sha256}",
+        verify_url=verify_url(settings, doc.sha256),
         summary=jsonable(found.summary),
     )

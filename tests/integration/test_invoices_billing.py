@@ -188,26 +188,27 @@ async def test_issued_invoices_and_payments_cannot_be_changed_by_sql(client, fac
         json={"amount": "100", "paid_on": clock.today_local().isoformat(), "reference": "TX"},
     )
     assert pay.status_code == 201
-    for sql, row in (
-        ("UPDATE invoices SET amount = 1 WHERE id = :id", inv["id"]),
-        ("UPDATE invoices SET tax_invoice_no = '87654321' WHERE id = :id", inv["id"]),
-        ("DELETE FROM invoices WHERE id = :id", inv["id"]),
-        ("UPDATE payments SET amount = 1 WHERE id = :id", pay.json()["id"]),
+    for table, sql, row in (
+        ("invoices", "UPDATE invoices SET amount = 1 WHERE id = :id", inv["id"]),
+        ("invoices", "UPDATE invoices SET tax_invoice_no = '87654321' WHERE id = :id", inv["id"]),
+        ("invoices", "DELETE FROM invoices WHERE id = :id", inv["id"]),
+        ("payments", "UPDATE payments SET amount = 1 WHERE id = :id", pay.json()["id"]),
     ):
         async with factory() as session:
             with pytest.raises(DBAPIError) as refused:
                 await session.execute(text(sql).bindparams(bindparam("id", type_=Uuid())), {"id": uuid.UUID(row)})
-            assert "append-only" in str(refused.value)
+            assert f"{table}: rows are append-only" in str(refused.value)
             await session.rollback()
     # the contract's running totals cannot be pushed past the amount either (CHECK constraint)
     async with factory() as session:
-        with pytest.raises(DBAPIError):
+        with pytest.raises(DBAPIError) as refused:
             await session.execute(
                 text("UPDATE contracts SET invoiced_total = amount_current + 1 WHERE id = :id").bindparams(
                     bindparam("id", type_=Uuid())
                 ),
                 {"id": contract.id},
             )
+        assert "invoiced_within_amount" in str(refused.value)
         await session.rollback()
 
 

@@ -35,7 +35,7 @@ async def test_contract_life_through_the_pages(app, factory, settings):
         # signing needs the CSRF token; then both sign
         assert (await o.post(f"{page}/sign", data={})).status_code == 403
         r = await o.post(f"{page}/sign", data={"csrf_token": csrf(o)})
-        assert r.status_code == 303 and r.headers["location"].startswith(f"{page}?done=signed")
+        assert r.status_code == 303 and r.headers["location"] == f"{page}?done=contract-signed#signatures"
         assert _flash((await o.get(r.headers["location"])).text) == "您的签署已记录。"
         again = await o.post(f"{page}/sign", data={"csrf_token": csrf(o)})
         assert again.status_code == 409 and "您已签署本合同" in again.text
@@ -105,7 +105,7 @@ async def test_contract_life_through_the_pages(app, factory, settings):
             f"{invoice_page}/payments",
             data={"csrf_token": csrf(o), "amount": "100", "paid_on": "31/12", "reference": "X"},
         )
-        assert bad_date.status_code == 422 and "YYYY-MM-DD" in bad_date.text
+        assert bad_date.status_code == 422 and "请输入日期，例如 2026-12-31。" in bad_date.text
         r = await o.post(
             f"{invoice_page}/payments",
             data={"csrf_token": csrf(o), "amount": "10000", "paid_on": today, "reference": "TX-1"},
@@ -146,7 +146,7 @@ async def test_agreement_through_the_pages_and_the_outsider(app, factory, settin
     try:
         assert (await n.get(page)).status_code == 404
         bad = await p.post(f"{page}/agreements", data={"csrf_token": csrf(p), "text": "延期", "extra_days": "abc"})
-        assert bad.status_code == 422 and "请输入整数" in bad.text
+        assert bad.status_code == 422 and "请输入数字。" in bad.text
         r = await p.post(
             f"{page}/agreements",
             data={"csrf_token": csrf(p), "text": "因雨季延长外业时间。", "extra_days": "3", "new_amount": ""},
@@ -169,11 +169,46 @@ async def test_public_verification_pages(client):
     page = await client.get("/verify/document")
     assert page.status_code == 200 and "核验文件" in page.text
     assert 'name="csrf_token"' in page.text
-    en = await client.get("/verify/document?lang=en")
-    assert "Verify a document" in en.text
     bad = await client.get("/verify/document?sha256=xyz")
     assert bad.status_code == 422
+    assert '<span class="field-error" id="err-sha256">SHA-256 值由 64 位十六进制字符组成。</span>' in bad.text
+    no_file = await client.post("/verify/document", data={"csrf_token": client.cookies.get("market_csrf")})
+    assert no_file.status_code == 422
+    assert '<span class="field-error" id="err-file">请选择要核验的文件。</span>' in no_file.text
+    en = await client.get("/verify/document?lang=en")
+    assert "Verify a document" in en.text
     good = await client.get("/verify/document?sha256=" + "A" * 64)
     assert good.status_code == 303 and good.headers["location"] == "/verify/document/" + "a" * 64
     missing = await client.get("/verify/document/" + "a" * 64)
     assert missing.status_code == 404 and "Not found" in missing.text
+
+
+async def test_the_oversight_list_puts_the_most_urgent_first_and_pages(app, factory, settings):
+    from datetime import datetime
+
+    from market import clock
+    from market.clock import LOCAL_TZ
+    from tests.integration.helpers import signed_contract
+
+    clock.freeze(datetime(2026, 9, 18, 15, 30, tzinfo=LOCAL_TZ))
+    owner, provider = await make_parties(factory)
+    unsigned = await draft_contract(factory, settings, owner, provider)
+    late = await signed_contract(factory, settings, owner, provider, service_days=11)
+    await make_user(factory, "finance", "云岭县财政局", "fin")
+    clock.freeze(datetime(2026, 10, 12, 10, 0, tzinfo=LOCAL_TZ))  # past the due date and the signing period
+    f = await browser(app, "fin")
+    try:
+        page = await f.get("/finance/contracts")
+        assert page.status_code == 200
+        main = page.text.split("<main", 1)[1]
+        # drafted first, but a service overdue comes before a signature overdue
+        assert unsigned.number in main and late.number in main
+        assert main.index(late.number) < main.index(unsigned.number)
+        only = await f.get("/finance/contracts?flag=signing_overdue")
+        assert unsigned.number in only.text and late.number not in only.text
+        assert (await f.get("/finance/contracts?page=abc")).status_code == 200
+        beyond = await f.get("/finance/contracts?page=2")
+        assert beyond.status_code == 200 and late.number not in beyond.text  # 2 rows fit on the first page
+        assert (await f.get("/workspace/contracts?page=-3&status=nonsense")).status_code == 200
+    finally:
+        await f.aclose()

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from invoices import rules
 from market.clock import LOCAL_TZ
+from market.numbering import reference
 
 DIGITS = {c: i for i, c in enumerate("零壹贰叁肆伍陆柒捌玖")}
 UNITS = {"拾": 10, "佰": 100, "仟": 1000}
@@ -85,9 +86,9 @@ def test_capitals_read_back_to_the_amount(cents: int) -> None:
 
 
 def test_numbers() -> None:
-    assert rules.contract_number(2026, 1) == "HT-2026-000001"
-    assert rules.invoice_number("invoice", 2026, 42) == "FP-2026-000042"
-    assert rules.invoice_number("credit_note", 2026, 43) == "HZ-2026-000043"
+    assert reference(rules.CONTRACT_PREFIX, 2026, 1) == "HT-2026-000001"
+    assert reference(rules.INVOICE_PREFIXES["invoice"], 2026, 42) == "FP-2026-000042"
+    assert reference(rules.INVOICE_PREFIXES["credit_note"], 2026, 43) == "HZ-2026-000043"
     assert rules.agreement_number("HT-2026-000001", 2) == "HT-2026-000001-BC2"
     # the year is the year in China: 2026-12-31 20:00 UTC is already 2027 in Beijing
     assert rules.local_year(datetime(2026, 12, 31, 20, 0, tzinfo=UTC)) == 2027
