@@ -19,11 +19,11 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
-from bidding import rules
-from bidding import services as purchases
+from bidding import purchases, rules, timeline
 from bidding.models import Bid, BidStatus, Purchase, PurchaseAvoid, PurchaseStatus
 from listings.services import qualified
 from market import audit, clock
@@ -32,22 +32,40 @@ from market.db import new_id
 from market.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
 from market.i18n import format_datetime, format_money
 from market.i18n import gettext as _
+from market.settings import Settings
 
 S = PurchaseStatus
 OVERSIGHT_ROLES = ("admin", "finance")
+MAX_NOTE = 2000
+MAX_EXPLANATION = 8000
 
 
 def _bid_not_found() -> NotFound:
     return NotFound(_("No such bid."))
 
 
+async def own_bid(session: AsyncSession, actor: Actor, bid_id: uuid.UUID) -> Bid:
+    """The actor's own bid; another firm's bid is as unknown as one that does not exist."""
+    bid = await session.get(Bid, bid_id)
+    if bid is None or actor.org_id is None or bid.provider_id != actor.org_id:
+        raise _bid_not_found()
+    return bid
+
+
 async def submit(
-    session: AsyncSession, actor: Actor, purchase_id: uuid.UUID, *, price: Decimal, service_days: int, note: str = ""
+    session: AsyncSession,
+    actor: Actor,
+    settings: Settings,
+    purchase_id: uuid.UUID,
+    *,
+    price: Decimal,
+    service_days: int,
+    note: str = "",
 ) -> Bid:
     """Store a sealed bid (replacing the provider's active one) while the purchase is open."""
     if actor.role != "provider" or actor.org_id is None:
         raise PermissionDenied(_("Only intermediary firms bid."))
-    p = await purchases.get_purchase(session, actor, purchase_id)
+    p = await purchases.get_purchase(session, settings, actor, purchase_id)
     # eligibility first (it does not depend on other bids)
     today = clock.today_local()
     if p.owner_id == actor.org_id:
@@ -58,10 +76,8 @@ async def submit(
         raise PermissionDenied(
             _("Your firm holds no approved, valid qualification for this catalog item, or it may not bid now.")
         )
-    note = (note or "").strip()
-    if len(note) > 2000:
-        raise InvalidInput.field("note", _("At most 2000 characters."))
-    if price <= 0 or price > p.budget_cap:
+    note = rules.text(note, "note", shortest=0, longest=MAX_NOTE, too_short="")
+    if not price.is_finite() or price <= 0 or price > p.budget_cap:
         raise InvalidInput.field(
             "price", _("The price must be above zero and at most the cap of %(cap)s.", cap=format_money(p.budget_cap))
         )
@@ -72,7 +88,7 @@ async def submit(
     if service_days < 1 or service_days > p.service_days:
         raise InvalidInput.field("service_days", _("Between 1 and %(days)s working days.", days=p.service_days))
     # the deadline, under the purchase row lock: the close takes the same lock
-    locked = await purchases.lock(session, p.id)
+    locked = await timeline.lock(session, p.id)
     assert locked is not None
     p = locked
     now = clock.now()
@@ -83,7 +99,11 @@ async def submit(
         )
     previous = await session.scalar(
         select(Bid)
-        .where(Bid.purchase_id == p.id, Bid.provider_id == actor.org_id, Bid.status == BidStatus.active.value)
+        .where(
+            col(Bid.purchase_id) == p.id,
+            col(Bid.provider_id) == actor.org_id,
+            col(Bid.status) == BidStatus.active.value,
+        )
         .with_for_update()
         .execution_options(populate_existing=True)
     )
@@ -121,13 +141,11 @@ def content(bid: Bid, p: Purchase) -> str:
 
 
 async def withdraw(session: AsyncSession, actor: Actor, bid_id: uuid.UUID) -> Bid:
-    bid = await session.get(Bid, bid_id)
-    if bid is None or actor.org_id is None or bid.provider_id != actor.org_id:
-        raise _bid_not_found()
-    p = await purchases.lock(session, bid.purchase_id)
+    bid = await own_bid(session, actor, bid_id)
+    p = await timeline.lock(session, bid.purchase_id)
     assert p is not None
     bid = await session.scalar(
-        select(Bid).where(Bid.id == bid_id).with_for_update().execution_options(populate_existing=True)
+        select(Bid).where(col(Bid.id) == bid_id).with_for_update().execution_options(populate_existing=True)
     )
     assert bid is not None
     if p.status != S.open or clock.now() >= p.bid_deadline:
@@ -139,7 +157,7 @@ async def withdraw(session: AsyncSession, actor: Actor, bid_id: uuid.UUID) -> Bi
     return bid
 
 
-async def may_read(session: AsyncSession, actor: Actor, bid: Bid) -> Purchase | None:
+async def may_read(session: AsyncSession, actor: Actor, settings: Settings, bid: Bid) -> Purchase | None:
     """The bid's purchase if the actor may read the bid; ``None`` otherwise (treat as not found)."""
     p = await session.get(Purchase, bid.purchase_id)
     if p is None:
@@ -147,30 +165,40 @@ async def may_read(session: AsyncSession, actor: Actor, bid: Bid) -> Purchase | 
     if actor.org_id is not None and bid.provider_id == actor.org_id:
         return p
     if (actor.role == "owner" and p.owner_id == actor.org_id) or actor.role in OVERSIGHT_ROLES:
-        p = await purchases.refresh(session, p)
+        p = await timeline.refresh(session, settings, p)
         return p if p.opened_at is not None else None
     return None
 
 
-async def read(session: AsyncSession, actor: Actor, bid_id: uuid.UUID) -> tuple[Bid, Purchase]:
+async def read(session: AsyncSession, actor: Actor, settings: Settings, bid_id: uuid.UUID) -> tuple[Bid, Purchase]:
     bid = await session.get(Bid, bid_id)
     if bid is None:
         raise _bid_not_found()
-    p = await may_read(session, actor, bid)
+    p = await may_read(session, actor, settings, bid)
     if p is None:
         raise _bid_not_found()
     return bid, p
 
 
 async def mine(
-    session: AsyncSession, actor: Actor, *, limit: int, offset: int, include_history: bool = False
+    session: AsyncSession,
+    actor: Actor,
+    settings: Settings,
+    *,
+    limit: int,
+    offset: int,
+    include_history: bool = False,
 ) -> tuple[list[tuple[Bid, Purchase]], int]:
-    await purchases.apply_due_now(session)
-    query = select(Bid, Purchase).join(Purchase, Purchase.id == Bid.purchase_id).where(Bid.provider_id == actor.org_id)
+    await timeline.apply_due_now(session, settings)
+    query = (
+        select(Bid, Purchase)
+        .join(Purchase, col(Purchase.id) == col(Bid.purchase_id))
+        .where(col(Bid.provider_id) == actor.org_id)
+    )
     if not include_history:
-        query = query.where(Bid.status != BidStatus.replaced.value)
+        query = query.where(col(Bid.status) != BidStatus.replaced.value)
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = (await session.execute(query.order_by(Bid.received_at.desc()).limit(limit).offset(offset))).all()
+    rows = (await session.execute(query.order_by(col(Bid.received_at).desc()).limit(limit).offset(offset))).all()
     return [(b, p) for b, p in rows], int(total or 0)
 
 
@@ -179,12 +207,16 @@ async def my_active_bid(session: AsyncSession, actor: Actor, purchase_id: uuid.U
         return None
     return await session.scalar(
         select(Bid).where(
-            Bid.purchase_id == purchase_id, Bid.provider_id == actor.org_id, Bid.status == BidStatus.active.value
+            col(Bid.purchase_id) == purchase_id,
+            col(Bid.provider_id) == actor.org_id,
+            col(Bid.status) == BidStatus.active.value,
         )
     )
 
 
-async def opened(session: AsyncSession, actor: Actor, purchase_id: uuid.UUID) -> tuple[Purchase, list[Bid]]:
+async def opened(
+    session: AsyncSession, actor: Actor, settings: Settings, purchase_id: uuid.UUID
+) -> tuple[Purchase, list[Bid]]:
     """The opened bids, for the owner, the operator and the finance bureau, after the deadline.
 
     Before the opening the answer is the same whoever asks and however many bids there are.
@@ -194,7 +226,7 @@ async def opened(session: AsyncSession, actor: Actor, purchase_id: uuid.UUID) ->
         raise purchases.not_found()
     if actor.role not in ("owner", *OVERSIGHT_ROLES):
         raise PermissionDenied(_("Only the owner, the operator and the finance bureau see opened bids."))
-    p = await purchases.refresh(session, p)
+    p = await timeline.refresh(session, settings, p)
     if p.opened_at is None:
         raise PermissionDenied(
             _("Bids are sealed until the deadline."),
@@ -205,47 +237,36 @@ async def opened(session: AsyncSession, actor: Actor, purchase_id: uuid.UUID) ->
     rows = list(
         await session.scalars(
             select(Bid)
-            .where(Bid.purchase_id == p.id, Bid.status == BidStatus.active.value)
-            .order_by(Bid.price, Bid.received_at)
+            .where(col(Bid.purchase_id) == p.id, col(Bid.status) == BidStatus.active.value)
+            .order_by(col(Bid.price), col(Bid.received_at))
         )
     )
     return p, rows
 
 
-async def explain(session: AsyncSession, actor: Actor, bid_id: uuid.UUID, text: str) -> Bid:
+async def explain(session: AsyncSession, actor: Actor, settings: Settings, bid_id: uuid.UUID, text: str) -> Bid:
     """The bidder's written explanation of a price flagged as abnormally low."""
-    bid = await session.get(Bid, bid_id)
-    if bid is None or actor.org_id is None or bid.provider_id != actor.org_id:
-        raise _bid_not_found()
-    p = await purchases.lock(session, bid.purchase_id)
+    bid = await own_bid(session, actor, bid_id)
+    p = await timeline.lock(session, bid.purchase_id)
     assert p is not None
-    p = await purchases.refresh(session, p, locked=True)
+    p = await timeline.refresh(session, settings, p, locked=True)
     if p.status != S.evaluating or not bid.abnormally_low or bid.status != BidStatus.active or not bid.valid:
         raise RuleViolation(_("This bid needs no explanation now."))
     if bid.explanation is not None:
         raise RuleViolation(_("You have already explained this price."))
-    text = (text or "").strip()
-    if len(text) < 20:
-        raise InvalidInput.field(
-            "explanation", _("Explain how you can deliver at this price (at least 20 characters).")
-        )
+    text = rules.text(
+        text,
+        "explanation",
+        shortest=20,
+        longest=MAX_EXPLANATION,
+        too_short=_("Explain how you can deliver at this price (at least 20 characters)."),
+    )
     bid.explanation = text
     bid.explained_at = clock.now()
     audit.record(session, actor, "bid.price_explained", "bid", bid.id, {"purchase_id": p.id, "explanation": text})
-    remaining = await session.scalar(
-        select(func.count())
-        .select_from(Bid)
-        .where(
-            Bid.purchase_id == p.id,
-            Bid.status == BidStatus.active.value,
-            Bid.valid.is_(True),
-            Bid.abnormally_low.is_(True),
-            Bid.explanation.is_(None),
-        )
-    )
-    if not remaining:
+    if not await unexplained(session, p.id):
         p.explanation_due_at = None
-        await purchases.schedule(session, p)
+        await timeline.schedule(session, p)
     return bid
 
 
@@ -255,11 +276,11 @@ async def unexplained(session: AsyncSession, purchase_id: uuid.UUID) -> int:
             select(func.count())
             .select_from(Bid)
             .where(
-                Bid.purchase_id == purchase_id,
-                Bid.status == BidStatus.active.value,
-                Bid.valid.is_(True),
-                Bid.abnormally_low.is_(True),
-                Bid.explanation.is_(None),
+                col(Bid.purchase_id) == purchase_id,
+                col(Bid.status) == BidStatus.active.value,
+                col(Bid.valid).is_(True),
+                col(Bid.abnormally_low).is_(True),
+                col(Bid.explanation).is_(None),
             )
         )
         or 0

@@ -19,7 +19,7 @@ from market.settings import Settings, SettingsError, configure
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
 def verify_draw(ref: str, as_json: bool) -> None:
     """Recompute the verifiable draw(s) of purchase REF (e.g. CG-2026-000001); exit 1 if one fails."""
-    from bidding import selecting, services
+    from bidding import purchases, selecting
 
     try:
         settings = configure(Settings.from_env())
@@ -30,7 +30,7 @@ def verify_draw(ref: str, as_json: bool) -> None:
         engine = dbmod.create_engine(settings.database_url)
         try:
             async with dbmod.unit_of_work(dbmod.session_factory(engine)) as session:
-                p = await services.get_by_ref(session, ref)
+                p = await purchases.get_by_ref(session, settings, ref)
                 checks = await selecting.verify_purchase(session, p)
                 await session.commit()  # a due transition applied by the read is kept
                 return str(p.ref), checks

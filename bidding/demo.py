@@ -17,12 +17,13 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from bidding import bids as bid_service
-from bidding import rules, selecting, services
+from bidding import clarifications, purchases, selecting, timeline
 from bidding.models import Bid, Purchase, PurchaseStatus
+from bidding.schemas import PurchaseCreate, WeightsIn
 from listings.models import CatalogItem, FeeType, ItemStatus, Qualification, QualificationItem, ReviewStatus
 from listings.services import qualified
 from market import clock
@@ -63,7 +64,10 @@ def _actor(org: Organization, user: User) -> Actor:
 
 async def _first_user(session: AsyncSession, org_id: uuid.UUID) -> User | None:
     return await session.scalar(
-        select(User).where(User.org_id == org_id, User.is_active.is_(True)).order_by(User.created_at).limit(1)
+        select(User)
+        .where(col(User.org_id) == org_id, col(User.is_active).is_(True))
+        .order_by(col(User.created_at))
+        .limit(1)
     )
 
 
@@ -72,26 +76,29 @@ async def find_cast(session: AsyncSession) -> Cast:
     owners = []
     for org in await session.scalars(
         select(Organization)
-        .where(Organization.kind == OrgKind.owner.value, Organization.status == OrgStatus.approved.value)
-        .order_by(Organization.name)
+        .where(col(Organization.kind) == OrgKind.owner.value, col(Organization.status) == OrgStatus.approved.value)
+        .order_by(col(Organization.name))
     ):
         user = await _first_user(session, org.id)
         if user is not None:
             owners.append((org, user))
     items = []
     for item in await session.scalars(
-        select(CatalogItem).where(CatalogItem.status == ItemStatus.retained.value).order_by(CatalogItem.code)
+        select(CatalogItem).where(col(CatalogItem.status) == ItemStatus.retained.value).order_by(col(CatalogItem.code))
     ):
         candidates = set(
             await session.scalars(
                 select(Qualification.provider_id)
-                .join(QualificationItem, QualificationItem.qualification_id == Qualification.id)
-                .where(QualificationItem.item_id == item.id, Qualification.status == ReviewStatus.approved.value)
+                .join(QualificationItem, col(QualificationItem.qualification_id) == col(Qualification.id))
+                .where(
+                    col(QualificationItem.item_id) == item.id,
+                    col(Qualification.status) == ReviewStatus.approved.value,
+                )
             )
         )
         providers = []
         for org in await session.scalars(
-            select(Organization).where(Organization.id.in_(candidates)).order_by(Organization.name)
+            select(Organization).where(col(Organization.id).in_(candidates)).order_by(col(Organization.name))
         ):
             user = await _first_user(session, org.id)
             if user is not None and await qualified(session, org.id, item.code, today):
@@ -135,9 +142,10 @@ class Office:
     """Office hours for the demo timeline (publish at 09:00, deadlines at 17:00, China time).
     With an accelerated clock (SPEC §4) there are no office hours: offsets only shrink."""
 
-    def __init__(self, accelerator: int) -> None:
-        self.accelerated = accelerator > 1
-        self.h = timedelta(hours=1) / accelerator
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.accelerated = settings.accelerator > 1
+        self.h = timedelta(hours=1) / settings.accelerator
 
     def at(self, moment: datetime, hour: int) -> datetime:
         if self.accelerated:
@@ -149,7 +157,7 @@ class Office:
 
     def deadline(self, start: datetime, not_before: datetime | None = None) -> datetime:
         """17:00 on the day the minimum bidding period ends (or later, if asked)."""
-        earliest = services.earliest_deadline(start)
+        earliest = purchases.earliest_deadline(self.settings, start)
         if not_before is not None and not_before > earliest:
             earliest = not_before
         if self.accelerated:
@@ -177,7 +185,7 @@ class Planner:
     def draft(self, sc: Scenario, at: datetime, **terms: Any) -> None:
         async def step(session: AsyncSession) -> None:
             t = dict(terms)
-            data = services.PurchaseInput(
+            data = PurchaseCreate(
                 title=sc.title,
                 catalog_code=sc.item.code,
                 description=f"为{sc.project}提供{sc.item.name}服务：收集和核实基础资料，编制成果文件，"
@@ -189,7 +197,7 @@ class Planner:
                 service_days=min(sc.item.time_limit_days, t.pop("service_days", 15)),
                 **t,
             )
-            p = await services.create_draft(session, _actor(*sc.owner), data)
+            p = await purchases.create_draft(session, _actor(*sc.owner), self.settings, data)
             sc.purchase_id = p.id
 
         sc.at(at, step)
@@ -197,7 +205,7 @@ class Planner:
     def publish(self, sc: Scenario, at: datetime) -> None:
         async def step(session: AsyncSession) -> None:
             assert sc.purchase_id is not None
-            await services.publish(session, _actor(*sc.owner), sc.purchase_id)
+            await purchases.publish(session, _actor(*sc.owner), self.settings, sc.purchase_id)
 
         sc.at(at, step)
 
@@ -209,7 +217,13 @@ class Planner:
             # a bid may not promise more days than the purchase allows (some items have short limits)
             offered = min(days, purchase.service_days)
             b = await bid_service.submit(
-                session, _actor(*sc.providers[who]), sc.purchase_id, price=price, service_days=offered, note=note
+                session,
+                _actor(*sc.providers[who]),
+                self.settings,
+                sc.purchase_id,
+                price=price,
+                service_days=offered,
+                note=note,
             )
             sc.bid_ids.append(b.id)
 
@@ -220,9 +234,9 @@ class Planner:
 
         async def step(session: AsyncSession) -> None:
             assert sc.purchase_id is not None
-            p = await services.lock(session, sc.purchase_id)
+            p = await timeline.lock(session, sc.purchase_id)
             assert p is not None
-            await services.apply_due(session, p, clock.now())
+            await timeline.apply_due(session, self.settings, p, clock.now())
 
         sc.at(at, step)
 
@@ -237,7 +251,7 @@ class Planner:
             if "pick" in args:
                 valid = await selecting.pool(session, sc.purchase_id)
                 args["bid_id"] = sorted(valid, key=lambda b: b.price)[args.pop("pick")].id
-            await selecting.select_winner(session, _actor(*sc.owner), sc.purchase_id, **args)
+            await selecting.select_winner(session, _actor(*sc.owner), self.settings, sc.purchase_id, **args)
 
         sc.at(at, step)
 
@@ -246,11 +260,11 @@ class Planner:
 
         async def ask_step(session: AsyncSession) -> None:
             assert sc.purchase_id is not None
-            q = await services.ask(session, _actor(*sc.providers[who]), sc.purchase_id, question)
+            q = await clarifications.ask(session, _actor(*sc.providers[who]), self.settings, sc.purchase_id, question)
             holder["q"] = q.id
 
         async def answer_step(session: AsyncSession) -> None:
-            await services.answer(session, _actor(*sc.owner), holder["q"], answer or "")
+            await clarifications.answer(session, _actor(*sc.owner), self.settings, holder["q"], answer or "")
 
         sc.at(at, ask_step)
         if answer:
@@ -261,13 +275,13 @@ class Planner:
             assert sc.purchase_id is not None
             b = await session.scalar(
                 select(Bid).where(
-                    Bid.purchase_id == sc.purchase_id,
-                    Bid.provider_id == sc.providers[who][0].id,
-                    Bid.status == "active",
+                    col(Bid.purchase_id) == sc.purchase_id,
+                    col(Bid.provider_id) == sc.providers[who][0].id,
+                    col(Bid.status) == "active",
                 )
             )
             assert b is not None
-            await bid_service.explain(session, _actor(*sc.providers[who]), b.id, text)
+            await bid_service.explain(session, _actor(*sc.providers[who]), self.settings, b.id, text)
 
         sc.at(at, step)
 
@@ -276,7 +290,7 @@ class Planner:
             assert sc.purchase_id is not None
             p = await session.get(Purchase, sc.purchase_id)
             assert p is not None
-            selection = await services.current_selection(session, p.id)
+            selection = await timeline.current_selection(session, p.id)
             assert selection is not None
             winner = await session.get(Bid, selection.winner_bid_id)
             # the objector is a valid bidder that did not win
@@ -284,30 +298,32 @@ class Planner:
                 if winner is not None and org.id != winner.provider_id:
                     mine = await bid_service.my_active_bid(session, _actor(org, user), p.id)
                     if mine is not None and mine.valid is not None:
-                        o = await selecting.file_objection(session, _actor(org, user), p.id, reason)
+                        o = await selecting.file_objection(session, _actor(org, user), self.settings, p.id, reason)
                         holder["objection"] = o.id
                         return
 
         sc.at(at, step)
 
-    def decide(self, sc: Scenario, at: datetime, admin: Actor, upheld: bool, text: str, holder: dict[str, uuid.UUID]):
+    def decide(
+        self, sc: Scenario, at: datetime, admin: Actor, upheld: bool, text: str, holder: dict[str, uuid.UUID]
+    ) -> None:
         async def step(session: AsyncSession) -> None:
-            await selecting.decide(session, admin, holder["objection"], upheld=upheld, decision=text)
+            await selecting.decide(session, admin, self.settings, holder["objection"], upheld=upheld, decision=text)
 
         sc.at(at, step)
 
     def cancel(self, sc: Scenario, at: datetime, reason: str) -> None:
         async def step(session: AsyncSession) -> None:
             assert sc.purchase_id is not None
-            await services.cancel(session, _actor(*sc.owner), sc.purchase_id, reason)
+            await purchases.cancel(session, _actor(*sc.owner), self.settings, sc.purchase_id, reason)
 
         sc.at(at, step)
 
     def republish(self, sc: Scenario, at: datetime, deadline: datetime) -> None:
         async def step(session: AsyncSession) -> None:
             assert sc.purchase_id is not None
-            new = await services.republish(session, _actor(*sc.owner), sc.purchase_id, deadline)
-            await services.publish(session, _actor(*sc.owner), new.id)
+            new = await purchases.republish(session, _actor(*sc.owner), self.settings, sc.purchase_id, deadline)
+            await purchases.publish(session, _actor(*sc.owner), self.settings, new.id)
             sc.purchase_id = new.id
 
         sc.at(at, step)
@@ -317,9 +333,11 @@ async def _admin(session: AsyncSession) -> Actor | None:
     row = (
         await session.execute(
             select(Organization, User)
-            .join(User, User.org_id == Organization.id)
-            .where(Organization.kind == OrgKind.operator.value, Organization.status == OrgStatus.approved.value)
-            .order_by(User.created_at)
+            .join(User, col(User.org_id) == col(Organization.id))
+            .where(
+                col(Organization.kind) == OrgKind.operator.value, col(Organization.status) == OrgStatus.approved.value
+            )
+            .order_by(col(User.created_at))
             .limit(1)
         )
     ).first()
@@ -351,7 +369,7 @@ def plan(cast: Cast, admin: Actor | None, now: datetime, settings: Settings) -> 
     h = timedelta(hours=1) / settings.accelerator
     d = timedelta(days=1) / settings.accelerator
     minute = timedelta(minutes=1) / settings.accelerator
-    office = Office(settings.accelerator)
+    office = Office(settings)
 
     # 1. an awarded random draw whose proof verifies
     sc = scenario("awarded-random", 4)
@@ -397,7 +415,7 @@ def plan(cast: Cast, admin: Actor | None, now: datetime, settings: Settings) -> 
         cap = _cap(sc.item, 2)
         start = office.morning(now - 30 * d)
         deadline = office.deadline(start)
-        weights = rules.Weights(50, 40, 10)
+        weights = WeightsIn(price=50, quality=40, credit=10)
         pl.draft(sc, start - h, cap=cap, method="scored", deadline=deadline, weights=weights)
         pl.publish(sc, start)
         for i, f in enumerate(["0.90", "0.84", "0.97"]):
@@ -537,7 +555,7 @@ def plan(cast: Cast, admin: Actor | None, now: datetime, settings: Settings) -> 
         cap = _cap(sc.item, 9)
         start = office.morning(now - d) + 5 * h  # yesterday afternoon
         deadline = office.deadline(start, not_before=now + 3 * d)
-        weights = rules.Weights(40, 50, 10)
+        weights = WeightsIn(price=40, quality=50, credit=10)
         pl.draft(sc, start - h, cap=cap, method="scored", deadline=deadline, weights=weights)
         pl.publish(sc, start)
 
@@ -593,7 +611,7 @@ async def load(session: AsyncSession, settings: Settings) -> dict[str, Any]:
     fresh = []
     for sc in scenarios:
         exists = await session.scalar(
-            select(Purchase.id).where(Purchase.owner_id == sc.owner[0].id, Purchase.title == sc.title)
+            select(Purchase.id).where(col(Purchase.owner_id) == sc.owner[0].id, col(Purchase.title) == sc.title)
         )
         if exists is None:
             fresh.append(sc)

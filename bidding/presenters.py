@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
-
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
-from bidding import services
-from bidding.models import Bid, Method, Objection, Purchase, Selection
+from bidding import purchases, queries
+from bidding.models import Bid, Method, Objection, Purchase, Question, Selection
 from bidding.schemas import (
     BidOut,
     ObjectionOut,
@@ -18,12 +16,11 @@ from bidding.schemas import (
     QuestionOut,
     Weights,
 )
-from market.identity.models import Organization
 
 
 async def summaries(session: AsyncSession, rows: list[Purchase]) -> list[PurchaseSummary]:
-    owners = await services.names(session, {p.owner_id for p in rows})
-    items = await services.catalog_names(session, {p.catalog_code for p in rows})
+    owners = await queries.names(session, {p.owner_id for p in rows})
+    items = await queries.catalog_names(session, {p.catalog_code for p in rows})
     return [
         PurchaseSummary(
             id=p.id,
@@ -46,8 +43,8 @@ async def summaries(session: AsyncSession, rows: list[Purchase]) -> list[Purchas
 
 async def purchase_out(session: AsyncSession, p: Purchase) -> PurchaseOut:
     (summary,) = await summaries(session, [p])
-    counts = await services.opened_counts(session, p)
-    next_round = await session.scalar(select(Purchase.id).where(Purchase.previous_id == p.id))
+    counts = await queries.opened_counts(session, p)
+    next_round = await session.scalar(select(Purchase.id).where(col(Purchase.previous_id) == p.id))
     weights = (
         Weights(price=p.weight_price or 0, quality=p.weight_quality or 0, credit=p.weight_credit or 0)
         if p.method == Method.scored
@@ -64,7 +61,7 @@ async def purchase_out(session: AsyncSession, p: Purchase) -> PurchaseOut:
         service_days=p.service_days,
         min_bids=p.min_bids,
         weights=weights,
-        avoid_provider_ids=await services.avoid_ids(session, p.id),
+        avoid_provider_ids=await purchases.avoid_ids(session, p.id),
         draw_commitment=p.draw_commitment,
         opened_at=p.opened_at,
         explanation_due_at=p.explanation_due_at,
@@ -80,7 +77,7 @@ async def purchase_out(session: AsyncSession, p: Purchase) -> PurchaseOut:
     )
 
 
-def question_out(q: object) -> QuestionOut:
+def question_out(q: Question) -> QuestionOut:
     return QuestionOut.model_validate(q)
 
 
@@ -108,7 +105,7 @@ def bid_out(b: Bid, p: Purchase) -> BidOut:
 
 
 async def opened_bid_outs(session: AsyncSession, rows: list[Bid]) -> list[OpenedBidOut]:
-    names = await services.names(session, {b.provider_id for b in rows})
+    names = await queries.names(session, {b.provider_id for b in rows})
     return [
         OpenedBidOut(
             id=b.id,
@@ -132,17 +129,11 @@ async def opened_bid_outs(session: AsyncSession, rows: list[Bid]) -> list[Opened
 
 
 async def objection_outs(session: AsyncSession, rows: list[tuple[Objection, Purchase]]) -> list[ObjectionOut]:
-    provider_ids: set[uuid.UUID] = {o.provider_id for o, _p in rows}
-    names = {
-        org_id: name
-        for org_id, name in await session.execute(
-            select(Organization.id, Organization.name).where(Organization.id.in_(provider_ids))
-        )
-    }
+    names = await queries.names(session, {o.provider_id for o, _p in rows})
     rounds = {
         sel_id: number
         for sel_id, number in await session.execute(
-            select(Selection.id, Selection.round).where(Selection.id.in_({o.selection_id for o, _p in rows}))
+            select(Selection.id, Selection.round).where(col(Selection.id).in_({o.selection_id for o, _p in rows}))
         )
     }
     return [

@@ -1,5 +1,6 @@
-"""Pure bidding rules: the state machine, the selection methods, abnormally low prices, the
-bid digest. No database and no clock here, so that they can be tested exhaustively.
+"""Pure bidding rules: the state machine, the time engine's schedule, the validity of a bid at the
+opening, the selection methods, abnormally low prices, the bid digest. No database and no clock
+here, so that they can be tested exhaustively.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, localcontext
+from enum import StrEnum
 from typing import Any
 
 from bidding.draw import Draw, draw
@@ -16,7 +18,8 @@ from bidding.models import Method, PurchaseStatus
 from market.errors import InvalidInput
 from market.i18n import gettext as _
 from market.jsonutil import canonical
-from market.money import to_money
+from market.money import MAX_AMOUNT, to_money
+from market.schemas import check_text
 
 S = PurchaseStatus
 
@@ -38,6 +41,127 @@ def can_move(current: str, target: str) -> bool:
 
 
 SCORE_STEP = Decimal("0.01")
+MAX_DAYS = 3650  # no service period, bid or purchase, is longer than ten years
+
+
+# --- domain bounds of what people type ----------------------------------------------------------
+
+
+def text(value: str | None, field: str, *, shortest: int, longest: int, too_short: str) -> str:
+    """``value`` trimmed, between ``shortest`` and ``longest`` characters and without control
+    characters; raises :class:`InvalidInput` naming ``field`` otherwise (``too_short`` says what
+    is missing)."""
+    value = (value or "").strip()
+    if len(value) < shortest:
+        raise InvalidInput.field(field, too_short)
+    if len(value) > longest:
+        raise InvalidInput.field(field, _("At most %(n)s characters.", n=longest))
+    try:
+        check_text(value)
+    except ValueError as exc:
+        raise InvalidInput.field(field, str(exc)) from None
+    return value
+
+
+def amount_in_range(value: Decimal) -> bool:
+    """Whether ``value`` fits NUMERIC(14,2) (the schemas refuse more; services check again)."""
+    return value.is_finite() and abs(value) <= MAX_AMOUNT
+
+
+# --- the time engine's schedule ----------------------------------------------------------------
+
+
+class Transition(StrEnum):
+    """What time does to a purchase (SPEC §5: "time moves states too")."""
+
+    close = "close"  # the bid deadline: open the bids, check them → evaluating (or failed)
+    expire_explanations = "expire_explanations"  # unexplained abnormally low prices are set aside
+    award = "award"  # the end of publicity without a pending objection → awarded
+
+
+@dataclass(frozen=True)
+class Timing:
+    """What the schedule of a purchase depends on."""
+
+    status: str
+    bid_deadline: datetime
+    explanation_due_at: datetime | None = None
+    publicity_ends_at: datetime | None = None
+    objection_pending: bool = False
+
+
+def due_transitions(t: Timing) -> list[tuple[datetime, Transition]]:
+    """Every time transition the purchase awaits, with the moment it is due, earliest first.
+
+    The one source of the time engine (as Prozorro's chronograph): the persisted ``next_check_at``
+    is the first moment of this list, and the engine applies exactly the entries that are due.
+    """
+    due: list[tuple[datetime, Transition]] = []
+    if t.status == S.open:
+        due.append((t.bid_deadline, Transition.close))
+    elif t.status == S.evaluating and t.explanation_due_at is not None:
+        due.append((t.explanation_due_at, Transition.expire_explanations))
+    elif t.status == S.publicity and t.publicity_ends_at is not None and not t.objection_pending:
+        due.append((t.publicity_ends_at, Transition.award))
+    return sorted(due)
+
+
+def next_check(t: Timing) -> datetime | None:
+    """When the time engine must look at the purchase next (``None``: nothing awaits)."""
+    due = due_transitions(t)
+    return due[0][0] if due else None
+
+
+def due_now(t: Timing, now: datetime) -> list[Transition]:
+    """The transitions due at ``now``, in the order they fall due."""
+    return [transition for at, transition in due_transitions(t) if at <= now]
+
+
+# --- the validity of a bid at the opening ------------------------------------------------------
+
+
+class InvalidReason(StrEnum):
+    avoided = "avoided"  # the owner must avoid the bidder (回避)
+    affiliated = "affiliated"  # the bidder is the owner
+    not_qualified = "not_qualified"  # no valid qualification for the item on the deadline's date
+    price_out_of_range = "price_out_of_range"  # above the cap or below the floor
+    service_days = "service_days"  # more days than the purchase allows
+    abnormally_low_unexplained = "abnormally_low_unexplained"  # set aside when the explanation is due
+
+
+@dataclass(frozen=True)
+class BidFacts:
+    """What the opening knows of one active bid."""
+
+    price: Decimal
+    service_days: int
+    avoided: bool
+    affiliated: bool
+    qualified: bool
+
+
+@dataclass(frozen=True)
+class BidLimits:
+    """The purchase's terms a bid must keep."""
+
+    budget_cap: Decimal
+    price_floor: Decimal | None
+    service_days: int
+
+
+def invalid_reason(bid: BidFacts, limits: BidLimits) -> InvalidReason | None:
+    """Why the bid is invalid at the opening (the first reason that applies), or ``None``."""
+    if bid.avoided:
+        return InvalidReason.avoided
+    if bid.affiliated:
+        return InvalidReason.affiliated
+    if not bid.qualified:
+        return InvalidReason.not_qualified
+    if bid.price > limits.budget_cap or (limits.price_floor is not None and bid.price < limits.price_floor):
+        return InvalidReason.price_out_of_range
+    if bid.service_days > limits.service_days:
+        return InvalidReason.service_days
+    return None
 
 
 # --- the bid digest -----------------------------------------------------------------------------

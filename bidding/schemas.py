@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
 from market.clock import LOCAL_TZ
+from market.i18n import gettext as _
 from market.schemas import Money, Out, Schema
 
 MethodName = Literal["random", "lowest_price", "scored", "direct"]
@@ -49,7 +50,7 @@ class PurchaseCreate(Schema):
 
 
 class PurchaseUpdate(Schema):
-    """A draft's fields; those left out stay as they are."""
+    """A draft's fields; those left out stay as they are, ``null`` clears an optional one."""
 
     title: str | None = Field(default=None, min_length=4, max_length=200)
     catalog_code: str | None = Field(default=None, min_length=1, max_length=32)
@@ -66,6 +67,16 @@ class PurchaseUpdate(Schema):
     avoid_provider_ids: list[uuid.UUID] | None = Field(default=None, max_length=200)
 
     _deadline = field_validator("bid_deadline")(_local_if_naive)
+
+    @field_validator(
+        "title", "catalog_code", "description", "budget_cap", "funding", "method", "bid_deadline", "service_days"
+    )
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        """Every purchase has these terms: they may be changed, not cleared."""
+        if value is None:
+            raise ValueError(_("This field is required."))
+        return value
 
 
 class Created(Out):

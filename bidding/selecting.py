@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from bidding import bids as bid_service
-from bidding import draw, rules
-from bidding import services as purchases
+from bidding import draw, purchases, queries, rules, timeline
 from bidding.credit import credit_score
 from bidding.models import (
     Bid,
@@ -33,10 +33,11 @@ from market.i18n import format_datetime
 from market.i18n import gettext as _
 from market.jsonutil import canonical
 from market.money import to_money
-from market.settings import get_settings
+from market.settings import Settings
 from market.workdays import add_period
 
 S = PurchaseStatus
+MAX_TEXT = 8000  # an objection's reasons, a decision's grounds
 
 
 async def pool(session: AsyncSession, purchase_id: uuid.UUID) -> list[Bid]:
@@ -45,12 +46,25 @@ async def pool(session: AsyncSession, purchase_id: uuid.UUID) -> list[Bid]:
         await session.scalars(
             select(Bid)
             .where(
-                Bid.purchase_id == purchase_id,
-                Bid.status == BidStatus.active.value,
-                Bid.valid.is_(True),
-                Bid.excluded.is_(False),
+                col(Bid.purchase_id) == purchase_id,
+                col(Bid.status) == BidStatus.active.value,
+                col(Bid.valid).is_(True),
+                col(Bid.excluded).is_(False),
             )
-            .order_by(Bid.digest)
+            .order_by(col(Bid.digest))
+        )
+    )
+
+
+async def winning_bids(session: AsyncSession, purchase_ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    """The winning bid of each purchase's current selection."""
+    if not purchase_ids:
+        return set()
+    return set(
+        await session.scalars(
+            select(Selection.winner_bid_id).where(
+                col(Selection.purchase_id).in_(purchase_ids), col(Selection.status) == SelectionStatus.current.value
+            )
         )
     )
 
@@ -58,6 +72,7 @@ async def pool(session: AsyncSession, purchase_id: uuid.UUID) -> list[Bid]:
 async def select_winner(
     session: AsyncSession,
     actor: Actor,
+    settings: Settings,
     purchase_id: uuid.UUID,
     *,
     bid_id: uuid.UUID | None = None,
@@ -65,7 +80,7 @@ async def select_winner(
     quality_marks: dict[str, int] | None = None,
 ) -> Selection:
     """The owner runs the selection; the method decides (SPEC §5 "Selection")."""
-    p = await purchases.owned(session, actor, purchase_id)
+    p = await purchases.owned(session, settings, actor, purchase_id)
     if p.status != S.evaluating:
         if p.status == S.open:
             raise RuleViolation(
@@ -91,7 +106,7 @@ async def select_winner(
             b.credit_score = await credit_score(session, b.provider_id, now)
     elif quality_marks:
         raise InvalidInput.field("quality_marks", _("Quality marks apply only to scored selection."))
-    return await run(session, actor, p, bids, chosen=bid_id, reason=reason, action="selected")
+    return await run(session, actor, settings, p, bids, chosen=bid_id, reason=reason, action="selected")
 
 
 def _marks(quality_marks: dict[str, int] | None, bids: list[Bid]) -> dict[uuid.UUID, int]:
@@ -114,6 +129,7 @@ def _marks(quality_marks: dict[str, int] | None, bids: list[Bid]) -> dict[uuid.U
 async def run(
     session: AsyncSession,
     actor: Actor,
+    settings: Settings,
     p: Purchase,
     bids: list[Bid],
     *,
@@ -140,8 +156,7 @@ async def run(
         reason=reason,
     )
     now = clock.now()
-    settings = get_settings()
-    last_round = await session.scalar(select(func.max(Selection.round)).where(Selection.purchase_id == p.id))
+    last_round = await session.scalar(select(func.max(Selection.round)).where(col(Selection.purchase_id) == p.id))
     ends = add_period(now, settings.publicity_days, settings.accelerator)
     d = outcome.draw
     selection = Selection(
@@ -169,7 +184,7 @@ async def run(
     p.selected_at = now
     p.publicity_ends_at = ends
     await session.flush()
-    purchases.move(
+    timeline.move(
         session,
         actor,
         p,
@@ -188,20 +203,22 @@ async def run(
             "publicity_ends_at": ends,
         },
     )
-    await purchases.schedule(session, p)
+    await timeline.schedule(session, p)
     return selection
 
 
 # --- objections -------------------------------------------------------------------------------
 
 
-async def file_objection(session: AsyncSession, actor: Actor, purchase_id: uuid.UUID, reason: str) -> Objection:
+async def file_objection(
+    session: AsyncSession, actor: Actor, settings: Settings, purchase_id: uuid.UUID, reason: str
+) -> Objection:
     if actor.role != "provider" or actor.org_id is None:
         raise PermissionDenied(_("Only bidders object to a result."))
-    p = await purchases.get_purchase(session, actor, purchase_id, for_update=True)
+    p = await purchases.get_purchase(session, settings, actor, purchase_id, for_update=True)
     if p.status != S.publicity or p.publicity_ends_at is None or clock.now() >= p.publicity_ends_at:
         raise RuleViolation(_("Objections are accepted only during the publicity period of a result."))
-    selection = await purchases.current_selection(session, p.id)
+    selection = await timeline.current_selection(session, p.id)
     assert selection is not None
     bid = await bid_service.my_active_bid(session, actor, p.id)
     if bid is None or bid.valid is None:
@@ -209,13 +226,15 @@ async def file_objection(session: AsyncSession, actor: Actor, purchase_id: uuid.
     if bid.id == selection.winner_bid_id:
         raise RuleViolation(_("The selected firm cannot object to its own selection."))
     existing = await session.scalar(
-        select(Objection.id).where(Objection.selection_id == selection.id, Objection.provider_id == actor.org_id)
+        select(Objection.id).where(
+            col(Objection.selection_id) == selection.id, col(Objection.provider_id) == actor.org_id
+        )
     )
     if existing is not None:
         raise Conflict(_("You have already objected to this result; a bidder objects once."))
-    reason = (reason or "").strip()
-    if len(reason) < 10:
-        raise InvalidInput.field("reason", _("Give your reasons (at least 10 characters)."))
+    reason = rules.text(
+        reason, "reason", shortest=10, longest=MAX_TEXT, too_short=_("Give your reasons (at least 10 characters).")
+    )
     objection = Objection(
         purchase_id=p.id,
         selection_id=selection.id,
@@ -234,7 +253,7 @@ async def file_objection(session: AsyncSession, actor: Actor, purchase_id: uuid.
         objection.id,
         {"purchase_id": p.id, "selection_round": selection.round, "reason": reason},
     )
-    await purchases.schedule(session, p)
+    await timeline.schedule(session, p)
     return objection
 
 
@@ -257,24 +276,24 @@ async def get_objection(session: AsyncSession, actor: Actor, objection_id: uuid.
 async def list_objections(
     session: AsyncSession, actor: Actor, *, status: str | None, purchase_id: uuid.UUID | None, limit: int, offset: int
 ) -> tuple[list[tuple[Objection, Purchase]], int]:
-    query = select(Objection, Purchase).join(Purchase, Purchase.id == Objection.purchase_id)
+    query = select(Objection, Purchase).join(Purchase, col(Purchase.id) == col(Objection.purchase_id))
     if actor.role == "owner":
-        query = query.where(Purchase.owner_id == actor.org_id)
+        query = query.where(col(Purchase.owner_id) == actor.org_id)
     elif actor.role == "provider":
-        query = query.where(Objection.provider_id == actor.org_id)
+        query = query.where(col(Objection.provider_id) == actor.org_id)
     elif actor.role not in ("admin", "finance"):
         raise PermissionDenied(_("You may not see objections."))
     if status:
-        query = query.where(Objection.status == status)
+        query = query.where(col(Objection.status) == status)
     if purchase_id:
-        query = query.where(Objection.purchase_id == purchase_id)
+        query = query.where(col(Objection.purchase_id) == purchase_id)
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = (await session.execute(query.order_by(Objection.filed_at.desc()).limit(limit).offset(offset))).all()
+    rows = (await session.execute(query.order_by(col(Objection.filed_at).desc()).limit(limit).offset(offset))).all()
     return [(o, p) for o, p in rows], int(total or 0)
 
 
 async def decide(
-    session: AsyncSession, actor: Actor, objection_id: uuid.UUID, *, upheld: bool, decision: str
+    session: AsyncSession, actor: Actor, settings: Settings, objection_id: uuid.UUID, *, upheld: bool, decision: str
 ) -> Objection:
     """The operator upholds or dismisses an objection with a written decision.
 
@@ -288,20 +307,24 @@ async def decide(
     objection = await session.get(Objection, objection_id)
     if objection is None:
         raise NotFound(_("No such objection."))
-    p = await purchases.lock(session, objection.purchase_id)
+    p = await timeline.lock(session, objection.purchase_id)
     assert p is not None
     objection = await session.scalar(
         select(Objection)
-        .where(Objection.id == objection_id)
+        .where(col(Objection.id) == objection_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
     assert objection is not None
     if objection.status != ObjectionStatus.pending:
         raise Conflict(_("This objection has already been decided."))
-    decision = (decision or "").strip()
-    if len(decision) < 10:
-        raise InvalidInput.field("decision", _("Write the decision and its grounds (at least 10 characters)."))
+    decision = rules.text(
+        decision,
+        "decision",
+        shortest=10,
+        longest=MAX_TEXT,
+        too_short=_("Write the decision and its grounds (at least 10 characters)."),
+    )
     now = clock.now()
     objection.status = (ObjectionStatus.upheld if upheld else ObjectionStatus.dismissed).value
     objection.decision, objection.decided_at, objection.decided_by = decision, now, actor.user_id
@@ -314,14 +337,16 @@ async def decide(
         {"purchase_id": p.id, "decision": decision},
     )
     if upheld:
-        await _overturn(session, p, objection, now)
-    elif p.status == S.publicity and p.publicity_ends_at is not None and now >= p.publicity_ends_at:
-        await purchases.apply_due(session, p, now)
-    await purchases.schedule(session, p)
+        await _overturn(session, settings, p, objection, now)
+    else:
+        await timeline.apply_due(session, settings, p, now)  # publicity may be over: the award is due now
+    await timeline.schedule(session, p)
     return objection
 
 
-async def _overturn(session: AsyncSession, p: Purchase, objection: Objection, now: datetime) -> None:
+async def _overturn(
+    session: AsyncSession, settings: Settings, p: Purchase, objection: Objection, now: datetime
+) -> None:
     selection = await session.get(Selection, objection.selection_id)
     assert selection is not None
     if selection.status != SelectionStatus.current or p.status != S.publicity:  # pragma: no cover - guarded
@@ -333,9 +358,9 @@ async def _overturn(session: AsyncSession, p: Purchase, objection: Objection, no
     others = list(
         await session.scalars(
             select(Objection).where(
-                Objection.selection_id == selection.id,
-                Objection.status == ObjectionStatus.pending.value,
-                Objection.id != objection.id,
+                col(Objection.selection_id) == selection.id,
+                col(Objection.status) == ObjectionStatus.pending.value,
+                col(Objection.id) != objection.id,
             )
         )
     )
@@ -354,7 +379,7 @@ async def _overturn(session: AsyncSession, p: Purchase, objection: Objection, no
     )
     rest = await pool(session, p.id)
     if len(rest) < p.min_bids:
-        await purchases.fail(
+        await timeline.fail(
             session,
             p,
             "objection_upheld",
@@ -362,10 +387,18 @@ async def _overturn(session: AsyncSession, p: Purchase, objection: Objection, no
         )
     elif p.method == Method.direct:
         p.publicity_ends_at = None
-        purchases.move(session, SYSTEM, p, S.evaluating, "reopened", {"objection_id": objection.id})
+        timeline.move(session, SYSTEM, p, S.evaluating, "reopened", {"objection_id": objection.id})
     else:
         await run(
-            session, SYSTEM, p, rest, chosen=None, reason=None, action="reselected", data={"objection_id": objection.id}
+            session,
+            SYSTEM,
+            settings,
+            p,
+            rest,
+            chosen=None,
+            reason=None,
+            action="reselected",
+            data={"objection_id": objection.id},
         )
 
 
@@ -401,7 +434,9 @@ def proof(selection: Selection) -> dict[str, Any] | None:
 async def result(session: AsyncSession, p: Purchase) -> Result:
     """The published result of a purchase that has had a selection (404 before)."""
     rounds = list(
-        await session.scalars(select(Selection).where(Selection.purchase_id == p.id).order_by(Selection.round))
+        await session.scalars(
+            select(Selection).where(col(Selection.purchase_id) == p.id).order_by(col(Selection.round))
+        )
     )
     if not rounds:
         raise NotFound(_("There is no result yet."), _("The result is published when the owner runs the selection."))
@@ -409,14 +444,16 @@ async def result(session: AsyncSession, p: Purchase) -> Result:
     bid_rows = list(
         await session.scalars(
             select(Bid)
-            .where(Bid.purchase_id == p.id, Bid.status == BidStatus.active.value)
-            .order_by(Bid.price, Bid.digest)
+            .where(col(Bid.purchase_id) == p.id, col(Bid.status) == BidStatus.active.value)
+            .order_by(col(Bid.price), col(Bid.digest))
         )
     )
     winners = {s.winner_bid_id for s in rounds}
-    names = await purchases.names(session, {b.provider_id for b in bid_rows if b.id in winners})
+    names = await queries.names(session, {b.provider_id for b in bid_rows if b.id in winners})
     objections = list(
-        await session.scalars(select(Objection).where(Objection.purchase_id == p.id).order_by(Objection.filed_at))
+        await session.scalars(
+            select(Objection).where(col(Objection.purchase_id) == p.id).order_by(col(Objection.filed_at))
+        )
     )
     return Result(p, current, rounds, bid_rows, names, objections)
 
@@ -499,7 +536,7 @@ def _round_of(rounds: list[Selection], selection_id: uuid.UUID) -> int | None:
 async def names_for_award(session: AsyncSession, res: Result) -> None:
     """After the award every valid bidder is named in the result."""
     if res.purchase.status in (S.awarded, S.contracted):
-        res.provider_names.update(await purchases.names(session, {b.provider_id for b in res.bids}))
+        res.provider_names.update(await queries.names(session, {b.provider_id for b in res.bids}))
 
 
 async def public_result(session: AsyncSession, p: Purchase) -> dict[str, Any]:

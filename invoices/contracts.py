@@ -3,7 +3,7 @@ and the flags that show what is late.
 
 The bidding package emits :class:`~bidding.events.PurchaseAwarded`, which the handler made by
 :func:`award_handler` turns into a drafted contract in the same transaction; bidding learns of
-the contract through :func:`tell_bidding` (``bidding.services.mark_contract``).
+the contract through :func:`tell_bidding` (``bidding.purchases.mark_contract``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from bidding import services as bidding_services
+from bidding import purchases as bidding_purchases
 from bidding.events import PurchaseAwarded
 from invoices import bounds, rules
 from invoices.models import AgreementStatus, Contract, ContractAgreement, ContractStatus, Payment
@@ -50,7 +50,7 @@ def award_handler(settings: Settings) -> Callable[[AsyncSession, PurchaseAwarded
 async def tell_bidding(session: AsyncSession, actor: Actor, contract: Contract, *, signed: bool) -> None:
     """Tell the bidding package that the purchase has a contract (drafted) or is contracted (signed):
     the purchase shows its ``contract_id`` and, once both parties have signed, becomes ``contracted``."""
-    await bidding_services.mark_contract(session, actor, contract.purchase_id, contract.id, signed=signed)
+    await bidding_purchases.mark_contract(session, actor, contract.purchase_id, contract.id, signed=signed)
 
 
 # --- drafting -----------------------------------------------------------------------------------

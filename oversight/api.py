@@ -229,7 +229,7 @@ class OpenDataController(Controller):
         offset: Offset = 0,
     ) -> Response[bytes]:
         moment = parse_moment("since", since)
-        procs, total = await ocds.load(db, moment, limit=limit, offset=offset)
+        procs, total = await ocds.load(db, settings, moment, limit=limit, offset=offset)
         base = f"{settings.base_url}{request.url.path}"
 
         def uri(at: int) -> str:

@@ -16,7 +16,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from bidding import services as purchases_service
+from bidding import timeline as bidding_timeline
 from bidding.models import (
     Bid,
     BidStatus,
@@ -82,7 +82,7 @@ def scoped(query: Q, period: Period) -> Q:
 async def load(session: AsyncSession, settings: Settings, period: Period = Period()) -> Snapshot:
     """Every published purchase of the period with its opened bids, selection, upheld objections
     and contract, and every intermediary firm with its practitioners' keyed ID hashes."""
-    await purchases_service.apply_due_now(session)  # what the time engine owes is applied first
+    await bidding_timeline.apply_due_now(session, settings)  # what the time engine owes is applied first
     now = clock.now()
     rows: list[Purchase] = list(
         await session.scalars(scoped(select(Purchase), period).order_by(col(Purchase.published_at), col(Purchase.ref)))

@@ -31,7 +31,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from bidding import services as purchases_service
+from bidding import timeline as bidding_timeline
 from bidding.models import Bid, BidStatus, Purchase, PurchaseStatus, Question, Selection, SelectionStatus
 from invoices.models import Contract, Payment
 from listings.models import CatalogItem
@@ -293,9 +293,11 @@ def winner_of(proc: Process, selection: Selection) -> Organization:
     return next(org for sel, org in proc.rounds if sel.id == selection.id)
 
 
-async def load(session: AsyncSession, since: datetime | None, *, limit: int, offset: int) -> tuple[list[Process], int]:
+async def load(
+    session: AsyncSession, settings: Settings, since: datetime | None, *, limit: int, offset: int
+) -> tuple[list[Process], int]:
     """The published purchases changed at or after ``since`` (oldest change first), one page."""
-    await purchases_service.apply_due_now(session)
+    await bidding_timeline.apply_due_now(session, settings)
     query = select(Purchase).where(col(Purchase.status) != PurchaseStatus.draft.value, col(Purchase.ref).is_not(None))
     if since is not None:
         changed_contract = select(col(Contract.purchase_id)).where(col(Contract.updated_at) >= since)

@@ -156,8 +156,9 @@ def purchase_body(code: str = "ZJ-HP-01", deadline: Any = None, **changes: Any) 
     """A valid draft (the deadline defaults to the earliest allowed one, plus a minute)."""
     from datetime import timedelta
 
-    from bidding.services import earliest_deadline
+    from bidding.purchases import earliest_deadline
     from market import clock
+    from market.settings import get_settings
 
     body: dict[str, Any] = {
         "title": "云岭县城南污水处理厂扩建工程环境影响评价",
@@ -166,7 +167,7 @@ def purchase_body(code: str = "ZJ-HP-01", deadline: Any = None, **changes: Any) 
         "budget_cap": "50000.00",
         "funding": "fiscal",
         "method": "random",
-        "bid_deadline": (deadline or earliest_deadline(clock.now()) + timedelta(minutes=1)).isoformat(),
+        "bid_deadline": (deadline or earliest_deadline(get_settings(), clock.now()) + timedelta(minutes=1)).isoformat(),
         "service_days": 15,
     }
     body.update(changes)
@@ -228,15 +229,16 @@ async def awarded_purchase(
     was awarded at ``awarded_at`` (default: now, by the clock) when its publicity ended; the award
     drafts the contract. The clock is left as it was."""
     from bidding import bids as bid_service
-    from bidding import selecting
-    from bidding import services as purchases
+    from bidding import purchases, selecting, timeline
     from bidding.models import Purchase
+    from bidding.schemas import PurchaseCreate
     from listings.models import CatalogItem
     from market import clock
     from market.app import wire
     from market.settings import get_settings
 
-    wire(get_settings())
+    settings = get_settings()
+    wire(settings)
     owner_actor, provider_actor = actor_of(owner_user, "owner"), actor_of(provider_user, "provider")
     previous = clock.frozen_moment()
     awarded_at = awarded_at or clock.now()
@@ -257,7 +259,8 @@ async def awarded_purchase(
             draft = await purchases.create_draft(
                 session,
                 owner_actor,
-                purchases.PurchaseInput(
+                settings,
+                PurchaseCreate(
                     title=title,
                     catalog_code=AWARD_CODE,
                     description=SAMPLE_SCOPE,
@@ -265,26 +268,26 @@ async def awarded_purchase(
                     funding="fiscal",
                     method="random",
                     min_bids=1,
-                    bid_deadline=purchases.earliest_deadline(start) + timedelta(hours=1),
+                    bid_deadline=purchases.earliest_deadline(settings, start) + timedelta(hours=1),
                     service_days=service_days,
                 ),
             )
-            published = await purchases.publish(session, owner_actor, draft.id)
+            published = await purchases.publish(session, owner_actor, settings, draft.id)
             await bid_service.submit(
-                session, provider_actor, published.id, price=amount, service_days=service_days, note=""
+                session, provider_actor, settings, published.id, price=amount, service_days=service_days, note=""
             )
             deadline = published.bid_deadline
             await session.commit()
         clock.freeze(deadline + timedelta(minutes=5))
         async with factory() as session:
-            p = await purchases.lock(session, draft.id)
-            await purchases.apply_due(session, p, clock.now())
-            await selecting.select_winner(session, owner_actor, draft.id)
+            p = await timeline.lock(session, draft.id)
+            await timeline.apply_due(session, settings, p, clock.now())
+            await selecting.select_winner(session, owner_actor, settings, draft.id)
             await session.commit()
         clock.freeze(awarded_at)
         async with factory() as session:
-            p = await purchases.lock(session, draft.id)
-            await purchases.apply_due(session, p, awarded_at)
+            p = await timeline.lock(session, draft.id)
+            await timeline.apply_due(session, settings, p, awarded_at)
             await session.commit()
         async with factory() as session:
             purchase = await session.get(Purchase, draft.id)

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bidding import services
+from bidding import timeline
 from bidding.events import PurchaseAwarded
 from bidding.models import Bid, Purchase
 from market import clock, events
@@ -49,7 +49,7 @@ async def test_concurrent_bids_across_the_deadline(client, factory, backend, set
     async def worker() -> None:
         while not closed_at:
             await asyncio.sleep(0.02)
-            if await services.tick(factory, settings, clock.now()):
+            if await timeline.tick(factory, settings, clock.now()):
                 closed_at.append(clock.now())
 
     await asyncio.gather(worker(), *(bidder(who, a) for who in range(20) for a in range(3)))
@@ -105,13 +105,13 @@ async def test_parallel_workers_award_once(client, factory, settings):
                 assert (await w.bid(p["id"], i, price)).status_code == 201
             ids.append(p)
         w.past_deadline(ids[-1])
-        results = await asyncio.gather(*(services.tick(factory, settings, clock.now()) for _ in range(4)))
+        results = await asyncio.gather(*(timeline.tick(factory, settings, clock.now()) for _ in range(4)))
         assert sum(results) == 3
         for p in ids:
             r = await client.post(f"/api/v1/purchases/{p['id']}/select", headers=w.owner, json={})
             assert r.status_code == 200, r.text
         clock.advance(timedelta(seconds=5))
-        results = await asyncio.gather(*(services.tick(factory, settings, clock.now()) for _ in range(4)))
+        results = await asyncio.gather(*(timeline.tick(factory, settings, clock.now()) for _ in range(4)))
         assert sum(results) == 3
         assert sorted(map(str, awarded)) == sorted(p["id"] for p in ids)
 
@@ -127,18 +127,18 @@ async def test_a_failing_award_does_not_block_other_transitions(client, factory,
     for i, price in enumerate(["41000", "40000", "42000"]):
         assert (await w.bid(first["id"], i, price)).status_code == 201
     w.past_deadline(first)
-    assert await services.tick(factory, settings, clock.now()) == 2  # both close (the second fails: no bids)
+    assert await timeline.tick(factory, settings, clock.now()) == 2  # both close (the second fails: no bids)
     assert (await client.post(f"/api/v1/purchases/{first['id']}/select", headers=w.owner, json={})).status_code == 200
     third = await w.published(title="第三个项目：稍后截止")
     w.past_deadline(third)  # the first's publicity is over too
     with events.handlers.scoped():
         events.subscribe(PurchaseAwarded, broken)
         # the award of the first fails and is rolled back; the third still closes in the same tick
-        assert await services.tick(factory, settings, clock.now()) == 1
+        assert await timeline.tick(factory, settings, clock.now()) == 1
         async with factory() as session:
             statuses = {
                 str(p.id): p.status for p in await session.scalars(select(Purchase).where(Purchase.title.like("第%")))
             }
         assert statuses[first["id"]] == "publicity" and statuses[third["id"]] == "failed"
         assert statuses[second["id"]] == "failed"
-    assert await services.tick(factory, settings, clock.now()) == 1  # retried and awarded once the handler is fixed
+    assert await timeline.tick(factory, settings, clock.now()) == 1  # retried and awarded once the handler is fixed

@@ -54,7 +54,7 @@ async def test_random_purchase_from_draft_to_award(client, factory, settings):
         assert proof["candidates"][proof["index"]] == result["winner_digest"]
         # publicity ends: the worker awards
         clock.advance(timedelta(seconds=4))
-        from bidding.services import tick
+        from bidding.timeline import tick
 
         assert await tick(factory, settings, clock.now()) == 1
         assert await tick(factory, settings, clock.now()) == 0

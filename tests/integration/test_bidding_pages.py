@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bidding.services import earliest_deadline
+from bidding.purchases import earliest_deadline
 from market import clock
 from tests.integration.bidding_world import ACCELERATOR, CODE, make_world
 from tests.integration.helpers import PASSWORD, account
@@ -22,7 +22,7 @@ def local(moment: datetime) -> str:
     return clock.to_local(moment).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-async def test_owner_provider_and_operator_work_through_the_pages(client, factory):
+async def test_owner_provider_and_operator_work_through_the_pages(client, factory, settings):
     w = await make_world(client, factory)
     admin = await account(client, factory, "admin", "ops")
     # the owner drafts through the form; a bad form comes back with the field named
@@ -42,7 +42,7 @@ async def test_owner_provider_and_operator_work_through_the_pages(client, factor
     r = await client.post("/workspace/purchases/new", headers=w.owner, data=form)
     assert r.status_code == 422 and "text/html" in r.headers["content-type"]
     assert 'id="err-bid_deadline"' in r.text and "云岭县第一中学宿舍楼环境影响评价" in r.text
-    form["bid_deadline"] = local(earliest_deadline(clock.now()) + timedelta(seconds=30))
+    form["bid_deadline"] = local(earliest_deadline(settings, clock.now()) + timedelta(seconds=30))
     r = await client.post("/workspace/purchases/new", headers=w.owner, data=form)
     assert r.status_code == 303, r.text
     manage = r.headers["location"].split("?")[0]
@@ -77,14 +77,15 @@ async def test_owner_provider_and_operator_work_through_the_pages(client, factor
             headers=w.providers[i][0],
             data={"price": price, "service_days": "10", "note": ""},
         )
-        assert r.status_code == 303 and r.headers["location"].startswith("/workspace/bids?msg=bid"), r.text
+        assert r.status_code == 303 and r.headers["location"].startswith("/workspace/bids?receipt="), r.text
+        assert "done=bid-received" in r.headers["location"]
     mine = await client.get("/workspace/bids", headers=w.providers[3][0])
     bid_id = re.search(r'id="bid-([0-9a-f-]+)"', mine.text)[1]
     r = await client.post(f"/workspace/bids/{bid_id}/withdraw", headers=w.providers[3][0], data={})
     assert r.status_code == 303
     assert "已撤回" in (await client.get("/workspace/bids", headers=w.providers[3][0])).text
     # the deadline passes: the owner sees the opened bids and runs the selection
-    clock.freeze(earliest_deadline(clock.now()) + timedelta(seconds=40))
+    clock.freeze(earliest_deadline(settings, clock.now()) + timedelta(seconds=40))
     page = await client.get(manage, headers=w.owner)
     assert "云南第1环境咨询有限公司" in page.text and "¥40,000.00" in page.text
     for headers in (admin,):
@@ -109,13 +110,13 @@ async def test_owner_provider_and_operator_work_through_the_pages(client, factor
     queue = await client.get("/admin/objections", headers=admin)
     objection_id = re.search(r"/admin/objections/([0-9a-f-]+)/decide", queue.text)[1]
     r = await client.post(
-        f"/admin/objections/{objection_id}/decide", headers=admin, data={"verdict": "dismiss", "decision": "短"}
+        f"/admin/objections/{objection_id}/decide", headers=admin, data={"upheld": "false", "decision": "短"}
     )
     assert r.status_code == 422 and 'class="field-error"' in r.text
     r = await client.post(
         f"/admin/objections/{objection_id}/decide",
         headers=admin,
-        data={"verdict": "dismiss", "decision": "经核查资格符合要求，驳回质疑。"},
+        data={"upheld": "false", "decision": "经核查资格符合要求，驳回质疑。"},
     )
     assert r.status_code == 303
     # the public verification page recomputes the draw on the server

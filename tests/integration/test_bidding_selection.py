@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, text
 
-from bidding import services
+from bidding import purchases, timeline
 from bidding.events import PurchaseAwarded
 from market import clock, events
 from market.actor import SYSTEM
@@ -75,7 +75,7 @@ async def run_selection(w, p, **body):
 
 async def advance_and_tick(factory, settings, seconds: float = 5) -> int:
     clock.advance(timedelta(seconds=seconds))
-    return await services.tick(factory, settings, clock.now())
+    return await timeline.tick(factory, settings, clock.now())
 
 
 async def test_lowest_price_tie_is_drawn(client, factory):
@@ -340,15 +340,15 @@ async def test_award_event_contract_link_and_the_audit_trail(client, factory, aw
     assert (await client.get(f"/api/v1/purchases/{p['id']}")).json()["contract_id"] == str(contract_id)
     async with factory() as session:
         with pytest.raises(Conflict):
-            await services.mark_contract(session, SYSTEM, pid, uuid.uuid4(), signed=True)
+            await purchases.mark_contract(session, SYSTEM, pid, uuid.uuid4(), signed=True)
         await session.rollback()
-        await services.mark_contract(session, SYSTEM, pid, contract_id, signed=True)
+        await purchases.mark_contract(session, SYSTEM, pid, contract_id, signed=True)
         await session.commit()
     assert (await client.get(f"/api/v1/purchases/{p['id']}")).json()["status"] == "contracted"
     other = await w.published(title="另一个尚在招标中的项目")
     async with factory() as session:
         with pytest.raises(RuleViolation):
-            await services.mark_contract(session, SYSTEM, uuid.UUID(other["id"]), uuid.uuid4(), signed=False)
+            await purchases.mark_contract(session, SYSTEM, uuid.UUID(other["id"]), uuid.uuid4(), signed=False)
     async with factory() as session:
         actions = list(
             await session.scalars(

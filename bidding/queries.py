@@ -1,0 +1,142 @@
+"""Reading purchases: the published and the owner's lists, the open purchases a provider may bid
+on, the counts of opened bids, and names for display. Lists apply what the time engine owes
+first, so that nobody reads a purchase in a state its deadlines have already ended."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, or_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from bidding import timeline
+from bidding.models import Bid, BidStatus, Purchase, PurchaseAvoid, PurchaseStatus
+from listings.models import CatalogItem
+from listings.services import qualified
+from market import clock
+from market.actor import Actor
+from market.identity.models import Organization
+from market.settings import Settings
+
+S = PurchaseStatus
+PUBLISHED = tuple(s.value for s in S if s != S.draft)
+
+
+@dataclass(frozen=True)
+class PurchaseFilter:
+    status: str | None = None
+    q: str | None = None
+    catalog_code: str | None = None
+    owner_id: uuid.UUID | None = None
+    method: str | None = None
+
+
+def _filtered(query: SelectOfScalar[Purchase], f: PurchaseFilter) -> SelectOfScalar[Purchase]:
+    if f.status:
+        query = query.where(col(Purchase.status) == f.status)
+    if f.catalog_code:
+        query = query.where(col(Purchase.catalog_code) == f.catalog_code)
+    if f.owner_id:
+        query = query.where(col(Purchase.owner_id) == f.owner_id)
+    if f.method:
+        query = query.where(col(Purchase.method) == f.method)
+    if f.q:
+        like = f"%{f.q.strip()}%"
+        query = query.where(
+            or_(col(Purchase.title).ilike(like), col(Purchase.ref).ilike(like), col(Purchase.catalog_code).ilike(like))
+        )
+    return query
+
+
+async def _page(
+    session: AsyncSession, query: SelectOfScalar[Purchase], *order: Any, limit: int, offset: int
+) -> tuple[list[Purchase], int]:
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = await session.scalars(query.order_by(*order).limit(limit).offset(offset))
+    return list(rows), int(total or 0)
+
+
+async def list_published(
+    session: AsyncSession, settings: Settings, f: PurchaseFilter, *, limit: int, offset: int
+) -> tuple[list[Purchase], int]:
+    await timeline.apply_due_now(session, settings)
+    query = _filtered(select(Purchase).where(col(Purchase.status).in_(PUBLISHED)), f)
+    return await _page(session, query, col(Purchase.published_at).desc(), col(Purchase.id), limit=limit, offset=offset)
+
+
+async def list_own(
+    session: AsyncSession, actor: Actor, settings: Settings, f: PurchaseFilter, *, limit: int, offset: int
+) -> tuple[list[Purchase], int]:
+    await timeline.apply_due_now(session, settings)
+    query = _filtered(select(Purchase).where(col(Purchase.owner_id) == actor.org_id), f)
+    return await _page(session, query, col(Purchase.created_at).desc(), col(Purchase.id), limit=limit, offset=offset)
+
+
+async def eligible_open(session: AsyncSession, actor: Actor, settings: Settings) -> list[Purchase]:
+    """Open purchases this provider may bid on: qualified for the item, not on the avoid list."""
+    await timeline.apply_due_now(session, settings)
+    now = clock.now()
+    rows = list(
+        await session.scalars(
+            select(Purchase)
+            .where(col(Purchase.status) == S.open.value, col(Purchase.bid_deadline) > now)
+            .order_by(col(Purchase.bid_deadline))
+        )
+    )
+    if not rows or actor.org_id is None:
+        return []
+    avoided = set(
+        await session.scalars(
+            select(PurchaseAvoid.purchase_id).where(
+                col(PurchaseAvoid.provider_id) == actor.org_id,
+                col(PurchaseAvoid.purchase_id).in_([p.id for p in rows]),
+            )
+        )
+    )
+    today = clock.today_local()
+    result = []
+    cache: dict[str, bool] = {}
+    for p in rows:
+        if p.id in avoided or p.owner_id == actor.org_id:
+            continue
+        if p.catalog_code not in cache:
+            cache[p.catalog_code] = await qualified(session, actor.org_id, p.catalog_code, today)
+        if cache[p.catalog_code]:
+            result.append(p)
+    return result
+
+
+async def opened_counts(session: AsyncSession, p: Purchase) -> tuple[int, int] | None:
+    """(bids, valid bids) once the bids are opened; ``None`` while they are sealed."""
+    if p.opened_at is None:
+        return None
+    rows = (
+        await session.execute(
+            select(col(Bid.valid), func.count())
+            .where(col(Bid.purchase_id) == p.id, col(Bid.status) == BidStatus.active.value)
+            .group_by(col(Bid.valid))
+        )
+    ).all()
+    total = sum(int(n) for _v, n in rows)
+    valid = sum(int(n) for v, n in rows if v)
+    return total, valid
+
+
+async def names(session: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Organisations' names by id."""
+    if not ids:
+        return {}
+    rows = await session.execute(select(Organization.id, Organization.name).where(col(Organization.id).in_(ids)))
+    return {i: n for i, n in rows.all()}
+
+
+async def catalog_names(session: AsyncSession, codes: set[str]) -> dict[str, str]:
+    """Catalog items' names by code."""
+    if not codes:
+        return {}
+    rows = await session.execute(select(CatalogItem.code, CatalogItem.name).where(col(CatalogItem.code).in_(codes)))
+    return {c: n for c, n in rows.all()}
