@@ -141,8 +141,7 @@ def content(bid: Bid, p: Purchase) -> str:
 
 
 async def withdraw(session: AsyncSession, actor: Actor, bid_id: uuid.UUID) -> Bid:
-    bid = await own_bid(session, actor, bid_id)
-    p = await timeline.lock(session, bid.purchase_id)
+    p = await timeline.lock(session, (await own_bid(session, actor, bid_id)).purchase_id)
     assert p is not None
     bid = await session.scalar(
         select(Bid).where(col(Bid.id) == bid_id).with_for_update().execution_options(populate_existing=True)

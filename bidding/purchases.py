@@ -93,7 +93,7 @@ def earliest_deadline(settings: Settings, start: datetime) -> datetime:
 
 @dataclass(frozen=True)
 class Terms:
-    """Every term of a purchase, as checked by :func:`check` and stored by :func:`_apply`."""
+    """Every term of a purchase, as :func:`check` checks them and :func:`_columns` stores them."""
 
     title: str
     catalog_code: str
@@ -265,21 +265,26 @@ async def check(session: AsyncSession, settings: Settings, data: Terms, *, at: d
     return item, int(min_bids or 1)
 
 
-def _apply(p: Purchase, data: Terms, item: CatalogItem, min_bids: int) -> None:
-    p.catalog_item_id = item.id
-    p.title = data.title.strip()
-    p.catalog_code = data.catalog_code
-    p.description = data.description.strip()
-    p.budget_cap = data.budget_cap
-    p.price_floor = data.price_floor
-    p.funding = data.funding
-    p.investment_code = (data.investment_code or "").strip() or None
-    p.method = data.method
-    p.bid_deadline = clock.ensure_aware(data.bid_deadline)
-    p.service_days = data.service_days
-    p.min_bids = min_bids
+def _columns(data: Terms, item: CatalogItem, min_bids: int) -> dict[str, Any]:
+    """The purchase's columns that hold the checked terms."""
     w = data.weights if data.method == Method.scored else None
-    p.weight_price, p.weight_quality, p.weight_credit = (w.price, w.quality, w.credit) if w else (None, None, None)
+    return {
+        "catalog_item_id": item.id,
+        "title": data.title.strip(),
+        "catalog_code": data.catalog_code,
+        "description": data.description.strip(),
+        "budget_cap": data.budget_cap,
+        "price_floor": data.price_floor,
+        "funding": data.funding,
+        "investment_code": (data.investment_code or "").strip() or None,
+        "method": data.method,
+        "bid_deadline": clock.ensure_aware(data.bid_deadline),
+        "service_days": data.service_days,
+        "min_bids": min_bids,
+        "weight_price": w.price if w else None,
+        "weight_quality": w.quality if w else None,
+        "weight_credit": w.credit if w else None,
+    }
 
 
 def _audited(p: Purchase, avoid: tuple[uuid.UUID, ...] | list[uuid.UUID]) -> dict[str, Any]:
@@ -317,9 +322,13 @@ async def create_draft(session: AsyncSession, actor: Actor, settings: Settings, 
     now = clock.now()
     terms = Terms.of(data)
     item, min_bids = await check(session, settings, terms, at=now)
-    p = Purchase(owner_id=actor.org_id, created_by=actor.user_id, catalog_item_id=item.id, created_at=now)
-    _apply(p, terms, item, min_bids)
-    p.updated_at = now
+    p = Purchase(
+        owner_id=actor.org_id,
+        created_by=actor.user_id,
+        created_at=now,
+        updated_at=now,
+        **_columns(terms, item, min_bids),
+    )
     session.add(p)
     await session.flush()
     await _set_avoid(session, p.id, terms.avoid_provider_ids)
@@ -338,8 +347,7 @@ async def update_draft(
     terms = Terms.stored(p, await avoid_ids(session, p.id)).changed(data)
     now = clock.now()
     item, min_bids = await check(session, settings, terms, at=now)
-    _apply(p, terms, item, min_bids)
-    p.updated_at = now
+    p.sqlmodel_update({**_columns(terms, item, min_bids), "updated_at": now})
     await _set_avoid(session, p.id, terms.avoid_provider_ids)
     audit.record(session, actor, "purchase.edited", "purchase", p.id, _audited(p, terms.avoid_provider_ids))
     return p
@@ -422,13 +430,12 @@ async def republish(
     p = Purchase(
         owner_id=old.owner_id,
         created_by=actor.user_id,
-        catalog_item_id=item.id,
         round=old.round + 1,
         previous_id=old.id,
         created_at=now,
         updated_at=now,
+        **_columns(terms, item, min_bids),
     )
-    _apply(p, terms, item, min_bids)
     session.add(p)
     await session.flush()
     await _set_avoid(session, p.id, terms.avoid_provider_ids)

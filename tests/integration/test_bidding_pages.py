@@ -165,3 +165,58 @@ async def test_forms_need_the_csrf_token_with_a_session_cookie(client, factory):
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)[1]
     r = await client.post(url, data={"price": "40000", "service_days": "10", "csrf_token": token})
     assert r.status_code == 303
+
+
+async def test_lists_page_through_every_purchase(client, factory):
+    """The public announcements and the owner's list show 20 a page, with links to the others
+    (a second page was once a 500: the pager macro was imported without the page's context)."""
+    w = await make_world(client, factory, providers=0)
+    refs = [(await w.published(title=f"分页测试采购项目第{n:02d}号"))["ref"] for n in range(21)]
+    first = await client.get("/purchases")
+    assert first.status_code == 200 and 'rel="next"' in first.text and "page=2" in first.text
+    second = await client.get("/purchases?page=2&status=open")
+    assert second.status_code == 200 and 'rel="prev"' in second.text and 'rel="next"' not in second.text
+    shown = set(re.findall(r"CG-2026-\d{6}", first.text)) | set(re.findall(r"CG-2026-\d{6}", second.text))
+    assert shown == set(refs)
+    assert not set(re.findall(r"CG-2026-\d{6}", first.text)) & set(re.findall(r"CG-2026-\d{6}", second.text))
+    # a page number that is no number shows the first page
+    assert (await client.get("/purchases?page=abc")).text.count("CG-2026-") == first.text.count("CG-2026-")
+    mine = await client.get("/workspace/purchases?page=2", headers=w.owner)
+    assert mine.status_code == 200 and len(set(re.findall(r"CG-2026-\d{6}", mine.text))) == len(refs) - 20
+
+
+async def test_a_refused_edit_or_answer_shows_the_form_again(client, factory):
+    """A two-character title on the draft's edit page and an empty answer to a clarification come
+    back as the form with the error next to the field (422) — both were once a 500."""
+    w = await make_world(client, factory, providers=1)
+    draft = await w.draft()
+    stored = (await client.get(f"/api/v1/purchases/{draft['id']}", headers=w.owner)).json()
+    form = {
+        "title": "ab",
+        "catalog_code": CODE,
+        "description": stored["description"],
+        "budget_cap": stored["budget_cap"],
+        "funding": "fiscal",
+        "method": "random",
+        "bid_deadline": local(datetime.fromisoformat(stored["bid_deadline"])),
+        "service_days": str(stored["service_days"]),
+    }
+    edit = f"/workspace/purchases/{draft['id']}/edit"
+    r = await client.post(edit, headers=w.owner, data=form)
+    assert r.status_code == 422 and "text/html" in r.headers["content-type"]
+    assert 'id="err-title"' in r.text and 'value="ab"' in r.text
+    assert (await client.get(f"/api/v1/purchases/{draft['id']}", headers=w.owner)).json() == stored
+    r = await client.post(edit, headers=w.owner, data={**form, "title": "新标题：环境影响评价"})
+    assert r.status_code == 303 and r.headers["location"] == f"/workspace/purchases/{draft['id']}?done=draft-saved"
+    assert "草稿已保存" in (await client.get(r.headers["location"], headers=w.owner)).text
+    p = await w.published(title="答疑页面测试项目")
+    asked = await client.post(
+        f"/api/v1/purchases/{p['id']}/questions", headers=w.providers[0][0], json={"question": "是否需要驻场？"}
+    )
+    question = asked.json()["id"]
+    answer = f"/workspace/questions/{question}/answer"
+    r = await client.post(answer, headers=w.owner, data={"answer": ""})
+    assert r.status_code == 422 and 'id="err-answer"' in r.text and f'action="{answer}"' in r.text
+    r = await client.post(answer, headers=w.owner, data={"answer": "不需要。"})
+    assert r.status_code == 303 and r.headers["location"] == f"/workspace/purchases/{p['id']}?done=answer-published#qa"
+    assert "您的答复已发布。" in (await client.get(r.headers["location"], headers=w.owner)).text
