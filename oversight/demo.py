@@ -75,7 +75,7 @@ def plan(
     drafts one) never comes before ``latest_contract``, the newest contract the other demos drafted:
     where the publicity ended earlier, the award is applied then, as a lagging worker would."""
     pl = bidding_demo.Planner(now, settings)
-    office = bidding_demo.Office(settings.accelerator)
+    office = bidding_demo.Office(settings)
     d = timedelta(days=1) / settings.accelerator
     h = timedelta(hours=1) / settings.accelerator
     minute = timedelta(minutes=1) / settings.accelerator
