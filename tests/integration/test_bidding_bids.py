@@ -83,7 +83,8 @@ async def test_floor_replace_withdraw_and_deadline(client, factory, backend):
         pid = uuid.UUID(p["id"]) if backend == "postgresql" else uuid.UUID(p["id"]).hex
         org = w.providers[1][1] if backend == "postgresql" else w.providers[1][1].hex
         bid_id = uuid.uuid4() if backend == "postgresql" else uuid.uuid4().hex
-        await session.execute(text("UPDATE purchases SET status = 'evaluating' WHERE id = :id"), {"id": pid})
+        moved = await session.execute(text("UPDATE purchases SET status = 'evaluating' WHERE id = :id"), {"id": pid})
+        assert moved.rowcount == 1
         with pytest.raises((IntegrityError, DBAPIError)):
             await session.execute(
                 text(

@@ -88,31 +88,28 @@ async def test_owner_provider_and_operator_work_through_the_pages(client, factor
     clock.freeze(earliest_deadline(settings, clock.now()) + timedelta(seconds=40))
     page = await client.get(manage, headers=w.owner)
     assert "云南第1环境咨询有限公司" in page.text and "¥40,000.00" in page.text
-    for headers in (admin,):
-        assert "云南第1环境咨询有限公司" in (await client.get(manage, headers=headers)).text
+    assert "云南第1环境咨询有限公司" in (await client.get(manage, headers=admin)).text
     r = await client.post(f"/workspace/purchases/{pid}/select", headers=w.owner, data={})
     assert r.status_code == 303
     public = await client.get(f"/purchases/{pid}")
     assert "data-secret=" in public.text and "抽取证明" in public.text and "服务器核验" in public.text
     english = await client.get(f"/purchases/{pid}?lang=en")
     assert "Draw proof" in english.text and "Selected firm" in english.text
-    # a losing bidder objects through the page, the operator decides through the page
-    for i in range(3):
-        page = (await client.get(f"/purchases/{pid}", headers=w.providers[i][0])).text
-        if 'action="/purchases/' in page and "/objections" in page:
-            r = await client.post(
-                f"/purchases/{pid}/objections", headers=w.providers[i][0], data={"reason": "中选单位资格存疑，请核查。"}
-            )
-            assert r.status_code == 303
-            break
-    else:  # pragma: no cover
-        raise AssertionError("no losing bidder was offered the objection form")
+    # a losing bidder is offered the objection form and objects through it; the winner is not
+    winner = (await client.get(f"/api/v1/purchases/{pid}/result")).json()["winner_provider_id"]
+    bidders = w.providers[:3]  # the fourth withdrew its bid
+    for headers, org in bidders:
+        page = (await client.get(f"/purchases/{pid}", headers=headers)).text
+        assert (f'action="/purchases/{pid}/objections"' in page) == (str(org) != winner)
+    loser = next(headers for headers, org in bidders if str(org) != winner)
+    r = await client.post(f"/purchases/{pid}/objections", headers=loser, data={"reason": "中选单位资格存疑，请核查。"})
+    assert r.status_code == 303 and r.headers["location"] == f"/purchases/{pid}?done=objection-filed#result"
     queue = await client.get("/admin/objections", headers=admin)
     objection_id = re.search(r"/admin/objections/([0-9a-f-]+)/decide", queue.text)[1]
     r = await client.post(
         f"/admin/objections/{objection_id}/decide", headers=admin, data={"upheld": "false", "decision": "短"}
     )
-    assert r.status_code == 422 and 'class="field-error"' in r.text
+    assert r.status_code == 422 and 'id="err-decision"' in r.text
     r = await client.post(
         f"/admin/objections/{objection_id}/decide",
         headers=admin,
@@ -121,7 +118,10 @@ async def test_owner_provider_and_operator_work_through_the_pages(client, factor
     assert r.status_code == 303
     # the public verification page recomputes the draw on the server
     verify = await client.get("/verify/draw?ref=cg-2026-000001", follow_redirects=True)
-    assert verify.status_code == 200 and verify.text.count('class="badge status-approved"') >= 6
+    (draw,) = (await client.get("/api/v1/draws/CG-2026-000001/verify")).json()["draws"]
+    assert verify.status_code == 200 and all(draw["checks"].values())
+    assert verify.text.count('class="badge status-approved"') == len(draw["checks"])
+    assert 'class="badge status-failed"' not in verify.text
 
 
 async def test_public_pages_in_both_languages_and_workspace_tiles(client, factory):

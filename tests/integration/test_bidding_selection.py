@@ -386,14 +386,16 @@ async def test_market_verify_draw(client, factory, database_url, tmp_path, backe
     assert ok.exit_code == 0 and "verified" in ok.output, ok.output
     as_json = await cli("verify-draw", p["ref"].lower(), "--json")
     assert json.loads(as_json.output.strip().splitlines()[-1])["ok"] is True
-    assert (await cli("verify-draw", "CG-2026-999999")).exit_code != 0
+    unknown = await cli("verify-draw", "CG-2026-999999")
+    assert unknown.exit_code == 1 and "CG-2026-999999" in unknown.output, unknown.output
     # forge the published secret (switching off the guard first, as an operator with SQL access could)
     async with factory() as session:
         if backend == "postgresql":
             await session.execute(text("ALTER TABLE selections DISABLE TRIGGER USER"))
         else:
             await session.execute(text("DROP TRIGGER selections_frozen_update"))
-        await session.execute(text("UPDATE selections SET draw_secret = :s"), {"s": "ab" * 32})
+        forged = await session.execute(text("UPDATE selections SET draw_secret = :s"), {"s": "ab" * 32})
+        assert forged.rowcount == 1  # the purchase's one selection
         await session.commit()
     bad = await cli("verify-draw", p["ref"])
     assert bad.exit_code == 1 and "FAIL commitment" in bad.output and "NOT VERIFIED" in bad.output
