@@ -173,7 +173,6 @@ async def _detail_context(db: AsyncSession, settings: Settings, actor: Actor, p:
         "avoid_names": [avoid_names.get(i, "") for i in out.avoid_provider_ids],
         "previous": _link(previous),
         "next_round": _link(next_round),
-        "now": clock.now(),
     }
 
 
@@ -247,15 +246,8 @@ async def verify_draw_form(ref: FromQuery[str | None] = None) -> Template | Redi
 @get("/verify/draw/{ref:str}", include_in_schema=False)
 async def verify_draw_page(ref: FromPath[str], db: DbSession, settings: AppSettings) -> Template:
     p = await purchases.get_by_ref(db, settings, ref)
-    checks: list[selecting.DrawCheck] = []
-    result = None
-    if p.selected_at is not None:
-        checks = await selecting.verify_purchase(db, p)
-        result = await selecting.public_result(db, p)
-    return Template(
-        "bidding/verify_draw.html",
-        context={"p": p, "checks": checks, "ref": p.ref, "result": result},
-    )
+    checks = await selecting.verify_purchase(db, p) if p.selected_at is not None else []
+    return Template("bidding/verify_draw.html", context={"p": p, "checks": checks, "ref": p.ref})
 
 
 # --- provider -----------------------------------------------------------------------------------
@@ -330,7 +322,6 @@ async def _my_bids_context(db: AsyncSession, settings: Settings, actor: Actor, p
         **pager.context(total),
         "rows": [(presenters.bid_out(b, p), _purchase_brief(p)) for b, p in rows],
         "winners": winners,
-        "now": clock.now(),
         "ratio": f"{settings.abnormal_low_ratio * 100:.0f}%",
     }
 
