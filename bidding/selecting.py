@@ -38,6 +38,7 @@ from market.workdays import add_period
 
 S = PurchaseStatus
 MAX_TEXT = 8000  # an objection's reasons, a decision's grounds
+MAX_REASON = 4000  # the written reason of a direct selection
 
 
 async def pool(session: AsyncSession, purchase_id: uuid.UUID) -> list[Bid]:
@@ -81,6 +82,8 @@ async def select_winner(
 ) -> Selection:
     """The owner runs the selection; the method decides (SPEC §5 "Selection")."""
     p = await purchases.owned(session, settings, actor, purchase_id)
+    if reason is not None:  # a direct selection's written reason (the rules say how short it may be)
+        reason = rules.text(reason, "reason", shortest=0, longest=MAX_REASON, too_short="") or None
     if p.status != S.evaluating:
         if p.status == S.open:
             raise RuleViolation(

@@ -232,3 +232,58 @@ async def test_clarifications_keep_the_asker_anonymous(client, factory):
         ),
         422,
     )
+
+
+async def test_the_services_keep_every_bound_without_the_schemas(client, factory, settings):
+    """The schemas refuse these first; the services refuse them again when called without one
+    (a CLI, a demo, a future route): amounts beyond NUMERIC(14,2), day counts, lengths, NUL."""
+    from decimal import Decimal
+
+    from bidding import bids, clarifications, purchases
+    from bidding.schemas import PurchaseCreate
+    from market.actor import Actor
+    from market.errors import InvalidInput
+
+    w = await make_world(client, factory, providers=1)
+    owner_actor = Actor(user_id=None, org_id=w.owner_id, role="owner")
+    firm = Actor(user_id=None, org_id=w.providers[0][1], role="provider")
+    valid = PurchaseCreate.model_validate(purchase_body(CODE))
+    unchecked = valid.model_copy(
+        update={
+            "title": "ab",
+            "description": "编制环境影响报告书\x00并配合审批部门完成技术评审",
+            "budget_cap": Decimal("1000000000000000"),
+            "service_days": 5000,
+            "avoid_provider_ids": [uuid.uuid4() for _ in range(201)],
+        }
+    )
+
+    async def refused(call) -> set[str]:
+        async with factory() as session:
+            with pytest.raises(InvalidInput) as error:
+                await call(session)
+            await session.rollback()
+        return {e.field for e in error.value.errors}
+
+    fields = await refused(lambda s: purchases.create_draft(s, owner_actor, settings, unchecked))
+    assert fields == {"title", "description", "budget_cap", "service_days", "avoid_provider_ids"}
+    p = await w.published()
+    pid = uuid.UUID(p["id"])
+    for price, days, note, field in (
+        (Decimal("1000000000000000"), 10, "", "price"),
+        (Decimal("40000"), 5000, "", "service_days"),
+        (Decimal("40000"), 10, "含专家评审\x00费用", "note"),
+        (Decimal("40000"), 10, "长" * 2001, "note"),
+    ):
+        assert await refused(
+            lambda s, price=price, days=days, note=note: bids.submit(
+                s, firm, settings, pid, price=price, service_days=days, note=note
+            )
+        ) == {field}
+    for text_ in ("问" * 4001, "需要驻场\x00吗？"):
+        assert await refused(lambda s, t=text_: clarifications.ask(s, firm, settings, pid, t)) == {"question"}
+    assert await refused(lambda s: purchases.cancel(s, owner_actor, settings, pid, "理" * 4001)) == {"reason"}
+    # nothing of it was stored
+    assert (await client.get("/api/v1/bids", headers=w.providers[0][0])).json()["total"] == 0
+    assert (await client.get(f"/api/v1/purchases/{pid}/questions")).json() == []
+    assert (await client.get(f"/api/v1/purchases/{pid}")).json()["status"] == "open"
