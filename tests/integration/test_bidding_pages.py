@@ -209,6 +209,17 @@ async def test_a_refused_edit_or_answer_shows_the_form_again(client, factory):
     r = await client.post(edit, headers=w.owner, data={**form, "title": "新标题：环境影响评价"})
     assert r.status_code == 303 and r.headers["location"] == f"/workspace/purchases/{draft['id']}?done=draft-saved"
     assert "草稿已保存" in (await client.get(r.headers["location"], headers=w.owner)).text
+    # the weight fields count for scored selection only; an emptied optional field clears its term
+    weights = {"weights.price": "50", "weights.quality": "40", "weights.credit": "10"}
+    scored = {**form, **weights, "title": "新标题：环境影响评价", "method": "scored", "price_floor": "20000"}
+    assert (await client.post(edit, headers=w.owner, data=scored)).status_code == 303
+    saved = (await client.get(f"/api/v1/purchases/{draft['id']}", headers=w.owner)).json()
+    assert saved["weights"] == {"price": 50, "quality": 40, "credit": 10} and saved["price_floor"] == "20000.00"
+    assert (
+        await client.post(edit, headers=w.owner, data={**scored, "method": "random", "price_floor": ""})
+    ).status_code == 303
+    saved = (await client.get(f"/api/v1/purchases/{draft['id']}", headers=w.owner)).json()
+    assert saved["method"] == "random" and saved["weights"] is None and saved["price_floor"] is None
     p = await w.published(title="答疑页面测试项目")
     asked = await client.post(
         f"/api/v1/purchases/{p['id']}/questions", headers=w.providers[0][0], json={"question": "是否需要驻场？"}
