@@ -22,6 +22,7 @@ from sqlmodel import col, select
 
 from bidding import bids as bid_service
 from bidding import clarifications, presenters, purchases, queries, selecting, timeline
+from bidding import vocab as _vocab  # noqa: F401  (registers the labels of the coded values)
 from bidding.models import Funding, Method, Objection, ObjectionStatus, Purchase, PurchaseStatus, Question
 from bidding.schemas import (
     AnswerIn,

@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
 from bidding import rules
+from bidding import vocab as _vocab  # noqa: F401  (registers the labels of the coded values)
 from bidding.events import PurchaseAwarded
 from bidding.models import (
     Bid,
