@@ -338,6 +338,9 @@ async def test_award_event_contract_link_and_the_audit_trail(client, factory, aw
         contract_id = await session.scalar(select(Contract.id).where(Contract.purchase_id == pid))
     assert contract_id is not None
     assert (await client.get(f"/api/v1/purchases/{p['id']}")).json()["contract_id"] == str(contract_id)
+    # the announcement links the contract's public summary only once it exists (both parties signed)
+    link = f'href="/contracts/{contract_id}"'
+    assert link not in (await client.get(f"/purchases/{p['id']}")).text
     async with factory() as session:
         with pytest.raises(Conflict):
             await purchases.mark_contract(session, SYSTEM, pid, uuid.uuid4(), signed=True)
@@ -345,6 +348,7 @@ async def test_award_event_contract_link_and_the_audit_trail(client, factory, aw
         await purchases.mark_contract(session, SYSTEM, pid, contract_id, signed=True)
         await session.commit()
     assert (await client.get(f"/api/v1/purchases/{p['id']}")).json()["status"] == "contracted"
+    assert link in (await client.get(f"/purchases/{p['id']}")).text
     other = await w.published(title="另一个尚在招标中的项目")
     async with factory() as session:
         with pytest.raises(RuleViolation):
