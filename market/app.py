@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from bidding import api as bidding_api
 from bidding import demo as bidding_demo
 from bidding import pages as bidding_pages
-from bidding import services as bidding_services
+from bidding import timeline as bidding_timeline
 from bidding.cli import verify_draw
 from bidding.events import PurchaseAwarded
 from invoices import api as invoices_api
@@ -106,7 +106,7 @@ def wire(settings: Settings) -> None:
     events.subscribe(PurchaseAwarded, invoices_contracts.award_handler(settings))
     listings_ratings.register_rating_source(invoices_ratings.directory_ratings)
     worker.register("listings.suspensions", listings_orgs.suspension_tick)
-    worker.register("bidding", bidding_services.tick)
+    worker.register("bidding", bidding_timeline.tick)
     worker.register("invoices.documents", invoices_documents.render_pending)
 
 
