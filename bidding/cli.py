@@ -11,7 +11,7 @@ import click
 
 from market import db as dbmod
 from market.errors import NotFound
-from market.settings import Settings, SettingsError, configure
+from market.settings import Settings, SettingsError
 
 
 @click.command("verify-draw")
@@ -22,7 +22,7 @@ def verify_draw(ref: str, as_json: bool) -> None:
     from bidding import purchases, selecting
 
     try:
-        settings = configure(Settings.from_env())
+        settings = Settings.from_env()
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -32,8 +32,7 @@ def verify_draw(ref: str, as_json: bool) -> None:
             async with dbmod.unit_of_work(dbmod.session_factory(engine)) as session:
                 p = await purchases.get_by_ref(session, settings, ref)
                 checks = await selecting.verify_purchase(session, p)
-                await session.commit()  # a due transition applied by the read is kept
-                return str(p.ref), checks
+                return str(p.ref), checks  # a read: the unit of work rolls back whatever it touched
         finally:
             await engine.dispose()
 

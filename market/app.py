@@ -46,7 +46,6 @@ from listings import ratings as listings_ratings
 from market import db as dbmod
 from market import demo as core_demo
 from market import events, worker
-from market import settings as settings_mod
 from market.audit import api as audit_api
 from market.identity import api as identity_api
 from market.settings import Settings
@@ -122,7 +121,6 @@ def cli_commands() -> list[click.Command]:
 
 def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None = None) -> Litestar:
     settings = settings or Settings.from_env()
-    settings_mod.configure(settings)
     wire(settings)
 
     @contextlib.asynccontextmanager

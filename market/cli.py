@@ -18,7 +18,7 @@ from market import migrations
 from market.actor import SYSTEM
 from market.app import cli_commands, demo_loaders, wire
 from market.identity.models import Role
-from market.settings import Settings, SettingsError, configure
+from market.settings import Settings, SettingsError
 
 T = TypeVar("T")
 
@@ -26,7 +26,7 @@ T = TypeVar("T")
 def _settings() -> Settings:
     """The environment's settings, with the packages wired to them."""
     try:
-        settings = configure(Settings.from_env())
+        settings = Settings.from_env()
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from exc
     wire(settings)

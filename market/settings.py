@@ -6,10 +6,8 @@ ones (the development secret key, an accelerated clock).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -166,35 +164,3 @@ class Settings:
             ocds_publisher=(env.get("MARKET_OCDS_PUBLISHER") or default.ocds_publisher).strip(),
         )
         return settings.validate()
-
-
-# The process's settings, for the domain modules that still read them from here instead of
-# being given them (being removed: services take ``settings`` as a parameter).
-_current: Settings | None = None
-
-
-def configure(settings: Settings) -> Settings:
-    """Make ``settings`` the ones :func:`get_settings` gives (the app factory and the CLI call this)."""
-    global _current
-    _current = settings
-    return settings
-
-
-@contextlib.contextmanager
-def configured(settings: Settings) -> Iterator[Settings]:
-    """``settings`` are the ones :func:`get_settings` gives inside the block; whatever was
-    configured before comes back when it ends (for tests)."""
-    global _current
-    previous = _current
-    _current = settings
-    try:
-        yield settings
-    finally:
-        _current = previous
-
-
-def get_settings() -> Settings:
-    global _current
-    if _current is None:
-        _current = Settings.from_env()
-    return _current

@@ -11,6 +11,7 @@ from hypothesis import settings as hypothesis_settings
 os.environ.setdefault("MARKET_ARGON2_PROFILE", "fast")
 
 from market import clock
+from tests import databases
 
 # Hypothesis runs the "ci" profile unless HYPOTHESIS_PROFILE names another: every run draws the
 # same examples (derandomize, and no example database carried between runs), so a failure
@@ -28,6 +29,18 @@ def _reset_clock() -> Iterator[None]:
     clock.reset()
     yield
     clock.reset()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The controlling process names the run (xdist workers inherit the token)."""
+    if not hasattr(config, "workerinput") and not os.environ.get(databases.RUN_ENV):
+        databases.start_run()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Once every worker has finished, the controlling process drops the run's databases."""
+    if not hasattr(session.config, "workerinput"):
+        databases.end_run()
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from market import clock
+from market.settings import Settings
 from tests.integration.helpers import make_catalog_item, owner, provider, purchase_body
 
 ACCELERATOR = 86400  # a working day lasts one second
@@ -24,13 +25,16 @@ CODE = "ZJ-HP-01"
 class World:
     client: httpx.AsyncClient
     factory: Any
+    settings: Settings
     owner: dict[str, str]
     owner_id: Any
     providers: list[tuple[dict[str, str], Any]] = field(default_factory=list)
     outsider: dict[str, str] = field(default_factory=dict)  # approved provider, not qualified
 
     async def draft(self, **changes: Any) -> dict[str, Any]:
-        r = await self.client.post("/api/v1/purchases", headers=self.owner, json=purchase_body(CODE, **changes))
+        r = await self.client.post(
+            "/api/v1/purchases", headers=self.owner, json=purchase_body(CODE, settings=self.settings, **changes)
+        )
         assert r.status_code == 201, r.text
         return r.json()
 
@@ -52,11 +56,11 @@ class World:
         clock.freeze(datetime.fromisoformat(purchase["bid_deadline"]) + timedelta(seconds=seconds))
 
 
-async def make_world(client: httpx.AsyncClient, factory: Any, providers: int = 4) -> World:
+async def make_world(client: httpx.AsyncClient, factory: Any, settings: Settings, providers: int = 4) -> World:
     clock.freeze(START)
     await make_catalog_item(factory, CODE)
     owner_headers, owner_id = await owner(client, factory, "hbj", "云岭县生态环境分局")
-    world = World(client, factory, owner_headers, owner_id)
+    world = World(client, factory, settings, owner_headers, owner_id)
     for i in range(providers):
         world.providers.append(
             await provider(client, factory, f"firm{i + 1}", [CODE], f"云南第{i + 1}环境咨询有限公司")

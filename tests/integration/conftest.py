@@ -15,11 +15,9 @@ it is never skipped silently.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import os
 import shutil
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,34 +26,14 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from market import db as dbmod
 from market import migrations
-from market.settings import Settings, configured
+from market.settings import Settings
+from tests import databases
 
-DEFAULT_PG = "postgresql://postgres@localhost:5432/postgres"
-RUN_TOKEN = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
 _counter = itertools.count(1)
-
-
-def _pg_admin_url() -> str:
-    return os.environ.get("MARKET_TEST_DATABASE_URL") or DEFAULT_PG
-
-
-def _pg_conninfo(url: str, database: str | None = None) -> str:
-    parsed = make_url(url)
-    if database:
-        parsed = parsed.set(database=database)
-    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-@contextlib.contextmanager
-def _pg_admin() -> Iterator[psycopg.Connection[Any]]:
-    url = _pg_admin_url()
-    with psycopg.connect(_pg_conninfo(url), autocommit=True, connect_timeout=5) as conn:
-        yield conn
 
 
 @dataclass
@@ -66,16 +44,16 @@ class Backend:
 
 
 def _url_of(backend: str, template: str) -> str:
-    if backend == "sqlite":
-        return f"sqlite:///{template}"
-    return make_url(_pg_admin_url()).set(database=template).render_as_string(hide_password=False)
+    return f"sqlite:///{template}" if backend == "sqlite" else databases.pg_url(template)
 
 
 def _load_demo(url: str, var_dir: Path) -> Path:
-    """The demo county loaded into the database at ``url``, as `market demo` loads it; returns the
-    directory of its uploaded files."""
+    """The demo county loaded into the database at ``url`` as `market demo` loads it, then the
+    worker run until nothing is left to do (due transitions, the documents' PDFs), as `make run`
+    serves it; returns the directory of its uploaded and rendered files."""
     import asyncio
 
+    from market import worker
     from market.app import demo_loaders, wire
 
     settings = Settings(
@@ -94,6 +72,9 @@ def _load_demo(url: str, var_dir: Path) -> Path:
                 for loader in demo_loaders():
                     await loader(session, settings)
                 await session.commit()
+            factory = dbmod.session_factory(engine)
+            while any((await worker.run_once(factory, settings)).values()):
+                pass
         finally:
             await engine.dispose()
 
@@ -101,46 +82,58 @@ def _load_demo(url: str, var_dir: Path) -> Path:
     return settings.upload_dir
 
 
-@pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Backend:
-    path = tmp_path_factory.mktemp("tpl") / "template.db"
-    migrations.upgrade(f"sqlite:///{path}")
-    return Backend("sqlite", str(path))
+# Templates are built once per run and shared by the xdist workers (tests/databases.py); the
+# controlling process drops them when the run ends.
 
 
 @pytest.fixture(scope="session")
-def postgres_template() -> Iterator[Backend]:
-    name = f"market_tpl_{RUN_TOKEN}"
-    try:
-        with _pg_admin() as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError as exc:  # pragma: no cover - the Makefile provides a server
-        pytest.fail(f"PostgreSQL is not reachable at {_pg_admin_url()}: {exc}. Run `make test`.")
-    url = make_url(_pg_admin_url()).set(database=name).render_as_string(hide_password=False)
-    migrations.upgrade(url)
-    yield Backend("postgresql", name)
-    with _pg_admin() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def sqlite_template() -> Backend:
+    def build() -> dict[str, Any]:
+        path = databases.shared_folder() / "template.db"
+        migrations.upgrade(f"sqlite:///{path}")
+        return {"template": str(path)}
+
+    return Backend("sqlite", databases.shared("sqlite-template", build)["template"])
 
 
 @pytest.fixture(scope="session")
-def sqlite_demo_template(sqlite_template: Backend, tmp_path_factory: pytest.TempPathFactory) -> Backend:
-    folder = tmp_path_factory.mktemp("demo")
-    path = folder / "demo.db"
-    shutil.copyfile(sqlite_template.template, path)
-    uploads = _load_demo(_url_of("sqlite", str(path)), folder)
-    return Backend("sqlite", str(path), uploads)
+def postgres_template() -> Backend:
+    def build() -> dict[str, Any]:
+        name = f"market_tpl_{databases.run_token()}"
+        try:
+            databases.create_database(name)
+        except psycopg.OperationalError as exc:  # pragma: no cover - the Makefile provides a server
+            pytest.fail(f"PostgreSQL is not reachable at {databases.pg_admin_url()}: {exc}. Run `make test`.")
+        migrations.upgrade(databases.pg_url(name))
+        return {"template": name}
+
+    return Backend("postgresql", databases.shared("postgres-template", build)["template"])
 
 
 @pytest.fixture(scope="session")
-def postgres_demo_template(postgres_template: Backend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
-    name = f"market_demo_{RUN_TOKEN}"
-    with _pg_admin() as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template.template}"')
-    uploads = _load_demo(_url_of("postgresql", name), tmp_path_factory.mktemp("demo"))
-    yield Backend("postgresql", name, uploads)
-    with _pg_admin() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def sqlite_demo_template(sqlite_template: Backend) -> Backend:
+    def build() -> dict[str, Any]:
+        folder = databases.shared_folder() / "sqlite-demo"
+        folder.mkdir()
+        path = folder / "demo.db"
+        shutil.copyfile(sqlite_template.template, path)
+        return {"template": str(path), "uploads": str(_load_demo(_url_of("sqlite", str(path)), folder))}
+
+    built = databases.shared("sqlite-demo", build)
+    return Backend("sqlite", built["template"], Path(built["uploads"]))
+
+
+@pytest.fixture(scope="session")
+def postgres_demo_template(postgres_template: Backend) -> Backend:
+    def build() -> dict[str, Any]:
+        name = f"market_demo_{databases.run_token()}"
+        databases.create_database(name, postgres_template.template)
+        folder = databases.shared_folder() / "postgres-demo"
+        folder.mkdir()
+        return {"template": name, "uploads": str(_load_demo(_url_of("postgresql", name), folder))}
+
+    built = databases.shared("postgres-demo", build)
+    return Backend("postgresql", built["template"], Path(built["uploads"]))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -167,26 +160,22 @@ def database_url(backend: str, template: Backend, tmp_path: Path) -> Iterator[st
         shutil.copyfile(template.template, target)
         yield f"sqlite:///{target}"
         return
-    name = f"market_t_{RUN_TOKEN}_{next(_counter)}"
-    with _pg_admin() as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template.template}"')
-    yield make_url(_pg_admin_url()).set(database=name).render_as_string(hide_password=False)
-    with _pg_admin() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    name = f"market_t_{databases.run_token()}_{os.getpid()}_{next(_counter)}"
+    databases.create_database(name, template.template)
+    yield databases.pg_url(name)
+    databases.drop_database(name)
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Iterator[Settings]:
-    """The test's settings, also the process's for the block (as the app and the CLI configure them)."""
-    value = Settings(
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    """The test's settings (the app, the CLI and the services are given them)."""
+    return Settings(
         database_url=database_url,
         var_dir=tmp_path,
         upload_dir=tmp_path / "uploads",
         run_worker_in_app=False,
         argon2_profile="fast",
     ).validate()
-    with configured(value):
-        yield value
 
 
 @pytest.fixture

@@ -152,14 +152,16 @@ async def owner(
     return await login(client, username), user.org_id
 
 
-def purchase_body(code: str = "ZJ-HP-01", deadline: Any = None, **changes: Any) -> dict[str, Any]:
-    """A valid draft (the deadline defaults to the earliest allowed one, plus a minute)."""
+def purchase_body(
+    code: str = "ZJ-HP-01", deadline: Any = None, *, settings: Settings | None = None, **changes: Any
+) -> dict[str, Any]:
+    """A valid draft (the deadline defaults to the earliest one ``settings`` allow, plus a minute)."""
     from datetime import timedelta
 
     from bidding.purchases import earliest_deadline
     from market import clock
-    from market.settings import get_settings
 
+    deadline = deadline or earliest_deadline(settings or Settings(), clock.now()) + timedelta(minutes=1)
     body: dict[str, Any] = {
         "title": "云岭县城南污水处理厂扩建工程环境影响评价",
         "catalog_code": code,
@@ -167,7 +169,7 @@ def purchase_body(code: str = "ZJ-HP-01", deadline: Any = None, **changes: Any) 
         "budget_cap": "50000.00",
         "funding": "fiscal",
         "method": "random",
-        "bid_deadline": (deadline or earliest_deadline(get_settings(), clock.now()) + timedelta(minutes=1)).isoformat(),
+        "bid_deadline": deadline.isoformat(),
         "service_days": 15,
     }
     body.update(changes)
@@ -216,6 +218,7 @@ def actor_of(user: Any, role: str, ip: str = "198.51.100.20") -> Any:
 
 async def awarded_purchase(
     factory: async_sessionmaker[AsyncSession],
+    settings: Settings,
     owner_user: Any,
     provider_user: Any,
     *,
@@ -235,9 +238,7 @@ async def awarded_purchase(
     from listings.models import CatalogItem
     from market import clock
     from market.app import wire
-    from market.settings import get_settings
 
-    settings = get_settings()
     wire(settings)
     owner_actor, provider_actor = actor_of(owner_user, "owner"), actor_of(provider_user, "provider")
     previous = clock.frozen_moment()
@@ -327,7 +328,7 @@ async def draft_contract(
     """The contract the award of a fresh purchase drafted (``changes``: amount, service_days, awarded_at)."""
     from invoices.models import Contract
 
-    purchase = await awarded_purchase(factory, owner_user, provider_user, **changes)
+    purchase = await awarded_purchase(factory, settings, owner_user, provider_user, **changes)
     async with factory() as session:
         contract = await session.scalar(select(Contract).where(Contract.purchase_id == purchase.id))
         assert contract is not None, "the award did not draft a contract"

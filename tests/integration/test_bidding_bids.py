@@ -20,8 +20,8 @@ def settings(settings):
     return settings.with_(accelerator=ACCELERATOR)
 
 
-async def test_eligibility(client, factory):
-    w = await make_world(client, factory)
+async def test_eligibility(client, factory, settings):
+    w = await make_world(client, factory, settings)
     avoided_headers, avoided_id = await provider(client, factory, "avoided", [CODE], "回避测试咨询有限公司")
     p = await w.published(avoid_provider_ids=[str(avoided_id)])
     url = f"/api/v1/purchases/{p['id']}/bids"
@@ -53,8 +53,8 @@ async def test_eligibility(client, factory):
     assert (await client.post(url, headers=bidder, json={"price": 50000, "service_days": 15})).status_code == 201
 
 
-async def test_floor_replace_withdraw_and_deadline(client, factory, backend):
-    w = await make_world(client, factory)
+async def test_floor_replace_withdraw_and_deadline(client, factory, backend, settings):
+    w = await make_world(client, factory, settings)
     p = await w.published(price_floor="30000.00")
     assert_problem(await w.bid(p["id"], 0, "29999.99"), 422, "price")
     first = await w.bid(p["id"], 0, "35000")

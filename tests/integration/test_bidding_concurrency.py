@@ -30,7 +30,7 @@ def settings(settings):
 
 
 async def test_concurrent_bids_across_the_deadline(client, factory, backend, settings):
-    w = await make_world(client, factory, providers=20)
+    w = await make_world(client, factory, settings, providers=20)
     p = await w.published(min_bids=1)
     deadline = datetime.fromisoformat(p["bid_deadline"])
     # the clock is frozen and moved by the test, never read from the machine: each bid moves it on
@@ -80,8 +80,8 @@ async def test_concurrent_bids_across_the_deadline(client, factory, backend, set
         assert all(b.status == "replaced" for b in mine if b is not active)
 
 
-async def test_parallel_publishing_gives_gap_free_references(client, factory):
-    w = await make_world(client, factory, providers=0)
+async def test_parallel_publishing_gives_gap_free_references(client, factory, settings):
+    w = await make_world(client, factory, settings, providers=0)
     drafts = [await w.draft(title=f"并发发布测试项目第{i:02d}号") for i in range(20)]
     results = await asyncio.gather(
         *(client.post(f"/api/v1/purchases/{d['id']}/publish", headers=w.owner) for d in drafts)
@@ -92,7 +92,7 @@ async def test_parallel_publishing_gives_gap_free_references(client, factory):
 
 
 async def test_parallel_workers_award_once(client, factory, settings):
-    w = await make_world(client, factory)
+    w = await make_world(client, factory, settings)
     awarded: list = []
 
     async def on_award(session, event: PurchaseAwarded) -> None:
@@ -119,7 +119,7 @@ async def test_parallel_workers_award_once(client, factory, settings):
 
 
 async def test_a_failing_award_does_not_block_other_transitions(client, factory, settings):
-    w = await make_world(client, factory)
+    w = await make_world(client, factory, settings)
 
     async def broken(session, event: PurchaseAwarded) -> None:
         raise RuntimeError("the contracts package is broken")

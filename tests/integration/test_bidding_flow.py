@@ -19,7 +19,7 @@ def settings(settings):
 
 
 async def test_random_purchase_from_draft_to_award(client, factory, settings):
-    w = await make_world(client, factory)
+    w = await make_world(client, factory, settings)
     awarded: list[PurchaseAwarded] = []
 
     async def on_award(session, event: PurchaseAwarded) -> None:
@@ -66,8 +66,8 @@ async def test_random_purchase_from_draft_to_award(client, factory, settings):
     assert verify.status_code == 200 and verify.json()["ok"] is True
 
 
-async def test_draft_validation_names_fields(client, factory):
-    w = await make_world(client, factory)
+async def test_draft_validation_names_fields(client, factory, settings):
+    w = await make_world(client, factory, settings)
     r = await client.post(
         "/api/v1/purchases",
         headers=w.owner,

@@ -23,7 +23,7 @@ def local(moment: datetime) -> str:
 
 
 async def test_owner_provider_and_operator_work_through_the_pages(client, factory, settings):
-    w = await make_world(client, factory)
+    w = await make_world(client, factory, settings)
     admin = await account(client, factory, "admin", "ops")
     # the owner drafts through the form; a bad form comes back with the field named
     form = {
@@ -124,8 +124,8 @@ async def test_owner_provider_and_operator_work_through_the_pages(client, factor
     assert 'class="badge status-failed"' not in verify.text
 
 
-async def test_public_pages_in_both_languages_and_workspace_tiles(client, factory):
-    w = await make_world(client, factory)
+async def test_public_pages_in_both_languages_and_workspace_tiles(client, factory, settings):
+    w = await make_world(client, factory, settings)
     p = await w.published()
     zh = await client.get("/purchases")
     assert zh.status_code == 200 and "采购公告" in zh.text and p["ref"] in zh.text and "开放投标" in zh.text
@@ -151,8 +151,8 @@ async def test_public_pages_in_both_languages_and_workspace_tiles(client, factor
     assert (await client.get("/admin/objections", headers=w.owner)).status_code == 403
 
 
-async def test_forms_need_the_csrf_token_with_a_session_cookie(client, factory):
-    w = await make_world(client, factory)
+async def test_forms_need_the_csrf_token_with_a_session_cookie(client, factory, settings):
+    w = await make_world(client, factory, settings)
     p = await w.published()
     await client.get("/login")  # the browser gets its CSRF cookie
     r = await client.post(
@@ -167,10 +167,10 @@ async def test_forms_need_the_csrf_token_with_a_session_cookie(client, factory):
     assert r.status_code == 303
 
 
-async def test_lists_page_through_every_purchase(client, factory):
+async def test_lists_page_through_every_purchase(client, factory, settings):
     """The public announcements and the owner's list show 20 a page, with links to the others
     (a second page was once a 500: the pager macro was imported without the page's context)."""
-    w = await make_world(client, factory, providers=0)
+    w = await make_world(client, factory, settings, providers=0)
     refs = [(await w.published(title=f"分页测试采购项目第{n:02d}号"))["ref"] for n in range(21)]
     first = await client.get("/purchases")
     assert first.status_code == 200 and 'rel="next"' in first.text and "page=2" in first.text
@@ -185,10 +185,10 @@ async def test_lists_page_through_every_purchase(client, factory):
     assert mine.status_code == 200 and len(set(re.findall(r"CG-2026-\d{6}", mine.text))) == len(refs) - 20
 
 
-async def test_a_refused_edit_or_answer_shows_the_form_again(client, factory):
+async def test_a_refused_edit_or_answer_shows_the_form_again(client, factory, settings):
     """A two-character title on the draft's edit page and an empty answer to a clarification come
     back as the form with the error next to the field (422) — both were once a 500."""
-    w = await make_world(client, factory, providers=1)
+    w = await make_world(client, factory, settings, providers=1)
     draft = await w.draft()
     stored = (await client.get(f"/api/v1/purchases/{draft['id']}", headers=w.owner)).json()
     form = {

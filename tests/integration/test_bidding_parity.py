@@ -89,8 +89,8 @@ def draft_form(body: dict[str, Any]) -> dict[str, str]:
     return form
 
 
-async def test_draft_and_edit_forms_refuse_what_the_api_refuses(client, factory):
-    w = await make_world(client, factory, providers=0)
+async def test_draft_and_edit_forms_refuse_what_the_api_refuses(client, factory, settings):
+    w = await make_world(client, factory, settings, providers=0)
     body = purchase_body(CODE)
     draft = await w.draft()
     edit = f"/workspace/purchases/{draft['id']}/edit"
@@ -148,8 +148,8 @@ async def open_purchase(w: World) -> dict[str, Any]:
     return await w.published(title="云岭县城南污水处理厂扩建工程环境影响评价（对照测试）")
 
 
-async def test_bid_question_answer_and_cancel_forms_refuse_what_the_api_refuses(client, factory):
-    w = await make_world(client, factory, providers=1)
+async def test_bid_question_answer_and_cancel_forms_refuse_what_the_api_refuses(client, factory, settings):
+    w = await make_world(client, factory, settings, providers=1)
     p = await open_purchase(w)
     firm = w.providers[0][0]
     bid_api, bid_page = f"/api/v1/purchases/{p['id']}/bids", f"/workspace/purchases/{p['id']}/bid"
@@ -195,8 +195,8 @@ async def test_bid_question_answer_and_cancel_forms_refuse_what_the_api_refuses(
     assert (await client.get(f"/api/v1/purchases/{p['id']}")).json()["status"] == "open"
 
 
-async def test_explanation_selection_objection_decision_and_republish_forms(client, factory):
-    w = await make_world(client, factory, providers=3)
+async def test_explanation_selection_objection_decision_and_republish_forms(client, factory, settings):
+    w = await make_world(client, factory, settings, providers=3)
     admin = await login_admin(client, factory)
     # a purchase whose lowest price is abnormally low, one for a direct selection, one with no bid
     low = await w.published(title="异常低价说明对照测试项目", method="lowest_price")

@@ -29,8 +29,8 @@ def settings(settings):
     return settings.with_(accelerator=ACCELERATOR)
 
 
-async def test_field_rules_of_a_draft(client, factory):
-    w = await make_world(client, factory)
+async def test_field_rules_of_a_draft(client, factory, settings):
+    w = await make_world(client, factory, settings)
     await make_catalog_item(factory, "ZJ-OLD-01", name="已取消事项", status="cancelled")
     await make_catalog_item(factory, "ZJ-CH-01", name="房产测绘", fee_type="government_priced", fee_cap="30000.00")
 
@@ -59,8 +59,8 @@ async def test_field_rules_of_a_draft(client, factory):
     assert (await client.get(f"/api/v1/purchases/{d['id']}", headers=w.owner)).json()["min_bids"] == 1
 
 
-async def test_who_may_draft(client, factory):
-    w = await make_world(client, factory)
+async def test_who_may_draft(client, factory, settings):
+    w = await make_world(client, factory, settings)
     assert_problem(await client.post("/api/v1/purchases", json=purchase_body(CODE)), 401)
     assert_problem(await client.post("/api/v1/purchases", headers=w.providers[0][0], json=purchase_body(CODE)), 403)
     admin = await account(client, factory, "admin", "ops")
@@ -77,8 +77,8 @@ async def test_who_may_draft(client, factory):
     assert_problem(await client.post("/api/v1/purchases", headers=pending, json=purchase_body(CODE)), 403)
 
 
-async def test_edit_publish_freeze_and_cancel(client, factory, backend):
-    w = await make_world(client, factory)
+async def test_edit_publish_freeze_and_cancel(client, factory, backend, settings):
+    w = await make_world(client, factory, settings)
     d = await w.draft()
     # a draft is private to its owner
     assert_problem(await client.get(f"/api/v1/purchases/{d['id']}"), 404)
@@ -139,8 +139,8 @@ async def test_edit_publish_freeze_and_cancel(client, factory, backend):
     assert actions == ["purchase.drafted", "purchase.edited", "purchase.published", "purchase.cancelled"]
 
 
-async def test_public_list_filters_and_request_time_deadline(client, factory):
-    w = await make_world(client, factory)
+async def test_public_list_filters_and_request_time_deadline(client, factory, settings):
+    w = await make_world(client, factory, settings)
     first = await w.published(title="云岭县第一中学宿舍楼环境影响评价")
     second = await w.published(title="云岭县人民医院门诊楼环境影响评价", method="lowest_price")
     await w.draft(title="尚未发布的草稿项目")
@@ -162,8 +162,8 @@ async def test_public_list_filters_and_request_time_deadline(client, factory):
     assert (await client.get(f"/api/v1/purchases/{second['id']}")).json()["status"] == "failed"
 
 
-async def test_failed_purchase_is_republished_as_a_linked_round(client, factory):
-    w = await make_world(client, factory)
+async def test_failed_purchase_is_republished_as_a_linked_round(client, factory, settings):
+    w = await make_world(client, factory, settings)
     p = await w.published()
     assert (await w.bid(p["id"], 0, "40000")).status_code == 201
     assert (await w.bid(p["id"], 1, "41000")).status_code == 201
@@ -189,8 +189,8 @@ async def test_failed_purchase_is_republished_as_a_linked_round(client, factory)
     assert_problem(await client.post(f"/api/v1/purchases/{new['id']}/republish", headers=w.owner, json={}), 422)
 
 
-async def test_clarifications_keep_the_asker_anonymous(client, factory):
-    w = await make_world(client, factory)
+async def test_clarifications_keep_the_asker_anonymous(client, factory, settings):
+    w = await make_world(client, factory, settings)
     p = await w.published()
     asker = w.providers[0]
     r = await client.post(
@@ -244,7 +244,7 @@ async def test_the_services_keep_every_bound_without_the_schemas(client, factory
     from market.actor import Actor
     from market.errors import InvalidInput
 
-    w = await make_world(client, factory, providers=1)
+    w = await make_world(client, factory, settings, providers=1)
     owner_actor = Actor(user_id=None, org_id=w.owner_id, role="owner")
     firm = Actor(user_id=None, org_id=w.providers[0][1], role="provider")
     valid = PurchaseCreate.model_validate(purchase_body(CODE))

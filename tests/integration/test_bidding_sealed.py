@@ -64,8 +64,8 @@ async def _snapshot(client, viewers: dict, routes) -> dict:
     return seen
 
 
-async def test_nothing_about_bids_leaks_before_the_deadline(client, factory):
-    w = await make_world(client, factory, providers=5)
+async def test_nothing_about_bids_leaks_before_the_deadline(client, factory, settings):
+    w = await make_world(client, factory, settings, providers=5)
     admin = await account(client, factory, "admin", "ops")
     finance = await account(client, factory, "finance", "czj")
     other_owner, _ = await owner(client, factory, "jtj", "云岭县交通运输局")
@@ -139,8 +139,8 @@ async def test_nothing_about_bids_leaks_before_the_deadline(client, factory):
     assert sorted(e["entity_id"] for e in events["items"]) == sorted(bid_ids)
 
 
-async def test_a_cancelled_purchase_keeps_its_bids_sealed(client, factory):
-    w = await make_world(client, factory)
+async def test_a_cancelled_purchase_keeps_its_bids_sealed(client, factory, settings):
+    w = await make_world(client, factory, settings)
     admin = await account(client, factory, "admin", "ops")
     p = await w.published()
     b = await w.bid(p["id"], 0, "42000.00")

@@ -78,8 +78,8 @@ async def advance_and_tick(factory, settings, seconds: float = 5) -> int:
     return await timeline.tick(factory, settings, clock.now())
 
 
-async def test_lowest_price_tie_is_drawn(client, factory):
-    w = await make_world(client, factory)
+async def test_lowest_price_tie_is_drawn(client, factory, settings):
+    w = await make_world(client, factory, settings)
     p = await opened(w, ["40000", "39000", "39000.00"], method="lowest_price")
     assert p["status"] == "evaluating"
     assert_problem(await run_selection(w, p, bid_id=str(uuid.uuid4())), 422, "bid_id")
@@ -97,8 +97,8 @@ async def test_lowest_price_tie_is_drawn(client, factory):
     assert [bool(b["provider_name"]) for b in public["bids"]] == [b["winner"] for b in public["bids"]]
 
 
-async def test_scored_selection_needs_quality_marks(client, factory):
-    w = await make_world(client, factory)
+async def test_scored_selection_needs_quality_marks(client, factory, settings):
+    w = await make_world(client, factory, settings)
     p = await opened(
         w, ["40000", "36000", "44000"], method="scored", weights={"price": 50, "quality": 40, "credit": 10}
     )
@@ -115,8 +115,8 @@ async def test_scored_selection_needs_quality_marks(client, factory):
     assert recompute(result) == result["winner_digest"] and len(result["draw"]["candidates"]) == 1
 
 
-async def test_direct_selection_needs_a_reason_and_is_visible(client, factory):
-    w = await make_world(client, factory)
+async def test_direct_selection_needs_a_reason_and_is_visible(client, factory, settings):
+    w = await make_world(client, factory, settings)
     p = await opened(w, ["40000", "45000"], method="direct")
     assert p["status"] == "evaluating" and p["min_bids"] == 1
     bids = (await client.get(f"/api/v1/purchases/{p['id']}/bids", headers=w.owner)).json()["items"]
@@ -130,8 +130,8 @@ async def test_direct_selection_needs_a_reason_and_is_visible(client, factory):
     assert [i["id"] for i in listed["items"]] == [p["id"]]
 
 
-async def test_abnormally_low_price_needs_an_explanation_before_selection(client, factory):
-    w = await make_world(client, factory)
+async def test_abnormally_low_price_needs_an_explanation_before_selection(client, factory, settings):
+    w = await make_world(client, factory, settings)
     p = await opened(w, ["40000", "15000", "42000"], method="lowest_price")
     low = next(
         b
@@ -158,7 +158,7 @@ async def test_abnormally_low_price_needs_an_explanation_before_selection(client
 
 
 async def test_unexplained_abnormal_price_is_set_aside(client, factory, settings):
-    w = await make_world(client, factory)
+    w = await make_world(client, factory, settings)
     p = await opened(w, ["40000", "15000", "42000"], method="lowest_price")
     assert await advance_and_tick(factory, settings, 3) == 1
     failed = (await client.get(f"/api/v1/purchases/{p['id']}")).json()
@@ -173,7 +173,7 @@ async def test_unexplained_abnormal_price_is_set_aside(client, factory, settings
 
 
 async def test_dismissed_objection_lets_the_award_proceed(client, factory, awards, settings):
-    w = await make_world(client, factory, providers=5)
+    w = await make_world(client, factory, settings, providers=5)
     admin = await account(client, factory, "admin", "ops")
     p = await opened(w, ["40000", "41000", "42000", "43000"])
     url = f"/api/v1/purchases/{p['id']}/objections"
@@ -222,7 +222,7 @@ async def test_dismissed_objection_lets_the_award_proceed(client, factory, award
 
 
 async def test_upheld_objection_excludes_the_winner_and_draws_again(client, factory, awards, settings):
-    w = await make_world(client, factory)
+    w = await make_world(client, factory, settings)
     admin = await account(client, factory, "admin", "ops")
     p = await opened(w, ["40000", "41000", "42000", "43000"])
     first = (await run_selection(w, p)).json()
@@ -256,8 +256,8 @@ async def test_upheld_objection_excludes_the_winner_and_draws_again(client, fact
     assert len(awards) == 1 and str(awards[0].bid_id) == second["winner_bid_id"]
 
 
-async def test_upheld_objection_with_too_few_bids_left_fails(client, factory):
-    w = await make_world(client, factory)
+async def test_upheld_objection_with_too_few_bids_left_fails(client, factory, settings):
+    w = await make_world(client, factory, settings)
     admin = await account(client, factory, "admin", "ops")
     p = await opened(w, ["40000", "41000", "42000"])
     first = (await run_selection(w, p)).json()
@@ -276,8 +276,8 @@ async def test_upheld_objection_with_too_few_bids_left_fails(client, factory):
     assert final["status"] == "failed" and final["fail_reason"] == "objection_upheld"
 
 
-async def test_direct_selection_upheld_goes_back_to_the_owner(client, factory):
-    w = await make_world(client, factory)
+async def test_direct_selection_upheld_goes_back_to_the_owner(client, factory, settings):
+    w = await make_world(client, factory, settings)
     admin = await account(client, factory, "admin", "ops")
     p = await opened(w, ["40000", "45000"], method="direct")
     bids = (await client.get(f"/api/v1/purchases/{p['id']}/bids", headers=w.owner)).json()["items"]
@@ -303,8 +303,8 @@ async def test_direct_selection_upheld_goes_back_to_the_owner(client, factory):
     assert result["round"] == 2 and result["winner_bid_id"] == other["id"]
 
 
-async def test_award_event_contract_link_and_the_audit_trail(client, factory, awards):
-    w = await make_world(client, factory)
+async def test_award_event_contract_link_and_the_audit_trail(client, factory, awards, settings):
+    w = await make_world(client, factory, settings)
     p = await opened(w, ["40000", "41000", "42000"])
     result = (await run_selection(w, p)).json()
     # no worker: the end of publicity is enforced when the purchase is read
@@ -370,10 +370,10 @@ async def test_award_event_contract_link_and_the_audit_trail(client, factory, aw
     ]
 
 
-async def test_market_verify_draw(client, factory, database_url, tmp_path, backend):
+async def test_market_verify_draw(client, factory, database_url, tmp_path, backend, settings):
     from market.cli import main
 
-    w = await make_world(client, factory)
+    w = await make_world(client, factory, settings)
     p = await opened(w, ["40000", "41000", "42000"])
     await run_selection(w, p)
     env = {

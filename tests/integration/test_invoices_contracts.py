@@ -35,7 +35,7 @@ async def test_award_drafts_the_contract_with_parties_snapshotted(app, factory, 
     from bidding.models import Bid, Purchase
 
     owner, provider = await make_parties(factory)
-    purchase = await awarded_purchase(factory, owner, provider)
+    purchase = await awarded_purchase(factory, settings, owner, provider)
     async with factory() as session:
         rows = (await session.scalars(select(Contract))).all()
         assert len(rows) == 1
@@ -70,7 +70,7 @@ async def test_award_with_the_parties_swapped_is_refused(factory, settings):
     from market.errors import InvalidInput
 
     owner, provider = await make_parties(factory)
-    purchase = await awarded_purchase(factory, owner, provider)
+    purchase = await awarded_purchase(factory, settings, owner, provider)
     # another award than the one that already has its contract (that one would be answered as is)
     the_award = award(
         purchase,
@@ -184,9 +184,8 @@ async def test_due_date_of_a_contract_signed_the_friday_before_national_day(fact
 
 
 async def test_due_date_is_accelerated(factory, settings):
-    from market.settings import configure
 
-    fast = configure(settings.with_(accelerator=86400))  # as MARKET_ACCELERATOR=86400 would
+    fast = settings.with_(accelerator=86400)  # as MARKET_ACCELERATOR=86400 would
     owner, provider = await make_parties(factory)
     clock.freeze(datetime(2026, 9, 18, 7, 0, tzinfo=UTC))
     contract = await signed_contract(factory, fast, owner, provider, service_days=11)

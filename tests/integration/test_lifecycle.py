@@ -23,9 +23,8 @@ PDF = b"%PDF-1.7\n1 0 obj << >> endobj\n%%EOF\n"
 @pytest.fixture
 async def fast_client(settings, engine):
     from market.app import create_app
-    from market.settings import configure
 
-    fast = configure(settings.with_(accelerator=86400))
+    fast = settings.with_(accelerator=86400)
     app = create_app(fast, engine=engine)
     transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 50000))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:

@@ -75,8 +75,10 @@ class TestSealedUntilTheDeadline:
     def settings(self, settings):
         return settings.with_(accelerator=ACCELERATOR)
 
-    async def test_bids_reach_reports_flags_exports_and_open_data_only_after_the_deadline(self, client, factory):
-        w = await make_world(client, factory, providers=4)
+    async def test_bids_reach_reports_flags_exports_and_open_data_only_after_the_deadline(
+        self, client, factory, settings
+    ):
+        w = await make_world(client, factory, settings, providers=4)
         finance = await account(client, factory, "finance", "czj", "云岭县财政局")
         # two firms register the same practitioner (the same ID number: the same keyed hash)
         same_person = demo_id_number("兼职测绘师")
@@ -166,6 +168,7 @@ async def test_split_purchases_a_dominant_firm_and_the_exports(client, factory, 
         bought.append(
             await awarded_purchase(
                 factory,
+                settings,
                 owner_user,
                 provider_user,
                 amount=Decimal(amount),

@@ -46,18 +46,11 @@ def test_plain_database_urls_get_async_drivers():
         async_url("mysql://u@h/db")
 
 
-def test_configured_scopes_the_process_settings_and_gives_the_previous_back():
-    from market.settings import configure, configured, get_settings
+def test_no_process_wide_settings_exist():
+    """Settings are passed in: nothing can read them from a global."""
+    import market.settings as module
 
-    inner = Settings(ocds_publisher="内层")
-    with configured(Settings(ocds_publisher="外层")) as outer:
-        with configured(inner) as given:
-            assert given is inner and get_settings() is inner
-            configure(Settings(ocds_publisher="块内再配置"))  # what create_app does inside a test
-        assert get_settings() is outer
-        with pytest.raises(RuntimeError), configured(inner):
-            raise RuntimeError("the block fails")
-        assert get_settings() is outer
+    assert not {"configure", "configured", "get_settings", "_current"} & set(vars(module))
 
 
 def test_password_hashes_follow_the_profile_they_are_given():
