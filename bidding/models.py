@@ -21,7 +21,7 @@ from sqlalchemy import CheckConstraint, Column, Index, Text, UniqueConstraint, t
 from sqlmodel import Field, SQLModel
 
 from market import clock
-from market.db import UTCDateTime, new_id, one_of
+from market.db import StrEnumType, UTCDateTime, new_id, one_of
 from market.money import MoneyType
 
 
@@ -105,16 +105,16 @@ class Purchase(SQLModel, table=True):
     description: str = Field(sa_column=Column(Text, nullable=False))  # scope of the service
     budget_cap: Decimal = Field(sa_type=MoneyType)  # 最高限价
     price_floor: Decimal | None = Field(default=None, sa_type=MoneyType)
-    funding: str = Field(max_length=16)
+    funding: Funding = Field(sa_type=StrEnumType(Funding, 16))
     investment_code: str | None = Field(default=None, max_length=40)  # 投资项目代码
-    method: str = Field(max_length=16, index=True)
+    method: Method = Field(sa_type=StrEnumType(Method, 16), index=True)
     bid_deadline: datetime = Field(sa_type=UTCDateTime, nullable=False)
     service_days: int
     min_bids: int
     weight_price: int | None = None  # percentages, scored only
     weight_quality: int | None = None
     weight_credit: int | None = None
-    status: str = Field(default=PurchaseStatus.draft.value, max_length=16, index=True)
+    status: PurchaseStatus = Field(default=PurchaseStatus.draft, sa_type=StrEnumType(PurchaseStatus, 16), index=True)
     # the commitment (sha256 of a 32-byte secret) of the next draw; the secret stays hidden until used
     draw_commitment: str | None = Field(default=None, max_length=64)
     draw_secret: str | None = Field(default=None, max_length=64)
@@ -173,7 +173,7 @@ class Bid(SQLModel, table=True):
     note: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     received_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     digest: str = Field(max_length=64, unique=True)  # sha256 of the canonical content
-    status: str = Field(default=BidStatus.active.value, max_length=16, index=True)
+    status: BidStatus = Field(default=BidStatus.active, sa_type=StrEnumType(BidStatus, 16), index=True)
     withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # evaluation, after the opening
     valid: bool | None = None
@@ -204,7 +204,7 @@ class Selection(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     purchase_id: uuid.UUID = Field(foreign_key="purchases.id", index=True)
     round: int
-    method: str = Field(max_length=16)
+    method: Method = Field(sa_type=StrEnumType(Method, 16))
     winner_bid_id: uuid.UUID = Field(foreign_key="bids.id")
     price: Decimal = Field(sa_type=MoneyType)
     reason: str | None = Field(default=None, sa_column=Column(Text))  # direct selection's written reason
@@ -218,7 +218,7 @@ class Selection(SQLModel, table=True):
     selected_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     selected_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
     publicity_ends_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
-    status: str = Field(default=SelectionStatus.current.value, max_length=16)
+    status: SelectionStatus = Field(default=SelectionStatus.current, sa_type=StrEnumType(SelectionStatus, 16))
 
 
 class Question(SQLModel, table=True):
@@ -254,7 +254,9 @@ class Objection(SQLModel, table=True):
     filed_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
     reason: str = Field(sa_column=Column(Text, nullable=False))
     filed_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
-    status: str = Field(default=ObjectionStatus.pending.value, max_length=16, index=True)
+    status: ObjectionStatus = Field(
+        default=ObjectionStatus.pending, sa_type=StrEnumType(ObjectionStatus, 16), index=True
+    )
     decision: str | None = Field(default=None, sa_column=Column(Text))
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     decided_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")

@@ -24,7 +24,7 @@ from market.schemas import check_text
 S = PurchaseStatus
 
 # Allowed moves of SPEC §5. A `publicity → publicity` move is a rerun after an upheld objection.
-TRANSITIONS: dict[str, frozenset[str]] = {
+TRANSITIONS: dict[PurchaseStatus, frozenset[PurchaseStatus]] = {
     S.draft: frozenset({S.open, S.cancelled}),
     S.open: frozenset({S.evaluating, S.cancelled}),
     S.evaluating: frozenset({S.publicity, S.failed, S.cancelled}),
@@ -36,7 +36,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
-def can_move(current: str, target: str) -> bool:
+def can_move(current: PurchaseStatus, target: PurchaseStatus) -> bool:
     return target in TRANSITIONS.get(current, frozenset())
 
 
@@ -83,7 +83,7 @@ class Transition(StrEnum):
 class Timing:
     """What the schedule of a purchase depends on."""
 
-    status: str
+    status: PurchaseStatus
     bid_deadline: datetime
     explanation_due_at: datetime | None = None
     publicity_ends_at: datetime | None = None

@@ -77,7 +77,9 @@ async def lock(session: AsyncSession, purchase_id: uuid.UUID) -> Purchase | None
     )
 
 
-def move(session: AsyncSession, actor: Actor, p: Purchase, target: str, action: str, data: dict[str, Any]) -> None:
+def move(
+    session: AsyncSession, actor: Actor, p: Purchase, target: PurchaseStatus, action: str, data: dict[str, Any]
+) -> None:
     """Change the status along an allowed edge of the state machine, with its audit event."""
     if not rules.can_move(p.status, target):
         raise RuleViolation(
@@ -103,7 +105,7 @@ async def pending_objections(session: AsyncSession, purchase_id: uuid.UUID) -> i
         await session.scalar(
             select(func.count())
             .select_from(Objection)
-            .where(col(Objection.purchase_id) == purchase_id, col(Objection.status) == ObjectionStatus.pending.value)
+            .where(col(Objection.purchase_id) == purchase_id, col(Objection.status) == ObjectionStatus.pending)
         )
         or 0
     )
@@ -117,7 +119,7 @@ async def pool_size(session: AsyncSession, purchase_id: uuid.UUID) -> int:
             .select_from(Bid)
             .where(
                 col(Bid.purchase_id) == purchase_id,
-                col(Bid.status) == BidStatus.active.value,
+                col(Bid.status) == BidStatus.active,
                 col(Bid.valid).is_(True),
                 col(Bid.excluded).is_(False),
             )
@@ -129,7 +131,7 @@ async def pool_size(session: AsyncSession, purchase_id: uuid.UUID) -> int:
 async def current_selection(session: AsyncSession, purchase_id: uuid.UUID) -> Selection | None:
     return await session.scalar(
         select(Selection)
-        .where(col(Selection.purchase_id) == purchase_id, col(Selection.status) == SelectionStatus.current.value)
+        .where(col(Selection.purchase_id) == purchase_id, col(Selection.status) == SelectionStatus.current)
         .order_by(col(Selection.round).desc())
         .limit(1)
     )
@@ -308,7 +310,7 @@ async def expire_explanations(session: AsyncSession, settings: Settings, p: Purc
         await session.scalars(
             select(Bid).where(
                 col(Bid.purchase_id) == p.id,
-                col(Bid.status) == BidStatus.active.value,
+                col(Bid.status) == BidStatus.active,
                 col(Bid.valid).is_(True),
                 col(Bid.abnormally_low).is_(True),
                 col(Bid.explanation).is_(None),
