@@ -141,9 +141,7 @@ class Contract(SQLModel, table=True):
     signed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # progress (may change after signing)
-    status: ContractStatus = Field(
-        default=ContractStatus.draft, sa_type=StrEnumType(ContractStatus, 16), index=True
-    )
+    status: ContractStatus = Field(default=ContractStatus.draft, sa_type=StrEnumType(ContractStatus, 16), index=True)
     amount_current: Decimal = Field(sa_type=MoneyType)
     due_at_current: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     invoiced_total: Decimal = Field(default=Decimal("0.00"), sa_type=MoneyType)
