@@ -55,6 +55,24 @@ class BidStatus(StrEnum):
     withdrawn = "withdrawn"
 
 
+class FailReason(StrEnum):
+    """Why a purchase failed (流标)."""
+
+    too_few_valid_bids = "too_few_valid_bids"  # fewer valid bids than the minimum at the opening
+    objection_upheld = "objection_upheld"  # too few bids left after an upheld objection excluded the winner
+
+
+class InvalidReason(StrEnum):
+    """Why a bid is invalid (set at the opening, or when an explanation is due)."""
+
+    avoided = "avoided"  # the owner must avoid the bidder (回避)
+    affiliated = "affiliated"  # the bidder is the owner
+    not_qualified = "not_qualified"  # no valid qualification for the item on the deadline's date
+    price_out_of_range = "price_out_of_range"  # above the cap or below the floor
+    service_days = "service_days"  # more days than the purchase allows
+    abnormally_low_unexplained = "abnormally_low_unexplained"  # set aside when the explanation is due
+
+
 class SelectionStatus(StrEnum):
     current = "current"
     overturned = "overturned"  # its winner was excluded by an upheld objection
@@ -127,7 +145,8 @@ class Purchase(SQLModel, table=True):
     contracted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # cancelled or failed
     cancel_reason: str | None = Field(default=None, sa_column=Column(Text))
-    fail_reason: str | None = Field(default=None, max_length=40)
+    # no CHECK constraint in the database (unlike status): only the time engine writes it, with a member
+    fail_reason: FailReason | None = Field(default=None, sa_type=StrEnumType(FailReason, 40))
     contract_id: uuid.UUID | None = None  # set by the contracts package (no FK: later layer)
     # when the time engine must look at this purchase next (deadline, explanation due, end of publicity)
     next_check_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
@@ -177,7 +196,8 @@ class Bid(SQLModel, table=True):
     withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # evaluation, after the opening
     valid: bool | None = None
-    invalid_reason: str | None = Field(default=None, max_length=40)
+    # no CHECK constraint in the database (unlike status): only the time engine writes it, with a member
+    invalid_reason: InvalidReason | None = Field(default=None, sa_type=StrEnumType(InvalidReason, 40))
     abnormally_low: bool = False
     explanation: str | None = Field(default=None, sa_column=Column(Text))
     explained_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

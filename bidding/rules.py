@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from bidding.draw import Draw, draw
-from bidding.models import Method, PurchaseStatus
+from bidding.models import InvalidReason, Method, PurchaseStatus
 from market.errors import InvalidInput
 from market.i18n import gettext as _
 from market.jsonutil import canonical
@@ -118,15 +118,6 @@ def due_now(t: Timing, now: datetime) -> list[Transition]:
 
 
 # --- the validity of a bid at the opening ------------------------------------------------------
-
-
-class InvalidReason(StrEnum):
-    avoided = "avoided"  # the owner must avoid the bidder (回避)
-    affiliated = "affiliated"  # the bidder is the owner
-    not_qualified = "not_qualified"  # no valid qualification for the item on the deadline's date
-    price_out_of_range = "price_out_of_range"  # above the cap or below the floor
-    service_days = "service_days"  # more days than the purchase allows
-    abnormally_low_unexplained = "abnormally_low_unexplained"  # set aside when the explanation is due
 
 
 @dataclass(frozen=True)

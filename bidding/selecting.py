@@ -18,6 +18,7 @@ from bidding.credit import credit_score
 from bidding.models import (
     Bid,
     BidStatus,
+    FailReason,
     Method,
     Objection,
     ObjectionStatus,
@@ -385,7 +386,7 @@ async def _overturn(
         await timeline.fail(
             session,
             p,
-            "objection_upheld",
+            FailReason.objection_upheld,
             {"valid_bids": len(rest), "min_bids": p.min_bids, "objection_id": objection.id},
         )
     elif p.method == Method.direct:

@@ -37,6 +37,8 @@ from bidding.events import PurchaseAwarded
 from bidding.models import (
     Bid,
     BidStatus,
+    FailReason,
+    InvalidReason,
     Objection,
     ObjectionStatus,
     Purchase,
@@ -256,7 +258,7 @@ async def close(session: AsyncSession, settings: Settings, p: Purchase, now: dat
             limits,
         )
         b.valid = reason is None
-        b.invalid_reason = None if reason is None else reason.value
+        b.invalid_reason = reason
     valid = [b for b in active if b.valid]
     p.opened_at = now
     move(session, SYSTEM, p, S.evaluating, "closed", {"bids": len(active), "valid_bids": len(valid)})
@@ -283,7 +285,7 @@ async def close(session: AsyncSession, settings: Settings, p: Purchase, now: dat
             },
         )
     if len(valid) < p.min_bids:
-        await fail(session, p, "too_few_valid_bids", {"valid_bids": len(valid), "min_bids": p.min_bids})
+        await fail(session, p, FailReason.too_few_valid_bids, {"valid_bids": len(valid), "min_bids": p.min_bids})
         return
     flagged = rules.abnormally_low({b.id: b.price for b in valid}, settings.abnormal_low_ratio)
     for b in valid:
@@ -319,7 +321,7 @@ async def expire_explanations(session: AsyncSession, settings: Settings, p: Purc
     )
     for b in unexplained:
         b.valid = False
-        b.invalid_reason = rules.InvalidReason.abnormally_low_unexplained.value
+        b.invalid_reason = InvalidReason.abnormally_low_unexplained
     p.explanation_due_at = None
     audit.record(
         session,
@@ -331,10 +333,10 @@ async def expire_explanations(session: AsyncSession, settings: Settings, p: Purc
     )
     remaining = await pool_size(session, p.id)
     if remaining < p.min_bids:
-        await fail(session, p, "too_few_valid_bids", {"valid_bids": remaining, "min_bids": p.min_bids})
+        await fail(session, p, FailReason.too_few_valid_bids, {"valid_bids": remaining, "min_bids": p.min_bids})
 
 
-async def fail(session: AsyncSession, p: Purchase, reason: str, data: dict[str, Any]) -> None:
+async def fail(session: AsyncSession, p: Purchase, reason: FailReason, data: dict[str, Any]) -> None:
     """流标: fewer valid bids than the minimum (the owner may republish it as a new round)."""
     p.fail_reason = reason
     p.closed_at = clock.now()
