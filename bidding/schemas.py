@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from bidding.models import Funding, Method
 from market.clock import LOCAL_TZ
 from market.i18n import gettext as _
 from market.schemas import Money, Out, Schema
+
+MethodName = Literal["random", "lowest_price", "scored", "direct"]
+FundingName = Literal["fiscal", "own", "mixed"]
 
 
 def _local_if_naive(value: datetime | None) -> datetime | None:
@@ -35,9 +37,9 @@ class PurchaseCreate(Schema):
     description: str = Field(min_length=10, max_length=20000, description="scope of the service")
     budget_cap: Money
     price_floor: Money | None = None
-    funding: Funding
+    funding: FundingName
     investment_code: str | None = Field(default=None, max_length=40)
-    method: Method
+    method: MethodName
     bid_deadline: datetime = Field(description="ISO 8601; without a zone it is China time")
     service_days: int = Field(ge=1, le=3650)
     min_bids: int | None = Field(default=None, ge=1, le=20)
@@ -55,9 +57,9 @@ class PurchaseUpdate(Schema):
     description: str | None = Field(default=None, min_length=10, max_length=20000)
     budget_cap: Money | None = None
     price_floor: Money | None = None
-    funding: Funding | None = None
+    funding: FundingName | None = None
     investment_code: str | None = Field(default=None, max_length=40)
-    method: Method | None = None
+    method: MethodName | None = None
     bid_deadline: datetime | None = None
     service_days: int | None = Field(default=None, ge=1, le=3650)
     min_bids: int | None = Field(default=None, ge=1, le=20)

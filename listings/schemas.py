@@ -18,13 +18,14 @@ from litestar.datastructures import UploadFile
 from pydantic import AfterValidator, EmailStr, Field
 
 from listings.catalog import CODE_LENGTH, EDITABLE, MAX_NOTE, MAX_TIME_LIMIT_DAYS, TEXT_LIMITS, CatalogInput
-from listings.models import FeeType, ItemStatus
 from listings.organizations import MAX_REASON, PROFILE_FIELDS, TEXT_BOUNDS, Registration
 from listings.qualifications import MAX_CODES, PRACTITIONER_LIMITS, QUALIFICATION_LIMITS, QualificationInput
 from market.i18n import gettext as _
 from market.identity.models import OrgKind
 from market.schemas import Money, Out, Schema
 
+FeeTypeLiteral = Literal["government_priced", "government_guided", "market_regulated"]
+ItemStatusLiteral = Literal["retained", "cancelled", "adjusted"]
 OwnerTypeLiteral = Literal["government", "public_institution", "state_enterprise", "enterprise", "other"]
 
 
@@ -39,12 +40,12 @@ class CatalogItemIn(Schema):
     department: str = Field(min_length=1, max_length=TEXT_LIMITS["department"])
     legal_basis: str = Field(min_length=1, max_length=TEXT_LIMITS["legal_basis"])
     time_limit_days: int = Field(ge=1, le=MAX_TIME_LIMIT_DAYS)
-    fee_type: FeeType
+    fee_type: FeeTypeLiteral
     fee_standard: str = Field(min_length=1, max_length=TEXT_LIMITS["fee_standard"])
     fee_cap: Money | None = None
     fee_basis: str = Field(default="", max_length=TEXT_LIMITS["fee_basis"])
     qualification_required: str = Field(default="", max_length=TEXT_LIMITS["qualification_required"])
-    status: ItemStatus = ItemStatus.retained
+    status: ItemStatusLiteral = "retained"
     effective_date: date
     in_services_catalog: bool = False
     note: str = Field(default="", max_length=MAX_NOTE)
@@ -63,12 +64,12 @@ class CatalogItemPatch(Schema):
     department: str | None = Field(default=None, min_length=1, max_length=TEXT_LIMITS["department"])
     legal_basis: str | None = Field(default=None, min_length=1, max_length=TEXT_LIMITS["legal_basis"])
     time_limit_days: int | None = Field(default=None, ge=1, le=MAX_TIME_LIMIT_DAYS)
-    fee_type: FeeType | None = None
+    fee_type: FeeTypeLiteral | None = None
     fee_standard: str | None = Field(default=None, min_length=1, max_length=TEXT_LIMITS["fee_standard"])
     fee_cap: Money | None = None
     fee_basis: str | None = Field(default=None, max_length=TEXT_LIMITS["fee_basis"])
     qualification_required: str | None = Field(default=None, max_length=TEXT_LIMITS["qualification_required"])
-    status: ItemStatus | None = None
+    status: ItemStatusLiteral | None = None
     effective_date: date | None = None
     in_services_catalog: bool | None = None
     version: int | None = Field(default=None, ge=1)
