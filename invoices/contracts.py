@@ -58,7 +58,7 @@ async def tell_bidding(session: AsyncSession, actor: Actor, contract: Contract, 
 
 async def _party(session: AsyncSession, org_id: uuid.UUID, kind: OrgKind, field: str) -> Organization:
     org = await session.get(Organization, org_id)
-    if org is None or org.kind != kind.value:
+    if org is None or org.kind != kind:
         raise InvalidInput.field(field, _("No such organisation of this kind."))
     return org
 
