@@ -102,13 +102,13 @@ async def submit(
         .where(
             col(Bid.purchase_id) == p.id,
             col(Bid.provider_id) == actor.org_id,
-            col(Bid.status) == BidStatus.active.value,
+            col(Bid.status) == BidStatus.active,
         )
         .with_for_update()
         .execution_options(populate_existing=True)
     )
     if previous is not None:
-        previous.status = BidStatus.replaced.value
+        previous.status = BidStatus.replaced
         await session.flush()  # the partial unique index allows one active bid
     bid = Bid(
         id=new_id(),
@@ -151,7 +151,7 @@ async def withdraw(session: AsyncSession, actor: Actor, bid_id: uuid.UUID) -> Bi
         raise RuleViolation(_("A bid can be withdrawn only until the deadline."))
     if bid.status != BidStatus.active:
         raise RuleViolation(_("Only your current bid can be withdrawn."))
-    bid.status = BidStatus.withdrawn.value
+    bid.status = BidStatus.withdrawn
     bid.withdrawn_at = clock.now()
     return bid
 
@@ -195,7 +195,7 @@ async def mine(
         .where(col(Bid.provider_id) == actor.org_id)
     )
     if not include_history:
-        query = query.where(col(Bid.status) != BidStatus.replaced.value)
+        query = query.where(col(Bid.status) != BidStatus.replaced)
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
     rows = (await session.execute(query.order_by(col(Bid.received_at).desc()).limit(limit).offset(offset))).all()
     return [(b, p) for b, p in rows], int(total or 0)
@@ -208,7 +208,7 @@ async def my_active_bid(session: AsyncSession, actor: Actor, purchase_id: uuid.U
         select(Bid).where(
             col(Bid.purchase_id) == purchase_id,
             col(Bid.provider_id) == actor.org_id,
-            col(Bid.status) == BidStatus.active.value,
+            col(Bid.status) == BidStatus.active,
         )
     )
 
@@ -236,7 +236,7 @@ async def opened(
     rows = list(
         await session.scalars(
             select(Bid)
-            .where(col(Bid.purchase_id) == p.id, col(Bid.status) == BidStatus.active.value)
+            .where(col(Bid.purchase_id) == p.id, col(Bid.status) == BidStatus.active)
             .order_by(col(Bid.price), col(Bid.received_at))
         )
     )
@@ -276,7 +276,7 @@ async def unexplained(session: AsyncSession, purchase_id: uuid.UUID) -> int:
             .select_from(Bid)
             .where(
                 col(Bid.purchase_id) == purchase_id,
-                col(Bid.status) == BidStatus.active.value,
+                col(Bid.status) == BidStatus.active,
                 col(Bid.valid).is_(True),
                 col(Bid.abnormally_low).is_(True),
                 col(Bid.explanation).is_(None),

@@ -29,7 +29,7 @@ async def credit_score(session: AsyncSession, provider_id: uuid.UUID, at: dateti
         .join(Bid, col(Bid.id) == col(Selection.winner_bid_id))
         .where(
             col(Bid.provider_id) == provider_id,
-            col(Objection.status) == ObjectionStatus.upheld.value,
+            col(Objection.status) == ObjectionStatus.upheld,
             col(Objection.decided_at) >= at - WINDOW,
         )
     )

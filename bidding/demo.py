@@ -22,7 +22,7 @@ from sqlmodel import col, select
 
 from bidding import bids as bid_service
 from bidding import clarifications, purchases, selecting, timeline
-from bidding.models import Bid, Purchase, PurchaseStatus
+from bidding.models import Bid, BidStatus, Funding, Method, Purchase, PurchaseStatus
 from bidding.schemas import PurchaseCreate, WeightsIn
 from listings.models import CatalogItem, FeeType, ItemStatus, Qualification, QualificationItem, ReviewStatus
 from listings.services import qualified
@@ -76,7 +76,7 @@ async def find_cast(session: AsyncSession) -> Cast:
     owners = []
     for org in await session.scalars(
         select(Organization)
-        .where(col(Organization.kind) == OrgKind.owner.value, col(Organization.status) == OrgStatus.approved.value)
+        .where(col(Organization.kind) == OrgKind.owner, col(Organization.status) == OrgStatus.approved)
         .order_by(col(Organization.name))
     ):
         user = await _first_user(session, org.id)
@@ -84,7 +84,7 @@ async def find_cast(session: AsyncSession) -> Cast:
             owners.append((org, user))
     items = []
     for item in await session.scalars(
-        select(CatalogItem).where(col(CatalogItem.status) == ItemStatus.retained.value).order_by(col(CatalogItem.code))
+        select(CatalogItem).where(col(CatalogItem.status) == ItemStatus.retained).order_by(col(CatalogItem.code))
     ):
         candidates = set(
             await session.scalars(
@@ -92,7 +92,7 @@ async def find_cast(session: AsyncSession) -> Cast:
                 .join(QualificationItem, col(QualificationItem.qualification_id) == col(Qualification.id))
                 .where(
                     col(QualificationItem.item_id) == item.id,
-                    col(Qualification.status) == ReviewStatus.approved.value,
+                    col(Qualification.status) == ReviewStatus.approved,
                 )
             )
         )
@@ -191,8 +191,8 @@ class Planner:
                 description=f"为{sc.project}提供{sc.item.name}服务：收集和核实基础资料，编制成果文件，"
                 "成果须符合国家和云南省现行技术规范，并配合审批部门完成技术审查和修改。",
                 budget_cap=t.pop("cap"),
-                funding=t.pop("funding", "fiscal"),
-                method=t.pop("method", "random"),
+                funding=t.pop("funding", Funding.fiscal),
+                method=t.pop("method", Method.random),
                 bid_deadline=t.pop("deadline"),
                 service_days=min(sc.item.time_limit_days, t.pop("service_days", 15)),
                 **t,
@@ -277,7 +277,7 @@ class Planner:
                 select(Bid).where(
                     col(Bid.purchase_id) == sc.purchase_id,
                     col(Bid.provider_id) == sc.providers[who][0].id,
-                    col(Bid.status) == "active",
+                    col(Bid.status) == BidStatus.active,
                 )
             )
             assert b is not None
@@ -334,9 +334,7 @@ async def _admin(session: AsyncSession) -> Actor | None:
         await session.execute(
             select(Organization, User)
             .join(User, col(User.org_id) == col(Organization.id))
-            .where(
-                col(Organization.kind) == OrgKind.operator.value, col(Organization.status) == OrgStatus.approved.value
-            )
+            .where(col(Organization.kind) == OrgKind.operator, col(Organization.status) == OrgStatus.approved)
             .order_by(col(User.created_at))
             .limit(1)
         )
@@ -377,7 +375,7 @@ def plan(cast: Cast, admin: Actor | None, now: datetime, settings: Settings) -> 
         cap = _cap(sc.item, 0)
         start = office.morning(now - 40 * d)
         deadline = office.deadline(start)
-        pl.draft(sc, start - h, cap=cap, method="random", deadline=deadline)
+        pl.draft(sc, start - h, cap=cap, method=Method.random, deadline=deadline)
         pl.publish(sc, start)
         pl.ask(
             sc,
@@ -400,7 +398,7 @@ def plan(cast: Cast, admin: Actor | None, now: datetime, settings: Settings) -> 
         cap = _cap(sc.item, 1)
         start = office.morning(now - 34 * d)
         deadline = office.deadline(start)
-        pl.draft(sc, start - 2 * h, cap=cap, method="lowest_price", deadline=deadline, funding="mixed")
+        pl.draft(sc, start - 2 * h, cap=cap, method=Method.lowest_price, deadline=deadline, funding=Funding.mixed)
         pl.publish(sc, start)
         for i, f in enumerate(["0.86", "0.81", "0.93"]):
             pl.bid(sc, start + d + i * h, i, _price(cap, f), days=min(10, sc.item.time_limit_days))
@@ -416,7 +414,7 @@ def plan(cast: Cast, admin: Actor | None, now: datetime, settings: Settings) -> 
         start = office.morning(now - 30 * d)
         deadline = office.deadline(start)
         weights = WeightsIn(price=50, quality=40, credit=10)
-        pl.draft(sc, start - h, cap=cap, method="scored", deadline=deadline, weights=weights)
+        pl.draft(sc, start - h, cap=cap, method=Method.scored, deadline=deadline, weights=weights)
         pl.publish(sc, start)
         for i, f in enumerate(["0.90", "0.84", "0.97"]):
             pl.bid(sc, start + 2 * d + i * h, i, _price(cap, f), days=min(15, sc.item.time_limit_days))
@@ -431,7 +429,7 @@ def plan(cast: Cast, admin: Actor | None, now: datetime, settings: Settings) -> 
         cap = _cap(sc.item, 3)
         start = office.morning(now - 26 * d)
         deadline = office.deadline(start)
-        pl.draft(sc, start - h, cap=cap, method="direct", deadline=deadline, min_bids=1)
+        pl.draft(sc, start - h, cap=cap, method=Method.direct, deadline=deadline, min_bids=1)
         pl.publish(sc, start)
         for i, f in enumerate(["0.94", "0.89"]):
             pl.bid(sc, start + d + i * h, i, _price(cap, f), days=min(8, sc.item.time_limit_days))
@@ -451,7 +449,7 @@ def plan(cast: Cast, admin: Actor | None, now: datetime, settings: Settings) -> 
         cap = _cap(sc.item, 4)
         start = office.morning(now - 45 * d)
         deadline = office.deadline(start)
-        pl.draft(sc, start - h, cap=cap, method="random", deadline=deadline)
+        pl.draft(sc, start - h, cap=cap, method=Method.random, deadline=deadline)
         pl.publish(sc, start)
         for i, f in enumerate(["0.91", "0.87", "0.93", "0.89"][: len(sc.providers)]):
             pl.bid(sc, start + d + i * h, i, _price(cap, f))
@@ -483,7 +481,7 @@ def plan(cast: Cast, admin: Actor | None, now: datetime, settings: Settings) -> 
         if not sc:
             break
         cap = _cap(sc.item, 6 + n)
-        pl.draft(sc, start - h, cap=cap, method="lowest_price", deadline=deadline)
+        pl.draft(sc, start - h, cap=cap, method=Method.lowest_price, deadline=deadline)
         pl.publish(sc, start)
         for i, f in enumerate(["0.89", "0.84", "0.92"]):
             pl.bid(sc, start + d + i * h, i, _price(cap, f), days=min(15, sc.item.time_limit_days))
@@ -497,7 +495,7 @@ def plan(cast: Cast, admin: Actor | None, now: datetime, settings: Settings) -> 
         cap = _cap(sc.item, 5)
         start = office.start_for_deadline_before(now - 3 * h)
         deadline = office.deadline(start)
-        pl.draft(sc, start - h, cap=cap, method="random", deadline=deadline)
+        pl.draft(sc, start - h, cap=cap, method=Method.random, deadline=deadline)
         pl.publish(sc, start)
         for i, f in enumerate(["0.89", "0.93", "0.85"]):
             pl.bid(sc, start + 5 * h + i * h, i, _price(cap, f))
@@ -510,7 +508,7 @@ def plan(cast: Cast, admin: Actor | None, now: datetime, settings: Settings) -> 
         cap = _cap(sc.item, 6)
         start = office.start_for_deadline_before(now - 4 * h)
         deadline = office.deadline(start)
-        pl.draft(sc, start - h, cap=cap, method="lowest_price", deadline=deadline)
+        pl.draft(sc, start - h, cap=cap, method=Method.lowest_price, deadline=deadline)
         pl.publish(sc, start)
         for i, f in enumerate(["0.90", "0.84", "0.88"]):
             pl.bid(sc, start + 4 * h + i * h, i, _price(cap, f))
@@ -524,7 +522,7 @@ def plan(cast: Cast, admin: Actor | None, now: datetime, settings: Settings) -> 
         cap = _cap(sc.item, 7)
         start = office.start_for_deadline_before(now - 2 * h)
         deadline = office.deadline(start)
-        pl.draft(sc, start - h, cap=cap, method="lowest_price", deadline=deadline)
+        pl.draft(sc, start - h, cap=cap, method=Method.lowest_price, deadline=deadline)
         pl.publish(sc, start)
         for i, f in enumerate(["0.90", "0.40", "0.93"]):
             pl.bid(sc, start + 3 * h + i * h, i, _price(cap, f))
@@ -542,7 +540,7 @@ def plan(cast: Cast, admin: Actor | None, now: datetime, settings: Settings) -> 
         cap = _cap(sc.item, 8)
         start = office.morning(now - d)
         deadline = office.deadline(start, not_before=now + 2 * d)
-        pl.draft(sc, start - h, cap=cap, method="random", deadline=deadline)
+        pl.draft(sc, start - h, cap=cap, method=Method.random, deadline=deadline)
         pl.publish(sc, start)
         pl.ask(sc, start + 2 * h, 1, "是否接受联合体投标？", "不接受联合体投标。", start + 4 * h)
         pl.ask(sc, start + 5 * h, 2, "现场踏勘时间如何安排？", None, start + 6 * h)
@@ -556,7 +554,7 @@ def plan(cast: Cast, admin: Actor | None, now: datetime, settings: Settings) -> 
         start = office.morning(now - d) + 5 * h  # yesterday afternoon
         deadline = office.deadline(start, not_before=now + 3 * d)
         weights = WeightsIn(price=40, quality=50, credit=10)
-        pl.draft(sc, start - h, cap=cap, method="scored", deadline=deadline, weights=weights)
+        pl.draft(sc, start - h, cap=cap, method=Method.scored, deadline=deadline, weights=weights)
         pl.publish(sc, start)
 
     # 11. cancelled while open
@@ -565,7 +563,7 @@ def plan(cast: Cast, admin: Actor | None, now: datetime, settings: Settings) -> 
         cap = _cap(sc.item, 10)
         start = office.morning(now - 12 * d)
         deadline = office.deadline(start, not_before=start + 5 * d)
-        pl.draft(sc, start - h, cap=cap, method="random", deadline=deadline)
+        pl.draft(sc, start - h, cap=cap, method=Method.random, deadline=deadline)
         pl.publish(sc, start)
         pl.bid(sc, start + d, 0, _price(cap, "0.9"))
         pl.cancel(sc, start + 2 * d, "项目可行性研究报告调整，建设规模变更，本次采购终止，调整后重新发布。")
@@ -576,7 +574,7 @@ def plan(cast: Cast, admin: Actor | None, now: datetime, settings: Settings) -> 
         cap = _cap(sc.item, 11)
         start = office.morning(now - 15 * d)
         deadline = office.deadline(start)
-        pl.draft(sc, start - h, cap=cap, method="random", deadline=deadline)
+        pl.draft(sc, start - h, cap=cap, method=Method.random, deadline=deadline)
         pl.publish(sc, start)
         pl.bid(sc, start + d, 0, _price(cap, "0.9"))
         pl.due(sc, deadline + minute)
@@ -591,7 +589,7 @@ def plan(cast: Cast, admin: Actor | None, now: datetime, settings: Settings) -> 
             sc,
             office.morning(now - d) + 6 * h,
             cap=_cap(sc.item, 12),
-            method="lowest_price",
+            method=Method.lowest_price,
             deadline=office.deadline(now, not_before=now + 10 * d),
         )
 

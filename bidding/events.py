@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from bidding.models import Method
 from market.events import Event
 
 
@@ -26,6 +27,6 @@ class PurchaseAwarded(Event):
     bid_id: uuid.UUID
     amount: Decimal
     service_days: int
-    method: str
+    method: Method
     draw_seed: str | None
     awarded_at: datetime

@@ -21,7 +21,7 @@ from sqlalchemy import CheckConstraint, Column, Index, Text, UniqueConstraint, t
 from sqlmodel import Field, SQLModel
 
 from market import clock
-from market.db import UTCDateTime, new_id, one_of
+from market.db import StrEnumType, UTCDateTime, new_id, one_of
 from market.money import MoneyType
 
 
@@ -53,6 +53,24 @@ class BidStatus(StrEnum):
     active = "active"
     replaced = "replaced"
     withdrawn = "withdrawn"
+
+
+class FailReason(StrEnum):
+    """Why a purchase failed (流标)."""
+
+    too_few_valid_bids = "too_few_valid_bids"  # fewer valid bids than the minimum at the opening
+    objection_upheld = "objection_upheld"  # too few bids left after an upheld objection excluded the winner
+
+
+class InvalidReason(StrEnum):
+    """Why a bid is invalid (set at the opening, or when an explanation is due)."""
+
+    avoided = "avoided"  # the owner must avoid the bidder (回避)
+    affiliated = "affiliated"  # the bidder is the owner
+    not_qualified = "not_qualified"  # no valid qualification for the item on the deadline's date
+    price_out_of_range = "price_out_of_range"  # above the cap or below the floor
+    service_days = "service_days"  # more days than the purchase allows
+    abnormally_low_unexplained = "abnormally_low_unexplained"  # set aside when the explanation is due
 
 
 class SelectionStatus(StrEnum):
@@ -105,16 +123,16 @@ class Purchase(SQLModel, table=True):
     description: str = Field(sa_column=Column(Text, nullable=False))  # scope of the service
     budget_cap: Decimal = Field(sa_type=MoneyType)  # 最高限价
     price_floor: Decimal | None = Field(default=None, sa_type=MoneyType)
-    funding: str = Field(max_length=16)
+    funding: Funding = Field(sa_type=StrEnumType(Funding, 16))
     investment_code: str | None = Field(default=None, max_length=40)  # 投资项目代码
-    method: str = Field(max_length=16, index=True)
+    method: Method = Field(sa_type=StrEnumType(Method, 16), index=True)
     bid_deadline: datetime = Field(sa_type=UTCDateTime, nullable=False)
     service_days: int
     min_bids: int
     weight_price: int | None = None  # percentages, scored only
     weight_quality: int | None = None
     weight_credit: int | None = None
-    status: str = Field(default=PurchaseStatus.draft.value, max_length=16, index=True)
+    status: PurchaseStatus = Field(default=PurchaseStatus.draft, sa_type=StrEnumType(PurchaseStatus, 16), index=True)
     # the commitment (sha256 of a 32-byte secret) of the next draw; the secret stays hidden until used
     draw_commitment: str | None = Field(default=None, max_length=64)
     draw_secret: str | None = Field(default=None, max_length=64)
@@ -127,7 +145,8 @@ class Purchase(SQLModel, table=True):
     contracted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # cancelled or failed
     cancel_reason: str | None = Field(default=None, sa_column=Column(Text))
-    fail_reason: str | None = Field(default=None, max_length=40)
+    # no CHECK constraint in the database (unlike status): only the time engine writes it, with a member
+    fail_reason: FailReason | None = Field(default=None, sa_type=StrEnumType(FailReason, 40))
     contract_id: uuid.UUID | None = None  # set by the contracts package (no FK: later layer)
     # when the time engine must look at this purchase next (deadline, explanation due, end of publicity)
     next_check_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
@@ -173,11 +192,12 @@ class Bid(SQLModel, table=True):
     note: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     received_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     digest: str = Field(max_length=64, unique=True)  # sha256 of the canonical content
-    status: str = Field(default=BidStatus.active.value, max_length=16, index=True)
+    status: BidStatus = Field(default=BidStatus.active, sa_type=StrEnumType(BidStatus, 16), index=True)
     withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # evaluation, after the opening
     valid: bool | None = None
-    invalid_reason: str | None = Field(default=None, max_length=40)
+    # no CHECK constraint in the database (unlike status): only the time engine writes it, with a member
+    invalid_reason: InvalidReason | None = Field(default=None, sa_type=StrEnumType(InvalidReason, 40))
     abnormally_low: bool = False
     explanation: str | None = Field(default=None, sa_column=Column(Text))
     explained_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -204,7 +224,7 @@ class Selection(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     purchase_id: uuid.UUID = Field(foreign_key="purchases.id", index=True)
     round: int
-    method: str = Field(max_length=16)
+    method: Method = Field(sa_type=StrEnumType(Method, 16))
     winner_bid_id: uuid.UUID = Field(foreign_key="bids.id")
     price: Decimal = Field(sa_type=MoneyType)
     reason: str | None = Field(default=None, sa_column=Column(Text))  # direct selection's written reason
@@ -218,7 +238,7 @@ class Selection(SQLModel, table=True):
     selected_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     selected_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
     publicity_ends_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
-    status: str = Field(default=SelectionStatus.current.value, max_length=16)
+    status: SelectionStatus = Field(default=SelectionStatus.current, sa_type=StrEnumType(SelectionStatus, 16))
 
 
 class Question(SQLModel, table=True):
@@ -254,7 +274,9 @@ class Objection(SQLModel, table=True):
     filed_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
     reason: str = Field(sa_column=Column(Text, nullable=False))
     filed_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
-    status: str = Field(default=ObjectionStatus.pending.value, max_length=16, index=True)
+    status: ObjectionStatus = Field(
+        default=ObjectionStatus.pending, sa_type=StrEnumType(ObjectionStatus, 16), index=True
+    )
     decision: str | None = Field(default=None, sa_column=Column(Text))
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     decided_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")

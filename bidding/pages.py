@@ -390,11 +390,11 @@ async def my_purchases(
 async def _form_context(db: AsyncSession, settings: Settings, draft: Purchase | None = None) -> dict[str, Any]:
     """What the purchase form offers: retained catalog items, approved providers to avoid."""
     items = await db.scalars(
-        select(CatalogItem).where(col(CatalogItem.status) == ItemStatus.retained.value).order_by(col(CatalogItem.code))
+        select(CatalogItem).where(col(CatalogItem.status) == ItemStatus.retained).order_by(col(CatalogItem.code))
     )
     providers = await db.execute(
         select(Organization.id, Organization.name)
-        .where(col(Organization.kind) == OrgKind.provider.value, col(Organization.status) == OrgStatus.approved.value)
+        .where(col(Organization.kind) == OrgKind.provider, col(Organization.status) == OrgStatus.approved)
         .order_by(col(Organization.name))
     )
     return {
@@ -419,8 +419,8 @@ def _weights(form: FormData) -> dict[str, Any]:
 @get("/workspace/purchases/new", include_in_schema=False, guards=[owner_only])
 async def new_purchase(db: DbSession, settings: AppSettings) -> Template:
     form = {
-        "funding": Funding.fiscal.value,
-        "method": Method.random.value,
+        "funding": Funding.fiscal,
+        "method": Method.random,
         "bid_deadline": _suggested_deadline(settings),
         "weights.price": "60",
         "weights.quality": "30",
@@ -681,7 +681,7 @@ async def decide_page(
     form = await read_form(request)
 
     async def again() -> dict[str, Any]:
-        return await _objections_context(db, actor, ObjectionStatus.pending.value, Pager.of(1, PAGE))
+        return await _objections_context(db, actor, ObjectionStatus.pending, Pager.of(1, PAGE))
 
     async with refusal(db, "bidding/objections.html", again, form=form, name=f"decide-{objection_id}"):
         data = parse(DecideIn, form)

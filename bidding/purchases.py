@@ -254,7 +254,7 @@ async def check(session: AsyncSession, settings: Settings, data: Terms, *, at: d
         found = set(
             await session.scalars(
                 select(Organization.id).where(
-                    col(Organization.id).in_(data.avoid_provider_ids), col(Organization.kind) == OrgKind.provider.value
+                    col(Organization.id).in_(data.avoid_provider_ids), col(Organization.kind) == OrgKind.provider
                 )
             )
         )
@@ -275,9 +275,9 @@ def _columns(data: Terms, item: CatalogItem, min_bids: int) -> dict[str, Any]:
         "description": data.description.strip(),
         "budget_cap": data.budget_cap,
         "price_floor": data.price_floor,
-        "funding": data.funding,
+        "funding": Funding(data.funding),
         "investment_code": (data.investment_code or "").strip() or None,
-        "method": data.method,
+        "method": Method(data.method),
         "bid_deadline": clock.ensure_aware(data.bid_deadline),
         "service_days": data.service_days,
         "min_bids": min_bids,

@@ -23,7 +23,7 @@ from market.identity.models import Organization
 from market.settings import Settings
 
 S = PurchaseStatus
-PUBLISHED = tuple(s.value for s in S if s != S.draft)
+PUBLISHED = tuple(s for s in S if s != S.draft)
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ async def eligible_open(session: AsyncSession, actor: Actor, settings: Settings)
     rows = list(
         await session.scalars(
             select(Purchase)
-            .where(col(Purchase.status) == S.open.value, col(Purchase.bid_deadline) > now)
+            .where(col(Purchase.status) == S.open, col(Purchase.bid_deadline) > now)
             .order_by(col(Purchase.bid_deadline))
         )
     )
@@ -117,7 +117,7 @@ async def opened_counts(session: AsyncSession, p: Purchase) -> tuple[int, int] |
     rows = (
         await session.execute(
             select(col(Bid.valid), func.count())
-            .where(col(Bid.purchase_id) == p.id, col(Bid.status) == BidStatus.active.value)
+            .where(col(Bid.purchase_id) == p.id, col(Bid.status) == BidStatus.active)
             .group_by(col(Bid.valid))
         )
     ).all()

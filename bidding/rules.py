@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from bidding.draw import Draw, draw
-from bidding.models import Method, PurchaseStatus
+from bidding.models import InvalidReason, Method, PurchaseStatus
 from market.errors import InvalidInput
 from market.i18n import gettext as _
 from market.jsonutil import canonical
@@ -24,7 +24,7 @@ from market.schemas import check_text
 S = PurchaseStatus
 
 # Allowed moves of SPEC §5. A `publicity → publicity` move is a rerun after an upheld objection.
-TRANSITIONS: dict[str, frozenset[str]] = {
+TRANSITIONS: dict[PurchaseStatus, frozenset[PurchaseStatus]] = {
     S.draft: frozenset({S.open, S.cancelled}),
     S.open: frozenset({S.evaluating, S.cancelled}),
     S.evaluating: frozenset({S.publicity, S.failed, S.cancelled}),
@@ -36,7 +36,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
-def can_move(current: str, target: str) -> bool:
+def can_move(current: PurchaseStatus, target: PurchaseStatus) -> bool:
     return target in TRANSITIONS.get(current, frozenset())
 
 
@@ -83,7 +83,7 @@ class Transition(StrEnum):
 class Timing:
     """What the schedule of a purchase depends on."""
 
-    status: str
+    status: PurchaseStatus
     bid_deadline: datetime
     explanation_due_at: datetime | None = None
     publicity_ends_at: datetime | None = None
@@ -118,15 +118,6 @@ def due_now(t: Timing, now: datetime) -> list[Transition]:
 
 
 # --- the validity of a bid at the opening ------------------------------------------------------
-
-
-class InvalidReason(StrEnum):
-    avoided = "avoided"  # the owner must avoid the bidder (回避)
-    affiliated = "affiliated"  # the bidder is the owner
-    not_qualified = "not_qualified"  # no valid qualification for the item on the deadline's date
-    price_out_of_range = "price_out_of_range"  # above the cap or below the floor
-    service_days = "service_days"  # more days than the purchase allows
-    abnormally_low_unexplained = "abnormally_low_unexplained"  # set aside when the explanation is due
 
 
 @dataclass(frozen=True)

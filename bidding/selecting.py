@@ -18,6 +18,7 @@ from bidding.credit import credit_score
 from bidding.models import (
     Bid,
     BidStatus,
+    FailReason,
     Method,
     Objection,
     ObjectionStatus,
@@ -48,7 +49,7 @@ async def pool(session: AsyncSession, purchase_id: uuid.UUID) -> list[Bid]:
             select(Bid)
             .where(
                 col(Bid.purchase_id) == purchase_id,
-                col(Bid.status) == BidStatus.active.value,
+                col(Bid.status) == BidStatus.active,
                 col(Bid.valid).is_(True),
                 col(Bid.excluded).is_(False),
             )
@@ -64,7 +65,7 @@ async def winning_bids(session: AsyncSession, purchase_ids: set[uuid.UUID]) -> s
     return set(
         await session.scalars(
             select(Selection.winner_bid_id).where(
-                col(Selection.purchase_id).in_(purchase_ids), col(Selection.status) == SelectionStatus.current.value
+                col(Selection.purchase_id).in_(purchase_ids), col(Selection.status) == SelectionStatus.current
             )
         )
     )
@@ -329,7 +330,7 @@ async def decide(
         too_short=_("Write the decision and its grounds (at least 10 characters)."),
     )
     now = clock.now()
-    objection.status = (ObjectionStatus.upheld if upheld else ObjectionStatus.dismissed).value
+    objection.status = ObjectionStatus.upheld if upheld else ObjectionStatus.dismissed
     objection.decision, objection.decided_at, objection.decided_by = decision, now, actor.user_id
     audit.record(
         session,
@@ -354,7 +355,7 @@ async def _overturn(
     assert selection is not None
     if selection.status != SelectionStatus.current or p.status != S.publicity:  # pragma: no cover - guarded
         raise RuleViolation(_("This result has already been overturned."))
-    selection.status = SelectionStatus.overturned.value
+    selection.status = SelectionStatus.overturned
     winner = await session.get(Bid, selection.winner_bid_id)
     assert winner is not None
     winner.excluded = True
@@ -362,13 +363,13 @@ async def _overturn(
         await session.scalars(
             select(Objection).where(
                 col(Objection.selection_id) == selection.id,
-                col(Objection.status) == ObjectionStatus.pending.value,
+                col(Objection.status) == ObjectionStatus.pending,
                 col(Objection.id) != objection.id,
             )
         )
     )
     for other in others:
-        other.status = ObjectionStatus.superseded.value
+        other.status = ObjectionStatus.superseded
         other.decision = _("The result was overturned by another upheld objection; you may object to the new result.")
         other.decided_at = now
         audit.record(session, SYSTEM, "objection.superseded", "objection", other.id, {"by": objection.id})
@@ -385,7 +386,7 @@ async def _overturn(
         await timeline.fail(
             session,
             p,
-            "objection_upheld",
+            FailReason.objection_upheld,
             {"valid_bids": len(rest), "min_bids": p.min_bids, "objection_id": objection.id},
         )
     elif p.method == Method.direct:
@@ -447,7 +448,7 @@ async def result(session: AsyncSession, p: Purchase) -> Result:
     bid_rows = list(
         await session.scalars(
             select(Bid)
-            .where(col(Bid.purchase_id) == p.id, col(Bid.status) == BidStatus.active.value)
+            .where(col(Bid.purchase_id) == p.id, col(Bid.status) == BidStatus.active)
             .order_by(col(Bid.price), col(Bid.digest))
         )
     )

@@ -37,6 +37,8 @@ from bidding.events import PurchaseAwarded
 from bidding.models import (
     Bid,
     BidStatus,
+    FailReason,
+    InvalidReason,
     Objection,
     ObjectionStatus,
     Purchase,
@@ -77,7 +79,9 @@ async def lock(session: AsyncSession, purchase_id: uuid.UUID) -> Purchase | None
     )
 
 
-def move(session: AsyncSession, actor: Actor, p: Purchase, target: str, action: str, data: dict[str, Any]) -> None:
+def move(
+    session: AsyncSession, actor: Actor, p: Purchase, target: PurchaseStatus, action: str, data: dict[str, Any]
+) -> None:
     """Change the status along an allowed edge of the state machine, with its audit event."""
     if not rules.can_move(p.status, target):
         raise RuleViolation(
@@ -103,7 +107,7 @@ async def pending_objections(session: AsyncSession, purchase_id: uuid.UUID) -> i
         await session.scalar(
             select(func.count())
             .select_from(Objection)
-            .where(col(Objection.purchase_id) == purchase_id, col(Objection.status) == ObjectionStatus.pending.value)
+            .where(col(Objection.purchase_id) == purchase_id, col(Objection.status) == ObjectionStatus.pending)
         )
         or 0
     )
@@ -117,7 +121,7 @@ async def pool_size(session: AsyncSession, purchase_id: uuid.UUID) -> int:
             .select_from(Bid)
             .where(
                 col(Bid.purchase_id) == purchase_id,
-                col(Bid.status) == BidStatus.active.value,
+                col(Bid.status) == BidStatus.active,
                 col(Bid.valid).is_(True),
                 col(Bid.excluded).is_(False),
             )
@@ -129,7 +133,7 @@ async def pool_size(session: AsyncSession, purchase_id: uuid.UUID) -> int:
 async def current_selection(session: AsyncSession, purchase_id: uuid.UUID) -> Selection | None:
     return await session.scalar(
         select(Selection)
-        .where(col(Selection.purchase_id) == purchase_id, col(Selection.status) == SelectionStatus.current.value)
+        .where(col(Selection.purchase_id) == purchase_id, col(Selection.status) == SelectionStatus.current)
         .order_by(col(Selection.round).desc())
         .limit(1)
     )
@@ -254,7 +258,7 @@ async def close(session: AsyncSession, settings: Settings, p: Purchase, now: dat
             limits,
         )
         b.valid = reason is None
-        b.invalid_reason = None if reason is None else reason.value
+        b.invalid_reason = reason
     valid = [b for b in active if b.valid]
     p.opened_at = now
     move(session, SYSTEM, p, S.evaluating, "closed", {"bids": len(active), "valid_bids": len(valid)})
@@ -281,7 +285,7 @@ async def close(session: AsyncSession, settings: Settings, p: Purchase, now: dat
             },
         )
     if len(valid) < p.min_bids:
-        await fail(session, p, "too_few_valid_bids", {"valid_bids": len(valid), "min_bids": p.min_bids})
+        await fail(session, p, FailReason.too_few_valid_bids, {"valid_bids": len(valid), "min_bids": p.min_bids})
         return
     flagged = rules.abnormally_low({b.id: b.price for b in valid}, settings.abnormal_low_ratio)
     for b in valid:
@@ -308,7 +312,7 @@ async def expire_explanations(session: AsyncSession, settings: Settings, p: Purc
         await session.scalars(
             select(Bid).where(
                 col(Bid.purchase_id) == p.id,
-                col(Bid.status) == BidStatus.active.value,
+                col(Bid.status) == BidStatus.active,
                 col(Bid.valid).is_(True),
                 col(Bid.abnormally_low).is_(True),
                 col(Bid.explanation).is_(None),
@@ -317,7 +321,7 @@ async def expire_explanations(session: AsyncSession, settings: Settings, p: Purc
     )
     for b in unexplained:
         b.valid = False
-        b.invalid_reason = rules.InvalidReason.abnormally_low_unexplained.value
+        b.invalid_reason = InvalidReason.abnormally_low_unexplained
     p.explanation_due_at = None
     audit.record(
         session,
@@ -329,10 +333,10 @@ async def expire_explanations(session: AsyncSession, settings: Settings, p: Purc
     )
     remaining = await pool_size(session, p.id)
     if remaining < p.min_bids:
-        await fail(session, p, "too_few_valid_bids", {"valid_bids": remaining, "min_bids": p.min_bids})
+        await fail(session, p, FailReason.too_few_valid_bids, {"valid_bids": remaining, "min_bids": p.min_bids})
 
 
-async def fail(session: AsyncSession, p: Purchase, reason: str, data: dict[str, Any]) -> None:
+async def fail(session: AsyncSession, p: Purchase, reason: FailReason, data: dict[str, Any]) -> None:
     """流标: fewer valid bids than the minimum (the owner may republish it as a new round)."""
     p.fail_reason = reason
     p.closed_at = clock.now()

@@ -70,7 +70,12 @@ def pdf_response(data: bytes, filename: str, *, sha256: str | None = None, draft
 
 
 async def serve_pdf(
-    request: Request[Any, Any, Any], settings: Settings, actor: Actor, kind: str, entity_id: uuid.UUID, lang: str | None
+    request: Request[Any, Any, Any],
+    settings: Settings,
+    actor: Actor,
+    kind: DocumentKind,
+    entity_id: uuid.UUID,
+    lang: str | None,
 ) -> Response[bytes]:
     """The stored PDF of a final document (rendered now if the worker has not yet), or, for a
     contract awaiting signatures, a draft preview that is not stored and says it is a draft.
@@ -80,20 +85,20 @@ async def serve_pdf(
     factory = request.app.state.session_factory
     lang = lang if lang in documents.LANGS else "zh"
     async with factory() as session:
-        if kind == DocumentKind.contract.value:
+        if kind == DocumentKind.contract:
             contract = await contracts.get_contract(session, actor, entity_id)
             if contract.signed_at is None:
                 source = await documents.contract_source(session, settings, contract, lang, draft=True)
                 await documents.end_read(session)
                 data = await documents.render(source, settings)
                 return pdf_response(data, f"{contract.number}-draft.pdf", draft=True)
-        elif kind == DocumentKind.agreement.value:
+        elif kind == DocumentKind.agreement:
             agreement, _contract = await contracts.get_agreement(session, actor, entity_id)
             if agreement.signed_at is None:
                 raise RuleViolation(_("The supplementary agreement is not signed by both parties yet."))
         else:
             invoice, _contract = await billing.get_invoice(session, actor, entity_id)
-            kind = invoice.kind
+            kind = DocumentKind(invoice.kind)
         await documents.end_read(session)
     doc = await documents.ensure_document(factory, settings, kind, entity_id, lang)
     data = await documents.read_file(settings, doc.sha256)
@@ -158,7 +163,7 @@ class ContractController(Controller):
         settings: AppSettings,
         lang: Annotated[str | None, QueryParameter(max_length=5)] = None,
     ) -> Response[bytes]:
-        return await serve_pdf(request, settings, actor, DocumentKind.contract.value, contract_id, lang)
+        return await serve_pdf(request, settings, actor, DocumentKind.contract, contract_id, lang)
 
     @get("/{contract_id:uuid}/agreements", summary="Supplementary agreements of the contract")
     async def agreements(
@@ -361,7 +366,7 @@ class AgreementController(Controller):
         settings: AppSettings,
         lang: Annotated[str | None, QueryParameter(max_length=5)] = None,
     ) -> Response[bytes]:
-        return await serve_pdf(request, settings, actor, DocumentKind.agreement.value, agreement_id, lang)
+        return await serve_pdf(request, settings, actor, DocumentKind.agreement, agreement_id, lang)
 
 
 # --- invoices -------------------------------------------------------------------------------------
@@ -405,7 +410,7 @@ class InvoiceController(Controller):
         settings: AppSettings,
         lang: Annotated[str | None, QueryParameter(max_length=5)] = None,
     ) -> Response[bytes]:
-        return await serve_pdf(request, settings, actor, DocumentKind.invoice.value, invoice_id, lang)
+        return await serve_pdf(request, settings, actor, DocumentKind.invoice, invoice_id, lang)
 
     @post(
         "/{invoice_id:uuid}/credit-notes",

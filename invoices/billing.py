@@ -67,7 +67,7 @@ class InvoiceBalance:
 
 
 async def balances(session: AsyncSession, invoices: list[Invoice]) -> dict[uuid.UUID, InvoiceBalance]:
-    ids = [i.id for i in invoices if i.kind == InvoiceKind.invoice.value]
+    ids = [i.id for i in invoices if i.kind == InvoiceKind.invoice]
     credited: dict[uuid.UUID, Decimal] = {}
     paid: dict[uuid.UUID, Decimal] = {}
     if ids:
@@ -159,7 +159,7 @@ def _tax_no(value: str | None) -> str | None:
     return value
 
 
-async def _numbered(session: AsyncSession, kind: str, issuer_id: uuid.UUID) -> tuple[int, int, str]:
+async def _numbered(session: AsyncSession, kind: InvoiceKind, issuer_id: uuid.UUID) -> tuple[int, int, str]:
     year = rules.local_year(clock.now())
     seq = await numbering.next_number(session, "invoice", year, scope=str(issuer_id))
     return year, seq, numbering.reference(rules.INVOICE_PREFIXES[kind], year, seq)
@@ -190,9 +190,9 @@ async def issue_invoice(
             _("The invoice would exceed the contract amount."),
             _("Only %(remaining)s of the contract amount is left to invoice.", remaining=format_money(remaining)),
         )
-    year, seq, number = await _numbered(session, InvoiceKind.invoice.value, contract.provider_id)
+    year, seq, number = await _numbered(session, InvoiceKind.invoice, contract.provider_id)
     invoice = Invoice(
-        kind=InvoiceKind.invoice.value,
+        kind=InvoiceKind.invoice,
         contract_id=contract.id,
         issuer_id=contract.provider_id,
         recipient_id=contract.owner_id,
@@ -231,7 +231,7 @@ async def issue_credit_note(
     original, _contract = await get_invoice(session, actor, invoice_id)
     contract = await get_contract(session, actor, original.contract_id, lock=True)
     user_id = require_side(contract, actor, "provider")
-    if original.kind != InvoiceKind.invoice.value:
+    if original.kind != InvoiceKind.invoice:
         raise RuleViolation(_("A credit note corrects an invoice, not another credit note."))
     least, most = bounds.CREDIT_REASON
     reason = bounds.text("reason", reason, least=least, most=most, too_short=_("Give the reason for the correction."))
@@ -250,9 +250,9 @@ async def issue_credit_note(
             _("The credit note would exceed what can be credited."),
             _("At most %(amount)s of this invoice can be credited (its unpaid part).", amount=format_money(creditable)),
         )
-    year, seq, number = await _numbered(session, InvoiceKind.credit_note.value, contract.provider_id)
+    year, seq, number = await _numbered(session, InvoiceKind.credit_note, contract.provider_id)
     note = Invoice(
-        kind=InvoiceKind.credit_note.value,
+        kind=InvoiceKind.credit_note,
         contract_id=contract.id,
         issuer_id=contract.provider_id,
         recipient_id=contract.owner_id,
@@ -293,7 +293,7 @@ async def record_payment(
     original, _contract = await get_invoice(session, actor, invoice_id)
     contract = await get_contract(session, actor, original.contract_id, lock=True)
     user_id = require_side(contract, actor, "owner")
-    if original.kind != InvoiceKind.invoice.value:
+    if original.kind != InvoiceKind.invoice:
         raise RuleViolation(_("A credit note is not paid; pay the invoice it corrects."))
     amount = bounds.amount("amount", amount)
     least, most = bounds.PAYMENT_REFERENCE

@@ -58,7 +58,7 @@ async def tell_bidding(session: AsyncSession, actor: Actor, contract: Contract, 
 
 async def _party(session: AsyncSession, org_id: uuid.UUID, kind: OrgKind, field: str) -> Organization:
     org = await session.get(Organization, org_id)
-    if org is None or org.kind != kind.value:
+    if org is None or org.kind != kind:
         raise InvalidInput.field(field, _("No such organisation of this kind."))
     return org
 
@@ -109,7 +109,7 @@ async def draft_contract(session: AsyncSession, actor: Actor, award: PurchaseAwa
         template=TEMPLATE,
         drafted_at=now,
         sign_by=rules.signing_deadline(now, settings.signing_days, settings.accelerator),
-        status=ContractStatus.draft.value,
+        status=ContractStatus.draft,
     )
     session.add(contract)
     await session.flush()
@@ -346,7 +346,7 @@ async def sign_contract(session: AsyncSession, actor: Actor, settings: Settings,
         contract.signed_at = now
         contract.due_at = due
         contract.due_at_current = due
-        contract.status = ContractStatus.signed.value
+        contract.status = ContractStatus.signed
         await session.flush()
         audit.record(
             session,
@@ -407,7 +407,7 @@ async def propose_agreement(
     open_one = await session.scalar(
         select(col(ContractAgreement.id)).where(
             col(ContractAgreement.contract_id) == contract.id,
-            col(ContractAgreement.status) == AgreementStatus.proposed.value,
+            col(ContractAgreement.status) == AgreementStatus.proposed,
         )
     )
     if open_one is not None:
@@ -468,7 +468,7 @@ async def sign_agreement(
     side = side_of(contract, actor)
     if side is None:
         raise PermissionDenied(_("Only the parties of a contract sign its agreements."))
-    if agreement.status != AgreementStatus.proposed.value:
+    if agreement.status != AgreementStatus.proposed:
         raise Conflict(_("This supplementary agreement is no longer open for signing."))
     if getattr(agreement, f"{side}_signed_at") is not None:
         raise Conflict(_("You have already signed this supplementary agreement."))
@@ -496,7 +496,7 @@ async def sign_agreement(
             changes["due_at"] = {"from": contract.due_at_current, "to": new_due}
             contract.due_at_current = new_due
         agreement.signed_at = now
-        agreement.status = AgreementStatus.signed.value
+        agreement.status = AgreementStatus.signed
         await session.flush()
         audit.record(
             session,
@@ -518,11 +518,11 @@ async def withdraw_agreement(
     agreement, contract = await get_agreement(session, actor, agreement_id, lock=True)
     if side_of(contract, actor) is None:
         raise PermissionDenied(_("Only the parties of a contract may withdraw its agreements."))
-    if agreement.status != AgreementStatus.proposed.value:
+    if agreement.status != AgreementStatus.proposed:
         raise Conflict(_("This supplementary agreement is no longer open."))
     least, most = bounds.WITHDRAW_REASON
     reason = bounds.text("reason", reason, least=least, most=most, too_short=_("Give a reason."))
-    agreement.status = AgreementStatus.withdrawn.value
+    agreement.status = AgreementStatus.withdrawn
     agreement.withdrawn_at = clock.now()
     agreement.withdrawn_by = actor.user_id
     agreement.withdraw_reason = reason

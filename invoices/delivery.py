@@ -72,11 +72,11 @@ async def submit(
 ) -> Delivery:
     contract = await get_contract(session, actor, contract_id, lock=True)
     user_id = require_side(contract, actor, "provider")
-    if contract.status == ContractStatus.draft.value:
+    if contract.status == ContractStatus.draft:
         raise RuleViolation(_("The contract is not signed by both parties yet."))
-    if contract.status == ContractStatus.delivered.value:
+    if contract.status == ContractStatus.delivered:
         raise Conflict(_("The last delivery awaits the purchaser's decision."))
-    if contract.status == ContractStatus.accepted.value:
+    if contract.status == ContractStatus.accepted:
         raise RuleViolation(_("The service has already been accepted."))
     note = bounds.text("note", note, most=bounds.DELIVERY_NOTE)
     checked = check_uploads(files, settings)
@@ -108,7 +108,7 @@ async def submit(
             )
         )
         listed.append({"name": name, "sha256": sha, "size": len(upload.data), "type": content_type})
-    contract.status = ContractStatus.delivered.value
+    contract.status = ContractStatus.delivered
     contract.delivered_at = now
     await session.flush()
     audit.record(
@@ -129,10 +129,10 @@ def _late(contract: Contract, moment: datetime) -> bool:
 async def _open_delivery(session: AsyncSession, contract: Contract) -> Delivery:
     delivery = await session.scalar(
         select(Delivery)
-        .where(col(Delivery.contract_id) == contract.id, col(Delivery.status) == DeliveryStatus.submitted.value)
+        .where(col(Delivery.contract_id) == contract.id, col(Delivery.status) == DeliveryStatus.submitted)
         .order_by(col(Delivery.seq).desc())
     )
-    if delivery is None or contract.status != ContractStatus.delivered.value:
+    if delivery is None or contract.status != ContractStatus.delivered:
         raise RuleViolation(_("There is no delivery awaiting a decision."))
     return delivery
 
@@ -142,10 +142,10 @@ async def accept(session: AsyncSession, actor: Actor, contract_id: uuid.UUID) ->
     user_id = require_side(contract, actor, "owner")
     delivery = await _open_delivery(session, contract)
     now = clock.now()
-    delivery.status = DeliveryStatus.accepted.value
+    delivery.status = DeliveryStatus.accepted
     delivery.decided_at = now
     delivery.decided_by = user_id
-    contract.status = ContractStatus.accepted.value
+    contract.status = ContractStatus.accepted
     contract.accepted_at = now
     await session.flush()
     audit.record(
@@ -168,11 +168,11 @@ async def return_delivery(session: AsyncSession, actor: Actor, contract_id: uuid
     )
     delivery = await _open_delivery(session, contract)
     now = clock.now()
-    delivery.status = DeliveryStatus.returned.value
+    delivery.status = DeliveryStatus.returned
     delivery.decided_at = now
     delivery.decided_by = user_id
     delivery.reason = reason
-    contract.status = ContractStatus.returned.value
+    contract.status = ContractStatus.returned
     await session.flush()
     audit.record(
         session,

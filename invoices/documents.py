@@ -86,7 +86,7 @@ async def read_file(settings: Settings, sha256: str) -> bytes:
 class Source:
     """Everything needed to render one document."""
 
-    kind: str
+    kind: DocumentKind
     entity_id: uuid.UUID
     lang: str
     template: str
@@ -118,7 +118,7 @@ async def contract_source(
         raise RuleViolation(_("The contract is not signed by both parties yet."))
     names = await user_names(session, contract.owner_signed_by, contract.provider_signed_by)
     return Source(
-        kind=DocumentKind.contract.value,
+        kind=DocumentKind.contract,
         entity_id=contract.id,
         lang=lang,
         template="contract.html",
@@ -137,13 +137,13 @@ async def contract_source(
 async def agreement_source(
     session: AsyncSession, settings: Settings, agreement: ContractAgreement, lang: str
 ) -> Source:
-    if agreement.status != AgreementStatus.signed.value or agreement.signed_at is None:
+    if agreement.status != AgreementStatus.signed or agreement.signed_at is None:
         raise RuleViolation(_("The supplementary agreement is not signed by both parties yet."))
     contract = await session.get(Contract, agreement.contract_id)
     assert contract is not None
     names = await user_names(session, agreement.owner_signed_by, agreement.provider_signed_by)
     return Source(
-        kind=DocumentKind.agreement.value,
+        kind=DocumentKind.agreement,
         entity_id=agreement.id,
         lang=lang,
         template="agreement.html",
@@ -177,14 +177,14 @@ async def invoice_source(session: AsyncSession, settings: Settings, invoice: Inv
     ).all()
     sums = {kind: total for kind, total in earlier}
     zero = Decimal("0.00")
-    before = sums.get(InvoiceKind.invoice.value, zero) - sums.get(InvoiceKind.credit_note.value, zero)
+    before = sums.get(InvoiceKind.invoice, zero) - sums.get(InvoiceKind.credit_note, zero)
     credited = None
     if invoice.credits_invoice_id is not None:
         credited = await session.get(Invoice, invoice.credits_invoice_id)
     names = await user_names(session, invoice.issued_by)
-    sign = -1 if invoice.kind == InvoiceKind.credit_note.value else 1
+    sign = -1 if invoice.kind == InvoiceKind.credit_note else 1
     return Source(
-        kind=invoice.kind,
+        kind=DocumentKind(invoice.kind),
         entity_id=invoice.id,
         lang=lang,
         template="invoice.html",
@@ -202,19 +202,21 @@ async def invoice_source(session: AsyncSession, settings: Settings, invoice: Inv
     )
 
 
-async def source_for(session: AsyncSession, settings: Settings, kind: str, entity_id: uuid.UUID, lang: str) -> Source:
-    if kind == DocumentKind.contract.value:
+async def source_for(
+    session: AsyncSession, settings: Settings, kind: DocumentKind, entity_id: uuid.UUID, lang: str
+) -> Source:
+    if kind == DocumentKind.contract:
         contract = await session.get(Contract, entity_id)
         if contract is None:
             raise NotFound(_("No such contract."))
         return await contract_source(session, settings, contract, lang)
-    if kind == DocumentKind.agreement.value:
+    if kind == DocumentKind.agreement:
         agreement = await session.get(ContractAgreement, entity_id)
         if agreement is None:
             raise NotFound(_("No such supplementary agreement."))
         return await agreement_source(session, settings, agreement, lang)
     invoice = await session.get(Invoice, entity_id)
-    if invoice is None or invoice.kind != kind:
+    if invoice is None or DocumentKind(invoice.kind) != kind:
         raise NotFound(_("No such invoice."))
     return await invoice_source(session, settings, invoice, lang)
 
@@ -241,7 +243,7 @@ async def render(source: Source, settings: Settings) -> bytes:
 # --- rendering once -------------------------------------------------------------------------------
 
 
-async def find_document(session: AsyncSession, kind: str, entity_id: uuid.UUID, lang: str) -> Document | None:
+async def find_document(session: AsyncSession, kind: DocumentKind, entity_id: uuid.UUID, lang: str) -> Document | None:
     return await session.scalar(
         select(Document).where(
             col(Document.kind) == kind, col(Document.entity_id) == entity_id, col(Document.lang) == lang
@@ -250,7 +252,11 @@ async def find_document(session: AsyncSession, kind: str, entity_id: uuid.UUID, 
 
 
 async def ensure_document(
-    factory: async_sessionmaker[AsyncSession], settings: Settings, kind: str, entity_id: uuid.UUID, lang: str = "zh"
+    factory: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    kind: DocumentKind,
+    entity_id: uuid.UUID,
+    lang: str = "zh",
 ) -> Document:
     """The stored PDF of a final document, rendering and storing it first if nobody has yet.
 
@@ -299,9 +305,9 @@ async def ensure_document(
     return document
 
 
-async def pending(session: AsyncSession, limit: int = 20) -> list[tuple[str, uuid.UUID]]:
+async def pending(session: AsyncSession, limit: int = 20) -> list[tuple[DocumentKind, uuid.UUID]]:
     """Final documents that have no Chinese PDF yet (oldest first)."""
-    found: list[tuple[str, uuid.UUID]] = []
+    found: list[tuple[DocumentKind, uuid.UUID]] = []
     doc = aliased(Document)
 
     def missing(kind: Any, entity: Any) -> ColumnElement[bool]:
@@ -313,28 +319,28 @@ async def pending(session: AsyncSession, limit: int = 20) -> list[tuple[str, uui
 
     contract_ids = await session.scalars(
         select(col(Contract.id))
-        .where(col(Contract.signed_at).is_not(None), missing(DocumentKind.contract.value, col(Contract.id)))
+        .where(col(Contract.signed_at).is_not(None), missing(DocumentKind.contract, col(Contract.id)))
         .order_by(col(Contract.signed_at))
         .limit(limit)
     )
-    found += [(DocumentKind.contract.value, i) for i in contract_ids]
+    found += [(DocumentKind.contract, i) for i in contract_ids]
     agreement_ids = await session.scalars(
         select(col(ContractAgreement.id))
         .where(
             col(ContractAgreement.signed_at).is_not(None),
-            missing(DocumentKind.agreement.value, col(ContractAgreement.id)),
+            missing(DocumentKind.agreement, col(ContractAgreement.id)),
         )
         .order_by(col(ContractAgreement.signed_at))
         .limit(limit)
     )
-    found += [(DocumentKind.agreement.value, i) for i in agreement_ids]
+    found += [(DocumentKind.agreement, i) for i in agreement_ids]
     invoices = await session.execute(
         select(col(Invoice.kind), col(Invoice.id))
         .where(missing(col(Invoice.kind), col(Invoice.id)))
         .order_by(col(Invoice.issued_at))
         .limit(limit)
     )
-    found += [(kind, i) for kind, i in invoices]
+    found += [(DocumentKind(kind), i) for kind, i in invoices]
     return found[:limit]
 
 
@@ -377,8 +383,8 @@ async def verify(session: AsyncSession, sha256: str) -> Verified | None:
 
 
 async def public_summary(session: AsyncSession, document: Document) -> dict[str, Any]:
-    if document.kind in (DocumentKind.contract.value, DocumentKind.agreement.value):
-        if document.kind == DocumentKind.agreement.value:
+    if document.kind in (DocumentKind.contract, DocumentKind.agreement):
+        if document.kind == DocumentKind.agreement:
             agreement = await session.get(ContractAgreement, document.entity_id)
             assert agreement is not None
             contract = await session.get(Contract, agreement.contract_id)
@@ -427,7 +433,7 @@ async def public_summary(session: AsyncSession, document: Document) -> dict[str,
     }
 
 
-async def documents_of(session: AsyncSession, kind: str, entity_ids: list[uuid.UUID]) -> list[Document]:
+async def documents_of(session: AsyncSession, kind: DocumentKind, entity_ids: list[uuid.UUID]) -> list[Document]:
     if not entity_ids:
         return []
     rows = await session.scalars(

@@ -20,8 +20,9 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Column, Index, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from bidding.models import Method
 from market import clock
-from market.db import UTCDateTime, new_id, one_of
+from market.db import StrEnumType, UTCDateTime, new_id, one_of
 from market.money import MoneyType
 
 
@@ -43,6 +44,13 @@ class DeliveryStatus(StrEnum):
     submitted = "submitted"
     accepted = "accepted"
     returned = "returned"
+
+
+class RateeRole(StrEnum):
+    """Who a rating is about: the owner rates the provider, the provider rates the owner."""
+
+    provider = "provider"
+    owner = "owner"
 
 
 class InvoiceKind(StrEnum):
@@ -101,7 +109,7 @@ class Contract(SQLModel, table=True):
     scope: str = Field(sa_column=Column(Text, nullable=False))
     catalog_code: str = Field(max_length=32)
     catalog_name: str = Field(max_length=200)
-    method: str = Field(max_length=16)
+    method: Method = Field(sa_type=StrEnumType(Method, 16))  # the purchase's (checked there)
     draw_seed: str | None = Field(default=None, max_length=64)
     awarded_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     # the parties, snapshotted at drafting
@@ -133,7 +141,7 @@ class Contract(SQLModel, table=True):
     signed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # progress (may change after signing)
-    status: str = Field(default=ContractStatus.draft.value, max_length=16, index=True)
+    status: ContractStatus = Field(default=ContractStatus.draft, sa_type=StrEnumType(ContractStatus, 16), index=True)
     amount_current: Decimal = Field(sa_type=MoneyType)
     due_at_current: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     invoiced_total: Decimal = Field(default=Decimal("0.00"), sa_type=MoneyType)
@@ -169,7 +177,7 @@ class ContractAgreement(SQLModel, table=True):
     text: str = Field(sa_column=Column(Text, nullable=False))
     new_amount: Decimal | None = Field(default=None, sa_type=MoneyType)
     extra_days: int = 0
-    status: str = Field(default=AgreementStatus.proposed.value, max_length=16)
+    status: AgreementStatus = Field(default=AgreementStatus.proposed, sa_type=StrEnumType(AgreementStatus, 16))
     proposed_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)
     proposed_by: uuid.UUID = Field(foreign_key="users.id")
     proposed_by_org: uuid.UUID = Field(foreign_key="organizations.id")
@@ -200,7 +208,7 @@ class Delivery(SQLModel, table=True):
     note: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     submitted_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)
     submitted_by: uuid.UUID = Field(foreign_key="users.id")
-    status: str = Field(default=DeliveryStatus.submitted.value, max_length=16)
+    status: DeliveryStatus = Field(default=DeliveryStatus.submitted, sa_type=StrEnumType(DeliveryStatus, 16))
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     decided_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
     reason: str | None = Field(default=None, sa_column=Column(Text))
@@ -225,7 +233,7 @@ class Rating(SQLModel, table=True):
     __tablename__ = "ratings"
     __table_args__ = (
         UniqueConstraint("contract_id", "ratee_role"),
-        CheckConstraint("ratee_role IN ('provider', 'owner')", name="ratee_role"),
+        CheckConstraint(one_of("ratee_role", RateeRole), name="ratee_role"),
         CheckConstraint(
             "(ratee_role = 'provider' AND COALESCE(quality, 0) BETWEEN 1 AND 5 "
             "AND COALESCE(timeliness, 0) BETWEEN 1 AND 5 AND COALESCE(attitude, 0) BETWEEN 1 AND 5 "
@@ -240,7 +248,7 @@ class Rating(SQLModel, table=True):
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     contract_id: uuid.UUID = Field(foreign_key="contracts.id", index=True)
-    ratee_role: str = Field(max_length=16)
+    ratee_role: RateeRole = Field(sa_type=StrEnumType(RateeRole, 16))
     ratee_org_id: uuid.UUID = Field(foreign_key="organizations.id")
     rater_org_id: uuid.UUID = Field(foreign_key="organizations.id")
     rated_by: uuid.UUID = Field(foreign_key="users.id")
@@ -273,7 +281,7 @@ class Invoice(SQLModel, table=True):
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
-    kind: str = Field(default=InvoiceKind.invoice.value, max_length=16)
+    kind: InvoiceKind = Field(default=InvoiceKind.invoice, sa_type=StrEnumType(InvoiceKind, 16))
     contract_id: uuid.UUID = Field(foreign_key="contracts.id", index=True)
     issuer_id: uuid.UUID = Field(foreign_key="organizations.id", index=True)
     recipient_id: uuid.UUID = Field(foreign_key="organizations.id", index=True)
@@ -319,7 +327,7 @@ class Document(SQLModel, table=True):
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     sha256: str = Field(foreign_key="stored_files.sha256", max_length=64, unique=True)
-    kind: str = Field(max_length=16)
+    kind: DocumentKind = Field(sa_type=StrEnumType(DocumentKind, 16))
     entity_id: uuid.UUID = Field(index=True)
     lang: str = Field(max_length=2)
     number: str = Field(max_length=32)

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from invoices import billing, bounds, contracts, delivery, documents, ratings, rules, views
 from invoices import labels as _labels  # noqa: F401  (registers the vocabularies)
 from invoices.api import UPLOAD_REQUEST_LIMIT, read_uploads, serve_delivery_file, serve_pdf
-from invoices.models import ContractStatus, DocumentKind, InvoiceKind
+from invoices.models import AgreementStatus, ContractStatus, DocumentKind, InvoiceKind
 from invoices.schemas import AgreementIn, CreditNoteIn, DeliveryIn, InvoiceIn, PaymentIn, RatingIn, ReasonIn
 from market import clock
 from market.actor import Actor
@@ -77,7 +77,7 @@ async def contract_context(
     delivery_rows = await delivery.deliveries_of(db, c.id)
     rating_rows = await ratings.ratings_of(db, c.id)
     rated_roles = {r.ratee_role for r in rating_rows}
-    my_ratee = None if side is None else ("provider" if side == "owner" else "owner")
+    my_ratee = None if side is None else ratings.ratee_of(side)
     signers = [c.owner_signed_by, c.provider_signed_by]
     signers += [s for a in agreement_rows for s in (a.owner_signed_by, a.provider_signed_by)]
     return {
@@ -85,14 +85,14 @@ async def contract_context(
         "side": side,
         "flags": contracts.flags_of(c, settings),
         "names": await documents.user_names(db, *signers),
-        "documents": (await views.docs_by_entity(db, DocumentKind.contract.value, [c.id])).get(c.id, []),
+        "documents": (await views.docs_by_entity(db, DocumentKind.contract, [c.id])).get(c.id, []),
         "agreements": agreement_rows,
-        "agreement_docs": await views.docs_by_entity(db, DocumentKind.agreement.value, [a.id for a in agreement_rows]),
-        "open_agreement": next((a for a in agreement_rows if a.status == "proposed"), None),
+        "agreement_docs": await views.docs_by_entity(db, DocumentKind.agreement, [a.id for a in agreement_rows]),
+        "open_agreement": next((a for a in agreement_rows if a.status == AgreementStatus.proposed), None),
         "deliveries": list(reversed(delivery_rows)),
         "files": await delivery.files_of(db, [d.id for d in delivery_rows]),
         "ratings": rating_rows,
-        "can_rate": side is not None and c.status == ContractStatus.accepted.value and my_ratee not in rated_roles,
+        "can_rate": side is not None and c.status == ContractStatus.accepted and my_ratee not in rated_roles,
         "my_ratee": my_ratee,
         "criteria": ratings.criteria_for(my_ratee) if my_ratee else (),
         "invoices": await views.invoices_out(db, settings, await billing.invoices_of(db, c.id)),
@@ -286,7 +286,7 @@ async def contract_pdf(
     settings: AppSettings,
     lang: FromQuery[str | None] = None,
 ) -> Response[bytes]:
-    return await serve_pdf(request, settings, actor, DocumentKind.contract.value, contract_id, lang)
+    return await serve_pdf(request, settings, actor, DocumentKind.contract, contract_id, lang)
 
 
 @get("/workspace/agreements/{agreement_id:uuid}/pdf", include_in_schema=False, guards=[readers])
@@ -297,7 +297,7 @@ async def agreement_pdf(
     settings: AppSettings,
     lang: FromQuery[str | None] = None,
 ) -> Response[bytes]:
-    return await serve_pdf(request, settings, actor, DocumentKind.agreement.value, agreement_id, lang)
+    return await serve_pdf(request, settings, actor, DocumentKind.agreement, agreement_id, lang)
 
 
 @get("/workspace/contracts/{contract_id:uuid}/files/{sha256:str}", include_in_schema=False, guards=[readers])
@@ -362,7 +362,7 @@ async def invoice_context(db: AsyncSession, actor: Actor, settings: Settings, in
     notes = [i for i in await billing.invoices_of(db, contract.id) if i.credits_invoice_id == invoice.id]
     credited = await db.get(type(invoice), invoice.credits_invoice_id) if invoice.credits_invoice_id else None
     side = contracts.side_of(contract, actor)
-    is_invoice = invoice.kind == InvoiceKind.invoice.value
+    is_invoice = invoice.kind == InvoiceKind.invoice
     outstanding = (out.outstanding or Decimal("0")) if is_invoice else Decimal("0")
     return {
         "inv": out,
@@ -431,7 +431,7 @@ async def invoice_pdf(
     settings: AppSettings,
     lang: FromQuery[str | None] = None,
 ) -> Response[bytes]:
-    return await serve_pdf(request, settings, actor, DocumentKind.invoice.value, invoice_id, lang)
+    return await serve_pdf(request, settings, actor, DocumentKind.invoice, invoice_id, lang)
 
 
 # --- oversight -----------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from sqlmodel import col
 
 from invoices import bounds
 from invoices.contracts import get_contract, side_of
-from invoices.models import Contract, ContractStatus, Rating
+from invoices.models import Contract, ContractStatus, RateeRole, Rating
 from listings.ratings import RatingSummary as DirectoryRating
 from market import audit
 from market.actor import Actor
@@ -28,8 +28,13 @@ PROVIDER_CRITERIA = ("quality", "timeliness", "attitude", "price")
 OWNER_CRITERIA = ("clarity", "payment")
 
 
-def criteria_for(ratee_role: str) -> tuple[str, ...]:
-    return PROVIDER_CRITERIA if ratee_role == "provider" else OWNER_CRITERIA
+def criteria_for(ratee_role: RateeRole) -> tuple[str, ...]:
+    return PROVIDER_CRITERIA if ratee_role == RateeRole.provider else OWNER_CRITERIA
+
+
+def ratee_of(side: str) -> RateeRole:
+    """Whom the contract's ``side`` (``owner`` or ``provider``) rates: the other party."""
+    return RateeRole.provider if side == "owner" else RateeRole.owner
 
 
 async def ratings_of(session: AsyncSession, contract_id: uuid.UUID) -> list[Rating]:
@@ -47,9 +52,9 @@ async def rate(
     side = side_of(contract, actor)
     if side is None or actor.user_id is None or actor.org_id is None:
         raise PermissionDenied(_("Only the parties of a contract rate each other."))
-    if contract.status != ContractStatus.accepted.value:
+    if contract.status != ContractStatus.accepted:
         raise RuleViolation(_("Ratings open when the service has been accepted."))
-    ratee_role = "provider" if side == "owner" else "owner"
+    ratee_role = ratee_of(side)
     wanted = criteria_for(ratee_role)
     values: dict[str, int] = {}
     for name in wanted:
@@ -70,7 +75,7 @@ async def rate(
     rating = Rating(
         contract_id=contract.id,
         ratee_role=ratee_role,
-        ratee_org_id=contract.provider_id if ratee_role == "provider" else contract.owner_id,
+        ratee_org_id=contract.provider_id if ratee_role == RateeRole.provider else contract.owner_id,
         rater_org_id=actor.org_id,
         rated_by=actor.user_id,
         comment=comment,
@@ -123,7 +128,7 @@ async def provider_summary(session: AsyncSession, provider_id: uuid.UUID, recent
 
     (The public directory and provider page get theirs from :func:`directory_ratings`.)"""
     criteria = PROVIDER_CRITERIA
-    mine = (col(Rating.ratee_org_id) == provider_id, col(Rating.ratee_role) == "provider")
+    mine = (col(Rating.ratee_org_id) == provider_id, col(Rating.ratee_role) == RateeRole.provider)
     row = (
         await session.execute(
             select(func.count(col(Rating.id)), *[func.avg(c) for c in _score_columns(criteria)]).where(*mine)
@@ -167,7 +172,7 @@ async def directory_ratings(session: AsyncSession, provider_ids: list[uuid.UUID]
             func.count(col(Rating.id)),
             *[func.avg(c) for c in _score_columns(criteria)],
         )
-        .where(col(Rating.ratee_role) == "provider", col(Rating.ratee_org_id).in_(provider_ids))
+        .where(col(Rating.ratee_role) == RateeRole.provider, col(Rating.ratee_org_id).in_(provider_ids))
         .group_by(col(Rating.ratee_org_id))
     )
     found: dict[uuid.UUID, DirectoryRating] = {}

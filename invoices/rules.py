@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import cn2an
 
+from invoices.models import ContractStatus, InvoiceKind
 from market.clock import LOCAL_TZ, ensure_aware
 from market.money import to_money
 from market.workdays import (
@@ -53,7 +54,7 @@ def amount_in_capitals(amount: Decimal) -> str:
 # the prefixes of the gap-free series (numbered by market.numbering.reference): contracts, and the
 # invoices and credit notes of an issuer, which share one sequence per year
 CONTRACT_PREFIX = "HT"
-INVOICE_PREFIXES = {"invoice": "FP", "credit_note": "HZ"}
+INVOICE_PREFIXES = {InvoiceKind.invoice: "FP", InvoiceKind.credit_note: "HZ"}
 
 
 def agreement_number(contract_no: str, seq: int) -> str:
@@ -101,7 +102,7 @@ def paid_by_deadline(paid_on: date, recorded_at: datetime, deadline: datetime, a
 class ContractFacts:
     """What the flags need to know about a contract (read from the row by the caller)."""
 
-    status: str
+    status: ContractStatus
     sign_by: datetime
     signed_at: datetime | None
     due_at: datetime | None
@@ -144,7 +145,7 @@ def contract_flags(facts: ContractFacts, now: datetime, accelerator: int = 1) ->
     due = ensure_aware(facts.due_at) if facts.due_at else None
     if facts.accepted_at is None:
         waiting_on_owner = (
-            facts.status == "delivered"
+            facts.status == ContractStatus.delivered
             and facts.delivered_at is not None
             and due is not None
             and ensure_aware(facts.delivered_at) <= due

@@ -30,10 +30,10 @@ from market.jsonutil import jsonable
 from market.settings import Settings
 
 
-def download_url(kind: str, entity_id: uuid.UUID, lang: str) -> str:
+def download_url(kind: DocumentKind, entity_id: uuid.UUID, lang: str) -> str:
     base = {
-        DocumentKind.contract.value: f"/api/v1/contracts/{entity_id}/pdf",
-        DocumentKind.agreement.value: f"/api/v1/agreements/{entity_id}/pdf",
+        DocumentKind.contract: f"/api/v1/contracts/{entity_id}/pdf",
+        DocumentKind.agreement: f"/api/v1/agreements/{entity_id}/pdf",
     }.get(kind, f"/api/v1/invoices/{entity_id}/pdf")
     return base if lang == "zh" else f"{base}?lang={lang}"
 
@@ -54,7 +54,9 @@ def document_out(doc: Document, settings: Settings) -> DocumentOut:
     )
 
 
-async def docs_by_entity(session: AsyncSession, kind: str, ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Document]]:
+async def docs_by_entity(
+    session: AsyncSession, kind: DocumentKind, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[Document]]:
     found: dict[uuid.UUID, list[Document]] = defaultdict(list)
     for doc in await documents.documents_of(session, kind, ids):
         found[doc.entity_id].append(doc)
@@ -75,7 +77,7 @@ def _party(c: Contract, side: str) -> PartyOut:
 
 
 async def contracts_out(session: AsyncSession, settings: Settings, rows: list[Contract]) -> list[ContractOut]:
-    docs = await docs_by_entity(session, DocumentKind.contract.value, [c.id for c in rows])
+    docs = await docs_by_entity(session, DocumentKind.contract, [c.id for c in rows])
     return [
         ContractOut(
             id=c.id,
@@ -122,7 +124,7 @@ async def contract_summary_out(session: AsyncSession, settings: Settings, c: Con
     ``GET /api/v1/contracts/{id}/summary`` show exactly this): organisations' names only, no
     legal representatives, signers, IP addresses or addresses."""
     assert c.signed_at is not None and c.due_at is not None and c.due_at_current is not None
-    docs = (await docs_by_entity(session, DocumentKind.contract.value, [c.id])).get(c.id, [])
+    docs = (await docs_by_entity(session, DocumentKind.contract, [c.id])).get(c.id, [])
     return ContractSummaryOut(
         id=c.id,
         number=c.number,
@@ -152,7 +154,7 @@ async def contract_summary_out(session: AsyncSession, settings: Settings, c: Con
 async def agreements_out(
     session: AsyncSession, settings: Settings, rows: list[ContractAgreement]
 ) -> list[AgreementOut]:
-    docs = await docs_by_entity(session, DocumentKind.agreement.value, [a.id for a in rows])
+    docs = await docs_by_entity(session, DocumentKind.agreement, [a.id for a in rows])
     return [
         AgreementOut(
             id=a.id,
@@ -204,7 +206,9 @@ async def invoices_out(session: AsyncSession, settings: Settings, rows: list[Inv
     }
     docs: dict[uuid.UUID, list[Document]] = defaultdict(list)
     for kind in {r.kind for r in rows}:
-        for key, value in (await docs_by_entity(session, kind, [r.id for r in rows if r.kind == kind])).items():
+        for key, value in (
+            await docs_by_entity(session, DocumentKind(kind), [r.id for r in rows if r.kind == kind])
+        ).items():
             docs[key] += value
     out = []
     for inv in rows:

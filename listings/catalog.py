@@ -179,18 +179,19 @@ def validate(data: CatalogInput) -> list[FieldError]:
         errors.append(FieldError("status", _("One of retained, cancelled, adjusted.")))
     if data.fee_cap is not None and not (Decimal("0") < data.fee_cap <= MAX_AMOUNT):
         errors.append(FieldError("fee_cap", _("A positive amount in yuan.")))
-    if data.fee_type == FeeType.government_priced.value and data.fee_cap is None:
+    if data.fee_type == FeeType.government_priced and data.fee_cap is None:
         errors.append(FieldError("fee_cap", _("A government-priced item needs its fee cap.")))
     return errors
 
 
 def check(data: CatalogInput, note: str = "") -> CatalogInput:
+    """``data`` when it is valid, its coded fields as their enum members (what the columns hold)."""
     errors = validate(data)
     if len(note) > MAX_NOTE:
         errors.append(FieldError("note", _("At most %(n)d characters.", n=MAX_NOTE)))
     if errors:
         raise InvalidInput(_("The catalog item is not valid."), _("Correct the fields named below."), errors=errors)
-    return data
+    return dataclasses.replace(data, fee_type=FeeType(data.fee_type), status=ItemStatus(data.status))
 
 
 def parse_amount(raw: str) -> Decimal | None:
@@ -353,7 +354,7 @@ def snapshot(item: CatalogItem, actor: Actor, note: str) -> CatalogItemVersion:
 
 
 async def create_item(session: AsyncSession, actor: Actor, data: CatalogInput, note: str = "") -> CatalogItem:
-    check(data, note)
+    data = check(data, note)
     if await session.scalar(select(CatalogItem.id).where(col(CatalogItem.code) == data.code)):
         raise Conflict(
             _("A catalog item with this code exists."), errors=[FieldError("code", _("Already in the catalog."))]

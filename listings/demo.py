@@ -107,7 +107,7 @@ async def _qualifications(session: AsyncSession, org: Organization, specs: list[
     for spec in specs:
         if spec["certificate_no"] in have:
             continue
-        status = spec.get("status", ReviewStatus.approved.value)
+        status = ReviewStatus(spec.get("status", ReviewStatus.approved))
         q = Qualification(
             provider_id=org.id,
             name=spec["name"],
@@ -117,7 +117,7 @@ async def _qualifications(session: AsyncSession, org: Organization, specs: list[
             valid_until=add_months(today, int(spec["valid_months"])),
             status=status,
             review_reason=spec.get("reason"),
-            reviewed_at=now if status != ReviewStatus.pending.value else None,
+            reviewed_at=now if status != ReviewStatus.pending else None,
             created_at=now,
             updated_at=now,
         )
@@ -132,7 +132,7 @@ async def _qualifications(session: AsyncSession, org: Organization, specs: list[
             q.id,
             {"provider_id": org.id, "certificate_no": q.certificate_no, "catalog_codes": spec["covers"], "demo": True},
         )
-        if status != ReviewStatus.pending.value:
+        if status != ReviewStatus.pending:
             audit.record(
                 session,
                 SYSTEM,

@@ -40,12 +40,12 @@ class ProviderCard:
 
 def _public_providers() -> SelectOfScalar[Organization]:
     return select(Organization).where(
-        col(Organization.kind) == OrgKind.provider.value, col(Organization.status) == OrgStatus.approved.value
+        col(Organization.kind) == OrgKind.provider, col(Organization.status) == OrgStatus.approved
     )
 
 
 def _counting_qualification(on_date: date) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
-    return (col(Qualification.status) == ReviewStatus.approved.value, col(Qualification.valid_until) >= on_date)
+    return (col(Qualification.status) == ReviewStatus.approved, col(Qualification.valid_until) >= on_date)
 
 
 async def _cards(session: AsyncSession, orgs: list[Organization], on_date: date) -> list[ProviderCard]:
@@ -126,8 +126,8 @@ async def providers_per_item(session: AsyncSession, on_date: date) -> dict[str, 
         .join(Qualification, col(Qualification.id) == col(QualificationItem.qualification_id))
         .join(Organization, col(Organization.id) == col(Qualification.provider_id))
         .where(
-            col(Organization.kind) == OrgKind.provider.value,
-            col(Organization.status) == OrgStatus.approved.value,
+            col(Organization.kind) == OrgKind.provider,
+            col(Organization.status) == OrgStatus.approved,
             *_counting_qualification(on_date),
         )
         .group_by(col(CatalogItem.code))

@@ -16,7 +16,7 @@ from sqlalchemy import CheckConstraint, Column, Index, Integer, Text, UniqueCons
 from sqlmodel import Field, SQLModel
 
 from market import clock
-from market.db import UTCDateTime, new_id, one_of
+from market.db import StrEnumType, UTCDateTime, new_id, one_of
 from market.money import MoneyType
 
 
@@ -65,12 +65,12 @@ class CatalogItem(SQLModel, table=True):
     department: str = Field(max_length=120)  # the approving department
     legal_basis: str = Field(sa_column=Column(Text, nullable=False))
     time_limit_days: int  # service time limit, working days
-    fee_type: str = Field(max_length=24)
+    fee_type: FeeType = Field(sa_type=StrEnumType(FeeType, 24))
     fee_standard: str = Field(sa_column=Column(Text, nullable=False))
     fee_cap: Decimal | None = Field(default=None, sa_type=MoneyType)
     fee_basis: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     qualification_required: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
-    status: str = Field(default=ItemStatus.retained.value, max_length=16, index=True)
+    status: ItemStatus = Field(default=ItemStatus.retained, sa_type=StrEnumType(ItemStatus, 16), index=True)
     effective_date: date
     in_services_catalog: bool = False  # also in the government purchase-of-services catalog
     created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)
@@ -82,7 +82,7 @@ class CatalogItem(SQLModel, table=True):
 
     @property
     def purchasable(self) -> bool:
-        return self.status == ItemStatus.retained.value
+        return self.status == ItemStatus.retained
 
 
 class CatalogItemVersion(SQLModel, table=True):
@@ -149,7 +149,7 @@ class Qualification(SQLModel, table=True):
     issuer: str = Field(max_length=120)
     valid_until: date
     document_sha256: str | None = Field(default=None, foreign_key="stored_files.sha256", max_length=64)
-    status: str = Field(default=ReviewStatus.pending.value, max_length=16, index=True)
+    status: ReviewStatus = Field(default=ReviewStatus.pending, sa_type=StrEnumType(ReviewStatus, 16), index=True)
     review_reason: str | None = Field(default=None, sa_column=Column(Text))
     reviewed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     reviewed_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")

@@ -177,7 +177,7 @@ def _decided(session: AsyncSession, actor: Actor, org: Organization, action: str
 
 async def approve(session: AsyncSession, actor: Actor, org_id: uuid.UUID) -> Organization:
     org = await locked_org(session, org_id)
-    if org.status != OrgStatus.pending.value:
+    if org.status != OrgStatus.pending:
         raise _refuse(org)
     before = org.status
     org.status, org.status_reason, org.suspended_until = OrgStatus.approved, None, None
@@ -188,7 +188,7 @@ async def approve(session: AsyncSession, actor: Actor, org_id: uuid.UUID) -> Org
 async def reject(session: AsyncSession, actor: Actor, org_id: uuid.UUID, reason: str) -> Organization:
     text = _reason(reason)
     org = await locked_org(session, org_id)
-    if org.status != OrgStatus.pending.value:
+    if org.status != OrgStatus.pending:
         raise _refuse(org)
     before = org.status
     org.status, org.status_reason = OrgStatus.rejected, text
@@ -202,7 +202,7 @@ async def suspend(session: AsyncSession, actor: Actor, org_id: uuid.UUID, reason
     if until < clock.today_local():
         raise InvalidInput.field("until", _("The suspension must end today or later."))
     org = await locked_org(session, org_id)
-    if org.status not in (OrgStatus.approved.value, OrgStatus.suspended.value):
+    if org.status not in (OrgStatus.approved, OrgStatus.suspended):
         raise _refuse(org)
     before = org.status
     org.status, org.status_reason, org.suspended_until = OrgStatus.suspended, text, until
@@ -213,7 +213,7 @@ async def suspend(session: AsyncSession, actor: Actor, org_id: uuid.UUID, reason
 async def blacklist(session: AsyncSession, actor: Actor, org_id: uuid.UUID, reason: str) -> Organization:
     text = _reason(reason)
     org = await locked_org(session, org_id)
-    if org.status == OrgStatus.blacklisted.value:
+    if org.status == OrgStatus.blacklisted:
         raise _refuse(org)
     before = org.status
     org.status, org.status_reason, org.suspended_until = OrgStatus.blacklisted, text, None
@@ -225,7 +225,7 @@ async def reinstate(session: AsyncSession, actor: Actor, org_id: uuid.UUID, reas
     """End a suspension early, or lift a blacklisting."""
     text = _reason(reason)
     org = await locked_org(session, org_id)
-    if org.status not in (OrgStatus.suspended.value, OrgStatus.blacklisted.value):
+    if org.status not in (OrgStatus.suspended, OrgStatus.blacklisted):
         raise _refuse(org)
     before = org.status
     org.status, org.status_reason, org.suspended_until = OrgStatus.approved, None, None
@@ -237,7 +237,7 @@ async def lift_expired_suspensions(session: AsyncSession, today: date) -> int:
     """Write suspensions that ended before ``today`` back to ``approved`` (the worker's tick)."""
     stmt = (
         select(Organization)
-        .where(col(Organization.status) == OrgStatus.suspended.value, col(Organization.suspended_until) < today)
+        .where(col(Organization.status) == OrgStatus.suspended, col(Organization.suspended_until) < today)
         .order_by(col(Organization.suspended_until))
         .limit(100)
         .execution_options(populate_existing=True)
@@ -247,7 +247,7 @@ async def lift_expired_suspensions(session: AsyncSession, today: date) -> int:
     for org in await session.scalars(stmt):
         ended = org.suspended_until
         org.status, org.status_reason, org.suspended_until = OrgStatus.approved, None, None
-        _decided(session, SYSTEM, org, "suspension_ended", OrgStatus.suspended.value, until=ended)
+        _decided(session, SYSTEM, org, "suspension_ended", OrgStatus.suspended, until=ended)
         count += 1
     return count
 
@@ -284,12 +284,12 @@ async def update_profile(
     unknown = set(changes) - set(PROFILE_FIELDS)
     if unknown:
         raise InvalidInput.field(sorted(unknown)[0], _("This field cannot be changed."))
-    open_for_all = org.status in (OrgStatus.pending.value, OrgStatus.rejected.value)
+    open_for_all = org.status in (OrgStatus.pending, OrgStatus.rejected)
     diff: dict[str, dict[str, Any]] = {}
     errors: list[FieldError] = []
     for name, raw in changes.items():
         value = raw.strip() if isinstance(raw, str) else raw
-        if name == "org_type" and org.kind != OrgKind.owner.value:
+        if name == "org_type" and org.kind != OrgKind.owner:
             continue
         if name == "uscc" and value:
             value = identity.normalize_uscc(value)
@@ -331,14 +331,14 @@ async def resubmit(session: AsyncSession, actor: Actor, org_id: uuid.UUID) -> Or
     if actor.org_id != org_id:
         raise PermissionDenied(_("This belongs to another organisation."))
     org = await locked_org(session, org_id)
-    if org.status != OrgStatus.rejected.value:
+    if org.status != OrgStatus.rejected:
         raise RuleViolation(
             _("Only a rejected registration can be resubmitted."),
             _("The organisation's status is: %(status)s.", status=label(org.status, "org_status")),
         )
     previous = org.status_reason
     org.status, org.status_reason = OrgStatus.pending, None
-    _decided(session, actor, org, "resubmitted", OrgStatus.rejected.value, previous_reason=previous)
+    _decided(session, actor, org, "resubmitted", OrgStatus.rejected, previous_reason=previous)
     return org
 
 
@@ -352,19 +352,17 @@ def review_due(org: Organization, settings: Settings) -> datetime:
 
 async def pending_organizations(session: AsyncSession) -> list[Organization]:
     rows = await session.scalars(
-        select(Organization)
-        .where(col(Organization.status) == OrgStatus.pending.value)
-        .order_by(col(Organization.updated_at))
+        select(Organization).where(col(Organization.status) == OrgStatus.pending).order_by(col(Organization.updated_at))
     )
     return list(rows)
 
 
 async def organizations_by_status(
-    session: AsyncSession, statuses: tuple[str, ...], limit: int = 100
+    session: AsyncSession, statuses: tuple[OrgStatus, ...], limit: int = 100
 ) -> list[Organization]:
     rows = await session.scalars(
         select(Organization)
-        .where(col(Organization.status).in_(statuses), col(Organization.kind).in_(("provider", "owner")))
+        .where(col(Organization.status).in_(statuses), col(Organization.kind).in_((OrgKind.provider, OrgKind.owner)))
         .order_by(col(Organization.updated_at).desc())
         .limit(limit)
     )
@@ -381,7 +379,7 @@ async def search(
     offset: int = 0,
 ) -> tuple[list[Organization], int]:
     """Registered providers and owners, by name or credit code, status and kind (for the operator)."""
-    stmt = select(Organization).where(col(Organization.kind).in_((OrgKind.provider.value, OrgKind.owner.value)))
+    stmt = select(Organization).where(col(Organization.kind).in_((OrgKind.provider, OrgKind.owner)))
     if q:
         like = f"%{q}%"
         stmt = stmt.where(or_(col(Organization.name).ilike(like), col(Organization.uscc).ilike(like)))

@@ -44,7 +44,7 @@ from market.i18n import gettext as _
 from market.identity import services as identity
 from market.identity.api import session_cookie
 from market.identity.guards import admin_only, principal_of, signed_in
-from market.identity.models import OWNER_TYPES, OrgKind, User
+from market.identity.models import OWNER_TYPES, OrgKind, OrgStatus, User
 from market.settings import Settings
 from market.terms import N_, choices
 from market.web.deps import AppSettings, CurrentActor, DbSession, client_ip
@@ -184,7 +184,7 @@ class DirectoryPages(Controller):
             cards=cards,
             q=q or "",
             catalog_code=code or "",
-            items=await catalog.all_items(db, catalog.CatalogQuery(status=ItemStatus.retained.value)),
+            items=await catalog.all_items(db, catalog.CatalogQuery(status=ItemStatus.retained)),
             ratings_enabled=has_ratings(),
             **pager.context(total),
         )
@@ -278,7 +278,7 @@ class ProfilePages(Controller):
             "org": org,
             "form": {name: getattr(org, name) or "" for name in organizations.PROFILE_FIELDS},
             "history": await organizations.decisions(db, org.id),
-            "locked": org.status not in ("pending", "rejected"),
+            "locked": org.status not in (OrgStatus.pending, OrgStatus.rejected),
             "owner_types": owner_types(),
             "letter": commitment.letter(org.kind),
         }
@@ -496,8 +496,8 @@ class ReviewPages(Controller):
             pending=[(o, organizations.review_due(o, settings)) for o in pending],
             now=clock.now(),
             pending_qualifications=await qualifications.pending_qualifications(db),
-            sanctioned=await organizations.organizations_by_status(db, ("suspended", "blacklisted")),
-            rejected=await organizations.organizations_by_status(db, ("rejected",)),
+            sanctioned=await organizations.organizations_by_status(db, (OrgStatus.suspended, OrgStatus.blacklisted)),
+            rejected=await organizations.organizations_by_status(db, (OrgStatus.rejected,)),
         )
 
     @get("/admin/organizations")
@@ -584,9 +584,9 @@ async def _org_context(db: AsyncSession, org_id: uuid.UUID, settings: Settings) 
         "practitioners": [],
         "conflicts": {},
         "today": clock.today_local(),
-        "due": organizations.review_due(org, settings) if org.status == "pending" else None,
+        "due": organizations.review_due(org, settings) if org.status == OrgStatus.pending else None,
     }
-    if org.kind == OrgKind.provider.value:
+    if org.kind == OrgKind.provider:
         context["rows"] = await qualifications.provider_qualifications(db, org.id)
         context["practitioners"] = await qualifications.provider_practitioners(db, org.id)
         context["conflicts"] = await qualifications.practitioner_conflicts(db, org.id)
@@ -599,7 +599,7 @@ async def _org_context(db: AsyncSession, org_id: uuid.UUID, settings: Settings) 
 def _editor_context(item: CatalogItem | None) -> dict[str, Any]:
     if item is None:
         form: dict[str, Any] = {
-            "status": ItemStatus.retained.value,
+            "status": ItemStatus.retained,
             "fee_type": "market_regulated",
             "effective_date": clock.today_local().isoformat(),
         }

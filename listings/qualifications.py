@@ -56,7 +56,7 @@ class QualificationInput:
 
 async def provider_org(session: AsyncSession, provider_id: uuid.UUID) -> Organization:
     org = await session.get(Organization, provider_id)
-    if org is None or org.kind != OrgKind.provider.value:
+    if org is None or org.kind != OrgKind.provider:
         raise NotFound(_("No such provider."))
     return org
 
@@ -77,7 +77,7 @@ async def _items_for(session: AsyncSession, codes: list[str]) -> list[CatalogIte
     unknown = [c for c in wanted if c not in found]
     if unknown:
         raise InvalidInput.field("catalog_codes", _("Not in the catalog: %(codes)s.", codes=", ".join(unknown)))
-    cancelled = [i.code for i in items if i.status == ItemStatus.cancelled.value]
+    cancelled = [i.code for i in items if i.status == ItemStatus.cancelled]
     if cancelled:
         raise InvalidInput.field(
             "catalog_codes", _("Cancelled items cannot be covered: %(codes)s.", codes=", ".join(cancelled))
@@ -197,7 +197,7 @@ async def update_qualification(
     for name, value in values.items():
         setattr(qualification, name, value)
     qualification.document_sha256 = document
-    qualification.status = ReviewStatus.pending.value
+    qualification.status = ReviewStatus.pending
     qualification.review_reason = None
     qualification.reviewed_at = None
     qualification.reviewed_by = None
@@ -244,7 +244,7 @@ async def review_qualification(
     session: AsyncSession, actor: Actor, qualification_id: uuid.UUID, *, approve: bool, reason: str | None = None
 ) -> Qualification:
     qualification = await _locked(session, qualification_id)
-    if qualification.status != ReviewStatus.pending.value:
+    if qualification.status != ReviewStatus.pending:
         raise RuleViolation(
             _("Only a qualification waiting for review can be decided."),
             _("Its status is: %(status)s.", status=label(qualification.status, "review_status")),
@@ -252,7 +252,7 @@ async def review_qualification(
     text = (reason or "").strip()
     if not approve and not text:
         raise InvalidInput.field("reason", _("Give the reason; the provider will see it."))
-    qualification.status = (ReviewStatus.approved if approve else ReviewStatus.rejected).value
+    qualification.status = ReviewStatus.approved if approve else ReviewStatus.rejected
     qualification.review_reason = text or None
     qualification.reviewed_at = clock.now()
     qualification.reviewed_by = actor.user_id
@@ -295,7 +295,7 @@ async def pending_qualifications(session: AsyncSession) -> list[tuple[Qualificat
             await session.execute(
                 select(Qualification, Organization)
                 .join(Organization, col(Organization.id) == col(Qualification.provider_id))
-                .where(col(Qualification.status) == ReviewStatus.pending.value)
+                .where(col(Qualification.status) == ReviewStatus.pending)
                 .order_by(col(Qualification.updated_at))
             )
         ).all()

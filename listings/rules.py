@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
+from listings.models import ReviewStatus
 from market.identity.models import OrgKind, OrgStatus
 
 
@@ -20,8 +21,8 @@ from market.identity.models import OrgKind, OrgStatus
 class Standing:
     """An organisation's standing: its kind, review status and suspension end (inclusive)."""
 
-    kind: str
-    status: str
+    kind: OrgKind
+    status: OrgStatus
     suspended_until: date | None = None
 
 
@@ -29,7 +30,7 @@ class Standing:
 class QualificationFacts:
     """A qualification as the rule needs it: review status, last valid day, covered item codes."""
 
-    status: str
+    status: ReviewStatus
     valid_until: date
     covers: frozenset[str] = field(default_factory=frozenset)
 
@@ -42,23 +43,23 @@ def can_act(standing: Standing, on_date: date) -> bool:
     Pending, rejected and blacklisted organisations may not; neither may a suspended one whose
     suspension has no end date.
     """
-    if standing.status == OrgStatus.approved.value:
+    if standing.status == OrgStatus.approved:
         return standing.suspended_until is None or standing.suspended_until < on_date
-    if standing.status == OrgStatus.suspended.value:
+    if standing.status == OrgStatus.suspended:
         return standing.suspended_until is not None and standing.suspended_until < on_date
     return False
 
 
 def qualification_counts(q: QualificationFacts, catalog_code: str, on_date: date) -> bool:
     """An approved qualification, not expired on ``on_date`` (valid through ``valid_until``), covering the item."""
-    return q.status == "approved" and on_date <= q.valid_until and catalog_code in q.covers
+    return q.status == ReviewStatus.approved and on_date <= q.valid_until and catalog_code in q.covers
 
 
 def is_qualified(
     standing: Standing | None, qualifications: Iterable[QualificationFacts], catalog_code: str, on_date: date
 ) -> bool:
     """A provider organisation that may act on ``on_date`` and holds a qualification that counts."""
-    if standing is None or standing.kind != OrgKind.provider.value or not can_act(standing, on_date):
+    if standing is None or standing.kind != OrgKind.provider or not can_act(standing, on_date):
         return False
     return any(qualification_counts(q, catalog_code, on_date) for q in qualifications)
 

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bidding import demo as bidding_demo
-from bidding.models import Purchase, PurchaseStatus
+from bidding.models import Method, Purchase, PurchaseStatus
 from invoices import contracts, delivery
 from invoices.demo import deliverable_bytes
 from invoices.models import Contract
@@ -57,7 +57,7 @@ async def _owner_with_least_awards(session: AsyncSession, cast: bidding_demo.Cas
         owner_id: total
         for owner_id, total in await session.execute(
             select(col(Purchase.owner_id), func.sum(col(Purchase.budget_cap)))
-            .where(col(Purchase.status).in_((PurchaseStatus.awarded.value, PurchaseStatus.contracted.value)))
+            .where(col(Purchase.status).in_((PurchaseStatus.awarded, PurchaseStatus.contracted)))
             .group_by(col(Purchase.owner_id))
         )
     }
@@ -88,7 +88,7 @@ def plan(
         cap = _cap(settings.split_threshold, share)
         start = office.morning(now - ago * d)
         deadline = office.deadline(start)
-        pl.draft(sc, start - h, cap=cap, method="lowest_price", deadline=deadline)
+        pl.draft(sc, start - h, cap=cap, method=Method.lowest_price, deadline=deadline)
         pl.publish(sc, start)
         prices = ["0.86", "0.93", "0.93"] if n == 1 else ["0.86", "0.91", "0.95"]  # lot 2: identical prices
         for i, factor in enumerate(prices):
@@ -112,7 +112,7 @@ def plan(
     cap = Decimal("60000")
     start = office.morning(now - 35 * d)
     deadline = office.deadline(start)
-    pl.draft(sc, start - h, cap=cap, method="random", deadline=deadline, min_bids=1)
+    pl.draft(sc, start - h, cap=cap, method=Method.random, deadline=deadline, min_bids=1)
     pl.publish(sc, start)
     pl.bid(sc, start + d, 0, _price(cap, "0.42"))
     pl.due(sc, deadline + minute)

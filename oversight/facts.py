@@ -70,7 +70,7 @@ class Snapshot:
 def scoped(query: Q, period: Period) -> Q:
     """``query`` (which selects or joins ``purchases``) limited to the published purchases of the
     period (drafts are the owner's own business)."""
-    query = query.where(col(Purchase.status) != PurchaseStatus.draft.value, col(Purchase.published_at).is_not(None))
+    query = query.where(col(Purchase.status) != PurchaseStatus.draft, col(Purchase.published_at).is_not(None))
     lower, upper = period.bounds()
     if lower is not None:
         query = query.where(col(Purchase.published_at) >= lower)
@@ -93,7 +93,7 @@ async def load(session: AsyncSession, settings: Settings, period: Period = Perio
     bid_query = (
         select(Bid)
         .join(Purchase, col(Purchase.id) == col(Bid.purchase_id))
-        .where(col(Purchase.opened_at).is_not(None), col(Bid.status) == BidStatus.active.value)
+        .where(col(Purchase.opened_at).is_not(None), col(Bid.status) == BidStatus.active)
         .order_by(col(Bid.price), col(Bid.digest))
     )
     for b in await session.scalars(scoped(bid_query, period)):
@@ -107,7 +107,7 @@ async def load(session: AsyncSession, settings: Settings, period: Period = Perio
         select(Selection, col(Bid.provider_id))
         .join(Purchase, col(Purchase.id) == col(Selection.purchase_id))
         .join(Bid, col(Bid.id) == col(Selection.winner_bid_id))
-        .where(col(Selection.status) == SelectionStatus.current.value)
+        .where(col(Selection.status) == SelectionStatus.current)
         .order_by(col(Selection.round))
     )
     for sel, provider_id in (await session.execute(scoped(sel_query, period))).all():
@@ -117,7 +117,7 @@ async def load(session: AsyncSession, settings: Settings, period: Period = Perio
     obj_query = (
         select(Objection)
         .join(Purchase, col(Purchase.id) == col(Objection.purchase_id))
-        .where(col(Objection.status) == ObjectionStatus.upheld.value)
+        .where(col(Objection.status) == ObjectionStatus.upheld)
         .order_by(col(Objection.decided_at))
     )
     for o in await session.scalars(scoped(obj_query, period)):
@@ -134,8 +134,7 @@ async def load(session: AsyncSession, settings: Settings, period: Period = Perio
         o.id: o
         for o in await session.scalars(
             select(Organization).where(
-                (col(Organization.kind) == OrgKind.provider.value)
-                | col(Organization.id).in_({p.owner_id for p in rows})
+                (col(Organization.kind) == OrgKind.provider) | col(Organization.id).in_({p.owner_id for p in rows})
             )
         )
     }
@@ -154,7 +153,7 @@ async def load(session: AsyncSession, settings: Settings, period: Period = Perio
             practitioners=tuple(practitioners.get(o.id, ())),
         )
         for o in sorted(orgs.values(), key=lambda o: o.name)
-        if o.kind == OrgKind.provider.value
+        if o.kind == OrgKind.provider
     ]
     items: dict[str, str] = {
         code: name

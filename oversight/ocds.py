@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bidding import timeline as bidding_timeline
-from bidding.models import Bid, BidStatus, Purchase, PurchaseStatus, Question, Selection, SelectionStatus
+from bidding.models import Bid, BidStatus, Method, Purchase, PurchaseStatus, Question, Selection, SelectionStatus
 from invoices.models import Contract, Payment
 from listings.models import CatalogItem
 from market import clock
@@ -170,12 +170,12 @@ def release(proc: Process, settings: Settings) -> dict[str, Any]:
         "minValue": value(p.price_floor),
         "procurementMethod": method,
         "procurementMethodDetails": details,
-        "procurementMethodRationale": current.reason if current is not None and p.method == "direct" else None,
+        "procurementMethodRationale": current.reason if current is not None and p.method == Method.direct else None,
         "mainProcurementCategory": "services",
         "awardCriteria": criteria,
         "awardCriteriaDetails": (
             f"价格 {p.weight_price}%，质量 {p.weight_quality}%，信用 {p.weight_credit}%"
-            if p.method == "scored"
+            if p.method == Method.scored
             else None
         ),
         "submissionMethod": ["electronicSubmission"],
@@ -298,7 +298,7 @@ async def load(
 ) -> tuple[list[Process], int]:
     """The published purchases changed at or after ``since`` (oldest change first), one page."""
     await bidding_timeline.apply_due_now(session, settings)
-    query = select(Purchase).where(col(Purchase.status) != PurchaseStatus.draft.value, col(Purchase.ref).is_not(None))
+    query = select(Purchase).where(col(Purchase.status) != PurchaseStatus.draft, col(Purchase.ref).is_not(None))
     if since is not None:
         changed_contract = select(col(Contract.purchase_id)).where(col(Contract.updated_at) >= since)
         paid = select(col(Payment.contract_id)).where(col(Payment.recorded_at) >= since)
@@ -356,7 +356,7 @@ async def _complete(session: AsyncSession, procs: list[Process]) -> None:
         purchase_id: n
         for purchase_id, n in await session.execute(
             select(col(Bid.purchase_id), func.count(func.distinct(col(Bid.provider_id))))
-            .where(col(Bid.purchase_id).in_(opened), col(Bid.status) == BidStatus.active.value)
+            .where(col(Bid.purchase_id).in_(opened), col(Bid.status) == BidStatus.active)
             .group_by(col(Bid.purchase_id))
         )
     }
@@ -364,7 +364,7 @@ async def _complete(session: AsyncSession, procs: list[Process]) -> None:
     bidder_ids: dict[uuid.UUID, set[uuid.UUID]] = {}
     for purchase_id, provider_id in await session.execute(
         select(col(Bid.purchase_id), col(Bid.provider_id)).where(
-            col(Bid.purchase_id).in_(awarded), col(Bid.status) == BidStatus.active.value
+            col(Bid.purchase_id).in_(awarded), col(Bid.status) == BidStatus.active
         )
     ):
         bidder_ids.setdefault(purchase_id, set()).add(provider_id)
