@@ -5,18 +5,23 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.connection import ASGIConnection
 from litestar.enums import RequestEncodingType
+from litestar.exceptions import ValidationException
 from litestar.handlers.base import BaseRouteHandler
+from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody
 from litestar.params import Body, FromPath, JSONBody, QueryParameter
 from litestar.types import Guard
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from listings import catalog, directory, organizations, qualifications, storage
 from listings.models import CatalogItem, Qualification
+from listings.organizations import Licence, Registration
 from listings.schemas import (
     CatalogItemIn,
     CatalogItemOut,
@@ -48,14 +53,16 @@ from listings.schemas import (
 from listings.services import get_catalog_item
 from market import clock
 from market.actor import Actor
-from market.errors import InvalidInput, PermissionDenied
+from market.errors import DomainError, FieldError, InvalidInput, PayloadTooLarge, PermissionDenied, UnsupportedMedia
 from market.i18n import gettext as _
 from market.identity.guards import admin_only, principal_of, signed_in
 from market.identity.models import Organization, OrgKind
 from market.identity.services import get_organization
 from market.schemas import Page
 from market.settings import Settings
-from market.web.deps import AppSettings, CurrentActor, DbSession
+from market.web.deps import AppSettings, CurrentActor, DbSession, client_ip
+from market.web.forms import FormData, parse, read_form
+from market.web.problems import field_errors_of
 
 AnyRequest = Request[Any, Any, Any]
 
@@ -246,15 +253,166 @@ async def read_csv_body(request: AnyRequest) -> bytes:
 # --- registration, the registrant's profile ----------------------------------------------------
 
 
-class OwnerRegistrationController(Controller):
+# --- registration: every problem named at once, a provider's business licence ------------------
+
+
+def _body_schema(schema: type[RegistrationIn], *, licence: bool) -> dict[str, Any]:
+    """The documented request body of a registration (the schema's JSON Schema, plus the licence
+    file of a provider's multipart registration)."""
+    body = schema.model_json_schema()
+    if licence:
+        body = {
+            **body,
+            "properties": {
+                **body["properties"],
+                "business_licence": {
+                    "type": "string",
+                    "format": "binary",
+                    "description": "The business licence (营业执照): a PDF, PNG or JPEG file",
+                },
+            },
+            "required": [*body.get("required", []), "business_licence"],
+        }
+    return body
+
+
+@dataclass
+class ProviderRegistrationOperation(Operation):
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(
+            required=True,
+            description=(
+                "multipart/form-data: the fields and the business licence (营业执照) as the file `business_licence` "
+                "(a PDF, PNG or JPEG). A JSON body is read too, but a provider cannot register without the file."
+            ),
+            content={
+                "multipart/form-data": OpenAPIMediaType(schema=_body_schema(RegistrationIn, licence=True)),  # type: ignore[arg-type]
+                "application/json": OpenAPIMediaType(schema=_body_schema(RegistrationIn, licence=False)),  # type: ignore[arg-type]
+            },
+        )
+
+
+@dataclass
+class OwnerRegistrationOperation(Operation):
+    def __post_init__(self) -> None:
+        schema = _body_schema(OwnerRegistrationIn, licence=False)
+        self.request_body = RequestBody(
+            required=True,
+            content={
+                "application/json": OpenAPIMediaType(schema=schema),  # type: ignore[arg-type]
+                "multipart/form-data": OpenAPIMediaType(schema=schema),  # type: ignore[arg-type]
+            },
+        )
+
+
+def registration_of_form(
+    form: FormData, kind: OrgKind, licence: Licence | None, **extra: Any
+) -> tuple[Registration, list[DomainError]]:
+    """The registration a form (a page's, or a multipart request's) sends, and what the request
+    schema refuses in it (the service names those with its own problems, all at once); ``extra``:
+    values the page supplies itself."""
+    schema = OwnerRegistrationIn if kind is OrgKind.owner else RegistrationIn
+    try:
+        return parse(schema, form, **extra).registration(kind, licence), []
+    except InvalidInput as refused:
+        return schema.unchecked(kind, {**form.values, **extra}, licence), [refused]
+
+
+async def read_registration(
+    request: AnyRequest, settings: Settings, kind: OrgKind
+) -> tuple[Registration, list[DomainError]]:
+    """The registration of a JSON or a multipart request (a provider's licence is the file
+    ``business_licence`` of the multipart form)."""
+    content_type = request.content_type[0]
+    if content_type in (RequestEncodingType.MULTI_PART, RequestEncodingType.URL_ENCODED):
+        form = await read_form(request)
+        upload = form.file("business_licence")
+        licence = Licence(await upload.read(), upload.filename or "") if upload is not None else None
+        return registration_of_form(form, kind, licence)
+    if content_type != "application/json":
+        raise UnsupportedMedia(
+            _("Send the registration as JSON or as multipart/form-data."),
+            errors=[FieldError("body", _("Send the registration as JSON or as multipart/form-data."))],
+        )
+    body = await request.body()
+    if len(body) > settings.max_json_bytes:
+        raise PayloadTooLarge(_("The request body is too large."), errors=[FieldError("body", _("Too large."))])
+    try:
+        raw = json.loads(body)
+    except (ValueError, RecursionError):
+        raise ValidationException(detail=_("The body is not valid JSON.")) from None
+    if not isinstance(raw, dict):
+        raise ValidationException(detail=_("The body must be a JSON object."))
+    schema = OwnerRegistrationIn if kind is OrgKind.owner else RegistrationIn
+    refused: list[DomainError] = []
+    if kind is OrgKind.provider:
+        refused.append(
+            InvalidInput.field(
+                "business_licence",
+                _(
+                    "Send the registration as multipart/form-data with the business licence (营业执照) "
+                    "as the file business_licence."
+                ),
+            )
+        )
+    try:
+        return schema.model_validate(raw).registration(kind), refused
+    except ValidationError as exc:
+        invalid = InvalidInput(
+            _("The input is not valid."), _("Correct the fields named below."), errors=field_errors_of(exc)
+        )
+        return schema.unchecked(kind, raw), [invalid, *refused]
+
+
+PROVIDER_REGISTRATION_SUMMARY = (
+    "Register an intermediary firm and its first user (starts pending): multipart/form-data with the business "
+    "licence as the file business_licence; every field error at once; rate-limited per address"
+)
+
+
+async def _register_provider(request: AnyRequest, db: AsyncSession, actor: Actor, settings: Settings) -> RegisteredOut:
+    data, refused = await read_registration(request, settings, OrgKind.provider)
+    org, user = await organizations.register(db, actor, settings, data, client=client_ip(request), refused=refused)
+    return RegisteredOut(id=org.id, status=org.status, user_id=user.id)
+
+
+def provider_registration(settings: Settings) -> Any:
+    """``POST /api/v1/providers`` (a method of the providers' controller), with the body limit of an
+    upload: the business licence comes with the registration."""
+
+    @post(
+        "/",
+        status_code=201,
+        operation_class=ProviderRegistrationOperation,
+        request_max_body_size=storage.upload_body_limit(settings),
+        summary=PROVIDER_REGISTRATION_SUMMARY,
+    )
+    async def register_provider(
+        self: Controller, request: AnyRequest, db: DbSession, actor: CurrentActor, settings: AppSettings
+    ) -> RegisteredOut:
+        return await _register_provider(request, db, actor, settings)
+
+    return register_provider
+
+
+class OwnerRegistrationControllerBase(Controller):
     path = "/api/v1/owners"
     tags = ["registration"]
 
-    @post("/", status_code=201, summary="Register a project owner and its first user (starts pending)")
+    @post(
+        "/",
+        status_code=201,
+        operation_class=OwnerRegistrationOperation,
+        summary=(
+            "Register a project owner and its first user (starts pending); every field error at once; "
+            "rate-limited per address"
+        ),
+    )
     async def register_owner(
-        self, data: JSONBody[OwnerRegistrationIn], db: DbSession, actor: CurrentActor, settings: AppSettings
+        self, request: AnyRequest, db: DbSession, actor: CurrentActor, settings: AppSettings
     ) -> RegisteredOut:
-        org, user = await organizations.register(db, actor, settings, data.registration(OrgKind.owner))
+        data, refused = await read_registration(request, settings, OrgKind.owner)
+        org, user = await organizations.register(db, actor, settings, data, client=client_ip(request), refused=refused)
         return RegisteredOut(id=org.id, status=org.status, user_id=user.id)
 
 
@@ -263,34 +421,44 @@ class ProfileController(Controller):
     tags = ["registration"]
     guards = [signed_in]
 
-    @get("/", summary="My organisation's profile, status and the reason of the last decision")
+    @get("/", summary="My organisation's profile, status, the reason of the last decision, its business licence")
     async def profile(self, request: AnyRequest, db: DbSession) -> ProfileOut:
-        return ProfileOut.model_validate(await get_organization(db, principal_of(request).org_id))
+        return await profile_out(db, await get_organization(db, principal_of(request).org_id))
 
-    @patch("/", summary="Correct my organisation's profile (name and credit code only before approval)")
-    async def update(self, data: JSONBody[ProfilePatch], db: DbSession, actor: CurrentActor) -> ProfileOut:
-        changes = data.changes(data.model_fields_set)
-        org = await organizations.update_profile(db, actor, organizations.own_org_id(actor), changes)
-        return ProfileOut.model_validate(org)
+    @patch(
+        "/",
+        summary=(
+            "Correct my organisation's profile (name and credit code only before approval; a provider not approved "
+            "yet replaces its business licence with business_licence_sha256, a file it uploaded)"
+        ),
+    )
+    async def update(
+        self, data: JSONBody[ProfilePatch], db: DbSession, actor: CurrentActor, settings: AppSettings
+    ) -> ProfileOut:
+        org_id = organizations.own_org_id(actor)
+        org = await organizations.update_profile(db, actor, org_id, data.changes(data.model_fields_set))
+        if data.business_licence_sha256:
+            await organizations.replace_licence(db, actor, org_id, data.business_licence_sha256)
+        return await profile_out(db, org)
 
     @post("/resubmit", status_code=200, summary="Ask for review again after a rejection")
     async def resubmit(self, db: DbSession, actor: CurrentActor) -> ProfileOut:
-        return ProfileOut.model_validate(await organizations.resubmit(db, actor, organizations.own_org_id(actor)))
+        return await profile_out(db, await organizations.resubmit(db, actor, organizations.own_org_id(actor)))
+
+
+async def profile_out(db: AsyncSession, org: Organization) -> ProfileOut:
+    licence = await organizations.current_licence(db, org.id)
+    return ProfileOut.model_validate(org).model_copy(
+        update={"business_licence_sha256": licence.sha256 if licence else None}
+    )
 
 
 # --- providers: registration, directory, qualifications, practitioners -------------------------
 
 
-class ProviderController(Controller):
+class ProviderControllerBase(Controller):
     path = "/api/v1/providers"
     tags = ["providers"]
-
-    @post("/", status_code=201, summary="Register an intermediary firm and its first user (starts pending)")
-    async def register_provider(
-        self, data: JSONBody[RegistrationIn], db: DbSession, actor: CurrentActor, settings: AppSettings
-    ) -> RegisteredOut:
-        org, user = await organizations.register(db, actor, settings, data.registration(OrgKind.provider))
-        return RegisteredOut(id=org.id, status=org.status, user_id=user.id)
 
     @get("/", summary="The public directory: approved providers; search q, filter catalog_code (qualified today)")
     async def list_providers(
@@ -502,7 +670,10 @@ class FileControllerBase(Controller):
     @post(
         "/",
         status_code=201,
-        summary="Upload a PDF, PNG or JPEG (recognised by content; size limit MARKET_MAX_UPLOAD_BYTES, 20 MB)",
+        summary=(
+            "Upload a PDF, PNG or JPEG (recognised by content; size limit MARKET_MAX_UPLOAD_BYTES, 20 MB; before "
+            "approval MARKET_UNAPPROVED_UPLOAD_FILES files, MARKET_UNAPPROVED_UPLOAD_BYTES in all)"
+        ),
     )
     async def upload(
         self,
@@ -512,14 +683,7 @@ class FileControllerBase(Controller):
         settings: AppSettings,
     ) -> FileOut:
         content = await data.file.read()
-        stored = await storage.store_upload(
-            db,
-            actor,
-            storage.storage_for(settings),
-            content,
-            data.file.filename,
-            max_bytes=settings.max_upload_bytes,
-        )
+        stored = await storage.store_upload(db, actor, settings, content, data.file.filename)
         return FileOut(
             sha256=stored.sha256, size=stored.size, content_type=stored.content_type, filename=stored.filename
         )
@@ -556,12 +720,22 @@ def file_controller(settings: Settings) -> type[Controller]:
     return type("FileController", (FileControllerBase,), {"request_max_body_size": limit})
 
 
+def registration_controllers(settings: Settings) -> list[type[Controller]]:
+    """The providers' controller with its registration, and the owners' registration: both with the
+    body limit of an upload (a provider's licence comes with its registration)."""
+    limit = storage.upload_body_limit(settings)
+    providers = type(
+        "ProviderController", (ProviderControllerBase,), {"register_provider": provider_registration(settings)}
+    )
+    owners = type("OwnerRegistrationController", (OwnerRegistrationControllerBase,), {"request_max_body_size": limit})
+    return [providers, owners]
+
+
 def routes(settings: Settings) -> list[Any]:
     """The package's API routes (the composition root mounts them)."""
     return [
         CatalogController,
-        ProviderController,
-        OwnerRegistrationController,
+        *registration_controllers(settings),
         ProfileController,
         QualificationController,
         PractitionerController,

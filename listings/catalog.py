@@ -40,6 +40,7 @@ CODE_LENGTH = (2, 32)
 MAX_TIME_LIMIT_DAYS = 365
 TEXT_LIMITS = {
     "name": 200,
+    "name_en": 200,
     "category": 60,
     "approval": 300,
     "department": 120,
@@ -50,13 +51,14 @@ TEXT_LIMITS = {
 }
 REQUIRED_TEXT = ("name", "category", "approval", "department", "legal_basis", "fee_standard")
 # what an optional field becomes when a change sets it to nothing
-CLEARED: dict[str, Any] = {"fee_cap": None, "fee_basis": "", "qualification_required": ""}
+CLEARED: dict[str, Any] = {"fee_cap": None, "fee_basis": "", "qualification_required": "", "name_en": ""}
 MAX_NOTE = 500
 
 # column order of the CSV file (and of the version snapshots)
 FIELDS: tuple[str, ...] = (
     "code",
     "name",
+    "name_en",
     "category",
     "approval",
     "department",
@@ -71,7 +73,8 @@ FIELDS: tuple[str, ...] = (
     "effective_date",
     "in_services_catalog",
 )
-REQUIRED_COLUMNS = frozenset(FIELDS) - {"fee_cap", "fee_basis", "qualification_required", "in_services_catalog"}
+OPTIONAL_COLUMNS = frozenset({"name_en", "fee_cap", "fee_basis", "qualification_required", "in_services_catalog"})
+REQUIRED_COLUMNS = frozenset(FIELDS) - OPTIONAL_COLUMNS
 EDITABLE = tuple(f for f in FIELDS if f != "code")
 
 # Chinese column names and values that people type in Excel are accepted too
@@ -80,6 +83,7 @@ HEADER_ALIASES = {
     "事项编码": "code",
     "名称": "name",
     "事项名称": "name",
+    "英文名称": "name_en",
     "类别": "category",
     "服务的审批事项": "approval",
     "审批事项": "approval",
@@ -126,6 +130,7 @@ class CatalogInput:
     status: str
     effective_date: date
     in_services_catalog: bool
+    name_en: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {f: getattr(self, f) for f in FIELDS}
@@ -135,6 +140,7 @@ def field_labels() -> dict[str, str]:
     return {
         "code": _("Code"),
         "name": _("Name"),
+        "name_en": _("English name"),
         "category": _("Category"),
         "approval": _("Approval served"),
         "department": _("Approving department"),
@@ -231,6 +237,7 @@ def parse_row(raw: dict[str, str]) -> tuple[CatalogInput | None, list[FieldError
     item = CatalogInput(
         code=text["code"],
         name=text["name"],
+        name_en=text["name_en"],
         category=text["category"],
         approval=text["approval"],
         department=text["department"],
@@ -270,6 +277,15 @@ def decode_csv(data: bytes) -> str:
             return data.decode("gb18030")
         except UnicodeDecodeError:
             raise InvalidInput.field("file", _("The file is neither UTF-8 nor GB18030 text.")) from None
+
+
+def csv_columns(data: bytes) -> frozenset[str]:
+    """The fields the file's header names (Chinese names as their fields)."""
+    try:
+        header = next(csv.reader(io.StringIO(decode_csv(data), newline="")))
+    except (StopIteration, InvalidInput):
+        return frozenset()
+    return frozenset(HEADER_ALIASES.get(h.strip(), h.strip()) for h in header)
 
 
 def parse_csv(data: bytes) -> tuple[list[tuple[int, CatalogInput]], list[RowError]]:
@@ -465,10 +481,12 @@ async def import_csv(session: AsyncSession, actor: Actor, data: bytes) -> Import
     }
     digest = hashlib.sha256(data).hexdigest()
     note = _("CSV import %(sha)s", sha=digest[:12])
+    # an optional column the file leaves out changes nothing (an older file keeps the English names)
+    columns = csv_columns(data) | REQUIRED_COLUMNS
     created = updated = unchanged = 0
     for _row, item in rows:
         if item.code in existing:
-            changes = {f: getattr(item, f) for f in EDITABLE}
+            changes = {f: getattr(item, f) for f in EDITABLE if f in columns}
             _item, changed = await update_item(session, actor, item.code, changes, note=note)
             updated += changed
             unchanged += not changed
@@ -506,6 +524,8 @@ def _filtered(query: CatalogQuery) -> SelectOfScalar[CatalogItem]:
             or_(
                 col(CatalogItem.code).ilike(like),
                 col(CatalogItem.name).ilike(like),
+                col(CatalogItem.name_en).ilike(like),
+                col(CatalogItem.category).ilike(like),
                 col(CatalogItem.approval).ilike(like),
             )
         )

@@ -20,8 +20,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 from stdnum.cn import ric, uscc
 
-from listings import catalog
-from listings.models import CatalogItem, Practitioner, Qualification, QualificationItem, ReviewStatus
+from listings import catalog, organizations, storage
+from listings.models import (
+    BusinessLicence,
+    CatalogItem,
+    Practitioner,
+    Qualification,
+    QualificationItem,
+    ReviewStatus,
+)
 from listings.rules import id_number_hash, mask_id_number
 from market import audit, clock
 from market.actor import SYSTEM
@@ -81,6 +88,41 @@ async def ensure_provider(session: AsyncSession, spec: dict[str, Any]) -> tuple[
         commitment_accepted=True,
     )
     return org, True
+
+
+def demo_licence_pdf(org: Organization) -> bytes:
+    """A one-page PDF standing in for a firm's scanned business licence (demo data only): the
+    credit code and the words DEMO, drawn in a standard font (no CJK font is embedded)."""
+    lines = ["BUSINESS LICENCE (DEMO DATA)", f"Unified social credit code: {org.uscc}", "Not a real document."]
+    text = "BT /F1 16 Tf 60 760 Td 22 TL " + " ".join(f"({line}) Tj T*" for line in lines) + " ET"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(text), text.encode("ascii")),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+async def _licence(session: AsyncSession, settings: Settings, org: Organization) -> None:
+    """Every demo firm has its business licence on file, as a registration now requires."""
+    if await organizations.current_licence(session, org.id) is not None:
+        return
+    stored = await storage.store_upload(
+        session, SYSTEM, settings, demo_licence_pdf(org), "营业执照.pdf", field="business_licence", org_id=org.id
+    )
+    session.add(BusinessLicence(org_id=org.id, sha256=stored.sha256, filename=stored.filename))
 
 
 async def load_catalog(session: AsyncSession) -> int:
@@ -192,6 +234,7 @@ async def load(session: AsyncSession, settings: Settings) -> dict[str, Any]:
                 session, SYSTEM, f"organization.{org.status}", "organization", org.id, {"reason": spec["reason"]}
             )
         accounts += await ensure_users(session, settings, org, [(spec["username"], spec["display_name"])])
+        await _licence(session, settings, org)
         quals += await _qualifications(session, org, spec["qualifications"])
         staff += await _practitioners(session, settings, org, spec.get("practitioners", []))
     return {

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from sqlalchemy import ColumnElement, exists, func, or_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,7 +17,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from listings.models import CatalogItem, Practitioner, Qualification, QualificationItem, ReviewStatus
 from listings.qualifications import count_practitioners, covered_codes
 from listings.ratings import RatingSummary, ratings_for
-from market.db import fetch_page
+from listings.rules import pinyin_key
 from market.errors import NotFound
 from market.i18n import gettext as _
 from market.identity.models import Organization, OrgKind, OrgStatus
@@ -100,8 +101,36 @@ async def list_providers(
                 )
             )
         )
-    orgs, total = await fetch_page(session, stmt.order_by(col(Organization.name)), limit=limit, offset=offset)
+    orgs, total = await page_in_pinyin_order(session, stmt, limit=limit, offset=offset)
     return await _cards(session, orgs, on_date), total
+
+
+async def page_in_pinyin_order(
+    session: AsyncSession,
+    stmt: SelectOfScalar[Organization],
+    *,
+    limit: int,
+    offset: int,
+    providers_first: bool = False,
+) -> tuple[list[Organization], int]:
+    """One page of the organisations ``stmt`` selects, in the order of a Chinese dictionary (by
+    pinyin, :func:`listings.rules.pinyin_key`; with ``providers_first`` the firms before the
+    owners), and how many there are in all. The order is computed from every matching name (ids
+    and names only are read for it), then the page's rows are read, so that each organisation is
+    on exactly one page."""
+    named = (
+        await session.execute(
+            stmt.with_only_columns(col(Organization.id), col(Organization.name), col(Organization.kind))
+        )
+    ).all()
+
+    def key(row: Any) -> tuple[bool, tuple[tuple[str, int, str], ...], str]:
+        return (providers_first and row[2] != OrgKind.provider, pinyin_key(row[1]), str(row[0]))
+
+    ordered = sorted(named, key=key)
+    wanted = [row[0] for row in ordered[offset : offset + limit]]
+    rows = {o.id: o for o in await session.scalars(select(Organization).where(col(Organization.id).in_(wanted)))}
+    return [rows[i] for i in wanted if i in rows], len(ordered)
 
 
 async def provider_card(session: AsyncSession, provider_id: uuid.UUID, on_date: date) -> ProviderCard:

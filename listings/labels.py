@@ -40,5 +40,6 @@ register(
         "resubmitted": N_("Resubmitted for review"),
         "suspension_ended": N_("Suspension ended"),
         "profile_updated": N_("Profile corrected"),
+        "licence_replaced": N_("Business licence replaced"),
     },
 )

@@ -60,6 +60,8 @@ class CatalogItem(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     code: str = Field(max_length=32, unique=True)
     name: str = Field(max_length=200, index=True)
+    # the English name (optional): shown on English pages and found by the catalog search
+    name_en: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
     category: str = Field(max_length=60, index=True)
     approval: str = Field(max_length=300)  # the administrative approval the service serves
     department: str = Field(max_length=120)  # the approving department
@@ -182,3 +184,57 @@ class Practitioner(SQLModel, table=True):
     id_masked: str = Field(max_length=24)  # e.g. 530102********1234
     id_hash: str = Field(max_length=64, index=True)  # HMAC-SHA256(secret key, ID number)
     created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)
+
+
+class BusinessLicence(SQLModel, table=True):
+    """A provider's business licence (营业执照), uploaded with its registration (and replaced by a
+    rejected registrant before it resubmits). The newest row is the current licence."""
+
+    __tablename__ = "business_licences"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    org_id: uuid.UUID = Field(foreign_key="organizations.id", index=True)
+    sha256: str = Field(foreign_key="stored_files.sha256", max_length=64)
+    filename: str = Field(max_length=200)
+    uploaded_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    uploaded_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)
+
+
+class LinkedField(StrEnum):
+    """The data by which the red flags link firms (a shared person or number)."""
+
+    legal_rep = "legal_rep"
+    phone = "phone"
+    practitioner = "practitioner"  # the keyed hash of a practitioner's ID number
+
+
+class FormerValue(SQLModel, table=True):
+    """A value an organisation's linking data held and no longer holds: its legal representative,
+    its phone number, a practitioner's keyed ID hash (append-only: a database trigger refuses
+    UPDATE and DELETE). The red flags link firms on these as on the current values."""
+
+    __tablename__ = "former_values"
+    __table_args__ = (CheckConstraint(one_of("field", LinkedField), name="field"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    org_id: uuid.UUID = Field(foreign_key="organizations.id", index=True)
+    field: LinkedField = Field(sa_type=StrEnumType(LinkedField, 16))
+    value: str = Field(max_length=200)  # the name, the phone number or the ID hash
+    label: str = Field(max_length=200)  # what people see: the value, or a practitioner's name and masked ID
+    replaced_by_value: str | None = Field(default=None, max_length=200)  # the new name or number
+    held_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    ended_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)
+    ended_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    after_approval: bool = False  # the organisation had been approved when it changed
+
+
+class RegistrationCounter(SQLModel, table=True):
+    """Registrations accepted from one client address in one hour (the rate limit's counter;
+    incremented in the registration's own transaction, so a refused one does not count)."""
+
+    __tablename__ = "registration_counters"
+    __table_args__ = (CheckConstraint("accepted >= 0", name="accepted_not_negative"),)
+
+    client: str = Field(primary_key=True, max_length=64)
+    window_start: datetime = Field(primary_key=True, sa_type=UTCDateTime)
+    accepted: int = 0

@@ -10,26 +10,43 @@ resubmits. Every decision is an audit event; decisions lock the organisation's r
 from __future__ import annotations
 
 import json
+import math
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar
 
-from sqlalchemy import or_
+from sqlalchemy import func, or_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
-from listings import commitment
+from listings import commitment, directory, storage
+from listings.models import BusinessLicence, FileUpload, FormerValue, LinkedField, RegistrationCounter
+from listings.rules import normalize_phone
 from market import audit, clock, workdays
 from market.actor import SYSTEM, Actor
 from market.audit.models import AuditEvent
-from market.db import fetch_page, is_postgres
-from market.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied, RuleViolation
+from market.db import is_postgres
+from market.errors import (
+    Conflict,
+    DomainError,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    RuleViolation,
+    TooManyRequests,
+)
 from market.i18n import gettext as _
 from market.identity import services as identity
 from market.identity.models import OWNER_TYPES, Organization, OrgKind, OrgStatus, User
 from market.settings import Settings
 from market.terms import label
+
+T = TypeVar("T")
 
 REVIEW_TARGET_WORKING_DAYS = 2
 MAX_REASON = 2000
@@ -62,6 +79,14 @@ def length_errors(values: dict[str, Any]) -> list[FieldError]:
 
 
 @dataclass(frozen=True)
+class Licence:
+    """The business licence (营业执照) a provider sends with its registration: a PDF or an image."""
+
+    data: bytes
+    filename: str
+
+
+@dataclass(frozen=True)
 class Registration:
     kind: OrgKind
     name: str
@@ -75,28 +100,161 @@ class Registration:
     commitment_accepted: bool
     org_type: str | None = None
     display_name: str | None = None
+    licence: Licence | None = None
+
+
+def phone_number(value: str, field: str = "phone") -> str:
+    """The phone number in its one written form, or InvalidInput naming ``field``."""
+    number = normalize_phone(value)
+    if number is None:
+        raise InvalidInput.field(
+            field,
+            _(
+                "Enter a mainland mobile number (11 digits starting with 13–19) or a landline with its "
+                "area code, such as 0871-65123456."
+            ),
+        )
+    return number
+
+
+class _Problems:
+    """The problems found while checking a registration, collected so that all are named at once."""
+
+    def __init__(self) -> None:
+        self.found: list[DomainError] = []
+
+    def check(self, rule: Callable[..., T], *args: Any) -> T | None:
+        try:
+            return rule(*args)
+        except DomainError as problem:
+            self.found.append(problem)
+            return None
+
+    def add(self, problem: DomainError) -> None:
+        self.found.append(problem)
+
+    def raise_any(self) -> None:
+        """Nothing when no problem was found; the one problem as it is (its own status: a 409 for a
+        credit code already registered, a 413 for a licence too large); otherwise one 422 naming
+        every field (one message per field, the first found)."""
+        if not self.found:
+            return
+        if len(self.found) == 1:
+            raise self.found[0]
+        errors: list[FieldError] = []
+        named: set[str] = set()
+        for problem in self.found:
+            for error in problem.errors or [FieldError("body", problem.detail)]:
+                if error.field not in named:
+                    named.add(error.field)
+                    errors.append(error)
+        if all(isinstance(p, Conflict) for p in self.found):
+            raise Conflict(_("Already registered."), _("Correct the fields named below."), errors=errors)
+        raise InvalidInput(_("The registration is not valid."), _("Correct the fields named below."), errors=errors)
+
+
+async def count_registration(session: AsyncSession, settings: Settings, client: str | None) -> None:
+    """Count one registration from ``client`` (its address) in the current hour, or refuse it with
+    429 beyond ``settings.registrations_per_hour``. The counter row is incremented in the
+    registration's transaction (a refused registration does not count) and is locked until it
+    ends, so that parallel registrations from one address cannot pass the bound together."""
+    now = clock.now()
+    window = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    insert = pg_insert if is_postgres(session) else sqlite_insert
+    statement = (
+        insert(RegistrationCounter)
+        .values(client=(client or "-")[:64], window_start=window, accepted=1)
+        .on_conflict_do_update(
+            index_elements=["client", "window_start"],
+            set_={"accepted": col(RegistrationCounter.accepted) + 1},
+        )
+        .returning(col(RegistrationCounter.accepted))
+    )
+    accepted = int(await session.scalar(statement) or 0)
+    if accepted > settings.registrations_per_hour:
+        wait = max(1, math.ceil((window + timedelta(hours=1) - now).total_seconds()))
+        raise TooManyRequests(
+            _("Too many registrations from your address."),
+            _(
+                "At most %(n)d registrations an hour are accepted from one address. Try again in %(minutes)d minutes.",
+                n=settings.registrations_per_hour,
+                minutes=math.ceil(wait / 60),
+            ),
+            retry_after=wait,
+        )
+
+
+async def registration_problems(session: AsyncSession, settings: Settings, data: Registration) -> _Problems:
+    """Every field of ``data`` checked, the credit code and the username not taken already, a
+    provider's licence there and acceptable."""
+    problems = _Problems()
+    if data.kind not in (OrgKind.provider, OrgKind.owner):
+        problems.add(InvalidInput.field("kind", _("Only intermediary firms and project owners register themselves.")))
+    if not data.commitment_accepted:
+        problems.add(
+            InvalidInput.field(
+                "commitment_accepted",
+                _("Read and accept the commitment letter to register."),
+                _("The commitment letter is not accepted."),
+            )
+        )
+    if data.kind == OrgKind.owner and data.org_type not in OWNER_TYPES:
+        problems.add(InvalidInput.field("org_type", _("Choose the kind of owner organisation.")))
+    too_short_or_long = length_errors({name: getattr(data, name) for name in TEXT_BOUNDS})
+    if too_short_or_long:
+        problems.add(
+            InvalidInput(
+                _("The registration is not valid."), _("Correct the fields named below."), errors=too_short_or_long
+            )
+        )
+    uscc = problems.check(identity.normalize_uscc, data.uscc)
+    problems.check(phone_number, data.phone)
+    username = problems.check(identity.normalize_username, data.username)
+    problems.check(identity.check_password_strength, data.password)
+    if data.kind == OrgKind.provider:
+        if data.licence is None:
+            problems.add(
+                InvalidInput.field(
+                    "business_licence", _("Attach the business licence (营业执照): a PDF, PNG or JPEG file.")
+                )
+            )
+        else:
+            problems.check(
+                storage.check_upload,
+                data.licence.data,
+                storage.clean_filename(data.licence.filename),
+                settings.max_upload_bytes,
+                "business_licence",
+            )
+    if uscc and await session.scalar(select(col(Organization.id)).where(col(Organization.uscc) == uscc)):
+        problems.add(
+            Conflict(
+                _("An organisation with this unified social credit code is already registered."),
+                errors=[FieldError("uscc", _("Already registered."))],
+            )
+        )
+    if username and await session.scalar(select(col(User.id)).where(col(User.username) == username)):
+        problems.add(Conflict(_("This username is taken."), errors=[FieldError("username", _("Already taken."))]))
+    return problems
 
 
 async def register(
-    session: AsyncSession, actor: Actor, settings: Settings, data: Registration
+    session: AsyncSession,
+    actor: Actor,
+    settings: Settings,
+    data: Registration,
+    *,
+    client: str | None = None,
+    refused: Sequence[DomainError] = (),
 ) -> tuple[Organization, User]:
-    """A new organisation, ``pending``, with its first user; the commitment letter must be accepted."""
-    if data.kind not in (OrgKind.provider, OrgKind.owner):
-        raise InvalidInput.field("kind", _("Only intermediary firms and project owners register themselves."))
-    if not data.commitment_accepted:
-        raise InvalidInput.field(
-            "commitment_accepted",
-            _("Read and accept the commitment letter to register."),
-            _("The commitment letter is not accepted."),
-        )
-    if data.kind == OrgKind.owner and data.org_type not in OWNER_TYPES:
-        raise InvalidInput.field("org_type", _("Choose the kind of owner organisation."))
-    errors = length_errors({name: getattr(data, name) for name in TEXT_BOUNDS})
-    if errors:
-        raise InvalidInput(_("The registration is not valid."), _("Correct the fields named below."), errors=errors)
-    identity.normalize_uscc(data.uscc)  # 422 naming uscc before anything else is looked at
-    identity.normalize_username(data.username)
-    identity.check_password_strength(data.password)
+    """A new organisation, ``pending``, with its first user (and a provider's business licence);
+    the commitment letter must be accepted. Every problem is named at once, those the caller
+    found first (``refused``: the request schema's, a form's own) with the service's; at most
+    ``settings.registrations_per_hour`` registrations an hour come from one ``client`` address."""
+    await count_registration(session, settings, client)
+    problems = await registration_problems(session, settings, data)
+    problems.found[:0] = refused
+    problems.raise_any()
     org = await identity.create_organization(
         session,
         actor,
@@ -106,7 +264,7 @@ async def register(
             uscc=data.uscc,
             legal_rep=data.legal_rep,
             address=data.address,
-            phone=data.phone,
+            phone=phone_number(data.phone),
             email=data.email,
             org_type=data.org_type,
         ),
@@ -116,6 +274,14 @@ async def register(
     user = await identity.create_user(
         session, actor, settings, org, username=data.username, password=data.password, display_name=data.display_name
     )
+    licence = None
+    if data.licence is not None and data.kind == OrgKind.provider:
+        uploader = Actor(user_id=user.id, org_id=org.id, role=org.role, ip=actor.ip)
+        stored = await storage.store_upload(
+            session, uploader, settings, data.licence.data, data.licence.filename, field="business_licence"
+        )
+        session.add(BusinessLicence(org_id=org.id, sha256=stored.sha256, filename=stored.filename, uploaded_by=user.id))
+        licence = stored.sha256
     audit.record(
         session,
         actor,
@@ -127,9 +293,20 @@ async def register(
             "user_id": user.id,
             "commitment_version": commitment.VERSION,
             "commitment_accepted_at": org.commitment_accepted_at,
+            "business_licence": licence,
         },
     )
     return org, user
+
+
+async def current_licence(session: AsyncSession, org_id: uuid.UUID) -> BusinessLicence | None:
+    """The organisation's business licence (the newest it uploaded), if it has one."""
+    return await session.scalar(
+        select(BusinessLicence)
+        .where(col(BusinessLicence.org_id) == org_id)
+        .order_by(col(BusinessLicence.uploaded_at).desc())
+        .limit(1)
+    )
 
 
 # --- the operator's decisions ------------------------------------------------------------------
@@ -163,6 +340,31 @@ def _refuse(org: Organization) -> RuleViolation:
     )
 
 
+# the organisations suspension, blacklisting and rejection apply to: the market's participants
+SANCTIONABLE = (OrgKind.provider, OrgKind.owner)
+
+
+def _sanctionable(actor: Actor, org: Organization) -> None:
+    """Sanctions (rejection, suspension, blacklisting) apply to intermediary firms and project
+    owners only: never to the operator's or the finance bureau's organisation (suspending the
+    finance bureau would silence the auditor, blacklisting the operator would lock every
+    administrator out), and never to the acting person's own organisation."""
+    if org.kind not in SANCTIONABLE:
+        raise Conflict(
+            _("Only intermediary firms and project owners can be rejected, suspended or blacklisted."),
+            _(
+                "%(name)s (%(kind)s) is not a market participant: sanctions do not apply to it.",
+                name=org.name,
+                kind=label(org.kind, "org_kind"),
+            ),
+        )
+    if actor.org_id is not None and actor.org_id == org.id:
+        raise Conflict(
+            _("You cannot sanction your own organisation."),
+            _("Rejection, suspension and blacklisting apply to other organisations only."),
+        )
+
+
 def _decided(session: AsyncSession, actor: Actor, org: Organization, action: str, before: str, **data: Any) -> None:
     org.updated_at = clock.now()
     audit.record(
@@ -188,6 +390,7 @@ async def approve(session: AsyncSession, actor: Actor, org_id: uuid.UUID) -> Org
 async def reject(session: AsyncSession, actor: Actor, org_id: uuid.UUID, reason: str) -> Organization:
     text = _reason(reason)
     org = await locked_org(session, org_id)
+    _sanctionable(actor, org)
     if org.status != OrgStatus.pending:
         raise _refuse(org)
     before = org.status
@@ -202,6 +405,7 @@ async def suspend(session: AsyncSession, actor: Actor, org_id: uuid.UUID, reason
     if until < clock.today_local():
         raise InvalidInput.field("until", _("The suspension must end today or later."))
     org = await locked_org(session, org_id)
+    _sanctionable(actor, org)
     if org.status not in (OrgStatus.approved, OrgStatus.suspended):
         raise _refuse(org)
     before = org.status
@@ -213,6 +417,7 @@ async def suspend(session: AsyncSession, actor: Actor, org_id: uuid.UUID, reason
 async def blacklist(session: AsyncSession, actor: Actor, org_id: uuid.UUID, reason: str) -> Organization:
     text = _reason(reason)
     org = await locked_org(session, org_id)
+    _sanctionable(actor, org)
     if org.status == OrgStatus.blacklisted:
         raise _refuse(org)
     before = org.status
@@ -273,11 +478,59 @@ PROFILE_FIELDS = ("name", "uscc", "legal_rep", "address", "phone", "email", "org
 LOCKED_WHEN_APPROVED = ("name", "uscc", "org_type")
 
 
+LINKING_FIELDS = {"legal_rep": LinkedField.legal_rep, "phone": LinkedField.phone}
+
+
+def is_reviewed(org: Organization) -> bool:
+    """Has the operator approved the organisation (whatever has happened to it since)?"""
+    return org.status not in (OrgStatus.pending, OrgStatus.rejected)
+
+
+async def _held_since(session: AsyncSession, org: Organization, field: LinkedField) -> datetime:
+    ended = await session.scalar(
+        select(func.max(col(FormerValue.ended_at))).where(
+            col(FormerValue.org_id) == org.id, col(FormerValue.field) == field
+        )
+    )
+    return ended or org.created_at
+
+
+async def record_former(
+    session: AsyncSession,
+    actor: Actor,
+    org: Organization,
+    field: LinkedField,
+    value: str,
+    *,
+    label: str | None = None,
+    replaced_by: str | None = None,
+    held_since: datetime | None = None,
+) -> FormerValue:
+    """Keep a value of the organisation's linking data that it no longer holds (the red flags
+    link firms on former values too)."""
+    former = FormerValue(
+        org_id=org.id,
+        field=field,
+        value=value[:200],
+        label=(label or value)[:200],
+        replaced_by_value=replaced_by[:200] if replaced_by is not None else None,
+        held_since=held_since if held_since is not None else await _held_since(session, org, field),
+        ended_at=clock.now(),
+        ended_by=actor.user_id,
+        after_approval=is_reviewed(org),
+    )
+    session.add(former)
+    return former
+
+
 async def update_profile(
     session: AsyncSession, actor: Actor, org_id: uuid.UUID, changes: dict[str, Any]
 ) -> Organization:
     """The registrant corrects its own profile. Until approval every field may change; afterwards
-    the name, credit code and owner type change only through the operator."""
+    the name, credit code and owner type change only through the operator. Every problem is named
+    at once. A changed legal representative or phone number is kept as a former value (the red
+    flags link firms on it still); a change after approval says so in its audit event, which the
+    finance bureau sees on the firm's page."""
     if actor.org_id != org_id:
         raise PermissionDenied(_("This belongs to another organisation."))
     org = await locked_org(session, org_id)
@@ -291,8 +544,16 @@ async def update_profile(
         value = raw.strip() if isinstance(raw, str) else raw
         if name == "org_type" and org.kind != OrgKind.owner:
             continue
-        if name == "uscc" and value:
-            value = identity.normalize_uscc(value)
+        try:
+            if name == "uscc" and value:
+                value = identity.normalize_uscc(value)
+            if name == "phone" and value:
+                if normalize_phone(value) == normalize_phone(org.phone):
+                    continue  # the same number written another way
+                value = phone_number(value)
+        except InvalidInput as problem:
+            errors.extend(problem.errors)
+            continue
         if value == getattr(org, name):
             continue
         if name in LOCKED_WHEN_APPROVED and not open_for_all:
@@ -308,26 +569,80 @@ async def update_profile(
             errors.extend(too_short_or_long)
             continue
         diff[name] = {"from": getattr(org, name), "to": value}
-    if errors:
-        raise InvalidInput(_("The profile is not valid."), _("Correct the fields named below."), errors=errors)
     if "uscc" in diff and await session.scalar(
         select(Organization.id).where(col(Organization.uscc) == diff["uscc"]["to"], col(Organization.id) != org.id)
     ):
-        raise Conflict(
-            _("An organisation with this unified social credit code is already registered."),
-            errors=[FieldError("uscc", _("Already registered."))],
-        )
+        conflict = FieldError("uscc", _("Already registered."))
+        if not errors:
+            raise Conflict(
+                _("An organisation with this unified social credit code is already registered."), errors=[conflict]
+            )
+        errors.append(conflict)
+    if errors:
+        raise InvalidInput(_("The profile is not valid."), _("Correct the fields named below."), errors=errors)
     if not diff:
         return org
     for name, change in diff.items():
+        if name in LINKING_FIELDS:
+            await record_former(
+                session, actor, org, LINKING_FIELDS[name], str(change["from"]), replaced_by=str(change["to"])
+            )
         setattr(org, name, change["to"])
     org.updated_at = clock.now()
-    audit.record(session, actor, "organization.profile_updated", "organization", org.id, {"changes": diff})
+    audit.record(
+        session,
+        actor,
+        "organization.profile_updated",
+        "organization",
+        org.id,
+        {"changes": diff, "after_approval": is_reviewed(org)},
+    )
     return org
 
 
+async def replace_licence(
+    session: AsyncSession,
+    actor: Actor,
+    org_id: uuid.UUID,
+    sha256: str,
+    *,
+    field: str = "business_licence_sha256",
+) -> BusinessLicence:
+    """A provider not approved yet (pending, or rejected and correcting its registration) replaces
+    its business licence with a file it uploaded (``POST /api/v1/files``)."""
+    if actor.org_id != org_id:
+        raise PermissionDenied(_("This belongs to another organisation."))
+    org = await locked_org(session, org_id)
+    if org.kind != OrgKind.provider:
+        raise InvalidInput.field(field, _("Only intermediary firms keep a business licence here."))
+    if is_reviewed(org):
+        raise InvalidInput.field(field, _("After approval only the operator can change this."))
+    digest = sha256.strip().lower()
+    upload = await session.scalar(
+        select(FileUpload)
+        .where(col(FileUpload.sha256) == digest, col(FileUpload.org_id) == org.id)
+        .order_by(col(FileUpload.created_at).desc())
+        .limit(1)
+    )
+    if upload is None:
+        raise InvalidInput.field(field, _("Upload the business licence first, then refer to it."))
+    licence = BusinessLicence(org_id=org.id, sha256=digest, filename=upload.filename, uploaded_by=actor.user_id)
+    session.add(licence)
+    org.updated_at = clock.now()
+    audit.record(
+        session,
+        actor,
+        "organization.licence_replaced",
+        "organization",
+        org.id,
+        {"sha256": digest, "filename": upload.filename},
+    )
+    return licence
+
+
 async def resubmit(session: AsyncSession, actor: Actor, org_id: uuid.UUID) -> Organization:
-    """A rejected registrant, having corrected its profile, asks for review again."""
+    """A rejected registrant, having corrected its profile (a provider: with its business licence on
+    file), asks for review again."""
     if actor.org_id != org_id:
         raise PermissionDenied(_("This belongs to another organisation."))
     org = await locked_org(session, org_id)
@@ -335,6 +650,10 @@ async def resubmit(session: AsyncSession, actor: Actor, org_id: uuid.UUID) -> Or
         raise RuleViolation(
             _("Only a rejected registration can be resubmitted."),
             _("The organisation's status is: %(status)s.", status=label(org.status, "org_status")),
+        )
+    if org.kind == OrgKind.provider and await current_licence(session, org.id) is None:
+        raise InvalidInput.field(
+            "business_licence", _("Attach the business licence (营业执照): a PDF, PNG or JPEG file.")
         )
     previous = org.status_reason
     org.status, org.status_reason = OrgStatus.pending, None
@@ -387,9 +706,7 @@ async def search(
         stmt = stmt.where(col(Organization.status) == status)
     if kind:
         stmt = stmt.where(col(Organization.kind) == kind)
-    return await fetch_page(
-        session, stmt.order_by(col(Organization.kind).desc(), col(Organization.name)), limit=limit, offset=offset
-    )
+    return await directory.page_in_pinyin_order(session, stmt, limit=limit, offset=offset, providers_first=True)
 
 
 async def decisions(session: AsyncSession, org_id: uuid.UUID) -> list[dict[str, Any]]:
@@ -410,6 +727,7 @@ async def decisions(session: AsyncSession, org_id: uuid.UUID) -> list[dict[str, 
                     "organization.resubmitted",
                     "organization.suspension_ended",
                     "organization.profile_updated",
+                    "organization.licence_replaced",
                 ]
             ),
         )

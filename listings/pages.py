@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -22,24 +23,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from listings import catalog, commitment, directory, organizations, qualifications, storage
+from listings.api import registration_of_form
 from listings.models import CatalogItem, ItemStatus
 from listings.ratings import has_ratings
 from listings.schemas import (
     CatalogItemIn,
     CatalogItemPatch,
-    OwnerRegistrationIn,
     PractitionerIn,
     ProfilePatch,
     QualificationIn,
     QualificationRejectIn,
     ReasonIn,
-    RegistrationIn,
     SuspendIn,
 )
 from listings.services import get_catalog_item
 from market import clock
 from market.actor import Actor
-from market.errors import InvalidInput, NotFound, PermissionDenied
+from market.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from market.i18n import gettext as _
 from market.identity import services as identity
 from market.identity.api import session_cookie
@@ -48,7 +48,7 @@ from market.identity.models import OWNER_TYPES, OrgKind, OrgStatus, User
 from market.settings import Settings
 from market.terms import N_, choices
 from market.web.deps import AppSettings, CurrentActor, DbSession, client_ip
-from market.web.forms import FormData, parse, read_form, refusal, require
+from market.web.forms import FormData, parse, read_form, refusal
 from market.web.pages import Pager, Tile, redirect
 
 AnyRequest = Request[Any, Any, Any]
@@ -199,11 +199,54 @@ class DirectoryPages(Controller):
         )
 
 
+# --- files sent with a form: kept across a refusal ---------------------------------------------
+
+
+@dataclass
+class FormFile:
+    """The file a form's field ``name`` sends: newly chosen (``content``), or held from a refused
+    submission before (its token in the hidden field ``<name>_held``, see ``_files.html``)."""
+
+    name: str
+    content: bytes | None = None
+    filename: str | None = None
+    held: storage.Held | None = None
+    problem: DomainError | None = None
+
+    def keep(self, settings: Settings, client: str | None) -> storage.Held | None:
+        """On a refusal: the file held, so that the form shown again keeps it (``None`` when it is
+        none we accept: its own error says why)."""
+        if self.content:
+            try:
+                self.held = storage.hold(settings, client, self.content, self.filename, field=self.name)
+            except DomainError:
+                return None
+        return self.held
+
+
+async def form_file(form: FormData, name: str, settings: Settings) -> FormFile:
+    upload = form.file(name)
+    content = await upload.read() if upload is not None else b""
+    if upload is not None and content:
+        return FormFile(name, content, upload.filename)
+    token = form.get(f"{name}_held")
+    if not token:
+        return FormFile(name)
+    found = storage.held(settings, token)
+    if found is None:
+        return FormFile(
+            name, problem=InvalidInput.field(name, _("The file you chose before is no longer kept; choose it again."))
+        )
+    kept, data = found
+    return FormFile(name, data, kept.filename, held=kept)
+
+
 # --- public: registration ----------------------------------------------------------------------
 
 
-def _registration_context(kind: OrgKind) -> dict[str, Any]:
+def _registration_context(kind: OrgKind, settings: Settings) -> dict[str, Any]:
     return {
+        "max_mb": _max_mb(settings),
         "kind": kind.value,
         "form": {},
         "letter": commitment.letter(kind.value),
@@ -212,16 +255,19 @@ def _registration_context(kind: OrgKind) -> dict[str, Any]:
     }
 
 
-class RegistrationPages(Controller):
+class RegistrationPagesBase(Controller):
+    """The registration forms (a provider's carries its business licence: the body limit is the
+    upload limit)."""
+
     include_in_schema = False
 
     @get("/register/provider")
-    async def provider_form(self) -> Template:
-        return page("register.html", **_registration_context(OrgKind.provider))
+    async def provider_form(self, settings: AppSettings) -> Template:
+        return page("register.html", **_registration_context(OrgKind.provider, settings))
 
     @get("/register/owner")
-    async def owner_form(self) -> Template:
-        return page("register.html", **_registration_context(OrgKind.owner))
+    async def owner_form(self, settings: AppSettings) -> Template:
+        return page("register.html", **_registration_context(OrgKind.owner, settings))
 
     @post("/register/provider", status_code=303)
     async def provider_submit(
@@ -239,24 +285,38 @@ class RegistrationPages(Controller):
 async def _register(
     request: AnyRequest, db: AsyncSession, actor: Actor, settings: Settings, kind: OrgKind
 ) -> Response[Any]:
-    """Register (as ``POST /api/v1/providers`` or ``/owners`` does), then sign the new user in."""
+    """Register (as ``POST /api/v1/providers`` or ``/owners`` does), then sign the new user in. A
+    refused form names every problem at once and keeps what was typed (passwords excepted) and
+    the licence chosen (held, so that it need not be chosen again)."""
     form = await read_form(request)
-    schema = OwnerRegistrationIn if kind is OrgKind.owner else RegistrationIn
+    client = client_ip(request)
+    licence_file = await form_file(form, "business_licence", settings) if kind is OrgKind.provider else None
 
     async def again() -> dict[str, Any]:
-        return _registration_context(kind)
+        context = _registration_context(kind, settings)
+        if licence_file is not None:
+            context["held"] = {"business_licence": licence_file.keep(settings, client)}
+        return context
 
     async with refusal(db, "listings/register.html", again, form=form):
-        require(form.get("password") == form.get("password2"), "password2", _("The two passwords differ."))
+        licence = None
+        if licence_file is not None and licence_file.content:
+            licence = organizations.Licence(licence_file.content, licence_file.filename or "")
         # the checkbox sends "1" when ticked and nothing otherwise
-        data = parse(schema, form, commitment_accepted=form.get("commitment_accepted") == "1")
-        _org, user = await organizations.register(db, actor, settings, data.registration(kind))
+        data, refused = registration_of_form(
+            form, kind, licence, commitment_accepted=form.get("commitment_accepted") == "1"
+        )
+        if form.get("password") != form.get("password2"):
+            refused.append(InvalidInput.field("password2", _("The two passwords differ.")))
+        if licence_file is not None and licence_file.problem is not None:
+            refused.append(licence_file.problem)
+        _org, user = await organizations.register(db, actor, settings, data, client=client, refused=refused)
     outcome = await identity.login(
         db,
         settings,
         user.username,
         data.password,
-        ip=client_ip(request),
+        ip=client,
         user_agent=request.headers.get("user-agent"),
     )
     response: Response[Any] = redirect("/workspace/profile", done="registered")
@@ -268,7 +328,10 @@ async def _register(
 # --- workspace: my organisation ----------------------------------------------------------------
 
 
-class ProfilePages(Controller):
+class ProfilePagesBase(Controller):
+    """The registrant's profile (a provider not approved yet may replace its business licence with
+    the form: the body limit is the upload limit)."""
+
     include_in_schema = False
     guards = [signed_in, registrant]
 
@@ -281,25 +344,46 @@ class ProfilePages(Controller):
             "locked": org.status not in (OrgStatus.pending, OrgStatus.rejected),
             "owner_types": owner_types(),
             "letter": commitment.letter(org.kind),
+            "licence": await organizations.current_licence(db, org.id),
         }
 
     @get("/workspace/profile")
-    async def profile(self, db: DbSession, actor: CurrentActor) -> Template:
-        return page("profile.html", **await self._context(db, actor))
+    async def profile(self, db: DbSession, actor: CurrentActor, settings: AppSettings) -> Template:
+        return page("profile.html", **await self._context(db, actor), max_mb=_max_mb(settings))
 
     @post("/workspace/profile", status_code=303)
-    async def save(self, request: AnyRequest, db: DbSession, actor: CurrentActor) -> Redirect:
-        """As ``PATCH /api/v1/me/organization`` with every field the form shows."""
+    async def save(self, request: AnyRequest, db: DbSession, actor: CurrentActor, settings: AppSettings) -> Redirect:
+        """As ``PATCH /api/v1/me/organization`` with every field the form shows (and a new business
+        licence, uploaded with the form)."""
         form = await read_form(request)
-        async with refusal(db, "listings/profile.html", lambda: self._context(db, actor), form=form):
+        licence_file = await form_file(form, "business_licence", settings)
+
+        async def again() -> dict[str, Any]:
+            context = await self._context(db, actor)
+            return context | {
+                "max_mb": _max_mb(settings),
+                "held": {"business_licence": licence_file.keep(settings, client_ip(request))},
+            }
+
+        async with refusal(db, "listings/profile.html", again, form=form):
+            if licence_file.problem is not None:
+                raise licence_file.problem
+            org_id = organizations.own_org_id(actor)
             data = parse(ProfilePatch, form, **emptied(form, organizations.PROFILE_FIELDS))
-            changes = data.changes(set(form.values))
-            await organizations.update_profile(db, actor, organizations.own_org_id(actor), changes)
+            await organizations.update_profile(db, actor, org_id, data.changes(set(form.values)))
+            if licence_file.content:
+                stored = await storage.store_upload(
+                    db, actor, settings, licence_file.content, licence_file.filename, field="business_licence"
+                )
+                await organizations.replace_licence(db, actor, org_id, stored.sha256, field="business_licence")
         return redirect("/workspace/profile", done="profile_saved")
 
     @post("/workspace/profile/resubmit", status_code=303)
-    async def resubmit(self, db: DbSession, actor: CurrentActor) -> Redirect:
-        async with refusal(db, "listings/profile.html", lambda: self._context(db, actor)):
+    async def resubmit(self, db: DbSession, actor: CurrentActor, settings: AppSettings) -> Redirect:
+        async def again() -> dict[str, Any]:
+            return await self._context(db, actor) | {"max_mb": _max_mb(settings)}
+
+        async with refusal(db, "listings/profile.html", again):
             await organizations.resubmit(db, actor, organizations.own_org_id(actor))
         return redirect("/workspace/profile", done="resubmitted")
 
@@ -312,23 +396,15 @@ def _max_mb(settings: Settings) -> str:
 
 
 async def _with_scan(
-    data: QualificationIn, form: FormData, db: AsyncSession, actor: Actor, settings: Settings
+    data: QualificationIn, scan: FormFile, db: AsyncSession, actor: Actor, settings: Settings
 ) -> QualificationIn:
     """``data`` referring to the scanned certificate uploaded with the form (the API sends the
     SHA-256 of a file uploaded before); without a file, ``data`` as it is."""
-    upload = form.file("document")
-    content = await upload.read() if upload is not None else b""
-    if upload is None or not content:
+    if scan.problem is not None:
+        raise scan.problem
+    if not scan.content:
         return data
-    stored = await storage.store_upload(
-        db,
-        actor,
-        storage.storage_for(settings),
-        content,
-        upload.filename,
-        max_bytes=settings.max_upload_bytes,
-        field="document",
-    )
+    stored = await storage.store_upload(db, actor, settings, scan.content, scan.filename, field="document")
     return data.model_copy(update={"document_sha256": stored.sha256})
 
 
@@ -379,12 +455,14 @@ class QualificationPagesBase(Controller):
     async def add(self, request: AnyRequest, db: DbSession, actor: CurrentActor, settings: AppSettings) -> Redirect:
         """As ``POST /api/v1/providers/{id}/qualifications``, with the scan uploaded in the same form."""
         form = await read_form(request)
+        scan = await form_file(form, "document", settings)
 
         async def again() -> dict[str, Any]:
-            return await _qualifications_context(db, actor, settings)
+            context = await _qualifications_context(db, actor, settings)
+            return context | {"held": {"document": scan.keep(settings, client_ip(request))}}
 
         async with refusal(db, "listings/qualifications.html", again, form=form, name="qualification"):
-            data = await _with_scan(parse(QualificationIn, form), form, db, actor, settings)
+            data = await _with_scan(parse(QualificationIn, form), scan, db, actor, settings)
             await qualifications.add_qualification(db, actor, organizations.own_org_id(actor), data.as_input())
         return redirect("/workspace/qualifications", done="qualification_added")
 
@@ -408,12 +486,14 @@ class QualificationPagesBase(Controller):
         """As ``PATCH /api/v1/qualifications/{id}``."""
         form = await read_form(request)
         await qualifications.get_qualification(db, actor, qualification_id)  # 404 before anything is stored
+        scan = await form_file(form, "document", settings)
 
         async def again() -> dict[str, Any]:
-            return await _qualification_edit_context(db, actor, settings, qualification_id)
+            context = await _qualification_edit_context(db, actor, settings, qualification_id)
+            return context | {"held": {"document": scan.keep(settings, client_ip(request))}}
 
         async with refusal(db, "listings/qualification_edit.html", again, form=form):
-            data = await _with_scan(parse(QualificationIn, form), form, db, actor, settings)
+            data = await _with_scan(parse(QualificationIn, form), scan, db, actor, settings)
             await qualifications.update_qualification(db, actor, qualification_id, data.as_input())
         return redirect("/workspace/qualifications", done="qualification_saved")
 
@@ -590,6 +670,7 @@ async def _org_context(db: AsyncSession, org_id: uuid.UUID, settings: Settings) 
         context["rows"] = await qualifications.provider_qualifications(db, org.id)
         context["practitioners"] = await qualifications.provider_practitioners(db, org.id)
         context["conflicts"] = await qualifications.practitioner_conflicts(db, org.id)
+        context["licence"] = await organizations.current_licence(db, org.id)
     return context
 
 
@@ -698,8 +779,8 @@ def routes(settings: Settings) -> list[Any]:
     return [
         CatalogPages,
         DirectoryPages,
-        RegistrationPages,
-        ProfilePages,
+        _with_upload_limit(RegistrationPagesBase, settings),
+        _with_upload_limit(ProfilePagesBase, settings),
         _with_upload_limit(QualificationPagesBase, settings),
         ReviewPages,
         _with_upload_limit(CatalogEditorBase, settings),

@@ -22,7 +22,9 @@ from stdnum.exceptions import ValidationError as StdnumValidationError
 
 from listings.models import (
     CatalogItem,
+    FormerValue,
     ItemStatus,
+    LinkedField,
     Practitioner,
     Qualification,
     QualificationItem,
@@ -34,7 +36,7 @@ from market import audit, clock
 from market.actor import Actor
 from market.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from market.i18n import gettext as _
-from market.identity.models import Organization, OrgKind
+from market.identity.models import Organization, OrgKind, OrgStatus
 from market.terms import label
 
 MAX_CODES = 50
@@ -345,7 +347,7 @@ async def add_practitioner(
     id_number: str,
 ) -> Practitioner:
     _own(actor, provider_id)
-    await provider_org(session, provider_id)
+    org = await provider_org(session, provider_id)
     errors: list[FieldError] = []
     name, certificate = name.strip(), certificate.strip()
     if not name:
@@ -372,15 +374,35 @@ async def add_practitioner(
         "practitioner.added",
         "practitioner",
         practitioner.id,
-        {"provider_id": provider_id, "name": name, "certificate": certificate, "id_masked": practitioner.id_masked},
+        {
+            "provider_id": provider_id,
+            "name": name,
+            "certificate": certificate,
+            "id_masked": practitioner.id_masked,
+            "after_approval": org.status not in (OrgStatus.pending, OrgStatus.rejected),
+        },
     )
     return practitioner
 
 
 async def remove_practitioner(session: AsyncSession, actor: Actor, practitioner_id: uuid.UUID) -> None:
+    """Remove a practitioner; the keyed hash of the person's ID number is kept as a former value of
+    the provider (the red flags link firms that shared the person, even after it left)."""
     practitioner = await session.get(Practitioner, practitioner_id)
     if practitioner is None or practitioner.provider_id != actor.org_id:
         raise NotFound(_("No such practitioner."))
+    org = await provider_org(session, practitioner.provider_id)
+    former = FormerValue(
+        org_id=org.id,
+        field=LinkedField.practitioner,
+        value=practitioner.id_hash,
+        label=f"{practitioner.name} ({practitioner.id_masked})",
+        held_since=practitioner.created_at,
+        ended_at=clock.now(),
+        ended_by=actor.user_id,
+        after_approval=org.status not in (OrgStatus.pending, OrgStatus.rejected),
+    )
+    session.add(former)
     await session.delete(practitioner)
     audit.record(
         session,
@@ -388,7 +410,12 @@ async def remove_practitioner(session: AsyncSession, actor: Actor, practitioner_
         "practitioner.removed",
         "practitioner",
         practitioner_id,
-        {"provider_id": practitioner.provider_id, "name": practitioner.name, "id_masked": practitioner.id_masked},
+        {
+            "provider_id": practitioner.provider_id,
+            "name": practitioner.name,
+            "id_masked": practitioner.id_masked,
+            "after_approval": former.after_approval,
+        },
     )
 
 

@@ -7,11 +7,16 @@ exercise it directly.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
+import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+
+from pypinyin import Style, lazy_pinyin
 
 from listings.models import ReviewStatus
 from market.identity.models import OrgKind, OrgStatus
@@ -109,3 +114,68 @@ def extension_matches(filename: str, content_type: str) -> bool:
         return True
     ext = name[name.rfind(".") :]
     return ext in EXTENSIONS[content_type]
+
+
+# --- phone numbers ---------------------------------------------------------------------------
+
+# A mainland mobile number (1[3-9] and nine digits), or a landline with its area code: 0 and two
+# digits for Beijing and the 02x cities (010, 021 …), 0 and three digits elsewhere (0871 Kunming,
+# 0877 Yuxi …), then a local number of 7 or 8 digits that does not start with 0 or 1; an extension
+# may follow (转, 分机, ext or x). Spaces, dashes, dots and brackets are ignored, so are +86 and
+# 0086 in front; full-width digits count as digits. A clear rule of our own: python-stdnum has no
+# Chinese phone numbers, and a full numbering-plan library would add nothing the rule needs.
+MOBILE_RE = re.compile(r"1[3-9][0-9]{9}")
+LANDLINE_RE = re.compile(r"(?P<area>0(?:10|2[0-9]|[3-9][0-9]{2}))(?P<local>[2-9][0-9]{6,7})")
+_EXTENSION_RE = re.compile(r"^(?P<number>.+?)\s*(?:转|分机|ext\.?|x)\s*(?P<ext>[0-9]{1,6})$", re.IGNORECASE)
+_SEPARATORS_RE = re.compile(r"[\s\-.()]+")
+
+
+def normalize_phone(text: str) -> str | None:
+    """The number in one written form (``13812345678``, ``0871-65123456``, ``0871-65123456-8012``
+    with an extension), or ``None`` when it is neither a mainland mobile number nor a landline
+    with its area code."""
+    value = unicodedata.normalize("NFKC", text or "").strip()
+    extension = ""
+    found = _EXTENSION_RE.match(value)
+    if found:
+        value, extension = found.group("number"), found.group("ext")
+    digits = _SEPARATORS_RE.sub("", value)
+    international = False
+    for prefix in ("+86", "0086", "86"):
+        if digits.startswith(prefix) and (prefix != "86" or len(digits) >= 12):
+            digits, international = digits[len(prefix) :], True
+            break
+    if not digits.isascii() or not digits.isdigit():
+        return None
+    if international and not digits.startswith(("0", "1")):
+        digits = "0" + digits  # after the country code the trunk 0 of the area code is left out
+    if MOBILE_RE.fullmatch(digits):
+        return None if extension else digits
+    landline = LANDLINE_RE.fullmatch(digits)
+    if landline:
+        number = f"{landline.group('area')}-{landline.group('local')}"
+        return f"{number}-{extension}" if extension else number
+    return None
+
+
+# --- names in Chinese order ------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=8192)
+def pinyin_key(name: str) -> tuple[tuple[str, int, str], ...]:
+    """The sort key of a name in the order of a Chinese dictionary: by the pinyin of each
+    character (its letters, then its tone, then the character itself), as ``pypinyin`` reads the
+    name (a word's reading for characters with several, 重庆 as chong2 qing4). Letters and
+    digits sort by themselves, before the characters read with the same letters."""
+    text = unicodedata.normalize("NFKC", name).strip()
+    key: list[tuple[str, int, str]] = []
+    at = 0
+    for reading in lazy_pinyin(text, style=Style.TONE3, neutral_tone_with_five=True):
+        if text.startswith(reading, at) or at >= len(text):  # a run of other characters, as it is
+            key.extend((char.lower(), 0, char) for char in reading)
+            at += len(reading)
+        else:  # the reading of the character at ``at``, e.g. yun2
+            tone = int(reading[-1]) if reading[-1:].isdigit() else 5
+            key.append((reading.rstrip("0123456789"), tone, text[at]))
+            at += 1
+    return tuple(key)

@@ -9,6 +9,7 @@ accept and refuse the same input with the same field errors. Its bounds are the 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -18,7 +19,7 @@ from litestar.datastructures import UploadFile
 from pydantic import AfterValidator, EmailStr, Field
 
 from listings.catalog import CODE_LENGTH, EDITABLE, MAX_NOTE, MAX_TIME_LIMIT_DAYS, TEXT_LIMITS, CatalogInput
-from listings.organizations import MAX_REASON, PROFILE_FIELDS, TEXT_BOUNDS, Registration
+from listings.organizations import MAX_REASON, PROFILE_FIELDS, TEXT_BOUNDS, Licence, Registration
 from listings.qualifications import MAX_CODES, PRACTITIONER_LIMITS, QUALIFICATION_LIMITS, QualificationInput
 from market.i18n import gettext as _
 from market.identity.models import OrgKind
@@ -35,6 +36,7 @@ OwnerTypeLiteral = Literal["government", "public_institution", "state_enterprise
 class CatalogItemIn(Schema):
     code: str = Field(min_length=CODE_LENGTH[0], max_length=CODE_LENGTH[1])
     name: str = Field(min_length=1, max_length=TEXT_LIMITS["name"])
+    name_en: str = Field(default="", max_length=TEXT_LIMITS["name_en"])
     category: str = Field(min_length=1, max_length=TEXT_LIMITS["category"])
     approval: str = Field(min_length=1, max_length=TEXT_LIMITS["approval"])
     department: str = Field(min_length=1, max_length=TEXT_LIMITS["department"])
@@ -59,6 +61,7 @@ class CatalogItemPatch(Schema):
     ``version`` (the version you edited) detects a concurrent edit."""
 
     name: str | None = Field(default=None, min_length=1, max_length=TEXT_LIMITS["name"])
+    name_en: str | None = Field(default=None, max_length=TEXT_LIMITS["name_en"])
     category: str | None = Field(default=None, min_length=1, max_length=TEXT_LIMITS["category"])
     approval: str | None = Field(default=None, min_length=1, max_length=TEXT_LIMITS["approval"])
     department: str | None = Field(default=None, min_length=1, max_length=TEXT_LIMITS["department"])
@@ -84,6 +87,7 @@ class CatalogItemOut(Out):
     id: uuid.UUID
     code: str
     name: str
+    name_en: str
     category: str
     approval: str
     department: str
@@ -143,8 +147,35 @@ class RegistrationIn(Schema):
     display_name: str | None = Field(default=None, max_length=TEXT_BOUNDS["display_name"][1])
     commitment_accepted: bool
 
-    def registration(self, kind: OrgKind) -> Registration:
-        return Registration(kind=kind, **self.model_dump())
+    def registration(self, kind: OrgKind, licence: Licence | None = None) -> Registration:
+        return Registration(kind=kind, licence=licence, **self.model_dump())
+
+    @staticmethod
+    def unchecked(kind: OrgKind, values: Mapping[str, Any], licence: Licence | None = None) -> Registration:
+        """The registration as sent, when this schema refused it: the service checks it again, so
+        that its own problems (a credit code already registered, a username taken) are named
+        together with the schema's."""
+
+        def text(name: str) -> str:
+            value = values.get(name)
+            return value if isinstance(value, str) else ""
+
+        accepted = values.get("commitment_accepted")
+        return Registration(
+            kind=kind,
+            name=text("name"),
+            uscc=text("uscc"),
+            legal_rep=text("legal_rep"),
+            address=text("address"),
+            phone=text("phone"),
+            email=text("email"),
+            username=text("username"),
+            password=text("password"),
+            commitment_accepted=accepted is True or accepted in ("1", "true", "on"),
+            org_type=text("org_type") or None,
+            display_name=text("display_name") or None,
+            licence=licence,
+        )
 
 
 class OwnerRegistrationIn(RegistrationIn):
@@ -212,6 +243,7 @@ class ProfileOut(Out):
     commitment_accepted_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    business_licence_sha256: str | None = None  # a provider's current business licence (营业执照)
 
 
 class ProfilePatch(Schema):
@@ -222,6 +254,8 @@ class ProfilePatch(Schema):
     phone: str | None = _optional_text("phone")
     email: EmailStr | None = Field(default=None, max_length=TEXT_BOUNDS["email"][1])
     org_type: OwnerTypeLiteral | None = None
+    # a provider not approved yet replaces its business licence (a file it uploaded)
+    business_licence_sha256: str | None = Field(default=None, min_length=64, max_length=64)
 
     def changes(self, fields: set[str]) -> dict[str, Any]:
         """The profile's fields among ``fields`` with their new values (``None``: emptied)."""

@@ -5,28 +5,45 @@ keeps them in a directory (``settings.upload_dir``), an object store can impleme
 two methods later. Who may read a file is decided here too: the organisation that uploaded it,
 the operator and the finance bureau (a package that shows files to others, such as the contracts
 package with its deliverables, checks its own rule before reading the stored bytes).
+
+An organisation that is not approved yet (pending or rejected) may upload a bounded amount
+(``MARKET_UNAPPROVED_UPLOAD_FILES`` files, ``MARKET_UNAPPROVED_UPLOAD_BYTES`` in all). A file
+sent with a form that is refused is *held* (:func:`hold`) for a short while, so that the form
+shown again keeps it; :func:`sweep` (a worker job) removes held files that were never used and
+the temporary files a killed process left behind.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+import hmac
+import json
 import os
 import tempfile
+import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import delete, func
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
-from listings.models import FileUpload, StoredFile
+from listings.models import FileUpload, RegistrationCounter, StoredFile
 from listings.rules import extension_matches, sniff_content_type
 from market import audit
 from market.actor import Actor
 from market.errors import FieldError, InvalidInput, NotFound, PayloadTooLarge, UnsupportedMedia
 from market.i18n import gettext as _
+from market.identity.models import Organization, OrgStatus
 from market.settings import Settings
+
+TEMP_PREFIX = ".upload-"  # files being written; one older than TEMP_MAX_AGE was left by a killed process
+TEMP_MAX_AGE = timedelta(hours=1)
 
 
 class Storage(Protocol):
@@ -51,17 +68,7 @@ class LocalStorage:
         target = self.path(sha256)
         if target.is_file():
             return
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomically(target, data)
 
     def get(self, sha256: str) -> bytes:
         """The stored bytes; a file whose content no longer matches its name is never served."""
@@ -69,6 +76,22 @@ class LocalStorage:
         if hashlib.sha256(data).hexdigest() != sha256:
             raise OSError(f"stored file {sha256} is damaged")
         return data
+
+
+def write_atomically(target: Path, data: bytes) -> None:
+    """``data`` at ``target``, whole or not at all: written to a temporary file beside it, then
+    renamed (a process killed meanwhile leaves a ``.upload-`` file, which :func:`sweep` removes)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=TEMP_PREFIX)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def storage_for(settings: Settings) -> Storage:
@@ -124,28 +147,67 @@ def clean_filename(filename: str | None) -> str:
     return name[-200:] or "upload"
 
 
+async def check_quota(session: AsyncSession, settings: Settings, org_id: uuid.UUID, size: int, field: str) -> None:
+    """An organisation that is not approved yet (pending or rejected) uploads at most
+    ``settings.unapproved_upload_files`` files and ``settings.unapproved_upload_bytes`` in all.
+    The organisation's row is locked while it is counted, so that parallel uploads cannot pass
+    the bound together."""
+    org = await session.scalar(
+        select(Organization)
+        .where(col(Organization.id) == org_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if org is None or org.status not in (OrgStatus.pending, OrgStatus.rejected):
+        return
+    files, total = (
+        await session.execute(
+            select(func.count(), func.coalesce(func.sum(col(StoredFile.size)), 0))
+            .select_from(FileUpload)
+            .join(StoredFile, col(StoredFile.sha256) == col(FileUpload.sha256))
+            .where(col(FileUpload.org_id) == org_id)
+        )
+    ).one()
+    megabytes = f"{settings.unapproved_upload_bytes / 1024 / 1024:g}"
+    if int(files) + 1 > settings.unapproved_upload_files or int(total) + size > settings.unapproved_upload_bytes:
+        raise PayloadTooLarge(
+            _("The upload limit before approval is reached."),
+            _(
+                "Until the operator approves your organisation it may upload %(files)d files, %(mb)s MB in all.",
+                files=settings.unapproved_upload_files,
+                mb=megabytes,
+            ),
+            errors=[FieldError(field, _("No more uploads before approval."))],
+        )
+
+
 async def store_upload(
     session: AsyncSession,
     actor: Actor,
-    storage: Storage,
+    settings: Settings,
     data: bytes,
     filename: str | None,
     *,
-    max_bytes: int,
     field: str = "file",
+    org_id: uuid.UUID | None = None,
+    storage: Storage | None = None,
 ) -> Upload:
-    """Check, store (once per content) and record who uploaded it."""
-    if actor.org_id is None:
+    """Check, store (once per content) and record who uploaded it: the actor's organisation, or
+    ``org_id`` (the organisation a registration is creating)."""
+    owner = org_id or actor.org_id
+    if owner is None:
         raise InvalidInput.field(field, _("Sign in to upload files."))
     name = clean_filename(filename)
-    content_type = check_upload(data, name, max_bytes, field)
+    content_type = check_upload(data, name, settings.max_upload_bytes, field)
+    await check_quota(session, settings, owner, len(data), field)
     digest = hashlib.sha256(data).hexdigest()
     stored = await session.get(StoredFile, digest)
     if stored is None:
-        storage.put(digest, data)  # written before the row: a rolled-back row leaves an orphan, never a hole
+        # written before the row: a rolled-back row leaves an orphan, never a hole
+        (storage or storage_for(settings)).put(digest, data)
         session.add(StoredFile(sha256=digest, size=len(data), content_type=content_type))
         await session.flush()
-    upload = FileUpload(sha256=digest, org_id=actor.org_id, user_id=actor.user_id, filename=name)
+    upload = FileUpload(sha256=digest, org_id=owner, user_id=actor.user_id, filename=name)
     session.add(upload)
     await session.flush()
     audit.record(
@@ -154,9 +216,124 @@ async def store_upload(
         "file.uploaded",
         "file",
         digest,
-        {"size": len(data), "content_type": content_type, "filename": name},
+        {"size": len(data), "content_type": content_type, "filename": name, "org_id": owner},
     )
     return Upload(sha256=digest, size=len(data), content_type=content_type, filename=name)
+
+
+# --- files held across a refused form ----------------------------------------------------------
+
+HELD_DIR = ".held"
+HELD_MAX_AGE = timedelta(hours=2)
+HELD_PER_CLIENT = 3  # a client's older held files make room for its newer ones
+
+
+@dataclass(frozen=True)
+class Held:
+    """A file that came with a refused form, kept so that the form shown again need not ask for
+    it: ``token`` (a hidden field of that form) names it, signed so that nobody can name a
+    file they did not send."""
+
+    token: str
+    sha256: str
+    filename: str
+    content_type: str
+    size: int
+
+
+def _held_folder(settings: Settings, client: str | None) -> tuple[str, Path]:
+    key = hmac.new(settings.secret_key.encode(), b"held-client:" + (client or "-").encode(), "sha256").hexdigest()
+    return key[:24], settings.upload_dir / HELD_DIR / key[:24]
+
+
+def _sign(settings: Settings, payload: bytes) -> str:
+    return hmac.new(settings.secret_key.encode(), b"held-file:" + payload, hashlib.sha256).hexdigest()
+
+
+def hold(settings: Settings, client: str | None, data: bytes, filename: str | None, field: str = "file") -> Held:
+    """Keep an acceptable file (checked as an upload is) for :data:`HELD_MAX_AGE`; at most
+    :data:`HELD_PER_CLIENT` per client address, so that refused forms cannot fill the disk."""
+    name = clean_filename(filename)
+    content_type = check_upload(data, name, settings.max_upload_bytes, field)
+    digest = hashlib.sha256(data).hexdigest()
+    folder_key, folder = _held_folder(settings, client)
+    write_atomically(folder / digest, data)
+    kept = sorted(
+        (p for p in folder.iterdir() if not p.name.startswith(".")), key=lambda p: p.stat().st_mtime, reverse=True
+    )
+    for old in kept[HELD_PER_CLIENT:]:
+        old.unlink(missing_ok=True)
+    expires = int(time.time() + HELD_MAX_AGE.total_seconds())
+    payload = json.dumps([folder_key, digest, name, content_type, len(data), expires], ensure_ascii=False).encode()
+    token = base64.urlsafe_b64encode(payload).decode().rstrip("=") + "." + _sign(settings, payload)
+    return Held(token=token, sha256=digest, filename=name, content_type=content_type, size=len(data))
+
+
+def held(settings: Settings, token: str) -> tuple[Held, bytes] | None:
+    """The file a :func:`hold` token names, with its bytes; ``None`` when the token is not one
+    of ours, has expired, or its file is gone."""
+    encoded, _dot, signature = token.strip().partition(".")
+    try:
+        payload = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+        folder_key, digest, name, content_type, size, expires = json.loads(payload)
+    except (ValueError, binascii.Error, TypeError):
+        return None
+    if not hmac.compare_digest(signature, _sign(settings, payload)) or expires < time.time():
+        return None
+    path = settings.upload_dir / HELD_DIR / str(folder_key) / str(digest)
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    if hashlib.sha256(data).hexdigest() != digest:
+        return None
+    return Held(token=token, sha256=digest, filename=name, content_type=content_type, size=size), data
+
+
+# --- sweeping --------------------------------------------------------------------------------
+
+SWEEP_EVERY = timedelta(minutes=10)
+COUNTERS_KEPT = timedelta(days=1)
+_last_sweep: dict[Path, float] = {}
+
+
+def sweep_files(root: Path, now: float) -> int:
+    """Remove the temporary files of writes that never finished (older than :data:`TEMP_MAX_AGE`)
+    and the held files older than :data:`HELD_MAX_AGE`; returns how many were removed."""
+    removed = 0
+    if not root.is_dir():
+        return 0
+    for dirpath, _dirs, files in os.walk(root):
+        in_held = Path(dirpath).relative_to(root).parts[:1] == (HELD_DIR,)
+        for name in files:
+            path = Path(dirpath) / name
+            try:
+                age = now - path.stat().st_mtime
+            except FileNotFoundError:
+                continue
+            stale = name.startswith(TEMP_PREFIX) and age > TEMP_MAX_AGE.total_seconds()
+            expired = in_held and not name.startswith(TEMP_PREFIX) and age > HELD_MAX_AGE.total_seconds()
+            if stale or expired:
+                path.unlink(missing_ok=True)
+                removed += 1
+    return removed
+
+
+async def sweep(factory: async_sessionmaker[AsyncSession], settings: Settings, now: datetime) -> int:
+    """The worker job: every :data:`SWEEP_EVERY` (and when a worker starts), the files
+    :func:`sweep_files` removes and the registration counters older than a day."""
+    started = time.monotonic()
+    last = _last_sweep.get(settings.upload_dir)
+    if last is not None and started - last < SWEEP_EVERY.total_seconds():
+        return 0
+    _last_sweep[settings.upload_dir] = started
+    removed = sweep_files(settings.upload_dir, time.time())
+    async with factory() as session:
+        result = await session.execute(
+            delete(RegistrationCounter).where(col(RegistrationCounter.window_start) < now - COUNTERS_KEPT)
+        )
+        await session.commit()
+    return removed + int(getattr(result, "rowcount", 0) or 0)
 
 
 # --- who may read ------------------------------------------------------------------------------

@@ -43,6 +43,7 @@ from listings import demo as listings_demo
 from listings import organizations as listings_orgs
 from listings import pages as listings_pages
 from listings import ratings as listings_ratings
+from listings import storage as listings_storage
 from market import db as dbmod
 from market import demo as core_demo
 from market import events, worker
@@ -105,6 +106,7 @@ def wire(settings: Settings) -> None:
     events.subscribe(PurchaseAwarded, invoices_contracts.award_handler(settings))
     listings_ratings.register_rating_source(invoices_ratings.directory_ratings)
     worker.register("listings.suspensions", listings_orgs.suspension_tick)
+    worker.register("listings.uploads", listings_storage.sweep)
     worker.register("bidding", bidding_timeline.tick)
     worker.register("invoices.documents", invoices_documents.render_pending)
 

@@ -75,6 +75,11 @@ class Settings:
     # request limits
     max_json_bytes: int = 1_000_000
     max_upload_bytes: int = 20 * 1024 * 1024
+    # what an organisation may upload before it is approved (pending or rejected): files, bytes in all
+    unapproved_upload_files: int = 10
+    unapproved_upload_bytes: int = 50 * 1024 * 1024
+    # registrations accepted from one client address per hour (429 with Retry-After beyond)
+    registrations_per_hour: int = 5
     # the background loop that applies due time transitions inside `market serve`
     run_worker_in_app: bool = True
     worker_interval_seconds: float = 1.0
@@ -142,6 +147,11 @@ class Settings:
             login_max_failures=_int(env, "MARKET_LOGIN_MAX_FAILURES", default.login_max_failures, 1),
             login_window_minutes=_int(env, "MARKET_LOGIN_WINDOW_MINUTES", default.login_window_minutes, 1),
             max_upload_bytes=_int(env, "MARKET_MAX_UPLOAD_BYTES", default.max_upload_bytes, minimum=1024),
+            unapproved_upload_files=_int(env, "MARKET_UNAPPROVED_UPLOAD_FILES", default.unapproved_upload_files, 1),
+            unapproved_upload_bytes=_int(
+                env, "MARKET_UNAPPROVED_UPLOAD_BYTES", default.unapproved_upload_bytes, minimum=1024
+            ),
+            registrations_per_hour=_int(env, "MARKET_REGISTRATIONS_PER_HOUR", default.registrations_per_hour, 1),
             run_worker_in_app=_bool(env, "MARKET_RUN_WORKER_IN_APP", True),
             argon2_profile=env.get("MARKET_ARGON2_PROFILE") or "standard",
             min_bidding_days=_int(env, "MARKET_MIN_BIDDING_DAYS", default.min_bidding_days, 1),

@@ -4,6 +4,7 @@ lead from a flag to the purchase, contract or firm it is about."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -54,6 +55,15 @@ register(
     },
 )
 
+register(
+    "former_field",
+    {
+        "practitioner": N_("Practitioner"),
+        "legal_rep": N_("Legal representative"),
+        "phone": N_("Phone"),
+    },
+)
+
 
 def pct(value: Decimal | None) -> str:
     return "—" if value is None else f"{value}%"
@@ -80,8 +90,23 @@ def _names(firms: list[dict[str, Any]]) -> str:
     return _(", ").join(f["name"] for f in firms)
 
 
-def _link_text(kind: str, a: str, b: str, detail: list[list[str]]) -> str:
-    who = _("; ").join(d[0] if d[0] == d[1] else f"{d[0]} / {d[1]}" for d in detail)
+def _held(text: str, until: str | None) -> str:
+    """A linking value, with the last day its firm held it when it no longer does."""
+    if not until:
+        return text
+    return _("%(value)s (until %(date)s)", value=text, date=format_date(date.fromisoformat(until)))
+
+
+def _link_text(kind: str, a: str, b: str, detail: list[list[Any]]) -> str:
+    parts, former = [], False
+    for d in detail:
+        mine_until, theirs_until = (d[2], d[3]) if len(d) > 3 else (None, None)
+        former = former or bool(mine_until or theirs_until)
+        mine, theirs = _held(d[0], mine_until), _held(d[1], theirs_until)
+        parts.append(mine if mine == theirs else f"{mine} / {theirs}")
+    who = _("; ").join(parts)
+    if former:
+        return _("%(a)s and %(b)s have shared %(what)s %(who)s", a=a, b=b, what=label(kind, "link_kind"), who=who)
     return _("%(a)s and %(b)s share %(what)s %(who)s", a=a, b=b, what=label(kind, "link_kind"), who=who)
 
 

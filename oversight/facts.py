@@ -29,9 +29,9 @@ from bidding.models import (
 )
 from invoices import contracts as contracts_service
 from invoices.models import Contract
-from listings.models import CatalogItem, Practitioner
+from listings.models import CatalogItem, FormerValue, Practitioner
 from market import clock
-from market.clock import LOCAL_TZ
+from market.clock import LOCAL_TZ, to_local
 from market.identity.models import Organization, OrgKind
 from market.settings import Settings
 from oversight import rules
@@ -81,7 +81,8 @@ def scoped(query: Q, period: Period) -> Q:
 
 async def load(session: AsyncSession, settings: Settings, period: Period = Period()) -> Snapshot:
     """Every published purchase of the period with its opened bids, selection, upheld objections
-    and contract, and every intermediary firm with its practitioners' keyed ID hashes."""
+    and contract, and every intermediary firm with its practitioners' keyed ID hashes and the
+    linking data it held before (former legal representatives, phone numbers, practitioners)."""
     await bidding_timeline.apply_due_now(session, settings)  # what the time engine owes is applied first
     now = clock.now()
     rows: list[Purchase] = list(
@@ -143,6 +144,23 @@ async def load(session: AsyncSession, settings: Settings, period: Period = Perio
         practitioners.setdefault(person.provider_id, []).append(
             rules.PractitionerFact(id_hash=person.id_hash, name=person.name, id_masked=person.id_masked)
         )
+    former: dict[uuid.UUID, list[rules.FormerFact]] = {}
+    for value in await session.scalars(
+        select(FormerValue)
+        .join(Organization, col(Organization.id) == col(FormerValue.org_id))
+        .where(col(Organization.kind) == OrgKind.provider)
+        .order_by(col(FormerValue.ended_at))
+    ):
+        former.setdefault(value.org_id, []).append(
+            rules.FormerFact(
+                kind=value.field,
+                value=value.value,
+                label=value.label,
+                until=to_local(value.ended_at).date(),
+                replaced_by=value.replaced_by_value,
+                after_approval=value.after_approval,
+            )
+        )
     firms = [
         rules.FirmFact(
             id=o.id,
@@ -151,6 +169,7 @@ async def load(session: AsyncSession, settings: Settings, period: Period = Perio
             legal_rep=o.legal_rep,
             phone=o.phone,
             practitioners=tuple(practitioners.get(o.id, ())),
+            former=tuple(former.get(o.id, ())),
         )
         for o in sorted(orgs.values(), key=lambda o: o.name)
         if o.kind == OrgKind.provider

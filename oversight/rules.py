@@ -168,6 +168,19 @@ class PractitionerFact:
 
 
 @dataclass(frozen=True)
+class FormerFact:
+    """A value of a firm's linking data that it held and no longer holds (listings.models.FormerValue):
+    a legal representative, a phone number, a practitioner (``value``: the keyed ID hash)."""
+
+    kind: str  # legal_rep | phone | practitioner
+    value: str
+    label: str  # what people see: the value, or a practitioner's name and masked ID
+    until: date  # the last day it held it (China time)
+    replaced_by: str | None = None  # the new name or number (None: a practitioner removed)
+    after_approval: bool = False
+
+
+@dataclass(frozen=True)
 class FirmFact:
     id: uuid.UUID
     name: str
@@ -175,6 +188,7 @@ class FirmFact:
     legal_rep: str = ""
     phone: str = ""
     practitioners: tuple[PractitionerFact, ...] = ()
+    former: tuple[FormerFact, ...] = ()  # the linking data it held before (the links consider it too)
 
 
 @dataclass(frozen=True)
@@ -531,35 +545,60 @@ def person_key(name: str) -> str | None:
 
 @dataclass(frozen=True)
 class Link:
-    """Two firms tied by a person or a number. ``a`` sorts before ``b``."""
+    """Two firms tied by a person or a number, now or in the past. ``a`` sorts before ``b``.
+    Each detail is (what firm a has or had, what firm b has or had, the last day a held it, the
+    last day b held it); a last day (an ISO date) is ``None`` for a value the firm still holds."""
 
     a: uuid.UUID
     b: uuid.UUID
     kind: str  # practitioner | legal_rep | phone
-    detail: tuple[tuple[str, str], ...]  # (what firm a has, what firm b has), e.g. names with masked IDs
+    detail: tuple[tuple[str, str, str | None, str | None], ...]
+
+    @property
+    def former(self) -> bool:
+        """Does a firm no longer hold what ties them (a number changed, a practitioner who left)?"""
+        return any(d[2] is not None or d[3] is not None for d in self.detail)
+
+
+def _key(kind: str, value: str) -> str | None:
+    if kind == "phone":
+        return phone_key(value)
+    if kind == "legal_rep":
+        return person_key(value)
+    return value or None
 
 
 def firm_links(firms: Iterable[FirmFact]) -> list[Link]:
-    """Every pair of firms that share a practitioner (same keyed ID hash), a legal
-    representative (same name) or a phone number."""
-    index: dict[tuple[str, str], dict[uuid.UUID, str]] = defaultdict(dict)
+    """Every pair of firms that share, or have shared, a practitioner (same keyed ID hash), a
+    legal representative (same name) or a phone number: former values count as current ones, so
+    that changing a number after approval does not untie two firms."""
+    index: dict[tuple[str, str], dict[uuid.UUID, tuple[str, str | None]]] = defaultdict(dict)
+
+    def hold(kind: str, value: str, firm: uuid.UUID, text: str, until: date | None) -> None:
+        key = _key(kind, value)
+        if not key:
+            return
+        holders = index[(kind, key)]
+        current = holders.get(firm)
+        # what a firm holds now wins over what it held; of former values, the latest
+        if current is None or (current[1] is not None and (until is None or until.isoformat() > current[1])):
+            holders[firm] = (text, until.isoformat() if until is not None else None)
+
     for f in firms:
         for person in f.practitioners:
-            index[("practitioner", person.id_hash)][f.id] = f"{person.name} ({person.id_masked})"
-        rep = person_key(f.legal_rep)
-        if rep:
-            index[("legal_rep", rep)][f.id] = f.legal_rep.strip()
-        phone = phone_key(f.phone)
-        if phone:
-            index[("phone", phone)][f.id] = f.phone.strip()
-    pairs: dict[tuple[uuid.UUID, uuid.UUID, str], list[tuple[str, str]]] = defaultdict(list)
+            hold("practitioner", person.id_hash, f.id, f"{person.name} ({person.id_masked})", None)
+        hold("legal_rep", f.legal_rep, f.id, f.legal_rep.strip(), None)
+        hold("phone", f.phone, f.id, f.phone.strip(), None)
+        for former in f.former:
+            hold(former.kind, former.value, f.id, former.label.strip(), former.until)
+    pairs: dict[tuple[uuid.UUID, uuid.UUID, str], list[tuple[str, str, str | None, str | None]]] = defaultdict(list)
     for (kind, _value), holders in index.items():
         ids = sorted(holders, key=str)
         for i, a in enumerate(ids):
             for b in ids[i + 1 :]:
-                pairs[(a, b, kind)].append((holders[a], holders[b]))
+                pairs[(a, b, kind)].append((holders[a][0], holders[b][0], holders[a][1], holders[b][1]))
     return [
-        Link(a, b, kind, tuple(sorted(detail)))
+        Link(a, b, kind, tuple(sorted(detail, key=lambda d: (d[0], d[1], d[2] or "", d[3] or ""))))
         for (a, b, kind), detail in sorted(pairs.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1]), kv[0][2]))
     ]
 
@@ -740,7 +779,7 @@ def firm_flags(
                 {
                     "kind": link.kind,
                     "other": _firm(firms, other),
-                    "detail": [[d[mine], d[theirs]] for d in link.detail],
+                    "detail": [[d[mine], d[theirs], d[2 + mine], d[2 + theirs]] for d in link.detail],
                     "bid_together": together,
                 }
             )

@@ -114,7 +114,10 @@ def problem_of(request: Request[Any, Any, Any], exc: DomainError) -> Response[An
 
 def _form_invalid(request: Request[Any, Any, Any], exc: FormInvalid) -> Response[Any]:
     context = {**exc.context, "error": exc.error, "field_errors": {e.field: e.message for e in exc.error.errors}}
-    return Template(template_name=exc.template, context=context, status_code=exc.status, media_type=MediaType.HTML)
+    headers = {"Retry-After": str(exc.error.retry_after)} if isinstance(exc.error, TooManyRequests) else None
+    return Template(
+        template_name=exc.template, context=context, status_code=exc.status, media_type=MediaType.HTML, headers=headers
+    )
 
 
 def _field_of(key: str | None) -> str:

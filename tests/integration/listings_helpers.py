@@ -47,8 +47,37 @@ def registration(username: str, **changes: Any) -> dict[str, Any]:
     return body
 
 
+def as_form(body: dict[str, Any]) -> dict[str, str]:
+    """A registration's JSON body as the fields of a multipart form."""
+    return {k: ("true" if v is True else "false" if v is False else str(v)) for k, v in body.items() if v is not None}
+
+
+def licence_file(seed: str = "licence", name: str = "营业执照.pdf") -> dict[str, tuple[str, bytes, str]]:
+    """The business licence a provider registers with (the multipart file ``business_licence``)."""
+    return {"business_licence": (name, pdf_bytes(seed.encode()), "application/pdf")}
+
+
+async def post_provider(
+    client: httpx.AsyncClient, body: dict[str, Any], *, licence: bool = True, **kwargs: Any
+) -> httpx.Response:
+    """``POST /api/v1/providers`` as a registrant sends it: multipart, with the business licence, and
+    the CSRF token any form post carries (the ``market_csrf`` cookie of an earlier answer)."""
+    files = licence_file(str(body.get("username"))) if licence else None
+    headers = {"X-CSRF-Token": await csrf_token(client), **kwargs.pop("headers", {})}
+    return await client.post("/api/v1/providers", data=as_form(body), files=files, headers=headers, **kwargs)
+
+
+async def csrf_token(client: httpx.AsyncClient) -> str:
+    """The CSRF token of this client (its ``market_csrf`` cookie, fetched with a first GET)."""
+    if not client.cookies.get("market_csrf"):
+        await client.get("/api/v1/catalog", params={"limit": 1})
+    token = client.cookies.get("market_csrf")
+    assert token
+    return token
+
+
 async def register_provider(client: httpx.AsyncClient, username: str, **changes: Any) -> tuple[str, dict[str, str]]:
-    r = await client.post("/api/v1/providers", json=registration(username, **changes))
+    r = await post_provider(client, registration(username, **changes))
     assert r.status_code == 201, r.text
     return r.json()["id"], await login(client, username)
 

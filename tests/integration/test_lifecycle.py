@@ -15,7 +15,7 @@ import pytest
 from market import clock, worker
 from market.clock import LOCAL_TZ
 from tests.integration.helpers import account
-from tests.integration.listings_helpers import ITEM, make_uscc, registration
+from tests.integration.listings_helpers import ITEM, make_uscc, post_provider, registration
 
 PDF = b"%PDF-1.7\n1 0 obj << >> endobj\n%%EOF\n"
 
@@ -58,7 +58,7 @@ async def test_a_purchase_from_registration_to_payment(fast_client, factory, set
     owner = await _login(c, "jtj")
     firms = []
     for name in ("hengxin", "boyuan", "dianzhong"):
-        org_id = (await _ok(await c.post("/api/v1/providers", json=registration(name)), 201))["id"]
+        org_id = (await _ok(await post_provider(c, registration(name)), 201))["id"]
         await _ok(await c.post(f"/api/v1/admin/organizations/{org_id}/approve", headers=admin))
         headers = await _login(c, name)
         q = await _ok(

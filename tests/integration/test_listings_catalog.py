@@ -28,8 +28,13 @@ def demo_codes(**where: object) -> set[str]:
 
 
 def demo_search(q: str) -> set[str]:
-    """The codes the catalog search finds for ``q``: in the code, name or approval, ignoring case."""
-    return {i.code for i in DEMO_ITEMS if any(q.lower() in text.lower() for text in (i.code, i.name, i.approval))}
+    """The codes the catalog search finds for ``q``: in the code, name, English name, category or
+    approval, ignoring case."""
+    return {
+        i.code
+        for i in DEMO_ITEMS
+        if any(q.lower() in text.lower() for text in (i.code, i.name, i.name_en, i.category, i.approval))
+    }
 
 
 async def _load_catalog(factory) -> None:
@@ -74,7 +79,8 @@ async def test_catalog_api_search_and_filters(client, factory):
     retained = (await client.get("/api/v1/catalog", params={"status": "retained", "limit": 200})).json()
     assert {i["code"] for i in retained["items"]} == demo_codes(status="retained") != demo_codes()
     assert retained["total"] == len(demo_codes(status="retained")) and all(i["purchasable"] for i in retained["items"])
-    for q in ("测绘", "取水许可", "ylzw-00"):  # a name, an approval, a code in the other case
+    # a name, an approval, a code in the other case, an English name, a category
+    for q in ("测绘", "取水许可", "ylzw-00", "SURVEY", "政府购买服务"):
         found = (await client.get("/api/v1/catalog", params={"q": q, "limit": 200})).json()
         assert {i["code"] for i in found["items"]} == demo_search(q) and found["total"] == len(demo_search(q)), q
         assert found["items"], q  # the search has something to find

@@ -21,6 +21,8 @@ def upload(name: str, content: bytes, content_type: str = "application/octet-str
 
 async def test_upload_is_stored_by_sha256_and_served_only_to_those_allowed(client, factory, settings):
     org_id, me = await register_provider(client, "uploader")
+    async with factory() as session:  # the business licence it registered with
+        assert await session.scalar(select(func.count()).select_from(StoredFile)) == 1
     content = pdf_bytes(b"scan of certificate")
     r = await client.post("/api/v1/files", headers=me, **upload("证书扫描件.pdf", content))
     assert r.status_code == 201, r.text
@@ -37,8 +39,8 @@ async def test_upload_is_stored_by_sha256_and_served_only_to_those_allowed(clien
     # the same content again is stored once, and recorded as uploaded again
     assert (await client.post("/api/v1/files", headers=me, **upload("again.pdf", content))).status_code == 201
     async with factory() as session:
-        assert await session.scalar(select(func.count()).select_from(StoredFile)) == 1
-        assert await session.scalar(select(func.count()).select_from(FileUpload)) == 2
+        assert await session.scalar(select(func.count()).select_from(StoredFile)) == 2
+        assert await session.scalar(select(func.count()).select_from(FileUpload)) == 3
     got = await client.get(f"/api/v1/files/{digest}", headers=me)
     assert got.status_code == 200 and got.content == content
     assert (
@@ -98,6 +100,7 @@ async def test_an_upload_over_the_limit_gets_413(settings, engine, factory):
     app = create_app(small, engine=engine)
     async with new_client(app) as client:
         _org, me = await register_provider(client, "bigfile")
+        before = await _stored(factory)  # its business licence
         limit = small.max_upload_bytes
         # just over the file limit (the body is within the route's limit): the service refuses
         body = assert_problem(
@@ -112,7 +115,7 @@ async def test_an_upload_over_the_limit_gets_413(settings, engine, factory):
         exact = pdf_bytes()
         exact += b"x" * (limit - len(exact))
         assert (await client.post("/api/v1/files", headers=me, **upload("exact.pdf", exact))).status_code == 201
-    assert await _stored(factory) == 1
+    assert await _stored(factory) == before + 1
 
 
 async def test_uploads_are_not_limited_by_the_small_json_limit(client, settings):

@@ -17,6 +17,7 @@ from tests.integration.listings_helpers import (
     make_item,
     make_uscc,
     new_client,
+    licence_file,
     pdf_bytes,
     register_provider,
     wrong_check_digit,
@@ -63,7 +64,7 @@ async def test_provider_registers_through_the_form_and_sees_its_profile(client, 
     assert r.status_code == 422 and "两次输入的密码不一致" in r.text
     async with factory() as session:
         assert await session.scalar(select(Organization).where(Organization.name == "云南山水环境监测有限公司")) is None
-    r = await client.post("/register/provider", data=provider_form(csrf, "shanshui"))
+    r = await client.post("/register/provider", data=provider_form(csrf, "shanshui"), files=licence_file())
     assert r.status_code == 303 and r.headers["location"] == "/workspace/profile?done=registered"
     profile = await client.get(r.headers["location"])
     assert profile.status_code == 200 and "注册成功" in profile.text and "待审核" in profile.text

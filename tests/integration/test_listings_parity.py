@@ -18,6 +18,7 @@ from market import clock
 from market.identity.models import Organization
 from tests.integration.helpers import account, assert_problem, login, make_user
 from tests.integration.listings_helpers import (
+    post_provider,
     ITEM,
     browser,
     make_item,
@@ -112,7 +113,7 @@ async def test_registration_refuses_the_same_names_on_the_api_and_the_page(clien
     ]
     for i, (field, value) in enumerate(cases):
         body = registration(f"parity{i}", **{field: value})
-        api = await client.post("/api/v1/providers", json=body)
+        api = await post_provider(client, body)
         form = {k: str(v) for k, v in body.items() if k != "commitment_accepted"}
         page = await client.post(
             "/register/provider",
@@ -126,7 +127,7 @@ async def test_registration_refuses_the_same_names_on_the_api_and_the_page(clien
     differ = await client.post("/register/provider", data={**form, "password2": "other123", "csrf_token": csrf})
     assert page_error(differ, "password2")
     unticked = await client.post("/register/provider", data={**form, "password2": body["password"], "csrf_token": csrf})
-    api = await client.post("/api/v1/providers", json={**body, "commitment_accepted": False})
+    api = await post_provider(client, {**body, "commitment_accepted": False})
     same_error(api, unticked, "commitment_accepted")
     assert await count(factory, Organization) == before
 

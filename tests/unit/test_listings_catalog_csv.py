@@ -20,6 +20,7 @@ def row(**changes: str) -> str:
     values = {
         "code": "YLZJ-901",
         "name": "建设项目环境影响报告表编制",
+        "name_en": "Environmental impact report form for a construction project",
         "category": "生态环境",
         "approval": "建设项目环境影响评价文件审批",
         "department": "云岭县生态环境分局",
