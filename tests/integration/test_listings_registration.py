@@ -4,20 +4,28 @@ that is not approved can do nothing beyond its own profile."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from datetime import timedelta
 
 import pytest
 from litestar import get
 from sqlalchemy import func, select
 
+from listings.models import BusinessLicence
 from market import clock
+from market.app import create_app
 from market.audit.models import AuditEvent
 from market.identity.guards import requires_role
 from market.identity.models import Organization, User
 from market.worker import run_once
-from tests.integration.helpers import account, assert_problem, login
+from tests.integration.helpers import PASSWORD, account, assert_problem, login
 from tests.integration.listings_helpers import (
+    as_form,
+    browser,
+    csrf_token,
     make_uscc,
+    new_client,
+    pdf_bytes,
     post_provider,
     register_provider,
     registration,
@@ -268,3 +276,208 @@ async def test_concurrent_decisions_on_one_registration_let_one_win(client, fact
     assert sorted(r.status_code for r in responses) == [200, 422, 422], [r.text for r in responses]
     decided = [a for a in await _actions(factory, org_id) if a in ("organization.approved", "organization.rejected")]
     assert len(decided) == 1
+
+
+# --- every problem at once, phone numbers, the business licence ----------------------------------
+
+
+async def test_a_registration_names_every_problem_at_once_on_the_api(client, factory):
+    await register_provider(client, "taken")
+    before = await _counts(factory)
+    body = registration(
+        "taken",  # the username is taken
+        uscc=wrong_check_digit(make_uscc("x")),
+        phone="6512345",  # no area code
+        password="short",
+        email="not-an-address",
+        commitment_accepted=False,
+    )
+    refused = assert_problem(await post_provider(client, body, licence=False), 422)
+    fields = {e["field"] for e in refused["errors"]}
+    assert fields == {
+        "uscc",
+        "phone",
+        "password",
+        "email",
+        "commitment_accepted",
+        "username",
+        "business_licence",
+    }, refused
+    # a JSON registration is read too: every field is named, and the licence it cannot carry
+    json_body = {**body, "username": "fresh", "password": "secret123", "email": "a@b.example"}
+    refused = assert_problem(await client.post("/api/v1/providers", json=json_body), 422)
+    assert {e["field"] for e in refused["errors"]} == {"uscc", "phone", "commitment_accepted", "business_licence"}
+    assert await _counts(factory) == before
+
+
+async def test_only_duplicates_are_a_409_naming_both(client):
+    await register_provider(client, "first", uscc=make_uscc("dup2"))
+    refused = assert_problem(await post_provider(client, registration("first", uscc=make_uscc("dup2"))), 409)
+    assert {e["field"] for e in refused["errors"]} == {"uscc", "username"}
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept"),
+    [
+        ("13812345678", "13812345678"),
+        ("+86 138 1234 5678", "13812345678"),
+        ("0871-6512 3456", "0871-65123456"),
+        ("(0871) 65123456", "0871-65123456"),
+        ("010-62345678 转 8012", "010-62345678-8012"),
+    ],
+)
+async def test_phone_numbers_are_checked_and_kept_in_one_form(client, typed, kept):
+    _org_id, me = await register_provider(client, "phoned", phone=typed)
+    assert (await client.get("/api/v1/me/organization", headers=me)).json()["phone"] == kept
+
+
+@pytest.mark.parametrize("typed", ["65123456", "12345678901", "0871-0123456", "138 1234 567", "—", "call us"])
+async def test_phone_numbers_that_are_neither_mobile_nor_landline_with_area_code_are_refused(client, typed):
+    refused = assert_problem(await post_provider(client, registration("badphone", phone=typed)), 422, "phone")
+    if len(typed) >= 5:  # shorter ones are refused for their length first
+        assert any("0871-65123456" in e["message"] for e in refused["errors"] if e["field"] == "phone")
+
+
+async def test_a_provider_registers_with_its_business_licence_which_the_operator_reads(client, factory):
+    body = registration("licensed")
+    refused = await post_provider(client, body, licence=False)
+    assert_problem(refused, 422, "business_licence")
+    html = b"<html>not a licence</html>"
+    files = {"business_licence": ("营业执照.pdf", html, "application/pdf")}
+    headers = {"X-CSRF-Token": await csrf_token(client)}
+    assert_problem(
+        await client.post("/api/v1/providers", data=as_form(body), files=files, headers=headers),
+        415,
+        "business_licence",
+    )
+    content = pdf_bytes(b"licence of licensed")
+    files = {"business_licence": ("营业执照.pdf", content, "application/pdf")}
+    r = await client.post("/api/v1/providers", data=as_form(body), files=files, headers=headers)
+    assert r.status_code == 201, r.text
+    me = await login(client, "licensed")
+    digest = hashlib.sha256(content).hexdigest()
+    assert (await client.get("/api/v1/me/organization", headers=me)).json()["business_licence_sha256"] == digest
+    admin = await account(client, factory, "admin", "ops")
+    assert (await client.get(f"/api/v1/files/{digest}", headers=admin)).content == content
+    async with factory() as session:
+        licence = await session.scalar(select(BusinessLicence).where(BusinessLicence.sha256 == digest))
+        assert licence is not None and str(licence.org_id) == r.json()["id"]
+        event = await session.scalar(select(AuditEvent).where(AuditEvent.action == "organization.registered"))
+        assert digest in event.data
+
+
+async def test_a_rejected_provider_replaces_its_licence_and_resubmits(client, factory):
+    org_id, me = await register_provider(client, "relicensed")
+    admin = await account(client, factory, "admin", "ops")
+    await client.post(f"/api/v1/admin/organizations/{org_id}/reject", headers=admin, json={"reason": "执照不清晰"})
+    content = pdf_bytes(b"a clearer scan")
+    uploaded = await client.post(
+        "/api/v1/files", headers=me, files={"file": ("营业执照.pdf", content, "application/pdf")}
+    )
+    digest = uploaded.json()["sha256"]
+    r = await client.patch("/api/v1/me/organization", headers=me, json={"business_licence_sha256": digest})
+    assert r.status_code == 200 and r.json()["business_licence_sha256"] == digest
+    # another firm's file is not its own to refer to
+    assert_problem(
+        await client.patch("/api/v1/me/organization", headers=me, json={"business_licence_sha256": "a" * 64}),
+        422,
+        "business_licence_sha256",
+    )
+    assert (await client.post("/api/v1/me/organization/resubmit", headers=me)).json()["status"] == "pending"
+    await client.post(f"/api/v1/admin/organizations/{org_id}/approve", headers=admin)
+    assert_problem(  # after approval only the operator changes it
+        await client.patch("/api/v1/me/organization", headers=me, json={"business_licence_sha256": digest}),
+        422,
+        "business_licence_sha256",
+    )
+
+
+# --- registrations per address ---------------------------------------------------------------
+
+
+async def test_registrations_are_rate_limited_per_address(settings, engine, factory):
+    limited = settings.with_(registrations_per_hour=2)
+    app = create_app(limited, engine=engine)
+    async with new_client(app, ip="198.51.100.20") as client:
+        # refused registrations do not count
+        assert_problem(await post_provider(client, registration("one", phone="123")), 422, "phone")
+        await register_provider(client, "one")
+        r = await client.post(
+            "/api/v1/owners", json=registration("two", org_type="government", name="云岭县水务局")
+        )
+        assert r.status_code == 201, r.text
+        before = await _counts(factory)
+        third = assert_problem(await post_provider(client, registration("three")), 429)
+        wait = int((await post_provider(client, registration("three"))).headers["retry-after"])
+        assert 0 < wait <= 3600 and third["type"].endswith("too-many-requests")
+        # the page says so too, keeping what was typed
+        csrf = await csrf_token(client)
+        page = await client.post(
+            "/register/owner",
+            data={**as_form(registration("four", org_type="government")), "password2": PASSWORD, "csrf_token": csrf},
+        )
+        assert page.status_code == 429 and 0 < int(page.headers["retry-after"]) <= 3600
+        assert 'value="four"' in page.text and PASSWORD not in page.text
+        assert await _counts(factory) == before
+        # an hour later the address may register again
+        with clock.frozen(clock.now() + timedelta(hours=1, minutes=1)):
+            await register_provider(client, "three")
+    async with new_client(app, ip="198.51.100.21") as other:  # another address is not affected
+        await register_provider(other, "elsewhere")
+
+
+@pytest.mark.postgres_only
+async def test_parallel_registrations_from_one_address_cannot_pass_the_limit_together(settings, engine, factory):
+    app = create_app(settings.with_(registrations_per_hour=2), engine=engine)
+    async with new_client(app, ip="198.51.100.30") as client:
+        await csrf_token(client)
+        responses = await asyncio.gather(*(post_provider(client, registration(f"flood{i}")) for i in range(6)))
+    assert sorted(r.status_code for r in responses) == [201, 201, 429, 429, 429, 429], [r.text for r in responses]
+
+
+# --- sanctions apply to market participants only ---------------------------------------------
+
+
+async def test_an_admin_cannot_suspend_finance_nor_blacklist_or_reject_its_own_organisation(app, client, factory):
+    admin = await account(client, factory, "admin", "ops")
+    finance = await account(client, factory, "finance", "fin")
+    own_id = (await client.get("/api/v1/me", headers=admin)).json()["org_id"]
+    finance_id = (await client.get("/api/v1/me", headers=finance)).json()["org_id"]
+    until = (clock.today_local() + timedelta(days=10)).isoformat()
+    refused = assert_problem(
+        await client.post(
+            f"/api/v1/admin/organizations/{finance_id}/suspend",
+            headers={**admin, "accept-language": "en"},
+            json={"reason": "审计过严", "until": until},
+        ),
+        409,
+    )
+    assert refused["title"] == "Only intermediary firms and project owners can be rejected, suspended or blacklisted."
+    for org_id in (finance_id, own_id):
+        for action, body in (("blacklist", {"reason": "x"}), ("reject", {"reason": "x"})):
+            assert_problem(
+                await client.post(f"/api/v1/admin/organizations/{org_id}/{action}", headers=admin, json=body), 409
+            )
+    # nothing changed: finance still audits, the operator still operates
+    assert (await client.get("/api/v1/finance/flags", headers=finance)).status_code == 200
+    assert (await client.get("/api/v1/admin/qualifications", headers=admin)).status_code == 200
+    assert "organization.suspended" not in await _actions(factory, finance_id)
+    # the page refuses it too, with the problem, and offers no sanction of these organisations
+    async with new_client(app) as page:
+        csrf = await browser(page, "ops")
+        shown = await page.get(f"/admin/organizations/{finance_id}")
+        assert f"/admin/organizations/{finance_id}/suspend" not in shown.text
+        assert f"/admin/organizations/{own_id}/blacklist" not in (await page.get(f"/admin/organizations/{own_id}")).text
+        r = await page.post(
+            f"/admin/organizations/{finance_id}/suspend",
+            data={"reason": "x", "until": until, "csrf_token": csrf},
+        )
+        assert r.status_code == 409 and "只有中介机构和项目业主" in r.text
+
+
+async def test_an_admin_still_sanctions_providers_and_owners(client, factory):
+    org_id, _me = await register_provider(client, "sanctioned")
+    admin = await account(client, factory, "admin", "ops")
+    await client.post(f"/api/v1/admin/organizations/{org_id}/approve", headers=admin)
+    r = await client.post(f"/api/v1/admin/organizations/{org_id}/blacklist", headers=admin, json={"reason": "串标"})
+    assert r.status_code == 200 and r.json()["status"] == "blacklisted"
