@@ -229,3 +229,31 @@ async def test_version_rows_cannot_be_changed_in_the_database(factory):
         row.note = "rewritten"
         with pytest.raises(Exception, match="append-only"):
             await session.commit()
+
+
+async def test_an_item_has_an_optional_english_name_that_the_search_finds(client, factory):
+    admin = await account(client, factory, "admin", "ops")
+    item = {**ITEM, "name_en": "Planning setting-out survey"}
+    r = await client.post("/api/v1/catalog", json=item, headers=admin)
+    assert r.status_code == 201 and r.json()["name_en"] == "Planning setting-out survey"
+    found = (await client.get("/api/v1/catalog", params={"q": "setting-out"})).json()
+    assert [i["code"] for i in found["items"]] == ["YLZJ-005"]
+    assert [i["code"] for i in (await client.get("/api/v1/catalog", params={"q": "测绘"})).json()["items"]] == [
+        "YLZJ-005"  # its category
+    ]
+    english = await client.get("/catalog/YLZJ-005?lang=en")
+    assert "Planning setting-out survey" in english.text
+    assert "Planning setting-out survey" in (await client.get("/catalog?lang=en")).text
+    # a CSV without the column leaves the English name as it is
+    header = ",".join(f for f in catalog.FIELDS if f != "name_en")
+    values = {**item, "name": "建设工程规划放线测量（修订）", "in_services_catalog": "0"}
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow([values[f] for f in catalog.FIELDS if f != "name_en"])
+    data = f"{header}\n{buffer.getvalue()}".encode()
+    r = await client.post("/api/v1/catalog/import", content=data, headers={**admin, "content-type": "text/csv"})
+    assert r.status_code == 200 and r.json()["updated"] == 1, r.text
+    now = (await client.get("/api/v1/catalog/YLZJ-005")).json()
+    assert now["name"] == "建设工程规划放线测量（修订）" and now["name_en"] == "Planning setting-out survey"
+    # and the change writes it off with a PATCH
+    r = await client.patch("/api/v1/catalog/YLZJ-005", json={"name_en": None}, headers=admin)
+    assert r.status_code == 200 and r.json()["name_en"] == ""

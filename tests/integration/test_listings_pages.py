@@ -3,21 +3,24 @@ the review queue and the catalog editor; each guarded."""
 
 from __future__ import annotations
 
+import hashlib
+import html
+import re
 from datetime import timedelta
 
 from sqlalchemy import select
 
-from listings.models import CatalogItem
+from listings.models import BusinessLicence, CatalogItem, Qualification
 from market import clock
 from market.identity.models import Organization
 from tests.integration.helpers import make_user
 from tests.integration.listings_helpers import (
     ITEM,
     browser,
+    licence_file,
     make_item,
     make_uscc,
     new_client,
-    licence_file,
     pdf_bytes,
     register_provider,
     wrong_check_digit,
@@ -252,3 +255,103 @@ async def test_pages_are_guarded(app, client, factory):
     assert (await client.get("/admin/catalog")).status_code == 403
     assert (await client.get("/workspace/qualifications")).status_code == 403
     assert (await client.get("/workspace/profile")).status_code == 200
+
+
+# --- refused forms keep what was typed and the files chosen --------------------------------------
+
+
+def held_token(page_text: str, name: str) -> str:
+    found = re.search(rf'name="{name}_held" value="([^"]+)"', page_text)
+    assert found, f"no held {name} on the page"
+    return html.unescape(found.group(1))
+
+
+async def test_a_refused_registration_names_every_problem_and_keeps_the_licence(client, factory):
+    csrf = await browser(client)
+    licence = pdf_bytes(b"licence of shanshui")
+    data = provider_form(
+        csrf, "shanshui", uscc=wrong_check_digit(make_uscc("s")), phone="8213350", password2="other123"
+    )
+    data.pop("commitment_accepted")
+    r = await client.post(
+        "/register/provider", data=data, files={"business_licence": ("营业执照.pdf", licence, "application/pdf")}
+    )
+    assert r.status_code == 422
+    for field in ("uscc", "phone", "password2", "commitment_accepted"):
+        assert f'id="err-{field}"' in r.text, field
+    # what was typed stays, passwords excepted; the licence is kept, not asked for again
+    assert 'value="云南山水环境监测有限公司"' in r.text and 'value="8213350"' in r.text
+    assert "secret123" not in r.text and "other123" not in r.text
+    assert "营业执照.pdf" in r.text
+    token = held_token(r.text, "business_licence")
+    fixed = provider_form(csrf, "shanshui", business_licence_held=token)
+    r = await client.post("/register/provider", data=fixed)
+    assert r.status_code == 303, r.text
+    async with factory() as session:
+        org = await session.scalar(select(Organization).where(Organization.name == "云南山水环境监测有限公司"))
+        kept = await session.scalar(select(BusinessLicence).where(BusinessLicence.org_id == org.id))
+        assert kept.sha256 == hashlib.sha256(licence).hexdigest() and kept.filename == "营业执照.pdf"
+    # a provider without a licence is told so, with the other problems
+    csrf = await browser(client)
+    r = await client.post("/register/provider", data=provider_form(csrf, "nolicence", phone="123"))
+    assert r.status_code == 422 and 'id="err-business_licence"' in r.text and 'id="err-phone"' in r.text
+    # a token that is not ours finds nothing
+    forged = provider_form(csrf, "forger", business_licence_held=token[:-4] + "0000")
+    r = await client.post("/register/provider", data=forged)
+    assert r.status_code == 422 and 'id="err-business_licence"' in r.text
+
+
+async def test_a_refused_qualification_keeps_its_scan(client, factory):
+    await make_item(factory)
+    await register_provider(client, "scanner")
+    csrf = await browser(client, "scanner")
+    scan = pdf_bytes(b"the certificate")
+    fields = form(
+        csrf,
+        name="测绘资质证书",
+        certificate_no="乙测资字5300777",
+        issuer="云南省自然资源厅",
+        valid_until="2001-01-31",  # expired: refused
+        catalog_codes="YLZJ-005",
+    )
+    r = await client.post(
+        "/workspace/qualifications", data=fields, files={"document": ("证书.pdf", scan, "application/pdf")}
+    )
+    assert r.status_code == 422 and 'id="err-valid_until"' in r.text and "证书.pdf" in r.text
+    token = held_token(r.text, "document")
+    r = await client.post(
+        "/workspace/qualifications", data={**fields, "valid_until": "2030-01-31", "document_held": token}
+    )
+    assert r.status_code == 303, r.text
+    async with factory() as session:
+        q = await session.scalar(select(Qualification).where(Qualification.certificate_no == "乙测资字5300777"))
+        assert q.document_sha256 == hashlib.sha256(scan).hexdigest()
+    # the change form keeps it too
+    edit = f"/workspace/qualifications/{q.id}"
+    other = pdf_bytes(b"a newer scan")
+    r = await client.post(
+        edit, data={**fields, "certificate_no": ""}, files={"document": ("新证书.pdf", other, "application/pdf")}
+    )
+    assert r.status_code == 422 and "新证书.pdf" in r.text
+    r = await client.post(
+        edit,
+        data={**fields, "valid_until": "2031-01-31", "document_held": held_token(r.text, "document")},
+    )
+    assert r.status_code == 303
+    async with factory() as session:
+        q = await session.get(Qualification, q.id)
+        assert q.document_sha256 == hashlib.sha256(other).hexdigest()
+
+
+async def test_adding_a_practitioner_says_so_where_the_page_opens(client):
+    await register_provider(client, "staffed")
+    csrf = await browser(client, "staffed")
+    r = await client.post(
+        "/workspace/practitioners",
+        data=form(csrf, name="普文斌", certificate="注册测绘师", id_number="53040219850312000X"),
+    )
+    assert r.status_code == 303 and r.headers["location"].endswith("#practitioners")
+    page = (await client.get(r.headers["location"].split("#")[0])).text
+    notice = page.find("从业人员已添加")
+    assert notice > page.find('id="practitioners"') > 0  # in the section the page opens at
+    assert page.count("从业人员已添加") == 1

@@ -18,12 +18,12 @@ from market import clock
 from market.identity.models import Organization
 from tests.integration.helpers import account, assert_problem, login, make_user
 from tests.integration.listings_helpers import (
-    post_provider,
     ITEM,
     browser,
     make_item,
     make_uscc,
     new_client,
+    post_provider,
     qualification,
     register_provider,
     registration,
@@ -109,6 +109,7 @@ async def test_registration_refuses_the_same_names_on_the_api_and_the_page(clien
         ("name", "云" * 201),  # too long
         ("legal_rep", "张" * 61),
         ("phone", "123"),
+        ("phone", "65123456"),  # a landline without its area code
         ("email", "not-an-address"),
     ]
     for i, (field, value) in enumerate(cases):

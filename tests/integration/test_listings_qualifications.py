@@ -241,3 +241,27 @@ async def test_ratings_appear_only_from_a_registered_source(client, factory):
         page = await client.get(f"/providers/{org_id}")
         assert "4.3" in page.text and "3 条评价" in page.text
     assert "暂无评价" in (await client.get(f"/providers/{org_id}")).text  # the wired source is back
+
+
+async def test_the_directory_lists_firms_in_pinyin_order_page_by_page(client, factory):
+    admin = await account(client, factory, "admin", "ops")
+    # in code-point order these would come 北 张 重 长 阿; read aloud they are a, bei, chang, chong, zhang
+    names = ["张记测绘有限公司", "阿拉测绘有限公司", "北斗测绘有限公司", "重庆测绘有限公司", "长江测绘有限公司"]
+    for i, name in enumerate(names):
+        org_id, _me = await register_provider(client, f"firm{i}", name=name)
+        await client.post(f"/api/v1/admin/organizations/{org_id}/approve", headers=admin)
+    in_order = ["阿拉测绘有限公司", "北斗测绘有限公司", "长江测绘有限公司", "重庆测绘有限公司", "张记测绘有限公司"]
+    assert sorted(names) != in_order
+    pages = []
+    for offset in (0, 2, 4):
+        page = (await client.get("/api/v1/providers", params={"limit": 2, "offset": offset})).json()
+        assert page["total"] == 5
+        pages += [p["name"] for p in page["items"]]
+    assert pages == in_order  # each firm on exactly one page, in order
+    html = (await client.get("/providers")).text
+    assert [html.find(name) for name in in_order] == sorted(html.find(name) for name in in_order)
+    found = (await client.get("/api/v1/providers", params={"q": "测绘", "limit": 3, "offset": 3})).json()
+    assert [p["name"] for p in found["items"]] == in_order[3:] and found["total"] == 5
+    # the operator's list of organisations too
+    listed = (await client.get("/admin/organizations", params={"q": "测绘"}, headers=admin)).text
+    assert [listed.find(name) for name in in_order] == sorted(listed.find(name) for name in in_order)

@@ -87,9 +87,7 @@ async def test_duplicate_uscc_is_409(client, factory):
 @pytest.mark.postgres_only
 async def test_duplicate_uscc_registered_at_the_same_moment_gives_one_201_and_one_409(client, backend):
     uscc = make_uscc("race")
-    responses = await asyncio.gather(
-        *(post_provider(client, registration(f"race{i}", uscc=uscc)) for i in range(4))
-    )
+    responses = await asyncio.gather(*(post_provider(client, registration(f"race{i}", uscc=uscc)) for i in range(4)))
     codes = sorted(r.status_code for r in responses)
     assert codes == [201, 409, 409, 409], [r.text for r in responses]
 
@@ -402,9 +400,7 @@ async def test_registrations_are_rate_limited_per_address(settings, engine, fact
         # refused registrations do not count
         assert_problem(await post_provider(client, registration("one", phone="123")), 422, "phone")
         await register_provider(client, "one")
-        r = await client.post(
-            "/api/v1/owners", json=registration("two", org_type="government", name="云岭县水务局")
-        )
+        r = await client.post("/api/v1/owners", json=registration("two", org_type="government", name="云岭县水务局"))
         assert r.status_code == 201, r.text
         before = await _counts(factory)
         third = assert_problem(await post_provider(client, registration("three")), 429)

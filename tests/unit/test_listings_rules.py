@@ -16,6 +16,8 @@ from listings.rules import (
     id_number_hash,
     is_qualified,
     mask_id_number,
+    normalize_phone,
+    pinyin_key,
     qualification_counts,
     sniff_content_type,
 )
@@ -196,3 +198,70 @@ def test_id_numbers_are_checked_without_refusing_county_codes_assigned_after_bir
     ):
         with pytest.raises(InvalidInput):
             normalize_id_number(bad)
+
+
+# --- phone numbers ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept"),
+    [
+        ("13812345678", "13812345678"),
+        ("138-1234-5678", "13812345678"),
+        ("+86 13812345678", "13812345678"),
+        ("0086 138 1234 5678", "13812345678"),
+        ("１３８１２３４５６７８", "13812345678"),  # full-width digits, as a Chinese keyboard types them
+        ("0871-65123456", "0871-65123456"),
+        ("0871 6512 3456", "0871-65123456"),
+        ("(0871)65123456", "0871-65123456"),
+        ("+86 871 6512 3456", "0871-65123456"),  # no trunk 0 after the country code
+        ("0877-8215566", "0877-8215566"),  # 7-digit local number
+        ("010-62345678", "010-62345678"),
+        ("021 6234 5678", "021-62345678"),
+        ("0871-65123456转8012", "0871-65123456-8012"),
+        ("0871-65123456 ext. 12", "0871-65123456-12"),
+    ],
+)
+def test_mobile_and_landline_numbers_with_area_code_are_kept_in_one_form(typed, kept):
+    assert normalize_phone(typed) == kept
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "65123456",  # a landline without its area code
+        "871-65123456",  # an area code without its trunk 0
+        "12812345678",  # 12 is no mobile prefix
+        "1381234567",  # ten digits
+        "138123456789",  # twelve
+        "0871-0123456",  # a local number starting with 0
+        "0871-123456",  # six digits
+        "13812345678转1",  # mobile numbers have no extension
+        "—",
+        "",
+        "tel 0871",
+        "٠٨٧١٦٥١٢٣٤٥٦",  # Arabic-Indic digits are digits to Python, not a phone number
+    ],
+)
+def test_other_numbers_are_refused(typed):
+    assert normalize_phone(typed) is None
+
+
+# --- names in Chinese order ------------------------------------------------------------------
+
+
+def test_names_sort_by_pinyin_as_a_chinese_dictionary_does():
+    names = ["张记测绘", "阿拉测绘", "北斗测绘", "重庆测绘", "长江测绘", "云南博远", "云岭县恒信", "ABC测绘", "3D测绘"]
+    assert sorted(names, key=pinyin_key) == [
+        "3D测绘",
+        "ABC测绘",
+        "阿拉测绘",
+        "北斗测绘",
+        "长江测绘",  # 长 read chang in 长江
+        "重庆测绘",  # 重 read chong in 重庆
+        "云岭县恒信",  # yun ling before yun nan
+        "云南博远",
+        "张记测绘",
+    ]
+    # the same letters: the tone decides, then the character
+    assert sorted(["妈", "麻", "马", "骂"], key=pinyin_key) == ["妈", "麻", "马", "骂"]

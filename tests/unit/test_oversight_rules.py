@@ -19,6 +19,7 @@ from oversight.rules import (
     BidFact,
     ContractFact,
     FirmFact,
+    FormerFact,
     ObjectionFact,
     PractitionerFact,
     PurchaseFact,
@@ -287,6 +288,51 @@ def test_firms_are_linked_by_a_practitioner_hash_a_legal_representative_or_a_pho
         (FIRMS[0], FIRMS[1], "practitioner"),  # same keyed ID hash; the same name alone (己) is not enough
         (FIRMS[0], FIRMS[1], "phone"),  # the same number written two ways
         (FIRMS[0], FIRMS[2], "legal_rep"),
+    }
+
+
+def test_former_values_link_firms_too_and_say_until_when():
+    until = date(2025, 6, 30)
+    firms = [
+        FirmFact(
+            FIRMS[0],
+            "甲公司",
+            legal_rep="王强",
+            phone="0871-65999999",
+            former=(
+                FormerFact("phone", "0871-65321108", "0871-65321108", until, replaced_by="0871-65999999"),
+                FormerFact("practitioner", "c" * 64, "岩罕 (530103********1336)", until),
+            ),
+        ),
+        FirmFact(
+            FIRMS[1],
+            "乙公司",
+            legal_rep="李娜",
+            phone="0871 6532 1108",
+            practitioners=(PractitionerFact("c" * 64, "岩罕", "530103********1336"),),
+        ),
+        FirmFact(FIRMS[2], "丙公司", legal_rep="赵六", phone="0877-8210000"),
+    ]
+    links = {(link.a, link.b, link.kind): link for link in rules.firm_links(firms)}
+    assert set(links) == {(FIRMS[0], FIRMS[1], "phone"), (FIRMS[0], FIRMS[1], "practitioner")}
+    phone = links[(FIRMS[0], FIRMS[1], "phone")]
+    assert phone.former and phone.detail == (("0871-65321108", "0871 6532 1108", "2025-06-30", None),)
+    # a firm that holds a value now and held it before is linked on what it holds now
+    both = [
+        FirmFact(
+            FIRMS[0],
+            "甲",
+            phone="0871-65321108",
+            former=(FormerFact("phone", "0871-65321108", "0871-65321108", until),),
+        ),
+        firms[1],
+    ]
+    assert [link.detail[0][2] for link in rules.firm_links(both)] == [None]
+    flags = rules.firm_flags([], {f.id: f for f in firms}, rules.Thresholds(), rules.firm_links(firms))
+    mine = next(f for f in flags if f.subject_id == FIRMS[0])
+    assert {tuple(d) for link in mine.data["links"] for d in link["detail"]} == {
+        ("0871-65321108", "0871 6532 1108", "2025-06-30", None),
+        ("岩罕 (530103********1336)", "岩罕 (530103********1336)", "2025-06-30", None),
     }
 
 
