@@ -103,6 +103,24 @@ class Registration:
     licence: Licence | None = None
 
 
+# the fields of a registration in the order the form shows them (the errors are listed so)
+REGISTRATION_FIELDS = (
+    "name",
+    "uscc",
+    "org_type",
+    "legal_rep",
+    "address",
+    "phone",
+    "email",
+    "business_licence",
+    "username",
+    "display_name",
+    "password",
+    "password2",
+    "commitment_accepted",
+)
+
+
 def phone_number(value: str, field: str = "phone") -> str:
     """The phone number in its one written form, or InvalidInput naming ``field``."""
     number = normalize_phone(value)
@@ -133,10 +151,11 @@ class _Problems:
     def add(self, problem: DomainError) -> None:
         self.found.append(problem)
 
-    def raise_any(self) -> None:
+    def raise_any(self, order: Sequence[str] = ()) -> None:
         """Nothing when no problem was found; the one problem as it is (its own status: a 409 for a
         credit code already registered, a 413 for a licence too large); otherwise one 422 naming
-        every field (one message per field, the first found)."""
+        every field (one message per field, the first found; the fields in ``order`` first, in that
+        order, as the form shows them)."""
         if not self.found:
             return
         if len(self.found) == 1:
@@ -148,6 +167,8 @@ class _Problems:
                 if error.field not in named:
                     named.add(error.field)
                     errors.append(error)
+        rank = {name: i for i, name in enumerate(order)}
+        errors.sort(key=lambda e: rank.get(e.field, len(rank)))
         if all(isinstance(p, Conflict) for p in self.found):
             raise Conflict(_("Already registered."), _("Correct the fields named below."), errors=errors)
         raise InvalidInput(_("The registration is not valid."), _("Correct the fields named below."), errors=errors)
@@ -254,7 +275,7 @@ async def register(
     await count_registration(session, settings, client)
     problems = await registration_problems(session, settings, data)
     problems.found[:0] = refused
-    problems.raise_any()
+    problems.raise_any(REGISTRATION_FIELDS)
     org = await identity.create_organization(
         session,
         actor,
