@@ -26,7 +26,9 @@ def test_production_refuses_accelerator_and_fast_hashes(tmp_path):
         Settings.from_env({"MARKET_ENV": "production", "MARKET_SECRET_KEY": secret, "MARKET_ACCELERATOR": "86400"})
     with pytest.raises(SettingsError, match="ARGON2"):
         Settings.from_env({"MARKET_ENV": "production", "MARKET_SECRET_KEY": secret, "MARKET_ARGON2_PROFILE": "fast"})
-    ok = Settings.from_env({"MARKET_ENV": "production", "MARKET_SECRET_KEY": secret, "MARKET_SIGNING_KEY_FILE": str(key)})
+    ok = Settings.from_env(
+        {"MARKET_ENV": "production", "MARKET_SECRET_KEY": secret, "MARKET_SIGNING_KEY_FILE": str(key)}
+    )
     assert ok.is_production and ok.accelerator == 1 and ok.signing_key_path == key
 
 
