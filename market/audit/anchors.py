@@ -14,7 +14,7 @@ Slots are hours counted from a local (Asia/Shanghai) midnight, so slot 0 of each
 midnight; ``MARKET_ACCELERATOR`` shortens the hour as it shortens every rule period. One anchor
 per slot (a unique key), whatever number of workers run; a worker that was stopped anchors the
 current slot when it starts and does not back-fill the slots it missed (they would all sign the
-head as it is now).
+head as it is now). An empty chain is not anchored.
 """
 
 from __future__ import annotations
@@ -52,9 +52,12 @@ def current_slot(now: datetime, accelerator: int = 1) -> tuple[datetime, AnchorK
 
 async def take_anchor(
     session: AsyncSession, key: Ed25519PrivateKey, now: datetime, slot: datetime, kind: AnchorKind
-) -> AuditAnchor:
-    """Sign the chain head as committed now, for ``slot`` (added to the session, not committed)."""
+) -> AuditAnchor | None:
+    """Sign the chain head as committed now, for ``slot`` (added to the session, not committed);
+    ``None`` while the chain is empty (there is nothing to anchor)."""
     head = (await session.execute(select(col(AuditHead.seq), col(AuditHead.hash)).where(col(AuditHead.id) == 1))).one()
+    if head.seq == 0:
+        return None
     at = ensure_aware(now)
     message = signing.anchor_message(head.seq, head.hash, signing.format_at(at), kind.value)
     anchor = AuditAnchor(
@@ -76,7 +79,8 @@ async def anchor_tick(factory: async_sessionmaker[AsyncSession], settings: Setti
     async with factory() as session:
         if await session.scalar(select(col(AuditAnchor.id)).where(col(AuditAnchor.slot) == slot)) is not None:
             return 0
-        await take_anchor(session, signing.signing_key(settings), now, slot, kind)
+        if await take_anchor(session, signing.signing_key(settings), now, slot, kind) is None:
+            return 0
         try:
             await session.commit()
         except IntegrityError:  # another worker anchored this slot first

@@ -151,9 +151,7 @@ async def list_anchors(
     media_type="application/x-pem-file",
 )
 async def public_key(settings: AppSettings) -> Response[str]:
-    return Response(
-        signing.public_pem(signing.signing_key(settings).public_key()), media_type="application/x-pem-file"
-    )
+    return Response(signing.public_pem(signing.signing_key(settings).public_key()), media_type="application/x-pem-file")
 
 
 def routes(settings: Settings) -> list[Any]:

@@ -87,9 +87,7 @@ def sign(key: Ed25519PrivateKey, message: bytes) -> str:
 
 
 def public_pem(key: Ed25519PublicKey) -> str:
-    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode(
-        "ascii"
-    )
+    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode("ascii")
 
 
 def public_raw_base64(key: Ed25519PublicKey) -> str:

@@ -50,7 +50,7 @@ async def _save(client, path: Path) -> dict:
     """What anybody may do: save the published anchors."""
     r = await client.get("/api/v1/audit/anchors")
     assert r.status_code == 200
-    path.write_text(r.text, encoding="utf-8")
+    await asyncio.to_thread(path.write_text, r.text, encoding="utf-8")
     return r.json()
 
 
@@ -131,6 +131,9 @@ async def test_the_worker_anchors_every_hour_and_the_end_of_each_day(app, factor
 
 async def test_the_accelerator_shortens_the_anchors_hour(app, factory, settings):
     fast = settings.with_(accelerator=3600)  # an hour lasts a second
+    with clock.frozen(T0):
+        assert (await worker.run_once(factory, fast))["audit.anchors"] == 0  # an empty chain: nothing to anchor
+    await _record(factory, 1)
     with clock.frozen(T0):
         assert (await worker.run_once(factory, fast))["audit.anchors"] == 1
         clock.advance(timedelta(seconds=1))
