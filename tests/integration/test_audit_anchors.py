@@ -5,6 +5,7 @@ rewritten by the table's owner even when every later hash and the head were reco
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -54,13 +55,13 @@ async def _save(client, path: Path) -> dict:
     return r.json()
 
 
-async def _rewrite(factory, backend: str, seq: int) -> None:
-    """What the tables' owner could do: switch the guards off, edit event ``seq``, recompute the
-    hash of every later event and the head, switch the guards on again."""
+@contextlib.asynccontextmanager
+async def _as_owner_without_guards(factory, backend: str):
+    """What the tables' owner can do: switch the audit trail's guards off, change it, switch
+    them on again (SQLite has no DISABLE TRIGGER: drop and re-create them)."""
     async with factory() as session:
         if backend == "postgresql":
             await session.execute(text("ALTER TABLE audit_events DISABLE TRIGGER USER"))
-            await session.execute(text("ALTER TABLE audit_head DISABLE TRIGGER USER"))
         else:
             saved = (
                 await session.execute(
@@ -70,32 +71,41 @@ async def _rewrite(factory, backend: str, seq: int) -> None:
             assert saved
             for name, _sql in saved:
                 await session.execute(text(f"DROP TRIGGER {name}"))
-        r = await session.execute(
-            text("UPDATE audit_events SET data = replace(data, '审计', '改过') WHERE seq = :s"), {"s": seq}
-        )
-        assert r.rowcount == 1
-        events = list(await session.scalars(select(AuditEvent).where(AuditEvent.seq >= seq).order_by(AuditEvent.seq)))
-        prev = events[0].prev_hash
-        for ev in events:
-            await session.refresh(ev)
-            ev.prev_hash = prev
-            ev.hash = event_hash(ev)
-            await session.execute(
-                text("UPDATE audit_events SET prev_hash = :p, hash = :h WHERE seq = :s"),
-                {"p": ev.prev_hash, "h": ev.hash, "s": ev.seq},
-            )
-            prev = ev.hash
-        await session.execute(
-            text("UPDATE audit_head SET seq = :s, hash = :h WHERE id = 1"), {"s": events[-1].seq, "h": prev}
-        )
+        yield session
         if backend == "postgresql":
             await session.execute(text("ALTER TABLE audit_events ENABLE TRIGGER USER"))
-            await session.execute(text("ALTER TABLE audit_head ENABLE TRIGGER USER"))
         else:
             for _name, sql in saved:
                 await session.execute(text(sql))
         await session.commit()
-        session.expunge_all()
+
+
+async def _rehash_from(session, seq: int) -> None:
+    """Recompute the hash of event ``seq`` and of every later one, and the head."""
+    events = list(await session.scalars(select(AuditEvent).where(AuditEvent.seq >= seq).order_by(AuditEvent.seq)))
+    prev = events[0].prev_hash
+    for ev in events:
+        session.expunge(ev)  # a detached copy: only the statements below write
+        ev.prev_hash = prev
+        ev.hash = event_hash(ev)
+        await session.execute(
+            text("UPDATE audit_events SET prev_hash = :p, hash = :h WHERE seq = :s"),
+            {"p": ev.prev_hash, "h": ev.hash, "s": ev.seq},
+        )
+        prev = ev.hash
+    await session.execute(
+        text("UPDATE audit_head SET seq = :s, hash = :h WHERE id = 1"), {"s": events[-1].seq, "h": prev}
+    )
+
+
+async def _rewrite(factory, backend: str, seq: int) -> None:
+    """Edit event ``seq``, then recompute the hash of every later event and the head."""
+    async with _as_owner_without_guards(factory, backend) as session:
+        r = await session.execute(
+            text("UPDATE audit_events SET data = replace(data, '审计', '改过') WHERE seq = :s"), {"s": seq}
+        )
+        assert r.rowcount == 1
+        await _rehash_from(session, seq)
 
 
 async def test_the_worker_anchors_every_hour_and_the_end_of_each_day(app, factory, settings):
@@ -244,3 +254,20 @@ async def test_a_tampered_signature_or_anchor_or_key_is_refused(client, factory,
     assert r.exit_code == 0, r.output
     async with factory() as session:
         assert await session.scalar(select(func.count()).select_from(AuditAnchor)) == 1
+
+
+async def test_a_cut_tail_is_caught_by_saved_anchors(client, factory, settings, backend, tmp_path):
+    """Events deleted from the end and the head set back: the chain verifies, the anchor does not."""
+    await _record(factory, 5)
+    with clock.frozen(T0):
+        await worker.run_once(factory, settings)
+    await _save(client, tmp_path / "anchors.json")
+    async with _as_owner_without_guards(factory, backend) as session:
+        await session.execute(text("DELETE FROM audit_events WHERE seq > 3"))
+        await _rehash_from(session, 3)
+    plain = await _cli(settings, "audit", "verify")
+    assert plain.exit_code == 0 and json.loads(plain.output)["events"] == 3
+    caught = await _cli(settings, "audit", "verify", "--anchors", str(tmp_path / "anchors.json"))
+    assert caught.exit_code != 0
+    first_bad = json.loads(caught.output)["anchors"]["first_bad"]
+    assert first_bad["seq"] == 5 and first_bad["reason"] == "the anchored event is missing from the chain"
