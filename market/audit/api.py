@@ -120,6 +120,7 @@ MESSAGE_FORMAT = (
 @get(
     "/api/v1/audit/anchors",
     tags=["audit"],
+    security=[{}],
     summary="Signed anchors of the audit chain head, newest first, with the public key (public; save them "
     "and check later with `market audit verify --anchors FILE`)",
 )
@@ -147,6 +148,7 @@ async def list_anchors(
 @get(
     "/api/v1/audit/public-key",
     tags=["audit"],
+    security=[{}],
     summary="The Ed25519 public key that signs the audit anchors, as PEM (SubjectPublicKeyInfo) (public)",
     media_type="application/x-pem-file",
 )

@@ -171,6 +171,10 @@ async def test_anchors_and_the_key_are_public(client, factory, settings):
         assert page.status_code == 200
         assert words in page.text and body["public_key_base64"] in page.text and anchor["hash"][:16] in page.text
     assert 'href="/audit/anchors"' in (await client.get("/")).text
+    for query, field in (("limit=0", "limit"), ("limit=x", "limit"), (f"offset={10**20}", "offset")):
+        bad = await client.get(f"/api/v1/audit/anchors?{query}")
+        assert bad.status_code in (400, 422) and field in bad.text, (query, bad.text)
+    assert (await client.get("/audit/anchors?page=99999999999999999999")).status_code == 200
 
 
 async def test_a_rewritten_and_rehashed_history_is_caught_by_saved_anchors(
