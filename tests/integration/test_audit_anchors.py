@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from market import audit, clock, worker
 from market.actor import SYSTEM
 from market.audit import signing
+from market.audit.anchors import anchor_tick
 from market.audit.models import AuditAnchor, AuditEvent
 from market.audit.service import event_hash
 from market.cli import main
@@ -275,3 +276,11 @@ async def test_a_cut_tail_is_caught_by_saved_anchors(client, factory, settings, 
     assert caught.exit_code != 0
     first_bad = json.loads(caught.output)["anchors"]["first_bad"]
     assert first_bad["seq"] == 5 and first_bad["reason"] == "the anchored event is missing from the chain"
+
+
+async def test_workers_running_at_once_take_one_anchor_per_slot(factory, settings):
+    await _record(factory, 2)
+    with clock.frozen(T0):
+        taken = await asyncio.gather(*(anchor_tick(factory, settings, clock.now()) for _ in range(4)))
+    assert sum(taken) == 1
+    assert len(await _anchors(factory)) == 1
