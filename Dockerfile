@@ -16,7 +16,7 @@ COPY . .
 RUN pip install . \
  && pybabel compile -D messages -d "$(python -c 'import market, pathlib; print(pathlib.Path(market.__file__).parent / "translations")')" \
  && useradd --system --home /var/lib/market market \
- && mkdir -p /var/lib/market/documents && chown -R market /var/lib/market
+ && mkdir -p /var/lib/market/documents /var/lib/market/keys && chown -R market /var/lib/market
 
 USER market
 EXPOSE 8000

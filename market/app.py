@@ -47,7 +47,9 @@ from listings import storage as listings_storage
 from market import db as dbmod
 from market import demo as core_demo
 from market import events, worker
+from market.audit import anchors as audit_anchors
 from market.audit import api as audit_api
+from market.audit import pages as audit_pages
 from market.identity import api as identity_api
 from market.settings import Settings
 from market.web import pages, shell, templating
@@ -79,7 +81,7 @@ def template_dirs() -> list[Path]:
 # Every web module exports ``routes(settings)``; page modules also export ``NOTICES`` (what a
 # page says after a successful form) and ``WORKSPACE_TILES`` (links on each role's dashboard).
 API_MODULES: list[Any] = [identity_api, audit_api, listings_api, bidding_api, invoices_api, oversight_api]
-PAGE_MODULES: list[Any] = [shell, listings_pages, bidding_pages, invoices_pages, oversight_pages]
+PAGE_MODULES: list[Any] = [shell, audit_pages, listings_pages, bidding_pages, invoices_pages, oversight_pages]
 
 
 def route_handlers(settings: Settings) -> list[Any]:
@@ -109,6 +111,7 @@ def wire(settings: Settings) -> None:
     worker.register("listings.uploads", listings_storage.sweep)
     worker.register("bidding", bidding_timeline.tick)
     worker.register("invoices.documents", invoices_documents.render_pending)
+    worker.register("audit.anchors", audit_anchors.anchor_tick)
 
 
 def demo_loaders() -> list[Callable[[AsyncSession, Settings], Awaitable[dict[str, Any]]]]:

@@ -1,4 +1,5 @@
-"""The ``market`` command: serve, worker, db upgrade, users create, audit verify, demo, verify-draw."""
+"""The ``market`` command: serve, worker, db upgrade, db grant, users create, audit verify (--anchors),
+audit keygen, demo, verify-draw."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -113,6 +115,27 @@ def db_upgrade(revision: str) -> None:
     click.echo(f"database at {migrations.current(settings.database_url)}")
 
 
+@db_group.command("grant")
+@click.argument("role")
+def db_grant(role: str) -> None:
+    """Give ROLE exactly the app's privileges (PostgreSQL; run as the tables' owner after upgrading).
+
+    SELECT, INSERT, UPDATE, DELETE on the tables (SELECT, INSERT on the append-only ones),
+    USAGE on the sequences; never ownership, so ROLE cannot disable a trigger. Idempotent.
+    """
+    from market.migrations.grants import GrantRefused, grant_app_role
+
+    settings = _settings()
+    try:
+        granted = grant_app_role(settings.database_url, role)
+    except GrantRefused as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"granted {role}: read-write {len(granted.read_write)} tables, append-only {len(granted.append_only)} "
+        f"({', '.join(granted.append_only)}), read-only {len(granted.read_only)}, sequences {len(granted.sequences)}"
+    )
+
+
 @main.group("users")
 def users_group() -> None:
     """User accounts."""
@@ -149,14 +172,65 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
-def audit_verify() -> None:
-    """Recompute the hash chain; exit 1 if it is broken."""
+@click.option(
+    "--anchors",
+    "anchors_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Also check anchors saved earlier from GET /api/v1/audit/anchors (a JSON file).",
+)
+@click.option(
+    "--public-key",
+    "public_key_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The key to check the anchors with (PEM or base64); default: the one saved with them.",
+)
+def audit_verify(anchors_file: Path | None, public_key_file: Path | None) -> None:
+    """Recompute the hash chain; with --anchors, also check that every saved anchor's signature
+    verifies and that the chain's event at its seq still has the anchored hash (which shows a
+    rewritten history even when every later hash was recomputed). Exit 1 if anything fails."""
+    from market.audit import anchors, signing
     from market.audit.service import verify
 
-    result = run_with_session(_settings(), verify, commit=False)
-    click.echo(json.dumps({"ok": result.ok, "events": result.events, "first_bad_seq": result.first_bad_seq}))
-    if not result.ok:
+    key = None
+    saved: list[anchors.SavedAnchor] = []
+    if anchors_file is not None:
+        try:
+            key_text, saved = anchors.read_saved(json.loads(anchors_file.read_text(encoding="utf-8")))
+            if public_key_file is not None:
+                key_text = public_key_file.read_text(encoding="utf-8")
+            if key_text is None:
+                raise ValueError("the file carries no public_key: pass --public-key")
+            key = signing.public_key_from_text(key_text)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise click.ClickException(f"{anchors_file}: {exc}") from exc
+
+    async def check(session: AsyncSession) -> dict[str, Any]:
+        result = await verify(session)
+        out: dict[str, Any] = {"ok": result.ok, "events": result.events, "first_bad_seq": result.first_bad_seq}
+        if key is not None:
+            held = await anchors.check_saved(session, key, saved)
+            out["anchors"] = {"ok": held.ok, "checked": len(saved), "held": held.anchors, "first_bad": held.first_bad}
+            out["ok"] = result.ok and held.ok
+        return out
+
+    outcome = run_with_session(_settings(), check, commit=False)
+    click.echo(json.dumps(outcome, ensure_ascii=False))
+    if not outcome["ok"]:
         sys.exit(1)
+
+
+@audit_group.command("keygen")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def audit_keygen(path: Path) -> None:
+    """Write a new Ed25519 key for signing the audit anchors to PATH (never overwrites one);
+    name it with MARKET_SIGNING_KEY_FILE."""
+    from market.audit import signing
+
+    if path.exists():
+        click.echo(f"{path} exists; kept")
+        return
+    signing.generate(path)
+    click.echo(f"wrote {path}")
 
 
 @main.command()

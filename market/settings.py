@@ -1,7 +1,7 @@
 """Settings, read once from the environment.
 
 Every setting has a safe development default; ``MARKET_ENV=production`` refuses the unsafe
-ones (the development secret key, an accelerated clock).
+ones (the development secret key, an accelerated clock, a missing anchor signing key).
 """
 
 from __future__ import annotations
@@ -99,10 +99,18 @@ class Settings:
     # open data (OCDS 1.1.5): the registered ocid prefix and the publisher's name
     ocds_prefix: str = "ocds-xxxxxx"
     ocds_publisher: str = "中介服务超市"
+    # the Ed25519 key that signs the audit chain's anchors (PEM, PKCS#8); None: var_dir's
+    # audit-signing-key.pem, generated on first use in development; production names an existing file
+    signing_key_file: Path | None = None
 
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def signing_key_path(self) -> Path:
+        """Where the audit anchors' signing key is read (and, in development, created)."""
+        return self.signing_key_file or self.var_dir / "audit-signing-key.pem"
 
     @property
     def is_sqlite(self) -> bool:
@@ -125,6 +133,11 @@ class Settings:
                 raise SettingsError("MARKET_ENV=production refuses MARKET_ACCELERATOR other than 1")
             if self.argon2_profile != "standard":
                 raise SettingsError("MARKET_ENV=production refuses MARKET_ARGON2_PROFILE other than standard")
+            if self.signing_key_file is None or not self.signing_key_file.is_file():
+                raise SettingsError(
+                    "MARKET_ENV=production needs MARKET_SIGNING_KEY_FILE: an existing Ed25519 private key "
+                    "(PEM) that signs the audit anchors; it is generated only in development"
+                )
         return self
 
     def with_(self, **changes: object) -> Settings:
@@ -172,5 +185,6 @@ class Settings:
             ),
             ocds_prefix=(env.get("MARKET_OCDS_PREFIX") or default.ocds_prefix).strip().lower(),
             ocds_publisher=(env.get("MARKET_OCDS_PUBLISHER") or default.ocds_publisher).strip(),
+            signing_key_file=Path(env["MARKET_SIGNING_KEY_FILE"]) if env.get("MARKET_SIGNING_KEY_FILE") else None,
         )
         return settings.validate()

@@ -7,19 +7,20 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from litestar import Controller, get
+from litestar import Controller, Response, get
 from litestar.params import QueryParameter
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlmodel import col
 
+from market.audit import anchors, signing
 from market.audit.models import AuditEvent
 from market.audit.service import verify
 from market.db import fetch_page
 from market.identity.guards import oversight
 from market.schemas import Out, Page
 from market.settings import Settings
-from market.web.deps import DbSession
+from market.web.deps import AppSettings, DbSession
 
 
 class VerifyOut(BaseModel):
@@ -89,6 +90,72 @@ class AuditController(Controller):
         return Page[AuditEventOut](items=[event_out(r) for r in rows], total=total, limit=limit, offset=offset)
 
 
+class AnchorOut(BaseModel):
+    seq: int
+    hash: str
+    at: str
+    kind: str
+    key_id: str
+    signature: str
+
+
+class AnchorsOut(BaseModel):
+    algorithm: str
+    key_id: str
+    public_key: str  # PEM (SubjectPublicKeyInfo)
+    public_key_base64: str  # the raw 32 bytes
+    message: str  # what each signature covers
+    anchors: list[AnchorOut]
+    total: int
+    limit: int
+    offset: int
+
+
+MESSAGE_FORMAT = (
+    signing.MESSAGE_PREFIX
+    + '{"at":"<at>","hash":"<hash>","kind":"<kind>","seq":<seq>} (UTF-8; canonical JSON: keys sorted, no spaces)'
+)
+
+
+@get(
+    "/api/v1/audit/anchors",
+    tags=["audit"],
+    security=[{}],
+    summary="Signed anchors of the audit chain head, newest first, with the public key (public; save them "
+    "and check later with `market audit verify --anchors FILE`)",
+)
+async def list_anchors(
+    db: DbSession,
+    settings: AppSettings,
+    limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1_000,
+    offset: Annotated[int, QueryParameter(ge=0, le=2**53)] = 0,
+) -> AnchorsOut:
+    public = signing.signing_key(settings).public_key()
+    rows, total = await anchors.published(db, limit=limit, offset=offset)
+    return AnchorsOut(
+        algorithm=signing.ALGORITHM,
+        key_id=signing.key_id(public),
+        public_key=signing.public_pem(public),
+        public_key_base64=signing.public_raw_base64(public),
+        message=MESSAGE_FORMAT,
+        anchors=[AnchorOut(**anchors.anchor_json(a)) for a in rows],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@get(
+    "/api/v1/audit/public-key",
+    tags=["audit"],
+    security=[{}],
+    summary="The Ed25519 public key that signs the audit anchors, as PEM (SubjectPublicKeyInfo) (public)",
+    media_type="application/x-pem-file",
+)
+async def public_key(settings: AppSettings) -> Response[str]:
+    return Response(signing.public_pem(signing.signing_key(settings).public_key()), media_type="application/x-pem-file")
+
+
 def routes(settings: Settings) -> list[Any]:
     """The audit trail's API (the composition root mounts it)."""
-    return [AuditController]
+    return [AuditController, list_anchors, public_key]

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import BigInteger, Column, Index, Text
+from sqlalchemy import BigInteger, CheckConstraint, Column, Index, Text
 from sqlmodel import Field, SQLModel
 
-from market.db import UTCDateTime
+from market.db import StrEnumType, UTCDateTime, one_of
 
 GENESIS_HASH = "0" * 64
 
@@ -39,3 +40,26 @@ class AuditHead(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     seq: int = Field(default=0, sa_type=BigInteger)
     hash: str = Field(default=GENESIS_HASH, max_length=64)
+
+
+class AnchorKind(StrEnum):
+    hour = "hour"  # every hour
+    day = "day"  # the hour that ends a day in China (midnight, Asia/Shanghai)
+
+
+class AuditAnchor(SQLModel, table=True):
+    """A signed statement of the chain head, published so that a rewritten history shows even
+    when every later hash was recomputed. Only ever inserted (database triggers refuse UPDATE
+    and DELETE); one per slot (an hour, or the end of a day in China), however many workers run."""
+
+    __tablename__ = "audit_anchors"
+    __table_args__ = (CheckConstraint(one_of("kind", AnchorKind), name="kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    seq: int = Field(sa_type=BigInteger)
+    hash: str = Field(min_length=64, max_length=64)
+    at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    kind: AnchorKind = Field(sa_type=StrEnumType(AnchorKind, 8))
+    slot: datetime = Field(sa_type=UTCDateTime, nullable=False, unique=True)
+    key_id: str = Field(max_length=16)
+    signature: str = Field(max_length=100)

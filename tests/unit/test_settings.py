@@ -18,14 +18,29 @@ def test_production_refuses_default_secret():
         Settings.from_env({"MARKET_ENV": "production", "MARKET_SECRET_KEY": DEV_SECRET_KEY})
 
 
-def test_production_refuses_accelerator_and_fast_hashes():
+def test_production_refuses_accelerator_and_fast_hashes(tmp_path):
     secret = "x" * 40
+    key = tmp_path / "signing.pem"
+    key.write_text("a key")
     with pytest.raises(SettingsError, match="ACCELERATOR"):
         Settings.from_env({"MARKET_ENV": "production", "MARKET_SECRET_KEY": secret, "MARKET_ACCELERATOR": "86400"})
     with pytest.raises(SettingsError, match="ARGON2"):
         Settings.from_env({"MARKET_ENV": "production", "MARKET_SECRET_KEY": secret, "MARKET_ARGON2_PROFILE": "fast"})
-    ok = Settings.from_env({"MARKET_ENV": "production", "MARKET_SECRET_KEY": secret})
-    assert ok.is_production and ok.accelerator == 1
+    ok = Settings.from_env(
+        {"MARKET_ENV": "production", "MARKET_SECRET_KEY": secret, "MARKET_SIGNING_KEY_FILE": str(key)}
+    )
+    assert ok.is_production and ok.accelerator == 1 and ok.signing_key_path == key
+
+
+def test_production_refuses_a_missing_anchor_signing_key(tmp_path):
+    """The audit anchors' key is generated only in development; production names an existing file."""
+    env = {"MARKET_ENV": "production", "MARKET_SECRET_KEY": "x" * 40}
+    with pytest.raises(SettingsError, match="MARKET_SIGNING_KEY_FILE"):
+        Settings.from_env(env)
+    with pytest.raises(SettingsError, match="MARKET_SIGNING_KEY_FILE"):
+        Settings.from_env({**env, "MARKET_SIGNING_KEY_FILE": str(tmp_path / "absent.pem")})
+    dev = Settings.from_env({"MARKET_VAR_DIR": str(tmp_path)})
+    assert dev.signing_key_path == tmp_path / "audit-signing-key.pem"
 
 
 def test_bad_numbers_are_refused_with_the_variable_name():
