@@ -193,3 +193,21 @@ async def test_the_price_cap_stays_within_a_government_fee_standard(client, fact
     page = (await client.get("/workspace/purchases/new", headers=w.owner)).text
     assert "时限 20 个工作日" in page
     assert "limit 20 working days" in (await client.get("/workspace/purchases/new?lang=en", headers=w.owner)).text
+
+
+async def test_withdrawing_and_cancelling_ask_first_without_javascript(client, factory, settings):
+    w = await make_world(client, factory, settings)
+    p = await w.published()
+    bid = (await w.bid(p["id"], 0, "42000")).json()
+    form = (await client.get(f"/workspace/purchases/{p['id']}/bid", headers=w.providers[0][0])).text
+    step = form[form.index('<details class="confirm"') :]
+    step = step[: step.index("</details>")]
+    assert f'action="/workspace/bids/{bid["id"]}/withdraw"' in step and "¥42,000.00" in step
+    assert "不会被开启或参与评审" in step and "<script" not in step
+    manage = (await client.get(f"/workspace/purchases/{p['id']}", headers=w.owner)).text
+    step = manage[manage.index(f'action="/workspace/purchases/{p["id"]}/cancel"') :]
+    assert "已收到的报价不会开启" in step[: step.index("</details>")]
+    # the step posts a plain form: the withdrawal goes through without any script
+    r = await client.post(f"/workspace/bids/{bid['id']}/withdraw", headers=w.providers[0][0], data={})
+    assert r.status_code == 303
+    assert (await client.get(f"/api/v1/bids/{bid['id']}", headers=w.providers[0][0])).json()["outcome"] == "withdrawn"
