@@ -9,12 +9,14 @@ from litestar import Controller, MediaType, Response, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from bidding import bids as bid_service
-from bidding import clarifications, presenters, purchases, queries, selecting
+from bidding import cancellation, clarifications, presenters, purchases, queries, receipts, selecting
 from bidding.models import Purchase
 from bidding.schemas import (
     AnswerIn,
     BidIn,
     BidOut,
+    CancellationDecideIn,
+    CancellationOut,
     Created,
     DecideIn,
     DrawCheckOut,
@@ -138,6 +140,25 @@ class PurchaseController(Controller):
         settings: AppSettings,
     ) -> StatusOut:
         return _status(await purchases.cancel(db, actor, settings, purchase_id, data.reason))
+
+    @post(
+        "/{purchase_id:uuid}/cancellation-requests",
+        guards=[owner_only],
+        status_code=201,
+        summary="After the deadline: ask the operator to cancel, with a written reason",
+    )
+    async def request_cancellation(
+        self,
+        purchase_id: FromPath[uuid.UUID],
+        data: JSONBody[ReasonIn],
+        db: DbSession,
+        actor: CurrentActor,
+        settings: AppSettings,
+    ) -> CancellationOut:
+        r = await cancellation.request(db, actor, settings, purchase_id, data.reason)
+        r, p = await cancellation.get(db, actor, r.id)
+        (out,) = presenters.cancellation_outs([(r, p)])
+        return out
 
     @post(
         "/{purchase_id:uuid}/republish",
@@ -279,14 +300,37 @@ class BidController(Controller):
         offset: Offset = 0,
     ) -> Page[BidOut]:
         rows, total = await bid_service.mine(db, actor, settings, limit=limit, offset=offset, include_history=history)
-        return Page[BidOut](items=[presenters.bid_out(b, p) for b, p in rows], total=total, limit=limit, offset=offset)
+        return Page[BidOut](items=await presenters.bid_outs(db, rows), total=total, limit=limit, offset=offset)
 
     @get("/{bid_id:uuid}", guards=[signed_in], summary="One bid: its bidder; after the deadline owner, admin, finance")
     async def read(
         self, bid_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor, settings: AppSettings
     ) -> BidOut:
         b, p = await bid_service.read(db, actor, settings, bid_id)
-        return presenters.bid_out(b, p)
+        (out,) = await presenters.bid_outs(db, [(b, p)])
+        return out
+
+    @get(
+        "/{bid_id:uuid}/receipt.pdf",
+        guards=[signed_in],
+        summary="The bid's printable receipt (the bidder only; anyone else gets 404)",
+        media_type="application/pdf",
+    )
+    async def receipt(
+        self,
+        bid_id: FromPath[uuid.UUID],
+        db: DbSession,
+        actor: CurrentActor,
+        settings: AppSettings,
+        lang: Annotated[str | None, QueryParameter(max_length=5)] = None,
+    ) -> Response[bytes]:
+        data, filename = await receipts.receipt_pdf(db, actor, settings, bid_id, lang)
+        headers = {
+            "Content-Disposition": f'inline; filename="{filename}"',
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+        }
+        return Response(data, media_type="application/pdf", headers=headers)
 
     @get(
         "/{bid_id:uuid}/document",
@@ -368,6 +412,49 @@ class ObjectionController(Controller):
         return out
 
 
+class CancellationController(Controller):
+    path = "/api/v1/cancellation-requests"
+    tags = ["purchases"]
+
+    @get("/", guards=[signed_in], summary="Requests to cancel after the deadline: admin and finance all, owners theirs")
+    async def list_requests(
+        self,
+        db: DbSession,
+        actor: CurrentActor,
+        status: Annotated[str | None, QueryParameter(max_length=16)] = None,
+        purchase_id: Annotated[uuid.UUID | None, QueryParameter()] = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> Page[CancellationOut]:
+        rows, total = await cancellation.listed(
+            db, actor, status=status, purchase_id=purchase_id, limit=limit, offset=offset
+        )
+        return Page[CancellationOut](items=presenters.cancellation_outs(rows), total=total, limit=limit, offset=offset)
+
+    @get("/{request_id:uuid}", guards=[signed_in], summary="One request to cancel")
+    async def get_request(self, request_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor) -> CancellationOut:
+        (out,) = presenters.cancellation_outs([await cancellation.get(db, actor, request_id)])
+        return out
+
+    @post(
+        "/{request_id:uuid}/decide",
+        guards=[admin_only],
+        status_code=200,
+        summary="Approve (the purchase is cancelled) or refuse, in writing",
+    )
+    async def decide(
+        self,
+        request_id: FromPath[uuid.UUID],
+        data: JSONBody[CancellationDecideIn],
+        db: DbSession,
+        actor: CurrentActor,
+        settings: AppSettings,
+    ) -> CancellationOut:
+        r = await cancellation.decide(db, actor, settings, request_id, approved=data.approved, decision=data.decision)
+        (out,) = presenters.cancellation_outs([await cancellation.get(db, actor, r.id)])
+        return out
+
+
 class DrawController(Controller):
     path = "/api/v1/draws"
     tags = ["purchases"]
@@ -397,4 +484,11 @@ class DrawController(Controller):
 
 def routes(settings: Settings) -> list[Any]:
     """The package's API routes (the composition root mounts them)."""
-    return [PurchaseController, QuestionController, BidController, ObjectionController, DrawController]
+    return [
+        PurchaseController,
+        QuestionController,
+        BidController,
+        ObjectionController,
+        CancellationController,
+        DrawController,
+    ]

@@ -284,3 +284,19 @@ async def unexplained(session: AsyncSession, purchase_id: uuid.UUID) -> int:
         )
         or 0
     )
+
+
+async def my_latest_bid(session: AsyncSession, actor: Actor, purchase_id: uuid.UUID) -> Bid | None:
+    """The actor's bid that counts for its outcome: the active one, else the last withdrawn."""
+    if actor.org_id is None:
+        return None
+    return await session.scalar(
+        select(Bid)
+        .where(
+            col(Bid.purchase_id) == purchase_id,
+            col(Bid.provider_id) == actor.org_id,
+            col(Bid.status) != BidStatus.replaced,
+        )
+        .order_by((col(Bid.status) == BidStatus.active).desc(), col(Bid.received_at).desc())
+        .limit(1)
+    )

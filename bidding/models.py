@@ -280,3 +280,45 @@ class Objection(SQLModel, table=True):
     decision: str | None = Field(default=None, sa_column=Column(Text))
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     decided_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+
+
+class CancellationStatus(StrEnum):
+    pending = "pending"
+    approved = "approved"
+    refused = "refused"
+
+
+class CancellationRequest(SQLModel, table=True):
+    """An owner's request to cancel a purchase after its deadline (the bids were opened), decided
+    in writing by the operator; request and decision are published with the purchase
+    (``bidding.cancellation``). At most one request of a purchase is pending (partial unique index)."""
+
+    __tablename__ = "cancellation_requests"
+    __table_args__ = (
+        CheckConstraint(one_of("status", CancellationStatus), name="status"),
+        CheckConstraint("length(reason) >= 5", name="reason_given"),
+        CheckConstraint(
+            "(status = 'pending' AND decision IS NULL AND decided_at IS NULL) "
+            "OR (status <> 'pending' AND decision IS NOT NULL AND decided_at IS NOT NULL)",
+            name="decided",
+        ),
+        Index(
+            "uq_cancellation_requests_one_pending",
+            "purchase_id",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    purchase_id: uuid.UUID = Field(foreign_key="purchases.id", index=True)
+    requested_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    requested_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    status: CancellationStatus = Field(
+        default=CancellationStatus.pending, sa_type=StrEnumType(CancellationStatus, 16), index=True
+    )
+    decision: str | None = Field(default=None, sa_column=Column(Text))
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    decided_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")

@@ -21,12 +21,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from bidding import bids as bid_service
-from bidding import clarifications, presenters, purchases, queries, selecting, timeline
+from bidding import cancellation, clarifications, presenters, purchases, queries, selecting, timeline
 from bidding import vocab as _vocab  # noqa: F401  (registers the labels of the coded values)
-from bidding.models import Funding, Method, Objection, ObjectionStatus, Purchase, PurchaseStatus, Question
+from bidding.models import (
+    CancellationStatus,
+    Funding,
+    Method,
+    Objection,
+    ObjectionStatus,
+    Purchase,
+    PurchaseStatus,
+    Question,
+)
 from bidding.schemas import (
     AnswerIn,
     BidIn,
+    CancellationDecideIn,
     DecideIn,
     ExplanationIn,
     ObjectionIn,
@@ -62,6 +72,8 @@ NOTICES = {
     "draft-saved": N_("The draft is saved."),
     "purchase-published": N_("The purchase is published and open for bids."),
     "purchase-cancelled": N_("The purchase is cancelled."),
+    "cancellation-requested": N_("Your request to cancel is sent; the operator decides it in writing."),
+    "cancellation-decided": N_("The decision on the cancellation is recorded and published."),
     "round-drafted": N_("A new round is drafted. Set its deadline and publish it."),
     "result-published": N_("The result is published; the publicity period has started."),
     "answer-published": N_("Your answer is published."),
@@ -80,9 +92,11 @@ WORKSPACE_TILES: list[Tile] = [
     ("owner", "/workspace/purchases", N_("My purchases")),
     ("owner", "/workspace/purchases/new", N_("Draft a new purchase")),
     ("admin", "/admin/objections", N_("Objections to decide")),
+    ("admin", "/admin/cancellations", N_("Cancellation requests to decide")),
     ("admin", "/purchases", N_("All announcements")),
     ("finance", "/purchases?method=direct", N_("Direct selections")),
     ("finance", "/admin/objections", N_("Objections")),
+    ("finance", "/admin/cancellations", N_("Cancellations after the deadline")),
 ]
 
 
@@ -142,11 +156,14 @@ async def _detail_context(db: AsyncSession, settings: Settings, actor: Actor, p:
         result = await selecting.public_result(db, p)
         checks = await selecting.verify_purchase(db, p)
     my_bid = None
+    my_outcome = None
     eligible = False
     i_objected = False
     if actor.role == "provider" and actor.org_id is not None:
         row = await bid_service.my_active_bid(db, actor, p.id)
         my_bid = presenters.bid_out(row, p) if row else None
+        latest = await bid_service.my_latest_bid(db, actor, p.id)
+        my_outcome = (await presenters.bid_outs(db, [(latest, p)]))[0] if latest else None
         if p.status == S.open:
             eligible = any(e.id == p.id for e in await queries.eligible_open(db, actor, settings))
         if p.status == S.publicity:
@@ -168,6 +185,7 @@ async def _detail_context(db: AsyncSession, settings: Settings, actor: Actor, p:
         "result": result,
         "checks": checks,
         "my_bid": my_bid,
+        "my_outcome": my_outcome,
         "eligible": eligible,
         "i_objected": i_objected,
         "is_owner": purchases.is_owner(actor, p),
@@ -318,11 +336,10 @@ async def bid_withdraw(
 
 async def _my_bids_context(db: AsyncSession, settings: Settings, actor: Actor, pager: Pager) -> dict[str, Any]:
     rows, total = await bid_service.mine(db, actor, settings, limit=pager.limit, offset=pager.offset)
-    winners = await selecting.winning_bids(db, {p.id for _b, p in rows})
+    outs = await presenters.bid_outs(db, rows)
     return {
         **pager.context(total),
-        "rows": [(presenters.bid_out(b, p), _purchase_brief(p)) for b, p in rows],
-        "winners": winners,
+        "rows": [(out, _purchase_brief(p)) for out, (_b, p) in zip(outs, rows, strict=True)],
         "ratio": f"{settings.abnormal_low_ratio * 100:.0f}%",
     }
 
@@ -523,6 +540,7 @@ async def _manage_context(db: AsyncSession, settings: Settings, actor: Actor, pu
     waiting = await bid_service.unexplained(db, p.id) if p.status == S.evaluating else 0
     return {
         **context,
+        "cancellation_pending": await cancellation.pending_of(db, p.id) is not None,
         "opened": opened,
         "objections": objections,
         "waiting_explanations": waiting,
@@ -581,6 +599,26 @@ async def cancel_page(
         data = parse(ReasonIn, form)
         await purchases.cancel(db, actor, settings, purchase_id, data.reason)
     return redirect(f"/workspace/purchases/{purchase_id}", done="purchase-cancelled")
+
+
+@post(
+    "/workspace/purchases/{purchase_id:uuid}/cancellation-request",
+    include_in_schema=False,
+    guards=[owner_only],
+    status_code=303,
+)
+async def cancellation_request_page(
+    request: Request[Any, Any, Any],
+    purchase_id: FromPath[uuid.UUID],
+    db: DbSession,
+    actor: CurrentActor,
+    settings: AppSettings,
+) -> Redirect:
+    form, refused = await _owner_form(request, db, settings, actor, purchase_id, "cancel")
+    async with refused:
+        data = parse(ReasonIn, form)
+        await cancellation.request(db, actor, settings, purchase_id, data.reason)
+    return redirect(f"/workspace/purchases/{purchase_id}#cancellation", done="cancellation-requested")
 
 
 @post(
@@ -689,6 +727,49 @@ async def decide_page(
     return redirect("/admin/objections", done="objection-decided")
 
 
+async def _cancellations_context(db: AsyncSession, actor: Actor, status: str | None, pager: Pager) -> dict[str, Any]:
+    rows, total = await cancellation.listed(db, actor, status=status or None, limit=pager.limit, offset=pager.offset)
+    owners = await queries.names(db, {p.owner_id for _r, p in rows})
+    return {
+        **pager.context(total),
+        "items": presenters.cancellation_outs(rows),
+        "owners": {p.id: owners.get(p.owner_id, "") for _r, p in rows},
+        "filter": {"status": status or ""},
+        "statuses": choices("cancellation_status"),
+        "can_decide": actor.role == "admin",
+    }
+
+
+@get("/admin/cancellations", include_in_schema=False, guards=[objection_readers])
+async def cancellations_page(
+    db: DbSession,
+    actor: CurrentActor,
+    status: FromQuery[str | None] = CancellationStatus.pending.value,
+    page: FromQuery[str | None] = None,
+) -> Template:
+    context = await _cancellations_context(db, actor, status, Pager.of(page, PAGE))
+    return Template("bidding/cancellations.html", context=context)
+
+
+@post("/admin/cancellations/{request_id:uuid}/decide", include_in_schema=False, guards=[admin_only], status_code=303)
+async def cancellation_decide_page(
+    request: Request[Any, Any, Any],
+    request_id: FromPath[uuid.UUID],
+    db: DbSession,
+    actor: CurrentActor,
+    settings: AppSettings,
+) -> Redirect:
+    form = await read_form(request)
+
+    async def again() -> dict[str, Any]:
+        return await _cancellations_context(db, actor, CancellationStatus.pending, Pager.of(1, PAGE))
+
+    async with refusal(db, "bidding/cancellations.html", again, form=form, name=f"cancellation-{request_id}"):
+        data = parse(CancellationDecideIn, form)
+        await cancellation.decide(db, actor, settings, request_id, approved=data.approved, decision=data.decision)
+    return redirect("/admin/cancellations", done="cancellation-decided")
+
+
 def routes(settings: Settings) -> list[Any]:
     """The package's pages (the composition root mounts them)."""
     return [
@@ -712,9 +793,12 @@ def routes(settings: Settings) -> list[Any]:
         manage,
         publish_page,
         cancel_page,
+        cancellation_request_page,
         republish_page,
         select_page,
         answer_page,
         objections_page,
         decide_page,
+        cancellations_page,
+        cancellation_decide_page,
     ]

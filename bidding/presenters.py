@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from bidding import purchases, queries
-from bidding.models import Bid, Method, Objection, Purchase, Question, Selection
+from bidding import cancellation, purchases, queries
+from bidding.models import Bid, CancellationRequest, Method, Objection, Purchase, Question, Selection, SelectionStatus
+from bidding.outcomes import outcome
 from bidding.schemas import (
     BidOut,
+    CancellationOut,
     ObjectionOut,
     OpenedBidOut,
     PurchaseOut,
@@ -72,6 +76,7 @@ async def purchase_out(session: AsyncSession, p: Purchase) -> PurchaseOut:
         cancel_reason=p.cancel_reason,
         fail_reason=p.fail_reason,
         contract_id=p.contract_id,
+        cancellation_requests=cancellation_outs([(r, p) for r in await cancellation.of_purchase(session, p.id)]),
         bid_count=counts[0] if counts else None,
         valid_bid_count=counts[1] if counts else None,
     )
@@ -81,9 +86,14 @@ def question_out(q: Question) -> QuestionOut:
     return QuestionOut.model_validate(q)
 
 
-def bid_out(b: Bid, p: Purchase) -> BidOut:
+def bid_out(b: Bid, p: Purchase, winners: set[uuid.UUID] | None = None) -> BidOut:
+    """A bid for its bidder (and, after the opening, the owner and oversight); with the winning
+    bids of the current selections (``winners``) it says the bid's outcome."""
     return BidOut(
         id=b.id,
+        outcome=outcome(b.status, p.status, won=b.id in winners, valid=b.valid, excluded=b.excluded)
+        if winners is not None
+        else None,
         purchase_id=p.id,
         purchase_ref=p.ref,
         purchase_title=p.title,
@@ -102,6 +112,25 @@ def bid_out(b: Bid, p: Purchase) -> BidOut:
         explanation_due_at=p.explanation_due_at if b.abnormally_low else None,
         excluded=b.excluded,
     )
+
+
+async def winning_bids(session: AsyncSession, purchase_ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    """The winning bid of each purchase's current selection."""
+    if not purchase_ids:
+        return set()
+    return set(
+        await session.scalars(
+            select(Selection.winner_bid_id).where(
+                col(Selection.purchase_id).in_(purchase_ids), col(Selection.status) == SelectionStatus.current
+            )
+        )
+    )
+
+
+async def bid_outs(session: AsyncSession, rows: list[tuple[Bid, Purchase]]) -> list[BidOut]:
+    """Bids with their outcomes."""
+    winners = await winning_bids(session, {p.id for _b, p in rows})
+    return [bid_out(b, p, winners) for b, p in rows]
 
 
 async def opened_bid_outs(session: AsyncSession, rows: list[Bid]) -> list[OpenedBidOut]:
@@ -152,4 +181,21 @@ async def objection_outs(session: AsyncSession, rows: list[tuple[Objection, Purc
             decided_at=o.decided_at,
         )
         for o, p in rows
+    ]
+
+
+def cancellation_outs(rows: list[tuple[CancellationRequest, Purchase]]) -> list[CancellationOut]:
+    return [
+        CancellationOut(
+            id=r.id,
+            purchase_id=p.id,
+            purchase_ref=p.ref,
+            purchase_title=p.title,
+            reason=r.reason,
+            requested_at=r.requested_at,
+            status=r.status,
+            decision=r.decision,
+            decided_at=r.decided_at,
+        )
+        for r, p in rows
     ]

@@ -22,7 +22,8 @@ from sqlmodel import col, select
 from bidding import draw, rules, timeline
 from bidding.models import Funding, Method, Purchase, PurchaseAvoid, PurchaseStatus
 from bidding.schemas import PurchaseCreate, PurchaseUpdate
-from listings.models import CatalogItem, FeeType
+from listings import labels as _listings_labels  # noqa: F401  (the fee types' labels)
+from listings.models import CatalogItem
 from market import audit, clock, numbering
 from market.actor import Actor
 from market.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied, RuleViolation
@@ -204,15 +205,14 @@ async def check(session: AsyncSession, settings: Settings, data: Terms, *, at: d
         bad("budget_cap", _("The price cap must be above zero."))
     elif not rules.amount_in_range(data.budget_cap):
         bad("budget_cap", _("At most %(n)s.", n="999,999,999,999.99"))
-    elif (
-        item is not None
-        and item.fee_type == FeeType.government_priced
-        and item.fee_cap is not None
-        and data.budget_cap > item.fee_cap
-    ):
+    elif item is not None and rules.above_fee_standard(data.budget_cap, item.fee_type, item.fee_cap):
         bad(
             "budget_cap",
-            _("The item is government-priced: the cap may not exceed %(cap)s.", cap=format_money(item.fee_cap)),
+            _(
+                "The item's fee follows a government standard (%(fee_type)s): the price cap may not exceed %(cap)s.",
+                fee_type=label(item.fee_type, "fee_type"),
+                cap=format_money(item.fee_cap),
+            ),
         )
     if data.price_floor is not None and (data.price_floor <= 0 or data.price_floor >= data.budget_cap):
         bad("price_floor", _("The floor must be above zero and below the cap."))
@@ -398,6 +398,11 @@ async def cancel(
         raise RuleViolation(
             _("A purchase in status “%(status)s” cannot be cancelled.", status=label(p.status, "purchase_status"))
         )
+    if p.opened_at is not None:  # the owner has seen the bids: only the operator may cancel now
+        raise RuleViolation(
+            _("The bids have been opened: the purchase is cancelled only if the operator approves your request."),
+            _("Send the request with your reason (POST …/cancellation-requests); the operator decides in writing."),
+        )
     p.cancel_reason = reason
     p.closed_at = clock.now()
     timeline.move(session, actor, p, S.cancelled, "cancelled", {"reason": reason})
@@ -412,11 +417,11 @@ async def republish(
     purchase_id: uuid.UUID,
     bid_deadline: datetime | None = None,
 ) -> Purchase:
-    """A failed purchase comes back as a new draft round linked to the old one (same terms, a new
-    deadline); the owner may adjust it and publishes it."""
+    """A failed or cancelled purchase comes back as a new draft round linked to the old one (same
+    terms, a new deadline); the owner may adjust it and publishes it."""
     old = await owned(session, settings, actor, purchase_id)
-    if old.status != S.failed:
-        raise RuleViolation(_("Only a failed purchase can be republished."))
+    if old.status not in (S.failed, S.cancelled):
+        raise RuleViolation(_("Only a failed or cancelled purchase can be republished."))
     existing = await session.scalar(select(Purchase).where(col(Purchase.previous_id) == old.id))
     if existing is not None:
         raise Conflict(

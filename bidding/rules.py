@@ -15,6 +15,7 @@ from typing import Any
 
 from bidding.draw import Draw, draw
 from bidding.models import InvalidReason, Method, PurchaseStatus
+from listings.models import FeeType
 from market.errors import InvalidInput
 from market.i18n import gettext as _
 from market.jsonutil import canonical
@@ -66,6 +67,16 @@ def text(value: str | None, field: str, *, shortest: int, longest: int, too_shor
 def amount_in_range(value: Decimal) -> bool:
     """Whether ``value`` fits NUMERIC(14,2) (the schemas refuse more; services check again)."""
     return value.is_finite() and abs(value) <= MAX_AMOUNT
+
+
+# fees the government prices (政府定价) or guides (政府指导价): the item's fee cap binds the purchase
+CAPPED_FEES = frozenset({FeeType.government_priced, FeeType.government_guided})
+
+
+def above_fee_standard(budget_cap: Decimal, fee_type: str, fee_cap: Decimal | None) -> bool:
+    """Whether a purchase's price cap exceeds the fee standard of its catalog item: a government-
+    priced or government-guided fee with a cap binds the purchase; a market-regulated one does not."""
+    return fee_type in CAPPED_FEES and fee_cap is not None and budget_cap > fee_cap
 
 
 # --- the time engine's schedule ----------------------------------------------------------------

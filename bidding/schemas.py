@@ -96,6 +96,25 @@ class ReasonIn(Schema):
     reason: str = Field(min_length=1, max_length=4000)
 
 
+class CancellationDecideIn(Schema):
+    approved: bool
+    decision: str = Field(min_length=1, max_length=8000)
+
+
+class CancellationOut(Out):
+    """An owner's request to cancel after the deadline and the operator's decision (public)."""
+
+    id: uuid.UUID
+    purchase_id: uuid.UUID
+    purchase_ref: str | None
+    purchase_title: str
+    reason: str
+    requested_at: datetime
+    status: str
+    decision: str | None
+    decided_at: datetime | None
+
+
 class RepublishIn(Schema):
     bid_deadline: datetime | None = None
 
@@ -145,6 +164,9 @@ class PurchaseOut(PurchaseSummary):
     cancel_reason: str | None
     fail_reason: str | None
     contract_id: uuid.UUID | None
+    cancellation_requests: list[CancellationOut] = Field(
+        default_factory=list, description="requests to cancel after the deadline, and their decisions"
+    )
     bid_count: int | None = Field(description="only once the bids are opened")
     valid_bid_count: int | None = Field(description="only once the bids are opened")
 
@@ -182,6 +204,9 @@ class Receipt(Out):
 
 class BidOut(Out):
     id: uuid.UUID
+    outcome: str | None = Field(
+        default=None, description="won, not_won, failed, withdrawn, cancelled; pending until the result"
+    )
     purchase_id: uuid.UUID
     purchase_ref: str | None
     purchase_title: str

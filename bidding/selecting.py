@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from bidding import bids as bid_service
-from bidding import draw, purchases, queries, rules, timeline
+from bidding import cancellation, draw, purchases, queries, rules, timeline
 from bidding.credit import credit_score
 from bidding.models import (
     Bid,
@@ -91,6 +91,7 @@ async def select_winner(
                 _("Selection starts after the deadline (%(deadline)s).", deadline=format_datetime(p.bid_deadline))
             )
         raise RuleViolation(_("This purchase is not waiting for a selection."))
+    await cancellation.refuse_while_pending(session, p)
     if await bid_service.unexplained(session, p.id):
         raise RuleViolation(
             _("An abnormally low price awaits its bidder's explanation."),

@@ -32,6 +32,25 @@ register(
     {"active": N_("Current"), "replaced": N_("Replaced"), "withdrawn": N_("Withdrawn")},
 )
 register(
+    "bid_outcome",
+    {
+        "won": N_("Won"),
+        "not_won": N_("Not won"),
+        "failed": N_("No award (failed)"),
+        "withdrawn": N_("Withdrawn"),
+        "cancelled": N_("Purchase cancelled"),
+        "pending": N_("Awaiting the result"),
+    },
+)
+register(
+    "cancellation_status",
+    {
+        "pending": N_("Awaiting the operator's decision"),
+        "approved": N_("Approved by the operator"),
+        "refused": N_("Refused by the operator"),
+    },
+)
+register(
     "invalid_reason",
     {
         "avoided": N_("The owner must avoid this firm"),

@@ -24,6 +24,7 @@ register(
         rules.DIRECT_SELECTION: N_("Direct selection"),
         rules.LOW_PRICE: N_("Abnormally low winning price"),
         rules.OBJECTION_UPHELD: N_("Objection upheld"),
+        rules.CANCELLED_AFTER_OPENING: N_("Cancelled after the bids were opened"),
         "signing_overdue": N_("Not signed within the signing period"),
         "signed_late": N_("Signed after the signing period"),
         "overdue": N_("Service overdue"),
@@ -200,6 +201,25 @@ def explain(flag: rules.Flag) -> str:
             date=_date(d["decided_at"]),
             decision=d["decision"],
             reason=d["reason"],
+        )
+    if code == rules.CANCELLED_AFTER_OPENING:
+        if d["this_round"]:
+            return _(
+                "The owner cancelled this purchase after the bids were opened (names and prices seen): it asked "
+                "on %(requested)s, “%(reason)s”; the operator approved on %(decided)s: “%(decision)s”",
+                requested=_date(d["requested_at"]),
+                reason=d["reason"],
+                decided=_date(d["decided_at"]),
+                decision=d["decision"],
+            )
+        return _(
+            "This purchase republishes %(ref)s, which the owner cancelled after its bids were opened (asked on "
+            "%(requested)s, “%(reason)s”; approved on %(decided)s). Check whether the firm that wins now is the "
+            "one the owner saw then.",
+            ref=d["cancelled"]["ref"],
+            requested=_date(d["requested_at"]),
+            reason=d["reason"],
+            decided=_date(d["decided_at"]),
         )
     number = d.get("contract", {}).get("number", "")
     if code == "signing_overdue":

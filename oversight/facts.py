@@ -8,6 +8,7 @@ can say anything about a purchase's bids before its deadline.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
@@ -20,6 +21,8 @@ from bidding import timeline as bidding_timeline
 from bidding.models import (
     Bid,
     BidStatus,
+    CancellationRequest,
+    CancellationStatus,
     Objection,
     ObjectionStatus,
     Purchase,
@@ -126,6 +129,8 @@ async def load(session: AsyncSession, settings: Settings, period: Period = Perio
             rules.ObjectionFact(reason=o.reason, decision=o.decision or "", decided_at=o.decided_at or o.filed_at)
         )
 
+    cancelled, earlier = await cancellations(session)
+
     contract_rows: dict[uuid.UUID, Contract] = {}
     con_query = select(Contract).join(Purchase, col(Purchase.id) == col(Contract.purchase_id))
     for c in await session.scalars(scoped(con_query, period)):
@@ -212,9 +217,53 @@ async def load(session: AsyncSession, settings: Settings, period: Period = Perio
                 awarded_at=p.awarded_at,
                 upheld=tuple(upheld.get(p.id, ())),
                 contract=contract_fact(contract, settings, now) if contract else None,
+                cancelled_after_opening=cancelled.get(p.id),
+                earlier_cancelled=tuple(cancelled[e] for e in earlier(p) if e in cancelled),
             )
         )
     return Snapshot(purchases=facts, firms=firms, orgs=orgs)
+
+
+async def cancellations(
+    session: AsyncSession,
+) -> tuple[dict[uuid.UUID, rules.CancellationFact], Callable[[Purchase], list[uuid.UUID]]]:
+    """The purchases cancelled after their bids were opened (an approved request; whatever their
+    period, since a later round may republish one), and a function giving a purchase's earlier
+    rounds (``previous_id`` back to the first)."""
+    cancelled: dict[uuid.UUID, rules.CancellationFact] = {}
+    for r, ref in (
+        await session.execute(
+            select(CancellationRequest, col(Purchase.ref))
+            .join(Purchase, col(Purchase.id) == col(CancellationRequest.purchase_id))
+            .where(col(CancellationRequest.status) == CancellationStatus.approved)
+        )
+    ).all():
+        cancelled[r.purchase_id] = rules.CancellationFact(
+            purchase_id=r.purchase_id,
+            ref=ref or "",
+            reason=r.reason,
+            requested_at=r.requested_at,
+            decision=r.decision or "",
+            decided_at=r.decided_at or r.requested_at,
+        )
+    previous: dict[uuid.UUID, uuid.UUID | None] = {
+        pid: prev
+        for pid, prev in (
+            await session.execute(
+                select(col(Purchase.id), col(Purchase.previous_id)).where(col(Purchase.previous_id).is_not(None))
+            )
+        ).all()
+    }
+
+    def earlier(p: Purchase) -> list[uuid.UUID]:
+        chain: list[uuid.UUID] = []
+        current = p.previous_id
+        while current is not None and current not in chain:
+            chain.append(current)
+            current = previous.get(current)
+        return chain
+
+    return cancelled, earlier
 
 
 def contract_fact(c: Contract, settings: Settings, now: datetime) -> rules.ContractFact:

@@ -40,6 +40,7 @@ SPLIT_PURCHASE = "split_purchase"
 IDENTICAL_PRICES = "identical_prices"
 LINKED_BIDDERS = "linked_bidders"
 OBJECTION_UPHELD = "objection_upheld"
+CANCELLED_AFTER_OPENING = "cancelled_after_opening"  # cancelled after the bids were opened, and its next round
 CONTRACT_FLAGS = ("signing_overdue", "signed_late", "overdue", "delivered_late", "payment_overdue", "paid_late")
 # red flags of a firm
 CONCENTRATION = "concentration"
@@ -49,6 +50,7 @@ SEVERITY: dict[str, str] = {
     SPLIT_PURCHASE: HIGH,
     IDENTICAL_PRICES: HIGH,
     LINKED_BIDDERS: HIGH,
+    CANCELLED_AFTER_OPENING: HIGH,
     CONCENTRATION: HIGH,
     "payment_overdue": HIGH,
     SINGLE_BID: MEDIUM,
@@ -66,6 +68,7 @@ PURCHASE_FLAGS = (
     SPLIT_PURCHASE,
     IDENTICAL_PRICES,
     LINKED_BIDDERS,
+    CANCELLED_AFTER_OPENING,
     SINGLE_BID,
     DIRECT_SELECTION,
     LOW_PRICE,
@@ -92,6 +95,18 @@ class BidFact:
 @dataclass(frozen=True)
 class ObjectionFact:
     reason: str
+    decision: str
+    decided_at: datetime
+
+
+@dataclass(frozen=True)
+class CancellationFact:
+    """A purchase cancelled after its bids were opened: the owner's request, the operator's approval."""
+
+    purchase_id: uuid.UUID
+    ref: str
+    reason: str
+    requested_at: datetime
     decision: str
     decided_at: datetime
 
@@ -138,6 +153,10 @@ class PurchaseFact:
     awarded_at: datetime | None = None
     upheld: tuple[ObjectionFact, ...] = ()
     contract: ContractFact | None = None
+    # this purchase's cancellation after its bids were opened, if approved
+    cancelled_after_opening: CancellationFact | None = None
+    # the earlier rounds it republishes that were cancelled after their bids were opened
+    earlier_cancelled: tuple[CancellationFact, ...] = ()
 
     @property
     def opened(self) -> bool:
@@ -716,6 +735,19 @@ def purchase_flags(
             flag(p, LOW_PRICE, winner=_firm(firms, p.winner_id) if p.winner_id else None, **found)
         for o in p.upheld:
             flag(p, OBJECTION_UPHELD, reason=o.reason, decision=o.decision, decided_at=o.decided_at)
+        for k in (p.cancelled_after_opening, *p.earlier_cancelled):
+            if k is not None:
+                flag(
+                    p,
+                    CANCELLED_AFTER_OPENING,
+                    cancelled={"id": k.purchase_id, "ref": k.ref},
+                    this_round=k.purchase_id == p.id,
+                    reason=k.reason,
+                    requested_at=k.requested_at,
+                    decision=k.decision,
+                    decided_at=k.decided_at,
+                    purchases=[] if k.purchase_id == p.id else [{"id": k.purchase_id, "ref": k.ref}],
+                )
         c = p.contract
         if c is not None:
             for name in CONTRACT_FLAGS:

@@ -17,6 +17,7 @@ from oversight import explain, rules
 from oversight.rules import (
     AwardItem,
     BidFact,
+    CancellationFact,
     ContractFact,
     FirmFact,
     FormerFact,
@@ -406,6 +407,36 @@ def test_purchase_flags_cover_the_rules():
     assert [f.severity for f in flags] == sorted((f.severity for f in flags), key=rules.SEVERITIES.index)
 
 
+def test_a_purchase_cancelled_after_opening_is_flagged_and_so_is_its_next_round():
+    gone = CancellationFact(
+        uuid.uuid4(), "CG-2026-000004", "资金未落实", T0, "同意，请重新发布", T0 + timedelta(days=2)
+    )
+    cancelled = purchase(
+        id=gone.purchase_id,
+        ref=gone.ref,
+        status="cancelled",
+        bids=(BidFact(FIRMS[0], Decimal("40000"), True),),
+        cancelled_after_opening=gone,
+    )
+    republished = awarded("45000.00", ref="CG-2026-000005", earlier_cancelled=(gone,))
+    before_deadline = purchase(ref="CG-2026-000006", status="cancelled")  # cancelled unseen: no flag
+    flags = rules.purchase_flags([cancelled, republished, before_deadline], {}, Thresholds(), [])
+    mine = [f for f in flags if f.code == rules.CANCELLED_AFTER_OPENING]
+    assert {f.subject_id for f in mine} == {cancelled.id, republished.id}
+    assert all(f.severity == rules.HIGH for f in mine)
+    own = next(f for f in mine if f.subject_id == cancelled.id)
+    assert own.data["this_round"] is True and own.data["reason"] == "资金未落实"
+    assert own.data["decision"] == "同意，请重新发布"
+    later = next(f for f in mine if f.subject_id == republished.id)
+    assert later.data["this_round"] is False and later.data["cancelled"] == {"id": gone.purchase_id, "ref": gone.ref}
+    assert ("CG-2026-000004", f"/workspace/purchases/{gone.purchase_id}") in explain.links(later)
+    token = i18n.set_locale("en")
+    try:
+        assert "CG-2026-000004" in explain.explain(later) and "资金未落实" in explain.explain(own)
+    finally:
+        i18n.reset_locale(token)
+
+
 def test_sealed_purchases_raise_no_bid_flags():
     sealed = purchase(status="open", bids=None)
     assert rules.purchase_flags([sealed], {}, Thresholds(), []) == []
@@ -465,6 +496,11 @@ def sample_flags() -> list[rules.Flag]:
         for i in range(1, 4)
     ]
     rows.append(awarded("10000.00", ref="CG-2026-000009", bids=bids[:1], status="publicity"))
+    gone = CancellationFact(uuid.uuid4(), "CG-2026-000010", "项目调整", T0, "同意取消", T0 + timedelta(days=1))
+    rows.append(
+        purchase(id=gone.purchase_id, ref=gone.ref, status="cancelled", bids=bids, cancelled_after_opening=gone)
+    )
+    rows.append(purchase(ref="CG-2026-000011", status="open", earlier_cancelled=(gone,)))
     return rules.all_flags(rows, firms, Thresholds())
 
 
