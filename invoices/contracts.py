@@ -207,6 +207,7 @@ def flags_of(contract: Contract, settings: Settings, now: datetime | None = None
             delivered_at=contract.delivered_at,
             accepted_at=contract.accepted_at,
             amount=contract.amount_current,
+            invoiced=contract.invoiced_total,
             paid_total=contract.paid_total,
             paid_on=contract.paid_on,
             paid_recorded_at=contract.paid_recorded_at,
@@ -224,10 +225,10 @@ def payment_deadline_of(contract: Contract, settings: Settings) -> datetime | No
 
 
 def days_to_payment(contract: Contract) -> int | None:
-    """Working days from acceptance to the payment that completed the price (None until then)."""
+    """Calendar days from acceptance to the payment that completed the price (None until then)."""
     if contract.accepted_at is None or contract.paid_on is None:
         return None
-    return rules.working_days_to_payment(contract.accepted_at, contract.paid_on)
+    return rules.days_to_payment(contract.accepted_at, contract.paid_on)
 
 
 # the SQL side of the flag filters: a superset that flags_of() then narrows

@@ -99,9 +99,6 @@ async def contract_context(
         "remaining": c.amount_current - c.invoiced_total,
         "payment_deadline": contracts.payment_deadline_of(c, settings),
         "days_to_payment": contracts.days_to_payment(c),
-        "calendar_days_to_payment": (
-            rules.calendar_days_to_payment(c.accepted_at, c.paid_on) if c.accepted_at and c.paid_on else None
-        ),
         "max_upload_mb": f"{settings.max_upload_bytes / (1024 * 1024):g}",
         "max_extra_days": bounds.MAX_EXTRA_DAYS,
     }

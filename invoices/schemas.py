@@ -68,7 +68,7 @@ class ContractOut(BaseModel):
     accepted_at: datetime | None
     payment_deadline: datetime | None
     paid_on: date | None
-    working_days_to_payment: int | None
+    days_to_payment: int | None = Field(description="calendar days from acceptance to full payment")
     documents: list[DocumentOut]
 
 

@@ -112,7 +112,7 @@ async def contracts_out(session: AsyncSession, settings: Settings, rows: list[Co
             accepted_at=c.accepted_at,
             payment_deadline=contracts.payment_deadline_of(c, settings),
             paid_on=c.paid_on,
-            working_days_to_payment=contracts.days_to_payment(c),
+            days_to_payment=contracts.days_to_payment(c),
             documents=[document_out(d, settings) for d in docs.get(c.id, [])],
         )
         for c in rows

@@ -241,7 +241,7 @@ def explain(flag: rules.Flag) -> str:
     if code == "paid_late":
         return _(
             "Contract %(number)s was paid in full on %(paid)s, after the payment deadline %(deadline)s "
-            "(%(days)s working days after acceptance).",
+            "(%(days)s calendar days after acceptance).",
             number=number,
             paid=_date(d["paid_on"]),
             deadline=_date(d["payment_deadline"]),

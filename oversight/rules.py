@@ -110,7 +110,7 @@ class ContractFact:
     paid: Decimal = ZERO
     paid_on: date | None = None
     payment_deadline: datetime | None = None
-    days_to_payment: int | None = None  # working days from acceptance to full payment
+    days_to_payment: int | None = None  # calendar days from acceptance to full payment
     flags: tuple[str, ...] = ()  # invoices.rules.contract_flags, now
 
 
