@@ -96,8 +96,11 @@ async def contract_context(
         "my_ratee": my_ratee,
         "criteria": ratings.criteria_for(my_ratee) if my_ratee else (),
         "invoices": await views.invoices_out(db, settings, await billing.invoices_of(db, c.id)),
-        "remaining": c.amount_current - c.invoiced_total,
+        "account": contracts.account_of(c),
+        "remaining": contracts.account_of(c).uninvoiced,
         "payment_deadline": contracts.payment_deadline_of(c, settings),
+        # what accepting now would set (said by the confirmation step before the owner accepts)
+        "pay_by_if_accepted": rules.payment_deadline(clock.now(), c.payment_days, settings.accelerator),
         "days_to_payment": contracts.days_to_payment(c),
         "max_upload_mb": f"{settings.max_upload_bytes / (1024 * 1024):g}",
         "max_extra_days": bounds.MAX_EXTRA_DAYS,
@@ -463,6 +466,7 @@ async def oversight_page(
             "rows": rows,
             "flags": {c.id: contracts.flags_of(c, settings) for c in rows},
             "days_to_payment": {c.id: contracts.days_to_payment(c) for c in rows},
+            "accounts": {c.id: contracts.account_of(c) for c in rows},
         },
     )
 

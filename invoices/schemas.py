@@ -62,8 +62,9 @@ class ContractOut(BaseModel):
     signed_at: datetime | None
     due_at: datetime | None
     due_at_current: datetime | None
-    invoiced_total: Money
+    invoiced_total: Money = Field(description="invoices net of credit notes")
     paid_total: Money
+    outstanding: Money = Field(description="invoiced (net of credit notes) and not paid")
     delivered_at: datetime | None
     accepted_at: datetime | None
     payment_deadline: datetime | None
