@@ -71,9 +71,8 @@ async def test_every_figure_of_a_contract_agrees_across_the_demo(client, factory
             shown = re.search(r'id="outstanding"><strong>([^<]+)</strong>', html)
             assert shown and _money(shown.group(1)) == truth[c.number].outstanding, c.number
         listing = (await page.get("/finance/contracts")).text
-        shown_rows = re.findall(
-            r'<a href="/workspace/contracts/[^"]+">([^<]+)</a>.*?<td class="num outstanding">([^<]+)</td>', listing, re.S
-        )
+        row_re = r'<a href="/workspace/contracts/[^"]+">([^<]+)</a>.*?<td class="num outstanding">([^<]+)</td>'
+        shown_rows = re.findall(row_re, listing, re.S)
         assert shown_rows
         for number, amount in shown_rows:
             assert _money(amount) == truth[number].outstanding, number
