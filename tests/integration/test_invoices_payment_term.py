@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from invoices import billing, delivery, documents, rendering
+from invoices import billing, bounds, delivery, documents, rendering
 from invoices import contracts as contracts_service
 from invoices.models import Contract, Invoice, InvoiceKind
 from market import clock
@@ -239,12 +239,27 @@ async def test_irreversible_actions_ask_first(app, factory, settings):
         )
         assert bad.status_code == 415
         assert re.search(r'name="files".*?<span class="hint">[^<]*choose them again', bad.text, re.S)
-        ok = await p.post(
-            f"{page}/deliveries",
-            data={"csrf_token": csrf(p), "note": "报告"},
-            files={"files": ("report.pdf", PDF, "application/pdf")},
+        # a refusal for another reason (the note is too long) keeps the acceptable file: held, listed,
+        # and sent again by its token without being chosen again
+        refused = await p.post(
+            f"{page}/deliveries?lang=en",
+            data={"csrf_token": csrf(p), "note": "长" * (bounds.DELIVERY_NOTE + 1)},
+            files={"files": ("评估报告.pdf", PDF, "application/pdf")},
         )
-        assert ok.status_code == 303
+        assert refused.status_code == 422, refused.text
+        assert "Kept from your last attempt: 评估报告.pdf" in refused.text
+        tokens = re.findall(r'name="files_held" value="([^"]+)"', refused.text)
+        assert len(tokens) == 1
+        forged = await p.post(
+            f"{page}/deliveries",
+            data={"csrf_token": csrf(p), "note": "报告", "files_held": tokens[0][:-4] + "0000"},
+        )
+        assert forged.status_code == 422 and "are no longer kept" in forged.text
+        ok = await p.post(f"{page}/deliveries", data={"csrf_token": csrf(p), "note": "报告", "files_held": tokens[0]})
+        assert ok.status_code == 303, ok.text
+        async with factory() as session:
+            files = await delivery.files_of(session, [d.id for d in await delivery.deliveries_of(session, contract.id)])
+        assert [f.filename for rows in files.values() for f in rows] == ["评估报告.pdf"]
         html = (await o.get(f"{page}?lang=en")).text
         assert asks(html, f"{page}/accept", "the payment clock starts")
         assert asks(html, f"{page}/accept", "within 30 calendar days")
