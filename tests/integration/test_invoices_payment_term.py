@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import uuid
 from datetime import datetime
 from decimal import Decimal
 
@@ -325,3 +326,71 @@ async def test_one_outstanding_amount_for_many_contracts(factory, settings):
     )
     assert found[a.id].uninvoiced == Decimal("4000.00")
     assert (found[b.id].invoiced, found[b.id].outstanding) == (Decimal("0.00"), Decimal("0.00"))
+
+
+async def test_migration_0011_continues_each_series_after_the_numbers_already_issued(factory, settings, database_url):
+    """Before 0011 both kinds shared one counter: FP-1, HZ-2, FP-3. After it the credit notes
+    carry on after HZ-2 and the invoices after FP-3 (no duplicate; issued numbers never change)."""
+    from sqlalchemy import create_engine, insert
+
+    from market import migrations
+    from market.db import sync_url
+    from market.numbering import NumberCounter
+
+    owner, provider = await make_parties(factory)
+    contract = await signed_contract(factory, settings, owner, provider, amount=Decimal("9000"))
+    year = clock.today_local().year
+    migrations.downgrade(database_url, "0008")
+    engine = create_engine(sync_url(database_url))
+    first = uuid.uuid4()
+    try:
+        with engine.begin() as conn:
+            common = {
+                "contract_id": contract.id,
+                "issuer_id": provider.org_id,
+                "recipient_id": owner.org_id,
+                "year": year,
+                "issued_at": clock.now(),
+                "issued_by": provider.id,
+            }
+            old = [
+                {"id": first, "kind": "invoice", "seq": 1, "number": f"FP-{year}-000001", "amount": Decimal("3000")},
+                {
+                    "id": uuid.uuid4(),
+                    "kind": "credit_note",
+                    "seq": 2,
+                    "number": f"HZ-{year}-000002",
+                    "amount": Decimal("1000"),
+                    "credits_invoice_id": first,
+                    "reason": "旧编号",
+                },
+                {
+                    "id": uuid.uuid4(),
+                    "kind": "invoice",
+                    "seq": 3,
+                    "number": f"FP-{year}-000003",
+                    "amount": Decimal("2000"),
+                },
+            ]
+            for row in old:
+                conn.execute(insert(Invoice.__table__).values(**common, **row))
+            conn.execute(
+                insert(NumberCounter.__table__).values(series="invoice", scope=str(provider.org_id), year=year, value=3)
+            )
+            conn.execute(
+                Contract.__table__.update()
+                .where(Contract.__table__.c.id == contract.id)
+                .values(invoiced_total=Decimal("4000"))
+            )
+    finally:
+        engine.dispose()
+    migrations.upgrade(database_url)
+    async with factory() as session:
+        note = await billing.issue_credit_note(
+            session, actor_of(provider, "provider"), first, reason="迁移后冲销", amount=Decimal("500")
+        )
+        invoice = await billing.issue_invoice(
+            session, actor_of(provider, "provider"), contract.id, amount=Decimal("10")
+        )
+        await session.commit()
+    assert (note.number, invoice.number) == (f"HZ-{year}-000003", f"FP-{year}-000004")
