@@ -3,8 +3,8 @@
 * The provider issues invoices against a signed contract; the total invoiced net of credit notes
   never exceeds the contract amount (checked under the contract's row lock, and by a CHECK on the
   contract's running total).
-* Numbers are consecutive per issuer and year, one sequence for invoices and credit notes,
-  taken from a counter row locked FOR UPDATE (:mod:`market.numbering`).
+* Numbers are consecutive per issuer and year, one series for invoices (FP-) and another for
+  credit notes (HZ-), each taken from its own counter row locked FOR UPDATE (:mod:`market.numbering`).
 * Issued invoices never change (a database trigger refuses UPDATE and DELETE); a correction is
   a credit note that refers to the invoice.
 * The owner records payments against an invoice; paying more than is outstanding is refused.
@@ -161,7 +161,7 @@ def _tax_no(value: str | None) -> str | None:
 
 async def _numbered(session: AsyncSession, kind: InvoiceKind, issuer_id: uuid.UUID) -> tuple[int, int, str]:
     year = rules.local_year(clock.now())
-    seq = await numbering.next_number(session, "invoice", year, scope=str(issuer_id))
+    seq = await numbering.next_number(session, rules.INVOICE_SERIES[kind], year, scope=str(issuer_id))
     return year, seq, numbering.reference(rules.INVOICE_PREFIXES[kind], year, seq)
 
 
@@ -341,7 +341,7 @@ async def record_payment(
         data["paid_in_full"] = True
         if contract.accepted_at is not None:
             deadline = rules.payment_deadline(contract.accepted_at, contract.payment_days, settings.accelerator)
-            data["working_days_from_acceptance"] = rules.working_days_to_payment(contract.accepted_at, contract.paid_on)
+            data["days_from_acceptance"] = rules.days_to_payment(contract.accepted_at, contract.paid_on)
             data["late"] = not rules.paid_by_deadline(contract.paid_on, now, deadline, settings.accelerator)
     await session.flush()
     audit.record(session, actor, "payment.recorded", "invoice", original.id, data)

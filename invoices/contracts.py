@@ -9,7 +9,7 @@ the contract through :func:`tell_bidding` (``bidding.purchases.mark_contract``).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -198,6 +198,7 @@ def visible_to(actor: Actor) -> ColumnElement[bool]:
 
 
 def flags_of(contract: Contract, settings: Settings, now: datetime | None = None) -> list[str]:
+    account = account_of(contract)
     return rules.contract_flags(
         rules.ContractFacts(
             status=contract.status,
@@ -206,8 +207,9 @@ def flags_of(contract: Contract, settings: Settings, now: datetime | None = None
             due_at=contract.due_at_current,
             delivered_at=contract.delivered_at,
             accepted_at=contract.accepted_at,
-            amount=contract.amount_current,
-            paid_total=contract.paid_total,
+            amount=account.amount,
+            invoiced=account.invoiced,
+            paid_total=account.paid,
             paid_on=contract.paid_on,
             paid_recorded_at=contract.paid_recorded_at,
             payment_days=contract.payment_days,
@@ -217,6 +219,34 @@ def flags_of(contract: Contract, settings: Settings, now: datetime | None = None
     )
 
 
+# --- the account: invoiced, paid, outstanding ----------------------------------------------------
+
+
+def account_of(contract: Contract) -> rules.Account:
+    """THE invoiced (net of credit notes), paid and outstanding amounts of a contract: every page,
+    the API, the flags, the CSV export and the OCDS releases show these figures.
+
+    They are the contract's running totals, which :mod:`invoices.billing` moves with each invoice,
+    credit note and payment under the contract's row lock (and CHECK constraints bound)."""
+    return rules.Account(amount=contract.amount_current, invoiced=contract.invoiced_total, paid=contract.paid_total)
+
+
+async def accounts(session: AsyncSession, contract_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, rules.Account]:
+    """:func:`account_of` for many contracts in one query (lists, exports)."""
+    ids = list(dict.fromkeys(contract_ids))
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(
+            col(Contract.id), col(Contract.amount_current), col(Contract.invoiced_total), col(Contract.paid_total)
+        ).where(col(Contract.id).in_(ids))
+    )
+    return {
+        contract_id: rules.Account(amount=amount, invoiced=invoiced, paid=paid)
+        for contract_id, amount, invoiced, paid in rows
+    }
+
+
 def payment_deadline_of(contract: Contract, settings: Settings) -> datetime | None:
     if contract.accepted_at is None:
         return None
@@ -224,10 +254,10 @@ def payment_deadline_of(contract: Contract, settings: Settings) -> datetime | No
 
 
 def days_to_payment(contract: Contract) -> int | None:
-    """Working days from acceptance to the payment that completed the price (None until then)."""
+    """Calendar days from acceptance to the payment that completed the price (None until then)."""
     if contract.accepted_at is None or contract.paid_on is None:
         return None
-    return rules.working_days_to_payment(contract.accepted_at, contract.paid_on)
+    return rules.days_to_payment(contract.accepted_at, contract.paid_on)
 
 
 # the SQL side of the flag filters: a superset that flags_of() then narrows

@@ -264,11 +264,11 @@ class Rating(SQLModel, table=True):
 
 class Invoice(SQLModel, table=True):
     """An invoice or a credit note issued by the provider against a signed contract. Numbers are
-    consecutive per issuer and year (one sequence for both kinds). Rows are never changed."""
+    consecutive per issuer, kind and year (FP- and HZ- are two series). Rows are never changed."""
 
     __tablename__ = "invoices"
     __table_args__ = (
-        UniqueConstraint("issuer_id", "year", "seq"),
+        UniqueConstraint("issuer_id", "kind", "year", "seq"),
         UniqueConstraint("issuer_id", "number"),
         CheckConstraint(one_of("kind", InvoiceKind), name="kind"),
         CheckConstraint("amount > 0", name="amount_positive"),

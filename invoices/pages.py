@@ -24,14 +24,15 @@ from invoices import labels as _labels  # noqa: F401  (registers the vocabularie
 from invoices.api import UPLOAD_REQUEST_LIMIT, read_uploads, serve_delivery_file, serve_pdf
 from invoices.models import AgreementStatus, ContractStatus, DocumentKind, InvoiceKind
 from invoices.schemas import AgreementIn, CreditNoteIn, DeliveryIn, InvoiceIn, PaymentIn, RatingIn, ReasonIn
+from listings import storage
 from market import clock
 from market.actor import Actor
-from market.errors import InvalidInput
+from market.errors import DomainError, InvalidInput
 from market.i18n import gettext as _
 from market.identity.guards import oversight, requires_role
 from market.settings import Settings
 from market.terms import N_
-from market.web.deps import AppSettings, CurrentActor, DbSession
+from market.web.deps import AppSettings, CurrentActor, DbSession, client_ip
 from market.web.forms import ContextBuilder, parse, read_form, refusal
 from market.web.pages import Pager, Tile, redirect
 from market.web.problems import FormInvalid
@@ -96,12 +97,12 @@ async def contract_context(
         "my_ratee": my_ratee,
         "criteria": ratings.criteria_for(my_ratee) if my_ratee else (),
         "invoices": await views.invoices_out(db, settings, await billing.invoices_of(db, c.id)),
-        "remaining": c.amount_current - c.invoiced_total,
+        "account": contracts.account_of(c),
+        "remaining": contracts.account_of(c).uninvoiced,
         "payment_deadline": contracts.payment_deadline_of(c, settings),
+        # what accepting now would set (said by the confirmation step before the owner accepts)
+        "pay_by_if_accepted": rules.payment_deadline(clock.now(), c.payment_days, settings.accelerator),
         "days_to_payment": contracts.days_to_payment(c),
-        "calendar_days_to_payment": (
-            rules.calendar_days_to_payment(c.accepted_at, c.paid_on) if c.accepted_at and c.paid_on else None
-        ),
         "max_upload_mb": f"{settings.max_upload_bytes / (1024 * 1024):g}",
         "max_extra_days": bounds.MAX_EXTRA_DAYS,
     }
@@ -210,10 +211,37 @@ async def delivery_submit(
     settings: AppSettings,
 ) -> Redirect:
     form = await read_form(request)  # multipart: the files and the note
-    async with refusal(db, CONTRACT_PAGE, _again(db, actor, settings, contract_id), form=form, name="delivery"):
+    client = client_ip(request)
+    uploads: list[delivery.Upload] = []
+
+    async def again() -> dict[str, Any]:
+        """The page again, keeping the acceptable files sent (as registration keeps its licence):
+        held, named by tokens in hidden fields, so they need not be chosen a second time."""
+        context = await contract_context(db, actor, settings, contract_id)
+        kept: list[storage.Held] = []
+        for upload in uploads:
+            try:
+                kept.append(storage.hold(settings, client, upload.data, upload.filename, field="files"))
+            except DomainError:
+                continue  # a file we refuse is not kept: its own error says why
+        return context | {"held_files": kept}
+
+    async with refusal(db, CONTRACT_PAGE, again, form=form, name="delivery"):
+        uploads.extend(await read_uploads(form.files.get("files", [])))
+        digests = {hashlib.sha256(u.data).hexdigest() for u in uploads if u.data}
+        uploads[:] = [u for u in uploads if u.data]  # an empty file input sends an empty part
+        for token in form.getall("files_held"):
+            found = storage.held(settings, token)
+            if found is None:
+                raise InvalidInput.field(
+                    "files", _("The files you chose before are no longer kept; choose them again.")
+                )
+            held_file, content = found
+            if held_file.sha256 not in digests:
+                digests.add(held_file.sha256)
+                uploads.append(delivery.Upload(filename=held_file.filename, data=content))
         data = parse(DeliveryIn, form)
-        uploads = await read_uploads(form.files.get("files", []))
-        await delivery.submit(db, actor, settings, contract_id, note=data.note, files=uploads)
+        await delivery.submit(db, actor, settings, contract_id, note=data.note, files=list(uploads))
     return redirect(_contract_url(contract_id, "deliveries"), done="delivery-submitted")
 
 
@@ -466,6 +494,7 @@ async def oversight_page(
             "rows": rows,
             "flags": {c.id: contracts.flags_of(c, settings) for c in rows},
             "days_to_payment": {c.id: contracts.days_to_payment(c) for c in rows},
+            "accounts": {c.id: contracts.account_of(c) for c in rows},
         },
     )
 

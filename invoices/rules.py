@@ -17,9 +17,9 @@ from market.workdays import (
     SECONDS_PER_DAY,
     add_period,
     add_working_days_to_date,
+    calendar_due_date,
     due_date,
     end_of_local_day,
-    working_days_between,
 )
 
 CAPITAL_DIGITS = "零壹贰叁肆伍陆柒捌玖"
@@ -52,9 +52,10 @@ def amount_in_capitals(amount: Decimal) -> str:
 
 
 # the prefixes of the gap-free series (numbered by market.numbering.reference): contracts, and the
-# invoices and credit notes of an issuer, which share one sequence per year
+# invoices and the credit notes of an issuer, two series each consecutive per year
 CONTRACT_PREFIX = "HT"
 INVOICE_PREFIXES = {InvoiceKind.invoice: "FP", InvoiceKind.credit_note: "HZ"}
+INVOICE_SERIES = {InvoiceKind.invoice: "invoice", InvoiceKind.credit_note: "credit_note"}  # number_counters.series
 
 
 def agreement_number(contract_no: str, seq: int) -> str:
@@ -85,9 +86,17 @@ def signing_deadline(drafted_at: datetime, signing_days: int, accelerator: int =
     return add_period(drafted_at, signing_days, accelerator)
 
 
+# 保障中小企业款项支付条例 art. 8: public bodies pay within 30 days of acceptance; a contract may
+# agree a longer term, never beyond 60 days. Calendar days, not working days.
+DEFAULT_PAYMENT_DAYS = 30
+MAX_PAYMENT_DAYS = 60
+
+
 def payment_deadline(accepted_at: datetime, payment_days: int, accelerator: int = 1) -> datetime:
-    """Public bodies pay within the payment term after acceptance (保障中小企业款项支付条例)."""
-    return due_date(accepted_at, payment_days, accelerator)
+    """Public bodies pay within the payment term after acceptance (保障中小企业款项支付条例): in
+    calendar days, so the end of the local day ``payment_days`` days after the acceptance date
+    (weekends and holidays count); accelerated like every rule period."""
+    return calendar_due_date(accepted_at, payment_days, accelerator)
 
 
 def paid_by_deadline(paid_on: date, recorded_at: datetime, deadline: datetime, accelerator: int = 1) -> bool:
@@ -96,6 +105,31 @@ def paid_by_deadline(paid_on: date, recorded_at: datetime, deadline: datetime, a
     if accelerator > 1:
         return ensure_aware(recorded_at) <= ensure_aware(deadline)
     return paid_on <= ensure_aware(deadline).astimezone(LOCAL_TZ).date()
+
+
+@dataclass(frozen=True)
+class Account:
+    """What a contract's invoices and payments come to: the one definition of invoiced, paid and
+    outstanding that every page, flag, export and OCDS release shows (see
+    :func:`invoices.contracts.account_of` and :func:`invoices.contracts.accounts`)."""
+
+    amount: Decimal  # the contract price now (after supplementary agreements)
+    invoiced: Decimal  # invoices net of credit notes
+    paid: Decimal
+
+    @property
+    def outstanding(self) -> Decimal:
+        """Invoiced and not paid: what the purchaser owes now."""
+        return self.invoiced - self.paid
+
+    @property
+    def uninvoiced(self) -> Decimal:
+        """Of the price, what the provider has not invoiced (net of credit notes)."""
+        return self.amount - self.invoiced
+
+    @property
+    def paid_up(self) -> bool:
+        return self.paid >= self.amount
 
 
 @dataclass(frozen=True)
@@ -109,6 +143,7 @@ class ContractFacts:
     delivered_at: datetime | None  # the latest submission
     accepted_at: datetime | None
     amount: Decimal
+    invoiced: Decimal  # net of credit notes
     paid_total: Decimal
     paid_on: date | None  # the date of the payment that completed the price
     paid_recorded_at: datetime | None
@@ -119,7 +154,7 @@ FLAG_SIGNING_OVERDUE = "signing_overdue"  # not signed by both within the signin
 FLAG_SIGNED_LATE = "signed_late"  # signed by both, after the signing period
 FLAG_OVERDUE = "overdue"  # the service is past its due date and not accepted
 FLAG_DELIVERED_LATE = "delivered_late"  # accepted, but the accepted delivery came after the due date
-FLAG_PAYMENT_OVERDUE = "payment_overdue"  # accepted, not paid in full, past the payment term
+FLAG_PAYMENT_OVERDUE = "payment_overdue"  # accepted, an invoiced amount unpaid past the payment term
 FLAG_PAID_LATE = "paid_late"  # paid in full after the payment term
 
 FLAGS = (
@@ -157,7 +192,8 @@ def contract_flags(facts: ContractFacts, now: datetime, accelerator: int = 1) ->
         flags.append(FLAG_DELIVERED_LATE)
     deadline = payment_deadline(facts.accepted_at, facts.payment_days, accelerator)
     if facts.paid_total < facts.amount:
-        if now > deadline:
+        # the purchaser owes what was invoiced (net of credit notes) and is unpaid: the outstanding amount
+        if now > deadline and facts.invoiced > facts.paid_total:
             flags.append(FLAG_PAYMENT_OVERDUE)
     elif (
         facts.paid_on is not None
@@ -168,13 +204,9 @@ def contract_flags(facts: ContractFacts, now: datetime, accelerator: int = 1) ->
     return flags
 
 
-def working_days_to_payment(accepted_at: datetime, paid_on: date) -> int:
-    """Working days from the acceptance date to the payment date (0 when paid on the day or before)."""
-    accepted_day = ensure_aware(accepted_at).astimezone(LOCAL_TZ).date()
-    return working_days_between(accepted_day, paid_on)
-
-
-def calendar_days_to_payment(accepted_at: datetime, paid_on: date) -> int:
+def days_to_payment(accepted_at: datetime, paid_on: date) -> int:
+    """Calendar days from the acceptance date to the payment date (0 when paid on the day or before),
+    the days the payment term counts."""
     accepted_day = ensure_aware(accepted_at).astimezone(LOCAL_TZ).date()
     return max(0, (paid_on - accepted_day).days)
 

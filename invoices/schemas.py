@@ -62,13 +62,14 @@ class ContractOut(BaseModel):
     signed_at: datetime | None
     due_at: datetime | None
     due_at_current: datetime | None
-    invoiced_total: Money
+    invoiced_total: Money = Field(description="invoices net of credit notes")
     paid_total: Money
+    outstanding: Money = Field(description="invoiced (net of credit notes) and not paid")
     delivered_at: datetime | None
     accepted_at: datetime | None
     payment_deadline: datetime | None
     paid_on: date | None
-    working_days_to_payment: int | None
+    days_to_payment: int | None = Field(description="calendar days from acceptance to full payment")
     documents: list[DocumentOut]
 
 

@@ -106,13 +106,14 @@ async def contracts_out(session: AsyncSession, settings: Settings, rows: list[Co
             signed_at=c.signed_at,
             due_at=c.due_at,
             due_at_current=c.due_at_current,
-            invoiced_total=c.invoiced_total,
-            paid_total=c.paid_total,
+            invoiced_total=contracts.account_of(c).invoiced,
+            paid_total=contracts.account_of(c).paid,
+            outstanding=contracts.account_of(c).outstanding,
             delivered_at=c.delivered_at,
             accepted_at=c.accepted_at,
             payment_deadline=contracts.payment_deadline_of(c, settings),
             paid_on=c.paid_on,
-            working_days_to_payment=contracts.days_to_payment(c),
+            days_to_payment=contracts.days_to_payment(c),
             documents=[document_out(d, settings) for d in docs.get(c.id, [])],
         )
         for c in rows

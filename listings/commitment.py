@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from market.terms import N_
 
-VERSION = "2026-1"
+VERSION = "2026-2"  # 2026-2: the payment term in calendar days
 
 PROVIDER_LETTER: tuple[str, ...] = (
     N_("The information and documents we submit are true, complete and valid; we answer for any falsehood."),
@@ -36,8 +36,9 @@ OWNER_LETTER: tuple[str, ...] = (
         "not name, recommend or hint at a provider, and we do not split a purchase to avoid a threshold."
     ),
     N_(
-        "We sign, accept and pay on this platform, and pay within 30 days of acceptance as the Regulations on "
-        "Ensuring Payments to Small and Medium-sized Enterprises require."
+        "We sign, accept and pay on this platform, and pay within 30 calendar days of acceptance as the "
+        "Regulations on Ensuring Payments to Small and Medium-sized Enterprises require (a contract may agree a "
+        "longer term, never beyond 60 days)."
     ),
     N_("We rate every provider truthfully after acceptance and accept the oversight of the finance bureau."),
 )

@@ -15,6 +15,9 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 OCID_PREFIX_RE = re.compile(r"^ocds-[a-z0-9]{6}$")
 DEV_SECRET_KEY = "dev-insecure-secret-change-me"  # noqa: S105 - refused in production
+# 保障中小企业款项支付条例 art. 8: public bodies pay within 30 calendar days of acceptance; a contract
+# may agree a longer term, never beyond 60 days
+MAX_PAYMENT_DAYS = 60
 
 
 class SettingsError(ValueError):
@@ -87,6 +90,7 @@ class Settings:
     min_bidding_days: int = 3
     publicity_days: int = 3
     signing_days: int = 5
+    # the payment term in CALENDAR days from acceptance, stored on each contract when it is drafted
     payment_days: int = 30
     # a bid below this share of the mean of the other valid bids is abnormally low (its bidder explains)
     abnormal_low_ratio: Decimal = Decimal("0.5")
@@ -123,6 +127,12 @@ class Settings:
             raise SettingsError("MARKET_OCDS_PREFIX must look like ocds-abc123 (ocds- and six letters or digits)")
         if self.accelerator < 1:
             raise SettingsError("MARKET_ACCELERATOR must be 1 or more")
+        if not 1 <= self.payment_days <= MAX_PAYMENT_DAYS:
+            raise SettingsError(
+                f"MARKET_PAYMENT_DAYS must be from 1 to {MAX_PAYMENT_DAYS} calendar days after acceptance "
+                f"(保障中小企业款项支付条例: 30 days, a contract may agree at most {MAX_PAYMENT_DAYS}), "
+                f"got {self.payment_days}"
+            )
         if self.is_production:
             if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
                 raise SettingsError(
@@ -170,7 +180,7 @@ class Settings:
             min_bidding_days=_int(env, "MARKET_MIN_BIDDING_DAYS", default.min_bidding_days, 1),
             publicity_days=_int(env, "MARKET_PUBLICITY_DAYS", default.publicity_days, 1),
             signing_days=_int(env, "MARKET_SIGNING_DAYS", default.signing_days, 1),
-            payment_days=_int(env, "MARKET_PAYMENT_DAYS", default.payment_days, 1),
+            payment_days=_int(env, "MARKET_PAYMENT_DAYS", default.payment_days, 1),  # at most 60: validate()
             abnormal_low_ratio=_decimal(
                 env, "MARKET_ABNORMAL_LOW_RATIO", default.abnormal_low_ratio, Decimal("0.01"), Decimal("1")
             ),

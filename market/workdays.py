@@ -3,8 +3,11 @@
 Working days follow the State Council's schedule as published in ``holidays.China``:
 statutory holidays are off, and the adjusted weekend days (调休上班) are working days.
 
+Some terms count calendar days instead (the payment term of 保障中小企业款项支付条例):
+:func:`calendar_due_date` ends them at the end of the local day, holidays included.
+
 With an accelerator N > 1 (demos and black-box tests only; refused in production) a period of
-``d`` working days becomes ``d * 86400 / N`` calendar seconds, so that with N = 86400 a day
+``d`` working (or calendar) days becomes ``d * 86400 / N`` calendar seconds, so that with N = 86400 a day
 lasts one second.
 """
 
@@ -80,3 +83,17 @@ def due_date(start: datetime, service_days: int, accelerator: int = 1) -> dateti
         return add_period(start, service_days, accelerator)
     local_day = ensure_aware(start).astimezone(LOCAL_TZ).date()
     return end_of_local_day(add_working_days_to_date(local_day, service_days))
+
+
+def calendar_due_date(start: datetime, days: int, accelerator: int = 1) -> datetime:
+    """When a term of ``days`` calendar days that starts at ``start`` ends: the end of the local
+    day ``days`` days after the start date, weekends and holidays counted like any day.
+
+    Accelerated like a working-day period: ``days * 86400 / accelerator`` seconds after ``start``.
+    """
+    if days < 0:
+        raise ValueError("days must not be negative")
+    if accelerator > 1:
+        return ensure_aware(start) + timedelta(seconds=days * SECONDS_PER_DAY / accelerator)
+    local_day = ensure_aware(start).astimezone(LOCAL_TZ).date()
+    return end_of_local_day(local_day + timedelta(days=days))

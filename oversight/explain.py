@@ -248,20 +248,19 @@ def explain(flag: rules.Flag) -> str:
             date=_date(d["due_at"]),
         )
     if code == "payment_overdue":
-        outstanding = Decimal(d["amount"]) - Decimal(d["paid"])
         return _(
-            "Contract %(number)s was accepted on %(accepted)s; %(outstanding)s of %(amount)s is still unpaid after "
-            "the payment deadline %(deadline)s.",
+            "Contract %(number)s was accepted on %(accepted)s; %(outstanding)s of the %(invoiced)s invoiced (net of "
+            "credit notes) is still unpaid after the payment deadline %(deadline)s.",
             number=number,
             accepted=_date(d["accepted_at"]),
-            outstanding=_money(outstanding),
-            amount=_money(d["amount"]),
+            outstanding=_money(d["outstanding"]),
+            invoiced=_money(d["invoiced"]),
             deadline=_date(d["payment_deadline"]),
         )
     if code == "paid_late":
         return _(
             "Contract %(number)s was paid in full on %(paid)s, after the payment deadline %(deadline)s "
-            "(%(days)s working days after acceptance).",
+            "(%(days)s calendar days after acceptance).",
             number=number,
             paid=_date(d["paid_on"]),
             deadline=_date(d["payment_deadline"]),

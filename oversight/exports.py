@@ -84,6 +84,7 @@ COLUMNS: list[Column] = [
     Column(N_("Accepted"), MOMENT, lambda p, s, f: _contract(p, "accepted_at"), 17),
     Column(N_("Invoiced (net)"), MONEY, lambda p, s, f: _contract(p, "invoiced")),
     Column(N_("Paid"), MONEY, lambda p, s, f: _contract(p, "paid")),
+    Column(N_("Outstanding"), MONEY, lambda p, s, f: _contract(p, "outstanding")),
     Column(N_("Paid in full on"), DAY, lambda p, s, f: _contract(p, "paid_on"), 12),
     Column(N_("Red flags"), TEXT, lambda p, s, f: _("; ").join(label(x.code, "oversight_flag") for x in f), 40),
     Column(N_("Flag codes"), TEXT, lambda p, s, f: " ".join(x.code for x in f), 24),

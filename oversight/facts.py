@@ -267,6 +267,7 @@ async def cancellations(
 
 
 def contract_fact(c: Contract, settings: Settings, now: datetime) -> rules.ContractFact:
+    account = contracts_service.account_of(c)
     return rules.ContractFact(
         id=c.id,
         number=c.number,
@@ -276,8 +277,9 @@ def contract_fact(c: Contract, settings: Settings, now: datetime) -> rules.Contr
         signed_at=c.signed_at,
         due_at=c.due_at_current,
         accepted_at=c.accepted_at,
-        invoiced=c.invoiced_total,
-        paid=c.paid_total,
+        invoiced=account.invoiced,
+        paid=account.paid,
+        outstanding=account.outstanding,
         paid_on=c.paid_on,
         payment_deadline=contracts_service.payment_deadline_of(c, settings),
         days_to_payment=contracts_service.days_to_payment(c),

@@ -33,6 +33,7 @@ from sqlmodel import col
 
 from bidding import timeline as bidding_timeline
 from bidding.models import Bid, BidStatus, Method, Purchase, PurchaseStatus, Question, Selection, SelectionStatus
+from invoices import contracts as contracts_service
 from invoices.models import Contract, Payment
 from listings.models import CatalogItem
 from market import clock
@@ -210,7 +211,7 @@ def release(proc: Process, settings: Settings) -> dict[str, Any]:
     contracts = []
     c = proc.contract
     if c is not None and current is not None:
-        paid_up = c.accepted_at is not None and c.paid_total >= c.amount_current
+        paid_up = c.accepted_at is not None and contracts_service.account_of(c).paid_up
         transactions = []
         for pay in proc.payments:
             transactions.append(

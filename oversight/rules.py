@@ -121,11 +121,12 @@ class ContractFact:
     signed_at: datetime | None = None
     due_at: datetime | None = None
     accepted_at: datetime | None = None
-    invoiced: Decimal = ZERO  # net of credit notes
+    invoiced: Decimal = ZERO  # net of credit notes (invoices.contracts.account_of)
     paid: Decimal = ZERO
+    outstanding: Decimal = ZERO  # invoiced and not paid
     paid_on: date | None = None
     payment_deadline: datetime | None = None
-    days_to_payment: int | None = None  # working days from acceptance to full payment
+    days_to_payment: int | None = None  # calendar days from acceptance to full payment
     flags: tuple[str, ...] = ()  # invoices.rules.contract_flags, now
 
 
@@ -762,7 +763,9 @@ def purchase_flags(
                         accepted_at=c.accepted_at,
                         payment_deadline=c.payment_deadline,
                         amount=c.amount,
+                        invoiced=c.invoiced,
                         paid=c.paid,
+                        outstanding=c.outstanding,
                         paid_on=c.paid_on,
                         days_to_payment=c.days_to_payment,
                     )

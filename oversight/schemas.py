@@ -99,7 +99,7 @@ class TimelinessOut(BaseModel):
     paid_in_full: int
     paid_late: int
     payment_overdue: int
-    average_days_to_payment: Decimal | None = Field(description="working days from acceptance to full payment")
+    average_days_to_payment: Decimal | None = Field(description="calendar days from acceptance to full payment")
     paid_on_time_share: Decimal | None
 
     @classmethod

@@ -137,7 +137,7 @@ async def test_credit_notes_and_payments(client, factory, settings):
     )
     assert r.status_code == 201, r.text
     note = r.json()
-    assert note["number"] == f"HZ-{year}-000002"  # one sequence for invoices and credit notes
+    assert note["number"] == f"HZ-{year}-000001"  # credit notes have a series of their own
     got = (await client.get(f"/api/v1/invoices/{note['id']}", headers=owner_h)).json()
     assert got["kind"] == "credit_note" and got["credits_invoice_id"] == inv["id"] and got["state"] == "credit_note"
     assert_problem(
@@ -266,12 +266,12 @@ async def test_days_from_acceptance_to_payment_and_late_payment(client, factory,
     late = await signed_contract(factory, settings, owner, provider, amount=Decimal("2000"))
     for c in (on_time, late):
         await _deliver_and_accept(factory, settings, owner, provider, c.id)
-    # accepted Monday 2026-03-02: 30 working days end on Tuesday 2026-04-14 (Qingming Mon 04-06 is off)
+    # accepted Monday 2026-03-02: 30 calendar days end on Wednesday 2026-04-01
     clock.freeze(datetime(2026, 5, 20, 10, 0, tzinfo=LOCAL_TZ))
     provider_h = await login(client, "prov1")
     owner_h = await login(client, "owner1")
     finance_h = await account(client, factory, "finance", "fin")
-    for c, paid_on in ((on_time, date(2026, 4, 14)), (late, date(2026, 4, 15))):
+    for c, paid_on in ((on_time, date(2026, 4, 1)), (late, date(2026, 4, 2))):
         inv = (
             await client.post(f"/api/v1/contracts/{c.id}/invoices", headers=provider_h, json={"amount": str(c.amount)})
         ).json()
@@ -283,9 +283,9 @@ async def test_days_from_acceptance_to_payment_and_late_payment(client, factory,
         assert r.status_code == 201, r.text
     good = (await client.get(f"/api/v1/contracts/{on_time.id}", headers=owner_h)).json()
     bad = (await client.get(f"/api/v1/contracts/{late.id}", headers=owner_h)).json()
-    assert good["payment_deadline"].startswith("2026-04-14")
-    assert (good["working_days_to_payment"], good["flags"]) == (30, [])
-    assert (bad["working_days_to_payment"], bad["flags"]) == (31, ["paid_late"])
+    assert good["payment_deadline"].startswith("2026-04-01")
+    assert (good["days_to_payment"], good["flags"]) == (30, [])
+    assert (bad["days_to_payment"], bad["flags"]) == (31, ["paid_late"])
     flagged = (await client.get("/api/v1/contracts?flag=paid_late", headers=finance_h)).json()
     assert [c["number"] for c in flagged["items"]] == [late.number]
 
@@ -295,11 +295,13 @@ async def test_unpaid_after_the_payment_term_is_flagged(client, factory, setting
     owner, provider = await make_parties(factory)
     contract = await signed_contract(factory, settings, owner, provider)
     await _deliver_and_accept(factory, settings, owner, provider, contract.id)
-    clock.freeze(datetime(2026, 4, 14, 23, 0, tzinfo=LOCAL_TZ))
+    provider_h = await login(client, "prov1")
+    r = await client.post(f"/api/v1/contracts/{contract.id}/invoices", headers=provider_h, json={"amount": "1000"})
+    assert r.status_code == 201, r.text
+    clock.freeze(datetime(2026, 4, 1, 23, 0, tzinfo=LOCAL_TZ))  # the 30th calendar day after acceptance
     owner_h = await login(client, "owner1")
     assert (await client.get(f"/api/v1/contracts/{contract.id}", headers=owner_h)).json()["flags"] == []
-    clock.freeze(datetime(2026, 4, 15, 0, 30, tzinfo=LOCAL_TZ))
+    clock.freeze(datetime(2026, 4, 2, 0, 30, tzinfo=LOCAL_TZ))
     owner_h = await login(client, "owner1")
-    assert (await client.get(f"/api/v1/contracts/{contract.id}", headers=owner_h)).json()["flags"] == [
-        "payment_overdue"
-    ]
+    body = (await client.get(f"/api/v1/contracts/{contract.id}", headers=owner_h)).json()
+    assert body["flags"] == ["payment_overdue"] and body["outstanding"] == "1000.00"

@@ -3,7 +3,7 @@ China calendar, document numbers, flags, and content sniffing of uploads."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from invoices import rules
+from invoices.models import ContractStatus
 from market.clock import LOCAL_TZ
 from market.numbering import reference
 
@@ -124,18 +125,56 @@ def test_due_date_accelerated_and_extended() -> None:
     assert rules.extend_due(start, 3, accelerator=86400) == start + timedelta(seconds=3)
 
 
-def test_signing_deadline_and_payment_term_in_working_days() -> None:
+def test_signing_deadline_in_working_days() -> None:
     sign_by = rules.signing_deadline(FRIDAY_BEFORE_NATIONAL_DAY, 5)
     assert sign_by.astimezone(LOCAL_TZ) == datetime(2026, 9, 24, 15, 30, tzinfo=LOCAL_TZ)
+
+
+def test_payment_term_in_calendar_days_despite_the_national_day_holiday() -> None:
+    """保障中小企业款项支付条例: 30 calendar days from acceptance; the National Day week counts."""
     accepted = datetime(2026, 9, 30, 10, 0, tzinfo=LOCAL_TZ)
     deadline = rules.payment_deadline(accepted, 30)
-    # National Day, then 10-10 (an adjusted Saturday) counts: the 30th working day is 11-17
-    assert deadline.astimezone(LOCAL_TZ).date() == date(2026, 11, 17)
+    assert deadline.astimezone(LOCAL_TZ) == datetime.combine(date(2026, 10, 30), time.max, tzinfo=LOCAL_TZ)
     recorded = datetime(2026, 12, 1, tzinfo=UTC)
-    assert rules.paid_by_deadline(date(2026, 11, 17), recorded, deadline)
-    assert not rules.paid_by_deadline(date(2026, 11, 18), recorded, deadline)
-    assert rules.working_days_to_payment(accepted, date(2026, 11, 17)) == 30
-    assert rules.calendar_days_to_payment(accepted, date(2026, 11, 17)) == 48
+    assert rules.paid_by_deadline(date(2026, 10, 30), recorded, deadline)
+    assert not rules.paid_by_deadline(date(2026, 10, 31), recorded, deadline)
+    assert rules.days_to_payment(accepted, date(2026, 10, 30)) == 30
+    assert rules.days_to_payment(accepted, date(2026, 9, 29)) == 0
+    # a term ending on a weekend or holiday is not moved: accepted 2026-01-02, 30 days -> Sunday 02-01
+    sunday = rules.payment_deadline(datetime(2026, 1, 2, 23, 30, tzinfo=LOCAL_TZ), 30)
+    assert sunday.astimezone(LOCAL_TZ).date() == date(2026, 2, 1)
+    # the latest hour of the day in China is still the same local day (not the UTC one)
+    late_evening = rules.payment_deadline(datetime(2026, 3, 31, 23, 59, tzinfo=LOCAL_TZ), 60)
+    assert late_evening.astimezone(LOCAL_TZ).date() == date(2026, 5, 30)
+    # accelerated like the working-day periods: a day lasts 86400 / N seconds
+    assert rules.payment_deadline(accepted, 30, accelerator=86400) == accepted + timedelta(seconds=30)
+    assert rules.payment_deadline(accepted, 30, accelerator=1440) == accepted + timedelta(minutes=30)
+
+
+def test_payment_flags_count_calendar_days() -> None:
+    accepted = datetime(2026, 9, 30, 10, 0, tzinfo=LOCAL_TZ)
+    base = dict(
+        status=ContractStatus.accepted,
+        sign_by=datetime(2026, 8, 1, tzinfo=LOCAL_TZ),
+        signed_at=datetime(2026, 7, 31, tzinfo=LOCAL_TZ),
+        due_at=datetime(2026, 9, 30, 23, 0, tzinfo=LOCAL_TZ),
+        delivered_at=datetime(2026, 9, 29, tzinfo=LOCAL_TZ),
+        accepted_at=accepted,
+        amount=Decimal("1000.00"),
+        invoiced=Decimal("1000.00"),
+        payment_days=30,
+    )
+    unpaid = rules.ContractFacts(**base, paid_total=Decimal("0.00"), paid_on=None, paid_recorded_at=None)
+    # 10-31 is within 30 working days (11-17) but past 30 calendar days (10-30)
+    assert rules.contract_flags(unpaid, datetime(2026, 10, 30, 23, 0, tzinfo=LOCAL_TZ)) == []
+    assert rules.contract_flags(unpaid, datetime(2026, 10, 31, 0, 1, tzinfo=LOCAL_TZ)) == ["payment_overdue"]
+    paid_31 = rules.ContractFacts(
+        **base,
+        paid_total=Decimal("1000.00"),
+        paid_on=date(2026, 10, 31),
+        paid_recorded_at=datetime(2026, 11, 2, tzinfo=LOCAL_TZ),
+    )
+    assert rules.contract_flags(paid_31, datetime(2026, 11, 20, tzinfo=LOCAL_TZ)) == ["paid_late"]
 
 
 def _facts(**changes: object) -> rules.ContractFacts:
@@ -147,6 +186,7 @@ def _facts(**changes: object) -> rules.ContractFacts:
         "delivered_at": None,
         "accepted_at": None,
         "amount": Decimal("1000.00"),
+        "invoiced": Decimal("1000.00"),
         "paid_total": Decimal("0.00"),
         "paid_on": None,
         "paid_recorded_at": None,
@@ -188,6 +228,24 @@ BEFORE_DUE = datetime(2026, 10, 1, tzinfo=UTC)
             datetime(2026, 12, 31, tzinfo=UTC),
             ["payment_overdue"],
         ),
+        # what was invoiced (net of credit notes) is paid: nothing is outstanding, nothing is overdue
+        (
+            _facts(
+                status="accepted",
+                delivered_at=BEFORE_DUE,
+                accepted_at=BEFORE_DUE,
+                invoiced=Decimal("400.00"),
+                paid_total=Decimal("400.00"),
+            ),
+            datetime(2026, 12, 31, tzinfo=UTC),
+            [],
+        ),
+        # nothing invoiced: the purchaser owes nothing yet
+        (
+            _facts(status="accepted", delivered_at=BEFORE_DUE, accepted_at=BEFORE_DUE, invoiced=Decimal("0.00")),
+            datetime(2026, 12, 31, tzinfo=UTC),
+            [],
+        ),
         (
             _facts(
                 status="accepted",
@@ -220,3 +278,10 @@ def test_contract_flags(facts: rules.ContractFacts, now: datetime, flags: list[s
 
 def test_sha256_shape() -> None:
     assert rules.is_sha256("a" * 64) and not rules.is_sha256("A" * 64) and not rules.is_sha256("a" * 63)
+
+
+def test_the_account_of_a_contract() -> None:
+    account = rules.Account(amount=Decimal("5000.00"), invoiced=Decimal("1000.00"), paid=Decimal("0.00"))
+    assert (account.outstanding, account.uninvoiced, account.paid_up) == (Decimal("1000.00"), Decimal("4000.00"), False)
+    full = rules.Account(amount=Decimal("5000.00"), invoiced=Decimal("5000.00"), paid=Decimal("5000.00"))
+    assert (full.outstanding, full.uninvoiced, full.paid_up) == (Decimal("0.00"), Decimal("0.00"), True)

@@ -265,3 +265,18 @@ def test_names_sort_by_pinyin_as_a_chinese_dictionary_does():
     ]
     # the same letters: the tone decides, then the character
     assert sorted(["妈", "麻", "马", "骂"], key=pinyin_key) == ["妈", "麻", "马", "骂"]
+
+
+def test_the_owners_commitment_letter_promises_30_calendar_days() -> None:
+    from listings import commitment
+    from market import i18n
+
+    english = " ".join(commitment.OWNER_LETTER)
+    assert "30 calendar days of acceptance" in english and "never beyond 60 days" in english
+    token = i18n.set_locale("zh")
+    try:
+        chinese = " ".join(i18n.gettext(line) for line in commitment.OWNER_LETTER)
+    finally:
+        i18n.reset_locale(token)
+    assert "30 日（自然日）" in chinese and "60 日" in chinese
+    assert commitment.VERSION == "2026-2"  # the wording changed: a new version of the letter

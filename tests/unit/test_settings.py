@@ -78,3 +78,14 @@ def test_password_hashes_follow_the_profile_they_are_given():
     assert not verify_password(None, "secret123", "fast")  # an unknown user: checked against a dummy
     with pytest.raises(ValueError, match="argon2 profile"):
         hash_password("secret123", "quick")
+
+
+def test_the_payment_term_is_1_to_60_calendar_days():
+    assert Settings.from_env({}).payment_days == 30
+    assert Settings.from_env({"MARKET_PAYMENT_DAYS": "60"}).payment_days == 60
+    with pytest.raises(SettingsError, match=r"MARKET_PAYMENT_DAYS must be from 1 to 60 calendar days.*got 61"):
+        Settings.from_env({"MARKET_PAYMENT_DAYS": "61"})
+    with pytest.raises(SettingsError, match="MARKET_PAYMENT_DAYS must be at least 1"):
+        Settings.from_env({"MARKET_PAYMENT_DAYS": "0"})
+    with pytest.raises(SettingsError, match="MARKET_PAYMENT_DAYS"):
+        Settings().with_(payment_days=90)
