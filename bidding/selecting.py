@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from bidding import bids as bid_service
-from bidding import draw, purchases, queries, rules, timeline
+from bidding import draw, purchases, queries, rules, sealing, timeline
 from bidding.credit import credit_score
 from bidding.models import (
     Bid,
@@ -153,7 +153,7 @@ async def run(
     outcome = rules.select(
         p.method,
         candidates,
-        secret=p.draw_secret,
+        secret=sealing.unseal(settings.secret_key, p.id, p.draw_secret, p.draw_commitment or ""),
         purchase_ref=p.ref,
         weights=weights,
         chosen_bid_id=chosen,
@@ -184,7 +184,8 @@ async def run(
     if d is not None:
         # the secret is public now: commit to a fresh one for a possible rerun
         secret = draw.new_secret()
-        p.draw_secret, p.draw_commitment = secret, draw.commitment(secret)
+        p.draw_secret = sealing.seal(settings.secret_key, p.id, secret)
+        p.draw_commitment = draw.commitment(secret)
     p.selected_at = now
     p.publicity_ends_at = ends
     await session.flush()

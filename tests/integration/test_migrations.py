@@ -274,6 +274,17 @@ async def _world(factory, settings) -> dict[str, list[tuple[uuid.UUID, bool]]]:
             session, "deliveries", **delivery(1, status="accepted", decided_at=now, decided_by=owner.id)
         )
         submitted = await _insert(session, "deliveries", **delivery(2))
+        # a locked quality mark (frozen; tests/integration/test_bidding_scored.py changes open ones)
+        locked_mark = await _insert(
+            session,
+            "quality_marks",
+            purchase_id=purchase.id,
+            bid_id=bid,
+            mark=70,
+            reason="技术方案完整，人员配备充足。",
+            marked_at=now,
+            locked_at=now,
+        )
         await session.commit()
     return {
         "purchases": [(purchase.id, True), (draft_purchase, False)],
@@ -282,6 +293,7 @@ async def _world(factory, settings) -> dict[str, list[tuple[uuid.UUID, bool]]]:
         "contracts": [(contract.id, True), (draft_contract, False)],
         "contract_agreements": [(signed_agreement, True), (withdrawn_agreement, True), (proposed_agreement, False)],
         "deliveries": [(accepted, True), (submitted, False)],
+        "quality_marks": [(locked_mark, True)],
     }
 
 
