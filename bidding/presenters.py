@@ -5,15 +5,17 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from bidding import purchases, queries
+from bidding import purchases, queries, scoring
 from bidding.models import Bid, Method, Objection, Purchase, Question, Selection
 from bidding.schemas import (
     BidOut,
+    EvaluationOut,
     ObjectionOut,
     OpenedBidOut,
     PurchaseOut,
     PurchaseSummary,
     QuestionOut,
+    TechnicalPartOut,
     Weights,
 )
 
@@ -72,6 +74,7 @@ async def purchase_out(session: AsyncSession, p: Purchase) -> PurchaseOut:
         cancel_reason=p.cancel_reason,
         fail_reason=p.fail_reason,
         contract_id=p.contract_id,
+        marks_locked_at=p.marks_locked_at,
         bid_count=counts[0] if counts else None,
         valid_bid_count=counts[1] if counts else None,
     )
@@ -153,3 +156,34 @@ async def objection_outs(session: AsyncSession, rows: list[tuple[Objection, Purc
         )
         for o, p in rows
     ]
+
+
+def evaluation_out(ev: scoring.Evaluation) -> EvaluationOut:
+    """The technical parts of a scored purchase's bids with their marks: never a price."""
+    p = ev.purchase
+    return EvaluationOut(
+        purchase_id=p.id,
+        ref=p.ref,
+        status=p.status,
+        opened_at=p.opened_at,
+        marks_locked_at=p.marks_locked_at,
+        missing=ev.missing,
+        items=[
+            TechnicalPartOut(
+                bid_id=t.bid.id,
+                provider_id=t.bid.provider_id,
+                provider_name=t.provider_name,
+                service_days=t.bid.service_days,
+                note=t.bid.note,
+                received_at=t.bid.received_at,
+                valid=t.bid.valid,
+                invalid_reason=t.invalid_reason,
+                excluded=t.bid.excluded,
+                to_mark=t in ev.to_mark,
+                mark=t.mark.mark if t.mark else None,
+                reason=t.mark.reason if t.mark else None,
+                marked_at=t.mark.marked_at if t.mark else None,
+            )
+            for t in ev.parts
+        ],
+    )

@@ -147,6 +147,9 @@ class PurchaseOut(PurchaseSummary):
     contract_id: uuid.UUID | None
     bid_count: int | None = Field(description="only once the bids are opened")
     valid_bid_count: int | None = Field(description="only once the bids are opened")
+    marks_locked_at: datetime | None = Field(
+        default=None, description="scored: when the owner locked the quality marks (the prices opened to it then)"
+    )
 
 
 class QuestionIn(Schema):
@@ -251,20 +254,12 @@ class ResultBid(BaseModel):
     service_days: int
     abnormally_low: bool
     excluded: bool
-    winner: bool
+    winner: bool = Field(description="the winner of the selection that stands (never a bid excluded by an objection)")
     score: str | None
     quality_mark: int | None
+    quality_reason: str | None = Field(default=None, description="scored: the owner's written reason for the mark")
     credit_score: int | None
     provider_name: str | None = Field(description="the winner's; every bidder's once awarded")
-
-
-class ResultRound(BaseModel):
-    round: int
-    status: str
-    winner_digest: str | None
-    price: Money
-    selected_at: datetime
-    draw: DrawProof | None
 
 
 class ResultObjection(BaseModel):
@@ -276,27 +271,52 @@ class ResultObjection(BaseModel):
     decision: str | None
 
 
+class ResultRound(BaseModel):
+    round: int
+    status: str = Field(description="current, or overturned by an upheld objection")
+    method: str | None = None
+    winner_bid_id: uuid.UUID | None = None
+    winner_digest: str | None
+    winner_provider_name: str | None = None
+    price: Money
+    reason: str | None = None
+    selected_at: datetime
+    publicity_ends_at: datetime | None = None
+    draw: DrawProof | None
+    objections: list[ResultObjection] = Field(default_factory=list, description="objections to this round's result")
+
+
+class ResultCommitment(BaseModel):
+    round: int = Field(description="the selection round whose draw uses it")
+    commitment: str
+    published_with_round: int | None = Field(
+        description="the round whose result published it; null: published with the announcement, before any bid"
+    )
+    drawn: bool = Field(description="its secret has been revealed by that round's draw")
+
+
 class ResultOut(BaseModel):
     purchase_id: uuid.UUID
     ref: str
     status: str
-    round: int
+    round: int = Field(description="the selection that stands, or the last round if none stands")
     method: str
-    winner_bid_id: uuid.UUID
-    winner_digest: str
-    winner_provider_id: uuid.UUID
+    winner_bid_id: uuid.UUID | None = Field(description="null when no selection stands (after an upheld objection)")
+    winner_digest: str | None
+    winner_provider_id: uuid.UUID | None
     winner_provider_name: str | None
-    price: Money
-    service_days: int
+    price: Money | None
+    service_days: int | None
     reason: str | None = Field(description="the written reason of a direct selection")
-    selected_at: datetime
-    publicity_ends_at: datetime
+    selected_at: datetime | None
+    publicity_ends_at: datetime | None
     awarded_at: datetime | None
     draw: DrawProof | None
     next_draw_commitment: str | None
     bids: list[ResultBid]
     rounds: list[ResultRound]
     objections: list[ResultObjection]
+    commitments: list[ResultCommitment] = Field(default_factory=list)
 
 
 class ObjectionIn(Schema):
@@ -338,3 +358,39 @@ class DrawVerifyOut(BaseModel):
     purchase_id: uuid.UUID
     ok: bool
     draws: list[DrawCheckOut]
+
+
+# --- scored selection: blind quality marks (bidding.scoring) --------------------------------------
+
+
+class MarkIn(Schema):
+    mark: int = Field(ge=0, le=100, description="the quality mark of the bid's technical part, 0-100")
+    reason: str = Field(min_length=1, max_length=4000, description="the written reason (at least 10 characters; published)")
+
+
+class TechnicalPartOut(Out):
+    """A bid as the owner sees it before the prices open: no price, nothing derived from one."""
+
+    bid_id: uuid.UUID
+    provider_id: uuid.UUID
+    provider_name: str
+    service_days: int
+    note: str
+    received_at: datetime
+    valid: bool | None
+    invalid_reason: str | None
+    excluded: bool
+    to_mark: bool
+    mark: int | None
+    reason: str | None
+    marked_at: datetime | None
+
+
+class EvaluationOut(Out):
+    purchase_id: uuid.UUID
+    ref: str | None
+    status: str
+    opened_at: datetime | None
+    marks_locked_at: datetime | None
+    missing: int = Field(description="valid bids still without a mark")
+    items: list[TechnicalPartOut]
