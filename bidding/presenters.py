@@ -5,11 +5,12 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from bidding import purchases, queries, scoring
+from bidding import purchases, queries, rules, scoring, selecting
 from bidding.models import Bid, Method, Objection, Purchase, Question, Selection
 from bidding.schemas import (
     BidOut,
     EvaluationOut,
+    IfUpheld,
     ObjectionOut,
     OpenedBidOut,
     PurchaseOut,
@@ -153,9 +154,16 @@ async def objection_outs(session: AsyncSession, rows: list[tuple[Objection, Purc
             status=o.status,
             decision=o.decision,
             decided_at=o.decided_at,
+            if_upheld=_if_upheld(await selecting.upheld_effect(session, o, p)),
         )
         for o, p in rows
     ]
+
+
+def _if_upheld(effect: rules.UpheldEffect | None) -> IfUpheld | None:
+    if effect is None:
+        return None
+    return IfUpheld(action=effect.action.value, remaining=effect.remaining, min_bids=effect.min_bids)
 
 
 def evaluation_out(ev: scoring.Evaluation) -> EvaluationOut:

@@ -328,6 +328,17 @@ class DecideIn(Schema):
     decision: str = Field(min_length=1, max_length=8000)
 
 
+class IfUpheld(BaseModel):
+    """What upholding a pending objection will do (said before the operator decides)."""
+
+    action: Literal["rerun", "reselect", "fail"] = Field(
+        description="rerun: the rules select again among the remaining valid bids; reselect: the owner "
+        "selects again (direct); fail: fewer valid bids than the minimum remain, the purchase fails"
+    )
+    remaining: int = Field(description="valid bids left once the selected bid is excluded")
+    min_bids: int
+
+
 class ObjectionOut(Out):
     id: uuid.UUID
     purchase_id: uuid.UUID
@@ -341,6 +352,7 @@ class ObjectionOut(Out):
     status: str
     decision: str | None
     decided_at: datetime | None
+    if_upheld: IfUpheld | None = Field(default=None, description="pending objections only")
 
 
 class DrawCheckOut(BaseModel):

@@ -337,6 +337,17 @@ async def decide(
     return objection
 
 
+async def upheld_effect(session: AsyncSession, objection: Objection, p: Purchase) -> rules.UpheldEffect | None:
+    """What upholding this pending objection would do now (``None`` once it is decided)."""
+    if objection.status != ObjectionStatus.pending:
+        return None
+    selection = await session.get(Selection, objection.selection_id)
+    if selection is None or selection.status != SelectionStatus.current:  # pragma: no cover - superseded first
+        return None
+    remaining = [b for b in await pool(session, p.id) if b.id != selection.winner_bid_id]
+    return rules.upheld_effect(p.method, len(remaining), p.min_bids)
+
+
 async def _overturn(
     session: AsyncSession, settings: Settings, p: Purchase, objection: Objection, now: datetime
 ) -> None:
