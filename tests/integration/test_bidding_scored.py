@@ -162,6 +162,12 @@ async def test_the_owner_marks_blind_then_locks_then_sees_prices(client, factory
     assert actions.count("bid.quality_marked") == 4 and actions.count("purchase.quality_marks_locked") == 1
     lock_event = next(e for e in events if e["action"] == "purchase.quality_marks_locked")
     assert sorted(m["mark"] for m in lock_event["data"]["marks"]) == [50, 60, 100]
+    # finance: a red flag, the dearest bid won on the marks
+    finance = await account(client, factory, "finance", "czj")
+    flags = (await client.get("/api/v1/finance/flags?code=quality_marks_decided", headers=finance)).json()
+    assert [f["subject"]["id"] for f in flags["items"]] == [pid], flags
+    flag = flags["items"][0]
+    assert flag["severity"] == "high" and flag["data"]["lowest"] == "38765.43" and flag["data"]["winner_mark"] == 100
 
 
 async def test_locked_marks_cannot_change_in_the_database(client, factory, settings):
@@ -239,3 +245,21 @@ async def test_the_evaluation_pages(client, factory, settings):
     assert r.status_code == 303, r.text
     public = (await client.get(f"/purchases/{pid}")).text
     assert "第3份技术方案：内容完整，安排合理。" in public
+
+
+async def test_marks_that_do_not_decide_raise_no_flag(client, factory, settings):
+    """The lowest valid price wins on equal marks: no flag."""
+    w, p, bids = await scored_world(client, factory, settings)
+    for bid_id in bids:
+        r = await client.patch(
+            f"/api/v1/purchases/{p['id']}/evaluation/marks/{bid_id}",
+            headers=w.owner,
+            json={"mark": 80, "reason": "三份方案水平相当，均满足要求。"},
+        )
+        assert r.status_code == 200
+    assert (await client.post(f"/api/v1/purchases/{p['id']}/evaluation/lock", headers=w.owner)).status_code == 200
+    result = (await client.post(f"/api/v1/purchases/{p['id']}/select", headers=w.owner, json={})).json()
+    assert result["price"] == "38765.43"
+    finance = await account(client, factory, "finance", "czj")
+    flags = (await client.get("/api/v1/finance/flags?code=quality_marks_decided", headers=finance)).json()
+    assert flags["items"] == [] and flags["total"] == 0
