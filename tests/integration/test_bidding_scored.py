@@ -263,3 +263,30 @@ async def test_marks_that_do_not_decide_raise_no_flag(client, factory, settings)
     finance = await account(client, factory, "finance", "czj")
     flags = (await client.get("/api/v1/finance/flags?code=quality_marks_decided", headers=finance)).json()
     assert flags["items"] == [] and flags["total"] == 0
+
+
+async def test_abnormally_low_prices_are_checked_when_the_prices_open(client, factory, settings):
+    """An abnormally low flag says something about a price: for scored selection the check runs at
+    the lock, not at the deadline, so that the owner learns nothing of the prices while marking."""
+    w = await make_world(client, factory, settings)
+    p = await w.published(method="scored", weights=WEIGHTS)
+    for i, price in enumerate(["20000", "45000", "46000"]):
+        assert (await w.bid(p["id"], i, price, note=NOTES[i])).status_code == 201
+    w.past_deadline(p)
+    detail = (await client.get(f"/api/v1/purchases/{p['id']}", headers=w.owner)).json()
+    assert detail["status"] == "evaluating" and detail["explanation_due_at"] is None
+    ev = (await client.get(f"/api/v1/purchases/{p['id']}/evaluation", headers=w.owner)).json()
+    for item in ev["items"]:
+        r = await client.patch(
+            f"/api/v1/purchases/{p['id']}/evaluation/marks/{item['bid_id']}",
+            headers=w.owner,
+            json={"mark": 70, "reason": "方案满足要求，安排合理。"},
+        )
+        assert r.status_code == 200
+    assert (await client.post(f"/api/v1/purchases/{p['id']}/evaluation/lock", headers=w.owner)).status_code == 200
+    detail = (await client.get(f"/api/v1/purchases/{p['id']}", headers=w.owner)).json()
+    assert detail["explanation_due_at"] is not None
+    opened = (await client.get(f"/api/v1/purchases/{p['id']}/bids", headers=w.owner)).json()["items"]
+    assert [b["abnormally_low"] for b in opened] == [True, False, False]
+    # the selection waits for the bidder's explanation, as for every method
+    assert_problem(await client.post(f"/api/v1/purchases/{p['id']}/select", headers=w.owner, json={}), 422)
