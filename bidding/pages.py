@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from bidding import bids as bid_service
-from bidding import clarifications, presenters, purchases, queries, rules, scoring, selecting, timeline
+from bidding import clarifications, presenters, purchases, queries, scoring, selecting, timeline
 from bidding import vocab as _vocab  # noqa: F401  (registers the labels of the coded values)
 from bidding.models import Funding, Method, Objection, ObjectionStatus, Purchase, PurchaseStatus, Question
 from bidding.schemas import (

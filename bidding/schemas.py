@@ -377,7 +377,9 @@ class DrawVerifyOut(BaseModel):
 
 class MarkIn(Schema):
     mark: int = Field(ge=0, le=100, description="the quality mark of the bid's technical part, 0-100")
-    reason: str = Field(min_length=1, max_length=4000, description="the written reason (at least 10 characters; published)")
+    reason: str = Field(
+        min_length=1, max_length=4000, description="the written reason (at least 10 characters; published)"
+    )
 
 
 class TechnicalPartOut(Out):

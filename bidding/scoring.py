@@ -222,7 +222,7 @@ async def locked_marks(session: AsyncSession, p: Purchase, bids: list[Bid]) -> d
     if p.marks_locked_at is None:
         raise RuleViolation(
             _("Lock the quality marks first."),
-            _("The owner marks every valid bid's technical part with a reason and locks the marks; then the prices open."),
+            _("The owner marks each valid bid's technical part with a reason and locks the marks; then prices open."),
         )
     marks = await marks_of(session, p.id)
     if any(b.id not in marks for b in bids):  # pragma: no cover - the lock needs a mark for every valid bid

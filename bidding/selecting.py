@@ -106,7 +106,7 @@ async def select_winner(
         if quality_marks:
             raise InvalidInput.field(
                 "quality_marks",
-                _("Quality marks are given with their reasons and locked before the prices open; the selection uses them."),
+                _("Quality marks are given with reasons and locked before the prices open; the selection uses them."),
             )
         marks = await scoring.locked_marks(session, p, bids)
         now = clock.now()

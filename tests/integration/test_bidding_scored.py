@@ -13,12 +13,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
 from bidding.models import QualityMark
-
 from tests.integration.bidding_world import ACCELERATOR, make_world
 from tests.integration.helpers import account, assert_problem
 
 PRICES = ["43217.89", "38765.43", "47123.45"]  # distinctive: any of them in a page is a leak
-NOTES = ["技术方案甲：现场踏勘三次，专家五名。", "技术方案乙：两名工程师，十日完成。", "技术方案丙：引入无人机测绘与三维建模。"]
+NOTES = [
+    "技术方案甲：现场踏勘三次，专家五名。",
+    "技术方案乙：两名工程师，十日完成。",
+    "技术方案丙：引入无人机测绘与三维建模。",
+]
 WEIGHTS = {"price": 50, "quality": 40, "credit": 10}
 
 
@@ -102,14 +105,18 @@ async def test_the_owner_marks_blind_then_locks_then_sees_prices(client, factory
         "quality_marks",
     )
     mark = f"/api/v1/purchases/{pid}/evaluation/marks"
-    assert_problem(await client.patch(f"{mark}/{bids[0]}", headers=w.owner, json={"mark": 80, "reason": "好"}), 422, "reason")
+    assert_problem(
+        await client.patch(f"{mark}/{bids[0]}", headers=w.owner, json={"mark": 80, "reason": "好"}), 422, "reason"
+    )
     assert_problem(
         await client.patch(f"{mark}/{bids[0]}", headers=w.owner, json={"mark": 101, "reason": "方案完整可行。" * 2}),
         422,
         "mark",
     )
     assert_problem(
-        await client.patch(f"{mark}/{uuid.uuid4()}", headers=w.owner, json={"mark": 80, "reason": "方案完整可行。" * 2}),
+        await client.patch(
+            f"{mark}/{uuid.uuid4()}", headers=w.owner, json={"mark": 80, "reason": "方案完整可行。" * 2}
+        ),
         422,
         "bid_id",
     )
@@ -121,7 +128,9 @@ async def test_the_owner_marks_blind_then_locks_then_sees_prices(client, factory
         bids[1]: (50, "方案简略，人员配置偏少，风险措施不足。"),
         bids[2]: (100, "引入无人机测绘，成果精度高，方案最完整。"),
     }
-    r = await client.patch(f"{mark}/{bids[0]}", headers=w.owner, json={"mark": 10, "reason": "初评，稍后修改这一分数。"})
+    r = await client.patch(
+        f"{mark}/{bids[0]}", headers=w.owner, json={"mark": 10, "reason": "初评，稍后修改这一分数。"}
+    )
     assert r.status_code == 200 and r.json()["mark"] == 10
     r = await client.patch(f"{mark}/{bids[0]}", headers=w.owner, json={"mark": 60, "reason": reasons[bids[0]][1]})
     assert r.json()["mark"] == 60  # changed until locked
@@ -136,7 +145,9 @@ async def test_the_owner_marks_blind_then_locks_then_sees_prices(client, factory
     assert locked.status_code == 200 and locked.json()["marks_locked_at"], locked.text
     # irreversible
     assert_problem(await client.post(f"/api/v1/purchases/{pid}/evaluation/lock", headers=w.owner), 422)
-    assert_problem(await client.patch(f"{mark}/{bids[0]}", headers=w.owner, json={"mark": 99, "reason": "锁定后再改分数。"}), 422)
+    assert_problem(
+        await client.patch(f"{mark}/{bids[0]}", headers=w.owner, json={"mark": 99, "reason": "锁定后再改分数。"}), 422
+    )
     prices = (await client.get(f"/api/v1/purchases/{pid}/bids", headers=w.owner)).json()["items"]
     assert {b["price"] for b in prices} == set(PRICES)
     result = await client.post(f"/api/v1/purchases/{pid}/select", headers=w.owner, json={})
@@ -174,7 +185,9 @@ async def test_locked_marks_cannot_change_in_the_database(client, factory, setti
     w, p, bids = await scored_world(client, factory, settings)
     mark = f"/api/v1/purchases/{p['id']}/evaluation/marks"
     for i, bid_id in enumerate(bids):
-        r = await client.patch(f"{mark}/{bid_id}", headers=w.owner, json={"mark": 70 + i, "reason": "方案完整，人员充足。"})
+        r = await client.patch(
+            f"{mark}/{bid_id}", headers=w.owner, json={"mark": 70 + i, "reason": "方案完整，人员充足。"}
+        )
         assert r.status_code == 200
     # before the lock the rows may change (the service does so when a mark is corrected)
     async with factory() as session:
@@ -225,7 +238,9 @@ async def test_the_evaluation_pages(client, factory, settings):
     assert refused.status_code == 422 and "err-reason" in refused.text and "太短" in refused.text
     assert not leaks(refused.text)
     refused = await client.post(
-        f"/workspace/purchases/{pid}/marks/{bids[0]}", headers=w.owner, data={"mark": "abc", "reason": "理由足够长的一段文字。"}
+        f"/workspace/purchases/{pid}/marks/{bids[0]}",
+        headers=w.owner,
+        data={"mark": "abc", "reason": "理由足够长的一段文字。"},
     )
     assert refused.status_code == 422 and "err-mark" in refused.text
     locked_early = await client.post(f"/workspace/purchases/{pid}/marks/lock", headers=w.owner, data={})

@@ -407,7 +407,9 @@ def test_purchase_flags_cover_the_rules():
 
 
 def scored_award(
-    marks: tuple[int, int], credits: tuple[int, int] = (100, 100), firms: tuple[uuid.UUID, uuid.UUID] = (FIRMS[0], FIRMS[1])
+    marks: tuple[int, int],
+    credits: tuple[int, int] = (100, 100),
+    firms: tuple[uuid.UUID, uuid.UUID] = (FIRMS[0], FIRMS[1]),
 ) -> PurchaseFact:
     """A scored award between a bid at 40,000 and one at 48,000 (weights 50/40/10): the
     published evaluation of each bid, the winner the highest score."""
@@ -417,9 +419,7 @@ def scored_award(
         (Decimal(50) * prices[0] / p + Decimal(40) * m / 100 + Decimal(10) * c / 100).quantize(Decimal("0.01"))
         for p, m, c in zip(prices, marks, credits, strict=True)
     ]
-    facts = tuple(
-        rules.ScoreFact(bid_ids[i], prices[i], marks[i], credits[i], scores[i]) for i in range(2)
-    )
+    facts = tuple(rules.ScoreFact(bid_ids[i], prices[i], marks[i], credits[i], scores[i]) for i in range(2))
     win = max(range(2), key=lambda i: (scores[i], -prices[i]))
     return awarded(
         str(prices[win]),
