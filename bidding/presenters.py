@@ -187,7 +187,7 @@ def evaluation_out(ev: scoring.Evaluation) -> EvaluationOut:
                 valid=t.bid.valid,
                 invalid_reason=t.invalid_reason,
                 excluded=t.bid.excluded,
-                to_mark=t in ev.to_mark,
+                to_mark=t.to_mark,
                 mark=t.mark.mark if t.mark else None,
                 reason=t.mark.reason if t.mark else None,
                 marked_at=t.mark.marked_at if t.mark else None,

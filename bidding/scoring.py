@@ -62,6 +62,10 @@ class TechnicalPart:
     mark: QualityMark | None
 
     @property
+    def to_mark(self) -> bool:
+        return _in_pool(self.bid)
+
+    @property
     def invalid_reason(self) -> str | None:
         reason = self.bid.invalid_reason
         return None if reason in PRICE_REASONS else reason
@@ -74,7 +78,7 @@ class Evaluation:
 
     @property
     def to_mark(self) -> list[TechnicalPart]:
-        return [t for t in self.parts if _in_pool(t.bid)]
+        return [t for t in self.parts if t.to_mark]
 
     @property
     def missing(self) -> int:
