@@ -9,7 +9,7 @@ from litestar import Controller, MediaType, Response, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from bidding import bids as bid_service
-from bidding import cancellation, clarifications, presenters, purchases, queries, receipts, selecting
+from bidding import cancellation, clarifications, presenters, purchases, queries, receipts, scoring, selecting
 from bidding.models import Purchase
 from bidding.schemas import (
     AnswerIn,
@@ -21,7 +21,9 @@ from bidding.schemas import (
     DecideIn,
     DrawCheckOut,
     DrawVerifyOut,
+    EvaluationOut,
     ExplanationIn,
+    MarkIn,
     ObjectionIn,
     ObjectionOut,
     OpenedBids,
@@ -37,6 +39,7 @@ from bidding.schemas import (
     ResultOut,
     SelectIn,
     StatusOut,
+    TechnicalPartOut,
 )
 from market.identity.guards import requires_role, signed_in
 from market.schemas import Page
@@ -482,6 +485,40 @@ class DrawController(Controller):
         )
 
 
+class EvaluationController(Controller):
+    """Scored selection in two envelopes (bidding.scoring): blind quality marks, then the prices."""
+
+    path = "/api/v1/purchases/{purchase_id:uuid}/evaluation"
+    tags = ["purchases"]
+
+    @get("/", guards=[bid_openers], summary="Scored: the bids' technical parts and quality marks (no price)")
+    async def evaluation(
+        self, purchase_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor, settings: AppSettings
+    ) -> EvaluationOut:
+        return presenters.evaluation_out(await scoring.evaluation(db, actor, settings, purchase_id))
+
+    @patch("/marks/{bid_id:uuid}", guards=[owner_only], summary="Scored: mark a bid's technical part with a reason")
+    async def mark(
+        self,
+        purchase_id: FromPath[uuid.UUID],
+        bid_id: FromPath[uuid.UUID],
+        data: JSONBody[MarkIn],
+        db: DbSession,
+        actor: CurrentActor,
+        settings: AppSettings,
+    ) -> TechnicalPartOut:
+        await scoring.mark(db, actor, settings, purchase_id, bid_id, value=data.mark, reason=data.reason)
+        out = presenters.evaluation_out(await scoring.evaluation(db, actor, settings, purchase_id))
+        return next(item for item in out.items if item.bid_id == bid_id)
+
+    @post("/lock", guards=[owner_only], status_code=200, summary="Scored: lock the marks for good; the prices open")
+    async def lock(
+        self, purchase_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor, settings: AppSettings
+    ) -> EvaluationOut:
+        await scoring.lock(db, actor, settings, purchase_id)
+        return presenters.evaluation_out(await scoring.evaluation(db, actor, settings, purchase_id))
+
+
 def routes(settings: Settings) -> list[Any]:
     """The package's API routes (the composition root mounts them)."""
     return [
@@ -491,4 +528,5 @@ def routes(settings: Settings) -> list[Any]:
         ObjectionController,
         CancellationController,
         DrawController,
+        EvaluationController,
     ]

@@ -23,7 +23,7 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from bidding import purchases, rules, timeline
+from bidding import purchases, rules, scoring, timeline
 from bidding.models import Bid, BidStatus, Purchase, PurchaseAvoid, PurchaseStatus
 from listings.services import qualified
 from market import audit, clock
@@ -176,6 +176,8 @@ async def read(session: AsyncSession, actor: Actor, settings: Settings, bid_id: 
     p = await may_read(session, actor, settings, bid)
     if p is None:
         raise _bid_not_found()
+    if bid.provider_id != actor.org_id and scoring.prices_sealed_for(actor, p):
+        raise scoring.sealed_prices()
     return bid, p
 
 
@@ -233,6 +235,8 @@ async def opened(
             if p.status == S.open
             else _("This purchase was closed before its bids were opened; they stay sealed."),
         )
+    if scoring.prices_sealed_for(actor, p):
+        raise scoring.sealed_prices()
     rows = list(
         await session.scalars(
             select(Bid)

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from bidding import bids as bid_service
-from bidding import clarifications, purchases, selecting, timeline
+from bidding import clarifications, purchases, scoring, selecting, timeline
 from bidding.models import Bid, BidStatus, Funding, Method, Purchase, PurchaseStatus
 from bidding.schemas import PurchaseCreate, WeightsIn
 from listings.models import CatalogItem, FeeType, ItemStatus, Qualification, QualificationItem, ReviewStatus
@@ -33,6 +33,14 @@ from market.settings import Settings
 from market.workdays import add_period
 
 S = PurchaseStatus
+# the owner's written reasons for the blind quality marks of a scored demo purchase
+REASONS = [
+    "技术方案完整，评估方法与工作计划清晰，人员资历满足要求。",
+    "方案基本可行，但现场踏勘安排较粗，进度计划缺少节点。",
+    "类似项目经验丰富，质量保证措施具体，成果格式规范。",
+    "方案响应了主要要求，人员配置略少，风险应对措施一般。",
+    "方案较简略，未说明关键技术路线，仅满足最低要求。",
+]
 
 PROJECTS = [
     "云岭县城南污水处理厂扩建工程",
@@ -244,10 +252,21 @@ class Planner:
         async def step(session: AsyncSession) -> None:
             assert sc.purchase_id is not None
             args = dict(kwargs)
-            if args.pop("marks", None):
+            if args.pop("marks", None):  # blind marks with their reasons, locked, then the prices open
                 valid = await selecting.pool(session, sc.purchase_id)
                 marks = [88, 76, 93, 81, 70]
-                args["quality_marks"] = {str(b.id): marks[i % len(marks)] for i, b in enumerate(valid)}
+                owner = _actor(*sc.owner)
+                for i, b in enumerate(sorted(valid, key=lambda b: b.received_at)):
+                    await scoring.mark(
+                        session,
+                        owner,
+                        self.settings,
+                        sc.purchase_id,
+                        b.id,
+                        value=marks[i % len(marks)],
+                        reason=REASONS[i % len(REASONS)],
+                    )
+                await scoring.lock(session, owner, self.settings, sc.purchase_id)
             if "pick" in args:
                 valid = await selecting.pool(session, sc.purchase_id)
                 args["bid_id"] = sorted(valid, key=lambda b: b.price)[args.pop("pick")].id

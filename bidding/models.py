@@ -133,7 +133,8 @@ class Purchase(SQLModel, table=True):
     weight_quality: int | None = None
     weight_credit: int | None = None
     status: PurchaseStatus = Field(default=PurchaseStatus.draft, sa_type=StrEnumType(PurchaseStatus, 16), index=True)
-    # the commitment (sha256 of a 32-byte secret) of the next draw; the secret stays hidden until used
+    # the commitment (sha256 of a 32-byte secret) of the next draw; the secret stays hidden until used,
+    # encrypted at rest (bidding.sealing: AES-GCM with a key derived from MARKET_SECRET_KEY)
     draw_commitment: str | None = Field(default=None, max_length=64)
     draw_secret: str | None = Field(default=None, max_length=64)
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -148,6 +149,10 @@ class Purchase(SQLModel, table=True):
     # no CHECK constraint in the database (unlike status): only the time engine writes it, with a member
     fail_reason: FailReason | None = Field(default=None, sa_type=StrEnumType(FailReason, 40))
     contract_id: uuid.UUID | None = None  # set by the contracts package (no FK: later layer)
+    # scored selection, two envelopes (bidding.scoring): the owner's quality marks are locked
+    # (irreversibly, a trigger keeps them) before the prices are opened to the owner
+    marks_locked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    marks_locked_by: uuid.UUID | None = None  # the user (no FK: added by ALTER TABLE, which SQLite keeps plain)
     # when the time engine must look at this purchase next (deadline, explanation due, end of publicity)
     next_check_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)
@@ -239,6 +244,30 @@ class Selection(SQLModel, table=True):
     selected_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
     publicity_ends_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     status: SelectionStatus = Field(default=SelectionStatus.current, sa_type=StrEnumType(SelectionStatus, 16))
+
+
+class QualityMark(SQLModel, table=True):
+    """The owner's quality mark of a bid's technical part (scored selection), with its written
+    reason; given blind (before the prices are opened to the owner) and published with the result.
+
+    Once ``locked_at`` is set the row never changes and is never deleted, and no mark is added to a
+    purchase whose marks are locked (triggers, migration 0009).
+    """
+
+    __tablename__ = "quality_marks"
+    __table_args__ = (
+        CheckConstraint("mark >= 0 AND mark <= 100", name="mark_range"),
+        CheckConstraint("length(reason) >= 10", name="reason_given"),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    bid_id: uuid.UUID = Field(foreign_key="bids.id", unique=True)
+    purchase_id: uuid.UUID = Field(foreign_key="purchases.id", index=True)
+    mark: int
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    marked_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    marked_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    locked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Question(SQLModel, table=True):

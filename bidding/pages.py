@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from bidding import bids as bid_service
-from bidding import cancellation, clarifications, presenters, purchases, queries, selecting, timeline
+from bidding import cancellation, clarifications, presenters, purchases, queries, scoring, selecting, timeline
 from bidding import vocab as _vocab  # noqa: F401  (registers the labels of the coded values)
 from bidding.models import (
     CancellationStatus,
@@ -39,6 +39,7 @@ from bidding.schemas import (
     CancellationDecideIn,
     DecideIn,
     ExplanationIn,
+    MarkIn,
     ObjectionIn,
     PurchaseCreate,
     PurchaseUpdate,
@@ -83,6 +84,8 @@ NOTICES = {
     "price-explained": N_("Your explanation is recorded."),
     "objection-filed": N_("Your objection is filed. The platform operator decides it in writing."),
     "objection-decided": N_("The decision is recorded."),
+    "mark-saved": N_("The quality mark and its reason are saved; you may change them until you lock the marks."),
+    "marks-locked": N_("The quality marks are locked and the prices are opened. Run the selection."),
 }
 
 # workspace tiles the composition root shows on each role's dashboard
@@ -179,8 +182,15 @@ async def _detail_context(db: AsyncSession, settings: Settings, actor: Actor, p:
     avoid_names = await queries.names(db, set(out.avoid_provider_ids))
     previous = await db.get(Purchase, p.previous_id) if p.previous_id else None
     next_round = await db.get(Purchase, out.next_round_id) if out.next_round_id else None
+    if result is not None:
+        commitments = result["commitments"]
+    elif p.draw_commitment and p.status in (S.open, S.evaluating):
+        commitments = [{"round": 1, "commitment": p.draw_commitment, "published_with_round": None, "drawn": False}]
+    else:
+        commitments = []
     return {
         "p": out,
+        "commitments": commitments,
         "questions": [presenters.question_out(q) for q in await clarifications.questions(db, p.id)],
         "result": result,
         "checks": checks,
@@ -530,7 +540,10 @@ async def _manage_context(db: AsyncSession, settings: Settings, actor: Actor, pu
         p = await purchases.get_purchase(db, settings, actor, purchase_id)
     context = await _detail_context(db, settings, actor, p)
     opened = None
-    if p.opened_at is not None:
+    evaluation = None
+    if p.opened_at is not None and p.method == Method.scored:
+        evaluation = presenters.evaluation_out(await scoring.evaluation(db, actor, settings, p.id))
+    if p.opened_at is not None and not scoring.prices_sealed_for(actor, p):
         _p, rows = await bid_service.opened(db, actor, settings, p.id)
         opened = await presenters.opened_bid_outs(db, rows)
     objections: list[Any] = []
@@ -542,6 +555,7 @@ async def _manage_context(db: AsyncSession, settings: Settings, actor: Actor, pu
         **context,
         "cancellation_pending": await cancellation.pending_of(db, p.id) is not None,
         "opened": opened,
+        "evaluation": evaluation,
         "objections": objections,
         "waiting_explanations": waiting,
         "suggested_deadline": _suggested_deadline(settings),
@@ -661,6 +675,72 @@ async def select_page(
             quality_marks=data.quality_marks,
         )
     return redirect(f"/workspace/purchases/{purchase_id}", done="result-published")
+
+
+# --- owner: scored selection in two envelopes (bidding.scoring) -----------------------------------
+
+
+async def _evaluate_context(
+    db: AsyncSession, settings: Settings, actor: Actor, purchase_id: uuid.UUID
+) -> dict[str, Any]:
+    evaluation = await scoring.evaluation(db, actor, settings, purchase_id)
+    return {
+        "p": await presenters.purchase_out(db, evaluation.purchase),
+        "evaluation": presenters.evaluation_out(evaluation),
+        "is_owner": purchases.is_owner(actor, evaluation.purchase),
+    }
+
+
+@get("/workspace/purchases/{purchase_id:uuid}/evaluate", include_in_schema=False, guards=[oversight_or_owner])
+async def evaluate(
+    purchase_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor, settings: AppSettings
+) -> Template:
+    return Template("bidding/evaluate.html", context=await _evaluate_context(db, settings, actor, purchase_id))
+
+
+@post(
+    "/workspace/purchases/{purchase_id:uuid}/marks/{bid_id:uuid}",
+    include_in_schema=False,
+    guards=[owner_only],
+    status_code=303,
+)
+async def mark_page(
+    request: Request[Any, Any, Any],
+    purchase_id: FromPath[uuid.UUID],
+    bid_id: FromPath[uuid.UUID],
+    db: DbSession,
+    actor: CurrentActor,
+    settings: AppSettings,
+) -> Redirect:
+    form = await read_form(request)
+
+    async def again() -> dict[str, Any]:
+        return await _evaluate_context(db, settings, actor, purchase_id)
+
+    async with refusal(db, "bidding/evaluate.html", again, form=form, name=f"mark-{bid_id}"):
+        data = parse(MarkIn, form)
+        await scoring.mark(db, actor, settings, purchase_id, bid_id, value=data.mark, reason=data.reason)
+    return redirect(f"/workspace/purchases/{purchase_id}/evaluate#bid-{bid_id}", done="mark-saved")
+
+
+@post(
+    "/workspace/purchases/{purchase_id:uuid}/marks/lock", include_in_schema=False, guards=[owner_only], status_code=303
+)
+async def lock_marks_page(
+    request: Request[Any, Any, Any],
+    purchase_id: FromPath[uuid.UUID],
+    db: DbSession,
+    actor: CurrentActor,
+    settings: AppSettings,
+) -> Redirect:
+    form = await read_form(request)
+
+    async def again() -> dict[str, Any]:
+        return await _evaluate_context(db, settings, actor, purchase_id)
+
+    async with refusal(db, "bidding/evaluate.html", again, form=form, name="lock"):
+        await scoring.lock(db, actor, settings, purchase_id)
+    return redirect(f"/workspace/purchases/{purchase_id}", done="marks-locked")
 
 
 @post("/workspace/questions/{question_id:uuid}/answer", include_in_schema=False, guards=[owner_only], status_code=303)
@@ -796,6 +876,9 @@ def routes(settings: Settings) -> list[Any]:
         cancellation_request_page,
         republish_page,
         select_page,
+        evaluate,
+        mark_page,
+        lock_marks_page,
         answer_page,
         objections_page,
         decide_page,

@@ -7,17 +7,20 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from bidding import cancellation, purchases, queries
+from bidding import cancellation, purchases, queries, rules, scoring, selecting
 from bidding.models import Bid, CancellationRequest, Method, Objection, Purchase, Question, Selection, SelectionStatus
 from bidding.outcomes import outcome
 from bidding.schemas import (
     BidOut,
     CancellationOut,
+    EvaluationOut,
+    IfUpheld,
     ObjectionOut,
     OpenedBidOut,
     PurchaseOut,
     PurchaseSummary,
     QuestionOut,
+    TechnicalPartOut,
     Weights,
 )
 
@@ -77,6 +80,7 @@ async def purchase_out(session: AsyncSession, p: Purchase) -> PurchaseOut:
         fail_reason=p.fail_reason,
         contract_id=p.contract_id,
         cancellation_requests=cancellation_outs([(r, p) for r in await cancellation.of_purchase(session, p.id)]),
+        marks_locked_at=p.marks_locked_at,
         bid_count=counts[0] if counts else None,
         valid_bid_count=counts[1] if counts else None,
     )
@@ -179,6 +183,7 @@ async def objection_outs(session: AsyncSession, rows: list[tuple[Objection, Purc
             status=o.status,
             decision=o.decision,
             decided_at=o.decided_at,
+            if_upheld=_if_upheld(await selecting.upheld_effect(session, o, p)),
         )
         for o, p in rows
     ]
@@ -199,3 +204,40 @@ def cancellation_outs(rows: list[tuple[CancellationRequest, Purchase]]) -> list[
         )
         for r, p in rows
     ]
+
+
+def _if_upheld(effect: rules.UpheldEffect | None) -> IfUpheld | None:
+    if effect is None:
+        return None
+    return IfUpheld(action=effect.action.value, remaining=effect.remaining, min_bids=effect.min_bids)
+
+
+def evaluation_out(ev: scoring.Evaluation) -> EvaluationOut:
+    """The technical parts of a scored purchase's bids with their marks: never a price."""
+    p = ev.purchase
+    return EvaluationOut(
+        purchase_id=p.id,
+        ref=p.ref,
+        status=p.status,
+        opened_at=p.opened_at,
+        marks_locked_at=p.marks_locked_at,
+        missing=ev.missing,
+        items=[
+            TechnicalPartOut(
+                bid_id=t.bid.id,
+                provider_id=t.bid.provider_id,
+                provider_name=t.provider_name,
+                service_days=t.bid.service_days,
+                note=t.bid.note,
+                received_at=t.bid.received_at,
+                valid=t.bid.valid,
+                invalid_reason=t.invalid_reason,
+                excluded=t.bid.excluded,
+                to_mark=t.to_mark,
+                mark=t.mark.mark if t.mark else None,
+                reason=t.mark.reason if t.mark else None,
+                marked_at=t.mark.marked_at if t.mark else None,
+            )
+            for t in ev.parts
+        ],
+    )

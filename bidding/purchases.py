@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from bidding import draw, rules, timeline
+from bidding import draw, rules, sealing, timeline
 from bidding.models import Funding, Method, Purchase, PurchaseAvoid, PurchaseStatus
 from bidding.schemas import PurchaseCreate, PurchaseUpdate
 from listings import labels as _listings_labels  # noqa: F401  (the fee types' labels)
@@ -368,8 +368,9 @@ async def publish(session: AsyncSession, actor: Actor, settings: Settings, purch
     avoid = await avoid_ids(session, p.id)
     await check(session, settings, Terms.stored(p, avoid), at=now)  # the item may have changed, time has passed
     p.ref = await next_ref(session, clock.to_local(now).year)
-    secret = draw.new_secret()
-    p.draw_secret, p.draw_commitment = secret, draw.commitment(secret)
+    secret = draw.new_secret()  # stored encrypted until the draw publishes it (bidding.sealing)
+    p.draw_secret = sealing.seal(settings.secret_key, p.id, secret)
+    p.draw_commitment = draw.commitment(secret)
     p.published_at = now
     timeline.move(
         session,

@@ -321,3 +321,60 @@ def select(
     the_draw = draw(secret, purchase_ref, [c.digest for c in tied])
     winner = next(c for c in tied if c.digest == the_draw.winner)
     return Outcome(method=method, winner=winner, pool=list(pool), scores=scores, draw=the_draw)
+
+
+# --- what an upheld objection does, and the draw commitments of the rounds ----------------------
+
+
+class UpheldAction(StrEnum):
+    rerun = "rerun"  # the rules select again among the remaining valid bids, with a fresh draw
+    reselect = "reselect"  # direct selection: the owner selects again among the remaining bids
+    fail = "fail"  # fewer valid bids than the minimum remain: the purchase fails (流标)
+
+
+@dataclass(frozen=True)
+class UpheldEffect:
+    action: UpheldAction
+    remaining: int  # valid bids left once the winner is excluded
+    min_bids: int
+
+
+def upheld_effect(method: str, remaining: int, min_bids: int) -> UpheldEffect:
+    """What upholding an objection will do, said on the decision form before the operator submits:
+    ``remaining`` valid bids are left once the current winner is excluded."""
+    if remaining < min_bids:
+        action = UpheldAction.fail
+    elif method == Method.direct:
+        action = UpheldAction.reselect
+    else:
+        action = UpheldAction.rerun
+    return UpheldEffect(action, remaining, min_bids)
+
+
+@dataclass(frozen=True)
+class Commitment:
+    """A draw commitment as published: the selection round it is for, and the round whose result
+    published it (``None``: published with the announcement, before any bid)."""
+
+    round: int
+    commitment: str
+    published_with: int | None
+    drawn: bool  # its secret has been revealed by that round's draw
+
+
+def commitments(drawn: list[tuple[int, str]], pending: str | None, last_round: int) -> list[Commitment]:
+    """Every commitment of a purchase, oldest first.
+
+    ``drawn``: (selection round, commitment) of each round that made a draw, in round order;
+    ``pending``: the commitment of the next draw, if one may still come; ``last_round``: the last
+    selection round (0 before any). A commitment stays what it was when published: the first one
+    is published with the announcement, each later one with the result of the round before it.
+    """
+    out: list[Commitment] = []
+    published_with: int | None = None
+    for number, value in drawn:
+        out.append(Commitment(number, value, published_with, True))
+        published_with = number
+    if pending is not None and pending not in {c.commitment for c in out}:
+        out.append(Commitment(last_round + 1, pending, published_with, False))
+    return out

@@ -169,6 +169,9 @@ class PurchaseOut(PurchaseSummary):
     )
     bid_count: int | None = Field(description="only once the bids are opened")
     valid_bid_count: int | None = Field(description="only once the bids are opened")
+    marks_locked_at: datetime | None = Field(
+        default=None, description="scored: when the owner locked the quality marks (the prices opened to it then)"
+    )
 
 
 class QuestionIn(Schema):
@@ -276,20 +279,12 @@ class ResultBid(BaseModel):
     service_days: int
     abnormally_low: bool
     excluded: bool
-    winner: bool
+    winner: bool = Field(description="the winner of the selection that stands (never a bid excluded by an objection)")
     score: str | None
     quality_mark: int | None
+    quality_reason: str | None = Field(default=None, description="scored: the owner's written reason for the mark")
     credit_score: int | None
     provider_name: str | None = Field(description="the winner's; every bidder's once awarded")
-
-
-class ResultRound(BaseModel):
-    round: int
-    status: str
-    winner_digest: str | None
-    price: Money
-    selected_at: datetime
-    draw: DrawProof | None
 
 
 class ResultObjection(BaseModel):
@@ -301,27 +296,52 @@ class ResultObjection(BaseModel):
     decision: str | None
 
 
+class ResultRound(BaseModel):
+    round: int
+    status: str = Field(description="current, or overturned by an upheld objection")
+    method: str | None = None
+    winner_bid_id: uuid.UUID | None = None
+    winner_digest: str | None
+    winner_provider_name: str | None = None
+    price: Money
+    reason: str | None = None
+    selected_at: datetime
+    publicity_ends_at: datetime | None = None
+    draw: DrawProof | None
+    objections: list[ResultObjection] = Field(default_factory=list, description="objections to this round's result")
+
+
+class ResultCommitment(BaseModel):
+    round: int = Field(description="the selection round whose draw uses it")
+    commitment: str
+    published_with_round: int | None = Field(
+        description="the round whose result published it; null: published with the announcement, before any bid"
+    )
+    drawn: bool = Field(description="its secret has been revealed by that round's draw")
+
+
 class ResultOut(BaseModel):
     purchase_id: uuid.UUID
     ref: str
     status: str
-    round: int
+    round: int = Field(description="the selection that stands, or the last round if none stands")
     method: str
-    winner_bid_id: uuid.UUID
-    winner_digest: str
-    winner_provider_id: uuid.UUID
+    winner_bid_id: uuid.UUID | None = Field(description="null when no selection stands (after an upheld objection)")
+    winner_digest: str | None
+    winner_provider_id: uuid.UUID | None
     winner_provider_name: str | None
-    price: Money
-    service_days: int
+    price: Money | None
+    service_days: int | None
     reason: str | None = Field(description="the written reason of a direct selection")
-    selected_at: datetime
-    publicity_ends_at: datetime
+    selected_at: datetime | None
+    publicity_ends_at: datetime | None
     awarded_at: datetime | None
     draw: DrawProof | None
     next_draw_commitment: str | None
     bids: list[ResultBid]
     rounds: list[ResultRound]
     objections: list[ResultObjection]
+    commitments: list[ResultCommitment] = Field(default_factory=list)
 
 
 class ObjectionIn(Schema):
@@ -331,6 +351,17 @@ class ObjectionIn(Schema):
 class DecideIn(Schema):
     upheld: bool
     decision: str = Field(min_length=1, max_length=8000)
+
+
+class IfUpheld(BaseModel):
+    """What upholding a pending objection will do (said before the operator decides)."""
+
+    action: Literal["rerun", "reselect", "fail"] = Field(
+        description="rerun: the rules select again among the remaining valid bids; reselect: the owner "
+        "selects again (direct); fail: fewer valid bids than the minimum remain, the purchase fails"
+    )
+    remaining: int = Field(description="valid bids left once the selected bid is excluded")
+    min_bids: int
 
 
 class ObjectionOut(Out):
@@ -346,6 +377,7 @@ class ObjectionOut(Out):
     status: str
     decision: str | None
     decided_at: datetime | None
+    if_upheld: IfUpheld | None = Field(default=None, description="pending objections only")
 
 
 class DrawCheckOut(BaseModel):
@@ -363,3 +395,41 @@ class DrawVerifyOut(BaseModel):
     purchase_id: uuid.UUID
     ok: bool
     draws: list[DrawCheckOut]
+
+
+# --- scored selection: blind quality marks (bidding.scoring) --------------------------------------
+
+
+class MarkIn(Schema):
+    mark: int = Field(ge=0, le=100, description="the quality mark of the bid's technical part, 0-100")
+    reason: str = Field(
+        min_length=1, max_length=4000, description="the written reason (at least 10 characters; published)"
+    )
+
+
+class TechnicalPartOut(Out):
+    """A bid as the owner sees it before the prices open: no price, nothing derived from one."""
+
+    bid_id: uuid.UUID
+    provider_id: uuid.UUID
+    provider_name: str
+    service_days: int
+    note: str
+    received_at: datetime
+    valid: bool | None
+    invalid_reason: str | None
+    excluded: bool
+    to_mark: bool
+    mark: int | None
+    reason: str | None
+    marked_at: datetime | None
+
+
+class EvaluationOut(Out):
+    purchase_id: uuid.UUID
+    ref: str | None
+    status: str
+    opened_at: datetime | None
+    marks_locked_at: datetime | None
+    missing: int = Field(description="valid bids still without a mark")
+    items: list[TechnicalPartOut]

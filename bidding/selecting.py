@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from bidding import bids as bid_service
-from bidding import cancellation, draw, purchases, queries, rules, timeline
+from bidding import cancellation, draw, purchases, queries, rules, scoring, sealing, timeline
 from bidding.credit import credit_score
 from bidding.models import (
     Bid,
@@ -104,7 +104,12 @@ async def select_winner(
     if len(bids) < p.min_bids:  # pragma: no cover - the close, the expiry and objections fail such purchases
         raise RuleViolation(_("There are fewer valid bids than the minimum."))
     if p.method == Method.scored:
-        marks = _marks(quality_marks, bids)
+        if quality_marks:
+            raise InvalidInput.field(
+                "quality_marks",
+                _("Quality marks are given with reasons and locked before the prices open; the selection uses them."),
+            )
+        marks = await scoring.locked_marks(session, p, bids)
         now = clock.now()
         for b in bids:
             b.quality_mark = marks[b.id]
@@ -112,23 +117,6 @@ async def select_winner(
     elif quality_marks:
         raise InvalidInput.field("quality_marks", _("Quality marks apply only to scored selection."))
     return await run(session, actor, settings, p, bids, chosen=bid_id, reason=reason, action="selected")
-
-
-def _marks(quality_marks: dict[str, int] | None, bids: list[Bid]) -> dict[uuid.UUID, int]:
-    given: dict[uuid.UUID, int] = {}
-    for key, value in (quality_marks or {}).items():
-        try:
-            given[uuid.UUID(str(key))] = int(value)
-        except (ValueError, TypeError):
-            raise InvalidInput.field(
-                "quality_marks", _("Quality marks are whole numbers from 0 to 100 per bid.")
-            ) from None
-    expected = {b.id for b in bids}
-    if set(given) != expected:
-        raise InvalidInput.field("quality_marks", _("Give every valid bid a quality mark, and no other bid."))
-    if any(not 0 <= v <= 100 for v in given.values()):
-        raise InvalidInput.field("quality_marks", _("Quality marks are whole numbers from 0 to 100 per bid."))
-    return given
 
 
 async def run(
@@ -154,7 +142,7 @@ async def run(
     outcome = rules.select(
         p.method,
         candidates,
-        secret=p.draw_secret,
+        secret=sealing.unseal(settings.secret_key, p.id, p.draw_secret, p.draw_commitment or ""),
         purchase_ref=p.ref,
         weights=weights,
         chosen_bid_id=chosen,
@@ -185,7 +173,8 @@ async def run(
     if d is not None:
         # the secret is public now: commit to a fresh one for a possible rerun
         secret = draw.new_secret()
-        p.draw_secret, p.draw_commitment = secret, draw.commitment(secret)
+        p.draw_secret = sealing.seal(settings.secret_key, p.id, secret)
+        p.draw_commitment = draw.commitment(secret)
     p.selected_at = now
     p.publicity_ends_at = ends
     await session.flush()
@@ -349,6 +338,17 @@ async def decide(
     return objection
 
 
+async def upheld_effect(session: AsyncSession, objection: Objection, p: Purchase) -> rules.UpheldEffect | None:
+    """What upholding this pending objection would do now (``None`` once it is decided)."""
+    if objection.status != ObjectionStatus.pending:
+        return None
+    selection = await session.get(Selection, objection.selection_id)
+    if selection is None or selection.status != SelectionStatus.current:  # pragma: no cover - superseded first
+        return None
+    remaining = [b for b in await pool(session, p.id) if b.id != selection.winner_bid_id]
+    return rules.upheld_effect(p.method, len(remaining), p.min_bids)
+
+
 async def _overturn(
     session: AsyncSession, settings: Settings, p: Purchase, objection: Objection, now: datetime
 ) -> None:
@@ -413,14 +413,17 @@ async def _overturn(
 @dataclass
 class Result:
     purchase: Purchase
-    selection: Selection
+    selection: Selection | None  # the selection that stands; None after an upheld objection
     rounds: list[Selection]
     bids: list[Bid]
     provider_names: dict[uuid.UUID, str]
     objections: list[Objection]
+    reasons: dict[uuid.UUID, str]  # scored: the written reason of each bid's quality mark
 
     @property
-    def winner(self) -> Bid:
+    def winner(self) -> Bid | None:
+        if self.selection is None:
+            return None
         return next(b for b in self.bids if b.id == self.selection.winner_bid_id)
 
 
@@ -445,7 +448,7 @@ async def result(session: AsyncSession, p: Purchase) -> Result:
     )
     if not rounds:
         raise NotFound(_("There is no result yet."), _("The result is published when the owner runs the selection."))
-    current = next((s for s in reversed(rounds) if s.status == SelectionStatus.current), rounds[-1])
+    current = next((s for s in reversed(rounds) if s.status == SelectionStatus.current), None)
     bid_rows = list(
         await session.scalars(
             select(Bid)
@@ -460,19 +463,44 @@ async def result(session: AsyncSession, p: Purchase) -> Result:
             select(Objection).where(col(Objection.purchase_id) == p.id).order_by(col(Objection.filed_at))
         )
     )
-    return Result(p, current, rounds, bid_rows, names, objections)
+    reasons: dict[uuid.UUID, str] = {}
+    if p.method == Method.scored and p.marks_locked_at is not None:
+        reasons = {bid_id: m.reason for bid_id, m in (await scoring.marks_of(session, p.id)).items()}
+    return Result(p, current, rounds, bid_rows, names, objections, reasons)
+
+
+def _objection(o: Objection, rounds: list[Selection]) -> dict[str, Any]:
+    return {
+        "id": o.id,
+        "round": _round_of(rounds, o.selection_id),
+        "status": o.status,
+        "filed_at": o.filed_at,
+        "decided_at": o.decided_at,
+        "decision": o.decision,
+    }
+
+
+def commitments(p: Purchase, rounds: list[Selection]) -> list[rules.Commitment]:
+    """The draw commitments as published: the announcement's, then each rerun's with the result
+    of the round before it (the pending one only while a rerun may still come)."""
+    drawn = [(s.round, s.draw_commitment) for s in rounds if s.draw_seed is not None and s.draw_commitment]
+    pending = p.draw_commitment if p.status in (S.open, S.evaluating, S.publicity) else None
+    return rules.commitments(drawn, pending, rounds[-1].round if rounds else 0)
 
 
 def public(res: Result) -> dict[str, Any]:
     """The result as everyone sees it (SPEC §6 ``GET /purchases/{id}/result``).
 
     Every valid bid's price is public; bidders' names only once the purchase is awarded, except
-    the winners' (a result names its winner).
+    the winners' (a result names its winner). Every round is there with its objections; a bid
+    excluded by an upheld objection is never the winner.
     """
     p, sel = res.purchase, res.selection
     awarded = p.status in (S.awarded, S.contracted)
     winner = res.winner
-    evaluation = {row["bid_id"]: row for row in json.loads(sel.evaluation)}
+    shown = sel or res.rounds[-1]
+    evaluation = {row["bid_id"]: row for row in json.loads(shown.evaluation)}
+    scored = p.method == Method.scored
     bids = []
     for b in res.bids:
         if not b.valid and not b.excluded:
@@ -483,53 +511,64 @@ def public(res: Result) -> dict[str, Any]:
             "service_days": b.service_days,
             "abnormally_low": b.abnormally_low,
             "excluded": b.excluded,
-            "winner": b.id == winner.id,
+            "winner": winner is not None and b.id == winner.id,
             "score": evaluation.get(str(b.id), {}).get("score"),
-            "quality_mark": b.quality_mark if p.method == Method.scored else None,
-            "credit_score": b.credit_score if p.method == Method.scored else None,
-            "provider_name": res.provider_names.get(b.provider_id) if (awarded or b.id == winner.id) else None,
+            "quality_mark": b.quality_mark if scored else None,
+            "quality_reason": res.reasons.get(b.id) if scored else None,
+            "credit_score": b.credit_score if scored else None,
+            "provider_name": res.provider_names.get(b.provider_id)
+            if (awarded or (winner is not None and b.id == winner.id))
+            else None,
         }
         bids.append(row)
+    by_id = {b.id: b for b in res.bids}
     return {
         "purchase_id": p.id,
         "ref": p.ref,
         "status": p.status,
-        "round": sel.round,
-        "method": sel.method,
-        "winner_bid_id": sel.winner_bid_id,
-        "winner_digest": winner.digest,
-        "winner_provider_id": winner.provider_id,
-        "winner_provider_name": res.provider_names.get(winner.provider_id),
-        "price": sel.price,
-        "service_days": winner.service_days,
-        "reason": sel.reason,
-        "selected_at": sel.selected_at,
-        "publicity_ends_at": sel.publicity_ends_at,
+        "round": shown.round,
+        "method": shown.method,
+        "winner_bid_id": sel.winner_bid_id if sel else None,
+        "winner_digest": winner.digest if winner else None,
+        "winner_provider_id": winner.provider_id if winner else None,
+        "winner_provider_name": res.provider_names.get(winner.provider_id) if winner else None,
+        "price": sel.price if sel else None,
+        "service_days": winner.service_days if winner else None,
+        "reason": sel.reason if sel else None,
+        "selected_at": sel.selected_at if sel else None,
+        "publicity_ends_at": sel.publicity_ends_at if sel else None,
         "awarded_at": p.awarded_at,
-        "draw": proof(sel),
+        "draw": proof(sel) if sel else None,
         "next_draw_commitment": p.draw_commitment if p.status == S.publicity else None,
         "bids": bids,
         "rounds": [
             {
                 "round": s.round,
                 "status": s.status,
-                "winner_digest": next((b.digest for b in res.bids if b.id == s.winner_bid_id), None),
+                "method": s.method,
+                "winner_bid_id": s.winner_bid_id,
+                "winner_digest": by_id[s.winner_bid_id].digest if s.winner_bid_id in by_id else None,
+                "winner_provider_name": res.provider_names.get(by_id[s.winner_bid_id].provider_id)
+                if s.winner_bid_id in by_id
+                else None,
                 "price": s.price,
+                "reason": s.reason,
                 "selected_at": s.selected_at,
+                "publicity_ends_at": s.publicity_ends_at,
                 "draw": proof(s),
+                "objections": [_objection(o, res.rounds) for o in res.objections if o.selection_id == s.id],
             }
             for s in res.rounds
         ],
-        "objections": [
+        "objections": [_objection(o, res.rounds) for o in res.objections],
+        "commitments": [
             {
-                "id": o.id,
-                "round": _round_of(res.rounds, o.selection_id),
-                "status": o.status,
-                "filed_at": o.filed_at,
-                "decided_at": o.decided_at,
-                "decision": o.decision,
+                "round": c.round,
+                "commitment": c.commitment,
+                "published_with_round": c.published_with,
+                "drawn": c.drawn,
             }
-            for o in res.objections
+            for c in commitments(p, res.rounds)
         ],
     }
 

@@ -39,6 +39,7 @@ from bidding.models import (
     BidStatus,
     FailReason,
     InvalidReason,
+    Method,
     Objection,
     ObjectionStatus,
     Purchase,
@@ -287,6 +288,14 @@ async def close(session: AsyncSession, settings: Settings, p: Purchase, now: dat
     if len(valid) < p.min_bids:
         await fail(session, p, FailReason.too_few_valid_bids, {"valid_bids": len(valid), "min_bids": p.min_bids})
         return
+    if p.method == Method.scored:
+        return  # two envelopes: the prices open to the owner when the quality marks are locked
+    flag_abnormal(session, settings, p, valid, now)
+
+
+def flag_abnormal(session: AsyncSession, settings: Settings, p: Purchase, valid: list[Bid], now: datetime) -> None:
+    """Flag abnormally low prices among the valid bids; their bidders have until the due time to
+    explain (at the deadline; for scored selection when the quality marks are locked)."""
     flagged = rules.abnormally_low({b.id: b.price for b in valid}, settings.abnormal_low_ratio)
     for b in valid:
         b.abnormally_low = b.id in flagged

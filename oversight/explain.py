@@ -25,6 +25,7 @@ register(
         rules.LOW_PRICE: N_("Abnormally low winning price"),
         rules.OBJECTION_UPHELD: N_("Objection upheld"),
         rules.CANCELLED_AFTER_OPENING: N_("Cancelled after the bids were opened"),
+        rules.QUALITY_MARKS_DECIDED: N_("Quality marks decided the winner"),
         "signing_overdue": N_("Not signed within the signing period"),
         "signed_late": N_("Signed after the signing period"),
         "overdue": N_("Service overdue"),
@@ -194,6 +195,19 @@ def explain(flag: rules.Flag) -> str:
         return _(
             "Firms tied to each other bid on this purchase: %(links)s. Tied firms may not really compete.",
             links=links,
+        )
+    if code == rules.QUALITY_MARKS_DECIDED:
+        return _(
+            "The winning price %(price)s is %(pct)s above the lowest valid price %(lowest)s; the owner's quality "
+            "marks (weight %(weight)s%%) decided it: %(winner_mark)s for the winner, %(lowest_mark)s for the lowest "
+            "price. On price and credit alone another bid would have won. Read the marks' written reasons in the "
+            "published result.",
+            price=_money(d["price"]),
+            pct=pct(d["above_lowest"]),
+            lowest=_money(d["lowest"]),
+            weight=d["weight_quality"],
+            winner_mark=d["winner_mark"],
+            lowest_mark=d["lowest_mark"],
         )
     if code == rules.OBJECTION_UPHELD:
         return _(

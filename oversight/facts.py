@@ -7,10 +7,12 @@ can say anything about a purchase's bids before its deadline.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, select
@@ -219,6 +221,9 @@ async def load(session: AsyncSession, settings: Settings, period: Period = Perio
                 contract=contract_fact(contract, settings, now) if contract else None,
                 cancelled_after_opening=cancelled.get(p.id),
                 earlier_cancelled=tuple(cancelled[e] for e in earlier(p) if e in cancelled),
+                winner_bid_id=current.winner_bid_id if current else None,
+                weight_quality=p.weight_quality,
+                scores=score_facts(current) if current is not None and current.method == "scored" else (),
             )
         )
     return Snapshot(purchases=facts, firms=firms, orgs=orgs)
@@ -264,6 +269,21 @@ async def cancellations(
         return chain
 
     return cancelled, earlier
+
+
+def score_facts(selection: Selection) -> tuple[rules.ScoreFact, ...]:
+    """The published evaluation of a scored selection, as the rules read it."""
+    return tuple(
+        rules.ScoreFact(
+            bid_id=uuid.UUID(row["bid_id"]),
+            price=Decimal(row["price"]),
+            quality_mark=int(row["quality_mark"]),
+            credit_score=int(row["credit_score"]),
+            score=Decimal(row["score"]),
+        )
+        for row in json.loads(selection.evaluation)
+        if row.get("score") is not None and row.get("quality_mark") is not None
+    )
 
 
 def contract_fact(c: Contract, settings: Settings, now: datetime) -> rules.ContractFact:

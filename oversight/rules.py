@@ -41,6 +41,7 @@ IDENTICAL_PRICES = "identical_prices"
 LINKED_BIDDERS = "linked_bidders"
 OBJECTION_UPHELD = "objection_upheld"
 CANCELLED_AFTER_OPENING = "cancelled_after_opening"  # cancelled after the bids were opened, and its next round
+QUALITY_MARKS_DECIDED = "quality_marks_decided"  # scored: the owner's marks beat the lowest valid price
 CONTRACT_FLAGS = ("signing_overdue", "signed_late", "overdue", "delivered_late", "payment_overdue", "paid_late")
 # red flags of a firm
 CONCENTRATION = "concentration"
@@ -51,6 +52,7 @@ SEVERITY: dict[str, str] = {
     IDENTICAL_PRICES: HIGH,
     LINKED_BIDDERS: HIGH,
     CANCELLED_AFTER_OPENING: HIGH,
+    QUALITY_MARKS_DECIDED: HIGH,
     CONCENTRATION: HIGH,
     "payment_overdue": HIGH,
     SINGLE_BID: MEDIUM,
@@ -72,6 +74,7 @@ PURCHASE_FLAGS = (
     SINGLE_BID,
     DIRECT_SELECTION,
     LOW_PRICE,
+    QUALITY_MARKS_DECIDED,
     OBJECTION_UPHELD,
     *CONTRACT_FLAGS,
 )
@@ -90,6 +93,17 @@ class BidFact:
     price: Decimal
     valid: bool
     excluded: bool = False  # excluded by an upheld objection (it was valid)
+
+
+@dataclass(frozen=True)
+class ScoreFact:
+    """A bid as the current scored selection weighed it (its published evaluation)."""
+
+    bid_id: uuid.UUID
+    price: Decimal
+    quality_mark: int
+    credit_score: int
+    score: Decimal
 
 
 @dataclass(frozen=True)
@@ -158,6 +172,9 @@ class PurchaseFact:
     cancelled_after_opening: CancellationFact | None = None
     # the earlier rounds it republishes that were cancelled after their bids were opened
     earlier_cancelled: tuple[CancellationFact, ...] = ()
+    winner_bid_id: uuid.UUID | None = None  # the current selection's winning bid
+    weight_quality: int | None = None  # scored: the published quality weight (%)
+    scores: tuple[ScoreFact, ...] = ()  # scored: the current selection's evaluation
 
     @property
     def opened(self) -> bool:
@@ -664,6 +681,34 @@ def low_price(p: PurchaseFact, t: Thresholds) -> dict[str, Any] | None:
     return {"price": p.price, "cap": p.cap, **data}
 
 
+def quality_marks_decided(p: PurchaseFact) -> dict[str, Any] | None:
+    """Scored selection: the winner is not the lowest valid price and the owner's quality marks
+    decided it — on the price and credit parts alone another bid would have ranked first."""
+    if p.method != "scored" or not p.selected or not p.scores or p.weight_quality is None:
+        return None
+    winner = next((s for s in p.scores if s.bid_id == p.winner_bid_id), None)
+    lowest = min(s.price for s in p.scores)
+    if winner is None or winner.price <= lowest:
+        return None
+    weight = Decimal(p.weight_quality)
+
+    def without_marks(s: ScoreFact) -> Decimal:
+        return s.score - weight * Decimal(s.quality_mark) / 100
+
+    first = max(p.scores, key=lambda s: (without_marks(s), -s.price))
+    if without_marks(winner) >= without_marks(first):
+        return None  # price and credit alone made it win
+    cheapest = min(p.scores, key=lambda s: (s.price, str(s.bid_id)))
+    return {
+        "price": winner.price,
+        "lowest": lowest,
+        "above_lowest": percent(winner.price - lowest, lowest),
+        "winner_mark": winner.quality_mark,
+        "lowest_mark": cheapest.quality_mark,
+        "weight_quality": p.weight_quality,
+    }
+
+
 def purchase_flags(
     purchases: Sequence[PurchaseFact], firms: dict[uuid.UUID, FirmFact], t: Thresholds, links: Sequence[Link]
 ) -> list[Flag]:
@@ -731,6 +776,9 @@ def purchase_flags(
                 winner=_firm(firms, p.winner_id) if p.winner_id else None,
                 valid_bids=len(p.valid_bids),
             )
+        decided = quality_marks_decided(p)
+        if decided:
+            flag(p, QUALITY_MARKS_DECIDED, winner=_firm(firms, p.winner_id) if p.winner_id else None, **decided)
         found = low_price(p, t)
         if found:
             flag(p, LOW_PRICE, winner=_firm(firms, p.winner_id) if p.winner_id else None, **found)

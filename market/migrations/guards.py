@@ -76,6 +76,9 @@ GUARDS: tuple[Guard, ...] = (
             "contract_id",
             "next_check_at",
             "updated_at",
+            # set once when the quality marks are locked (its own trigger keeps it, migration 0009)
+            "marks_locked_at",
+            "marks_locked_by",
         ),
         revision="0003",
     ),
@@ -244,6 +247,18 @@ GUARDS: tuple[Guard, ...] = (
         ),
         whole_row=True,
         revision="0004",
+    ),
+)
+
+GUARDS = (
+    *GUARDS,
+    Guard(
+        table="quality_marks",
+        condition="OLD.locked_at IS NOT NULL",
+        message="locked quality marks never change",
+        frozen=("id", "bid_id", "purchase_id", "mark", "reason", "marked_at", "marked_by", "locked_at"),
+        whole_row=True,
+        revision="0012",
     ),
 )
 

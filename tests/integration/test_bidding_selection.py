@@ -97,24 +97,6 @@ async def test_lowest_price_tie_is_drawn(client, factory, settings):
     assert [bool(b["provider_name"]) for b in public["bids"]] == [b["winner"] for b in public["bids"]]
 
 
-async def test_scored_selection_needs_quality_marks(client, factory, settings):
-    w = await make_world(client, factory, settings)
-    p = await opened(
-        w, ["40000", "36000", "44000"], method="scored", weights={"price": 50, "quality": 40, "credit": 10}
-    )
-    bids = (await client.get(f"/api/v1/purchases/{p['id']}/bids", headers=w.owner)).json()["items"]
-    assert_problem(await run_selection(w, p), 422, "quality_marks")
-    marks = {b["id"]: 90 if b["price"] == "44000.00" else 70 for b in bids}
-    assert_problem(await run_selection(w, p, quality_marks={**marks, str(uuid.uuid4()): 50}), 422, "quality_marks")
-    assert_problem(await run_selection(w, p, quality_marks={k: 101 for k in marks}), 422, "quality_marks")
-    result = (await run_selection(w, p, quality_marks=marks)).json()
-    scores = {b["price"]: Decimal(b["score"]) for b in result["bids"]}
-    # 50 × 36000/price + 40 × mark/100 + 10 × 100/100
-    assert scores == {"36000.00": Decimal("88.00"), "40000.00": Decimal("83.00"), "44000.00": Decimal("86.91")}
-    assert result["price"] == "36000.00" and all(b["credit_score"] == 100 for b in result["bids"])
-    assert recompute(result) == result["winner_digest"] and len(result["draw"]["candidates"]) == 1
-
-
 async def test_direct_selection_needs_a_reason_and_is_visible(client, factory, settings):
     w = await make_world(client, factory, settings)
     p = await opened(w, ["40000", "45000"], method="direct")

@@ -4,11 +4,14 @@ declares, on both databases."""
 
 from __future__ import annotations
 
+import hashlib
+import re
 import uuid
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Column, create_engine, delete, insert, select, text, update
@@ -274,6 +277,17 @@ async def _world(factory, settings) -> dict[str, list[tuple[uuid.UUID, bool]]]:
             session, "deliveries", **delivery(1, status="accepted", decided_at=now, decided_by=owner.id)
         )
         submitted = await _insert(session, "deliveries", **delivery(2))
+        # a locked quality mark (frozen; tests/integration/test_bidding_scored.py changes open ones)
+        locked_mark = await _insert(
+            session,
+            "quality_marks",
+            purchase_id=purchase.id,
+            bid_id=bid,
+            mark=70,
+            reason="技术方案完整，人员配备充足。",
+            marked_at=now,
+            locked_at=now,
+        )
         await session.commit()
     return {
         "purchases": [(purchase.id, True), (draft_purchase, False)],
@@ -282,6 +296,7 @@ async def _world(factory, settings) -> dict[str, list[tuple[uuid.UUID, bool]]]:
         "contracts": [(contract.id, True), (draft_contract, False)],
         "contract_agreements": [(signed_agreement, True), (withdrawn_agreement, True), (proposed_agreement, False)],
         "deliveries": [(accepted, True), (submitted, False)],
+        "quality_marks": [(locked_mark, True)],
     }
 
 
@@ -341,3 +356,37 @@ async def test_the_database_freezes_exactly_the_declared_columns(factory, settin
         "changed though frozen": [],
         "refused though allowed": [],
     }
+
+
+@pytest.mark.demo
+def test_draw_secrets_stored_in_clear_are_encrypted_by_0012(database_url, settings):
+    """The demo county's open purchases keep working across 0012: a secret in clear (as 0011 kept
+    it) is encrypted on upgrade, decrypted on downgrade, and always opens to its commitment."""
+    from bidding import sealing
+
+    engine = create_engine(sync_url(database_url))
+
+    def rows() -> list[tuple[uuid.UUID, str, str]]:
+        with engine.connect() as conn:
+            found = conn.execute(
+                text("SELECT id, draw_secret, draw_commitment FROM purchases WHERE draw_secret IS NOT NULL")
+            ).all()
+        return [(r[0] if isinstance(r[0], uuid.UUID) else uuid.UUID(str(r[0])), r[1], r[2]) for r in found]
+
+    def opens(row: tuple[uuid.UUID, str, str]) -> bool:
+        secret = sealing.unseal(settings.secret_key, *row)
+        return hashlib.sha256(bytes.fromhex(secret)).hexdigest() == row[2]
+
+    try:
+        sealed = rows()
+        assert sealed and all(opens(r) for r in sealed)
+        migrations.downgrade(database_url, "0011")
+        clear = rows()
+        assert all(re.fullmatch(r"[0-9a-f]{64}", s) for _i, s, _c in clear)
+        assert all(hashlib.sha256(bytes.fromhex(s)).hexdigest() == c for _i, s, c in clear)
+        migrations.upgrade(database_url)
+        again = rows()
+        assert {i for i, _s, _c in again} == {i for i, _s, _c in sealed}
+        assert all(not re.fullmatch(r"[0-9a-f]{64}", s) and opens((i, s, c)) for i, s, c in again)
+    finally:
+        engine.dispose()

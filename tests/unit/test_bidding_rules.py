@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bidding import draw, rules
+from bidding import draw, rules, sealing
 from bidding.models import Method, PurchaseStatus
 from market.errors import InvalidInput
 
@@ -245,3 +245,51 @@ def test_bid_digest_covers_the_canonical_content():
         "service_days": 10,
     }
     assert rules.digest_of(content) == hashlib.sha256(content.encode()).hexdigest()
+
+
+# --- what an upheld objection does; the commitments as published ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "remaining", "min_bids", "action"),
+    [
+        (Method.random, 3, 3, rules.UpheldAction.rerun),
+        (Method.lowest_price, 2, 3, rules.UpheldAction.fail),
+        (Method.scored, 1, 1, rules.UpheldAction.rerun),
+        (Method.scored, 0, 1, rules.UpheldAction.fail),
+        (Method.direct, 1, 1, rules.UpheldAction.reselect),
+        (Method.direct, 0, 1, rules.UpheldAction.fail),
+    ],
+)
+def test_what_an_upheld_objection_will_do(method, remaining, min_bids, action):
+    effect = rules.upheld_effect(method, remaining, min_bids)
+    assert (effect.action, effect.remaining, effect.min_bids) == (action, remaining, min_bids)
+
+
+def test_commitments_stay_what_they_were_when_published():
+    a, b, c = "a" * 64, "b" * 64, "c" * 64
+    # before any selection: the announcement's commitment
+    assert rules.commitments([], a, 0) == [rules.Commitment(1, a, None, False)]
+    # round 1 drew with it; the rerun's commitment was published with round 1's result
+    assert rules.commitments([(1, a)], b, 1) == [rules.Commitment(1, a, None, True), rules.Commitment(2, b, 1, False)]
+    # after the rerun: both stay as they were, the next one comes with round 2's result
+    assert rules.commitments([(1, a), (2, b)], c, 2) == [
+        rules.Commitment(1, a, None, True),
+        rules.Commitment(2, b, 1, True),
+        rules.Commitment(3, c, 2, False),
+    ]
+    # no draw may come any more (awarded): only the ones used
+    assert rules.commitments([(1, a)], None, 1) == [rules.Commitment(1, a, None, True)]
+
+
+def test_the_sealed_draw_secret_opens_only_with_its_key_and_purchase():
+    secret = draw.new_secret()
+    purchase = uuid.uuid4()
+    stored = sealing.seal("k" * 40, purchase, secret)
+    assert len(stored) <= 64 and secret not in stored and not sealing.CLEAR.match(stored)
+    assert sealing.unseal("k" * 40, purchase, stored, draw.commitment(secret)) == secret
+    for key, pid in (("j" * 40, purchase), ("k" * 40, uuid.uuid4())):
+        with pytest.raises(ValueError):
+            sealing.unseal(key, pid, stored, draw.commitment(secret))
+    with pytest.raises(ValueError):  # a secret in clear is refused, not used
+        sealing.unseal("k" * 40, purchase, secret, draw.commitment(secret))

@@ -437,6 +437,46 @@ def test_a_purchase_cancelled_after_opening_is_flagged_and_so_is_its_next_round(
         i18n.reset_locale(token)
 
 
+def scored_award(
+    marks: tuple[int, int],
+    credits: tuple[int, int] = (100, 100),
+    firms: tuple[uuid.UUID, uuid.UUID] = (FIRMS[0], FIRMS[1]),
+) -> PurchaseFact:
+    """A scored award between a bid at 40,000 and one at 48,000 (weights 50/40/10): the
+    published evaluation of each bid, the winner the highest score."""
+    prices = (Decimal("40000"), Decimal("48000"))
+    bid_ids = (uuid.UUID(int=901), uuid.UUID(int=902))
+    scores = [
+        (Decimal(50) * prices[0] / p + Decimal(40) * m / 100 + Decimal(10) * c / 100).quantize(Decimal("0.01"))
+        for p, m, c in zip(prices, marks, credits, strict=True)
+    ]
+    facts = tuple(rules.ScoreFact(bid_ids[i], prices[i], marks[i], credits[i], scores[i]) for i in range(2))
+    win = max(range(2), key=lambda i: (scores[i], -prices[i]))
+    return awarded(
+        str(prices[win]),
+        winner=firms[win],
+        method="scored",
+        bids=(BidFact(firms[0], prices[0], True), BidFact(firms[1], prices[1], True)),
+        winner_bid_id=bid_ids[win],
+        weight_quality=40,
+        scores=facts,
+    )
+
+
+def test_quality_marks_that_beat_the_lowest_price_are_flagged():
+    decided = scored_award(marks=(0, 100))  # 50 + 0 + 10 = 60 against 41.67 + 40 + 10 = 91.67
+    found = rules.quality_marks_decided(decided)
+    assert found is not None and found["lowest"] == Decimal("40000") and found["price"] == Decimal("48000")
+    assert (found["winner_mark"], found["lowest_mark"], found["above_lowest"]) == (100, 0, Decimal("20.0"))
+    assert [f.code for f in rules.purchase_flags([decided], {}, Thresholds(), [])] == ["quality_marks_decided"]
+    # the lowest price wins: nothing to flag
+    assert rules.quality_marks_decided(scored_award(marks=(80, 90))) is None
+    # the dearer bid wins on its credit score, not on the marks: not this flag
+    assert rules.quality_marks_decided(scored_award(marks=(50, 50), credits=(0, 100))) is None
+    # not scored, or no evaluation: nothing
+    assert rules.quality_marks_decided(awarded("48000.00")) is None
+
+
 def test_sealed_purchases_raise_no_bid_flags():
     sealed = purchase(status="open", bids=None)
     assert rules.purchase_flags([sealed], {}, Thresholds(), []) == []
@@ -501,6 +541,7 @@ def sample_flags() -> list[rules.Flag]:
         purchase(id=gone.purchase_id, ref=gone.ref, status="cancelled", bids=bids, cancelled_after_opening=gone)
     )
     rows.append(purchase(ref="CG-2026-000011", status="open", earlier_cancelled=(gone,)))
+    rows.append(scored_award(marks=(0, 100), firms=(FIRMS[2], FIRMS[0])))
     return rules.all_flags(rows, firms, Thresholds())
 
 

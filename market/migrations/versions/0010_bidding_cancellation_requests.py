@@ -5,7 +5,7 @@
   index), a decision always with its text and time (CHECK).
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-11-30 04:23:15.069499
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0014"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

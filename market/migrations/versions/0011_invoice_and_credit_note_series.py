@@ -13,7 +13,7 @@ restored unique constraint) once an issuer has an invoice and a credit note with
 number in a year, which only the new numbering allows.
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0010
 Create Date: 2026-11-30
 """
 

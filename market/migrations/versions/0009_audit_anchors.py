@@ -4,7 +4,7 @@
 chain head's seq and hash signed with Ed25519; append-only in the database itself, like
 ``audit_events``.
 
-Revision ID: 0014
+Revision ID: 0009
 Revises: 0008
 Create Date: 2026-11-30
 """
@@ -16,7 +16,7 @@ from alembic import op
 
 from market.migrations.helpers import append_only
 
-revision = "0014"
+revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None
