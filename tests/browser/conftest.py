@@ -96,7 +96,7 @@ def server(sqlite_demo_template: Any, tmp_path_factory: pytest.TempPathFactory) 
     }
     log = (var_dir / "server.log").open("w")
     market = Path(sys.executable).with_name("market")
-    proc = subprocess.Popen(
+    proc = subprocess.Popen(  # noqa: S603 - our own command line
         [str(market), "serve", "--host", "127.0.0.1", "--port", str(port), "--no-worker"],
         env=env,
         stdout=log,

@@ -1,4 +1,6 @@
-"""In a real browser: no public page scrolls sideways on a phone; the finance bureau's audit trail."""
+"""In a real browser: no public page scrolls sideways on a phone; the draw proof recomputes in the
+browser and a tampered one is flagged; the finance bureau follows a red flag to its data and
+reads the audit trail."""
 
 from __future__ import annotations
 
@@ -76,3 +78,91 @@ def test_no_public_page_scrolls_sideways_on_a_phone(chromium: Any, server: Serve
         assert not wide, f"pages wider than the phone's {PHONE['width']} px: {wide}"
     finally:
         context.close()
+
+
+def test_the_draw_page_recomputes_in_the_browser_and_flags_a_tampered_proof(context: Any) -> None:
+    """Works whether the page's script is inline or a static file: the HTML is altered on its way
+    to the browser, as a forged copy of the page would be."""
+    page = context.new_page()
+    page.goto("/verify/draw/CG-2026-000014")
+    proof = page.locator(".draw-proof").first
+    assert proof.get_attribute("data-secret")
+    page.locator(".draw-proof .js-check.ok").first.wait_for()  # recomputed by the browser, and it matches
+
+    def forge(route: Any) -> None:
+        response = route.fetch()
+        html = response.text()
+        secret = re.search(r'data-secret="([0-9a-f]+)"', html)
+        assert secret
+        flipped = ("1" if secret.group(1)[0] == "0" else "0") + secret.group(1)[1:]
+        route.fulfill(response=response, body=html.replace(secret.group(1), flipped))
+
+    forged = context.new_page()
+    forged.route("**/verify/draw/CG-2026-000014", forge)
+    forged.goto("/verify/draw/CG-2026-000014")
+    check = forged.locator(".draw-proof .js-check").first
+    forged.locator(".draw-proof .js-check.error").first.wait_for()
+    assert "NOT" in check.inner_text() or "不" in check.inner_text()
+
+
+def test_finance_follows_a_red_flag_to_its_data(context: Any) -> None:
+    page = context.new_page()
+    sign_in(page, "finance")
+    page.goto("/finance/flags")
+    first = page.locator("article.panel.flagged").first
+    ref = first.locator("h2 a").inner_text().strip()
+    assert ref.startswith("CG-")
+    # the flag says where to look: the purchase itself …
+    first.locator("h2 a").click()
+    page.wait_for_load_state()
+    assert re.search(r"/workspace/purchases/[0-9a-f-]{36}$", page.url) and ref in page.locator("main").inner_text()
+    # … and the records the flag names
+    page.go_back()
+    looks = page.locator("ul.flag-list a")
+    assert looks.count() > 0
+    target = looks.first.get_attribute("href")
+    looks.first.click()
+    page.wait_for_load_state()
+    assert urlsplit(page.url).path == urlsplit(target).path
+    assert page.locator("main h1").inner_text()
+    # a firm's flags lead to the firm's record
+    page.goto("/finance/flags?kind=firm")
+    firm = page.locator("article.panel.flagged h2 a").first
+    name = firm.inner_text().strip()
+    firm.click()
+    page.wait_for_load_state()
+    assert "/finance/firms/" in page.url and name in page.locator("main").inner_text()
+    # and the purchase's whole history is in the audit trail, found by its reference
+    page.goto("/finance/audit")
+    page.fill("input[name=ref]", ref)
+    page.click("form.filters button[type=submit]")
+    page.wait_for_load_state()
+    rows = page.locator("table.audit tbody tr")
+    assert rows.count() > 3
+    assert page.locator('table.audit a[href^="/workspace/purchases/"]').count() > 0
+    shot(page, "audit-by-reference")
+
+
+def test_the_audit_page_reads_well_on_desk_and_phone(chromium: Any, server: Server) -> None:
+    for name, viewport in (("audit-desktop", {"width": 1280, "height": 900}), ("audit-phone", PHONE)):
+        context = chromium.new_context(base_url=server.url, locale="zh-CN", viewport=viewport)
+        try:
+            page = context.new_page()
+            sign_in(page, "finance")
+            page.goto("/finance/audit")
+            assert page.locator("table.audit tbody tr").count() == 50
+            scroll, client = page.evaluate(OVERFLOW)
+            assert scroll <= client, f"{name}: the page is {scroll} px wide"
+            page.click("a[rel=next]")
+            page.wait_for_load_state()
+            assert "page=2" in page.url
+            page.select_option("select[name=action]", "purchase.published")
+            page.click("form.filters button[type=submit]")
+            page.wait_for_load_state()
+            assert page.locator("table.audit tbody tr").count() > 0
+            assert set(page.locator("table.audit tbody tr td:nth-child(3)").all_inner_texts()) == {
+                "采购项目已发布\npurchase.published"
+            }
+            shot(page, name)
+        finally:
+            context.close()
