@@ -15,13 +15,14 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import pytest_asyncio
 
 from tests.integration.conftest import sqlite_demo_template, sqlite_template  # noqa: F401  (fixtures)
 
@@ -31,37 +32,37 @@ PHONE = {"width": 390, "height": 844}
 SHOTS = Path(os.environ.get("MARKET_TEST_SHOTS", "/tmp/market-browser-shots"))
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "/browser/" in item.nodeid.replace("\\", "/") or item.nodeid.startswith("tests/browser"):
-            item.add_marker(pytest.mark.browser)
+# every test module here starts with this (the browser lives on the session's event loop)
+BROWSER_TESTS = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
 
-@pytest.fixture(scope="session")
-def chromium(sqlite_demo_template: Any) -> Iterator[Any]:  # noqa: F811
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def chromium(sqlite_demo_template: Any) -> AsyncIterator[Any]:  # noqa: F811
     """One headless Chromium for the session (skipped, with the reason, where it cannot start).
-    The demo template is built first: Playwright's event loop runs from here on."""
+
+    Playwright's async API on the session's event loop: its sync API would leave a running loop
+    behind in the process, and the integration tests sharing an xdist worker need their own."""
     try:
-        from playwright.sync_api import Error, sync_playwright
+        from playwright.async_api import Error, async_playwright
     except ImportError as exc:  # pragma: no cover - a dev extra
         pytest.skip(f"browser tests: Playwright is not installed ({exc}); `make install` adds it")
-    if not Path(CHROMIUM).exists():
+    if not os.access(CHROMIUM, os.X_OK):
         reason = f"browser tests: no Chromium at {CHROMIUM}; scripts/system-deps.sh installs Debian's chromium"
         print(reason, file=sys.stderr)
         pytest.skip(reason)
-    manager = sync_playwright().start()
+    manager = await async_playwright().start()
     try:
-        browser = manager.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        browser = await manager.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
     except Error as exc:
-        manager.stop()
+        await manager.stop()
         reason = f"browser tests: Chromium at {CHROMIUM} cannot start: {str(exc).splitlines()[0]}"
         print(reason, file=sys.stderr)
         pytest.skip(reason)
     try:
         yield browser
     finally:
-        browser.close()
-        manager.stop()
+        await browser.close()
+        await manager.stop()
 
 
 def _free_port() -> int:
@@ -124,34 +125,36 @@ def server(sqlite_demo_template: Any, tmp_path_factory: pytest.TempPathFactory) 
         log.close()
 
 
-@pytest.fixture
-def context(chromium: Any, server: Server) -> Iterator[Any]:
+@pytest_asyncio.fixture(loop_scope="session")
+async def context(chromium: Any, server: Server) -> AsyncIterator[Any]:
     """A fresh browser context (no cookies) in Chinese, the platform's first language."""
-    ctx = chromium.new_context(base_url=server.url, locale="zh-CN", viewport={"width": 1280, "height": 900})
-    ctx.set_default_timeout(10_000)
+    ctx = await new_context(chromium, server)
     try:
         yield ctx
     finally:
-        ctx.close()
+        await ctx.close()
 
 
-@pytest.fixture
-def page(context: Any) -> Any:
-    return context.new_page()
+async def new_context(chromium: Any, server: Server, viewport: dict[str, int] | None = None) -> Any:
+    ctx = await chromium.new_context(
+        base_url=server.url, locale="zh-CN", viewport=viewport or {"width": 1280, "height": 900}
+    )
+    ctx.set_default_timeout(10_000)
+    return ctx
 
 
-def sign_in(page: Any, username: str, password: str = DEMO_PASSWORD) -> None:
-    page.goto("/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("main button[type=submit], main form button")
-    page.wait_for_load_state()
-    assert "/login" not in page.url, page.locator("main").inner_text()
+async def sign_in(page: Any, username: str, password: str = DEMO_PASSWORD) -> None:
+    await page.goto("/login")
+    await page.fill("input[name=username]", username)
+    await page.fill("input[name=password]", password)
+    await page.click("main form[action='/login'] button")
+    await page.wait_for_load_state()
+    assert "/login" not in page.url, await page.locator("main").inner_text()
 
 
-def shot(page: Any, name: str) -> Path:
+async def shot(page: Any, name: str) -> Path:
     """A full-page screenshot, kept for people to look at (MARKET_TEST_SHOTS)."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
+    SHOTS.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - a local folder, once
     path = SHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    await page.screenshot(path=str(path), full_page=True)
     return path
