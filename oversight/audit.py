@@ -156,16 +156,16 @@ async def _referenced_ids(session: AsyncSession, ref: str) -> list[str]:
     """The ids of the records a reference names: a purchase (CG-…), contract or invoice number."""
     found: list[str] = []
     for column, id_column in (
-        (Purchase.ref, Purchase.id),
-        (Contract.number, Contract.id),
-        (Invoice.number, Invoice.id),
+        (col(Purchase.ref), col(Purchase.id)),
+        (col(Contract.number), col(Contract.id)),
+        (col(Invoice.number), col(Invoice.id)),
     ):
         rows = await session.scalars(select(id_column).where(func.upper(column) == ref.upper()))
         found.extend(str(i) for i in rows)
     return found
 
 
-async def query(session: AsyncSession, f: AuditFilter) -> Select[tuple[AuditEvent]]:
+async def query(session: AsyncSession, f: AuditFilter) -> Select[AuditEvent]:
     """The events ``f`` chooses, newest first."""
     stmt = select(AuditEvent)
     if f.action:
@@ -334,14 +334,14 @@ async def choices(session: AsyncSession) -> dict[str, list[tuple[str, str]]]:
     """What the filters offer: the actions and kinds of record in the chain (labelled), and the
     organisations that acted."""
     actions = sorted(
-        ((a, label(a, "audit_action")) for a in await session.scalars(select(AuditEvent.action).distinct())),
+        ((a, label(a, "audit_action")) for a in await session.scalars(select(col(AuditEvent.action)).distinct())),
         key=lambda pair: pair[1],
     )
     entities = sorted(
-        ((e, label(e, "audit_entity")) for e in await session.scalars(select(AuditEvent.entity_type).distinct())),
+        ((e, label(e, "audit_entity")) for e in await session.scalars(select(col(AuditEvent.entity_type)).distinct())),
         key=lambda pair: pair[1],
     )
-    acting = select(AuditEvent.actor_org_id).where(col(AuditEvent.actor_org_id).is_not(None)).distinct()
+    acting = select(col(AuditEvent.actor_org_id)).where(col(AuditEvent.actor_org_id).is_not(None)).distinct()
     orgs = sorted(
         (
             (str(o.id), o.name)
