@@ -244,11 +244,10 @@ def _purchase_of(data: dict[str, Any]) -> str | None:
 
 def _url(ev: AuditEvent, data: dict[str, Any], role: str, ctx: dict[str, dict[str, Any]]) -> str | None:
     kind, entity = ev.entity_type, ev.entity_id
-    if kind == "purchase":
-        return f"/workspace/purchases/{entity}"
-    if kind in ("bid", "question", "objection"):
-        purchase = _purchase_of(data) or ctx["bid_purchase"].get(entity)
-        return f"/workspace/purchases/{purchase}" if purchase else None
+    if kind in ("purchase", "bid", "question", "objection"):
+        purchase = entity if kind == "purchase" else _purchase_of(data) or ctx["bid_purchase"].get(entity)
+        # a draft is its owner's alone: no page for anyone else
+        return f"/workspace/purchases/{purchase}" if purchase in ctx["published"] else None
     if kind == "contract":
         return f"/workspace/contracts/{entity}"
     if kind == "invoice":
@@ -308,7 +307,32 @@ async def present(session: AsyncSession, events: Sequence[AuditEvent], role: str
         if item_ids
         else {}
     )
-    ctx: dict[str, dict[str, Any]] = {"orgs": orgs, "bid_purchase": bid_purchase, "catalog": catalog}
+    purchase_ids = {u for ev in events if ev.entity_type == "purchase" and (u := _uuid(ev.entity_id))}
+    for ev in events:
+        if ev.entity_type in ("bid", "question", "objection") and '"purchase_id"' in ev.data:
+            try:
+                found = _uuid(str(json.loads(ev.data).get("purchase_id") or ""))
+            except ValueError:
+                found = None
+            if found:
+                purchase_ids.add(found)
+    purchase_ids |= {u for p in bid_purchase.values() if (u := _uuid(p))}
+    published = (
+        {
+            str(i): True
+            for i in await session.scalars(
+                select(col(Purchase.id)).where(col(Purchase.id).in_(purchase_ids), col(Purchase.status) != "draft")
+            )
+        }
+        if purchase_ids
+        else {}
+    )
+    ctx: dict[str, dict[str, Any]] = {
+        "orgs": orgs,
+        "bid_purchase": bid_purchase,
+        "catalog": catalog,
+        "published": published,
+    }
     shown = []
     for ev in events:
         try:
