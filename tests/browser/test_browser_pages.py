@@ -4,6 +4,7 @@ reads the audit trail."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 from urllib.parse import urlsplit
@@ -62,16 +63,49 @@ async def test_no_public_page_scrolls_sideways_on_a_phone(chromium: Any, server:
         page = await context.new_page()
         pages = await _public_pages(page, server)
         assert any(p.startswith("/contracts/") for p in pages) and any(p.startswith("/verify/draw/") for p in pages)
-        wide = {}
-        for lang in ("zh", "en"):
-            for path in pages:
-                await page.goto(path + ("&" if "?" in path else "?") + f"lang={lang}")
-                scroll, client = await page.evaluate(OVERFLOW)
+        urls = [path + ("&" if "?" in path else "?") + f"lang={lang}" for lang in ("zh", "en") for path in pages]
+        tabs = [page, *[await context.new_page() for _ in range(3)]]
+        wide: dict[str, int] = {}
+
+        async def measure(tab: Any, share: list[str]) -> None:
+            for url in share:
+                await tab.goto(url)
+                scroll, client = await tab.evaluate(OVERFLOW)
                 if scroll > client:
-                    wide[f"{path} ({lang})"] = scroll
+                    wide[url] = scroll
+
+        # the language is a parameter of every address, so the tabs may share the context's cookies
+        await asyncio.gather(*(measure(tab, urls[i :: len(tabs)]) for i, tab in enumerate(tabs)))
         await page.goto("/purchases?lang=zh")
         await shot(page, "phone-purchases")
         assert not wide, f"pages wider than the phone's {PHONE['width']} px: {wide}"
+    finally:
+        await context.close()
+
+
+async def test_the_owner_list_on_a_phone_keeps_names_readable(chromium: Any, server: Server) -> None:
+    """The header keeps its padding, the list scrolls in its own box, and a purchase's title keeps
+    a readable width instead of wrapping a few characters a line."""
+    context = await new_context(chromium, server, PHONE)
+    try:
+        page = await context.new_page()
+        await sign_in(page, "owner01")
+        await page.goto("/workspace/purchases")
+        scroll, client = await page.evaluate(OVERFLOW)
+        assert scroll <= client
+        brand_left = await page.evaluate("() => document.querySelector('header .brand').getBoundingClientRect().left")
+        assert brand_left >= 12, f"the header's brand touches the edge ({brand_left} px)"
+        box = await page.evaluate(
+            "() => { const s = document.querySelector('main .scroll');"
+            " return [s.scrollWidth > s.clientWidth, getComputedStyle(s).overflowX] }"
+        )
+        assert box == [True, "auto"]  # the table is wider than the phone and scrolls inside its box
+        widths = await page.eval_on_selector_all(
+            "main table td.name", "els => els.map(e => e.getBoundingClientRect().width)"
+        )
+        em = await page.evaluate("() => parseFloat(getComputedStyle(document.querySelector('main table td')).fontSize)")
+        assert widths and min(widths) >= 8 * em, f"title columns {widths} px at {em} px a character"
+        await shot(page, "phone-owner-purchases")
     finally:
         await context.close()
 
