@@ -5,6 +5,7 @@ public. Controllers translate; :mod:`oversight.services` holds the rules."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -16,13 +17,16 @@ from market import audit, clock
 from market.actor import Actor
 from market.identity.guards import oversight
 from market.jsonutil import jsonable
+from market.schemas import Page
 from market.settings import Settings
 from market.terms import label
 from market.web.deps import AppSettings, CurrentActor, DbSession
+from oversight import audit as trail
 from oversight import explain as words
 from oversight import exports, ocds, rules
 from oversight.facts import Period
 from oversight.schemas import (
+    AuditEventOut,
     CompetitionOut,
     FlagOut,
     FlagPage,
@@ -247,6 +251,87 @@ class OpenDataController(Controller):
         return Response(content=ocds.dumps(data), media_type="application/json")
 
 
+def audit_filter(
+    action: str | None,
+    org_id: uuid.UUID | None,
+    entity_type: str | None,
+    entity_id: str | None,
+    ref: str | None,
+    date_from: str | None,
+    date_to: str | None,
+) -> trail.AuditFilter:
+    """The filter of the audit events from query parameters (a wrong date is a 400 naming it)."""
+    return trail.AuditFilter(
+        action=(action or "").strip() or None,
+        org_id=org_id,
+        entity_type=(entity_type or "").strip() or None,
+        entity_id=(entity_id or "").strip() or None,
+        ref=(ref or "").strip() or None,
+        period=period_of(date_from, date_to),
+    )
+
+
+def audit_event_out(s: trail.Shown) -> AuditEventOut:
+    ev = s.ev
+    return AuditEventOut(
+        seq=ev.seq,
+        occurred_at=ev.occurred_at,
+        actor_user_id=ev.actor_user_id,
+        actor_user_name=s.user,
+        actor_org_id=ev.actor_org_id,
+        actor_org_name=s.org,
+        actor_role=ev.actor_role,
+        action=ev.action,
+        action_label=s.action,
+        entity_type=ev.entity_type,
+        entity_label=s.entity,
+        entity_id=ev.entity_id,
+        url=s.url,
+        data=json.loads(ev.data),
+        prev_hash=ev.prev_hash,
+        hash=ev.hash,
+    )
+
+
+class AuditEventsController(Controller):
+    path = "/api/v1/audit"
+    tags = ["audit"]
+    guards = [oversight]
+
+    @get(
+        "/events",
+        summary="Audit events, newest first, filtered by action, organisation, record, period or reference",
+    )
+    async def events(
+        self,
+        db: DbSession,
+        actor: CurrentActor,
+        entity_type: Annotated[str | None, QueryParameter(max_length=40)] = None,
+        entity_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        action: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        org_id: Annotated[uuid.UUID | None, QueryParameter(description="the organisation that acted")] = None,
+        ref: Annotated[
+            str | None,
+            QueryParameter(
+                max_length=64,
+                description="a purchase, contract or invoice number, or a record's id: its events and those naming it",
+            ),
+        ] = None,
+        date_from: Annotated[
+            str | None, QueryParameter(name="from", format="date", description="on or after (a China date)")
+        ] = None,
+        date_to: Annotated[
+            str | None, QueryParameter(name="to", format="date", description="on or before (a China date)")
+        ] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+        offset: Offset = 0,
+    ) -> Page[AuditEventOut]:
+        f = audit_filter(action, org_id, entity_type, entity_id, ref, date_from, date_to)
+        rows, total = await trail.search(db, f, limit=limit, offset=offset)
+        shown = await trail.present(db, rows, actor.role)
+        return Page[AuditEventOut](items=[audit_event_out(s) for s in shown], total=total, limit=limit, offset=offset)
+
+
 def routes(settings: Settings) -> list[Any]:
     """The package's API routes (the composition root mounts them)."""
-    return [FinanceController, OpenDataController]
+    return [FinanceController, OpenDataController, AuditEventsController]

@@ -12,18 +12,21 @@ from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from litestar import get
+from litestar import Response, get
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Template
 
+from market import audit, clock
+from market.audit import verify
 from market.errors import FieldError, InvalidInput, NotFound
 from market.i18n import get_locale
 from market.i18n import gettext as _
 from market.identity.guards import oversight
 from market.settings import Settings
 from market.terms import N_, choices
-from market.web.deps import AppSettings, DbSession
+from market.web.deps import AppSettings, CurrentActor, DbSession
 from market.web.pages import Notices, Pager, Tile
+from oversight import audit as trail
 from oversight import explain, rules
 from oversight.facts import Period
 from oversight.services import (
@@ -313,6 +316,131 @@ async def exports_page(settings: AppSettings, date_from: DateFrom = None, date_t
     )
 
 
+AUDIT_PER_PAGE = 50
+CSV_TYPE = "text/csv"
+
+
+@dataclass(frozen=True)
+class AuditForm:
+    """The filters of the audit page, as typed: a wrong field is shown again with its error
+    (answered 422) and left out of the filter."""
+
+    filter: trail.AuditFilter
+    typed: dict[str, str]
+    period_form: PeriodForm
+    error: InvalidInput | None = None
+
+    @classmethod
+    def read(
+        cls,
+        action: str | None,
+        org: str | None,
+        entity: str | None,
+        ref: str | None,
+        start: str | None,
+        end: str | None,
+    ) -> AuditForm:
+        period_form = PeriodForm.read(start, end)
+        typed = {
+            "action": (action or "").strip()[:64],
+            "org": (org or "").strip()[:64],
+            "entity": (entity or "").strip()[:40],
+            "ref": (ref or "").strip()[:64],
+            **period_form.typed,
+        }
+        errors = list(period_form.error.errors) if period_form.error else []
+        org_id = None
+        if typed["org"]:
+            try:
+                org_id = uuid.UUID(typed["org"])
+            except ValueError:
+                errors.append(FieldError("org", _("Choose an organisation from the list.")))
+        f = trail.AuditFilter(
+            action=typed["action"] or None,
+            org_id=org_id,
+            entity_type=typed["entity"] or None,
+            ref=typed["ref"] or None,
+            period=period_form.period,
+        )
+        error = (
+            InvalidInput(_("The input is not valid."), _("Correct the fields named below."), errors=errors)
+            if errors
+            else None
+        )
+        return cls(f, typed, period_form, error)
+
+    @property
+    def query(self) -> str:
+        """The filters as a query string (for the CSV link)."""
+        return urlencode({k: v for k, v in self.typed.items() if v})
+
+
+@get("/finance/audit", include_in_schema=False, guards=[oversight])
+async def audit_page(
+    db: DbSession,
+    actor: CurrentActor,
+    action: FromQuery[str | None] = None,
+    org: FromQuery[str | None] = None,
+    entity: FromQuery[str | None] = None,
+    ref: FromQuery[str | None] = None,
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+    page: PageNumber = None,
+) -> Template:
+    """The whole chain, newest first, a page at a time, filtered; the chain is recomputed only
+    when asked (``/finance/audit/verify``), never on every view."""
+    form = AuditForm.read(action, org, entity, ref, date_from, date_to)
+    pager = Pager.of(page, AUDIT_PER_PAGE)
+    rows, total = await trail.search(db, form.filter, limit=pager.limit, offset=pager.offset)
+    if not rows and total and pager.page > pager.pages(total):  # beyond the end: the last page
+        pager = Pager.of(pager.pages(total), AUDIT_PER_PAGE)
+        rows, total = await trail.search(db, form.filter, limit=pager.limit, offset=pager.offset)
+    context = {
+        "events": await trail.present(db, rows, actor.role),
+        "choices": await trail.choices(db),
+        "csv_url": "/finance/audit/export.csv" + (f"?{form.query}" if form.query else ""),
+        "filtered": any(form.typed.values()),
+        **pager.context(total),
+    }
+    context.update(form=form.typed)
+    if form.error is None:
+        return Template("oversight/audit.html", context=context)
+    context.update(error=form.error, field_errors={e.field: e.message for e in form.error.errors})
+    return Template("oversight/audit.html", context=context, status_code=422)
+
+
+@get("/finance/audit/verify", include_in_schema=False, guards=[oversight])
+async def audit_verify_page(db: DbSession) -> Template:
+    """The whole chain recomputed from its first event (an explicit action: it reads every event)."""
+    return Template("oversight/audit_verify.html", context={"result": await verify(db)})
+
+
+@get("/finance/audit/export.csv", include_in_schema=False, guards=[oversight])
+async def audit_csv(
+    db: DbSession,
+    actor: CurrentActor,
+    action: FromQuery[str | None] = None,
+    org: FromQuery[str | None] = None,
+    entity: FromQuery[str | None] = None,
+    ref: FromQuery[str | None] = None,
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+) -> Response[bytes]:
+    """The filtered events as CSV (every one, not a page); the download is itself recorded."""
+    form = AuditForm.read(action, org, entity, ref, date_from, date_to)
+    if form.error is not None:
+        raise form.error
+    rows, total = await trail.search(db, form.filter, limit=None)
+    content = trail.to_csv(await trail.present(db, rows, actor.role))
+    audit.record(db, actor, "finance.exported", "export", "audit.csv", {"format": "csv", "events": total, **form.typed})
+    stamp = clock.today_local().strftime("%Y%m%d")
+    return Response(
+        content=content,
+        media_type=CSV_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="audit-{stamp}.csv"'},
+    )
+
+
 def routes(settings: Settings) -> list[Any]:
     """The package's pages (the composition root mounts them)."""
-    return [overview, flags_page, firm_page, exports_page]
+    return [overview, flags_page, firm_page, exports_page, audit_page, audit_verify_page, audit_csv]

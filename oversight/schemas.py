@@ -4,7 +4,7 @@ strings with one, e.g. ``"12.5"``)."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -171,3 +171,25 @@ class FlagPage(BaseModel):
     limit: int
     offset: int
     counts: dict[str, int] = Field(description="flags of the period (before filtering) by code")
+
+
+class AuditEventOut(BaseModel):
+    """One event of the audit trail, with what people read: labels in the request's language,
+    the names of the user and organisation that acted, and the page of its record."""
+
+    seq: int
+    occurred_at: datetime
+    actor_user_id: uuid.UUID | None
+    actor_user_name: str | None
+    actor_org_id: uuid.UUID | None
+    actor_org_name: str | None
+    actor_role: str
+    action: str
+    action_label: str
+    entity_type: str
+    entity_label: str
+    entity_id: str
+    url: str | None = Field(description="the page of the record, where there is one")
+    data: dict[str, Any]
+    prev_hash: str
+    hash: str

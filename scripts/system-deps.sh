@@ -4,10 +4,12 @@
 #   libharfbuzz-subset0    font subsetting (a Chinese PDF in ~0.3 s instead of ~10 s)
 #   libpango-1.0-0 libpangoft2-1.0-0   WeasyPrint's text layout
 #   poppler-utils          pdftotext, used by the tests to read rendered PDFs
+#   chromium               the real browser of the browser tests (tests/browser; Playwright drives it,
+#                          never downloading a browser of its own)
 # Installed when missing and running as root; otherwise we say what to install.
 set -euo pipefail
 
-packages=(fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 poppler-utils)
+packages=(fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 poppler-utils chromium)
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

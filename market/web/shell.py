@@ -9,23 +9,17 @@ from litestar import Request, Response, get, post
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 from pydantic import BaseModel
-from sqlalchemy import func, select, text
-from sqlmodel import col
+from sqlalchemy import text
 
-from market.audit.models import AuditEvent
-from market.audit.service import verify
 from market.identity import services as identity
 from market.identity.api import login_refusal, session_cookie
-from market.identity.guards import admin_only, oversight, principal_of, requires_role, signed_in
+from market.identity.guards import admin_only, principal_of, requires_role, signed_in
 from market.identity.schemas import LoginIn
 from market.settings import Settings
 from market.terms import N_
 from market.web.deps import AppSettings, CurrentActor, DbSession, client_ip
 from market.web.forms import parse, read_form, refusal
-from market.web.pages import Pager
 from market.web.problems import status_of
-
-AUDIT_PAGE_SIZE = 50
 
 # links on each role's dashboard: (role, url, msgid); the composition root gathers every
 # package's into ``app.state.workspace_tiles``
@@ -133,21 +127,6 @@ async def finance_home(request: Request[Any, Any, Any]) -> Template:
     return _dashboard(request)
 
 
-@get("/finance/audit", include_in_schema=False, guards=[oversight])
-async def audit_page(db: DbSession, page: FromQuery[str | None] = None) -> Template:
-    """The chain verified, and its events newest first, a page at a time."""
-    result = await verify(db)
-    total = await db.scalar(select(func.count()).select_from(AuditEvent)) or 0
-    pager = Pager.of(page, AUDIT_PAGE_SIZE)
-    pager = Pager.of(min(pager.page, pager.pages(total)), AUDIT_PAGE_SIZE)  # beyond the end: the last page
-    events = list(
-        await db.scalars(
-            select(AuditEvent).order_by(col(AuditEvent.seq).desc()).limit(pager.limit).offset(pager.offset)
-        )
-    )
-    return Template("audit.html", context={"result": result, "events": events, **pager.context(total)})
-
-
 def routes(settings: Settings) -> list[Any]:
     """The shell's pages (the composition root mounts them)."""
     return [
@@ -159,5 +138,4 @@ def routes(settings: Settings) -> list[Any]:
         workspace,
         admin_home,
         finance_home,
-        audit_page,
     ]
