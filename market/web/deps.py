@@ -90,7 +90,8 @@ def client_ip(request: Request[Any, Any, Any]) -> str | None:
     if cached is not _UNSET:
         return cast("str | None", cached)
     settings = cast(Settings, request.app.state.settings)
-    ip = resolve_client_ip(request.client.host if request.client else None, request.headers, settings.trusted_proxy_networks)
+    peer = request.client.host if request.client else None
+    ip = resolve_client_ip(peer, request.headers, settings.trusted_proxy_networks)
     request.scope.setdefault("state", {})["client_ip"] = ip
     return ip
 

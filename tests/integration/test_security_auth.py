@@ -20,7 +20,10 @@ from tests.integration.listings_helpers import new_client
 LOGIN = "/api/v1/auth/login"
 
 
-def creds(username: str, password: str = "wrong-1234") -> dict[str, str]:
+WRONG = "wrong-1234"
+
+
+def creds(username: str, password: str = WRONG) -> dict[str, str]:
     return {"username": username, "password": password}
 
 
