@@ -51,10 +51,10 @@ from market.audit import api as audit_api
 from market.identity import api as identity_api
 from market.settings import Settings
 from market.web import pages, shell, templating
-from market.web.csrf import check_csrf
-from market.web.headers import security_headers
 from market.web.apidocs import LocalSwaggerPlugin
+from market.web.csrf import check_csrf
 from market.web.deps import provide_actor, provide_db, provide_principal, provide_settings
+from market.web.headers import security_headers
 from market.web.middleware import PlatformMiddleware
 from market.web.problems import EXCEPTION_HANDLERS
 from market.worker import run_loop

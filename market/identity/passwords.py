@@ -4,20 +4,21 @@ production. The profile is the caller's ``settings.argon2_profile``.
 
 A hash takes tens of milliseconds of CPU and a verification as long, so the coroutines below
 compute them in worker threads (argon2 releases the GIL), never on the event loop, and no more
-than ``settings.hash_concurrency`` at once: a burst of sign-ins queues for the hashers while
-every other request is still answered.
+than ``settings.hash_concurrency`` at once (``MARKET_PASSWORD_HASH_CONCURRENCY``): a burst of
+sign-ins queues for the hashers while every other request is still answered.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import functools
-import weakref
+import os
+import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-import anyio
-import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -47,24 +48,34 @@ def needs_rehash(password_hash: str, profile: str) -> bool:
     return _hasher(profile)[0].check_needs_rehash(password_hash)
 
 
-# one limiter per event loop (a limiter belongs to the loop it first waits on) and bound
-_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, anyio.CapacityLimiter]] = (
-    weakref.WeakKeyDictionary()
-)
+# The hashers: one pool of threads per bound, shared by every event loop of the process. Its
+# threads run at a lower CPU priority (Linux keeps a nice value per thread, and argon2's own
+# lane threads inherit it), so that a burst of sign-ins cannot starve the event loop's thread:
+# other requests are answered first and the sign-ins take the CPU that is left.
+HASHER_NICENESS = 10
+_pools: dict[int, concurrent.futures.ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
 
 
-def _limiter(concurrency: int) -> anyio.CapacityLimiter:
-    per_loop = _limiters.setdefault(asyncio.get_running_loop(), {})
-    if concurrency not in per_loop:
-        per_loop[concurrency] = anyio.CapacityLimiter(concurrency)
-    return per_loop[concurrency]
+def _lower_priority() -> None:
+    with contextlib.suppress(AttributeError, OSError):  # not on every platform; then as it is
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHER_NICENESS)
+
+
+def _pool(concurrency: int) -> concurrent.futures.ThreadPoolExecutor:
+    with _pools_lock:
+        if concurrency not in _pools:
+            _pools[concurrency] = concurrent.futures.ThreadPoolExecutor(
+                max_workers=concurrency, thread_name_prefix="argon2", initializer=_lower_priority
+            )
+        return _pools[concurrency]
 
 
 T = TypeVar("T")
 
 
 async def _off_loop(concurrency: int, work: Callable[[], T]) -> T:
-    return await anyio.to_thread.run_sync(work, limiter=_limiter(max(1, concurrency)))
+    return await asyncio.get_running_loop().run_in_executor(_pool(max(1, concurrency)), work)
 
 
 async def hash_password(password: str, profile: str, concurrency: int) -> str:

@@ -279,18 +279,29 @@ async def login(
     a session. The password is verified in a worker thread (market.identity.passwords).
 
     The outcome is returned, not raised, so that the caller commits the attempt either way.
+    Sign-in is the first thing of its unit of work: what was read is let go before the hash is
+    verified (the transaction ends, nothing having been written), so that no database connection
+    — and on SQLite not the write lock either — is held while sign-ins queue for the hashers.
     """
     name = canonical_username(username)[:64]
     wait = await login_wait(session, settings, name, ip)
     if wait > 0:
         return LoginOutcome(ok=False, error="throttled", retry_after=wait)
-    row = (
-        await session.execute(select(User, Organization).join(Organization).where(col(User.username) == name))
+    found = (
+        await session.execute(
+            select(col(User.id), col(User.password_hash)).where(col(User.username) == name, col(User.is_active))
+        )
     ).first()
-    user, org = (row[0], row[1]) if row else (None, None)
-    valid = await verify_password(
-        user.password_hash if user else None, password, settings.argon2_profile, settings.hash_concurrency
+    user_id, stored_hash = (found[0], found[1]) if found else (None, None)
+    if not (session.new or session.dirty or session.deleted):
+        await session.rollback()  # only reads so far: the connection goes back to the pool
+    valid = await verify_password(stored_hash, password, settings.argon2_profile, settings.hash_concurrency)
+    row = (
+        (await session.execute(select(User, Organization).join(Organization).where(col(User.id) == user_id))).first()
+        if valid and user_id is not None
+        else None
     )
+    user, org = (row[0], row[1]) if row else (None, None)
     if not valid or user is None or org is None or not user.is_active:
         session.add(LoginAttempt(username=name, ip=ip, success=False))
         return LoginOutcome(ok=False, error="invalid")
