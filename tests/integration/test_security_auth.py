@@ -192,3 +192,23 @@ async def test_forwarded_headers_are_believed_from_trusted_proxies_only(app, fac
         assert_problem(r, 429)
         r = await lb.post(LOGIN, json=creds("jtj", PASSWORD), headers={"X-Forwarded-For": "198.51.100.54"})
         assert r.status_code == 200
+
+
+async def test_the_registration_limit_counts_the_client_behind_a_trusted_proxy(settings, engine):
+    from market.app import create_app
+    from tests.integration.listings_helpers import post_provider, registration
+
+    behind = create_app(settings.with_(trusted_proxies=("10.0.0.0/8",), registrations_per_hour=1), engine=engine)
+    async with new_client(behind, ip="10.0.0.2") as lb:
+        first = {"X-Forwarded-For": "198.51.100.90"}
+        assert (await post_provider(lb, registration("proxied1"), headers=first)).status_code == 201
+        assert_problem(await post_provider(lb, registration("proxied2"), headers=first), 429)
+        # another client through the same load balancer is not affected
+        second = {"X-Forwarded-For": "198.51.100.91"}
+        assert (await post_provider(lb, registration("proxied3"), headers=second)).status_code == 201
+    # without trusting the peer, a forged header does not make a new client
+    direct = create_app(settings.with_(registrations_per_hour=1), engine=engine)
+    async with new_client(direct, ip="198.51.100.92") as client:
+        assert (await post_provider(client, registration("direct1"))).status_code == 201
+        forged = {"X-Forwarded-For": "192.0.2.77"}
+        assert_problem(await post_provider(client, registration("direct2"), headers=forged), 429)
