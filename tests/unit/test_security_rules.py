@@ -65,3 +65,20 @@ TRUSTED = Settings(trusted_proxies=("10.0.0.0/8", "127.0.0.1/32")).trusted_proxy
 def test_the_client_address_behind_trusted_proxies(peer, headers, expected):
     assert resolve_client_ip(peer, headers, TRUSTED) == expected
     assert resolve_client_ip(peer, headers, ()) == peer
+
+
+def test_market_serve_names_no_software_and_ignores_forwarded_headers(monkeypatch, tmp_path):
+    """uvicorn itself must neither send ``server: uvicorn`` nor rewrite the client address from
+    X-Forwarded-For (which it would trust from 127.0.0.1): the app decides, by
+    MARKET_TRUSTED_PROXIES."""
+    import uvicorn
+    from click.testing import CliRunner
+
+    from market.cli import main
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: seen.update(kwargs))
+    env = {"MARKET_VAR_DIR": str(tmp_path), "MARKET_ARGON2_PROFILE": "fast"}
+    result = CliRunner().invoke(main, ["serve", "--port", "8123", "--no-worker"], env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert seen["server_header"] is False and seen["proxy_headers"] is False and seen["port"] == 8123
