@@ -36,7 +36,10 @@ def check_uploads(files: list[Upload], settings: Settings) -> list[tuple[Upload,
     if len(files) > MAX_FILES:
         raise InvalidInput.field("files", _("Attach at most %(n)d files.", n=MAX_FILES))
     return [
-        (upload, check_upload(upload.data, clean_filename(upload.filename), settings.max_upload_bytes, "files"))
+        (
+            upload,
+            check_upload(upload.data, clean_filename(upload.filename, "files"), settings.max_upload_bytes, "files"),
+        )
         for upload in files
     ]
 
@@ -101,7 +104,7 @@ async def submit(
         if sha in seen:
             continue
         seen.add(sha)
-        name = clean_filename(upload.filename)
+        name = clean_filename(upload.filename, "files")
         session.add(
             DeliveryFile(
                 delivery_id=delivery.id, sha256=sha, filename=name, content_type=content_type, size=len(upload.data)

@@ -240,13 +240,15 @@ async def registration_problems(session: AsyncSession, settings: Settings, data:
                 )
             )
         else:
-            problems.check(
-                storage.check_upload,
-                data.licence.data,
-                storage.clean_filename(data.licence.filename),
-                settings.max_upload_bytes,
-                "business_licence",
-            )
+            licence_name = problems.check(storage.clean_filename, data.licence.filename, "business_licence")
+            if licence_name is not None:
+                problems.check(
+                    storage.check_upload,
+                    data.licence.data,
+                    licence_name,
+                    settings.max_upload_bytes,
+                    "business_licence",
+                )
     if uscc and await session.scalar(select(col(Organization.id)).where(col(Organization.uscc) == uscc)):
         problems.add(
             Conflict(

@@ -40,6 +40,7 @@ from market.actor import Actor
 from market.errors import FieldError, InvalidInput, NotFound, PayloadTooLarge, UnsupportedMedia
 from market.i18n import gettext as _
 from market.identity.models import Organization, OrgStatus
+from market.schemas import invisible_character, invisible_message
 from market.settings import Settings
 
 TEMP_PREFIX = ".upload-"  # files being written; one older than TEMP_MAX_AGE was left by a killed process
@@ -141,8 +142,14 @@ def check_upload(data: bytes, filename: str, max_bytes: int, field: str = "file"
     return content_type
 
 
-def clean_filename(filename: str | None) -> str:
+def clean_filename(filename: str | None, field: str = "file") -> str:
+    """The name kept for an uploaded file: its last path segment, printable characters only.
+    A name with invisible or text-direction characters (``invoice\u202efdp.exe``) is refused
+    (422 naming ``field``), not silently changed."""
     name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    found = invisible_character(name)
+    if found is not None:
+        raise InvalidInput.field(field, invisible_message(found))
     name = "".join(c for c in name if c.isprintable())
     return name[-200:] or "upload"
 
@@ -197,7 +204,7 @@ async def store_upload(
     owner = org_id or actor.org_id
     if owner is None:
         raise InvalidInput.field(field, _("Sign in to upload files."))
-    name = clean_filename(filename)
+    name = clean_filename(filename, field)
     content_type = check_upload(data, name, settings.max_upload_bytes, field)
     await check_quota(session, settings, owner, len(data), field)
     digest = hashlib.sha256(data).hexdigest()
@@ -253,7 +260,7 @@ def _sign(settings: Settings, payload: bytes) -> str:
 def hold(settings: Settings, client: str | None, data: bytes, filename: str | None, field: str = "file") -> Held:
     """Keep an acceptable file (checked as an upload is) for :data:`HELD_MAX_AGE`; at most
     :data:`HELD_PER_CLIENT` per client address, so that refused forms cannot fill the disk."""
-    name = clean_filename(filename)
+    name = clean_filename(filename, field)
     content_type = check_upload(data, name, settings.max_upload_bytes, field)
     digest = hashlib.sha256(data).hexdigest()
     folder_key, folder = _held_folder(settings, client)

@@ -53,8 +53,10 @@ from market.audit import pages as audit_pages
 from market.identity import api as identity_api
 from market.settings import Settings
 from market.web import pages, shell, templating
+from market.web.apidocs import LocalSwaggerPlugin
 from market.web.csrf import check_csrf
 from market.web.deps import provide_actor, provide_db, provide_principal, provide_settings
+from market.web.headers import security_headers
 from market.web.middleware import PlatformMiddleware
 from market.web.problems import EXCEPTION_HANDLERS
 from market.worker import run_loop
@@ -158,6 +160,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         },
         middleware=[PlatformMiddleware],
         before_request=check_csrf,
+        before_send=[security_headers],
         exception_handlers=EXCEPTION_HANDLERS,
         template_config=TemplateConfig(
             directory=[*template_dirs()], engine=JinjaTemplateEngine, engine_callback=_configure_jinja
@@ -170,6 +173,8 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
             path="/schema",
             components=Components(security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer")}),
             security=[{"BearerToken": []}],
+            # Swagger UI from /static (no CDN, no inline script: the Content-Security-Policy holds)
+            render_plugins=[LocalSwaggerPlugin()],
         ),
         request_max_body_size=settings.max_json_bytes,
         response_cache_config=ResponseCacheConfig(),

@@ -72,7 +72,7 @@ def serve(host: str, port: int, no_worker: bool) -> None:
     settings = _settings()
     if no_worker:
         settings = settings.with_(run_worker_in_app=False)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=True)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=False, server_header=False)
 
 
 @main.command()

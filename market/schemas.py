@@ -9,6 +9,7 @@ enforce every domain rule themselves.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, field_validator
@@ -23,16 +24,46 @@ T = TypeVar("T")
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+# Invisible and direction-changing characters: every format character (Unicode category Cf:
+# the bidirectional embeddings, overrides and isolates U+202A–U+202E and U+2066–U+2069, the marks
+# U+200E/U+200F/U+061C, zero-width U+200B–U+200D, U+2060–U+2064, the byte-order mark U+FEFF, the
+# soft hyphen …), the line and paragraph separators, and blanks that are letters in name only.
+# A name holding U+202E prints its rest reversed on a contract; one holding U+200B looks like
+# another name. Listed explicitly too, so that no Unicode version can make them pass.
+INVISIBLE = frozenset(
+    "\u061c\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\u2061\u2062\u2063"
+    "\u2064\u2066\u2067\u2068\u2069\u206a\u206b\u206c\u206d\u206e\u206f\ufeff\u00ad\u180e"
+    "\u034f\u115f\u1160\u3164\uffa0\u2028\u2029\ufff9\ufffa\ufffb"
+)
+
+
+def invisible_character(text: str) -> str | None:
+    """The first invisible or direction-changing character of ``text``, if any."""
+    for ch in text:
+        if ch in INVISIBLE or (ch > "\x7f" and unicodedata.category(ch) == "Cf"):
+            return ch
+    return None
+
+
+def invisible_message(ch: str) -> str:
+    return _("Invisible or text-direction characters are not allowed (found U+%(code)s).", code=f"{ord(ch):04X}")
+
+
 def check_text(value: Any) -> Any:
-    """Refuse control characters in a string (other values pass through)."""
-    if isinstance(value, str) and CONTROL_RE.search(value):
-        raise ValueError(_("Control characters are not allowed."))
+    """Refuse control, invisible and text-direction characters in a string (other values pass
+    through)."""
+    if isinstance(value, str):
+        if CONTROL_RE.search(value):
+            raise ValueError(_("Control characters are not allowed."))
+        found = invisible_character(value)
+        if found is not None:
+            raise ValueError(invisible_message(found))
     return value
 
 
 class Schema(BaseModel):
     """Base for request schemas: unknown fields are refused, strings are trimmed and may not hold
-    control characters."""
+    control, invisible or text-direction characters."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -59,4 +90,4 @@ class Page(BaseModel, Generic[T]):
     offset: int
 
 
-__all__ = ["Money", "Out", "Page", "Schema", "check_text"]
+__all__ = ["Money", "Out", "Page", "Schema", "check_text", "invisible_character", "invisible_message"]

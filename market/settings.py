@@ -6,6 +6,8 @@ ones (the development secret key, an accelerated clock, a missing anchor signing
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 import os
 import re
 from dataclasses import dataclass, replace
@@ -22,6 +24,29 @@ MAX_PAYMENT_DAYS = 60
 
 class SettingsError(ValueError):
     """The environment asks for something the platform refuses to run with."""
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(raw: str, name: str = "MARKET_TRUSTED_PROXIES") -> tuple[str, ...]:
+    """Comma-separated addresses or CIDR ranges (``10.0.0.5, 172.18.0.0/16, ::1``), each in the
+    canonical form of its network."""
+    networks: list[str] = []
+    for part in raw.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError as exc:
+            raise SettingsError(f"{name}: {part!r} is not an IP address or CIDR range") from exc
+    return tuple(networks)
+
+
+@functools.cache
+def networks_of(cidrs: tuple[str, ...]) -> tuple[Network, ...]:
+    return tuple(ipaddress.ip_network(cidr, strict=False) for cidr in cidrs)
 
 
 def _int(env: dict[str, str], name: str, default: int, minimum: int = 0) -> int:
@@ -71,8 +96,16 @@ class Settings:
     base_url: str = "http://127.0.0.1:8000"
     # sessions and login protection
     session_hours: int = 12
+    # failed sign-ins of one username from one address (or, times four, of any username from one
+    # address) before that address waits; each further failure doubles the wait, up to the window
     login_max_failures: int = 5
     login_window_minutes: int = 15
+    # the first wait in seconds once the failures reach login_max_failures
+    login_delay_seconds: int = 30
+    # argon2 hashes computed at once (in worker threads, off the event loop); 0: twice the cores
+    password_hash_concurrency: int = 0
+    # reverse proxies / load balancers whose X-Forwarded-For and Forwarded headers are believed
+    trusted_proxies: tuple[str, ...] = ()
     # "standard" (RFC 9106 low-memory profile, argon2-cffi's default) or "fast" (tests only)
     argon2_profile: str = "standard"
     # request limits
@@ -115,6 +148,14 @@ class Settings:
     def signing_key_path(self) -> Path:
         """Where the audit anchors' signing key is read (and, in development, created)."""
         return self.signing_key_file or self.var_dir / "audit-signing-key.pem"
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[Network, ...]:
+        return networks_of(self.trusted_proxies)
+
+    @property
+    def hash_concurrency(self) -> int:
+        return self.password_hash_concurrency or 2 * (os.cpu_count() or 1)
 
     @property
     def is_sqlite(self) -> bool:
@@ -169,6 +210,9 @@ class Settings:
             session_hours=_int(env, "MARKET_SESSION_HOURS", default.session_hours, minimum=1),
             login_max_failures=_int(env, "MARKET_LOGIN_MAX_FAILURES", default.login_max_failures, 1),
             login_window_minutes=_int(env, "MARKET_LOGIN_WINDOW_MINUTES", default.login_window_minutes, 1),
+            login_delay_seconds=_int(env, "MARKET_LOGIN_DELAY_SECONDS", default.login_delay_seconds, 1),
+            password_hash_concurrency=_int(env, "MARKET_PASSWORD_HASH_CONCURRENCY", 0, minimum=0),
+            trusted_proxies=parse_networks(env.get("MARKET_TRUSTED_PROXIES") or ""),
             max_upload_bytes=_int(env, "MARKET_MAX_UPLOAD_BYTES", default.max_upload_bytes, minimum=1024),
             unapproved_upload_files=_int(env, "MARKET_UNAPPROVED_UPLOAD_FILES", default.unapproved_upload_files, 1),
             unapproved_upload_bytes=_int(

@@ -52,7 +52,10 @@ def login_refusal(outcome: services.LoginOutcome, settings: Settings) -> DomainE
     if outcome.error == "throttled":
         return TooManyRequests(
             _("Too many failed sign-ins. Try again later."),
-            _("Sign-in for this account is paused for %(minutes)d minutes.", minutes=settings.login_window_minutes),
+            _(
+                "Too many failed sign-ins from this address: wait %(seconds)d seconds before trying again.",
+                seconds=outcome.retry_after,
+            ),
             retry_after=outcome.retry_after,
         )
     if not outcome.ok:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import secrets
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -52,8 +54,16 @@ def check_password_strength(password: str, field: str = "password") -> None:
         raise InvalidInput.field(field, _("The password needs at least 8 characters, with letters and digits."))
 
 
+def canonical_username(username: str) -> str:
+    """One spelling of a username: NFKC (full-width ``ＡＤＭＩＮ`` is ``admin``), case-folded,
+    stripped, invisible format characters dropped. Registration stores it, sign-in looks it up
+    and the sign-in throttle counts by it, so different spellings are one user."""
+    folded = unicodedata.normalize("NFKC", username).casefold()
+    return "".join(ch for ch in folded if unicodedata.category(ch) != "Cf").strip()
+
+
 def normalize_username(username: str) -> str:
-    name = username.strip().lower()
+    name = canonical_username(username)
     if not USERNAME_RE.match(name):
         raise InvalidInput.field(
             "username", _("A username has 2 to 64 characters: letters, digits, dot, dash or underscore.")
@@ -133,7 +143,7 @@ async def create_user(
         org_id=org.id,
         username=name,
         display_name=(display_name or name).strip(),
-        password_hash=hash_password(password, settings.argon2_profile),
+        password_hash=await hash_password(password, settings.argon2_profile, settings.hash_concurrency),
     )
     session.add(user)
     await session.flush()
@@ -208,52 +218,96 @@ class LoginOutcome:
     retry_after: int = 0
 
 
-async def _recent_failures(session: AsyncSession, settings: Settings, username: str, ip: str | None) -> int:
-    since = clock.now() - timedelta(minutes=settings.login_window_minutes)
+def login_delay(settings: Settings, failures: int, allowed: int) -> int:
+    """Seconds to wait after ``failures`` failed sign-ins where ``allowed`` are let through:
+    nothing below, then ``login_delay_seconds`` doubling with each further failure, at most the
+    window."""
+    if failures < allowed:
+        return 0
+    doublings = min(failures - allowed, 20)
+    return int(min(settings.login_delay_seconds * 2**doublings, settings.login_window_minutes * 60))
+
+
+async def login_wait(session: AsyncSession, settings: Settings, username: str, ip: str | None) -> int:
+    """Seconds this address must wait before it may try ``username`` again (0: it may now).
+
+    Failures count per (username, address) — since that address last signed in as that user —
+    and per address over all usernames (four times as many allowed). Nothing counts per username
+    alone, so failures from one address never refuse the right password from another.
+    """
+    now = clock.now()
+    since = now - timedelta(minutes=settings.login_window_minutes)
+    failed = (col(LoginAttempt.at) > since, col(LoginAttempt.success).is_(False))
+    same_ip = col(LoginAttempt.ip) == ip if ip is not None else col(LoginAttempt.ip).is_(None)
     last_success = await session.scalar(
-        select(func.max(col(LoginAttempt.at))).where(col(LoginAttempt.username) == username, col(LoginAttempt.success))
-    )
-    if last_success is not None and clock.ensure_aware(last_success) > since:
-        since = clock.ensure_aware(last_success)
-    by_name = await session.scalar(
-        select(func.count()).where(
-            col(LoginAttempt.username) == username, col(LoginAttempt.at) > since, col(LoginAttempt.success).is_(False)
+        select(func.max(col(LoginAttempt.at))).where(
+            col(LoginAttempt.username) == username, same_ip, col(LoginAttempt.success)
         )
     )
-    by_ip = (
-        await session.scalar(
-            select(func.count()).where(
-                col(LoginAttempt.ip) == ip, col(LoginAttempt.at) > since, col(LoginAttempt.success).is_(False)
+    pair_since = max(since, clock.ensure_aware(last_success)) if last_success is not None else since
+    pair_count, pair_last = (
+        await session.execute(
+            select(func.count(), func.max(col(LoginAttempt.at))).where(
+                col(LoginAttempt.username) == username,
+                same_ip,
+                col(LoginAttempt.at) > pair_since,
+                col(LoginAttempt.success).is_(False),
             )
         )
-        if ip
-        else 0
-    )
-    # one address may mistype several accounts, but not without limit
-    return max(int(by_name or 0), int(by_ip or 0) // 4)
+    ).one()
+    ip_count, ip_last = (0, None)
+    if ip is not None:
+        ip_count, ip_last = (
+            await session.execute(select(func.count(), func.max(col(LoginAttempt.at))).where(same_ip, *failed))
+        ).one()
+    wait = 0
+    for count, last, allowed in (
+        (pair_count, pair_last, settings.login_max_failures),
+        (ip_count, ip_last, settings.login_max_failures * 4),
+    ):
+        delay = login_delay(settings, int(count or 0), allowed)
+        if delay and last is not None:
+            remaining = clock.ensure_aware(last) + timedelta(seconds=delay) - now
+            wait = max(wait, math.ceil(remaining.total_seconds()))
+    return wait
 
 
 async def login(
     session: AsyncSession, settings: Settings, username: str, password: str, *, ip: str | None, user_agent: str | None
 ) -> LoginOutcome:
-    """Check the password, rate-limited per username and address; on success open a session.
+    """Check the password, throttled per (username, address) and per address; on success open
+    a session. The password is verified in a worker thread (market.identity.passwords).
 
     The outcome is returned, not raised, so that the caller commits the attempt either way.
+    Sign-in is the first thing of its unit of work: what was read is let go before the hash is
+    verified (the transaction ends, nothing having been written), so that no database connection
+    — and on SQLite not the write lock either — is held while sign-ins queue for the hashers.
     """
-    name = username.strip().lower()[:64]
-    if await _recent_failures(session, settings, name, ip) >= settings.login_max_failures:
-        return LoginOutcome(ok=False, error="throttled", retry_after=settings.login_window_minutes * 60)
-    row = (
-        await session.execute(select(User, Organization).join(Organization).where(col(User.username) == name))
+    name = canonical_username(username)[:64]
+    wait = await login_wait(session, settings, name, ip)
+    if wait > 0:
+        return LoginOutcome(ok=False, error="throttled", retry_after=wait)
+    found = (
+        await session.execute(
+            select(col(User.id), col(User.password_hash)).where(col(User.username) == name, col(User.is_active))
+        )
     ).first()
+    user_id, stored_hash = (found[0], found[1]) if found else (None, None)
+    if not (session.new or session.dirty or session.deleted):
+        await session.rollback()  # only reads so far: the connection goes back to the pool
+    valid = await verify_password(stored_hash, password, settings.argon2_profile, settings.hash_concurrency)
+    row = (
+        (await session.execute(select(User, Organization).join(Organization).where(col(User.id) == user_id))).first()
+        if valid and user_id is not None
+        else None
+    )
     user, org = (row[0], row[1]) if row else (None, None)
-    valid = verify_password(user.password_hash if user else None, password, settings.argon2_profile)
     if not valid or user is None or org is None or not user.is_active:
         session.add(LoginAttempt(username=name, ip=ip, success=False))
         return LoginOutcome(ok=False, error="invalid")
     session.add(LoginAttempt(username=name, ip=ip, success=True))
     if needs_rehash(user.password_hash, settings.argon2_profile):
-        user.password_hash = hash_password(password, settings.argon2_profile)
+        user.password_hash = await hash_password(password, settings.argon2_profile, settings.hash_concurrency)
     token = secrets.token_urlsafe(32)
     now = clock.now()
     auth = AuthToken(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+import ipaddress
+from collections.abc import AsyncGenerator, Sequence
 from typing import Any, cast
 
 from litestar import Request
@@ -12,7 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from market.actor import PUBLIC, Actor
 from market.identity.principal import Principal
-from market.settings import Settings
+from market.settings import Network, Settings
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+_UNSET = object()
 
 
 async def provide_db(state: State) -> AsyncGenerator[AsyncSession, None]:
@@ -32,8 +36,64 @@ def provide_settings(state: State) -> Settings:
     return cast(Settings, state.settings)
 
 
+def _ip(value: str) -> IPAddress | None:
+    value = value.strip().strip('"')
+    if value.startswith("["):  # Forwarded: for="[2001:db8::1]:4711"
+        value = value[1 : value.find("]")] if "]" in value else ""
+    elif value.count(":") == 1:  # 192.0.2.1:4711
+        value = value.split(":")[0]
+    try:
+        return ipaddress.ip_address(value)
+    except ValueError:
+        return None
+
+
+def _forwarded_chain(headers: Any) -> list[str]:
+    """The addresses the proxies appended, oldest first: ``Forwarded: for=…`` if present (RFC 7239),
+    else ``X-Forwarded-For``; every header line counts, in order."""
+    forwarded = headers.getall("forwarded", [])
+    if forwarded:
+        chain = []
+        for line in forwarded:
+            for element in line.split(","):
+                for pair in element.split(";"):
+                    key, _, value = pair.partition("=")
+                    if key.strip().lower() == "for":
+                        chain.append(value)
+        return chain
+    return [part for line in headers.getall("x-forwarded-for", []) for part in line.split(",")]
+
+
+def resolve_client_ip(peer: str | None, headers: Any, trusted: Sequence[Network]) -> str | None:
+    """The client's address: the direct peer, unless the peer is a trusted proxy
+    (``MARKET_TRUSTED_PROXIES``); then the right-most address of the forwarded chain that is not
+    itself a trusted proxy. Whatever a client writes into the headers itself stays to the left
+    of what the trusted proxies appended, so it cannot pose as another address."""
+    if peer is None or not trusted:
+        return peer
+    address = _ip(peer)
+    if address is None or not any(address in net for net in trusted):
+        return peer
+    for raw in reversed(_forwarded_chain(headers)):
+        hop = _ip(raw)
+        if hop is None:  # garbage (or "unknown") where an address should be: the last good hop
+            break
+        address = hop
+        if not any(hop in net for net in trusted):
+            break
+    return str(address)
+
+
 def client_ip(request: Request[Any, Any, Any]) -> str | None:
-    return request.client.host if request.client else None
+    """The client's address for sessions, audit events, signatures and throttles."""
+    cached = request.scope.get("state", {}).get("client_ip", _UNSET)
+    if cached is not _UNSET:
+        return cast("str | None", cached)
+    settings = cast(Settings, request.app.state.settings)
+    peer = request.client.host if request.client else None
+    ip = resolve_client_ip(peer, request.headers, settings.trusted_proxy_networks)
+    request.scope.setdefault("state", {})["client_ip"] = ip
+    return ip
 
 
 def provide_actor(request: Request[Any, Any, Any]) -> Actor:

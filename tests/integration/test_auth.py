@@ -167,7 +167,7 @@ async def test_the_login_form_refuses_as_the_api_does_and_keeps_the_username(cli
         r = await client.post("/login", data={"username": "lcj", "password": "wrong-secret", "csrf_token": token})
         assert r.status_code == 401
     paused = await client.post("/login", data={"username": "lcj", "password": PASSWORD, "csrf_token": token})
-    assert paused.status_code == 429 and int(paused.headers["retry-after"]) == settings.login_window_minutes * 60
+    assert paused.status_code == 429 and int(paused.headers["retry-after"]) == settings.login_delay_seconds
     assert "登录失败次数过多" in paused.text and 'value="lcj"' in paused.text
 
 

@@ -69,7 +69,9 @@ def test_no_process_wide_settings_exist():
 
 
 def test_password_hashes_follow_the_profile_they_are_given():
-    from market.identity.passwords import hash_password, needs_rehash, verify_password
+    from market.identity.passwords import hash_password_sync as hash_password
+    from market.identity.passwords import needs_rehash
+    from market.identity.passwords import verify_password_sync as verify_password
 
     fast = hash_password("secret123", "fast")
     assert verify_password(fast, "secret123", "fast") and not verify_password(fast, "secret124", "fast")
