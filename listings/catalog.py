@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import or_
@@ -279,22 +280,47 @@ def decode_csv(data: bytes) -> str:
             raise InvalidInput.field("file", _("The file is neither UTF-8 nor GB18030 text.")) from None
 
 
+class _Unreadable(Exception):
+    """A row the CSV reader cannot take."""
+
+    def __init__(self, error: RowError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def _csv_rows(text: str) -> Iterator[list[str]]:
+    """The rows of a CSV text; a row the reader cannot take (a value beyond its limit of 131,072
+    characters) is an error naming the row, never a server error."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            message = _("The row cannot be read: a value is too long or malformed.")
+            raise _Unreadable(RowError(reader.line_num, "row", message)) from None
+        yield values
+
+
 def csv_columns(data: bytes) -> frozenset[str]:
     """The fields the file's header names (Chinese names as their fields)."""
     try:
-        header = next(csv.reader(io.StringIO(decode_csv(data), newline="")))
-    except (StopIteration, InvalidInput):
+        header = next(_csv_rows(decode_csv(data)))
+    except (StopIteration, InvalidInput, _Unreadable):
         return frozenset()
     return frozenset(HEADER_ALIASES.get(h.strip(), h.strip()) for h in header)
 
 
 def parse_csv(data: bytes) -> tuple[list[tuple[int, CatalogInput]], list[RowError]]:
     """Every row of the file, or every error (with its row and field). Pure: no database."""
-    reader = csv.reader(io.StringIO(decode_csv(data), newline=""))
+    reader = _csv_rows(decode_csv(data))
     try:
         header_raw = next(reader)
     except StopIteration:
         return [], [RowError(1, "header", _("The file is empty."))]
+    except _Unreadable as unreadable:
+        return [], [RowError(1, "header", unreadable.error.message)]
     header = [HEADER_ALIASES.get(h.strip(), h.strip()) for h in header_raw]
     errors: list[RowError] = []
     unknown = [h for h in header if h and h not in FIELDS]
@@ -310,7 +336,11 @@ def parse_csv(data: bytes) -> tuple[list[tuple[int, CatalogInput]], list[RowErro
         return [], errors
     items: list[tuple[int, CatalogInput]] = []
     seen: dict[str, int] = {}
-    for index, values in enumerate(reader, start=2):
+    try:
+        rows = list(reader)
+    except _Unreadable as unreadable:
+        return [], [unreadable.error]
+    for index, values in enumerate(rows, start=2):
         if not any(v.strip() for v in values):
             continue  # blank lines (Excel leaves some at the end)
         if len(values) > len(header) and any(v.strip() for v in values[len(header) :]):

@@ -18,7 +18,7 @@ from market.identity.guards import oversight
 from market.jsonutil import jsonable
 from market.settings import Settings
 from market.terms import label
-from market.web.deps import AppSettings, CurrentActor, DbSession
+from market.web.deps import AppSettings, CurrentActor, DbSession, Offset
 from oversight import explain as words
 from oversight import exports, ocds, rules
 from oversight.facts import Period
@@ -44,7 +44,6 @@ from oversight.services import (
 )
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
-Offset = Annotated[int, QueryParameter(ge=0)]
 From = Annotated[
     str | None, QueryParameter(name="from", format="date", description="published on or after (a China date)")
 ]

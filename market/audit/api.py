@@ -19,7 +19,7 @@ from market.db import fetch_page
 from market.identity.guards import oversight
 from market.schemas import Out, Page
 from market.settings import Settings
-from market.web.deps import DbSession
+from market.web.deps import DbSession, Offset
 
 
 class VerifyOut(BaseModel):
@@ -76,7 +76,7 @@ class AuditController(Controller):
         entity_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
         action: Annotated[str | None, QueryParameter(max_length=64)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        offset: Offset = 0,
     ) -> Page[AuditEventOut]:
         query = select(AuditEvent)
         if entity_type:

@@ -150,6 +150,10 @@ _PYDANTIC_MESSAGES: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"^Input should be (.+)$"), lambda m: _("Choose one of: %(choices)s.", choices=m.group(1))),
     (re.compile(r"^value is not a valid email address"), lambda m: _("This is not a valid e-mail address.")),
     (re.compile(r"^Value error, (.+)$"), lambda m: m.group(1)),
+    # msgspec's, for query and path parameters
+    (re.compile(r"^Expected `\w+` <= (\S+)"), lambda m: _("At most %(n)s.", n=m.group(1))),
+    (re.compile(r"^Expected `\w+` >= (\S+)"), lambda m: _("At least %(n)s.", n=m.group(1))),
+    (re.compile(r"^Number out of range"), lambda m: _("A number in the body is out of range.")),
 ]
 
 
@@ -212,7 +216,8 @@ def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     detail = exc.detail if status < 500 and exc.detail else title
     errors = None
     if status == 400 and exc.detail:
-        errors = [FieldError("body", str(exc.detail))]
+        detail = _translate(str(exc.detail))
+        errors = [FieldError("body", detail)]
     if status >= 500:
         log.error("HTTP %s on %s: %s", status, request.url.path, exc.detail)
     return problem(request, status, title, detail, errors=errors, headers=getattr(exc, "headers", None))
@@ -247,6 +252,18 @@ def _stale(request: Request[Any, Any, Any], exc: StaleDataError) -> Response[Any
     )
 
 
+def _recursion(request: Request[Any, Any, Any], exc: RecursionError) -> Response[Any]:
+    """JSON nested deeper than the decoder follows is a malformed body; any other recursion is
+    the server's own error."""
+    if "deserializing" not in str(exc):
+        return _unexpected(request, exc)
+    message = _("The body is nested too deeply.")
+    return problem(
+        request, 400, _("The request body could not be read."), message, kind="malformed-request",
+        errors=[FieldError("body", message)],
+    )
+
+
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(
@@ -264,5 +281,6 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     HTTPException: _http,
     IntegrityError: _integrity,
     StaleDataError: _stale,
+    RecursionError: _recursion,
     Exception: _unexpected,
 }
