@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import QueryParameter
 
 from market import audit, clock
@@ -27,6 +28,7 @@ from oversight.schemas import (
     FlagOut,
     FlagPage,
     LinkOut,
+    OcdsReleasePackage,
     PeriodOut,
     SpendingOut,
     SubjectOut,
@@ -211,6 +213,11 @@ class OpenDataController(Controller):
         "/releases",
         summary="OCDS 1.1.5 release package of the published purchases changed since a moment (public)",
         media_type="application/json",
+        responses={
+            200: ResponseSpec(
+                data_container=OcdsReleasePackage, description="An OCDS 1.1 release package", generate_examples=False
+            )
+        },
     )
     async def releases(
         self,

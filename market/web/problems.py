@@ -8,12 +8,10 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from litestar import Litestar, MediaType, Request, Response
+from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.openapi.datastructures import ResponseSpec
-from litestar.routes import HTTPRoute
 from litestar.response import Redirect, Template
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -261,7 +259,11 @@ def _recursion(request: Request[Any, Any, Any], exc: RecursionError) -> Response
         return _unexpected(request, exc)
     message = _("The body is nested too deeply.")
     return problem(
-        request, 400, _("The request body could not be read."), message, kind="malformed-request",
+        request,
+        400,
+        _("The request body could not be read."),
+        message,
+        kind="malformed-request",
         errors=[FieldError("body", message)],
     )
 
@@ -274,59 +276,6 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any
         _("Something went wrong on our side."),
         _("The error has been logged. Nothing you sent was saved."),
     )
-
-
-# --- the problem answers in the OpenAPI document -------------------------------------------------
-
-# every status the API answers with a problem (a 500 is never documented: it must not happen)
-PROBLEM_STATUSES = {
-    400: "The request could not be read (malformed body, number or nesting out of range).",
-    401: "Not signed in, or the token has expired.",
-    403: "Signed in, but the role or organisation may not do this.",
-    404: "No such resource (or not visible to this caller).",
-    409: "The change conflicts with the current state (a concurrent edit, a duplicate).",
-    413: "The body or file is too large.",
-    415: "The body's content type is not accepted here.",
-    422: "A field is not valid or a rule forbids the change now; `errors` names the fields.",
-    429: "Too many requests; `Retry-After` says when to try again.",
-}
-
-
-class ProblemField(BaseModel):
-    field: str
-    message: str
-
-
-class ProblemDetails(BaseModel):
-    """RFC 9457 problem details, as every API error is answered."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    instance: str
-    errors: list[ProblemField] = Field(default=[], description="the fields at fault, named as the request names them")
-
-
-def problem_responses() -> dict[int, ResponseSpec]:
-    """The problem answers every API operation documents (``responses=`` of a route handler)."""
-    return {
-        status: ResponseSpec(
-            data_container=ProblemDetails, media_type=PROBLEM_JSON, description=description, generate_examples=False
-        )
-        for status, description in PROBLEM_STATUSES.items()
-    }
-
-
-def document_problems(app: Litestar) -> None:
-    """Every API operation of ``app`` documents its problem answers, replacing the framework's
-    default 400 (which is not what the API sends)."""
-    responses = problem_responses()
-    for route in app.routes:
-        if not route.path.startswith("/api/") or not isinstance(route, HTTPRoute):
-            continue
-        for handler in route.route_handlers:
-            handler.responses = {**responses, **(handler.responses or {})}
 
 
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
