@@ -51,8 +51,9 @@ from listings.schemas import (
     SuspendIn,
 )
 from listings.services import get_catalog_item
-from market import clock
+from market import clock, csvout
 from market.actor import Actor
+from market.csvout import csv_response
 from market.errors import DomainError, FieldError, InvalidInput, PayloadTooLarge, PermissionDenied, UnsupportedMedia
 from market.i18n import gettext as _
 from market.identity.guards import admin_only, principal_of, signed_in
@@ -165,16 +166,11 @@ class CatalogController(Controller):
     @get(
         "/export.csv",
         summary="The whole catalog as CSV (UTF-8 with BOM, opens in Excel); same columns as the import",
-        media_type="text/csv; charset=utf-8",
+        media_type=csvout.MEDIA_TYPE,
     )
     async def export(self, db: DbSession) -> Response[bytes]:
         data = catalog.export_csv(await catalog.all_items(db))
-        stamp = clock.today_local().isoformat()
-        return Response(
-            data,
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="catalog-{stamp}.csv"'},
-        )
+        return csv_response(data, f"catalog-{clock.today_local().isoformat()}.csv")
 
     @get("/{code:str}", summary="One catalog item (current version)")
     async def get_item(self, code: FromPath[str], db: DbSession) -> CatalogItemOut:

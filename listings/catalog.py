@@ -14,10 +14,10 @@ import hashlib
 import io
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import or_
@@ -26,7 +26,7 @@ from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from listings.models import CatalogItem, CatalogItemVersion, FeeType, ItemStatus
-from market import audit, clock
+from market import audit, clock, csvout
 from market.actor import Actor
 from market.audit.models import AuditEvent
 from market.db import fetch_page
@@ -346,7 +346,7 @@ def parse_csv(data: bytes) -> tuple[list[tuple[int, CatalogInput]], list[RowErro
         if len(values) > len(header) and any(v.strip() for v in values[len(header) :]):
             errors.append(RowError(index, "row", _("More values than columns.")))
             continue
-        row = {name: values[i] if i < len(values) else "" for i, name in enumerate(header) if name}
+        row = {name: csvout.unguard(values[i]) if i < len(values) else "" for i, name in enumerate(header) if name}
         item, problems = parse_row(row)
         errors.extend(RowError(index, e.field, e.message) for e in problems)
         code = row.get("code", "").strip()
@@ -365,17 +365,16 @@ def parse_csv(data: bytes) -> tuple[list[tuple[int, CatalogInput]], list[RowErro
 
 
 def export_csv(items: list[CatalogItem]) -> bytes:
-    """UTF-8 with a byte-order mark, so that Excel opens it with the Chinese intact."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(FIELDS)
+    """The import's columns, through the one CSV writer (UTF-8 with BOM, so that Excel opens it
+    with the Chinese intact; text cells formula-safe, taken back by the import)."""
+    rows = []
     for item in items:
         row = item_values(item)
         row["fee_cap"] = "" if item.fee_cap is None else f"{item.fee_cap:.2f}"
         row["effective_date"] = item.effective_date.isoformat()
         row["in_services_catalog"] = "1" if item.in_services_catalog else "0"
-        writer.writerow([row[f] for f in FIELDS])
-    return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")
+        rows.append([row[f] for f in FIELDS])
+    return csvout.to_csv(list(FIELDS), rows)
 
 
 # --- persistence -------------------------------------------------------------------------------

@@ -13,8 +13,9 @@ from litestar import Controller, Request, Response, get
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import QueryParameter
 
-from market import audit, clock
+from market import audit, clock, csvout
 from market.actor import Actor
+from market.csvout import csv_response
 from market.identity.guards import oversight
 from market.jsonutil import jsonable
 from market.settings import Settings
@@ -53,7 +54,6 @@ To = Annotated[
     str | None, QueryParameter(name="to", format="date", description="published on or before (a China date)")
 ]
 
-CSV_TYPE = "text/csv"  # Litestar adds "; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -174,7 +174,7 @@ class FinanceController(Controller):
     @get(
         "/export.csv",
         summary="Published purchases with award, contract, invoiced and paid amounts and flags (CSV, UTF-8 with BOM)",
-        media_type=CSV_TYPE,
+        media_type=csvout.MEDIA_TYPE,
     )
     async def export_csv(
         self, db: DbSession, actor: CurrentActor, settings: AppSettings, date_from: From = None, date_to: To = None
@@ -182,11 +182,7 @@ class FinanceController(Controller):
         period = period_of(date_from, date_to)
         report = await export_data(db, actor, settings, period, "csv")
         headers, rows = exports.table(report.snapshot, report.flags)
-        return Response(
-            content=exports.to_csv(headers, rows),
-            media_type=CSV_TYPE,
-            headers={"Content-Disposition": f'attachment; filename="{_filename("csv", period)}"'},
-        )
+        return csv_response(exports.to_csv(headers, rows), _filename("csv", period))
 
     @get(
         "/export.xlsx",

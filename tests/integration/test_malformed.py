@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -31,7 +29,7 @@ async def test_nul_in_names_and_titles(client: httpx.AsyncClient, factory: async
     admin = await account(client, factory, "admin", "nul_admin")
     response = await client.post(
         "/api/v1/admin/organizations",
-        content='{"name":"X\\u0000","kind":"owner"}'.encode(),
+        content=b'{"name":"X\\u0000","kind":"owner"}',
         headers={**admin, "content-type": "application/json"},
     )
     assert_problem(response, 422, "name")
@@ -58,9 +56,7 @@ async def test_huge_offsets_pages_and_versions(
     finance = await account(client, factory, "finance", "huge_finance")
     assert_problem(await client.get(f"/api/v1/finance/flags?offset={HUGE}", headers=finance), 422, "offset")
     admin = await account(client, factory, "admin", "huge_admin")
-    response = await client.patch(
-        "/api/v1/catalog/ZJ-HP-01", json={"name": "x", "version": 10**20}, headers=admin
-    )
+    response = await client.patch("/api/v1/catalog/ZJ-HP-01", json={"name": "x", "version": 10**20}, headers=admin)
     assert_problem(response, 422, "version")
 
 
@@ -80,7 +76,7 @@ async def test_dates_at_the_edge_of_the_calendar(
 async def test_money_beyond_floats(client: httpx.AsyncClient, factory: async_sessionmaker[AsyncSession]) -> None:
     owner = await account(client, factory, "owner", "money_owner")
     for raw in ('"1e309"', "1e308", '"1e308"', '"-1e309"', '"NaN"', '"Infinity"'):
-        body = '{"title":"环评","catalog_code":"ZJ-HP-01","budget_cap":%s}' % raw
+        body = '{"title":"环评","catalog_code":"ZJ-HP-01","budget_cap":' + raw + "}"
         response = await client.post(
             "/api/v1/purchases", content=body.encode(), headers={**owner, "content-type": "application/json"}
         )
@@ -107,7 +103,9 @@ async def test_long_csv_field_on_catalog_import(
     client: httpx.AsyncClient, factory: async_sessionmaker[AsyncSession]
 ) -> None:
     admin = await account(client, factory, "admin", "csv_admin")
-    header = "code,name,category,department,legal_basis,approval,time_limit_days,fee_type,fee_standard,status,effective_date"
+    header = (
+        "code,name,category,department,legal_basis,approval,time_limit_days,fee_type,fee_standard,status,effective_date"
+    )
     row = "ZJ-LONG-01,{name},环评,生态环境局,《环评法》,无,20,market_regulated,市场调节,retained,2026-01-01"
     for name, at in (("x" * 140_000, "rows[3].row"), ('"' + "x" * 140_000 + '"', "rows[3].row")):
         data = "\r\n".join([header, row.format(name="短"), row.format(name=name).replace("LONG", "LONG2"), ""])
