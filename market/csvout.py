@@ -28,14 +28,20 @@ MEDIA_TYPE = "text/csv"
 Value = str | int | Decimal | date | None
 
 
+def _formula_like(value: str) -> bool:
+    """Starts with a formula character, after any apostrophes (so that text which itself begins
+    with an apostrophe before one reads back unchanged)."""
+    return value.lstrip("'").startswith(FORMULA_STARTS)
+
+
 def safe_text(value: str) -> str:
     """``value`` as a spreadsheet will show it and never run it."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
+    return "'" + value if _formula_like(value) else value
 
 
 def unguard(value: str) -> str:
     """A cell read back from a file :func:`to_csv` wrote: without the apostrophe it added."""
-    return value[1:] if value.startswith("'") and value[1:2].startswith(FORMULA_STARTS) and value[1:] else value
+    return value[1:] if value.startswith("'") and _formula_like(value) else value
 
 
 def cell(value: Value) -> str:
