@@ -308,6 +308,7 @@ async def exports_page(settings: AppSettings, date_from: DateFrom = None, date_t
             "xlsx_url": f"/api/v1/finance/export.xlsx{suffix}",
             "ocds_url": "/api/v1/ocds/releases",
             "ocds_prefix": settings.ocds_prefix,
+            "ocds_prefix_registered": settings.ocds_prefix_registered,
             "publisher": settings.ocds_publisher,
         },
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 from typing import Any
 from urllib.parse import quote
 
@@ -269,12 +270,19 @@ def _recursion(request: Request[Any, Any, Any], exc: RecursionError) -> Response
 
 
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    # the request's transaction is rolled back (market.web.deps.provide_db): nothing was changed.
+    # The reference ties what the person sees to the logged error.
+    reference = secrets.token_hex(4)
+    log.exception("unhandled error %s on %s %s", reference, request.method, request.url.path, exc_info=exc)
     return problem(
         request,
         500,
-        _("Something went wrong on our side."),
-        _("The error has been logged. Nothing you sent was saved."),
+        _("The request failed."),
+        _(
+            "Something went wrong on our side and nothing was changed. Try again; if it keeps failing, give "
+            "the operator the error reference %(reference)s.",
+            reference=reference,
+        ),
     )
 
 
