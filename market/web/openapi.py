@@ -9,7 +9,7 @@ from typing import Any
 from litestar import Litestar
 from litestar._openapi.plugin import OpenAPIPlugin
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import OpenAPI, OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Schema
+from litestar.openapi.spec import OpenAPI, OpenAPIFormat, OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Schema
 from litestar.routes import HTTPRoute
 from pydantic import BaseModel, Field
 
@@ -81,7 +81,7 @@ def _finish(openapi: OpenAPI) -> OpenAPI:
                 content: dict[str, Any] = {}
                 for media_type, value in response.content.items():
                     if media_type.startswith(BINARY_TYPES):
-                        binary = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING, format="binary"))
+                        binary = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY))
                         if media_type == "application/octet-stream":
                             content.update({kind: binary for kind in FILE_TYPES})
                         content[media_type] = binary
