@@ -71,6 +71,8 @@ async def test_dates_at_the_edge_of_the_calendar(
             for day in ("0001-01-01", "9999-12-31"):
                 response = await client.get(f"/api/v1/finance/{path}?{field}={day}", headers=finance)
                 assert_problem(response, 422, field)
+            page = await client.get(f"/finance/overview?{field}={day}", headers=finance)
+            assert page.status_code == 422 and "text/html" in page.headers["content-type"], page.text
 
 
 async def test_money_beyond_floats(client: httpx.AsyncClient, factory: async_sessionmaker[AsyncSession]) -> None:
