@@ -34,6 +34,7 @@ from market.errors import Conflict, FieldError, InvalidInput, NotFound
 from market.i18n import gettext as _
 from market.jsonutil import canonical
 from market.money import MAX_AMOUNT, MoneyError, parse_money
+from market.schemas import check_text
 
 # the bounds of an item's fields: the request schemas (listings.schemas) declare the same ones
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,31}$")
@@ -176,6 +177,11 @@ def validate(data: CatalogInput) -> list[FieldError]:
     for name, limit in TEXT_LIMITS.items():
         if len(getattr(data, name)) > limit:
             errors.append(FieldError(name, _("At most %(n)d characters.", n=limit)))
+    for name in ("code", *TEXT_LIMITS):
+        try:
+            check_text(getattr(data, name))  # a NUL from a CSV file would not even reach PostgreSQL
+        except ValueError as exc:
+            errors.append(FieldError(name, str(exc)))
     if not 1 <= data.time_limit_days <= MAX_TIME_LIMIT_DAYS:
         errors.append(
             FieldError("time_limit_days", _("A whole number of working days from 1 to %(n)d.", n=MAX_TIME_LIMIT_DAYS))

@@ -115,6 +115,11 @@ async def test_long_csv_field_on_catalog_import(
             "/api/v1/catalog/import", content=data.encode(), headers={**admin, "content-type": "text/csv"}
         )
         assert_problem(response, 422, at)
+    data = "\r\n".join([header, row.format(name="名\x00称"), ""])
+    response = await client.post(
+        "/api/v1/catalog/import", content=data.encode(), headers={**admin, "content-type": "text/csv"}
+    )
+    assert_problem(response, 422, "rows[2].name")
     response = await client.post(
         "/api/v1/catalog/import",
         content=("x" * 140_000 + "," + header).encode(),
