@@ -44,7 +44,7 @@ from bidding.schemas import (
 from market.identity.guards import requires_role, signed_in
 from market.schemas import Page
 from market.settings import Settings
-from market.web.deps import AppSettings, CurrentActor, DbSession
+from market.web.deps import AppSettings, CurrentActor, DbSession, Offset
 
 owner_only = requires_role("owner")
 provider_only = requires_role("provider")
@@ -52,7 +52,6 @@ admin_only = requires_role("admin")
 bid_openers = requires_role("owner", "admin", "finance")
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
-Offset = Annotated[int, QueryParameter(ge=0)]
 
 
 def _status(p: Purchase) -> StatusOut:

@@ -43,7 +43,7 @@ from market.i18n import gettext as _
 from market.identity.guards import requires_role
 from market.schemas import Page
 from market.settings import Settings
-from market.web.deps import AppSettings, CurrentActor, DbSession
+from market.web.deps import AppSettings, CurrentActor, DbSession, Offset
 from market.web.forms import parse
 from market.web.problems import PROBLEM_JSON, problem
 
@@ -128,7 +128,7 @@ class ContractController(Controller):
         flag: Annotated[str | None, QueryParameter(max_length=24, description="e.g. overdue, paid_late")] = None,
         q: Annotated[str | None, QueryParameter(max_length=100)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        offset: Offset = 0,
     ) -> Page[ContractOut]:
         rows, total = await contracts.list_contracts(
             db, actor, settings, purchase_id=purchase_id, status=status, flag=flag, q=q, limit=limit, offset=offset
@@ -385,7 +385,7 @@ class InvoiceController(Controller):
         settings: AppSettings,
         contract_id: Annotated[uuid.UUID | None, QueryParameter()] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        offset: Offset = 0,
     ) -> Page[InvoiceOut]:
         rows, total = await billing.list_invoices(db, actor, contract_id=contract_id, limit=limit, offset=offset)
         return Page[InvoiceOut](

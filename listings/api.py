@@ -51,8 +51,9 @@ from listings.schemas import (
     SuspendIn,
 )
 from listings.services import get_catalog_item
-from market import clock
+from market import clock, csvout
 from market.actor import Actor
+from market.csvout import csv_response
 from market.errors import DomainError, FieldError, InvalidInput, PayloadTooLarge, PermissionDenied, UnsupportedMedia
 from market.i18n import gettext as _
 from market.identity.guards import admin_only, principal_of, signed_in
@@ -60,7 +61,7 @@ from market.identity.models import Organization, OrgKind
 from market.identity.services import get_organization
 from market.schemas import Page
 from market.settings import Settings
-from market.web.deps import AppSettings, CurrentActor, DbSession, client_ip
+from market.web.deps import AppSettings, CurrentActor, DbSession, Offset, VersionNumber, client_ip
 from market.web.forms import FormData, parse, read_form
 from market.web.problems import field_errors_of
 
@@ -154,7 +155,7 @@ class CatalogController(Controller):
         status: Annotated[str | None, QueryParameter(max_length=16)] = None,
         in_services_catalog: Annotated[bool | None, QueryParameter()] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        offset: Offset = 0,
     ) -> Page[CatalogItemOut]:
         query = catalog.CatalogQuery(
             q=q, category=category, fee_type=fee_type, status=status, in_services_catalog=in_services_catalog
@@ -165,16 +166,11 @@ class CatalogController(Controller):
     @get(
         "/export.csv",
         summary="The whole catalog as CSV (UTF-8 with BOM, opens in Excel); same columns as the import",
-        media_type="text/csv; charset=utf-8",
+        media_type=csvout.MEDIA_TYPE,
     )
     async def export(self, db: DbSession) -> Response[bytes]:
         data = catalog.export_csv(await catalog.all_items(db))
-        stamp = clock.today_local().isoformat()
-        return Response(
-            data,
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="catalog-{stamp}.csv"'},
-        )
+        return csv_response(data, f"catalog-{clock.today_local().isoformat()}.csv")
 
     @get("/{code:str}", summary="One catalog item (current version)")
     async def get_item(self, code: FromPath[str], db: DbSession) -> CatalogItemOut:
@@ -196,7 +192,7 @@ class CatalogController(Controller):
         ]
 
     @get("/{code:str}/versions/{number:int}", summary="One earlier (or the current) version of the item")
-    async def item_version(self, code: FromPath[str], number: FromPath[int], db: DbSession) -> CatalogVersionOut:
+    async def item_version(self, code: FromPath[str], number: VersionNumber, db: DbSession) -> CatalogVersionOut:
         item = await get_catalog_item(db, code)
         row, data = await catalog.version_of(db, item, number)
         return CatalogVersionOut(
@@ -467,7 +463,7 @@ class ProviderControllerBase(Controller):
         q: Annotated[str | None, QueryParameter(max_length=100)] = None,
         catalog_code: Annotated[str | None, QueryParameter(max_length=32)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 20,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        offset: Offset = 0,
     ) -> Page[ProviderOut]:
         cards, total = await directory.list_providers(
             db, on_date=clock.today_local(), q=q, catalog_code=catalog_code, limit=limit, offset=offset

@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -25,7 +26,7 @@ from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from listings.models import CatalogItem, CatalogItemVersion, FeeType, ItemStatus
-from market import audit, clock
+from market import audit, clock, csvout
 from market.actor import Actor
 from market.audit.models import AuditEvent
 from market.db import fetch_page
@@ -33,6 +34,7 @@ from market.errors import Conflict, FieldError, InvalidInput, NotFound
 from market.i18n import gettext as _
 from market.jsonutil import canonical
 from market.money import MAX_AMOUNT, MoneyError, parse_money
+from market.schemas import check_text
 
 # the bounds of an item's fields: the request schemas (listings.schemas) declare the same ones
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,31}$")
@@ -175,6 +177,11 @@ def validate(data: CatalogInput) -> list[FieldError]:
     for name, limit in TEXT_LIMITS.items():
         if len(getattr(data, name)) > limit:
             errors.append(FieldError(name, _("At most %(n)d characters.", n=limit)))
+    for name in ("code", *TEXT_LIMITS):
+        try:
+            check_text(getattr(data, name))  # a NUL from a CSV file would not even reach PostgreSQL
+        except ValueError as exc:
+            errors.append(FieldError(name, str(exc)))
     if not 1 <= data.time_limit_days <= MAX_TIME_LIMIT_DAYS:
         errors.append(
             FieldError("time_limit_days", _("A whole number of working days from 1 to %(n)d.", n=MAX_TIME_LIMIT_DAYS))
@@ -279,22 +286,47 @@ def decode_csv(data: bytes) -> str:
             raise InvalidInput.field("file", _("The file is neither UTF-8 nor GB18030 text.")) from None
 
 
+class _Unreadable(Exception):
+    """A row the CSV reader cannot take."""
+
+    def __init__(self, error: RowError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def _csv_rows(text: str) -> Iterator[list[str]]:
+    """The rows of a CSV text; a row the reader cannot take (a value beyond its limit of 131,072
+    characters) is an error naming the row, never a server error."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            message = _("The row cannot be read: a value is too long or malformed.")
+            raise _Unreadable(RowError(reader.line_num, "row", message)) from None
+        yield values
+
+
 def csv_columns(data: bytes) -> frozenset[str]:
     """The fields the file's header names (Chinese names as their fields)."""
     try:
-        header = next(csv.reader(io.StringIO(decode_csv(data), newline="")))
-    except (StopIteration, InvalidInput):
+        header = next(_csv_rows(decode_csv(data)))
+    except (StopIteration, InvalidInput, _Unreadable):
         return frozenset()
     return frozenset(HEADER_ALIASES.get(h.strip(), h.strip()) for h in header)
 
 
 def parse_csv(data: bytes) -> tuple[list[tuple[int, CatalogInput]], list[RowError]]:
     """Every row of the file, or every error (with its row and field). Pure: no database."""
-    reader = csv.reader(io.StringIO(decode_csv(data), newline=""))
+    reader = _csv_rows(decode_csv(data))
     try:
         header_raw = next(reader)
     except StopIteration:
         return [], [RowError(1, "header", _("The file is empty."))]
+    except _Unreadable as unreadable:
+        return [], [RowError(1, "header", unreadable.error.message)]
     header = [HEADER_ALIASES.get(h.strip(), h.strip()) for h in header_raw]
     errors: list[RowError] = []
     unknown = [h for h in header if h and h not in FIELDS]
@@ -310,13 +342,17 @@ def parse_csv(data: bytes) -> tuple[list[tuple[int, CatalogInput]], list[RowErro
         return [], errors
     items: list[tuple[int, CatalogInput]] = []
     seen: dict[str, int] = {}
-    for index, values in enumerate(reader, start=2):
+    try:
+        rows = list(reader)
+    except _Unreadable as unreadable:
+        return [], [unreadable.error]
+    for index, values in enumerate(rows, start=2):
         if not any(v.strip() for v in values):
             continue  # blank lines (Excel leaves some at the end)
         if len(values) > len(header) and any(v.strip() for v in values[len(header) :]):
             errors.append(RowError(index, "row", _("More values than columns.")))
             continue
-        row = {name: values[i] if i < len(values) else "" for i, name in enumerate(header) if name}
+        row = {name: csvout.unguard(values[i]) if i < len(values) else "" for i, name in enumerate(header) if name}
         item, problems = parse_row(row)
         errors.extend(RowError(index, e.field, e.message) for e in problems)
         code = row.get("code", "").strip()
@@ -335,17 +371,16 @@ def parse_csv(data: bytes) -> tuple[list[tuple[int, CatalogInput]], list[RowErro
 
 
 def export_csv(items: list[CatalogItem]) -> bytes:
-    """UTF-8 with a byte-order mark, so that Excel opens it with the Chinese intact."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(FIELDS)
+    """The import's columns, through the one CSV writer (UTF-8 with BOM, so that Excel opens it
+    with the Chinese intact; text cells formula-safe, taken back by the import)."""
+    rows = []
     for item in items:
         row = item_values(item)
         row["fee_cap"] = "" if item.fee_cap is None else f"{item.fee_cap:.2f}"
         row["effective_date"] = item.effective_date.isoformat()
         row["in_services_catalog"] = "1" if item.in_services_catalog else "0"
-        writer.writerow([row[f] for f in FIELDS])
-    return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")
+        rows.append([row[f] for f in FIELDS])
+    return csvout.to_csv(list(FIELDS), rows)
 
 
 # --- persistence -------------------------------------------------------------------------------

@@ -58,6 +58,7 @@ from market.web.csrf import check_csrf
 from market.web.deps import provide_actor, provide_db, provide_principal, provide_settings
 from market.web.headers import security_headers
 from market.web.middleware import PlatformMiddleware
+from market.web.openapi import document_responses
 from market.web.problems import EXCEPTION_HANDLERS
 from market.worker import run_loop
 from oversight import api as oversight_api
@@ -180,6 +181,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         response_cache_config=ResponseCacheConfig(),
         debug=False,
     )
+    document_responses(app)
     app.state.settings = settings
     app.state.notices = notices()
     app.state.workspace_tiles = workspace_tiles()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, field_validator
@@ -49,6 +50,29 @@ def invisible_message(ch: str) -> str:
     return _("Invisible or text-direction characters are not allowed (found U+%(code)s).", code=f"{ord(ch):04X}")
 
 
+# the largest whole number a request may carry: every integer column is 64 bits at most
+MAX_INTEGER = 2**63 - 1
+
+
+def check_integer(value: Any) -> Any:
+    """Refuse a whole number beyond 64 bits (it could reach the database and fail there)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INTEGER:
+        raise ValueError(_("This number is too large."))
+    return value
+
+
+# the years a date may name: far enough either way for any deadline or period, and near enough that
+# converting it between time zones cannot leave the calendar (0001-01-01 in China time has no UTC)
+FIRST_YEAR, LAST_YEAR = 1900, 9998
+
+
+def check_date(value: Any) -> Any:
+    """Refuse a date or moment outside :data:`FIRST_YEAR`..:data:`LAST_YEAR`."""
+    if isinstance(value, date) and not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(_("Enter a date between %(first)s and %(last)s.", first=FIRST_YEAR, last=LAST_YEAR))
+    return value
+
+
 def check_text(value: Any) -> Any:
     """Refuse control, invisible and text-direction characters in a string (other values pass
     through)."""
@@ -63,7 +87,8 @@ def check_text(value: Any) -> Any:
 
 class Schema(BaseModel):
     """Base for request schemas: unknown fields are refused, strings are trimmed and may not hold
-    control, invisible or text-direction characters."""
+    control, invisible or text-direction characters; whole numbers fit in 64 bits, dates lie between
+    1900 and 9998."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -75,6 +100,13 @@ class Schema(BaseModel):
                 check_text(item)
             return value
         return check_text(value)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _bounded_integers(cls, value: Any) -> Any:
+        for item in value if isinstance(value, list) else [value]:
+            check_date(check_integer(item))
+        return value
 
 
 class Out(BaseModel):
@@ -90,4 +122,14 @@ class Page(BaseModel, Generic[T]):
     offset: int
 
 
-__all__ = ["Money", "Out", "Page", "Schema", "check_text", "invisible_character", "invisible_message"]
+__all__ = [
+    "Money",
+    "Out",
+    "Page",
+    "Schema",
+    "check_date",
+    "check_integer",
+    "check_text",
+    "invisible_character",
+    "invisible_message",
+]

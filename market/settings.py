@@ -16,6 +16,7 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 OCID_PREFIX_RE = re.compile(r"^ocds-[a-z0-9]{6}$")
+OCDS_PLACEHOLDER_PREFIX = "ocds-xxxxxx"  # until the platform registers its own with OCP
 DEV_SECRET_KEY = "dev-insecure-secret-change-me"  # noqa: S105 - refused in production
 # 保障中小企业款项支付条例 art. 8: public bodies pay within 30 calendar days of acceptance; a contract
 # may agree a longer term, never beyond 60 days
@@ -134,11 +135,16 @@ class Settings:
     concentration_min_awards: int = 3  # owners with fewer awards are not judged
     low_price_ratio: Decimal = Decimal("0.5")  # a winning price below this share of the cap is flagged
     # open data (OCDS 1.1.5): the registered ocid prefix and the publisher's name
-    ocds_prefix: str = "ocds-xxxxxx"
+    ocds_prefix: str = OCDS_PLACEHOLDER_PREFIX
     ocds_publisher: str = "中介服务超市"
     # the Ed25519 key that signs the audit chain's anchors (PEM, PKCS#8); None: var_dir's
     # audit-signing-key.pem, generated on first use in development; production names an existing file
     signing_key_file: Path | None = None
+
+    @property
+    def ocds_prefix_registered(self) -> bool:
+        """Whether ``ocds_prefix`` is a registered prefix, not the placeholder."""
+        return self.ocds_prefix != OCDS_PLACEHOLDER_PREFIX
 
     @property
     def is_production(self) -> bool:

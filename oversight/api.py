@@ -11,16 +11,18 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import QueryParameter
 
-from market import audit, clock
+from market import audit, clock, csvout
 from market.actor import Actor
+from market.csvout import csv_response
 from market.identity.guards import oversight
 from market.jsonutil import jsonable
 from market.schemas import Page
 from market.settings import Settings
 from market.terms import label
-from market.web.deps import AppSettings, CurrentActor, DbSession
+from market.web.deps import AppSettings, CurrentActor, DbSession, Offset
 from oversight import audit as trail
 from oversight import explain as words
 from oversight import exports, ocds, rules
@@ -31,6 +33,7 @@ from oversight.schemas import (
     FlagOut,
     FlagPage,
     LinkOut,
+    OcdsReleasePackage,
     PeriodOut,
     SpendingOut,
     SubjectOut,
@@ -48,7 +51,6 @@ from oversight.services import (
 )
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
-Offset = Annotated[int, QueryParameter(ge=0)]
 From = Annotated[
     str | None, QueryParameter(name="from", format="date", description="published on or after (a China date)")
 ]
@@ -56,7 +58,6 @@ To = Annotated[
     str | None, QueryParameter(name="to", format="date", description="published on or before (a China date)")
 ]
 
-CSV_TYPE = "text/csv"  # Litestar adds "; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -177,7 +178,7 @@ class FinanceController(Controller):
     @get(
         "/export.csv",
         summary="Published purchases with award, contract, invoiced and paid amounts and flags (CSV, UTF-8 with BOM)",
-        media_type=CSV_TYPE,
+        media_type=csvout.MEDIA_TYPE,
     )
     async def export_csv(
         self, db: DbSession, actor: CurrentActor, settings: AppSettings, date_from: From = None, date_to: To = None
@@ -185,11 +186,7 @@ class FinanceController(Controller):
         period = period_of(date_from, date_to)
         report = await export_data(db, actor, settings, period, "csv")
         headers, rows = exports.table(report.snapshot, report.flags)
-        return Response(
-            content=exports.to_csv(headers, rows),
-            media_type=CSV_TYPE,
-            headers={"Content-Disposition": f'attachment; filename="{_filename("csv", period)}"'},
-        )
+        return csv_response(exports.to_csv(headers, rows), _filename("csv", period))
 
     @get(
         "/export.xlsx",
@@ -216,6 +213,11 @@ class OpenDataController(Controller):
         "/releases",
         summary="OCDS 1.1.5 release package of the published purchases changed since a moment (public)",
         media_type="application/json",
+        responses={
+            200: ResponseSpec(
+                data_container=OcdsReleasePackage, description="An OCDS 1.1 release package", generate_examples=False
+            )
+        },
     )
     async def releases(
         self,

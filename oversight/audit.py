@@ -10,8 +10,6 @@ never recomputes the chain (that is an explicit action of its own).
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import uuid
 from collections.abc import Sequence
@@ -26,12 +24,12 @@ from sqlmodel import col
 from bidding.models import Bid, Purchase
 from invoices.models import Contract, Invoice
 from listings.models import CatalogItem
+from market import csvout
 from market.audit.models import AuditEvent
 from market.clock import to_local
 from market.i18n import gettext as _
 from market.identity.models import Organization, User
 from market.terms import N_, label, register
-from oversight.exports import safe_text
 from oversight.facts import Period
 
 # Human labels of the actions (a code without a label is shown as it is)
@@ -381,25 +379,22 @@ def _moment(value: datetime) -> str:
 
 
 def to_csv(shown: Sequence[Shown]) -> bytes:
-    """The events as CSV (UTF-8 with a byte-order mark, for Excel), every typed cell guarded
-    against formula injection (the same guard as the finance exports)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([safe_text(_(h)) for h in CSV_HEADERS])
-    for s in shown:
-        ev = s.ev
-        cells = [
-            str(ev.seq),
-            _moment(ev.occurred_at),
+    """The events as CSV through the one writer of every export (:mod:`market.csvout`: UTF-8 with a
+    byte-order mark, every text cell guarded against formula injection)."""
+    rows: list[list[csvout.Value]] = [
+        [
+            s.ev.seq,
+            _moment(s.ev.occurred_at),
             s.action,
-            ev.action,
+            s.ev.action,
             s.entity,
-            ev.entity_id,
+            s.ev.entity_id,
             s.user or "",
             s.org or "",
-            label(ev.actor_role, "role"),
-            ev.data,
-            ev.hash,
+            label(s.ev.actor_role, "role"),
+            s.ev.data,
+            s.ev.hash,
         ]
-        writer.writerow([safe_text(c) for c in cells])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+        for s in shown
+    ]
+    return csvout.to_csv([_(h) for h in CSV_HEADERS], rows)

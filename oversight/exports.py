@@ -3,13 +3,13 @@ contract, invoiced and paid amounts and its red flags, as CSV (UTF-8 with a byte
 that Excel opens Chinese text correctly) and as XLSX (a second sheet lists every red flag with its
 explanation). Headers and labels are in the request's language; amounts are numbers, not text.
 
-Cells that people typed (titles, names, reasons) are guarded against formula injection: in CSV a
-text cell that starts with ``= + - @`` gets a leading apostrophe, in XLSX it is stored as text.
+Cells that people typed (titles, names, reasons) are guarded against formula injection: the CSV is
+written by :mod:`market.csvout` (a text cell that starts with ``= + - @`` gets a leading
+apostrophe), in XLSX text is stored as text.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +22,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from invoices import labels as _invoice_labels  # noqa: F401  (registers contract_status)
+from market import csvout
 from market.clock import to_local
 from market.i18n import gettext as _
 from market.terms import N_, label
@@ -30,7 +31,6 @@ from oversight.facts import Snapshot
 
 Cell = str | int | Decimal | datetime | date | None
 MONEY, INT, TEXT, MOMENT, DAY, PCT = "money", "int", "text", "moment", "day", "pct"
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -107,32 +107,16 @@ def _local(moment: datetime) -> datetime:
     return to_local(moment).replace(tzinfo=None, microsecond=0)
 
 
-def safe_text(value: str) -> str:
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
-
-
-def _csv_cell(value: Cell, kind: str) -> str:
-    if value is None:
-        return ""
+def _csv_cell(value: Cell, kind: str) -> csvout.Value:
     if kind == MOMENT and isinstance(value, datetime):
         return _local(value).strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, str):
-        return safe_text(value)
-    return str(value)
+    return value
 
 
 def to_csv(headers: list[str], rows: list[list[Cell]]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([safe_text(h) for h in headers])
+    """The table through the one CSV writer (UTF-8 with BOM, text cells formula-safe)."""
     kinds = [c.kind for c in COLUMNS]
-    for row in rows:
-        writer.writerow([_csv_cell(v, k) for v, k in zip(row, kinds, strict=True)])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    return csvout.to_csv(headers, ([_csv_cell(v, k) for v, k in zip(row, kinds, strict=True)] for row in rows))
 
 
 NUMBER_FORMATS = {MONEY: "#,##0.00", MOMENT: "yyyy-mm-dd hh:mm", DAY: "yyyy-mm-dd", INT: "0", PCT: "0.0"}

@@ -16,7 +16,7 @@ from litestar import Response, get
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Template
 
-from market import audit, clock
+from market import audit, clock, csvout
 from market.audit import verify
 from market.errors import FieldError, InvalidInput, NotFound
 from market.i18n import get_locale
@@ -311,13 +311,13 @@ async def exports_page(settings: AppSettings, date_from: DateFrom = None, date_t
             "xlsx_url": f"/api/v1/finance/export.xlsx{suffix}",
             "ocds_url": "/api/v1/ocds/releases",
             "ocds_prefix": settings.ocds_prefix,
+            "ocds_prefix_registered": settings.ocds_prefix_registered,
             "publisher": settings.ocds_publisher,
         },
     )
 
 
 AUDIT_PER_PAGE = 50
-CSV_TYPE = "text/csv"
 
 
 @dataclass(frozen=True)
@@ -434,11 +434,7 @@ async def audit_csv(
     content = trail.to_csv(await trail.present(db, rows, actor.role))
     audit.record(db, actor, "finance.exported", "export", "audit.csv", {"format": "csv", "events": total, **form.typed})
     stamp = clock.today_local().strftime("%Y%m%d")
-    return Response(
-        content=content,
-        media_type=CSV_TYPE,
-        headers={"Content-Disposition": f'attachment; filename="audit-{stamp}.csv"'},
-    )
+    return csvout.csv_response(content, f"audit-{stamp}.csv")
 
 
 def routes(settings: Settings) -> list[Any]:

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from market.schemas import Money
 from oversight import rules
@@ -121,8 +121,12 @@ class TimelinessOut(BaseModel):
 
 
 class PeriodOut(BaseModel):
-    start: date | None = Field(serialization_alias="from")
-    end: date | None = Field(serialization_alias="to")
+    """The period the figures cover, named as the query names it (``from``/``to``, China dates)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    start: date | None = Field(alias="from")
+    end: date | None = Field(alias="to")
 
 
 class SummaryOut(BaseModel):
@@ -193,3 +197,24 @@ class AuditEventOut(BaseModel):
     data: dict[str, Any]
     prev_hash: str
     hash: str
+
+
+class OcdsPublisher(BaseModel):
+    name: str
+    uri: str
+
+
+class OcdsLinks(BaseModel):
+    next: str
+
+
+class OcdsReleasePackage(BaseModel):
+    """An OCDS 1.1 release package (standard.open-contracting.org/1.1/en/schema/release_package);
+    each release follows the OCDS release schema."""
+
+    uri: str
+    version: str
+    publishedDate: str
+    publisher: OcdsPublisher
+    releases: list[dict[str, Any]]
+    links: OcdsLinks | None = Field(default=None, description="`next`: the following page, when there is one")

@@ -7,17 +7,20 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from market.clock import LOCAL_TZ
 from market.errors import FieldError, InvalidInput
 from market.i18n import gettext as _
+from market.schemas import check_date
 from market.settings import Settings
 from oversight import explain, rules
 from oversight.facts import Period, Snapshot, load
 
 FLAG_KINDS = ("purchase", "firm")
+_D = TypeVar("_D", date, datetime)
 
 
 def check_group_by(group_by: str | None) -> str:
@@ -36,9 +39,19 @@ def parse_day(field: str, text: str | None) -> date | None:
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise InvalidInput.field(field, _("Enter a date such as 2026-12-31.")) from None
+    return _within_calendar(field, day)
+
+
+def _within_calendar(field: str, moment: _D) -> _D:
+    """``moment`` if its year lies where every date may (``0001-01-01`` has no UTC instant)."""
+    try:
+        check_date(moment)
+    except ValueError as exc:
+        raise InvalidInput.field(field, str(exc)) from None
+    return moment
 
 
 def parse_moment(field: str, text: str | None) -> datetime | None:
@@ -51,7 +64,7 @@ def parse_moment(field: str, text: str | None) -> datetime | None:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise InvalidInput.field(field, _("Enter a moment such as 2026-03-01T09:00:00+08:00.")) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=LOCAL_TZ)
+    return _within_calendar(field, moment if moment.tzinfo is not None else moment.replace(tzinfo=LOCAL_TZ))
 
 
 def check_period(start: date | None, end: date | None) -> Period:

@@ -47,7 +47,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """A run that collects nothing, or integration tests for only one database, is a failure."""
     if not session.items and not session.config.option.collectonly:
         raise pytest.UsageError("no tests were collected: check the paths and the -k/-m filters")
-    ids = [item.nodeid for item in session.items if "/integration/" in item.nodeid.replace("\\", "/")]
+    ids = [
+        item.nodeid
+        for item in session.items
+        if "/integration/" in item.nodeid.replace("\\", "/") and not item.get_closest_marker("one_database")
+    ]
     if ids and os.environ.get("MARKET_TEST_ONE_BACKEND") != "1":
         backends = {b for b in ("[sqlite", "[postgresql") if any(b in i for i in ids)}
         if len(backends) != 2 and len(ids) > 1:

@@ -31,7 +31,7 @@ from market.identity.schemas import (
 )
 from market.schemas import Page
 from market.settings import Settings
-from market.web.deps import AppSettings, CurrentActor, DbSession, client_ip
+from market.web.deps import AppSettings, CurrentActor, DbSession, Offset, client_ip
 from market.web.middleware import SESSION_COOKIE
 from market.web.problems import problem_of
 
@@ -146,7 +146,7 @@ class AdminOrganizationController(Controller):
         kind: Annotated[str | None, QueryParameter()] = None,
         q: Annotated[str | None, QueryParameter(max_length=100)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        offset: Offset = 0,
     ) -> Page[OrganizationOut]:
         query = select(Organization)
         if status:

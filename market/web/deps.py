@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import AsyncGenerator, Sequence
-from typing import Any, cast
+from typing import Annotated, Any, cast
 
 from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency
+from litestar.params import Parameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from market.actor import PUBLIC, Actor
@@ -112,3 +113,11 @@ def provide_principal(request: Request[Any, Any, Any]) -> Principal | None:
 DbSession = NamedDependency[AsyncSession]
 AppSettings = NamedDependency[Settings]
 CurrentActor = NamedDependency[Actor]
+
+
+# Query-parameter bounds shared by every list: an offset past any real list is refused as a field
+# error (a number beyond 64 bits would otherwise reach the database and fail there).
+MAX_OFFSET = 1_000_000_000
+Offset = Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)]
+# a version number in a path (versions count from 1; a number beyond 32 bits names none)
+VersionNumber = Annotated[int, Parameter(ge=1, le=2**31 - 1)]

@@ -17,6 +17,8 @@ from urllib.parse import parse_qs
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from market import i18n
+from market.errors import InvalidInput
+from market.i18n import gettext as _
 from market.identity import services as identity
 from market.settings import Settings
 
@@ -41,6 +43,20 @@ def _header(scope: Scope, wanted: bytes) -> str | None:
     for name, value in scope.get("headers", []):
         if name == wanted:
             return value.decode("latin-1")
+    return None
+
+
+def nul_field(scope: Scope) -> str | None:
+    """The query parameter (or ``path``) holding a NUL character: never text a person typed, and
+    PostgreSQL cannot even compare with it."""
+    if "\x00" in scope.get("path", ""):
+        return "path"
+    raw: bytes = scope.get("query_string", b"")
+    if b"\x00" not in raw and b"%00" not in raw:
+        return None
+    for key, values in parse_qs(raw.decode("latin-1"), keep_blank_values=True).items():
+        if "\x00" in key or any("\x00" in value for value in values):
+            return key.replace("\x00", "") or "query"
     return None
 
 
@@ -117,6 +133,9 @@ class PlatformMiddleware:
             await send(message)
 
         try:
+            refused = nul_field(scope)
+            if refused is not None:
+                raise InvalidInput.field(refused, _("Control characters are not allowed."))
             await self.app(scope, receive, send_wrapper)
         finally:
             i18n.reset_locale(token)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 from typing import Any
 from urllib.parse import quote
 
@@ -150,6 +151,10 @@ _PYDANTIC_MESSAGES: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"^Input should be (.+)$"), lambda m: _("Choose one of: %(choices)s.", choices=m.group(1))),
     (re.compile(r"^value is not a valid email address"), lambda m: _("This is not a valid e-mail address.")),
     (re.compile(r"^Value error, (.+)$"), lambda m: m.group(1)),
+    # msgspec's, for query and path parameters
+    (re.compile(r"^Expected `\w+` <= (\S+)"), lambda m: _("At most %(n)s.", n=m.group(1))),
+    (re.compile(r"^Expected `\w+` >= (\S+)"), lambda m: _("At least %(n)s.", n=m.group(1))),
+    (re.compile(r"^Number out of range"), lambda m: _("A number in the body is out of range.")),
 ]
 
 
@@ -212,7 +217,8 @@ def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     detail = exc.detail if status < 500 and exc.detail else title
     errors = None
     if status == 400 and exc.detail:
-        errors = [FieldError("body", str(exc.detail))]
+        detail = _translate(str(exc.detail))
+        errors = [FieldError("body", detail)]
     if status >= 500:
         log.error("HTTP %s on %s: %s", status, request.url.path, exc.detail)
     return problem(request, status, title, detail, errors=errors, headers=getattr(exc, "headers", None))
@@ -247,13 +253,36 @@ def _stale(request: Request[Any, Any, Any], exc: StaleDataError) -> Response[Any
     )
 
 
+def _recursion(request: Request[Any, Any, Any], exc: RecursionError) -> Response[Any]:
+    """JSON nested deeper than the decoder follows is a malformed body; any other recursion is
+    the server's own error."""
+    if "deserializing" not in str(exc):
+        return _unexpected(request, exc)
+    message = _("The body is nested too deeply.")
+    return problem(
+        request,
+        400,
+        _("The request body could not be read."),
+        message,
+        kind="malformed-request",
+        errors=[FieldError("body", message)],
+    )
+
+
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    # the request's transaction is rolled back (market.web.deps.provide_db): nothing was changed.
+    # The reference ties what the person sees to the logged error.
+    reference = secrets.token_hex(4)
+    log.exception("unhandled error %s on %s %s", reference, request.method, request.url.path, exc_info=exc)
     return problem(
         request,
         500,
-        _("Something went wrong on our side."),
-        _("The error has been logged. Nothing you sent was saved."),
+        _("The request failed."),
+        _(
+            "Something went wrong on our side and nothing was changed. Try again; if it keeps failing, give "
+            "the operator the error reference %(reference)s.",
+            reference=reference,
+        ),
     )
 
 
@@ -264,5 +293,6 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     HTTPException: _http,
     IntegrityError: _integrity,
     StaleDataError: _stale,
+    RecursionError: _recursion,
     Exception: _unexpected,
 }
