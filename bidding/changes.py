@@ -29,6 +29,7 @@ from market.audit.service import under_chain_lock
 from market.db import MarketSession
 
 _TOUCHED = "bidding.changes.touched"
+_PURCHASES: Any = Purchase.__table__  # type: ignore[attr-defined]
 
 # model → (the purchase id of an instance) or (a key of the instance, how to map keys to purchase ids)
 _DIRECT: dict[type, Callable[[Any], uuid.UUID | None]] = {}
@@ -40,7 +41,9 @@ def follow(model: type, purchase_of: Callable[[Any], uuid.UUID | None]) -> None:
     _DIRECT[model] = purchase_of
 
 
-def follow_through(model: type, key_of: Callable[[Any], uuid.UUID | None], key_column: Any, purchase_column: Any) -> None:
+def follow_through(
+    model: type, key_of: Callable[[Any], uuid.UUID | None], key_column: Any, purchase_column: Any
+) -> None:
     """Changes to rows of ``model`` bump the purchase found by ``key_column == key_of(row)``
     (``purchase_column`` of that row), e.g. a payment's contract → the contract's purchase."""
     _THROUGH[model] = (key_of, key_column, purchase_column)
@@ -76,13 +79,11 @@ def _stamp(session: Session, seq: int) -> None:
     conditions = []
     for key_column, keys in touched.items():
         if key_column is None:
-            conditions.append(Purchase.__table__.c.id.in_(keys))  # type: ignore[attr-defined]
+            conditions.append(_PURCHASES.c.id.in_(keys))
         else:
             purchase_column = next(t[2] for t in _THROUGH.values() if t[1] is key_column)
-            conditions.append(
-                Purchase.__table__.c.id.in_(select(purchase_column).where(key_column.in_(keys)))  # type: ignore[attr-defined]
-            )
-    session.execute(update(Purchase.__table__).where(or_(*conditions)).values(change_seq=seq))
+            conditions.append(_PURCHASES.c.id.in_(select(purchase_column).where(key_column.in_(keys))))
+    session.execute(update(_PURCHASES).where(or_(*conditions)).values(change_seq=seq))
 
 
 @event.listens_for(MarketSession, "after_commit")

@@ -20,6 +20,7 @@ from market.jsonutil import jsonable
 from market.schemas import Page
 from market.settings import Settings
 from market.terms import label
+from market.web import etag
 from market.web.deps import AppSettings, CurrentActor, DbSession
 from oversight import audit as trail
 from oversight import explain as words
@@ -41,6 +42,7 @@ from oversight.services import (
     FlagFilter,
     FlagReport,
     check_period,
+    parse_cursor,
     parse_day,
     parse_moment,
     red_flags,
@@ -230,25 +232,39 @@ class OpenDataController(Controller):
             ),
         ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=ocds.MAX_LIMIT)] = 100,
-        offset: Offset = 0,
+        cursor: Annotated[
+            str | None,
+            QueryParameter(
+                max_length=100,
+                description="Opaque: where the previous page ended (from its links.next). Releases of the "
+                "purchases changed after it, in the order of their changes; a purchase that changes again "
+                "comes again later.",
+            ),
+        ] = None,
     ) -> Response[bytes]:
         moment = parse_moment("since", since)
-        procs, total = await ocds.load(db, settings, moment, limit=limit, offset=offset)
+        after = parse_cursor("cursor", cursor)
+        validator = await etag.check(request, db, kind="ocds")
+        if validator.fresh:
+            return validator.not_modified()
+        page = await ocds.load(db, settings, moment, limit=limit, after=after)
         base = f"{settings.base_url}{request.url.path}"
 
-        def uri(at: int) -> str:
+        def uri(at: str | None) -> str:
             params: dict[str, str] = {}
             if moment is not None:
                 params["since"] = moment.isoformat()
             if limit != 100:
                 params["limit"] = str(limit)
             if at:
-                params["offset"] = str(at)
+                params["cursor"] = at
             return f"{base}?{urlencode(params)}" if params else base
 
-        next_uri = uri(offset + limit) if offset + limit < total else None
-        data = ocds.package(procs, settings, uri=uri(offset), next_uri=next_uri, now=clock.now())
-        return Response(content=ocds.dumps(data), media_type="application/json")
+        # a full page: there may be more now; a short one: the harvester is up to date, and polls
+        # the same position (its own URL) later
+        next_uri = uri(page.next_cursor) if len(page.procs) == limit else None
+        data = ocds.package(page.procs, settings, uri=uri(cursor), next_uri=next_uri, now=clock.now())
+        return Response(content=ocds.dumps(data), media_type="application/json", headers=validator.headers())
 
 
 def audit_filter(
