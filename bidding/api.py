@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from litestar import Controller, MediaType, Response, delete, get, patch, post
+from litestar import Controller, MediaType, Request, Response, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from bidding import bids as bid_service
@@ -44,6 +44,7 @@ from bidding.schemas import (
 from market.identity.guards import requires_role, signed_in
 from market.schemas import Page
 from market.settings import Settings
+from market.web import etag
 from market.web.deps import AppSettings, CurrentActor, DbSession
 
 owner_only = requires_role("owner")
@@ -73,6 +74,7 @@ class PurchaseController(Controller):
     @get("/", summary="Published purchases, filtered by status, q, catalog_code, owner_id, method")
     async def list_purchases(
         self,
+        request: Request[Any, Any, Any],
         db: DbSession,
         settings: AppSettings,
         status: Annotated[str | None, QueryParameter(max_length=16)] = None,
@@ -82,12 +84,16 @@ class PurchaseController(Controller):
         method: Annotated[str | None, QueryParameter(max_length=16)] = None,
         limit: Limit = 20,
         offset: Offset = 0,
-    ) -> Page[PurchaseSummary]:
+    ) -> Response[Page[PurchaseSummary]]:
+        validator = await etag.check(request, db, kind="json")
+        if validator.fresh:
+            return validator.not_modified()
         f = queries.PurchaseFilter(status=status, q=q, catalog_code=catalog_code, owner_id=owner_id, method=method)
         rows, total = await queries.list_published(db, settings, f, limit=limit, offset=offset)
-        return Page[PurchaseSummary](
+        page = Page[PurchaseSummary](
             items=await presenters.summaries(db, rows), total=total, limit=limit, offset=offset
         )
+        return Response(page, headers=validator.headers())
 
     @get("/mine", guards=[owner_only], summary="The owner's purchases, drafts included")
     async def mine(

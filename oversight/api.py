@@ -260,9 +260,9 @@ class OpenDataController(Controller):
                 params["cursor"] = at
             return f"{base}?{urlencode(params)}" if params else base
 
-        # a full page: there may be more now; a short one: the harvester is up to date, and polls
-        # the same position (its own URL) later
-        next_uri = uri(page.next_cursor) if len(page.procs) == limit else None
+        # a changes feed: every page with releases links where the next one starts; a harvester
+        # follows links.next until a page comes back empty, and polls that URL again later
+        next_uri = uri(page.next_cursor) if page.next_cursor is not None else None
         data = ocds.package(page.procs, settings, uri=uri(cursor), next_uri=next_uri, now=clock.now())
         return Response(content=ocds.dumps(data), media_type="application/json", headers=validator.headers())
 

@@ -5,8 +5,8 @@ chain under its lock, and the purchases' change sequence (``bidding.changes``) i
 — so it changes with any change of what a page can show (purchases, catalog, listings alike).
 To it are added what else the answer depends on: the path and query, the language, the day in
 China (relative wording such as "closes tomorrow"), the representation (page or JSON) and, for a
-visitor who carries cookies (a signed-in user: the page shows their name and menu), a hash of
-them. The check reads two rows by primary key; a handler that finds the request's
+visitor who carries cookies or credentials (a signed-in user: the page shows their name and
+menu), a hash of them. The check reads two rows by primary key; a handler that finds the request's
 ``If-None-Match`` fresh answers 304 without building the page.
 
     validator = await etag.check(request, db)
@@ -47,7 +47,7 @@ class Validator:
             headers["Last-Modified"] = format_datetime(moment, usegmt=True)
         return headers
 
-    def not_modified(self) -> Response[bytes]:
+    def not_modified(self) -> Response[Any]:
         return Response(content=b"", status_code=304, headers=self.headers())
 
 
@@ -67,7 +67,7 @@ async def check(request: Request[Any, Any, Any], session: AsyncSession, *, kind:
     last_modified = (
         await session.execute(select(col(AuditEvent.occurred_at)).where(col(AuditEvent.seq) == head))
     ).scalar_one_or_none()
-    cookies = request.headers.get("cookie") or ""
+    identity = (request.headers.get("cookie") or "") + "\x1f" + (request.headers.get("authorization") or "")
     parts = [
         kind,
         str(head),
@@ -75,7 +75,7 @@ async def check(request: Request[Any, Any, Any], session: AsyncSession, *, kind:
         request.url.query or "",
         get_locale(),
         clock.to_local(clock.now()).date().isoformat(),
-        hashlib.sha256(cookies.encode("utf-8")).hexdigest() if cookies else "-",
+        hashlib.sha256(identity.encode("utf-8")).hexdigest() if identity != "\x1f" else "-",
     ]
     digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
     etag = f'W/"{digest}"'
