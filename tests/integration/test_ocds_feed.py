@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from bidding.models import Purchase
 from market.audit.models import AuditHead
 from tests.integration.bidding_world import make_world
+from tests.integration.helpers import login, make_parties, signed_contract
 from tests.integration.ocds_schema import assert_valid_package
 
 FEED = "/api/v1/ocds/releases"
@@ -82,3 +83,27 @@ async def test_public_reads_answer_if_none_match_with_304(client, factory, setti
     for path, tag in tags.items():
         after = await client.get(path, headers={"If-None-Match": tag})
         assert after.status_code == 200 and after.headers["etag"] != tag and after.content, path
+
+
+async def _seq(factory, purchase_id) -> tuple[int, int]:
+    async with factory() as session:
+        change = await session.scalar(select(Purchase.change_seq).where(Purchase.id == purchase_id))
+        head = await session.scalar(select(AuditHead.seq))
+        return change, head
+
+
+async def test_signing_and_invoicing_a_contract_move_its_purchase_in_the_feed(client, factory, settings):
+    owner, provider = await make_parties(factory)
+    contract = await signed_contract(factory, settings, owner, provider)
+    signed, head = await _seq(factory, contract.purchase_id)
+    assert signed == head  # the signature was the last change
+    tail = (await client.get(f"{FEED}?limit=500")).json()["links"]["next"]
+    assert (await client.get(tail)).json()["releases"] == []
+
+    provider_h = await login(client, "prov1")
+    r = await client.post(f"/api/v1/contracts/{contract.id}/invoices", headers=provider_h, json={"amount": "1000"})
+    assert r.status_code == 201, r.text
+    invoiced, head = await _seq(factory, contract.purchase_id)
+    assert signed < invoiced == head
+    again = (await client.get(tail)).json()["releases"]
+    assert [r["contracts"][0]["id"] for r in again] == [contract.number]
