@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from bidding.models import Purchase
 from market.audit.models import AuditHead
 from tests.integration.bidding_world import make_world
-from tests.integration.helpers import login, make_parties, signed_contract
+from tests.integration.helpers import assert_problem, login, make_parties, signed_contract
 from tests.integration.ocds_schema import assert_valid_package
 
 FEED = "/api/v1/ocds/releases"
@@ -107,3 +107,20 @@ async def test_signing_and_invoicing_a_contract_move_its_purchase_in_the_feed(cl
     assert signed < invoiced == head
     again = (await client.get(tail)).json()["releases"]
     assert [r["contracts"][0]["id"] for r in again] == [contract.number]
+
+
+async def test_the_public_purchase_list_pages_deeply_by_cursor(client, factory, settings):
+    w = await make_world(client, factory, settings, providers=1)
+    for i in range(7):
+        await w.published(title=f"水土保持方案编制第{i}号")
+    everything = [p["ref"] for p in (await client.get("/api/v1/purchases?limit=100")).json()["items"]]
+    assert len(everything) == 7
+    seen, url = [], "/api/v1/purchases?limit=3"
+    while url:
+        r = await client.get(url)
+        assert r.status_code == 200, r.text
+        seen += [p["ref"] for p in r.json()["items"]]
+        link = r.headers.get("link")
+        url = link[1 : link.index(">")] if link else None
+    assert seen == everything
+    assert_problem(await client.get("/api/v1/purchases?cursor=nope"), 422, "cursor")
