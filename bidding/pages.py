@@ -291,11 +291,8 @@ async def verify_draw_page(ref: FromPath[str], db: DbSession, settings: AppSetti
 @get("/workspace/bidding/open", include_in_schema=False, guards=[provider_only])
 async def open_for_me(db: DbSession, actor: CurrentActor, settings: AppSettings) -> Template:
     rows = await queries.eligible_open(db, actor, settings)
-    mine = {}
-    for p in rows:
-        b = await bid_service.my_active_bid(db, actor, p.id)
-        if b is not None:
-            mine[p.id] = presenters.bid_out(b, p)
+    bids = await bid_service.my_active_bids(db, actor, [p.id for p in rows])
+    mine = {p.id: presenters.bid_out(bids[p.id], p) for p in rows if p.id in bids}
     return Template("bidding/provider_open.html", context={"items": await presenters.summaries(db, rows), "mine": mine})
 
 

@@ -1,24 +1,36 @@
 """No N+1: the main lists run the same number of SQL statements whatever the number of rows.
 
-Each list is requested with two purchases awarded (each with its bid, selection and contract),
-then with five; a statement counter on every engine (an SQLAlchemy event listener, here in the
-test) must show the same count both times."""
+Each list is requested with two purchases awarded (each with its bid, selection and contract)
+and two open ones the firm bid on, then with five of each; a statement counter on every engine
+(an SQLAlchemy event listener, here in the test) must show the same count both times."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from bidding import bids as bid_service
+from bidding import purchases
+from bidding.schemas import PurchaseCreate
 from market import clock
-from tests.integration.helpers import account, awarded_purchase, browser, make_parties
+from tests.integration.helpers import (
+    AWARD_CODE,
+    SAMPLE_SCOPE,
+    account,
+    actor_of,
+    awarded_purchase,
+    browser,
+    make_parties,
+)
 
 PUBLIC = ["/purchases", "/api/v1/purchases", "/api/v1/ocds/releases", "/api/v1/providers"]
-PROVIDER_PAGES = ["/workspace/bids", "/workspace/contracts"]
+PROVIDER_PAGES = ["/workspace/bidding/open", "/workspace/bids", "/workspace/contracts"]
 OWNER_PAGES = ["/workspace/purchases", "/workspace/contracts"]
 FINANCE = ["/api/v1/finance/flags"]
 FINANCE_PAGES = ["/finance/flags"]
@@ -73,6 +85,35 @@ async def test_the_main_lists_do_not_grow_with_their_rows(client, factory, setti
                 awarded_at=start - timedelta(days=30 - i),
                 title=f"城南片区地质灾害危险性评估（{i}）",
             )
+        async with factory() as session:  # open ones, each with the firm's bid
+            for i in range(n):
+                draft = await purchases.create_draft(
+                    session,
+                    actor_of(owner_user, "owner"),
+                    settings,
+                    PurchaseCreate(
+                        title=f"地质灾害危险性评估（在投{i}）",
+                        catalog_code=AWARD_CODE,
+                        description=SAMPLE_SCOPE,
+                        budget_cap=Decimal("20000.00"),
+                        funding="fiscal",
+                        method="random",
+                        min_bids=1,
+                        bid_deadline=purchases.earliest_deadline(settings, clock.now()) + timedelta(hours=1),
+                        service_days=11,
+                    ),
+                )
+                await purchases.publish(session, actor_of(owner_user, "owner"), settings, draft.id)
+                await bid_service.submit(
+                    session,
+                    actor_of(provider_user, "provider"),
+                    settings,
+                    draft.id,
+                    price=Decimal("9000.00"),
+                    service_days=11,
+                    note="",
+                )
+            await session.commit()
 
     finance = await account(client, factory, "finance", "czj", "云岭县财政局")
     pages = {"provider": await browser(app, "prov1"), "owner": await browser(app, "owner1")}
