@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from litestar import Controller, MediaType, Response, delete, get, patch, post
+from litestar import Controller, MediaType, Request, Response, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from bidding import bids as bid_service
@@ -44,6 +45,7 @@ from bidding.schemas import (
 from market.identity.guards import requires_role, signed_in
 from market.schemas import Page
 from market.settings import Settings
+from market.web import etag
 from market.web.deps import AppSettings, CurrentActor, DbSession, Offset
 
 owner_only = requires_role("owner")
@@ -72,6 +74,7 @@ class PurchaseController(Controller):
     @get("/", summary="Published purchases, filtered by status, q, catalog_code, owner_id, method")
     async def list_purchases(
         self,
+        request: Request[Any, Any, Any],
         db: DbSession,
         settings: AppSettings,
         status: Annotated[str | None, QueryParameter(max_length=16)] = None,
@@ -81,12 +84,30 @@ class PurchaseController(Controller):
         method: Annotated[str | None, QueryParameter(max_length=16)] = None,
         limit: Limit = 20,
         offset: Offset = 0,
-    ) -> Page[PurchaseSummary]:
+        cursor: Annotated[
+            str | None,
+            QueryParameter(
+                max_length=100,
+                description="Opaque: page on after this position (from the previous page's Link rel=next "
+                "header) instead of by offset, to page deeply.",
+            ),
+        ] = None,
+    ) -> Response[Page[PurchaseSummary]]:
+        after = queries.parse_published_cursor("cursor", cursor)
+        validator = await etag.check(request, db, kind="json")
+        if validator.fresh:
+            return validator.not_modified()
         f = queries.PurchaseFilter(status=status, q=q, catalog_code=catalog_code, owner_id=owner_id, method=method)
-        rows, total = await queries.list_published(db, settings, f, limit=limit, offset=offset)
-        return Page[PurchaseSummary](
+        rows, total = await queries.list_published(db, settings, f, limit=limit, offset=offset, after=after)
+        page = Page[PurchaseSummary](
             items=await presenters.summaries(db, rows), total=total, limit=limit, offset=offset
         )
+        headers = validator.headers()
+        if len(rows) == limit:  # a full page: a cursor to the next one (the Link header, RFC 8288)
+            params = [(k, v) for k, v in request.query_params.items() if k not in ("cursor", "offset")]
+            params.append(("cursor", queries.published_cursor(rows[-1])))
+            headers["Link"] = f'<{settings.base_url}{request.url.path}?{urlencode(params)}>; rel="next"'
+        return Response(page, headers=headers)
 
     @get("/mine", guards=[owner_only], summary="The owner's purchases, drafts included")
     async def mine(

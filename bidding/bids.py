@@ -215,6 +215,20 @@ async def my_active_bid(session: AsyncSession, actor: Actor, purchase_id: uuid.U
     )
 
 
+async def my_active_bids(session: AsyncSession, actor: Actor, purchase_ids: list[uuid.UUID]) -> dict[uuid.UUID, Bid]:
+    """The actor's firm's active bid on each of these purchases that has one (one query)."""
+    if actor.org_id is None or not purchase_ids:
+        return {}
+    rows = await session.scalars(
+        select(Bid).where(
+            col(Bid.purchase_id).in_(purchase_ids),
+            col(Bid.provider_id) == actor.org_id,
+            col(Bid.status) == BidStatus.active,
+        )
+    )
+    return {b.purchase_id: b for b in rows}
+
+
 async def opened(
     session: AsyncSession, actor: Actor, settings: Settings, purchase_id: uuid.UUID
 ) -> tuple[Purchase, list[Bid]]:

@@ -17,7 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Column, Index, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, CheckConstraint, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from market import clock
@@ -109,6 +109,8 @@ class Purchase(SQLModel, table=True):
         ),
         CheckConstraint("status = 'draft' OR ref IS NOT NULL", name="published_has_ref"),
         CheckConstraint("status <> 'cancelled' OR cancel_reason IS NOT NULL", name="cancel_has_reason"),
+        Index("ix_purchases_change_seq", "change_seq", "id"),  # the open data feed's keyset
+        Index("ix_purchases_status_bid_deadline", "status", "bid_deadline"),  # the open purchases, soonest first
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
@@ -137,7 +139,7 @@ class Purchase(SQLModel, table=True):
     # encrypted at rest (bidding.sealing: AES-GCM with a key derived from MARKET_SECRET_KEY)
     draw_commitment: str | None = Field(default=None, max_length=64)
     draw_secret: str | None = Field(default=None, max_length=64)
-    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     opened_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # bids opened (deadline passed)
     explanation_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     selected_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -157,6 +159,9 @@ class Purchase(SQLModel, table=True):
     next_check_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)
+    # the number of the last audit event of the last commit that changed this purchase or what hangs off
+    # it (bidding.changes): grows in commit order, so the open data feed pages by it without skipping
+    change_seq: int = Field(default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"})
 
 
 class PurchaseAvoid(SQLModel, table=True):

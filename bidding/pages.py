@@ -14,7 +14,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 from typing import Any
 
-from litestar import Request, get, post
+from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -55,6 +55,7 @@ from market.identity.guards import requires_role
 from market.identity.models import Organization, OrgKind, OrgStatus
 from market.settings import Settings
 from market.terms import N_, choices
+from market.web import etag
 from market.web.deps import AppSettings, CurrentActor, DbSession
 from market.web.forms import FormData, parse, read_form, refusal
 from market.web.pages import Pager, Tile, redirect
@@ -119,6 +120,7 @@ def _suggested_deadline(settings: Settings) -> str:
 
 @get("/purchases", include_in_schema=False)
 async def announcements(
+    request: Request[Any, Any, Any],
     db: DbSession,
     settings: AppSettings,
     q: FromQuery[str | None] = None,
@@ -126,7 +128,10 @@ async def announcements(
     catalog_code: FromQuery[str | None] = None,
     method: FromQuery[str | None] = None,
     page: FromQuery[str | None] = None,
-) -> Template:
+) -> Template | Response[Any]:
+    validator = await etag.check(request, db)
+    if validator.fresh:
+        return validator.not_modified()
     pager = Pager.of(page, PAGE)
     f = queries.PurchaseFilter(
         status=status or None,
@@ -146,6 +151,7 @@ async def announcements(
             "methods": choices("purchase_method"),
             "catalog": [(code, f"{code} {name}") for code, name in catalog.all()],
         },
+        headers=validator.headers(),
     )
 
 
@@ -285,11 +291,8 @@ async def verify_draw_page(ref: FromPath[str], db: DbSession, settings: AppSetti
 @get("/workspace/bidding/open", include_in_schema=False, guards=[provider_only])
 async def open_for_me(db: DbSession, actor: CurrentActor, settings: AppSettings) -> Template:
     rows = await queries.eligible_open(db, actor, settings)
-    mine = {}
-    for p in rows:
-        b = await bid_service.my_active_bid(db, actor, p.id)
-        if b is not None:
-            mine[p.id] = presenters.bid_out(b, p)
+    bids = await bid_service.my_active_bids(db, actor, [p.id for p in rows])
+    mine = {p.id: presenters.bid_out(bids[p.id], p) for p in rows if p.id in bids}
     return Template("bidding/provider_open.html", context={"items": await presenters.summaries(db, rows), "mine": mine})
 
 

@@ -4,11 +4,13 @@ first, so that nobody reads a purchase in a state its deadlines have already end
 
 from __future__ import annotations
 
+import base64
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import and_, func, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -19,6 +21,8 @@ from listings.models import CatalogItem
 from listings.services import qualified
 from market import clock
 from market.actor import Actor
+from market.errors import InvalidInput
+from market.i18n import gettext as _
 from market.identity.models import Organization
 from market.settings import Settings
 
@@ -60,12 +64,55 @@ async def _page(
     return list(rows), int(total or 0)
 
 
+def published_cursor(p: Purchase) -> str:
+    """An opaque position in the published list (newest first): after this purchase."""
+    assert p.published_at is not None
+    text = f"{clock.ensure_aware(p.published_at).isoformat()}|{p.id.hex}"
+    return base64.urlsafe_b64encode(text.encode("ascii")).decode("ascii").rstrip("=")
+
+
+def parse_published_cursor(field: str, cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    if cursor is None:
+        return None
+    try:
+        moment, hex_id = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii").split("|")
+        return clock.ensure_aware(datetime.fromisoformat(moment)), uuid.UUID(hex=hex_id)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput.field(
+            field, _("Not a position in this list: follow the Link of the previous page.")
+        ) from None
+
+
 async def list_published(
-    session: AsyncSession, settings: Settings, f: PurchaseFilter, *, limit: int, offset: int
+    session: AsyncSession,
+    settings: Settings,
+    f: PurchaseFilter,
+    *,
+    limit: int,
+    offset: int,
+    after: tuple[datetime, uuid.UUID] | None = None,
 ) -> tuple[list[Purchase], int]:
+    """One page of the published purchases, newest first: by ``offset`` (numbered pages) or, to
+    page deeply, after the position ``after`` (keyset on ``published_at``, id: no OFFSET)."""
     await timeline.apply_due_now(session, settings)
     query = _filtered(select(Purchase).where(col(Purchase.status).in_(PUBLISHED)), f)
-    return await _page(session, query, col(Purchase.published_at).desc(), col(Purchase.id), limit=limit, offset=offset)
+    if after is None:
+        return await _page(
+            session, query, col(Purchase.published_at).desc(), col(Purchase.id), limit=limit, offset=offset
+        )
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    moment, last_id = after
+    rows = await session.scalars(
+        query.where(
+            or_(
+                col(Purchase.published_at) < moment,
+                and_(col(Purchase.published_at) == moment, col(Purchase.id) > last_id),
+            )
+        )
+        .order_by(col(Purchase.published_at).desc(), col(Purchase.id))
+        .limit(limit)
+    )
+    return list(rows), int(total or 0)
 
 
 async def list_own(

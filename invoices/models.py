@@ -20,6 +20,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Column, Index, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from bidding import changes
 from bidding.models import Method
 from market import clock
 from market.db import StrEnumType, UTCDateTime, new_id, one_of
@@ -333,3 +334,9 @@ class Document(SQLModel, table=True):
     number: str = Field(max_length=32)
     size: int = Field(sa_column=Column(Integer, nullable=False))
     rendered_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)
+
+
+# the open data feed: a contract, its invoices and its payments are part of the purchase's release
+changes.follow(Contract, lambda c: c.purchase_id)
+changes.follow_through(Invoice, lambda i: i.contract_id, Contract.__table__.c.id, Contract.__table__.c.purchase_id)  # type: ignore[attr-defined]
+changes.follow_through(Payment, lambda p: p.contract_id, Contract.__table__.c.id, Contract.__table__.c.purchase_id)  # type: ignore[attr-defined]

@@ -22,6 +22,7 @@ from market.jsonutil import jsonable
 from market.schemas import Page
 from market.settings import Settings
 from market.terms import label
+from market.web import etag
 from market.web.deps import AppSettings, CurrentActor, DbSession, Offset
 from oversight import audit as trail
 from oversight import explain as words
@@ -44,6 +45,7 @@ from oversight.services import (
     FlagFilter,
     FlagReport,
     check_period,
+    parse_cursor,
     parse_day,
     parse_moment,
     red_flags,
@@ -232,25 +234,39 @@ class OpenDataController(Controller):
             ),
         ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=ocds.MAX_LIMIT)] = 100,
-        offset: Offset = 0,
+        cursor: Annotated[
+            str | None,
+            QueryParameter(
+                max_length=100,
+                description="Opaque: where the previous page ended (from its links.next). Releases of the "
+                "purchases changed after it, in the order of their changes; a purchase that changes again "
+                "comes again later.",
+            ),
+        ] = None,
     ) -> Response[bytes]:
         moment = parse_moment("since", since)
-        procs, total = await ocds.load(db, settings, moment, limit=limit, offset=offset)
+        after = parse_cursor("cursor", cursor)
+        validator = await etag.check(request, db, kind="ocds")
+        if validator.fresh:
+            return validator.not_modified()
+        page = await ocds.load(db, settings, moment, limit=limit, after=after)
         base = f"{settings.base_url}{request.url.path}"
 
-        def uri(at: int) -> str:
+        def uri(at: str | None) -> str:
             params: dict[str, str] = {}
             if moment is not None:
                 params["since"] = moment.isoformat()
             if limit != 100:
                 params["limit"] = str(limit)
             if at:
-                params["offset"] = str(at)
+                params["cursor"] = at
             return f"{base}?{urlencode(params)}" if params else base
 
-        next_uri = uri(offset + limit) if offset + limit < total else None
-        data = ocds.package(procs, settings, uri=uri(offset), next_uri=next_uri, now=clock.now())
-        return Response(content=ocds.dumps(data), media_type="application/json")
+        # a changes feed: every page with releases links where the next one starts; a harvester
+        # follows links.next until a page comes back empty, and polls that URL again later
+        next_uri = uri(page.next_cursor) if page.next_cursor is not None else None
+        data = ocds.package(page.procs, settings, uri=uri(cursor), next_uri=next_uri, now=clock.now())
+        return Response(content=ocds.dumps(data), media_type="application/json", headers=validator.headers())
 
 
 def audit_filter(

@@ -2,7 +2,9 @@
 
 One release per contracting process (ocid = the configured prefix + the purchase reference)
 showing its current state; the release ``date`` is the last change of the purchase, its contract
-or its payments, which is what ``?since=`` filters on. What the platform keeps sealed stays out:
+or its payments, which is what ``?since=`` filters on. The feed is a changes feed: releases come in
+the order of the purchases' change sequence (``bidding.changes``), a page at a time, each page
+linking the next by an opaque cursor. What the platform keeps sealed stays out:
 before the deadline a release carries no bid count and no bidder; bidders are named (as
 tenderers) only once the purchase is awarded, as on the public result page.
 
@@ -20,6 +22,7 @@ direct         direct            —              直接选取 (rationale: the w
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -27,7 +30,7 @@ from datetime import datetime, time
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -294,10 +297,39 @@ def winner_of(proc: Process, selection: Selection) -> Organization:
     return next(org for sel, org in proc.rounds if sel.id == selection.id)
 
 
+def encode_cursor(seq: int, purchase_id: uuid.UUID) -> str:
+    """An opaque position in the feed: after this purchase's change (``change_seq``, then id)."""
+    return base64.urlsafe_b64encode(f"{seq}:{purchase_id.hex}".encode("ascii")).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[int, uuid.UUID] | None:
+    """The position a cursor names, or None when it is not one of ours."""
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+        seq, hex_id = text.split(":")
+        return int(seq), uuid.UUID(hex=hex_id)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+@dataclass
+class Page:
+    procs: list[Process]
+    next_cursor: str | None  # where the next page starts: after the last release of this one
+
+
 async def load(
-    session: AsyncSession, settings: Settings, since: datetime | None, *, limit: int, offset: int
-) -> tuple[list[Process], int]:
-    """The published purchases changed at or after ``since`` (oldest change first), one page."""
+    session: AsyncSession,
+    settings: Settings,
+    since: datetime | None,
+    *,
+    limit: int,
+    after: tuple[int, uuid.UUID] | None = None,
+) -> Page:
+    """One page of the published purchases changed at or after ``since``, in the order of their
+    last change (``change_seq``, then id) after the position ``after``. A purchase that changes
+    again while a harvester pages moves to the end of the feed: it is seen again, never skipped.
+    Only the page is loaded (keyset on the ``(change_seq, id)`` index, never OFFSET)."""
     await bidding_timeline.apply_due_now(session, settings)
     query = select(Purchase).where(col(Purchase.status) != PurchaseStatus.draft, col(Purchase.ref).is_not(None))
     if since is not None:
@@ -310,17 +342,23 @@ async def load(
                 col(Purchase.id).in_(select(col(Contract.purchase_id)).where(col(Contract.id).in_(paid))),
             )
         )
-    rows = list(await session.scalars(query))
-    # the same purchases as a subquery, not as a list of thousands of parameters
-    chosen = query.with_only_columns(col(Purchase.id)).scalar_subquery()
+    if after is not None:
+        seq, last_id = after
+        query = query.where(
+            or_(
+                col(Purchase.change_seq) > seq,
+                and_(col(Purchase.change_seq) == seq, col(Purchase.id) > last_id),
+            )
+        )
+    rows = list(await session.scalars(query.order_by(col(Purchase.change_seq), col(Purchase.id)).limit(limit)))
+    ids = [p.id for p in rows]
     contracts = {
-        c.purchase_id: c for c in await session.scalars(select(Contract).where(col(Contract.purchase_id).in_(chosen)))
+        c.purchase_id: c for c in await session.scalars(select(Contract).where(col(Contract.purchase_id).in_(ids)))
     }
     payments: dict[uuid.UUID, list[Payment]] = {}
     for pay in await session.scalars(
         select(Payment)
-        .join(Contract, col(Contract.id) == col(Payment.contract_id))
-        .where(col(Contract.purchase_id).in_(chosen))
+        .where(col(Payment.contract_id).in_([c.id for c in contracts.values()]))
         .order_by(col(Payment.paid_on), col(Payment.recorded_at))
     ):
         payments.setdefault(pay.contract_id, []).append(pay)
@@ -328,13 +366,9 @@ async def load(
     for proc in procs:
         if proc.contract is not None:
             proc.payments = payments.get(proc.contract.id, [])
-    if since is not None:
-        procs = [proc for proc in procs if proc.date >= since]
-    procs.sort(key=lambda proc: (proc.date, proc.purchase.ref or ""))
-    total = len(procs)
-    page = procs[offset : offset + limit]
-    await _complete(session, page)
-    return page, total
+    await _complete(session, procs)
+    last = rows[-1] if rows else None
+    return Page(procs, encode_cursor(last.change_seq, last.id) if last is not None else None)
 
 
 async def _complete(session: AsyncSession, procs: list[Process]) -> None:

@@ -16,7 +16,7 @@ from market.errors import FieldError, InvalidInput
 from market.i18n import gettext as _
 from market.schemas import check_date
 from market.settings import Settings
-from oversight import explain, rules
+from oversight import explain, ocds, rules
 from oversight.facts import Period, Snapshot, load
 
 FLAG_KINDS = ("purchase", "firm")
@@ -65,6 +65,16 @@ def parse_moment(field: str, text: str | None) -> datetime | None:
     except ValueError:
         raise InvalidInput.field(field, _("Enter a moment such as 2026-03-01T09:00:00+08:00.")) from None
     return _within_calendar(field, moment if moment.tzinfo is not None else moment.replace(tzinfo=LOCAL_TZ))
+
+
+def parse_cursor(field: str, text: str | None) -> tuple[int, uuid.UUID] | None:
+    """A position in the open data feed from its opaque cursor (``links.next``)."""
+    if text is None:
+        return None
+    position = ocds.decode_cursor(text)
+    if position is None:
+        raise InvalidInput.field(field, _("Not a position in this feed: follow links.next."))
+    return position
 
 
 def check_period(start: date | None, end: date | None) -> Period:

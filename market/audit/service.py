@@ -13,6 +13,7 @@ never while a request waits on other rows.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,17 @@ from market.db import MarketSession
 from market.jsonutil import canonical
 
 _PENDING = "market.audit.pending"
+_UNDER_LOCK: list[Callable[[Session, int], None]] = []
+
+
+def under_chain_lock(hook: Callable[[Session, int], None]) -> Callable[[Session, int], None]:
+    """Run ``hook(session, seq)`` in every committing transaction that appends audit events, after
+    they are appended and while the chain head is still locked; ``seq`` is the number of the
+    transaction's last event. Commits that change state are serialised by that lock, so numbers
+    taken there grow in commit order: a reader that has seen number n has seen every commit
+    numbered below n (what a changes feed needs to never skip a row)."""
+    _UNDER_LOCK.append(hook)
+    return hook
 
 
 @dataclass(frozen=True)
@@ -105,6 +117,8 @@ def _append_pending(session: Session) -> None:
         session.add(ev)
         prev = ev.hash
     head.seq, head.hash = seq, prev
+    for hook in _UNDER_LOCK:
+        hook(session, seq)
 
 
 @event.listens_for(MarketSession, "after_soft_rollback")

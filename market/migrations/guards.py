@@ -76,6 +76,8 @@ GUARDS: tuple[Guard, ...] = (
             "contract_id",
             "next_check_at",
             "updated_at",
+            # the open data feed's change sequence (bidding.changes, migration 0019)
+            "change_seq",
             # set once when the quality marks are locked (its own trigger keeps it, migration 0009)
             "marks_locked_at",
             "marks_locked_by",

@@ -272,15 +272,16 @@ async def test_split_purchases_a_dominant_firm_and_the_exports(client, factory, 
         and release["contracts"][0]["awardID"] == release["awards"][0]["id"]
     )
     # since: only later changes; paging with links.next
-    last = package["releases"][-1]["date"]
+    last = max(r["date"] for r in package["releases"])
     newer = (await client.get("/api/v1/ocds/releases", params={"since": last})).json()
     assert [r["date"] for r in newer["releases"]] == [last]
     future = (await client.get("/api/v1/ocds/releases", params={"since": "2027-01-01T00:00:00"})).json()
     assert future["releases"] == [] and "links" not in future
     first = (await client.get("/api/v1/ocds/releases?limit=2")).json()
-    assert len(first["releases"]) == 2 and first["links"]["next"].endswith("limit=2&offset=2")
-    rest = (await client.get("/api/v1/ocds/releases?limit=2&offset=2")).json()
+    assert len(first["releases"]) == 2 and "limit=2&cursor=" in first["links"]["next"]
+    rest = (await client.get(first["links"]["next"])).json()
     assert [r["ocid"] for r in first["releases"] + rest["releases"]] == [r["ocid"] for r in package["releases"]]
+    assert (await client.get(rest["links"]["next"])).json()["releases"] == []
 
     # pages, in Chinese and in English
     page = await browser(app, "czj")
@@ -354,6 +355,7 @@ async def test_bad_questions_get_problem_details(client, factory):
     assert_problem(await client.get("/api/v1/finance/export.csv?from=June", headers=finance), 422, "from")
     assert_problem(await client.get("/api/v1/ocds/releases?since=yesterday"), 422, "since")
     assert_problem(await client.get("/api/v1/ocds/releases?limit=0"), 422, "limit")
+    assert_problem(await client.get("/api/v1/ocds/releases?cursor=not-ours"), 422, "cursor")
     # a page shows its period form again with the error next to the field (422), and the report
     # of what was right: a date that is not one is an open end, an end before the start the whole time
     not_a_date = '<span class="field-error" id="err-from">Enter a date such as 2026-12-31.</span>'
