@@ -134,10 +134,13 @@ async def test_api_static_errors_and_docs_have_the_headers(client, factory):
     assert [r.status_code for r in answers[4:9]] == [401, 200, 422, 404, 404]
 
 
-async def test_strict_transport_security_in_production_only(settings, engine):
+async def test_strict_transport_security_in_production_only(settings, engine, tmp_path):
     from market.app import create_app
+    from market.audit import signing
 
-    production = settings.with_(env="production", secret_key="s" * 40, argon2_profile="standard")
+    key = tmp_path / "anchors.pem"
+    signing.generate(key)  # production signs its audit anchors with a key it is given
+    production = settings.with_(env="production", secret_key="s" * 40, argon2_profile="standard", signing_key_file=key)
     app = create_app(production, engine=engine)
     transport = httpx.ASGITransport(app=app, client=("198.51.100.80", 50000))
     async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as c:
