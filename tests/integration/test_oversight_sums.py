@@ -7,7 +7,12 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from sqlalchemy import select
 
+from invoices import contracts
+from invoices import rules as invoice_rules
+from invoices.models import Contract
+from market import clock
 from oversight import rules, services, sums
 from oversight.facts import Period, load
 
@@ -64,12 +69,6 @@ async def test_a_month_is_counted_in_china_time(factory, settings):
 async def test_accepted_contracts_store_their_payment_term_and_sql_finds_the_overdue(factory, settings):
     """Acceptance stores the payment term's end; the payment-overdue flag's SQL filter on it finds
     exactly the contracts the flag rule raises it for (no per-row deadline computing)."""
-    from sqlalchemy import select
-
-    from invoices import contracts, rules as invoice_rules
-    from invoices.models import Contract
-    from market import clock
-
     now = clock.now()
     async with factory() as session:
         rows = list(await session.scalars(select(Contract)))
@@ -79,9 +78,7 @@ async def test_accepted_contracts_store_their_payment_term_and_sql_finds_the_ove
             assert c.payment_due_at == invoice_rules.payment_deadline(
                 c.accepted_at, c.payment_days, settings.accelerator
             ), c.number
-        flagged = {
-            c.id for c in rows if invoice_rules.FLAG_PAYMENT_OVERDUE in contracts.flags_of(c, settings, now)
-        }
+        flagged = {c.id for c in rows if invoice_rules.FLAG_PAYMENT_OVERDUE in contracts.flags_of(c, settings, now)}
         found = set(
             await session.scalars(
                 select(Contract.id).where(contracts.flag_prefilter(invoice_rules.FLAG_PAYMENT_OVERDUE, now))
