@@ -180,6 +180,14 @@ class FinanceController(Controller):
         "/export.csv",
         summary="Published purchases with award, contract, invoiced and paid amounts and flags (CSV, UTF-8 with BOM)",
         media_type=csvout.MEDIA_TYPE,
+        responses={  # streamed: documented as the file it is
+            200: ResponseSpec(
+                data_container=str,
+                media_type=csvout.MEDIA_TYPE,
+                description="Request fulfilled, document follows",
+                generate_examples=False,
+            )
+        },
     )
     async def export_csv(
         self, db: DbSession, actor: CurrentActor, settings: AppSettings, date_from: From = None, date_to: To = None
