@@ -234,8 +234,10 @@ class ContractController(Controller):
         return await serve_delivery_file(db, actor, settings, contract_id, sha256)
 
     @post("/{contract_id:uuid}/accept", status_code=200, guards=[requires_role("owner")], summary="Accept the delivery")
-    async def accept(self, contract_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor) -> DeliveryOut:
-        row = await delivery.accept(db, actor, contract_id)
+    async def accept(
+        self, contract_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor, settings: AppSettings
+    ) -> DeliveryOut:
+        row = await delivery.accept(db, actor, contract_id, settings)
         return views.delivery_out(row, (await delivery.files_of(db, [row.id]))[row.id])
 
     @post(

@@ -340,7 +340,9 @@ async def record_payment(
         contract.paid_recorded_at = now
         data["paid_in_full"] = True
         if contract.accepted_at is not None:
-            deadline = rules.payment_deadline(contract.accepted_at, contract.payment_days, settings.accelerator)
+            deadline = contract.payment_due_at or rules.payment_deadline(
+                contract.accepted_at, contract.payment_days, settings.accelerator
+            )
             data["days_from_acceptance"] = rules.days_to_payment(contract.accepted_at, contract.paid_on)
             data["late"] = not rules.paid_by_deadline(contract.paid_on, now, deadline, settings.accelerator)
     await session.flush()

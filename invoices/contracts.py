@@ -213,6 +213,7 @@ def flags_of(contract: Contract, settings: Settings, now: datetime | None = None
             paid_on=contract.paid_on,
             paid_recorded_at=contract.paid_recorded_at,
             payment_days=contract.payment_days,
+            payment_due_at=contract.payment_due_at,
         ),
         now or clock.now(),
         settings.accelerator,
@@ -248,8 +249,12 @@ async def accounts(session: AsyncSession, contract_ids: Iterable[uuid.UUID]) -> 
 
 
 def payment_deadline_of(contract: Contract, settings: Settings) -> datetime | None:
+    """The payment term's end: stored at acceptance (``payment_due_at``), computed for a row
+    accepted without it."""
     if contract.accepted_at is None:
         return None
+    if contract.payment_due_at is not None:
+        return contract.payment_due_at
     return rules.payment_deadline(contract.accepted_at, contract.payment_days, settings.accelerator)
 
 
@@ -272,7 +277,14 @@ def flag_prefilter(flag: str, now: datetime) -> ColumnElement[bool]:
     if flag == rules.FLAG_DELIVERED_LATE:
         return accepted_at.is_not(None) & (col(Contract.delivered_at) > due_at)
     if flag == rules.FLAG_PAYMENT_OVERDUE:
-        return accepted_at.is_not(None) & (col(Contract.paid_total) < col(Contract.amount_current))
+        # past the stored payment term (or none stored: computed by flags_of), something owed
+        payment_due_at = col(Contract.payment_due_at)
+        return (
+            accepted_at.is_not(None)
+            & (col(Contract.paid_total) < col(Contract.amount_current))
+            & (col(Contract.invoiced_total) > col(Contract.paid_total))
+            & (payment_due_at.is_(None) | (payment_due_at < now))
+        )
     if flag == rules.FLAG_PAID_LATE:
         return col(Contract.paid_on).is_not(None)
     raise InvalidInput.field("flag", _("Unknown flag."))

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from invoices import bounds, documents
+from invoices import bounds, documents, rules
 from invoices.contracts import get_contract, require_side
 from invoices.models import Contract, ContractStatus, Delivery, DeliveryFile, DeliveryStatus
 from listings.storage import check_upload, clean_filename, storage_for
@@ -140,7 +140,11 @@ async def _open_delivery(session: AsyncSession, contract: Contract) -> Delivery:
     return delivery
 
 
-async def accept(session: AsyncSession, actor: Actor, contract_id: uuid.UUID) -> Delivery:
+async def accept(
+    session: AsyncSession, actor: Actor, contract_id: uuid.UUID, settings: Settings | None = None
+) -> Delivery:
+    """The owner accepts the delivery; with ``settings`` the payment term's end is stored on the
+    contract (without, it stays unset and is computed where it is read)."""
     contract = await get_contract(session, actor, contract_id, lock=True)
     user_id = require_side(contract, actor, "owner")
     delivery = await _open_delivery(session, contract)
@@ -150,6 +154,8 @@ async def accept(session: AsyncSession, actor: Actor, contract_id: uuid.UUID) ->
     delivery.decided_by = user_id
     contract.status = ContractStatus.accepted
     contract.accepted_at = now
+    if settings is not None:
+        contract.payment_due_at = rules.payment_deadline(now, contract.payment_days, settings.accelerator)
     await session.flush()
     audit.record(
         session,

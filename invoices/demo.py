@@ -228,7 +228,7 @@ async def _step(
             files=[delivery.Upload(*deliverable_bytes(name)) for name in args["files"]],
         ),
         "return": lambda: delivery.return_delivery(session, owner, contract.id, args["reason"]),
-        "accept": lambda: delivery.accept(session, owner, contract.id),
+        "accept": lambda: delivery.accept(session, owner, contract.id, settings),
     }
     if action in steps:
         await steps[action]()

@@ -77,6 +77,7 @@ CONTRACT_PROGRESS_COLUMNS = (
     "accepted_at",
     "paid_on",
     "paid_recorded_at",
+    "payment_due_at",
     "updated_at",
 )
 
@@ -151,6 +152,9 @@ class Contract(SQLModel, table=True):
     accepted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     paid_on: date | None = None  # the payment date that completed the price
     paid_recorded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # the payment term's end (invoices.rules.payment_deadline), stored at acceptance so that reports
+    # and flags filter on it in SQL instead of computing it per row
+    payment_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     updated_at: datetime = Field(
         default_factory=clock.now, sa_type=UTCDateTime, nullable=False, sa_column_kwargs={"onupdate": clock.now}
     )

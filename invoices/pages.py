@@ -255,7 +255,7 @@ async def accept_submit(
 ) -> Redirect:
     form = await read_form(request)
     async with refusal(db, CONTRACT_PAGE, _again(db, actor, settings, contract_id), form=form, name="accept"):
-        await delivery.accept(db, actor, contract_id)
+        await delivery.accept(db, actor, contract_id, settings)
     return redirect(_contract_url(contract_id, "deliveries"), done="delivery-accepted")
 
 

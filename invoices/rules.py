@@ -148,6 +148,7 @@ class ContractFacts:
     paid_on: date | None  # the date of the payment that completed the price
     paid_recorded_at: datetime | None
     payment_days: int
+    payment_due_at: datetime | None = None  # stored at acceptance; computed here when not
 
 
 FLAG_SIGNING_OVERDUE = "signing_overdue"  # not signed by both within the signing period
@@ -190,7 +191,11 @@ def contract_flags(facts: ContractFacts, now: datetime, accelerator: int = 1) ->
         return flags
     if due is not None and facts.delivered_at is not None and ensure_aware(facts.delivered_at) > due:
         flags.append(FLAG_DELIVERED_LATE)
-    deadline = payment_deadline(facts.accepted_at, facts.payment_days, accelerator)
+    deadline = (
+        ensure_aware(facts.payment_due_at)
+        if facts.payment_due_at is not None
+        else payment_deadline(facts.accepted_at, facts.payment_days, accelerator)
+    )
     if facts.paid_total < facts.amount:
         # the purchaser owes what was invoiced (net of credit notes) and is unpaid: the outstanding amount
         if now > deadline and facts.invoiced > facts.paid_total:

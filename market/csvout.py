@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from litestar import Response
+from litestar.response import Stream
 
 BOM = "\ufeff"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -56,16 +57,37 @@ def cell(value: Value) -> str:
     return safe_text(str(value))
 
 
-def to_csv(headers: Sequence[str], rows: Iterable[Sequence[Value]]) -> bytes:
-    """The file: a header row and the rows, every text cell formula-safe."""
+def iter_csv(headers: Sequence[str], rows: Iterable[Sequence[Value]], batch: int = 500) -> Iterator[bytes]:
+    """The file in pieces, ``batch`` rows at a time (the BOM and the header row first), for a
+    streamed response: the same bytes as :func:`to_csv`, every text cell formula-safe."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
+    buffer.write(BOM)
     writer.writerow([safe_text(h) for h in headers])
+    pending = 0
     for row in rows:
         writer.writerow([cell(v) for v in row])
-    return (BOM + buffer.getvalue()).encode("utf-8")
+        pending += 1
+        if pending >= batch:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+            pending = 0
+    tail = buffer.getvalue()
+    if tail:
+        yield tail.encode("utf-8")
+
+
+def to_csv(headers: Sequence[str], rows: Iterable[Sequence[Value]]) -> bytes:
+    """The file: a header row and the rows, every text cell formula-safe."""
+    return b"".join(iter_csv(headers, rows))
 
 
 def csv_response(data: bytes, filename: str) -> Response[Any]:
     """``data`` (from :func:`to_csv`) as a download named ``filename``."""
     return Response(data, media_type=MEDIA_TYPE, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def csv_stream(chunks: Iterable[bytes], filename: str) -> Stream:
+    """``chunks`` (from :func:`iter_csv`) streamed as a download named ``filename``."""
+    return Stream(chunks, media_type=MEDIA_TYPE, headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -13,10 +13,11 @@ from urllib.parse import urlencode
 from litestar import Controller, Request, Response, get
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import QueryParameter
+from litestar.response import Stream
 
 from market import audit, clock, csvout
 from market.actor import Actor
-from market.csvout import csv_response
+from market.csvout import csv_stream
 from market.identity.guards import oversight
 from market.jsonutil import jsonable
 from market.schemas import Page
@@ -181,14 +182,22 @@ class FinanceController(Controller):
         "/export.csv",
         summary="Published purchases with award, contract, invoiced and paid amounts and flags (CSV, UTF-8 with BOM)",
         media_type=csvout.MEDIA_TYPE,
+        responses={  # streamed: documented as the file it is
+            200: ResponseSpec(
+                data_container=str,
+                media_type=csvout.MEDIA_TYPE,
+                description="Request fulfilled, document follows",
+                generate_examples=False,
+            )
+        },
     )
     async def export_csv(
         self, db: DbSession, actor: CurrentActor, settings: AppSettings, date_from: From = None, date_to: To = None
-    ) -> Response[bytes]:
+    ) -> Stream:
         period = period_of(date_from, date_to)
         report = await export_data(db, actor, settings, period, "csv")
         headers, rows = exports.table(report.snapshot, report.flags)
-        return csv_response(exports.to_csv(headers, rows), _filename("csv", period))
+        return csv_stream(exports.csv_chunks(headers, rows), _filename("csv", period))
 
     @get(
         "/export.xlsx",
@@ -201,7 +210,7 @@ class FinanceController(Controller):
         period = period_of(date_from, date_to)
         report = await export_data(db, actor, settings, period, "xlsx")
         return Response(
-            content=exports.to_xlsx(report.snapshot, report.flags, settings.ocds_publisher),
+            content=await exports.build_xlsx(report.snapshot, report.flags, settings.ocds_publisher),
             media_type=XLSX_TYPE,
             headers={"Content-Disposition": f'attachment; filename="{_filename("xlsx", period)}"'},
         )

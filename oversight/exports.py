@@ -11,19 +11,22 @@ apostrophe), in XLSX text is stored as text.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+import anyio.to_thread
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from invoices import labels as _invoice_labels  # noqa: F401  (registers contract_status)
 from market import csvout
 from market.clock import to_local
+from market.i18n import get_locale, reset_locale, set_locale
 from market.i18n import gettext as _
 from market.terms import N_, label
 from oversight import explain, rules
@@ -113,40 +116,52 @@ def _csv_cell(value: Cell, kind: str) -> csvout.Value:
     return value
 
 
-def to_csv(headers: list[str], rows: list[list[Cell]]) -> bytes:
-    """The table through the one CSV writer (UTF-8 with BOM, text cells formula-safe)."""
+def csv_chunks(headers: list[str], rows: list[list[Cell]]) -> Iterator[bytes]:
+    """The table through the one CSV writer (UTF-8 with BOM, text cells formula-safe), in pieces
+    for a streamed response."""
     kinds = [c.kind for c in COLUMNS]
-    return csvout.to_csv(headers, ([_csv_cell(v, k) for v, k in zip(row, kinds, strict=True)] for row in rows))
+    return csvout.iter_csv(headers, ([_csv_cell(v, k) for v, k in zip(row, kinds, strict=True)] for row in rows))
+
+
+def to_csv(headers: list[str], rows: list[list[Cell]]) -> bytes:
+    """:func:`csv_chunks` as one file."""
+    return b"".join(csv_chunks(headers, rows))
 
 
 NUMBER_FORMATS = {MONEY: "#,##0.00", MOMENT: "yyyy-mm-dd hh:mm", DAY: "yyyy-mm-dd", INT: "0", PCT: "0.0"}
 HEADER_FILL = PatternFill("solid", start_color="EEF1F5", end_color="EEF1F5")
 
 
-def _put(ws: Any, row: int, col: int, value: Cell, kind: str) -> None:
+def _cell(ws: Any, value: Cell, kind: str) -> WriteOnlyCell:
     if isinstance(value, datetime):
         value = _local(value)
-    cell = ws.cell(row=row, column=col, value=value)
+    cell = WriteOnlyCell(ws, value=value)
     if isinstance(value, str):
         cell.data_type = "s"  # text stays text, even "=…"
     elif kind in NUMBER_FORMATS and value is not None:
         cell.number_format = NUMBER_FORMATS[kind]
+    return cell
 
 
 def _sheet(ws: Any, headers: list[str], rows: list[list[Cell]], kinds: list[str], widths: list[int]) -> None:
-    for col, (header, width) in enumerate(zip(headers, widths, strict=True), start=1):
-        cell = ws.cell(row=1, column=col, value=header)
+    """One sheet of a write-only workbook: each row goes to the file as it is appended, no cell
+    objects are kept (the layout is set before the first row, as write-only mode requires)."""
+    for col, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(col)].width = width
+    ws.freeze_panes = "B2"
+    if rows:
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(rows) + 1}"
+    header_cells = []
+    for header in headers:
+        cell = WriteOnlyCell(ws, value=header)
         cell.data_type = "s"
         cell.font = Font(bold=True)
         cell.fill = HEADER_FILL
         cell.alignment = Alignment(vertical="top", wrap_text=True)
-        ws.column_dimensions[get_column_letter(col)].width = width
-    for r, row in enumerate(rows, start=2):
-        for col, (value, kind) in enumerate(zip(row, kinds, strict=True), start=1):
-            _put(ws, r, col, value, kind)
-    ws.freeze_panes = "B2"
-    if rows:
-        ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(rows) + 1}"
+        header_cells.append(cell)
+    ws.append(header_cells)
+    for row in rows:
+        ws.append([_cell(ws, value, kind) for value, kind in zip(row, kinds, strict=True)])
 
 
 def flag_rows(snapshot: Snapshot, flags: list[rules.Flag]) -> tuple[list[str], list[list[Cell]], list[str], list[int]]:
@@ -176,11 +191,11 @@ def flag_rows(snapshot: Snapshot, flags: list[rules.Flag]) -> tuple[list[str], l
 
 
 def to_xlsx(snapshot: Snapshot, flags: list[rules.Flag], title: str) -> bytes:
+    """The workbook, written in openpyxl's write-only mode (memory follows one row, not the
+    sheet). CPU-heavy: the API builds it in a worker thread (:func:`build_xlsx`)."""
     headers, rows = table(snapshot, flags)
-    wb = Workbook()
-    ws = wb.active
-    ws.title = _("Purchases")
-    _sheet(ws, headers, rows, [c.kind for c in COLUMNS], [c.width for c in COLUMNS])
+    wb = Workbook(write_only=True)
+    _sheet(wb.create_sheet(_("Purchases")), headers, rows, [c.kind for c in COLUMNS], [c.width for c in COLUMNS])
     f_headers, f_rows, f_kinds, f_widths = flag_rows(snapshot, flags)
     _sheet(wb.create_sheet(_("Red flags")), f_headers, f_rows, f_kinds, f_widths)
     wb.properties.title = title
@@ -188,3 +203,18 @@ def to_xlsx(snapshot: Snapshot, flags: list[rules.Flag], title: str) -> bytes:
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
+
+
+async def build_xlsx(snapshot: Snapshot, flags: list[rules.Flag], title: str) -> bytes:
+    """:func:`to_xlsx` in a worker thread, in the request's language, so that the event loop
+    (``/healthz``, every other request) keeps answering while the workbook is built."""
+    lang = get_locale()
+
+    def work() -> bytes:
+        token = set_locale(lang)
+        try:
+            return to_xlsx(snapshot, flags, title)
+        finally:
+            reset_locale(token)
+
+    return await anyio.to_thread.run_sync(work)

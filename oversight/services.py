@@ -16,7 +16,7 @@ from market.errors import FieldError, InvalidInput
 from market.i18n import gettext as _
 from market.schemas import check_date
 from market.settings import Settings
-from oversight import explain, ocds, rules
+from oversight import explain, ocds, rules, sums
 from oversight.facts import Period, Snapshot, load
 
 FLAG_KINDS = ("purchase", "firm")
@@ -125,8 +125,22 @@ def summarize(snapshot: Snapshot, settings: Settings, group_by: str) -> Summary:
 
 
 async def summary(session: AsyncSession, settings: Settings, group_by: str | None, period: Period) -> Summary:
+    """The summary: spending per group, totals and competition aggregated by the database
+    (:mod:`oversight.sums`); timeliness and the red-flag counts still from the loaded facts."""
     grouping = check_group_by(group_by)
-    return summarize(await load(session, settings, period), settings, grouping)
+    snapshot = await load(session, settings, period)
+    flags = rules.all_flags(snapshot.purchases, snapshot.firms, rules.Thresholds.of(settings))
+    rows = await sums.spending(session, period, grouping)
+    return Summary(
+        group_by=grouping,
+        totals=await sums.total(session, period),
+        rows=rows,
+        labels=await sums.labels(session, rows, grouping),
+        competition=await sums.competition(session, period),
+        timeliness=rules.timeliness(snapshot.purchases),
+        flag_counts=rules.count_by(flags, lambda f: f.code),
+        severity_counts=rules.count_by(flags, lambda f: f.severity),
+    )
 
 
 @dataclass(frozen=True)

@@ -197,6 +197,7 @@ GUARDS: tuple[Guard, ...] = (
             "accepted_at",
             "paid_on",
             "paid_recorded_at",
+            "payment_due_at",
             "updated_at",
         ),
         revision="0004",

@@ -42,3 +42,21 @@ def test_one_charset() -> None:
     response = csvout.csv_response(b"x", "x.csv")
     assert response.media_type == "text/csv"
     assert response.to_asgi_response(app=None, request=None).headers["content-type"] == "text/csv; charset=utf-8"  # type: ignore[arg-type]
+
+
+def test_the_streamed_file_is_the_same_file_in_pieces_and_stays_formula_safe():
+    rows = [[p, Decimal("-1.50"), i] for i in range(7) for p in PAYLOADS]
+    pieces = list(csvout.iter_csv(["名称", "=头", "n"], rows, batch=4))
+    assert len(pieces) > 2, "written in batches, not at once"
+    assert pieces[0].startswith(b"\xef\xbb\xbf") and not any(p.startswith(b"\xef\xbb\xbf") for p in pieces[1:])
+    data = b"".join(pieces)
+    assert data == csvout.to_csv(["名称", "=头", "n"], rows)
+    table = _read(data)
+    assert table[0][1] == "'=头" and all(r[0].startswith("'") and r[1] == "-1.50" for r in table[1:])
+    assert len(table) == 1 + len(rows)
+
+
+def test_the_stream_response_names_the_file_and_the_type():
+    response = csvout.csv_stream(iter([b"a"]), "x.csv")
+    assert response.media_type == csvout.MEDIA_TYPE
+    assert response.headers["Content-Disposition"] == 'attachment; filename="x.csv"'

@@ -143,3 +143,29 @@ def test_oversight_settings_come_from_the_environment():
 def test_bad_oversight_settings_are_refused_with_their_name(name, value):
     with pytest.raises(SettingsError, match=name):
         Settings.from_env({name: value})
+
+
+async def test_the_workbook_is_built_in_a_worker_thread_in_the_request_language():
+    """build_xlsx runs to_xlsx off the event loop (a worker thread) and keeps the request's
+    language there: the same workbook, English sheet names and headers."""
+    import threading
+
+    seen: list[str] = []
+    original = exports.to_xlsx
+
+    snap = snapshot()
+    flags = rules.all_flags(snap.purchases, snap.firms, rules.Thresholds())
+
+    def spy(*args: object) -> bytes:
+        seen.append(threading.current_thread().name)
+        return original(*args)  # type: ignore[arg-type]
+
+    exports.to_xlsx = spy  # type: ignore[assignment]
+    try:
+        data = await exports.build_xlsx(snap, flags, "云岭县")
+    finally:
+        exports.to_xlsx = original  # type: ignore[assignment]
+    assert seen and seen[0] != threading.main_thread().name
+    book = load_workbook(io.BytesIO(data))
+    assert book.sheetnames == ["Purchases", "Red flags"]
+    assert book["Purchases"]["A1"].value == "Reference"

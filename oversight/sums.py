@@ -1,0 +1,220 @@
+"""The finance summary's money and competition figures, aggregated by the database.
+
+One row per published purchase of the period is never loaded: spending per group (owner, catalog,
+method, funding, China month), the totals and the competition figures come from ``GROUP BY``
+queries over purchases, their current selection (the latest current round, picked with a window
+function), their opened bids (counted per purchase) and their contract's running totals. The
+numbers are the same as :func:`oversight.rules.spending`, :func:`~oversight.rules.total` and
+:func:`~oversight.rules.competition` over the loaded facts (a demo test compares them).
+
+Sealing holds here as in :mod:`oversight.facts`: bids are counted only for purchases whose bids
+have been opened (``opened_at`` set).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import Integer, case, func, select, type_coerce
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import col
+
+from bidding.models import Bid, BidStatus, Purchase, Selection, SelectionStatus
+from invoices.models import Contract
+from listings.models import CatalogItem
+from market.identity.models import Organization
+from market.money import MoneyType
+from oversight import rules
+from oversight.facts import Period, scoped
+
+ZERO = rules.ZERO
+
+
+def local_month(column: Any, dialect: str) -> ColumnElement[str]:
+    """``YYYY-MM`` of a UTC moment in China time (UTC+8 all year: China keeps no summer time)."""
+    if dialect == "postgresql":
+        return func.to_char(func.timezone("Asia/Shanghai", column), "YYYY-MM")
+    return func.strftime("%Y-%m", column, "+8 hours")
+
+
+def _facts(period: Period) -> Any:
+    """Per published purchase of the period: its status, cap, method, current price and winner,
+    opened-bid counts and contract totals — as a subquery the figures aggregate."""
+    current = (
+        select(
+            col(Selection.purchase_id).label("purchase_id"),
+            col(Selection.price).label("price"),
+            col(Bid.provider_id).label("winner_id"),
+            func.row_number()
+            .over(partition_by=col(Selection.purchase_id), order_by=col(Selection.round).desc())
+            .label("rn"),
+        )
+        .join(Bid, col(Bid.id) == col(Selection.winner_bid_id))
+        .where(col(Selection.status) == SelectionStatus.current)
+        .subquery("cur")
+    )
+    bids = (
+        select(
+            col(Bid.purchase_id).label("purchase_id"),
+            func.count().label("bids"),
+            func.sum(case((col(Bid.valid).is_(True), 1), else_=0)).label("valid"),
+        )
+        .where(col(Bid.status) == BidStatus.active)
+        .group_by(col(Bid.purchase_id))
+        .subquery("bidcount")
+    )
+    opened = col(Purchase.opened_at).is_not(None)
+    query = (
+        select(
+            col(Purchase.id).label("id"),
+            col(Purchase.owner_id).label("owner_id"),
+            col(Purchase.catalog_code).label("catalog_code"),
+            col(Purchase.method).label("method"),
+            col(Purchase.funding).label("funding"),
+            col(Purchase.published_at).label("published_at"),
+            col(Purchase.status).label("status"),
+            col(Purchase.budget_cap).label("cap"),
+            current.c.price.label("price"),
+            current.c.winner_id.label("winner_id"),
+            case((opened, 1), else_=0).label("opened"),
+            case((opened, func.coalesce(bids.c.bids, 0)), else_=0).label("bids"),
+            case((opened, func.coalesce(bids.c.valid, 0)), else_=0).label("valid"),
+            col(Contract.id).label("contract_id"),
+            col(Contract.signed_at).label("signed_at"),
+            col(Contract.amount_current).label("amount"),
+            col(Contract.invoiced_total).label("invoiced"),
+            col(Contract.paid_total).label("paid"),
+        )
+        .select_from(Purchase)
+        .outerjoin(current, (current.c.purchase_id == col(Purchase.id)) & (current.c.rn == 1))
+        .outerjoin(bids, bids.c.purchase_id == col(Purchase.id))
+        .outerjoin(Contract, col(Contract.purchase_id) == col(Purchase.id))
+    )
+    return scoped(query, period).subquery("facts")
+
+
+def _money(expr: Any) -> Any:
+    return type_coerce(func.sum(expr), MoneyType)
+
+
+def _count(condition: ColumnElement[bool]) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _spending_columns(f: Any) -> list[Any]:
+    awarded = f.c.status.in_(rules.AWARDED) & f.c.price.is_not(None)
+    signed = f.c.contract_id.is_not(None) & f.c.signed_at.is_not(None)
+    return [
+        func.count().label("purchases"),
+        _count(f.c.status.in_(rules.IN_PROGRESS)).label("in_progress"),
+        _count(f.c.status == "failed").label("failed"),
+        _count(f.c.status == "cancelled").label("cancelled"),
+        _count(awarded).label("awarded"),
+        _money(case((awarded, f.c.cap))).label("cap_awarded"),
+        _money(case((awarded, f.c.price))).label("awarded_amount"),
+        _count(signed).label("contracted"),
+        _money(case((signed, f.c.amount))).label("contracted_amount"),
+        _money(f.c.invoiced).label("invoiced"),
+        _money(f.c.paid).label("paid"),
+    ]
+
+
+def _spending(key: str, row: Any) -> rules.Spending:
+    return rules.Spending(
+        key=key,
+        purchases=int(row.purchases),
+        in_progress=int(row.in_progress),
+        awarded=int(row.awarded),
+        failed=int(row.failed),
+        cancelled=int(row.cancelled),
+        cap_awarded=row.cap_awarded or ZERO,
+        awarded_amount=row.awarded_amount or ZERO,
+        contracted=int(row.contracted),
+        contracted_amount=row.contracted_amount or ZERO,
+        invoiced=row.invoiced or ZERO,
+        paid=row.paid or ZERO,
+    )
+
+
+async def spending(session: AsyncSession, period: Period, group_by: str) -> list[rules.Spending]:
+    """:func:`oversight.rules.spending` in SQL: one row per group, months in calendar order, other
+    groups by awarded amount (largest first), then purchases, then key."""
+    dialect = session.get_bind().dialect.name
+    f = _facts(period)
+    if group_by == "month":
+        key: Any = local_month(f.c.published_at, dialect)
+    elif group_by == "owner":
+        key = f.c.owner_id
+    else:
+        key = getattr(f.c, group_by if group_by != "catalog" else "catalog_code")
+    query = select(key.label("key"), *_spending_columns(f)).select_from(f).group_by(key)
+    rows = [_spending(str(r.key), r) for r in (await session.execute(query)).all()]
+    if group_by == "month":
+        return sorted(rows, key=lambda r: r.key)
+    return sorted(rows, key=lambda r: (-r.awarded_amount, -r.purchases, r.key))
+
+
+async def total(session: AsyncSession, period: Period) -> rules.Spending:
+    f = _facts(period)
+    row = (await session.execute(select(*_spending_columns(f)).select_from(f))).one()
+    return _spending("total", row)
+
+
+async def competition(session: AsyncSession, period: Period) -> rules.Competition:
+    """:func:`oversight.rules.competition` in SQL."""
+    f = _facts(period)
+    opened = f.c.opened == 1
+    selected = f.c.status.in_(rules.SELECTED) & f.c.winner_id.is_not(None) & f.c.price.is_not(None)
+    direct = selected & (f.c.method == "direct")
+    row = (
+        await session.execute(
+            select(
+                _count(opened).label("opened"),
+                type_coerce(func.coalesce(func.sum(f.c.bids), 0), Integer).label("bids"),
+                type_coerce(func.coalesce(func.sum(f.c.valid), 0), Integer).label("valid"),
+                _count(opened & (f.c.valid == 1)).label("single"),
+                _count(opened & (f.c.valid == 0)).label("none"),
+                _count(selected).label("selected"),
+                _count(direct).label("direct"),
+                _money(case((selected, f.c.price))).label("selected_amount"),
+                _money(case((direct, f.c.price))).label("direct_amount"),
+            ).select_from(f)
+        )
+    ).one()
+    return rules.Competition(
+        opened=int(row.opened),
+        bids=int(row.bids),
+        valid_bids=int(row.valid),
+        single_bid=int(row.single),
+        no_valid_bid=int(row.none),
+        selected=int(row.selected),
+        direct=int(row.direct),
+        selected_amount=row.selected_amount or ZERO,
+        direct_amount=row.direct_amount or ZERO,
+    )
+
+
+async def labels(session: AsyncSession, rows: list[rules.Spending], group_by: str) -> dict[str, str]:
+    """The names of the groups shown (owners' names; catalog code and name)."""
+    keys = [r.key for r in rows]
+    if not keys:
+        return {}
+    if group_by == "owner":
+        found = await session.execute(
+            select(col(Organization.id), col(Organization.name)).where(
+                col(Organization.id).in_([uuid.UUID(k) for k in keys])
+            )
+        )
+        return {str(i): name for i, name in found.all()}
+    if group_by == "catalog":
+        names = dict(
+            (
+                await session.execute(
+                    select(col(CatalogItem.code), col(CatalogItem.name)).where(col(CatalogItem.code).in_(keys))
+                )
+            ).all()
+        )
+        return {k: f"{k} {names.get(k, '')}".strip() for k in keys}
+    return {}
