@@ -29,7 +29,7 @@ import random
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -60,8 +60,19 @@ SIZES = {"town": 2_000, "province": 50_000}
 BATCH = 500  # purchases per transaction
 
 CITIES = ["昆明", "曲靖", "玉溪", "保山", "昭通", "丽江", "普洱", "临沧", "楚雄", "红河", "文山", "大理", "德宏"]
-WORKS = ["道路改扩建工程", "污水处理厂建设项目", "学校教学楼建设项目", "医院综合楼项目", "标准厂房建设项目",
-         "供水工程", "河道治理工程", "老旧小区改造项目", "冷链物流中心项目", "体育馆建设项目"]  # fmt: skip
+WORKS = [
+    "道路改扩建工程",
+    "污水处理厂建设项目",
+    "学校教学楼建设项目",
+    "医院综合楼项目",
+    "标准厂房建设项目",
+    "供水工程",
+    "河道治理工程",
+    "老旧小区改造项目",
+    "冷链物流中心项目",
+    "体育馆建设项目",
+]
+BUREAUS = ["住房和城乡建设局", "交通运输局", "水务局", "教育体育局", "卫生健康局"]
 FIRM_KINDS = ["工程咨询", "测绘", "环境评价", "造价咨询", "勘察设计", "检测", "安全评价", "规划设计"]
 
 
@@ -78,14 +89,32 @@ class _Chain:
     prev: str = ""
     rows: list[dict[str, Any]] = field(default_factory=list)
 
-    def add(self, at: datetime, role: Role, user: uuid.UUID | None, org: uuid.UUID | None, action: str,
-            entity_type: str, entity_id: uuid.UUID, data: dict[str, Any]) -> None:  # fmt: skip
+    def add(
+        self,
+        at: datetime,
+        role: Role,
+        user: uuid.UUID | None,
+        org: uuid.UUID | None,
+        action: str,
+        entity_type: str,
+        entity_id: uuid.UUID,
+        data: dict[str, Any],
+    ) -> None:
         self.seq += 1
         ev = AuditEvent(
-            seq=self.seq, occurred_at=at, actor_user_id=user, actor_org_id=org, actor_role=role.value,
-            actor_ip=None, action=action, entity_type=entity_type, entity_id=str(entity_id),
-            data=canonical({**data, "generated": True}), prev_hash=self.prev, hash="",
-        )  # fmt: skip
+            seq=self.seq,
+            occurred_at=at,
+            actor_user_id=user,
+            actor_org_id=org,
+            actor_role=role.value,
+            actor_ip=None,
+            action=action,
+            entity_type=entity_type,
+            entity_id=str(entity_id),
+            data=canonical({**data, "generated": True}),
+            prev_hash=self.prev,
+            hash="",
+        )
         ev.hash = event_hash(ev)
         self.prev = ev.hash
         self.rows.append({c: getattr(ev, c) for c in _columns(AuditEvent)})
@@ -111,10 +140,11 @@ class _Numbers:
         if key not in self.values:
             current = await session.scalar(
                 select(col(NumberCounter.value)).where(
-                    col(NumberCounter.series) == series, col(NumberCounter.scope) == scope,
+                    col(NumberCounter.series) == series,
+                    col(NumberCounter.scope) == scope,
                     col(NumberCounter.year) == year,
                 )
-            )  # fmt: skip
+            )
             self.values[key] = current or 0
         self.values[key] += 1
         return self.values[key]
@@ -123,10 +153,13 @@ class _Numbers:
         for (series, scope, year), value in self.values.items():
             updated = await session.execute(
                 update(NumberCounter)
-                .where(col(NumberCounter.series) == series, col(NumberCounter.scope) == scope,
-                       col(NumberCounter.year) == year)
+                .where(
+                    col(NumberCounter.series) == series,
+                    col(NumberCounter.scope) == scope,
+                    col(NumberCounter.year) == year,
+                )
                 .values(value=value)
-            )  # fmt: skip
+            )
             if getattr(updated, "rowcount", 0) == 0:
                 await session.execute(insert(NumberCounter).values(series=series, scope=scope, year=year, value=value))
 
@@ -138,13 +171,23 @@ async def _insert(session: AsyncSession, model: Any, rows: list[dict[str, Any]],
 
 def _org_row(kind: OrgKind, name: str, uscc: str, rnd: random.Random, now: datetime) -> dict[str, Any]:
     return {
-        "id": uuid.UUID(int=rnd.getrandbits(128), version=4), "kind": kind.value, "name": name, "uscc": uscc,
+        "id": uuid.UUID(int=rnd.getrandbits(128), version=4),
+        "kind": kind.value,
+        "name": name,
+        "uscc": uscc,
         "legal_rep": rnd.choice("王李张刘陈杨赵黄周吴") + rnd.choice(["伟", "芳", "娜", "敏", "静", "强", "磊", "军"]),
-        "address": f"云南省{rnd.choice(CITIES)}市{rnd.randint(1, 300)}号", "phone": f"0871-{rnd.randint(1000000, 9999999)}",
-        "email": f"{uscc.lower()}@example.cn", "org_type": "government" if kind == OrgKind.owner else None,
-        "status": OrgStatus.approved.value, "status_reason": None, "suspended_until": None,
-        "commitment_accepted_at": now, "created_at": now, "updated_at": now, "version": 1,
-    }  # fmt: skip
+        "address": f"云南省{rnd.choice(CITIES)}市{rnd.randint(1, 300)}号",
+        "phone": f"0871-{rnd.randint(1000000, 9999999)}",
+        "email": f"{uscc.lower()}@example.cn",
+        "org_type": "government" if kind == OrgKind.owner else None,
+        "status": OrgStatus.approved.value,
+        "status_reason": None,
+        "suspended_until": None,
+        "commitment_accepted_at": now,
+        "created_at": now,
+        "updated_at": now,
+        "version": 1,
+    }
 
 
 async def generate(
@@ -194,7 +237,7 @@ async def generate(
             taken.add(uscc)
             city = rnd.choice(CITIES)
             name = (
-                f"{city}市第{i + 1}{rnd.choice(['住房和城乡建设局', '交通运输局', '水务局', '教育体育局', '卫生健康局'])}"
+                f"{city}市第{i + 1}{rnd.choice(BUREAUS)}"
                 if kind == OrgKind.owner
                 else f"云南{city}{rnd.choice(FIRM_KINDS)}有限公司（{i + 1}）"
             )
@@ -202,22 +245,40 @@ async def generate(
             orgs.append(org)
             user_id = uuid.UUID(int=rnd.getrandbits(128), version=4)
             users.append(
-                {"id": user_id, "org_id": org["id"], "username": f"g{tag}-{kind.value[0]}{i + 1}",
-                 "display_name": f"{name[:40]} 经办人", "password_hash": pw_hash, "is_active": True,
-                 "created_at": now, "last_login_at": None}
-            )  # fmt: skip
+                {
+                    "id": user_id,
+                    "org_id": org["id"],
+                    "username": f"g{tag}-{kind.value[0]}{i + 1}",
+                    "display_name": f"{name[:40]} 经办人",
+                    "password_hash": pw_hash,
+                    "is_active": True,
+                    "created_at": now,
+                    "last_login_at": None,
+                }
+            )
             if kind == OrgKind.owner:
                 owners.append((org["id"], user_id))
                 continue
             firms.append((org["id"], user_id))
             qual_id = uuid.UUID(int=rnd.getrandbits(128), version=4)
             quals.append(
-                {"id": qual_id, "provider_id": org["id"], "name": rnd.choice(FIRM_KINDS) + "资质", "grade": "乙级",
-                 "certificate_no": f"ZZ-{uscc}", "issuer": "云南省住房和城乡建设厅",
-                 "valid_until": date(now.year + 3, 12, 31), "document_sha256": None,
-                 "status": ReviewStatus.approved.value, "review_reason": None, "reviewed_at": now,
-                 "reviewed_by": None, "created_at": now, "updated_at": now}
-            )  # fmt: skip
+                {
+                    "id": qual_id,
+                    "provider_id": org["id"],
+                    "name": rnd.choice(FIRM_KINDS) + "资质",
+                    "grade": "乙级",
+                    "certificate_no": f"ZZ-{uscc}",
+                    "issuer": "云南省住房和城乡建设厅",
+                    "valid_until": date(now.year + 3, 12, 31),
+                    "document_sha256": None,
+                    "status": ReviewStatus.approved.value,
+                    "review_reason": None,
+                    "reviewed_at": now,
+                    "reviewed_by": None,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
             for item in rnd.sample(items, min(len(items), rnd.randint(3, 6))):
                 qual_items.append({"qualification_id": qual_id, "item_id": item.id})
                 qualified[item.id].append(len(firms) - 1)
@@ -233,8 +294,16 @@ async def generate(
         chain = await _lock_head(session)
         for org in orgs:
             kind = OrgKind(org["kind"])
-            chain.add(now, Role.admin, None, None, "org.created", "organization", org["id"],
-                      {"kind": kind.value, "name": org["name"], "uscc": org["uscc"]})  # fmt: skip
+            chain.add(
+                now,
+                Role.admin,
+                None,
+                None,
+                "org.created",
+                "organization",
+                org["id"],
+                {"kind": kind.value, "name": org["name"], "uscc": org["uscc"]},
+            )
         await _insert(session, Organization, orgs)
         await _insert(session, User, users)
         await _insert(session, Qualification, quals)
@@ -335,7 +404,7 @@ async def _one_purchase(
     rnd: random.Random,
     now: datetime,
     span_days: int,
-    items: list[Any],
+    items: Sequence[Any],
     owners: list[tuple[uuid.UUID, uuid.UUID]],
     firms: list[tuple[uuid.UUID, uuid.UUID]],
     qualified: dict[uuid.UUID, list[int]],
@@ -363,14 +432,36 @@ async def _one_purchase(
     title = f"{rnd.choice(CITIES)}{rnd.choice(WORKS)}{item.name}"[:200]
     row: dict[str, Any] = {c: None for c in _columns(Purchase)}
     row.update(
-        id=pid, ref=ref, round=1, owner_id=owner_id, created_by=owner_user, catalog_item_id=item.id,
-        catalog_code=item.code, title=title, description=f"为{title}提供{item.name}服务。", budget_cap=cap,
-        funding=rnd.choice(list(Funding)).value, method=method.value, bid_deadline=deadline,
-        service_days=service_days, min_bids=3, status=PurchaseStatus.open.value, published_at=published,
-        created_at=published, updated_at=published,
-    )  # fmt: skip
-    chain.add(published, Role.owner, owner_user, owner_id, "purchase.published", "purchase", pid,
-              {"ref": ref, "title": title, "budget_cap": cap, "bid_deadline": deadline})  # fmt: skip
+        id=pid,
+        ref=ref,
+        round=1,
+        owner_id=owner_id,
+        created_by=owner_user,
+        catalog_item_id=item.id,
+        catalog_code=item.code,
+        title=title,
+        description=f"为{title}提供{item.name}服务。",
+        budget_cap=cap,
+        funding=rnd.choice(list(Funding)).value,
+        method=method.value,
+        bid_deadline=deadline,
+        service_days=service_days,
+        min_bids=3,
+        status=PurchaseStatus.open.value,
+        published_at=published,
+        created_at=published,
+        updated_at=published,
+    )
+    chain.add(
+        published,
+        Role.owner,
+        owner_user,
+        owner_id,
+        "purchase.published",
+        "purchase",
+        pid,
+        {"ref": ref, "title": title, "budget_cap": cap, "bid_deadline": deadline},
+    )
     batch.purchases.append(row)
 
     # bids: 0-2 for a failed purchase, none for most cancelled ones, 3-9 otherwise
@@ -392,17 +483,43 @@ async def _one_purchase(
         received = received.replace(microsecond=0)
         days = rnd.randint(max(1, service_days // 2), service_days)
         digest = digest_of(
-            bid_content(bid_id=bid_id, purchase_id=pid, purchase_ref=ref, provider_id=provider_id, price=price,
-                        service_days=days, note="", received_at=received)
-        )  # fmt: skip
+            bid_content(
+                bid_id=bid_id,
+                purchase_id=pid,
+                purchase_ref=ref,
+                provider_id=provider_id,
+                price=price,
+                service_days=days,
+                note="",
+                received_at=received,
+            )
+        )
         bid: dict[str, Any] = {c: None for c in _columns(Bid)}
         bid.update(
-            id=bid_id, purchase_id=pid, provider_id=provider_id, submitted_by=provider_user, price=price,
-            service_days=days, note="", received_at=received, digest=digest, status="active",
-            valid=None if state == PurchaseStatus.open else True, abnormally_low=False, excluded=False,
-        )  # fmt: skip
-        chain.add(received, Role.provider, provider_user, provider_id, "bid.submitted", "bid", bid_id,
-                  {"purchase_id": pid, "digest": digest})  # fmt: skip
+            id=bid_id,
+            purchase_id=pid,
+            provider_id=provider_id,
+            submitted_by=provider_user,
+            price=price,
+            service_days=days,
+            note="",
+            received_at=received,
+            digest=digest,
+            status="active",
+            valid=None if state == PurchaseStatus.open else True,
+            abnormally_low=False,
+            excluded=False,
+        )
+        chain.add(
+            received,
+            Role.provider,
+            provider_user,
+            provider_id,
+            "bid.submitted",
+            "bid",
+            bid_id,
+            {"purchase_id": pid, "digest": digest},
+        )
         bids.append(bid)
     batch.bids.extend(bids)
 
@@ -412,14 +529,30 @@ async def _one_purchase(
     batch.final_status[state].append(pid)
     if state == PurchaseStatus.cancelled:
         row.update(closed_at=deadline - timedelta(days=2), cancel_reason="项目计划调整，采购取消。")
-        chain.add(row["closed_at"], Role.owner, owner_user, owner_id, "purchase.cancelled", "purchase", pid,
-                  {"reason": row["cancel_reason"]})  # fmt: skip
+        chain.add(
+            row["closed_at"],
+            Role.owner,
+            owner_user,
+            owner_id,
+            "purchase.cancelled",
+            "purchase",
+            pid,
+            {"reason": row["cancel_reason"]},
+        )
         return
     row["opened_at"] = deadline
     if state == PurchaseStatus.failed:
         row.update(closed_at=deadline, fail_reason="too_few_valid_bids")
-        chain.add(deadline, Role.admin, None, None, "purchase.failed", "purchase", pid,
-                  {"reason": "too_few_valid_bids", "valid_bids": len(bids)})  # fmt: skip
+        chain.add(
+            deadline,
+            Role.admin,
+            None,
+            None,
+            "purchase.failed",
+            "purchase",
+            pid,
+            {"reason": "too_few_valid_bids", "valid_bids": len(bids)},
+        )
         return
 
     # selection: the lowest price, or a draw among the valid bids (seeded; the draw's proof is left out)
@@ -434,20 +567,44 @@ async def _one_purchase(
     ]
     sel_id = uuid.UUID(int=rnd.getrandbits(128), version=4)
     batch.selections.append(
-        {"id": sel_id, "purchase_id": pid, "round": 1, "method": method.value, "winner_bid_id": winner["id"],
-         "price": winner["price"], "reason": None, "evaluation": canonical(evaluation), "draw_commitment": None,
-         "draw_secret": None, "draw_seed": None, "draw_candidates": None, "draw_index": None, "selected_at": selected,
-         "selected_by": None, "publicity_ends_at": publicity_ends, "status": "current"}
-    )  # fmt: skip
+        {
+            "id": sel_id,
+            "purchase_id": pid,
+            "round": 1,
+            "method": method.value,
+            "winner_bid_id": winner["id"],
+            "price": winner["price"],
+            "reason": None,
+            "evaluation": canonical(evaluation),
+            "draw_commitment": None,
+            "draw_secret": None,
+            "draw_seed": None,
+            "draw_candidates": None,
+            "draw_index": None,
+            "selected_at": selected,
+            "selected_by": None,
+            "publicity_ends_at": publicity_ends,
+            "status": "current",
+        }
+    )
     row.update(selected_at=selected, publicity_ends_at=publicity_ends)
-    chain.add(selected, Role.admin, None, None, "purchase.selected", "purchase", pid,
-              {"selection_id": sel_id, "winner_bid_id": winner["id"], "price": winner["price"]})  # fmt: skip
+    chain.add(
+        selected,
+        Role.admin,
+        None,
+        None,
+        "purchase.selected",
+        "purchase",
+        pid,
+        {"selection_id": sel_id, "winner_bid_id": winner["id"], "price": winner["price"]},
+    )
     if state == PurchaseStatus.publicity:
         row["next_check_at"] = publicity_ends
         return
     row["awarded_at"] = publicity_ends
-    chain.add(publicity_ends, Role.admin, None, None, "purchase.awarded", "purchase", pid,
-              {"winner_bid_id": winner["id"]})  # fmt: skip
+    chain.add(
+        publicity_ends, Role.admin, None, None, "purchase.awarded", "purchase", pid, {"winner_bid_id": winner["id"]}
+    )
     if state == PurchaseStatus.awarded:
         return
 
@@ -474,24 +631,56 @@ async def _one_purchase(
             accepted = delivered + timedelta(days=rnd.randint(1, 5))
             status = ContractStatus.accepted
     row.update(contracted_at=signed, contract_id=cid)
-    contract = {c: None for c in _columns(Contract)}
+    contract: dict[str, Any] = {c: None for c in _columns(Contract)}
     contract.update(
-        id=cid, number=number, purchase_id=pid, purchase_ref=ref, bid_id=winner["id"], title=title,
-        scope=row["description"], catalog_code=item.code, catalog_name=item.name, method=method.value,
-        awarded_at=publicity_ends, owner_id=owner_id, provider_id=provider_id, amount=amount, amount_in_words=invoice_rules.amount_in_capitals(amount),
-        service_days=winner["service_days"], payment_days=30, template="standard-2026", drafted_at=publicity_ends,
-        sign_by=publicity_ends + timedelta(days=10), owner_signed_at=signed, owner_signed_by=owner_user,
-        provider_signed_at=signed, provider_signed_by=provider_user, signed_at=signed, due_at=due,
-        status=status.value, amount_current=amount, due_at_current=due, delivered_at=delivered,
-        accepted_at=accepted, updated_at=accepted or delivered or signed,
-    )  # fmt: skip
+        id=cid,
+        number=number,
+        purchase_id=pid,
+        purchase_ref=ref,
+        bid_id=winner["id"],
+        title=title,
+        scope=row["description"],
+        catalog_code=item.code,
+        catalog_name=item.name,
+        method=method.value,
+        awarded_at=publicity_ends,
+        owner_id=owner_id,
+        provider_id=provider_id,
+        amount=amount,
+        amount_in_words=invoice_rules.amount_in_capitals(amount),
+        service_days=winner["service_days"],
+        payment_days=30,
+        template="standard-2026",
+        drafted_at=publicity_ends,
+        sign_by=publicity_ends + timedelta(days=10),
+        owner_signed_at=signed,
+        owner_signed_by=owner_user,
+        provider_signed_at=signed,
+        provider_signed_by=provider_user,
+        signed_at=signed,
+        due_at=due,
+        status=status.value,
+        amount_current=amount,
+        due_at_current=due,
+        delivered_at=delivered,
+        accepted_at=accepted,
+        updated_at=accepted or delivered or signed,
+    )
     for side, org_id in (("owner", owner_id), ("provider", provider_id)):
         party = parties[org_id]
         for key in ("name", "uscc", "address", "legal_rep"):
             contract[f"{side}_{key}"] = party[key]
     batch.contracts.append(contract)
-    chain.add(signed, Role.owner, owner_user, owner_id, "contract.signed", "contract", cid,
-              {"number": number, "amount": amount, "purchase_id": pid})  # fmt: skip
+    chain.add(
+        signed,
+        Role.owner,
+        owner_user,
+        owner_id,
+        "contract.signed",
+        "contract",
+        cid,
+        {"number": number, "amount": amount, "purchase_id": pid},
+    )
     if accepted is not None:
         issued = accepted + timedelta(days=rnd.randint(0, 3))
         if issued < now:
@@ -501,23 +690,60 @@ async def _one_purchase(
             inv_id = uuid.UUID(int=rnd.getrandbits(128), version=4)
             inv_number = numbering.reference(invoice_rules.INVOICE_PREFIXES[InvoiceKind.invoice], iyear, seq)
             batch.invoices.append(
-                {"id": inv_id, "kind": "invoice", "contract_id": cid, "issuer_id": provider_id,
-                 "recipient_id": owner_id, "year": iyear, "seq": seq, "number": inv_number, "amount": amount,
-                 "credits_invoice_id": None, "reason": None, "tax_invoice_no": None, "issued_at": issued,
-                 "issued_by": provider_user, "issued_ip": None}
-            )  # fmt: skip
+                {
+                    "id": inv_id,
+                    "kind": "invoice",
+                    "contract_id": cid,
+                    "issuer_id": provider_id,
+                    "recipient_id": owner_id,
+                    "year": iyear,
+                    "seq": seq,
+                    "number": inv_number,
+                    "amount": amount,
+                    "credits_invoice_id": None,
+                    "reason": None,
+                    "tax_invoice_no": None,
+                    "issued_at": issued,
+                    "issued_by": provider_user,
+                    "issued_ip": None,
+                }
+            )
             invoiced = amount
-            chain.add(issued, Role.provider, provider_user, provider_id, "invoice.issued", "invoice", inv_id,
-                      {"number": inv_number, "amount": amount, "contract_id": cid})  # fmt: skip
+            chain.add(
+                issued,
+                Role.provider,
+                provider_user,
+                provider_id,
+                "invoice.issued",
+                "invoice",
+                inv_id,
+                {"number": inv_number, "amount": amount, "contract_id": cid},
+            )
             pay_at = issued + timedelta(days=rnd.randint(3, 40))
             if pay_at < now and rnd.random() < 0.85:
                 paid_on_day = clock.to_local(pay_at).date()
                 batch.payments.append(
-                    {"id": uuid.UUID(int=rnd.getrandbits(128), version=4), "invoice_id": inv_id, "contract_id": cid,
-                     "amount": amount, "paid_on": paid_on_day, "reference": f"ZF{pay_at:%Y%m%d}{rnd.randint(0, 99999):05d}",
-                     "recorded_at": pay_at, "recorded_by": owner_user, "recorded_ip": None}
-                )  # fmt: skip
+                    {
+                        "id": uuid.UUID(int=rnd.getrandbits(128), version=4),
+                        "invoice_id": inv_id,
+                        "contract_id": cid,
+                        "amount": amount,
+                        "paid_on": paid_on_day,
+                        "reference": f"ZF{pay_at:%Y%m%d}{rnd.randint(0, 99999):05d}",
+                        "recorded_at": pay_at,
+                        "recorded_by": owner_user,
+                        "recorded_ip": None,
+                    }
+                )
                 paid, paid_on, paid_recorded = amount, paid_on_day, pay_at
-                chain.add(pay_at, Role.owner, owner_user, owner_id, "payment.recorded", "invoice", inv_id,
-                          {"amount": amount, "paid_on": paid_on_day})  # fmt: skip
+                chain.add(
+                    pay_at,
+                    Role.owner,
+                    owner_user,
+                    owner_id,
+                    "payment.recorded",
+                    "invoice",
+                    inv_id,
+                    {"amount": amount, "paid_on": paid_on_day},
+                )
     contract.update(invoiced_total=invoiced, paid_total=paid, paid_on=paid_on, paid_recorded_at=paid_recorded)

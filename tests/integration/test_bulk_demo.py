@@ -51,7 +51,9 @@ async def test_a_generated_marketplace_is_consistent_and_served(client, factory,
         assert after["Invoice"] - before["Invoice"] == counts["invoices"] > 0
         assert after["Payment"] - before["Payment"] == counts["payments"] > 0
         assert await _count(session, Organization, Organization.kind == OrgKind.owner) - owners_before == want["owners"]
-        assert await _count(session, Organization, Organization.kind == OrgKind.provider) - firms_before == want["firms"]
+        assert (
+            await _count(session, Organization, Organization.kind == OrgKind.provider) - firms_before == want["firms"]
+        )
         statuses = Counter((await session.scalars(select(Purchase.status))).all())
         for status in ("open", "failed", "publicity", "awarded", "contracted"):
             assert statuses[status] > 0, statuses
@@ -71,9 +73,12 @@ async def test_a_generated_marketplace_is_consistent_and_served(client, factory,
             assert counter == last
             assert len([r for r in refs if r.startswith(f"CG-{year}-")]) == last  # no gaps, no duplicates
         invoice_counters = (
-            await session.execute(select(NumberCounter.scope, NumberCounter.year, NumberCounter.value).where(
-                NumberCounter.series == "invoice"))
-        ).all()  # fmt: skip
+            await session.execute(
+                select(NumberCounter.scope, NumberCounter.year, NumberCounter.value).where(
+                    NumberCounter.series == "invoice"
+                )
+            )
+        ).all()
         for scope, year, value in invoice_counters:
             last = await session.scalar(
                 select(func.max(Invoice.seq)).where(Invoice.issuer_id == uuid.UUID(scope), Invoice.year == year)
