@@ -142,8 +142,11 @@ def main() -> None:
         subprocess.run([*MARKET, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
         started = time.perf_counter()
         demo = [*MARKET, "demo"] + (["--purchases", str(args.purchases)] if args.purchases else [])
-        subprocess.run(demo, env=env, cwd=ROOT, check=True, capture_output=True)
+        out = subprocess.run(demo, env=env, cwd=ROOT, check=True, capture_output=True, text=True).stdout
         loaded = time.perf_counter() - started
+        for line in out.splitlines():
+            if line.startswith("generated "):
+                print(line)
         size = f"{args.purchases} generated purchases + county demo" if args.purchases else "county demo"
         print(f"database: {'PostgreSQL' if args.postgres else 'SQLite'}, {size}, loaded in {loaded:.0f} s")
         print(
