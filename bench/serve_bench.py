@@ -57,10 +57,10 @@ class Result:
 
 
 async def load(
-    base: str, path: str, headers: dict[str, str], connections: int, seconds: float, timeout: float = 60.0
+    base: str, path: str, headers: dict[str, str], connections: int, seconds: float, request_timeout: float = 60.0
 ) -> Result:
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    async with httpx.AsyncClient(base_url=base, timeout=timeout, limits=limits, headers=headers) as client:
+    async with httpx.AsyncClient(base_url=base, timeout=request_timeout, limits=limits, headers=headers) as client:
         warm_until = time.perf_counter() + min(1.0, seconds / 5)
         while time.perf_counter() < warm_until:
             with contextlib.suppress(httpx.HTTPError):  # a route slower than the timeout counts as errors below
