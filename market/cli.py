@@ -21,6 +21,7 @@ from market.actor import SYSTEM
 from market.app import cli_commands, demo_loaders, wire
 from market.identity.models import Role
 from market.settings import Settings, SettingsError
+from oversight import bulk
 
 T = TypeVar("T")
 
@@ -234,8 +235,19 @@ def audit_keygen(path: Path) -> None:
 
 
 @main.command()
-def demo() -> None:
-    """Load the demo marketplace (idempotent: run it as often as you like)."""
+@click.option(
+    "--size",
+    type=click.Choice(["county", "town", "province"]),
+    default="county",
+    show_default=True,
+    help="county: the hand-made demo only; town (2,000 purchases) and province (50,000) add a generated "
+    "marketplace on top of it, written by bulk inserts.",
+)
+@click.option("--purchases", type=click.IntRange(min=1), default=None, help="Generate this many purchases instead.")
+@click.option("--seed", type=int, default=2026, show_default=True, help="Seed of the generated data.")
+def demo(size: str, purchases: int | None, seed: int) -> None:
+    """Load the demo marketplace (idempotent: run it as often as you like); with --size or
+    --purchases, add a generated one of that size (each run adds another)."""
     settings = _settings()
 
     async def load(session: AsyncSession) -> dict[str, Any]:
@@ -246,6 +258,19 @@ def demo() -> None:
 
     for key, value in run_with_session(settings, load, commit=True).items():
         click.echo(f"{key}: {value}")
+    count = purchases if purchases is not None else bulk.SIZES.get(size)
+    if count is None:
+        return
+
+    async def generate() -> dict[str, int]:
+        engine = dbmod.create_engine(settings.database_url)
+        try:
+            return await bulk.generate(dbmod.session_factory(engine), count, seed=seed, progress=click.echo)
+        finally:
+            await engine.dispose()
+
+    for key, value in asyncio.run(generate()).items():
+        click.echo(f"generated {key}: {value}")
 
 
 for extra in cli_commands():

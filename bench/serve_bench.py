@@ -1,0 +1,212 @@
+"""Requests per second and latency (p50, p99) of the main read routes, beside a bare Litestar
+hello-world served the same way (issue 12.6).
+
+Builds a fresh database (SQLite in a temporary folder, or a PostgreSQL database created and dropped
+through ``--postgres``), loads the county demo (``market demo``) and, with ``--purchases N``, a
+generated marketplace of N purchases on top (``market demo --purchases N``, timed); starts the real
+server (``market serve --no-worker``: uvicorn, one process) and ``bench/hello_app.py`` under the same
+uvicorn settings on free ports of 127.0.0.1; then, per route, ``--connections`` concurrent
+keep-alive connections (httpx, one asyncio task each) send requests back to back for
+``--seconds``, after a short warm-up, and it prints one Markdown table row per route.
+
+    .venv/bin/python bench/serve_bench.py --postgres postgresql://postgres@localhost:5432/postgres
+    .venv/bin/python bench/serve_bench.py --postgres postgresql://postgres@localhost:5432/postgres --purchases 5000
+    .venv/bin/python bench/serve_bench.py                      # SQLite, county size
+
+Every request goes to 127.0.0.1 only; the loops are bounded by time; both servers are stopped at
+the end. The load generator runs on the same machine as the servers, so it takes CPU from them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from login_burst import MARKET, ROOT, database, free_port
+
+
+@dataclass
+class Result:
+    route: str
+    requests: int
+    errors: int
+    seconds: float
+    latencies: list[float]
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+    def pct(self, q: float) -> float:
+        values = sorted(self.latencies)
+        return values[min(len(values) - 1, max(0, round(len(values) * q) - 1))] * 1000 if values else float("nan")
+
+
+async def load(
+    base: str, path: str, headers: dict[str, str], connections: int, seconds: float, request_timeout: float = 60.0
+) -> Result:
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    async with httpx.AsyncClient(base_url=base, timeout=request_timeout, limits=limits, headers=headers) as client:
+        warm_until = time.perf_counter() + min(1.0, seconds / 5)
+        while time.perf_counter() < warm_until:
+            with contextlib.suppress(httpx.HTTPError):  # a route slower than the timeout counts as errors below
+                await client.get(path)
+        latencies: list[float] = []
+        errors = 0
+        started = time.perf_counter()
+        deadline = started + seconds
+
+        async def worker() -> None:
+            nonlocal errors
+            while time.perf_counter() < deadline:
+                t0 = time.perf_counter()
+                try:
+                    r = await client.get(path)
+                    ok = r.status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                latencies.append(time.perf_counter() - t0)
+                errors += not ok
+
+        await asyncio.gather(*(worker() for _ in range(connections)))
+        return Result(path, len(latencies), errors, time.perf_counter() - started, latencies)
+
+
+def wait_up(base: str, path: str = "/") -> None:
+    for _ in range(300):
+        try:
+            if httpx.get(base + path, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"{base} did not start")
+
+
+@contextlib.contextmanager
+def serving(cmd: list[str], env: dict[str, str], log: IO[str]) -> Iterator[None]:
+    server = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log, stderr=log)
+    try:
+        yield
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+async def targets(base: str) -> tuple[list[str], dict[str, str]]:
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+        first = (await client.get("/api/v1/purchases?limit=1")).json()
+        items = first.get("items") or first.get("data") or []
+        one = f"/api/v1/purchases/{items[0]['id']}" if items else "/api/v1/purchases"
+        login = await client.post("/api/v1/auth/login", json={"username": "finance", "password": "demo2026"})
+        token = login.json()["token"]
+    routes = [
+        "/",
+        "/purchases",
+        "/api/v1/purchases",
+        "/api/v1/purchases?q=项目",
+        one,
+        "/api/v1/catalog",
+        "/api/v1/providers",
+        "/api/v1/ocds/releases",
+        "FINANCE /api/v1/finance/summary",
+    ]
+    return routes, {"Authorization": f"Bearer {token}"}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--postgres", metavar="ADMIN_URL", help="a fresh PostgreSQL database through this server")
+    parser.add_argument("--purchases", type=int, default=0, help="generate this many purchases (default: county)")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds before a request counts as an error")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="serve-bench-") as tmp, database(args.postgres, tmp) as url:
+        env = {
+            **os.environ,
+            "MARKET_VAR_DIR": tmp,
+            "MARKET_DATABASE_URL": url,
+            "MARKET_RUN_WORKER_IN_APP": "0",
+        }
+        subprocess.run([*MARKET, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
+        started = time.perf_counter()
+        demo = [*MARKET, "demo"] + (["--purchases", str(args.purchases)] if args.purchases else [])
+        out = subprocess.run(demo, env=env, cwd=ROOT, check=True, capture_output=True, text=True).stdout
+        loaded = time.perf_counter() - started
+        for line in out.splitlines():
+            if line.startswith("generated "):
+                print(line)
+        size = f"{args.purchases} generated purchases + county demo" if args.purchases else "county demo"
+        print(f"database: {'PostgreSQL' if args.postgres else 'SQLite'}, {size}, loaded in {loaded:.0f} s")
+        print(
+            f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f}, "
+            f"{args.connections} connections x {args.seconds:.0f} s per route"
+        )
+        app_port, hello_port = free_port(), free_port()
+        with open(Path(tmp) / "server.log", "w") as log:
+            hello_cmd = [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "hello_app:app",
+                "--app-dir",
+                str(ROOT / "bench"),
+                "--port",
+                str(hello_port),
+                "--log-level",
+                "info",
+                "--no-server-header",
+            ]
+            app_cmd = [*MARKET, "serve", "--port", str(app_port), "--no-worker"]
+            results: list[tuple[str, Result]] = []
+            with serving(hello_cmd, env, log):
+                wait_up(f"http://127.0.0.1:{hello_port}")
+                results.append(
+                    (
+                        "hello",
+                        asyncio.run(load(f"http://127.0.0.1:{hello_port}", "/", {}, args.connections, args.seconds)),
+                    )
+                )
+            with serving(app_cmd, env, log):
+                base = f"http://127.0.0.1:{app_port}"
+                wait_up(base, "/healthz")
+                routes, finance = asyncio.run(targets(base))
+                for route in routes:
+                    headers = finance if route.startswith("FINANCE ") else {}
+                    path = route.removeprefix("FINANCE ")
+                    results.append(
+                        ("app", asyncio.run(load(base, path, headers, args.connections, args.seconds, args.timeout)))
+                    )
+                    r = results[-1][1]
+                    print(f"  {path}: {r.rate:.1f} req/s, p50 {r.pct(0.5):.0f} ms, errors {r.errors}", flush=True)
+    hello = results[0][1].rate
+    print("| server | route | req/s | % of hello | p50 ms | p99 ms | errors |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for server, r in results:
+        print(
+            f"| {server} | `{r.route}` | {r.rate:,.1f} | {100 * r.rate / hello:.1f}% | {r.pct(0.5):,.1f} | "
+            f"{r.pct(0.99):,.1f} | {r.errors} |"
+        )
+    print(
+        f"load average at the end: {os.getloadavg()[0]:.1f}; median latency overall "
+        f"{statistics.median([x for _, r in results for x in r.latencies]) * 1000:.1f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
