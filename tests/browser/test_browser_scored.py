@@ -26,7 +26,8 @@ import pytest
 
 from tests.browser.conftest import BROWSER_TESTS, PHONE, Server, new_context, shot, sign_in
 
-pytestmark = BROWSER_TESTS
+# one worker runs the three in order (`make test` distributes with --dist loadgroup)
+pytestmark = [*BROWSER_TESTS, pytest.mark.xdist_group("browser-scored-journey")]
 
 CHINA = ZoneInfo("Asia/Shanghai")
 ITEM = "YLZJ-001"  # provider01, 02 and 03 are qualified for it in the demo
@@ -48,6 +49,8 @@ def _names() -> dict[str, str]:
 
 
 NAMES = _names()
+# two animation frames: the page has been laid out and painted since the last change
+SETTLED = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
 STATE: dict[str, Any] = {}  # what one test leaves to the next: the purchase, its winners
 
 
@@ -85,6 +88,7 @@ async def _both_widths(page: Any, name: str) -> None:
     """Screenshots at desktop width and at 390 px, then back."""
     await shot(page, f"{name}-desktop")
     await page.set_viewport_size(PHONE)
+    await page.evaluate(SETTLED)  # laid out again at the new width before the capture
     await shot(page, f"{name}-phone")
     await page.set_viewport_size({"width": 1280, "height": 900})
 
@@ -220,7 +224,7 @@ async def test_an_upheld_objection_reruns_the_selection_as_round_2(chromium: Any
     await admin.goto(f"/purchases/{purchase_id}")
     result = admin.locator("#result")
     text = str(await result.inner_text())
-    assert "2" in str(await result.locator("dl.facts").inner_text())
+    assert "2" in str(await result.locator("dl.facts").first.inner_text())
     assert await result.locator("#round-1").count() == 1 and await result.locator("#round-2").count() == 1, text
     round1 = str(await result.locator("#round-1").inner_text())
     assert "异议成立后排除" in round1 or "排除" in round1, round1
@@ -232,7 +236,7 @@ async def test_an_upheld_objection_reruns_the_selection_as_round_2(chromium: Any
     assert await excluded.count() == 1
     assert await excluded.locator(".badge.status-awarded").count() == 0
     assert "winner" not in (await excluded.get_attribute("class") or "")
-    assert NAMES["provider01"] not in str(await result.locator("dl.facts").inner_text())
+    assert NAMES["provider01"] not in str(await result.locator("dl.facts").first.inner_text())
     STATE["awarded"] = "provider02"
 
 
