@@ -324,6 +324,7 @@ async def test_both_sign_deliver_accept_invoice_credit_and_pay(chromium: Any, se
     # 7. the contract shows nothing outstanding
     await owner.goto(contract_url)
     assert "0.00" in str(await owner.locator("#outstanding").inner_text())
-    assert f"{Decimal(paid):,.2f}" in await _main(owner)
+    text = await _main(owner)
+    assert f"{Decimal(price):,.2f}" in text and f"{Decimal(paid):,.2f}" in text, text  # price; invoiced net and paid
     await _both_widths(owner, "contract-paid")
     await firm.context.close()
