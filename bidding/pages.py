@@ -436,6 +436,8 @@ async def _form_context(db: AsyncSession, settings: Settings, draft: Purchase | 
         "methods": choices("purchase_method"),
         "fundings": choices("funding"),
         "earliest": purchases.earliest_deadline(settings, clock.now()),
+        # accelerated (a demo or a test), a working day lasts seconds: the deadline takes seconds
+        "deadline_step": 1 if settings.accelerator > 1 else 60,
     }
 
 

@@ -79,7 +79,17 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def server(sqlite_demo_template: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:  # noqa: F811
+def server_env() -> dict[str, str]:
+    """More settings for the module's app (a module overrides this fixture to shorten a period)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def server(
+    sqlite_demo_template: Any,  # noqa: F811
+    tmp_path_factory: pytest.TempPathFactory,
+    server_env: dict[str, str],
+) -> Iterator[Server]:
     """The real app (``market serve``) on a copy of the demo database, a day passing per second."""
     var_dir = tmp_path_factory.mktemp("browser-app")
     database = var_dir / "market.db"
@@ -94,6 +104,7 @@ def server(sqlite_demo_template: Any, tmp_path_factory: pytest.TempPathFactory) 
         "MARKET_ACCELERATOR": "86400",
         "MARKET_ARGON2_PROFILE": "fast",
         "MARKET_BASE_URL": f"http://127.0.0.1:{port}",
+        **server_env,
     }
     log = (var_dir / "server.log").open("w")
     market = Path(sys.executable).with_name("market")
