@@ -94,6 +94,7 @@ class AuthController(Controller):
             data.password,
             ip=client_ip(request),
             user_agent=request.headers.get("user-agent"),
+            first_in_unit=True,
         )
         # failures are answered, not raised, so that the attempt is committed and counted
         refused = login_refusal(outcome, settings)

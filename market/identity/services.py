@@ -273,15 +273,24 @@ async def login_wait(session: AsyncSession, settings: Settings, username: str, i
 
 
 async def login(
-    session: AsyncSession, settings: Settings, username: str, password: str, *, ip: str | None, user_agent: str | None
+    session: AsyncSession,
+    settings: Settings,
+    username: str,
+    password: str,
+    *,
+    ip: str | None,
+    user_agent: str | None,
+    first_in_unit: bool = False,
 ) -> LoginOutcome:
     """Check the password, throttled per (username, address) and per address; on success open
     a session. The password is verified in a worker thread (market.identity.passwords).
 
     The outcome is returned, not raised, so that the caller commits the attempt either way.
-    Sign-in is the first thing of its unit of work: what was read is let go before the hash is
-    verified (the transaction ends, nothing having been written), so that no database connection
-    — and on SQLite not the write lock either — is held while sign-ins queue for the hashers.
+    When sign-in is the first thing of its unit of work (``first_in_unit``: the sign-in forms and
+    API), what was read is let go before the hash is verified (the transaction ends, nothing having
+    been written), so that no database connection — and on SQLite not the write lock either — is
+    held while sign-ins queue for the hashers. A caller that has written before (a registration
+    signing its new user in) keeps its transaction: ending it would undo what it wrote.
     """
     name = canonical_username(username)[:64]
     wait = await login_wait(session, settings, name, ip)
@@ -293,7 +302,7 @@ async def login(
         )
     ).first()
     user_id, stored_hash = (found[0], found[1]) if found else (None, None)
-    if not (session.new or session.dirty or session.deleted):
+    if first_in_unit:
         await session.rollback()  # only reads so far: the connection goes back to the pool
     valid = await verify_password(stored_hash, password, settings.argon2_profile, settings.hash_concurrency)
     row = (

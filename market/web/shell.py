@@ -71,7 +71,13 @@ async def login_submit(request: Request[Any, Any, Any], db: DbSession, settings:
     async with refusal(db, "login.html", again, form=form):
         data = parse(LoginIn, form)
     outcome = await identity.login(
-        db, settings, data.username, data.password, ip=client_ip(request), user_agent=request.headers.get("user-agent")
+        db,
+        settings,
+        data.username,
+        data.password,
+        ip=client_ip(request),
+        user_agent=request.headers.get("user-agent"),
+        first_in_unit=True,
     )
     refused = login_refusal(outcome, settings)
     if refused is not None:
