@@ -158,6 +158,13 @@ class Purchase(SQLModel, table=True):
     created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)
 
+    @property
+    def effective_status(self) -> str:
+        """The status as of now, as reads show it (:func:`bidding.rules.effective_status`)."""
+        from bidding.rules import Timing, effective_status  # rules builds on these models
+
+        return effective_status(Timing(status=self.status, bid_deadline=self.bid_deadline), clock.now())
+
 
 class PurchaseAvoid(SQLModel, table=True):
     """Firms the owner must avoid (回避单位) for this purchase."""

@@ -31,7 +31,6 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from bidding import timeline as bidding_timeline
 from bidding.models import Bid, BidStatus, Method, Purchase, PurchaseStatus, Question, Selection, SelectionStatus
 from invoices import contracts as contracts_service
 from invoices.models import Contract, Payment
@@ -298,7 +297,6 @@ async def load(
     session: AsyncSession, settings: Settings, since: datetime | None, *, limit: int, offset: int
 ) -> tuple[list[Process], int]:
     """The published purchases changed at or after ``since`` (oldest change first), one page."""
-    await bidding_timeline.apply_due_now(session, settings)
     query = select(Purchase).where(col(Purchase.status) != PurchaseStatus.draft, col(Purchase.ref).is_not(None))
     if since is not None:
         changed_contract = select(col(Contract.purchase_id)).where(col(Contract.updated_at) >= since)
