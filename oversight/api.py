@@ -178,6 +178,7 @@ class FinanceController(Controller):
         "/export.csv",
         summary="Published purchases with award, contract, invoiced and paid amounts and flags (CSV, UTF-8 with BOM)",
         media_type=CSV_TYPE,
+        opt={"writes": True},  # an export is audited (who took the data)
     )
     async def export_csv(
         self, db: DbSession, actor: CurrentActor, settings: AppSettings, date_from: From = None, date_to: To = None
@@ -195,6 +196,7 @@ class FinanceController(Controller):
         "/export.xlsx",
         summary="The same as an Excel workbook, with a second sheet of every red flag explained",
         media_type=XLSX_TYPE,
+        opt={"writes": True},  # an export is audited (who took the data)
     )
     async def export_xlsx(
         self, db: DbSession, actor: CurrentActor, settings: AppSettings, date_from: From = None, date_to: To = None

@@ -32,8 +32,9 @@ async def provide_db(state: State, request: Request[Any, Any, Any]) -> AsyncGene
     (:func:`market.db.read_session_factory`) that is never committed: whatever it reads is the
     state as of now computed without writing, and a change it tried to make is an error. Any
     other request's session is committed once when the handler succeeds (redirects included),
-    rolled back when anything raises. Handlers and services never commit themselves."""
-    if request.method in SAFE_METHODS:
+    rolled back when anything raises. Handlers and services never commit themselves. A safe route
+    that must record something (an audited export) says so with ``opt={"writes": True}``."""
+    if request.method in SAFE_METHODS and not request.route_handler.opt.get("writes"):
         async with state.read_session_factory() as session:
             try:
                 yield session
