@@ -190,7 +190,6 @@ async def mine(
     offset: int,
     include_history: bool = False,
 ) -> tuple[list[tuple[Bid, Purchase]], int]:
-    await timeline.apply_due_now(session, settings)
     query = (
         select(Bid, Purchase)
         .join(Purchase, col(Purchase.id) == col(Bid.purchase_id))

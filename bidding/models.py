@@ -163,6 +163,13 @@ class Purchase(SQLModel, table=True):
     # it (bidding.changes): grows in commit order, so the open data feed pages by it without skipping
     change_seq: int = Field(default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"})
 
+    @property
+    def effective_status(self) -> str:
+        """The status as of now, as reads show it (:func:`bidding.rules.effective_status`)."""
+        from bidding.rules import Timing, effective_status  # rules builds on these models
+
+        return effective_status(Timing(status=self.status, bid_deadline=self.bid_deadline), clock.now())
+
 
 class PurchaseAvoid(SQLModel, table=True):
     """Firms the owner must avoid (回避单位) for this purchase."""

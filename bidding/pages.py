@@ -358,7 +358,13 @@ async def _my_bids_context(db: AsyncSession, settings: Settings, actor: Actor, p
 
 
 def _purchase_brief(p: Purchase) -> dict[str, Any]:
-    return {"id": p.id, "ref": p.ref, "title": p.title, "status": p.status, "explanation_due_at": p.explanation_due_at}
+    return {
+        "id": p.id,
+        "ref": p.ref,
+        "title": p.title,
+        "status": p.effective_status,
+        "explanation_due_at": p.explanation_due_at,
+    }
 
 
 @get("/workspace/bids", include_in_schema=False, guards=[provider_only])

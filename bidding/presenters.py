@@ -40,7 +40,7 @@ async def summaries(session: AsyncSession, rows: list[Purchase]) -> list[Purchas
             catalog_name=items.get(p.catalog_code, ""),
             budget_cap=p.budget_cap,
             method=p.method,
-            status=p.status,
+            status=p.effective_status,  # as of now, without writing (reads never apply due transitions)
             bid_deadline=p.bid_deadline,
             published_at=p.published_at,
         )

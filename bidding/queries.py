@@ -1,6 +1,7 @@
 """Reading purchases: the published and the owner's lists, the open purchases a provider may bid
-on, the counts of opened bids, and names for display. Lists apply what the time engine owes
-first, so that nobody reads a purchase in a state its deadlines have already ended."""
+on, the counts of opened bids, and names for display. Reads never write: a list shows each
+purchase as of now (:attr:`~bidding.models.Purchase.effective_status`, and the same rule in SQL
+for the status filter) without applying what the time engine owes — the worker does that."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from bidding import timeline
+from bidding import rules
 from bidding.models import Bid, BidStatus, Purchase, PurchaseAvoid, PurchaseStatus
 from listings.models import CatalogItem
 from listings.services import qualified
@@ -40,7 +41,11 @@ class PurchaseFilter:
 
 
 def _filtered(query: SelectOfScalar[Purchase], f: PurchaseFilter) -> SelectOfScalar[Purchase]:
-    if f.status:
+    if f.status == S.open:  # the effective status in SQL (bidding.rules.effective_status)
+        query = query.where(col(Purchase.status) == S.open, col(Purchase.bid_deadline) > clock.now())
+    elif f.status == rules.CLOSING:
+        query = query.where(col(Purchase.status) == S.open, col(Purchase.bid_deadline) <= clock.now())
+    elif f.status:
         query = query.where(col(Purchase.status) == f.status)
     if f.catalog_code:
         query = query.where(col(Purchase.catalog_code) == f.catalog_code)
@@ -94,7 +99,6 @@ async def list_published(
 ) -> tuple[list[Purchase], int]:
     """One page of the published purchases, newest first: by ``offset`` (numbered pages) or, to
     page deeply, after the position ``after`` (keyset on ``published_at``, id: no OFFSET)."""
-    await timeline.apply_due_now(session, settings)
     query = _filtered(select(Purchase).where(col(Purchase.status).in_(PUBLISHED)), f)
     if after is None:
         return await _page(
@@ -118,14 +122,12 @@ async def list_published(
 async def list_own(
     session: AsyncSession, actor: Actor, settings: Settings, f: PurchaseFilter, *, limit: int, offset: int
 ) -> tuple[list[Purchase], int]:
-    await timeline.apply_due_now(session, settings)
     query = _filtered(select(Purchase).where(col(Purchase.owner_id) == actor.org_id), f)
     return await _page(session, query, col(Purchase.created_at).desc(), col(Purchase.id), limit=limit, offset=offset)
 
 
 async def eligible_open(session: AsyncSession, actor: Actor, settings: Settings) -> list[Purchase]:
     """Open purchases this provider may bid on: qualified for the item, not on the avoid list."""
-    await timeline.apply_due_now(session, settings)
     now = clock.now()
     rows = list(
         await session.scalars(

@@ -128,6 +128,24 @@ def due_now(t: Timing, now: datetime) -> list[Transition]:
     return [transition for at, transition in due_transitions(t) if at <= now]
 
 
+CLOSING = "closing"  # a reading, not a stored status: the deadline has passed, the bids are not opened yet
+
+
+def effective_status(t: Timing, now: datetime) -> str:
+    """The status a read shows at ``now``, computed without writing (reads never apply due
+    transitions; the worker and state-changing requests do).
+
+    An open purchase whose bid deadline has passed reads as :data:`CLOSING` (bidding closed,
+    awaiting the opening) until the time engine has opened its bids: the opening checks the bids
+    and writes them to the audit trail, so a read can neither show them nor the outcome (evaluating
+    or failed) before it has happened. The later transitions (explanations, award) change nothing a
+    reader could act on before they are recorded, so those statuses read as stored.
+    """
+    if Transition.close in due_now(t, now):
+        return CLOSING
+    return str(t.status)
+
+
 # --- the validity of a bid at the opening ------------------------------------------------------
 
 

@@ -5,8 +5,8 @@ awaits and when (as Prozorro's chronograph does). Both halves of the engine are 
 so that they cannot disagree:
 
 * **scheduling** — :func:`schedule` persists the first due moment as ``next_check_at``, which the
-  worker's :func:`tick` and the request-time checks (:func:`refresh`, :func:`apply_due_now`)
-  look for;
+  worker's :func:`tick` and the state-changing requests' check (:func:`refresh`) look for
+  (reads never apply anything: they show :func:`bidding.rules.effective_status`);
 * **applying** — :func:`apply_due` applies exactly the entries of that list that are due, under
   the purchase's row lock, until none is.
 
@@ -53,7 +53,7 @@ from listings.models import CatalogItem
 from listings.services import qualified
 from market import audit, clock, events
 from market.actor import SYSTEM, Actor
-from market.db import is_postgres, unit_of_work
+from market.db import is_postgres, is_read_only, unit_of_work
 from market.errors import RuleViolation
 from market.i18n import gettext as _
 from market.settings import Settings
@@ -71,13 +71,12 @@ TICK_BATCH = 200
 
 
 async def lock(session: AsyncSession, purchase_id: uuid.UUID) -> Purchase | None:
-    """The purchase row, locked until the end of the transaction (bids and the close serialise here)."""
-    return await session.scalar(
-        select(Purchase)
-        .where(col(Purchase.id) == purchase_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    """The purchase row, locked until the end of the transaction (bids and the close serialise here).
+    A read session takes no lock (PostgreSQL refuses ``FOR UPDATE`` in a read-only transaction)."""
+    query = select(Purchase).where(col(Purchase.id) == purchase_id)
+    if not is_read_only(session):
+        query = query.with_for_update()
+    return await session.scalar(query.execution_options(populate_existing=True))
 
 
 def move(
@@ -161,7 +160,11 @@ async def schedule(session: AsyncSession, p: Purchase) -> None:
 
 
 async def refresh(session: AsyncSession, settings: Settings, p: Purchase, *, locked: bool = False) -> Purchase:
-    """Request-time enforcement: apply whatever is due before anyone acts on or reads the purchase."""
+    """Request-time enforcement: apply whatever is due before anyone acts on the purchase. Reads
+    never write: in a read session (a GET) the purchase is returned as stored, and what a reader
+    sees of the time that has passed is :attr:`~bidding.models.Purchase.effective_status`."""
+    if is_read_only(session):
+        return p
     now = clock.now()
     if p.next_check_at is None or clock.ensure_aware(p.next_check_at) > now:
         return p
@@ -185,23 +188,6 @@ async def apply_due(session: AsyncSession, settings: Settings, p: Purchase, now:
         applied.append(due[0])
     await schedule(session, p)
     return len(applied)
-
-
-async def apply_due_now(session: AsyncSession, settings: Settings, limit: int = 50) -> int:
-    """Request-time enforcement for lists: apply what is due on up to ``limit`` purchases."""
-    now = clock.now()
-    query = (
-        select(Purchase)
-        .where(col(Purchase.next_check_at).is_not(None), col(Purchase.next_check_at) <= now)
-        .order_by(col(Purchase.next_check_at))
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-        .execution_options(populate_existing=True)
-    )
-    applied = 0
-    for p in list(await session.scalars(query)):
-        applied += await apply_due(session, settings, p, now)
-    return applied
 
 
 async def tick(factory: async_sessionmaker[AsyncSession], settings: Settings, now: datetime) -> int:

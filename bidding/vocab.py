@@ -9,6 +9,7 @@ register(
     {
         "draft": N_("Draft"),
         "open": N_("Open for bids"),
+        "closing": N_("Bidding closed, awaiting opening"),
         "evaluating": N_("Evaluating"),
         "publicity": N_("Result in publicity"),
         "awarded": N_("Awarded"),

@@ -137,6 +137,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         the_engine = engine or dbmod.create_engine(settings.database_url)
         app.state.engine = the_engine
         app.state.session_factory = dbmod.session_factory(the_engine)
+        app.state.read_session_factory = dbmod.read_session_factory(the_engine)
         task = None
         if settings.run_worker_in_app:
             task = asyncio.create_task(run_loop(app.state.session_factory, settings, name="in-app"))
@@ -188,6 +189,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     if engine is not None:
         app.state.engine = engine
         app.state.session_factory = dbmod.session_factory(engine)
+        app.state.read_session_factory = dbmod.read_session_factory(engine)
     return app
 
 

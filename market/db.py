@@ -4,6 +4,10 @@
   (``sqlite`` → aiosqlite, ``postgresql`` → psycopg 3).
 * SQLite transactions start with ``BEGIN IMMEDIATE`` so that writers queue on the database lock
   instead of failing with "database is locked" halfway through; PostgreSQL uses row locks.
+* Read sessions (:func:`read_session_factory`, used by safe requests: GET and HEAD) never take
+  the write lock: on SQLite a plain deferred ``BEGIN`` with ``PRAGMA query_only`` (a reader goes on
+  answering while another process writes), on PostgreSQL ``SET TRANSACTION READ ONLY``; a write
+  in one is refused by the database.
 * :func:`unit_of_work` rolls back unless the block commits; the web layer commits once per
   request when the handler succeeds.
 * :class:`UTCDateTime` makes SQLite and PostgreSQL return the same aware UTC datetimes (the
@@ -39,6 +43,8 @@ NAMING_CONVENTION = {
 }
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
 metadata = SQLModel.metadata
+
+READ_ONLY = "market_read_only"  # the execution option and session mark of read sessions
 
 
 def one_of(column: str, values: Iterable[str]) -> str:
@@ -137,7 +143,23 @@ def prepare_sqlite(sync_engine: Engine) -> None:
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
+        if conn.get_execution_options().get(READ_ONLY):
+            conn.exec_driver_sql("BEGIN")  # deferred: a reader never waits for the write lock
+            conn.exec_driver_sql("PRAGMA query_only=ON")
+            conn.info[READ_ONLY] = True
+            return
+        if conn.info.pop(READ_ONLY, False):
+            conn.exec_driver_sql("PRAGMA query_only=OFF")
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def prepare_postgres(sync_engine: Engine) -> None:
+    """Read sessions' transactions are ``READ ONLY``: the server refuses any write in them."""
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        if conn.get_execution_options().get(READ_ONLY):
+            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
@@ -147,7 +169,9 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         engine = create_async_engine(target, echo=echo, poolclass=NullPool)
         prepare_sqlite(engine.sync_engine)
         return engine
-    return create_async_engine(target, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    engine = create_async_engine(target, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    prepare_postgres(engine.sync_engine)
+    return engine
 
 
 class MarketSession(Session):
@@ -160,6 +184,23 @@ class MarketSession(Session):
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=MarketSession)
+
+
+def read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for reads only (safe requests): read transactions that the database refuses to
+    write in, and that never wait for SQLite's write lock. Marked so that code which would apply
+    due transitions as it reads (see :func:`is_read_only`) leaves that to the worker."""
+    return async_sessionmaker(
+        engine.execution_options(**{READ_ONLY: True}),
+        expire_on_commit=False,
+        sync_session_class=MarketSession,
+        info={READ_ONLY: True},
+    )
+
+
+def is_read_only(session: AsyncSession) -> bool:
+    """Whether ``session`` is a read session (it must not change anything)."""
+    return bool(session.info.get(READ_ONLY))
 
 
 @contextlib.asynccontextmanager

@@ -182,6 +182,7 @@ class FinanceController(Controller):
         "/export.csv",
         summary="Published purchases with award, contract, invoiced and paid amounts and flags (CSV, UTF-8 with BOM)",
         media_type=csvout.MEDIA_TYPE,
+        opt={"writes": True},  # an export is audited (who took the data)
         responses={  # streamed: documented as the file it is
             200: ResponseSpec(
                 data_container=str,
@@ -203,6 +204,7 @@ class FinanceController(Controller):
         "/export.xlsx",
         summary="The same as an Excel workbook, with a second sheet of every red flag explained",
         media_type=XLSX_TYPE,
+        opt={"writes": True},  # an export is audited (who took the data)
     )
     async def export_xlsx(
         self, db: DbSession, actor: CurrentActor, settings: AppSettings, date_from: From = None, date_to: To = None

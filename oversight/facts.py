@@ -19,7 +19,6 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from bidding import timeline as bidding_timeline
 from bidding.models import (
     Bid,
     BidStatus,
@@ -88,7 +87,6 @@ async def load(session: AsyncSession, settings: Settings, period: Period = Perio
     """Every published purchase of the period with its opened bids, selection, upheld objections
     and contract, and every intermediary firm with its practitioners' keyed ID hashes and the
     linking data it held before (former legal representatives, phone numbers, practitioners)."""
-    await bidding_timeline.apply_due_now(session, settings)  # what the time engine owes is applied first
     now = clock.now()
     rows: list[Purchase] = list(
         await session.scalars(scoped(select(Purchase), period).order_by(col(Purchase.published_at), col(Purchase.ref)))

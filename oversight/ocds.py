@@ -34,7 +34,6 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from bidding import timeline as bidding_timeline
 from bidding.models import Bid, BidStatus, Method, Purchase, PurchaseStatus, Question, Selection, SelectionStatus
 from invoices import contracts as contracts_service
 from invoices.models import Contract, Payment
@@ -330,7 +329,6 @@ async def load(
     last change (``change_seq``, then id) after the position ``after``. A purchase that changes
     again while a harvester pages moves to the end of the feed: it is seen again, never skipped.
     Only the page is loaded (keyset on the ``(change_seq, id)`` index, never OFFSET)."""
-    await bidding_timeline.apply_due_now(session, settings)
     query = select(Purchase).where(col(Purchase.status) != PurchaseStatus.draft, col(Purchase.ref).is_not(None))
     if since is not None:
         changed_contract = select(col(Contract.purchase_id)).where(col(Contract.updated_at) >= since)

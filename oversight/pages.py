@@ -415,7 +415,7 @@ async def audit_verify_page(db: DbSession) -> Template:
     return Template("oversight/audit_verify.html", context={"result": await verify(db)})
 
 
-@get("/finance/audit/export.csv", include_in_schema=False, guards=[oversight])
+@get("/finance/audit/export.csv", include_in_schema=False, guards=[oversight], opt={"writes": True})  # audited
 async def audit_csv(
     db: DbSession,
     actor: CurrentActor,

@@ -13,6 +13,7 @@ from litestar.params import Parameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from market.actor import PUBLIC, Actor
+from market.audit.service import pending
 from market.identity.principal import Principal
 from market.settings import Network, Settings
 
@@ -20,9 +21,30 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _UNSET = object()
 
 
-async def provide_db(state: State) -> AsyncGenerator[AsyncSession, None]:
-    """One session per request, committed once when the handler succeeds (redirects included),
-    rolled back when anything raises. Handlers and services never commit themselves."""
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class WriteInRead(RuntimeError):
+    """A safe request (GET, HEAD) tried to change something: reads never write (a bug, loudly)."""
+
+
+async def provide_db(state: State, request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSession, None]:
+    """One session per request. A safe request (GET, HEAD) reads in a read transaction
+    (:func:`market.db.read_session_factory`) that is never committed: whatever it reads is the
+    state as of now computed without writing, and a change it tried to make is an error. Any
+    other request's session is committed once when the handler succeeds (redirects included),
+    rolled back when anything raises. Handlers and services never commit themselves. A safe route
+    that must record something (an audited export) says so with ``opt={"writes": True}``."""
+    if request.method in SAFE_METHODS and not request.route_handler.opt.get("writes"):
+        async with state.read_session_factory() as session:
+            try:
+                yield session
+            finally:
+                dirty = bool(session.new or session.dirty or session.deleted or pending(session))
+                await session.rollback()
+            if dirty:
+                raise WriteInRead(f"{request.method} {request.url.path} tried to write in a read-only request")
+        return
     async with state.session_factory() as session:
         try:
             yield session

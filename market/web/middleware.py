@@ -107,7 +107,7 @@ class PlatformMiddleware:
         session_token = cookies.get(SESSION_COOKIE)
         principal = None
         if bearer or session_token:
-            async with litestar_app.state.session_factory() as session:
+            async with litestar_app.state.read_session_factory() as session:  # reads only
                 principal = await identity.principal_for_token(
                     session, bearer or session_token or "", via_cookie=bearer is None
                 )

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from bidding import timeline
 from market import clock
 from market.settings import Settings
 from tests.integration.helpers import make_catalog_item, owner, provider, purchase_body
@@ -54,6 +55,11 @@ class World:
 
     def past_deadline(self, purchase: dict[str, Any], seconds: float = 1) -> None:
         clock.freeze(datetime.fromisoformat(purchase["bid_deadline"]) + timedelta(seconds=seconds))
+
+    async def tick(self) -> int:
+        """One round of the worker's time engine (reads never apply due transitions: only the
+        worker and state-changing requests do)."""
+        return await timeline.tick(self.factory, self.settings, clock.now())
 
 
 async def make_world(client: httpx.AsyncClient, factory: Any, settings: Settings, providers: int = 4) -> World:

@@ -31,6 +31,7 @@ async def opened_purchase(w, bids: int = 3) -> dict:
     for i in range(bids):
         assert (await w.bid(p["id"], i, f"{40000 + 1000 * i}")).status_code == 201
     w.past_deadline(p)
+    await w.tick()
     assert (await w.client.get(f"/api/v1/purchases/{p['id']}")).json()["status"] == "evaluating"
     return p
 

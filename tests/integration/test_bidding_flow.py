@@ -38,6 +38,7 @@ async def test_random_purchase_from_draft_to_award(client, factory, settings):
         doc = await client.get(f"/api/v1/bids/{receipts[0]['id']}/document", headers=w.providers[0][0])
         assert doc.status_code == 200 and hashlib.sha256(doc.content).hexdigest() == receipts[0]["digest"]
         w.past_deadline(p)
+        await w.tick()
         opened = await client.get(f"/api/v1/purchases/{p['id']}/bids", headers=w.owner)
         assert opened.status_code == 200, opened.text
         assert opened.json()["total"] == 3

@@ -66,6 +66,7 @@ async def test_each_bidder_sees_its_outcome(client, factory, settings):
     )
     assert r.status_code == 200
     w.past_deadline(drawn)
+    await w.tick()
     r = await client.post(f"/api/v1/purchases/{drawn['id']}/select", headers=w.owner, json={})
     assert r.status_code == 200, r.text
     winner = r.json()["winner_bid_id"]
@@ -127,6 +128,7 @@ async def test_the_receipt_pdf_is_for_the_bidder_only(client, factory, settings,
         assert assert_problem(await client.get(url, headers=headers), 404)["title"] == unknown["title"]
     assert_problem(await client.get(url), 401)
     w.past_deadline(p)
+    await w.tick()
     for headers in (w.providers[1][0], w.owner, admin, finance):
         assert_problem(await client.get(url, headers=headers), 404)
     assert (await client.get(url, headers=w.providers[0][0])).status_code == 200

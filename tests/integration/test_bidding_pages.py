@@ -86,6 +86,7 @@ async def test_owner_provider_and_operator_work_through_the_pages(client, factor
     assert "已撤回" in (await client.get("/workspace/bids", headers=w.providers[3][0])).text
     # the deadline passes: the owner sees the opened bids and runs the selection
     clock.freeze(earliest_deadline(settings, clock.now()) + timedelta(seconds=40))
+    await w.tick()  # the worker opens the bids (reads never apply due transitions)
     page = await client.get(manage, headers=w.owner)
     assert "云南第1环境咨询有限公司" in page.text and "¥40,000.00" in page.text
     assert "云南第1环境咨询有限公司" in (await client.get(manage, headers=admin)).text

@@ -210,6 +210,7 @@ async def test_explanation_selection_objection_decision_and_republish_forms(clie
     for i, price in enumerate(["42000", "43000"]):
         assert (await w.bid(direct["id"], i, price)).status_code == 201
     w.past_deadline(empty)
+    await w.tick()
     # the explanation of the abnormally low price
     firm = w.providers[0][0]
     explain_api, explain_page = f"/api/v1/bids/{bids[0]}/explanation", f"/workspace/bids/{bids[0]}/explanation"

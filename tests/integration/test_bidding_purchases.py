@@ -152,10 +152,11 @@ async def test_public_list_filters_and_request_time_deadline(client, factory, se
     assert (await client.get(f"/api/v1/purchases?owner_id={w.owner_id}&catalog_code={CODE}")).json()["total"] == 2
     mine = (await client.get("/api/v1/purchases/mine", headers=w.owner)).json()
     assert mine["total"] == 3
-    # no worker runs: the deadline is enforced when the purchase is read
+    # reads never apply due transitions: the worker (here one tick) opens the bids
     for i, price in enumerate(["40000", "41000", "42000"]):
         assert (await w.bid(first["id"], i, price)).status_code == 201
     w.past_deadline(first)
+    await w.tick()
     assert (await client.get("/api/v1/purchases?status=evaluating")).json()["total"] == 1
     assert (await client.get(f"/api/v1/purchases/{first['id']}")).json()["status"] == "evaluating"
     # the other one had no bids at all: it failed at its deadline
@@ -168,6 +169,7 @@ async def test_failed_purchase_is_republished_as_a_linked_round(client, factory,
     assert (await w.bid(p["id"], 0, "40000")).status_code == 201
     assert (await w.bid(p["id"], 1, "41000")).status_code == 201
     w.past_deadline(p)
+    await w.tick()
     failed = (await client.get(f"/api/v1/purchases/{p['id']}")).json()
     assert failed["status"] == "failed" and failed["fail_reason"] == "too_few_valid_bids"
     assert failed["valid_bid_count"] == 2
@@ -226,6 +228,7 @@ async def test_clarifications_keep_the_asker_anonymous(client, factory, settings
         assert "是否需要驻场？" in html and "云南第1环境咨询有限公司" not in html
     # questions close with the bidding
     w.past_deadline(p)
+    await w.tick()
     assert_problem(
         await client.post(
             f"/api/v1/purchases/{p['id']}/questions", headers=asker[0], json={"question": "截止后还能问吗？"}

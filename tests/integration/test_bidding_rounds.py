@@ -31,6 +31,7 @@ async def opened(w, prices: list[str], **terms) -> dict:
         r = await w.bid(p["id"], i, price)
         assert r.status_code == 201, r.text
     w.past_deadline(p)
+    await w.tick()
     return (await w.client.get(f"/api/v1/purchases/{p['id']}")).json()
 
 
@@ -77,6 +78,7 @@ async def test_the_draw_secret_is_encrypted_until_published(client, factory, set
     for i in range(3):
         assert (await w.bid(p["id"], i, str(40000 + i * 1000))).status_code == 201
     w.past_deadline(p)
+    await w.tick()
     result = (await client.post(f"/api/v1/purchases/{p['id']}/select", headers=w.owner, json={})).json()
     # published as before, and it is the secret the commitment promised; the stored one is not it
     assert result["draw"]["secret"] == secret and result["draw"]["secret"] != stored

@@ -50,6 +50,7 @@ async def scored_world(client, factory, settings):
         assert r.status_code == 201, r.text
         bids.append(r.json()["id"])
     w.past_deadline(p)
+    await w.tick()
     detail = (await client.get(f"/api/v1/purchases/{p['id']}")).json()
     assert detail["status"] == "evaluating" and detail["marks_locked_at"] is None
     return w, detail, bids
@@ -288,6 +289,7 @@ async def test_abnormally_low_prices_are_checked_when_the_prices_open(client, fa
     for i, price in enumerate(["20000", "45000", "46000"]):
         assert (await w.bid(p["id"], i, price, note=NOTES[i])).status_code == 201
     w.past_deadline(p)
+    await w.tick()
     detail = (await client.get(f"/api/v1/purchases/{p['id']}", headers=w.owner)).json()
     assert detail["status"] == "evaluating" and detail["explanation_due_at"] is None
     ev = (await client.get(f"/api/v1/purchases/{p['id']}/evaluation", headers=w.owner)).json()

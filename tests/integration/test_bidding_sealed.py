@@ -123,6 +123,7 @@ async def test_nothing_about_bids_leaks_before_the_deadline(client, factory, set
 
     # after the deadline the owner, the operator and finance see the opened bids; others still do not
     w.past_deadline(p)
+    await w.tick()
     for headers in (w.owner, admin, finance):
         opened = await client.get(f"/api/v1/purchases/{p['id']}/bids", headers=headers)
         assert opened.status_code == 200 and opened.json()["total"] == 2, opened.text
@@ -149,6 +150,7 @@ async def test_a_cancelled_purchase_keeps_its_bids_sealed(client, factory, setti
     r = await client.post(f"/api/v1/purchases/{p['id']}/cancel", headers=w.owner, json={"reason": "项目取消，不再采购"})
     assert r.status_code == 200 and r.json()["status"] == "cancelled"
     w.past_deadline(p)
+    await w.tick()
     for headers in (w.owner, admin):
         assert (await client.get(f"/api/v1/purchases/{p['id']}/bids", headers=headers)).status_code == 403
         assert (await client.get(f"/api/v1/bids/{b.json()['id']}", headers=headers)).status_code == 404

@@ -48,6 +48,7 @@ async def opened(w, prices: list[str], **terms) -> dict:
         r = await w.bid(p["id"], i, price)
         assert r.status_code == 201, r.text
     w.past_deadline(p)
+    await w.tick()
     return (await w.client.get(f"/api/v1/purchases/{p['id']}")).json()
 
 
@@ -289,8 +290,9 @@ async def test_award_event_contract_link_and_the_audit_trail(client, factory, aw
     w = await make_world(client, factory, settings)
     p = await opened(w, ["40000", "41000", "42000"])
     result = (await run_selection(w, p)).json()
-    # no worker: the end of publicity is enforced when the purchase is read
+    # the end of publicity: the worker awards (reads never apply due transitions)
     clock.advance(timedelta(seconds=5))
+    await w.tick()
     assert (await client.get(f"/api/v1/purchases/{p['id']}")).json()["status"] == "awarded"
     (event,) = awards
     assert {f.name for f in dataclasses.fields(event)} == {

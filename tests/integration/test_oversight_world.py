@@ -112,6 +112,7 @@ class TestSealedUntilTheDeadline:
 
         # after the deadline the opened bids count, and the signs of collusion show
         w.past_deadline(p)
+        await w.tick()
         flags = (await client.get("/api/v1/finance/flags", headers=finance)).json()
         codes = {(f["code"], f["subject"]["ref"]) for f in flags["items"]}
         assert {("identical_prices", p["ref"]), ("linked_bidders", p["ref"])} <= codes, codes

@@ -143,3 +143,21 @@ def test_amounts_fit_numeric_14_2():
     assert rules.amount_in_range(Decimal("999999999999.99"))
     assert not rules.amount_in_range(Decimal("1000000000000.00"))
     assert not rules.amount_in_range(Decimal("Infinity")) and not rules.amount_in_range(Decimal("NaN"))
+
+
+@given(TIMINGS, MOMENTS)
+def test_effective_status_is_closing_exactly_when_the_close_is_due(t: Timing, now: datetime) -> None:
+    """Reads show an open purchase past its deadline as closing (its bids still sealed) without
+    writing; every other status reads as stored until the worker records a transition."""
+    effective = rules.effective_status(t, now)
+    if t.status == S.open and t.bid_deadline <= now:
+        assert effective == rules.CLOSING
+    else:
+        assert effective == t.status
+    assert (effective == rules.CLOSING) == (Transition.close in rules.due_now(t, now))
+
+
+def test_effective_status_at_the_deadline() -> None:
+    t = Timing(status=S.open, bid_deadline=T0)
+    assert rules.effective_status(t, T0 - timedelta(microseconds=1)) == "open"
+    assert rules.effective_status(t, T0) == "closing"
