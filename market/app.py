@@ -51,6 +51,7 @@ from market.audit import anchors as audit_anchors
 from market.audit import api as audit_api
 from market.audit import pages as audit_pages
 from market.identity import api as identity_api
+from market.notify import delivery as notify_delivery
 from market.settings import Settings
 from market.web import pages, shell, templating
 from market.web.csrf import check_csrf
@@ -112,6 +113,7 @@ def wire(settings: Settings) -> None:
     worker.register("bidding", bidding_timeline.tick)
     worker.register("invoices.documents", invoices_documents.render_pending)
     worker.register("audit.anchors", audit_anchors.anchor_tick)
+    worker.register("notify.deliver", notify_delivery.deliver_tick)
 
 
 def demo_loaders() -> list[Callable[[AsyncSession, Settings], Awaitable[dict[str, Any]]]]:
