@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from bidding import draw, rules, timeline
+from bidding import draw, notifications, rules, timeline
 from bidding.models import Funding, Method, Purchase, PurchaseAvoid, PurchaseStatus
 from bidding.schemas import PurchaseCreate, PurchaseUpdate
 from listings import labels as _listings_labels  # noqa: F401  (the fee types' labels)
@@ -407,6 +407,7 @@ async def cancel(
     p.closed_at = clock.now()
     timeline.move(session, actor, p, S.cancelled, "cancelled", {"reason": reason})
     await timeline.schedule(session, p)
+    await notifications.result(session, p)
     return p
 
 

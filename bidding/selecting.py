@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from bidding import bids as bid_service
-from bidding import cancellation, draw, purchases, queries, rules, timeline
+from bidding import cancellation, draw, notifications, purchases, queries, rules, timeline
 from bidding.credit import credit_score
 from bidding.models import (
     Bid,
@@ -258,6 +258,7 @@ async def file_objection(
         objection.id,
         {"purchase_id": p.id, "selection_round": selection.round, "reason": reason},
     )
+    await notifications.objection_filed(session, p)
     await timeline.schedule(session, p)
     return objection
 
@@ -341,6 +342,7 @@ async def decide(
         objection.id,
         {"purchase_id": p.id, "decision": decision},
     )
+    await notifications.objection_decided(session, p, objection, _("upheld") if upheld else _("dismissed"))
     if upheld:
         await _overturn(session, settings, p, objection, now)
     else:

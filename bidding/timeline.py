@@ -31,7 +31,7 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
-from bidding import rules
+from bidding import notifications, rules
 from bidding import vocab as _vocab  # noqa: F401  (registers the labels of the coded values)
 from bidding.events import PurchaseAwarded
 from bidding.models import (
@@ -343,6 +343,7 @@ async def fail(session: AsyncSession, p: Purchase, reason: FailReason, data: dic
     p.explanation_due_at = None
     move(session, SYSTEM, p, S.failed, "failed", {"reason": reason, **data})
     await schedule(session, p)
+    await notifications.result(session, p)
 
 
 async def award(session: AsyncSession, settings: Settings, p: Purchase, now: datetime) -> None:
@@ -372,6 +373,7 @@ async def award(session: AsyncSession, settings: Settings, p: Purchase, now: dat
         },
     )
     await schedule(session, p)
+    await notifications.result(session, p, winner.provider_id)
     await events.emit(
         session,
         PurchaseAwarded(
