@@ -5,15 +5,20 @@ firm that filed them, cancellation requests to the operator."""
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
+from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select, union
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from bidding.models import Bid, BidStatus, Objection, Purchase, PurchaseStatus
-from market import notify
-from market.identity.models import OrgKind
+from bidding.models import Bid, BidStatus, Objection, Purchase, PurchaseAvoid, PurchaseStatus, Question
+from listings.services import qualified_providers
+from market import clock, notify
+from market.identity.models import Organization, OrgKind
+from market.settings import Settings
 from market.terms import N_
+from market.workdays import add_period
 
 KINDS = [
     notify.Kind(
@@ -30,7 +35,7 @@ KINDS = [
     ),
     notify.Kind(
         "bidding.failed",
-        N_("%(ref)s failed (流标)"),
+        N_("%(ref)s failed"),
         N_("Purchase %(ref)s “%(title)s” failed: there were not enough valid bids."),
         "provider",
     ),
@@ -48,7 +53,7 @@ KINDS = [
     ),
     notify.Kind(
         "bidding.failed_owner",
-        N_("%(ref)s failed (流标)"),
+        N_("%(ref)s failed"),
         N_("Your purchase %(ref)s “%(title)s” failed: there were not enough valid bids. You may publish it again."),
         "owner",
     ),
@@ -77,11 +82,40 @@ KINDS = [
         "admin",
     ),
 ]
+KINDS += [
+    notify.Kind(
+        "bidding.new_purchase",
+        N_("New purchase %(ref)s: %(item)s"),
+        N_(
+            "%(owner)s published %(ref)s “%(title)s” for %(item)s, which you are qualified for. Deadline: %(deadline)s."
+        ),
+        "provider",
+        subscription=True,
+    ),
+    notify.Kind(
+        "bidding.clarification_answered",
+        N_("Your question on %(ref)s was answered"),
+        N_("The owner answered your clarification question on %(ref)s “%(title)s”: %(answer)s"),
+        "provider",
+    ),
+    notify.Kind(
+        "bidding.deadline_tomorrow",
+        N_("Bids for %(ref)s close %(deadline)s"),
+        N_("The bidding deadline of %(ref)s “%(title)s” is %(deadline)s (one working day left)."),
+        "provider",
+    ),
+    notify.Kind(
+        "bidding.bids_ready",
+        N_("Bids of %(ref)s ready for selection"),
+        N_("The deadline of %(ref)s “%(title)s” has passed; %(valid)s valid bids wait for your selection."),
+        "owner",
+    ),
+]
 for _kind in KINDS:
     notify.register_kind(_kind)
 
 
-def _params(p: Purchase, **more: str) -> dict[str, str]:
+def _params(p: Purchase, **more: object) -> dict[str, object]:
     return {"ref": p.ref or "", "title": p.title, **more}
 
 
@@ -156,3 +190,84 @@ async def cancellation_requested(session: AsyncSession, p: Purchase, reason: str
         link="/admin/cancellations",
         to_org_kind=OrgKind.operator,
     )
+
+
+def _when(moment: datetime) -> str:
+    return clock.to_local(moment).strftime("%Y-%m-%d %H:%M")
+
+
+async def published(session: AsyncSession, p: Purchase, item_name: str) -> None:
+    """The new-purchase subscription: every firm qualified for the item (but those the purchase
+    avoids) hears of it, unless it turned the subscription off."""
+    avoid = set(
+        await session.scalars(select(col(PurchaseAvoid.provider_id)).where(col(PurchaseAvoid.purchase_id) == p.id))
+    )
+    firms = [f for f in await qualified_providers(session, p.catalog_code, clock.today_local()) if f not in avoid]
+    owner = await session.get(Organization, p.owner_id)
+    params = _params(p, item=item_name, owner=owner.name if owner else "", deadline=_when(p.bid_deadline))
+    for firm in firms:
+        await notify.send(
+            session, kind="bidding.new_purchase", params=params, link=f"/purchases/{p.id}", to_org_id=firm
+        )
+
+
+async def answered(session: AsyncSession, p: Purchase, q: Question) -> None:
+    await notify.send(
+        session,
+        kind="bidding.clarification_answered",
+        params=_params(p, answer=q.answer or ""),
+        link=f"/purchases/{p.id}",
+        to_org_id=q.asker_org_id,
+    )
+
+
+async def bids_ready(session: AsyncSession, p: Purchase, valid: int) -> None:
+    await notify.send(
+        session,
+        kind="bidding.bids_ready",
+        params=_params(p, valid=valid),
+        link=f"/workspace/purchases/{p.id}",
+        to_org_id=p.owner_id,
+    )
+
+
+async def reminders_tick(factory: async_sessionmaker[AsyncSession], settings: Settings, now: datetime) -> int:
+    """The worker job: one working day before an open purchase's deadline, remind the firms that
+    bid on it or asked about it (once each: a mark)."""
+    horizon = add_period(now, 1, settings.accelerator)
+    sent = 0
+    async with factory() as session:
+        due = list(
+            await session.scalars(
+                select(Purchase).where(
+                    col(Purchase.status) == PurchaseStatus.open,
+                    col(Purchase.bid_deadline) > now,
+                    col(Purchase.bid_deadline) <= horizon,
+                )
+            )
+        )
+        if not due:
+            return 0
+        ids = [p.id for p in due]
+        interested = union(
+            select(col(Bid.purchase_id), col(Bid.provider_id)).where(
+                col(Bid.purchase_id).in_(ids), col(Bid.status) == BidStatus.active
+            ),
+            select(col(Question.purchase_id), col(Question.asker_org_id)).where(col(Question.purchase_id).in_(ids)),
+        )
+        firms: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
+        for purchase_id, firm in (await session.execute(interested)).all():
+            firms[purchase_id].add(firm)
+        for p in due:
+            for firm in sorted(firms[p.id]):
+                if await notify.once(session, f"bidding.deadline:{p.id}:{p.bid_deadline.isoformat()}:{firm}"):
+                    await notify.send(
+                        session,
+                        kind="bidding.deadline_tomorrow",
+                        params=_params(p, deadline=_when(p.bid_deadline)),
+                        link=f"/purchases/{p.id}",
+                        to_org_id=firm,
+                    )
+                    sent += 1
+        await session.commit()
+    return sent

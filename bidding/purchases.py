@@ -366,7 +366,7 @@ async def publish(session: AsyncSession, actor: Actor, settings: Settings, purch
         raise RuleViolation(_("Only a draft can be published."))
     now = clock.now()
     avoid = await avoid_ids(session, p.id)
-    await check(session, settings, Terms.stored(p, avoid), at=now)  # the item may have changed, time has passed
+    item, _min = await check(session, settings, Terms.stored(p, avoid), at=now)  # the item may have changed
     p.ref = await next_ref(session, clock.to_local(now).year)
     secret = draw.new_secret()
     p.draw_secret, p.draw_commitment = secret, draw.commitment(secret)
@@ -380,6 +380,7 @@ async def publish(session: AsyncSession, actor: Actor, settings: Settings, purch
         {**_audited(p, avoid), "draw_commitment": p.draw_commitment, "round": p.round, "previous_id": p.previous_id},
     )
     await timeline.schedule(session, p)
+    await notifications.published(session, p, item.name)
     return p
 
 

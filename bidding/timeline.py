@@ -304,6 +304,7 @@ async def close(session: AsyncSession, settings: Settings, p: Purchase, now: dat
                 "explanation_due_at": p.explanation_due_at,
             },
         )
+    await notifications.bids_ready(session, p, len(valid))
 
 
 async def expire_explanations(session: AsyncSession, settings: Settings, p: Purchase, now: datetime) -> None:

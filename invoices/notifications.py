@@ -4,11 +4,20 @@ recorded."""
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from datetime import datetime, timedelta
 
-from invoices.models import Contract, Invoice
-from market import notify
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
+
+from invoices import rules
+from invoices.models import Contract, ContractStatus, Invoice
+from market import clock, notify
+from market.settings import Settings
 from market.terms import N_
+from market.workdays import SECONDS_PER_DAY, add_period
+
+PAYMENT_WARNING_DAYS = 5
 
 KINDS = [
     notify.Kind(
@@ -52,6 +61,26 @@ KINDS = [
         N_("Payment recorded on %(invoice)s"),
         N_("%(owner)s recorded a payment of ¥%(amount)s on invoice %(invoice)s (contract %(number)s)."),
         "provider",
+    ),
+]
+KINDS += [
+    notify.Kind(
+        "contracts.sign_tomorrow",
+        N_("Sign contract %(number)s by %(sign_by)s"),
+        N_("The signing deadline of contract %(number)s “%(title)s” is %(sign_by)s and you have not signed yet."),
+        "provider owner",
+    ),
+    notify.Kind(
+        "invoices.payment_due_soon",
+        N_("Payment due on contract %(number)s by %(due)s"),
+        N_("The payment term of contract %(number)s “%(title)s” ends %(due)s; ¥%(outstanding)s is still to pay."),
+        "owner",
+    ),
+    notify.Kind(
+        "invoices.payment_overdue",
+        N_("Payment overdue on contract %(number)s"),
+        N_("The payment term of contract %(number)s “%(title)s” ended %(due)s; ¥%(outstanding)s is unpaid."),
+        "owner",
     ),
 ]
 for _kind in KINDS:
@@ -123,3 +152,60 @@ async def payment_recorded(session: AsyncSession, contract: Contract, invoice: I
         link=f"/workspace/invoices/{invoice.id}",
         to_org_id=contract.provider_id,
     )
+
+
+def _when(moment: datetime) -> str:
+    return clock.to_local(moment).strftime("%Y-%m-%d %H:%M")
+
+
+async def reminders_tick(factory: async_sessionmaker[AsyncSession], settings: Settings, now: datetime) -> int:
+    """The worker job: a signing deadline one working day away (to each party that has not
+    signed), a payment term ending within 5 days, and one passed (to the owner); each once."""
+    sent = 0
+    horizon = add_period(now, 1, settings.accelerator)
+    warn = timedelta(seconds=PAYMENT_WARNING_DAYS * SECONDS_PER_DAY / settings.accelerator)
+    async with factory() as session:
+        unsigned = await session.scalars(
+            select(Contract).where(
+                col(Contract.status) == ContractStatus.draft,
+                col(Contract.sign_by) > now,
+                col(Contract.sign_by) <= horizon,
+            )
+        )
+        for contract in unsigned:
+            for side, org_id, signed_at in (
+                ("owner", contract.owner_id, contract.owner_signed_at),
+                ("provider", contract.provider_id, contract.provider_signed_at),
+            ):
+                if signed_at is None and await notify.once(session, f"contracts.sign:{contract.id}:{side}"):
+                    await notify.send(
+                        session,
+                        kind="contracts.sign_tomorrow",
+                        params=_params(contract, sign_by=_when(contract.sign_by)),
+                        link=_link(contract),
+                        to_org_id=org_id,
+                    )
+                    sent += 1
+        unpaid = await session.scalars(
+            select(Contract).where(
+                col(Contract.accepted_at).is_not(None),
+                col(Contract.paid_on).is_(None),
+            )
+        )
+        for contract in unpaid:
+            assert contract.accepted_at is not None
+            due = rules.payment_deadline(contract.accepted_at, contract.payment_days, settings.accelerator)
+            if due - now > warn:
+                continue
+            kind = "invoices.payment_overdue" if due < now else "invoices.payment_due_soon"
+            if await notify.once(session, f"{kind}:{contract.id}"):
+                await notify.send(
+                    session,
+                    kind=kind,
+                    params=_params(contract, due=_when(due), outstanding=contract.amount_current - contract.paid_total),
+                    link=_link(contract),
+                    to_org_id=contract.owner_id,
+                )
+                sent += 1
+        await session.commit()
+    return sent

@@ -5,25 +5,32 @@ decision."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
-from market import notify
-from market.identity.models import Organization, OrgKind
+from market import clock, notify
+from market.identity.models import Organization, OrgKind, OrgStatus
+from market.settings import Settings
 from market.terms import N_
+from market.workdays import add_period
+
+REVIEW_TARGET_WORKING_DAYS = 2
 
 KINDS = [
     notify.Kind(
         "listings.registration_approved",
         N_("Your registration is approved"),
         N_("The operator approved the registration of %(name)s. You can now use the platform."),
-        "provider",
+        "provider owner",
     ),
     notify.Kind(
         "listings.registration_rejected",
         N_("Your registration was rejected"),
         N_("The operator rejected the registration of %(name)s: %(reason)s. Correct it and submit it again."),
-        "provider",
+        "provider owner",
     ),
     notify.Kind(
         "listings.registration_to_review",
@@ -48,6 +55,14 @@ KINDS = [
         N_("Qualification rejected: %(qualification)s"),
         N_("The operator rejected your qualification “%(qualification)s”: %(reason)s"),
         "provider",
+    ),
+]
+KINDS += [
+    notify.Kind(
+        "listings.registration_overdue",
+        N_("Registration review overdue: %(name)s"),
+        N_("The registration of %(name)s has waited past the 2-working-day review target (due %(due)s)."),
+        "admin",
     ),
 ]
 for _kind in KINDS:
@@ -94,3 +109,30 @@ async def qualification_decided(
         link=f"/workspace/qualifications/{qualification_id}",
         to_org_id=provider_id,
     )
+
+
+async def overdue_tick(factory: async_sessionmaker[AsyncSession], settings: Settings, now: datetime) -> int:
+    """The worker job: a registration waiting past the review target is reported to the operator
+    once (per submission)."""
+    sent = 0
+    async with factory() as session:
+        pending = await session.scalars(
+            select(Organization)
+            .where(col(Organization.status) == OrgStatus.pending)
+            .order_by(col(Organization.updated_at))
+        )
+        for org in list(pending):
+            due = add_period(org.updated_at, REVIEW_TARGET_WORKING_DAYS, settings.accelerator)
+            if due >= now:
+                break  # oldest first: the rest are within the target
+            if await notify.once(session, f"listings.overdue:{org.id}:{due.isoformat()}"):
+                await notify.send(
+                    session,
+                    kind="listings.registration_overdue",
+                    params={"name": org.name, "due": clock.to_local(due).strftime("%Y-%m-%d %H:%M")},
+                    link=f"/admin/organizations/{org.id}",
+                    to_org_kind=OrgKind.operator,
+                )
+                sent += 1
+        await session.commit()
+    return sent

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bidding import api as bidding_api
 from bidding import demo as bidding_demo
+from bidding import notifications as bidding_notifications
 from bidding import pages as bidding_pages
 from bidding import timeline as bidding_timeline
 from bidding.cli import verify_draw
@@ -36,10 +37,12 @@ from invoices import api as invoices_api
 from invoices import contracts as invoices_contracts
 from invoices import demo as invoices_demo
 from invoices import documents as invoices_documents
+from invoices import notifications as invoices_notifications
 from invoices import pages as invoices_pages
 from invoices import ratings as invoices_ratings
 from listings import api as listings_api
 from listings import demo as listings_demo
+from listings import notifications as listings_notifications
 from listings import organizations as listings_orgs
 from listings import pages as listings_pages
 from listings import ratings as listings_ratings
@@ -51,7 +54,9 @@ from market.audit import anchors as audit_anchors
 from market.audit import api as audit_api
 from market.audit import pages as audit_pages
 from market.identity import api as identity_api
+from market.notify import api as notify_api
 from market.notify import delivery as notify_delivery
+from market.notify import pages as notify_pages
 from market.settings import Settings
 from market.web import pages, shell, templating
 from market.web.csrf import check_csrf
@@ -81,8 +86,24 @@ def template_dirs() -> list[Path]:
 
 # Every web module exports ``routes(settings)``; page modules also export ``NOTICES`` (what a
 # page says after a successful form) and ``WORKSPACE_TILES`` (links on each role's dashboard).
-API_MODULES: list[Any] = [identity_api, audit_api, listings_api, bidding_api, invoices_api, oversight_api]
-PAGE_MODULES: list[Any] = [shell, audit_pages, listings_pages, bidding_pages, invoices_pages, oversight_pages]
+API_MODULES: list[Any] = [
+    identity_api,
+    audit_api,
+    notify_api,
+    listings_api,
+    bidding_api,
+    invoices_api,
+    oversight_api,
+]
+PAGE_MODULES: list[Any] = [
+    shell,
+    audit_pages,
+    notify_pages,
+    listings_pages,
+    bidding_pages,
+    invoices_pages,
+    oversight_pages,
+]
 
 
 def route_handlers(settings: Settings) -> list[Any]:
@@ -113,6 +134,9 @@ def wire(settings: Settings) -> None:
     worker.register("bidding", bidding_timeline.tick)
     worker.register("invoices.documents", invoices_documents.render_pending)
     worker.register("audit.anchors", audit_anchors.anchor_tick)
+    worker.register("listings.notifications", listings_notifications.overdue_tick)
+    worker.register("bidding.notifications", bidding_notifications.reminders_tick)
+    worker.register("invoices.notifications", invoices_notifications.reminders_tick)
     worker.register("notify.deliver", notify_delivery.deliver_tick)
 
 

@@ -130,7 +130,7 @@ async def deliver_tick(factory: async_sessionmaker[AsyncSession], settings: Sett
                 await session.rollback()
                 break
             address, lang = await _recipient(session, row)
-            if not address:
+            if not address or "@" not in address:
                 row.email_status = EmailStatus.off
                 row.last_error = "no e-mail address"
                 await session.commit()
@@ -165,6 +165,8 @@ async def deliver_tick(factory: async_sessionmaker[AsyncSession], settings: Sett
                     row.next_attempt_at = now + backoff(row.attempts, settings.accelerator)
                 await session.commit()
                 log.warning("e-mail %s to %s failed (attempt %d): %s", row.id, address, row.attempts, exc)
+                if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+                    continue  # this address only: the others may go
                 break  # the server is down or refusing: try again later, not once per message
             row.email_status = EmailStatus.sent
             row.delivered_at = now

@@ -44,7 +44,7 @@ class Kind:
     name: str
     subject: str
     body: str
-    audience: str  # the role it is for (shown on the preferences page)
+    audience: str  # the roles it is for, space-separated (its line on their preferences page)
     subscription: bool = False
     email_default: bool = True
 
@@ -66,7 +66,7 @@ def kind_of(name: str) -> Kind | None:
 
 class _Params(dict[str, Any]):
     def __missing__(self, key: str) -> str:
-        return ""
+        return "…"
 
 
 def render(kind: str, params: Mapping[str, Any], lang: str | None = None) -> tuple[str, str]:
