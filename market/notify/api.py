@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Controller, get, post, put
-from litestar.params import QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from pydantic import BaseModel
 
 from market.identity.guards import signed_in
@@ -84,7 +84,7 @@ class NotificationsController(Controller):
         self,
         db: DbSession,
         actor: CurrentActor,
-        unread: bool = False,
+        unread: FromQuery[bool] = False,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> Page[NotificationOut]:
@@ -93,7 +93,7 @@ class NotificationsController(Controller):
         return Page[NotificationOut](items=[_out(i) for i in items], total=total, limit=limit, offset=offset)
 
     @post("/notifications/{notification_id:uuid}/read", summary="Mark one of my messages read", status_code=200)
-    async def read(self, db: DbSession, actor: CurrentActor, notification_id: uuid.UUID) -> NotificationOut:
+    async def read(self, db: DbSession, actor: CurrentActor, notification_id: FromPath[uuid.UUID]) -> NotificationOut:
         row = await inbox.mark_read(db, actor, notification_id)
         subject, body = render_row(row)
         return NotificationOut(
@@ -116,7 +116,7 @@ class NotificationsController(Controller):
         return await preferences_out(db, actor.user_id, actor.role)
 
     @put("/me/notification-preferences", summary="Change my language and e-mail choices")
-    async def put_preferences(self, db: DbSession, actor: CurrentActor, data: PreferencesIn) -> PreferencesOut:
+    async def put_preferences(self, db: DbSession, actor: CurrentActor, data: JSONBody[PreferencesIn]) -> PreferencesOut:
         assert actor.user_id is not None
         await inbox.save_preferences(
             db,

@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from litestar import Request, get, post
-from litestar.params import FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from market import i18n
@@ -51,7 +51,7 @@ async def inbox_page(
 
 
 @post("/notifications/{notification_id:uuid}/read", include_in_schema=False, guards=[signed_in], status_code=303)
-async def read_submit(db: DbSession, actor: CurrentActor, notification_id: uuid.UUID) -> Redirect:
+async def read_submit(db: DbSession, actor: CurrentActor, notification_id: FromPath[uuid.UUID]) -> Redirect:
     row = await inbox.mark_read(db, actor, notification_id)
     return redirect(row.link or "/notifications", done=None if row.link else "notification_read")
 

@@ -15,7 +15,7 @@ from sqlalchemy import update
 from market import clock, worker
 from market.clock import LOCAL_TZ
 from market.identity.models import Organization
-from tests.integration.helpers import account
+from tests.integration.helpers import account, browser, csrf
 from tests.integration.listings_helpers import ITEM, make_uscc, post_provider, registration
 from tests.integration.smtp_server import SmtpServer
 
@@ -36,11 +36,15 @@ def fast(settings, smtp):
 
 
 @pytest.fixture
-async def fast_client(fast, engine):
+def fast_app(fast, engine):
     from market.app import create_app
 
-    app = create_app(fast, engine=engine)
-    transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 50000))
+    return create_app(fast, engine=engine)
+
+
+@pytest.fixture
+async def fast_client(fast_app):
+    transport = httpx.ASGITransport(app=fast_app, client=("203.0.113.9", 50000))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c
 
@@ -61,7 +65,7 @@ async def _kinds(c: httpx.AsyncClient, headers: dict[str, str]) -> Counter[str]:
     return Counter(item["kind"] for item in body["items"])
 
 
-async def test_each_party_gets_its_messages_by_email_in_its_language(fast_client, factory, fast, smtp):
+async def test_each_party_gets_its_messages_by_email_in_its_language(fast_app, fast_client, factory, fast, smtp):
     c = fast_client
     clock.freeze(datetime(2026, 12, 1, 9, 0, tzinfo=LOCAL_TZ))
     admin = await account(c, factory, "admin", "ops")
@@ -102,6 +106,11 @@ async def test_each_party_gets_its_messages_by_email_in_its_language(fast_client
     boyuan = next(h for name, h in firms.values() if name == "boyuan")
     prefs = await _ok(await c.put("/api/v1/me/notification-preferences", headers=boyuan, json={"lang": "en"}))
     assert prefs["lang"] == "en" and any(k["kind"] == "bidding.won" for k in prefs["kinds"])
+    # one turns the new-purchase subscription off
+    hengxin = next(h for name, h in firms.values() if name == "hengxin")
+    off = {"kinds": [{"kind": "bidding.new_purchase", "enabled": False}]}
+    prefs = await _ok(await c.put("/api/v1/me/notification-preferences", headers=hengxin, json=off))
+    assert next(k for k in prefs["kinds"] if k["kind"] == "bidding.new_purchase")["enabled"] is False
 
     deadline = clock.now() + timedelta(seconds=30)
     created = await _ok(
@@ -132,7 +141,10 @@ async def test_each_party_gets_its_messages_by_email_in_its_language(fast_client
             ),
             201,
         )
-    clock.advance(timedelta(seconds=31))
+    clock.advance(timedelta(seconds=29.5))  # one (accelerated) working day before the deadline
+    await worker.run_once(factory, fast)
+    await worker.run_once(factory, fast)  # reminded once
+    clock.advance(timedelta(seconds=1.5))
     await worker.run_once(factory, fast)
     result = await _ok(await c.post(f"/api/v1/purchases/{pid}/select", headers=owner, json={}))
     winner_org = result["winner_provider_id"]
@@ -170,6 +182,7 @@ async def test_each_party_gets_its_messages_by_email_in_its_language(fast_client
     assert await _kinds(c, owner) == Counter(
         {
             "listings.registration_approved": 1,
+            "bidding.bids_ready": 1,
             "bidding.awarded_owner": 1,
             "contracts.to_sign_owner": 1,
             "contracts.delivery_submitted": 1,
@@ -177,7 +190,13 @@ async def test_each_party_gets_its_messages_by_email_in_its_language(fast_client
         }
     )
     for org_id, (name, headers) in firms.items():
-        common = {"listings.registration_approved": 1, "listings.qualification_approved": 1}
+        common = {
+            "listings.registration_approved": 1,
+            "listings.qualification_approved": 1,
+            "bidding.deadline_tomorrow": 1,
+        }
+        if name != "hengxin":  # who turned the subscription off
+            common["bidding.new_purchase"] = 1
         if org_id == winner_org:
             expected = {
                 **common,
@@ -192,17 +211,16 @@ async def test_each_party_gets_its_messages_by_email_in_its_language(fast_client
 
     # the e-mails: each once, in the recipient's language, with the link
     ids = [m["X-Market-Notification"] for m in smtp.inbox.messages]
-    assert len(ids) == len(set(ids)) == 7 + 5 + 3 * 2 + 4 + 2 * 1
+    inboxes = [admin, owner, *(h for _n, h in firms.values())]
+    assert len(ids) == len(set(ids)) == sum([sum((await _kinds(c, h)).values()) for h in inboxes])
     assert len(smtp.inbox.to("ops@gov.example")) == 7
     owner_mail = {m["Subject"] for m in smtp.inbox.to("jtj@firm.example")}
     assert f"{ref} 已成交" in owner_mail
     assert any(s.startswith("合同") and s.endswith("待您签署") for s in owner_mail)
     winner_mail = smtp.inbox.to(f"{winner_name}@firm.example")
-    payment = next(
-        m for m in winner_mail if m["X-Market-Notification"] and "YL" not in m["Subject"] and "FP" in m["Subject"]
-    )
-    body = payment.get_content()
-    assert f"{fast.base_url}/workspace/invoices/{invoice['id']}" in body
+    if winner_name != "boyuan":
+        payment = next(m for m in winner_mail if m["Subject"] == f"发票 {invoice['number']} 已登记付款")
+        assert f"{fast.base_url}/workspace/invoices/{invoice['id']}" in payment.get_content()
     english = {m["Subject"] for m in smtp.inbox.to("boyuan@firm.example")}
     assert "Your registration is approved" in english
     assert (f"You won {ref}" in english) == (winner_name == "boyuan")
@@ -210,16 +228,21 @@ async def test_each_party_gets_its_messages_by_email_in_its_language(fast_client
     chinese = {m["Subject"] for m in smtp.inbox.to("hengxin@firm.example")}
     assert "注册已通过审核" in chinese
 
-    # the winner's inbox page and header count; reading them
-    page_client = c
-    login = await page_client.post("/login", data={"username": winner_name, "password": "secret123"})
-    assert login.status_code == 303
-    html = (await page_client.get("/notifications")).text
-    assert "合同" in html and 'class="inbox"' in html
-    items = (await _ok(await c.get("/api/v1/notifications", headers=winner)))["items"]
-    first = items[0]["id"]
-    await _ok(await c.post(f"/api/v1/notifications/{first}/read", headers=winner))
-    # nobody else reads or marks it
-    assert (await c.post(f"/api/v1/notifications/{first}/read", headers=owner)).status_code == 404
-    marked = await _ok(await c.post("/api/v1/notifications/read-all", headers=winner))
-    assert marked["marked"] == len(items) - 1
+    # the winner's inbox page and header count; reading there and through the API
+    page = await browser(fast_app, winner_name)
+    try:
+        unread = sum((await _kinds(c, winner)).values())
+        html = (await page.get("/notifications")).text
+        assert '<span class="badge"' in html and f">{unread}</span>" in html
+        items = (await _ok(await c.get("/api/v1/notifications", headers=winner)))["items"]
+        first = items[0]["id"]
+        read = await page.post(f"/notifications/{first}/read", data={"csrf_token": csrf(page)})
+        assert read.status_code == 303 and read.headers["location"] == items[0]["link"]
+        # nobody else reads or marks it
+        assert (await c.post(f"/api/v1/notifications/{first}/read", headers=owner)).status_code == 404
+        marked = await _ok(await c.post("/api/v1/notifications/read-all", headers=winner))
+        assert marked["marked"] == len(items) - 1
+        html = (await page.get("/notifications")).text
+        assert 'class="badge"' not in html.split("</header>")[0]
+    finally:
+        await page.aclose()
