@@ -31,6 +31,7 @@ from bidding import demo as bidding_demo
 from bidding import notifications as bidding_notifications
 from bidding import pages as bidding_pages
 from bidding import timeline as bidding_timeline
+from bidding import todo as bidding_todo
 from bidding.cli import verify_draw
 from bidding.events import PurchaseAwarded
 from invoices import api as invoices_api
@@ -40,6 +41,7 @@ from invoices import documents as invoices_documents
 from invoices import notifications as invoices_notifications
 from invoices import pages as invoices_pages
 from invoices import ratings as invoices_ratings
+from invoices import todo as invoices_todo
 from listings import api as listings_api
 from listings import demo as listings_demo
 from listings import notifications as listings_notifications
@@ -47,9 +49,10 @@ from listings import organizations as listings_orgs
 from listings import pages as listings_pages
 from listings import ratings as listings_ratings
 from listings import storage as listings_storage
+from listings import todo as listings_todo
 from market import db as dbmod
 from market import demo as core_demo
-from market import events, worker
+from market import events, todo, worker
 from market.audit import anchors as audit_anchors
 from market.audit import api as audit_api
 from market.audit import pages as audit_pages
@@ -122,6 +125,14 @@ def workspace_tiles() -> list[pages.Tile]:
     for module in PAGE_MODULES:
         tiles.extend(tile for tile in getattr(module, "WORKSPACE_TILES", []) if tile not in tiles)
     return tiles
+
+
+# each package's to-do lists (``todo.TODO``: (role, query)), shown on the role's dashboard
+TODO_MODULES: list[Any] = [listings_todo, bidding_todo, invoices_todo]
+
+
+def workspace_todo() -> list[todo.Todo]:
+    return [entry for module in TODO_MODULES for entry in module.TODO]
 
 
 def wire(settings: Settings) -> None:
@@ -204,6 +215,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     app.state.settings = settings
     app.state.notices = notices()
     app.state.workspace_tiles = workspace_tiles()
+    app.state.workspace_todo = workspace_todo()
     if engine is not None:
         app.state.engine = engine
         app.state.session_factory = dbmod.session_factory(engine)

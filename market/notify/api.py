@@ -116,7 +116,9 @@ class NotificationsController(Controller):
         return await preferences_out(db, actor.user_id, actor.role)
 
     @put("/me/notification-preferences", summary="Change my language and e-mail choices")
-    async def put_preferences(self, db: DbSession, actor: CurrentActor, data: JSONBody[PreferencesIn]) -> PreferencesOut:
+    async def put_preferences(
+        self, db: DbSession, actor: CurrentActor, data: JSONBody[PreferencesIn]
+    ) -> PreferencesOut:
         assert actor.user_id is not None
         await inbox.save_preferences(
             db,
