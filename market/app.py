@@ -69,6 +69,7 @@ from market.web.problems import EXCEPTION_HANDLERS
 from market.worker import run_loop
 from oversight import api as oversight_api
 from oversight import demo as oversight_demo
+from oversight import notifications as oversight_notifications
 from oversight import pages as oversight_pages
 
 log = logging.getLogger("market")
@@ -148,6 +149,7 @@ def wire(settings: Settings) -> None:
     worker.register("listings.notifications", listings_notifications.overdue_tick)
     worker.register("bidding.notifications", bidding_notifications.reminders_tick)
     worker.register("invoices.notifications", invoices_notifications.reminders_tick)
+    worker.register("oversight.notifications", oversight_notifications.digest_tick)
     worker.register("notify.deliver", notify_delivery.deliver_tick)
 
 

@@ -6,6 +6,7 @@ and register what each kind says with :func:`register_kind`; :func:`send_email` 
 to a bare address; :func:`once` marks a time-based message as sent.
 """
 
+from market.notify.models import NotificationMark
 from market.notify.service import Kind, kinds, once, register_kind, render, send, send_email
 
-__all__ = ["Kind", "kinds", "once", "register_kind", "render", "send", "send_email"]
+__all__ = ["Kind", "NotificationMark", "kinds", "once", "register_kind", "render", "send", "send_email"]
