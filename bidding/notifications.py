@@ -74,6 +74,7 @@ KINDS = [
         N_("Your objection on %(ref)s was decided"),
         N_("Your objection to the result of %(ref)s “%(title)s” was %(outcome)s: %(decision)s"),
         "provider",
+        translated=("outcome",),
     ),
     notify.Kind(
         "bidding.cancellation_requested",

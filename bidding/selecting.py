@@ -35,6 +35,7 @@ from market.i18n import gettext as _
 from market.jsonutil import canonical
 from market.money import to_money
 from market.settings import Settings
+from market.terms import N_
 from market.workdays import add_period
 
 S = PurchaseStatus
@@ -342,7 +343,7 @@ async def decide(
         objection.id,
         {"purchase_id": p.id, "decision": decision},
     )
-    await notifications.objection_decided(session, p, objection, _("upheld") if upheld else _("dismissed"))
+    await notifications.objection_decided(session, p, objection, N_("upheld") if upheld else N_("dismissed"))
     if upheld:
         await _overturn(session, settings, p, objection, now)
     else:

@@ -47,6 +47,7 @@ class Kind:
     audience: str  # the roles it is for, space-separated (its line on their preferences page)
     subscription: bool = False
     email_default: bool = True
+    translated: tuple[str, ...] = ()  # params that are msgids, translated with the message
 
 
 _kinds: dict[str, Kind] = {}
@@ -76,6 +77,9 @@ def render(kind: str, params: Mapping[str, Any], lang: str | None = None) -> tup
     values = _Params(params)
     if found is None:
         return kind, ""
+    for name in found.translated:
+        if name in values:
+            values[name] = translations.gettext(str(values[name]))
     return translations.gettext(found.subject) % values, translations.gettext(found.body) % values
 
 
