@@ -126,6 +126,7 @@ class NotificationsController(Controller):
             lang=data.lang,
             email={k.kind: k.email for k in data.kinds if k.email is not None},
             enabled={k.kind: k.enabled for k in data.kinds if k.enabled is not None},
+            named=[k.kind for k in data.kinds],
         )
         await db.flush()
         return await preferences_out(db, actor.user_id, actor.role)

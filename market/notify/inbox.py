@@ -4,6 +4,7 @@ marks only their own messages: another's is "not found"."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -126,12 +127,13 @@ async def save_preferences(
     lang: str | None,
     email: dict[str, bool],
     enabled: dict[str, bool] | None = None,
+    named: Collection[str] = (),
 ) -> None:
     """Save the language and the choices given (kinds not named keep theirs)."""
     assert actor.user_id is not None
     user_id = actor.user_id
     known = {k.name: k for k in kinds() if actor.role in k.audience.split()}
-    unknown = sorted(set(email) - set(known)) + sorted(set(enabled or {}) - set(known))
+    unknown = sorted((set(email) | set(enabled or {}) | set(named)) - set(known))
     if unknown:
         raise InvalidInput.field("kinds", _("Unknown kind of message: %(kind)s", kind=", ".join(unknown)))
     now = clock.now()

@@ -3,6 +3,7 @@ exactly once, in the recipient's language, and nothing lost while the server is 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -12,7 +13,7 @@ from sqlalchemy import func, select
 from market import clock, notify
 from market.identity.models import Organization, User
 from market.notify.delivery import backoff, deliver_tick, parse_smtp_url
-from market.notify.models import EmailStatus, Notification, NotificationSettings
+from market.notify.models import EmailStatus, Notification, NotificationPreference, NotificationSettings
 from market.terms import N_
 from tests.integration.helpers import make_user
 from tests.integration.smtp_server import SmtpServer
@@ -145,3 +146,28 @@ def test_smtp_url():
     assert parse_smtp_url("smtp://localhost").port == 25
     with pytest.raises(ValueError):
         parse_smtp_url("http://x")
+
+
+@pytest.mark.postgres_only
+async def test_two_workers_never_send_one_message_twice(factory, settings, smtp):
+    users = [await _user(factory, f"firm{i}", f"firm{i}@example.org") for i in range(6)]
+    async with factory() as session:
+        for user in users:
+            await notify.send(session, kind="test.hello", params={"ref": "CG-9", "n": 9}, to_user_ids=[user.id])
+        await session.commit()
+    with_smtp = settings.with_(smtp_url=smtp.url)
+    done = await asyncio.gather(*(deliver_tick(factory, with_smtp, clock.now()) for _ in range(3)))
+    assert sum(done) == 6
+    ids = [m["X-Market-Notification"] for m in smtp.inbox.messages]
+    assert len(ids) == len(set(ids)) == 6
+
+
+async def test_email_off_keeps_the_message_in_site_only(factory, settings, smtp):
+    user = await _user(factory, "zhao", "zhao@example.org")
+    async with factory() as session:
+        session.add(NotificationPreference(user_id=user.id, kind="test.hello", email=False))
+        await notify.send(session, kind="test.hello", params={"ref": "CG-5", "n": 5}, to_user_ids=[user.id])
+        await session.commit()
+    assert await deliver_tick(factory, settings.with_(smtp_url=smtp.url), clock.now()) == 0
+    [row] = await _rows(factory)
+    assert row.email_status == EmailStatus.off and smtp.inbox.messages == []
