@@ -682,6 +682,7 @@ async def resubmit(session: AsyncSession, actor: Actor, org_id: uuid.UUID) -> Or
     previous = org.status_reason
     org.status, org.status_reason = OrgStatus.pending, None
     _decided(session, actor, org, "resubmitted", OrgStatus.rejected, previous_reason=previous)
+    await notifications.registration_filed(session, org)
     return org
 
 

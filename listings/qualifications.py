@@ -220,6 +220,9 @@ async def update_qualification(
             "after": values | {"catalog_codes": [i.code for i in items], "document": document},
         },
     )
+    await notifications.qualification_filed(
+        session, await provider_org(session, qualification.provider_id), qualification.name
+    )
     return qualification
 
 
