@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
+from market import clock
 from market.identity.models import User
 from market.notify.models import Notification
+from oversight.notifications import digest_tick
 from tests.integration.bidding_world import ACCELERATOR, make_world
 from tests.integration.helpers import account, assert_problem
 
@@ -113,3 +116,14 @@ async def test_cancellation_request_and_approval(client, factory, settings):
         async with factory() as session:
             bidders[(await session.get(User, n.user_id)).org_id] += 1
     assert set(bidders) == {org for _h, org in w.providers[:3]} and set(bidders.values()) == {1}
+
+    # the finance bureau's daily digest names the new high red flag (cancelled after opening), once
+    finance = await account(client, factory, "finance", "czj")
+    assert await digest_tick(factory, settings, clock.now()) == 1
+    assert await digest_tick(factory, settings, clock.now()) == 0  # once a day
+    [digest] = (await client.get("/api/v1/notifications", headers=finance)).json()["items"]
+    assert digest["kind"] == "oversight.high_flags" and digest["subject"] == "1 个新的高风险预警"
+    assert p["ref"] in digest["body"] and digest["link"] == "/finance/flags?severity=high"
+    clock.advance(timedelta(days=1))
+    assert await digest_tick(factory, settings, clock.now()) == 0  # the next day: nothing new
+    assert len(await _sent(factory, kind="oversight.high_flags")) == 1
