@@ -31,7 +31,7 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
-from bidding import rules
+from bidding import notifications, rules
 from bidding import vocab as _vocab  # noqa: F401  (registers the labels of the coded values)
 from bidding.events import PurchaseAwarded
 from bidding.models import (
@@ -274,6 +274,7 @@ async def close(session: AsyncSession, settings: Settings, p: Purchase, now: dat
     if len(valid) < p.min_bids:
         await fail(session, p, FailReason.too_few_valid_bids, {"valid_bids": len(valid), "min_bids": p.min_bids})
         return
+    await notifications.bids_ready(session, p, len(valid))
     if p.method == Method.scored:
         return  # two envelopes: the prices open to the owner when the quality marks are locked
     flag_abnormal(session, settings, p, valid, now)
@@ -338,6 +339,7 @@ async def fail(session: AsyncSession, p: Purchase, reason: FailReason, data: dic
     p.explanation_due_at = None
     move(session, SYSTEM, p, S.failed, "failed", {"reason": reason, **data})
     await schedule(session, p)
+    await notifications.result(session, p)
 
 
 async def award(session: AsyncSession, settings: Settings, p: Purchase, now: datetime) -> None:
@@ -367,6 +369,7 @@ async def award(session: AsyncSession, settings: Settings, p: Purchase, now: dat
         },
     )
     await schedule(session, p)
+    await notifications.result(session, p, winner.provider_id)
     await events.emit(
         session,
         PurchaseAwarded(
