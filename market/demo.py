@@ -75,7 +75,8 @@ async def ensure_users(
         if await session.scalar(select(col(User.id)).where(col(User.username) == username)):
             continue
         await identity.create_user(
-            session, SYSTEM, settings, org, username=username, password=DEMO_PASSWORD, display_name=display_name
+            session, SYSTEM, settings, org, username=username, password=DEMO_PASSWORD, display_name=display_name,
+            operator_set=True,
         )
         created += 1
     return created
