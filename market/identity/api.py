@@ -51,6 +51,7 @@ def me_out(p: Principal) -> MeOut:
         role=p.role,
         org_id=p.org_id,
         org=OrgBrief(id=p.org_id, name=p.org_name, kind=p.org_kind, status=p.org_status),
+        org_role=p.org_role,
     )
 
 

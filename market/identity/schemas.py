@@ -28,6 +28,7 @@ class MeOut(Out):
     role: str
     org_id: uuid.UUID
     org: OrgBrief
+    org_role: str = "admin"  # within the organisation: admin | approver | clerk
 
 
 class LoginOut(Out):

@@ -9,7 +9,7 @@
 * ``forgot_attempts``: password-reset requests, counted per address for throttling.
 
 Revision ID: 0016
-Revises: 0015
+Revises: 0012, 0015
 Create Date: 2026-11-30 05:40:00
 """
 
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0015"
+down_revision = ("0012", "0015")  # also joins the notifications branch (0015) merged in
 branch_labels = None
 depends_on = None
 
