@@ -11,10 +11,10 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy import or_, select
 from sqlmodel import col
 
+from market import i18n
 from market.db import fetch_page
 from market.errors import DomainError, FieldError, NotAuthenticated, TooManyRequests
 from market.i18n import gettext as _
-from market import i18n
 from market.identity import accounts, services
 from market.identity.guards import admin_only, principal_of, signed_in
 from market.identity.models import Organization, OrgKind, OrgRole, OrgStatus, User
@@ -25,14 +25,14 @@ from market.identity.schemas import (
     ForgotOut,
     InviteIn,
     LoginIn,
-    MemberPatch,
-    PasswordChangeIn,
-    PasswordIn,
     LoginOut,
+    MemberPatch,
     MeOut,
     OrganizationCreate,
     OrganizationOut,
     OrgBrief,
+    PasswordChangeIn,
+    PasswordIn,
     SessionOut,
     UserOut,
 )

@@ -163,6 +163,7 @@ async def create_user(
     display_name: str | None = None,
     email: str | None = None,
     operator_set: bool = False,
+    org_role: OrgRole | None = None,
 ) -> User:
     """A user of ``org``, its administrator if it is the first. ``operator_set``: the password is
     set by the operator's own tools (CLI, demo), which the full policy does not bind."""
@@ -179,7 +180,7 @@ async def create_user(
         username=name,
         display_name=(display_name or name).strip(),
         password_hash=await hash_password(password, settings.argon2_profile, settings.hash_concurrency),
-        org_role=OrgRole.admin if first else OrgRole.approver,
+        org_role=org_role or (OrgRole.admin if first else OrgRole.approver),
         email=(email or (org.email if "@" in org.email else "")).strip().lower() or None,
     )
     session.add(user)
