@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from market import i18n
 from market.errors import InvalidInput
 from market.identity.services import check_password_strength, common_passwords
 
@@ -37,8 +38,12 @@ def test_strong_passwords_pass(password, username):
     ],
 )
 def test_weak_passwords_are_refused_naming_the_field(password, username, why):
-    with pytest.raises(InvalidInput) as refused:
-        check_password_strength(password, "new_password", username)
+    token = i18n.set_locale("en")
+    try:
+        with pytest.raises(InvalidInput) as refused:
+            check_password_strength(password, "new_password", username)
+    finally:
+        i18n.reset_locale(token)
     assert [e.field for e in refused.value.errors] == ["new_password"]
     message = refused.value.errors[0].message
     assert {"10": "10", "common": "common", "username": "username"}[why] in message
