@@ -123,7 +123,7 @@ async def test_a_clerk_drafts_only_an_approver_publishes_and_bids(client, factor
     assert r.status_code == 201, r.text  # a clerk drafts
     draft = r.json()
     refused = assert_problem(await client.post(f"/api/v1/purchases/{draft['id']}/publish", headers=clerk), 403)
-    assert "approver" in refused["title"]
+    assert "负责人" in refused["title"]  # only an approver
     page = await browser(app, "hbj-clerk", STRONG)
     try:
         manage = await page.get(f"/workspace/purchases/{draft['id']}")

@@ -51,7 +51,10 @@ async def _load(factory, settings) -> dict:
 async def test_demo_marketplace(client, factory, settings):
     first = await _load(factory, settings)
     assert first["catalog items created"] == len(CATALOG)
-    assert first["listings accounts created"] == len(ORGS["owners"]) + len(ORGS["providers"])
+    # and a clerk for one owner and one firm (listings.demo.DEMO_CLERKS)
+    assert first["listings accounts created"] == len(ORGS["owners"]) + len(ORGS["providers"]) + len(
+        listings_demo.DEMO_CLERKS
+    )
     today = clock.today_local()
     async with factory() as session:
         providers = {
