@@ -61,7 +61,9 @@ async def test_demo_marketplace(client, factory, settings):
             u.username: o
             for u, o in (
                 await session.execute(
-                    select(User, Organization).join(Organization).where(Organization.kind == "provider")
+                    select(User, Organization)
+                    .join(Organization)
+                    .where(Organization.kind == "provider", User.org_role == "admin")
                 )
             ).all()
         }
