@@ -27,7 +27,7 @@ from bidding import purchases, rules, scoring, timeline
 from bidding.models import Bid, BidStatus, Purchase, PurchaseAvoid, PurchaseStatus
 from listings.services import qualified
 from market import audit, clock
-from market.actor import Actor
+from market.actor import Actor, require_approver
 from market.db import new_id
 from market.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
 from market.i18n import format_datetime, format_money
@@ -63,6 +63,7 @@ async def submit(
     note: str = "",
 ) -> Bid:
     """Store a sealed bid (replacing the provider's active one) while the purchase is open."""
+    require_approver(actor)
     if actor.role != "provider" or actor.org_id is None:
         raise PermissionDenied(_("Only intermediary firms bid."))
     p = await purchases.get_purchase(session, settings, actor, purchase_id)
@@ -141,6 +142,7 @@ def content(bid: Bid, p: Purchase) -> str:
 
 
 async def withdraw(session: AsyncSession, actor: Actor, bid_id: uuid.UUID) -> Bid:
+    require_approver(actor)
     p = await timeline.lock(session, (await own_bid(session, actor, bid_id)).purchase_id)
     assert p is not None
     bid = await session.scalar(

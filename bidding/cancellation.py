@@ -23,7 +23,7 @@ from sqlmodel import col, select
 from bidding import notifications, purchases, rules, timeline
 from bidding.models import CancellationRequest, CancellationStatus, Purchase, PurchaseStatus
 from market import audit, clock
-from market.actor import Actor
+from market.actor import Actor, require_approver
 from market.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from market.i18n import gettext as _
 from market.settings import Settings
@@ -72,6 +72,7 @@ async def request(
     session: AsyncSession, actor: Actor, settings: Settings, purchase_id: uuid.UUID, reason: str
 ) -> CancellationRequest:
     """The owner asks the operator to cancel a purchase whose bids have been opened."""
+    require_approver(actor)
     p = await purchases.owned(session, settings, actor, purchase_id)  # locked: requests serialise here
     reason = rules.text(
         reason,

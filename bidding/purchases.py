@@ -26,7 +26,7 @@ from bidding.schemas import PurchaseCreate, PurchaseUpdate
 from listings import labels as _listings_labels  # noqa: F401  (the fee types' labels)
 from listings.models import CatalogItem
 from market import audit, clock, numbering
-from market.actor import Actor
+from market.actor import Actor, require_approver
 from market.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from market.i18n import format_datetime, format_money
 from market.i18n import gettext as _
@@ -362,6 +362,7 @@ async def next_ref(session: AsyncSession, year: int) -> str:
 
 async def publish(session: AsyncSession, actor: Actor, settings: Settings, purchase_id: uuid.UUID) -> Purchase:
     """Freeze the draft, number it, commit to the secret of its draw and open it for bids."""
+    require_approver(actor)
     p = await owned(session, settings, actor, purchase_id)
     if p.status != S.draft:
         raise RuleViolation(_("Only a draft can be published."))
@@ -389,6 +390,7 @@ async def publish(session: AsyncSession, actor: Actor, settings: Settings, purch
 async def cancel(
     session: AsyncSession, actor: Actor, settings: Settings, purchase_id: uuid.UUID, reason: str
 ) -> Purchase:
+    require_approver(actor)
     p = await owned(session, settings, actor, purchase_id)
     reason = rules.text(
         reason,
@@ -423,6 +425,7 @@ async def republish(
 ) -> Purchase:
     """A failed or cancelled purchase comes back as a new draft round linked to the old one (same
     terms, a new deadline); the owner may adjust it and publishes it."""
+    require_approver(actor)
     old = await owned(session, settings, actor, purchase_id)
     if old.status not in (S.failed, S.cancelled):
         raise RuleViolation(_("Only a failed or cancelled purchase can be republished."))

@@ -23,7 +23,7 @@ from sqlmodel import col, select
 from bidding import purchases, queries, rules, timeline
 from bidding.models import Bid, BidStatus, InvalidReason, Method, Purchase, PurchaseStatus, QualityMark
 from market import audit, clock
-from market.actor import Actor
+from market.actor import Actor, require_approver
 from market.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
 from market.i18n import gettext as _
 from market.settings import Settings
@@ -177,6 +177,7 @@ async def mark(
 
 async def lock(session: AsyncSession, actor: Actor, settings: Settings, purchase_id: uuid.UUID) -> Purchase:
     """Lock the marks for good, then open the prices: the abnormally low check runs now."""
+    require_approver(actor)
     p = await _markable(session, actor, settings, purchase_id)
     pool = list(
         await session.scalars(

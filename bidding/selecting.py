@@ -28,7 +28,7 @@ from bidding.models import (
     SelectionStatus,
 )
 from market import audit, clock
-from market.actor import SYSTEM, Actor
+from market.actor import SYSTEM, Actor, require_approver
 from market.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from market.i18n import format_datetime
 from market.i18n import gettext as _
@@ -83,6 +83,7 @@ async def select_winner(
     quality_marks: dict[str, int] | None = None,
 ) -> Selection:
     """The owner runs the selection; the method decides (SPEC §5 "Selection")."""
+    require_approver(actor)
     p = await purchases.owned(session, settings, actor, purchase_id)
     if reason is not None:  # a direct selection's written reason (the rules say how short it may be)
         reason = rules.text(reason, "reason", shortest=0, longest=MAX_REASON, too_short="") or None
@@ -133,6 +134,7 @@ async def run(
     data: dict[str, Any] | None = None,
 ) -> Selection:
     """Apply the method to ``bids`` with the committed secret, publish the result, start publicity."""
+    require_approver(actor)
     weights = (
         rules.Weights(p.weight_price or 0, p.weight_quality or 0, p.weight_credit or 0)
         if p.method == Method.scored

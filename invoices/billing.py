@@ -26,7 +26,7 @@ from invoices import bounds, notifications, rules
 from invoices.contracts import OVERSIGHT_ROLES, get_contract, require_side
 from invoices.models import Contract, Invoice, InvoiceKind, Payment
 from market import audit, clock, numbering
-from market.actor import Actor
+from market.actor import Actor, require_approver
 from market.errors import FieldError, InvalidInput, NotFound, RuleViolation
 from market.i18n import format_money
 from market.i18n import gettext as _
@@ -291,6 +291,7 @@ async def record_payment(
     paid_on: date,
     reference: str,
 ) -> Payment:
+    require_approver(actor)
     original, _contract = await get_invoice(session, actor, invoice_id)
     contract = await get_contract(session, actor, original.contract_id, lock=True)
     user_id = require_side(contract, actor, "owner")

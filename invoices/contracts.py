@@ -23,7 +23,7 @@ from bidding.events import PurchaseAwarded
 from invoices import bounds, notifications, rules
 from invoices.models import AgreementStatus, Contract, ContractAgreement, ContractStatus, Payment
 from market import audit, clock, numbering
-from market.actor import SYSTEM, Actor
+from market.actor import SYSTEM, Actor, require_approver
 from market.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from market.i18n import format_money
 from market.i18n import gettext as _
@@ -364,6 +364,7 @@ async def sign_contract(session: AsyncSession, actor: Actor, settings: Settings,
     """One party signs (user, time, address). The second signature makes the contract binding:
     its due date is fixed, it can no longer change (a database trigger refuses it) and its PDF is
     rendered after the commit."""
+    require_approver(actor)
     contract = await get_contract(session, actor, contract_id, lock=True)
     side = side_of(contract, actor)
     if side is None:
@@ -427,6 +428,7 @@ async def propose_agreement(
     extra_days: int = 0,
 ) -> ContractAgreement:
     """Either party proposes a supplementary agreement; it changes the terms once both have signed it."""
+    require_approver(actor)
     contract = await get_contract(session, actor, contract_id, lock=True)
     side = side_of(contract, actor)
     if side is None or actor.user_id is None or actor.org_id is None:
@@ -507,6 +509,7 @@ async def get_agreement(
 async def sign_agreement(
     session: AsyncSession, actor: Actor, settings: Settings, agreement_id: uuid.UUID
 ) -> ContractAgreement:
+    require_approver(actor)
     agreement, contract = await get_agreement(session, actor, agreement_id, lock=True)
     side = side_of(contract, actor)
     if side is None:

@@ -34,7 +34,7 @@ from market import audit, clock
 from market.actor import SYSTEM
 from market.demo import DEMO_PASSWORD, ensure_org, ensure_users
 from market.identity import services as identity
-from market.identity.models import Organization, OrgKind, OrgStatus
+from market.identity.models import Organization, OrgKind, OrgRole, OrgStatus
 from market.settings import Settings
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -219,6 +219,13 @@ async def _practitioners(
     return created
 
 
+# a second user, a clerk (经办), for one demo owner and one demo firm (issue 11.5)
+DEMO_CLERKS = {
+    "owner01": ("owner01-clerk", "交通局 项目办 经办 孙丽"),
+    "provider01": ("provider01-clerk", "杨建华事务所 经办 周敏"),
+}
+
+
 async def load(session: AsyncSession, settings: Settings) -> dict[str, Any]:
     items = await load_catalog(session)
     data = json.loads((DATA / "organizations.json").read_text(encoding="utf-8"))
@@ -226,6 +233,8 @@ async def load(session: AsyncSession, settings: Settings) -> dict[str, Any]:
     for spec in data["owners"]:
         org = await ensure_org(session, {**spec, "kind": OrgKind.owner, "status": OrgStatus.approved})
         accounts += await ensure_users(session, settings, org, [(spec["username"], spec["display_name"])])
+        if spec["username"] in DEMO_CLERKS:
+            accounts += await ensure_users(session, settings, org, [DEMO_CLERKS[spec["username"]]], OrgRole.clerk)
     for spec in data["providers"]:
         org, is_new = await ensure_provider(session, spec)
         if is_new and spec.get("reason"):
@@ -234,6 +243,8 @@ async def load(session: AsyncSession, settings: Settings) -> dict[str, Any]:
                 session, SYSTEM, f"organization.{org.status}", "organization", org.id, {"reason": spec["reason"]}
             )
         accounts += await ensure_users(session, settings, org, [(spec["username"], spec["display_name"])])
+        if spec["username"] in DEMO_CLERKS:
+            accounts += await ensure_users(session, settings, org, [DEMO_CLERKS[spec["username"]]], OrgRole.clerk)
         await _licence(session, settings, org)
         quals += await _qualifications(session, org, spec["qualifications"])
         staff += await _practitioners(session, settings, org, spec.get("practitioners", []))

@@ -231,7 +231,7 @@ async def registration_problems(session: AsyncSession, settings: Settings, data:
     uscc = problems.check(identity.normalize_uscc, data.uscc)
     problems.check(phone_number, data.phone)
     username = problems.check(identity.normalize_username, data.username)
-    problems.check(identity.check_password_strength, data.password)
+    problems.check(identity.check_password_strength, data.password, "password", data.username)
     if data.kind == OrgKind.provider:
         if data.licence is None:
             problems.add(
@@ -295,7 +295,14 @@ async def register(
         commitment_accepted=True,
     )
     user = await identity.create_user(
-        session, actor, settings, org, username=data.username, password=data.password, display_name=data.display_name
+        session,
+        actor,
+        settings,
+        org,
+        username=data.username,
+        password=data.password,
+        display_name=data.display_name,
+        email=data.email,
     )
     licence = None
     if data.licence is not None and data.kind == OrgKind.provider:

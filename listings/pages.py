@@ -311,6 +311,8 @@ async def _register(
         if licence_file is not None and licence_file.problem is not None:
             refused.append(licence_file.problem)
         _org, user = await organizations.register(db, actor, settings, data, client=client, refused=refused)
+    # the registration is kept before signing in: sign-in lets go of a transaction it sees only reading
+    await db.commit()
     outcome = await identity.login(
         db,
         settings,

@@ -57,6 +57,7 @@ from market.audit import anchors as audit_anchors
 from market.audit import api as audit_api
 from market.audit import pages as audit_pages
 from market.identity import api as identity_api
+from market.identity import pages as identity_pages
 from market.notify import api as notify_api
 from market.notify import delivery as notify_delivery
 from market.notify import pages as notify_pages
@@ -104,6 +105,7 @@ API_MODULES: list[Any] = [
 ]
 PAGE_MODULES: list[Any] = [
     shell,
+    identity_pages,
     audit_pages,
     notify_pages,
     listings_pages,

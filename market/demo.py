@@ -14,7 +14,7 @@ from sqlmodel import col
 
 from market.actor import SYSTEM
 from market.identity import services as identity
-from market.identity.models import Organization, OrgKind, OrgStatus, User
+from market.identity.models import Organization, OrgKind, OrgRole, OrgStatus, User
 from market.settings import Settings
 
 DEMO_PASSWORD = "demo2026"  # noqa: S105 - demo data only; printed in the README
@@ -68,14 +68,26 @@ async def ensure_org(session: AsyncSession, spec: dict[str, Any]) -> Organizatio
 
 
 async def ensure_users(
-    session: AsyncSession, settings: Settings, org: Organization, users: list[tuple[str, str]]
+    session: AsyncSession,
+    settings: Settings,
+    org: Organization,
+    users: list[tuple[str, str]],
+    org_role: OrgRole | None = None,
 ) -> int:
     created = 0
     for username, display_name in users:
         if await session.scalar(select(col(User.id)).where(col(User.username) == username)):
             continue
         await identity.create_user(
-            session, SYSTEM, settings, org, username=username, password=DEMO_PASSWORD, display_name=display_name
+            session,
+            SYSTEM,
+            settings,
+            org,
+            username=username,
+            password=DEMO_PASSWORD,
+            display_name=display_name,
+            operator_set=True,
+            org_role=org_role,
         )
         created += 1
     return created

@@ -5,27 +5,34 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.datastructures import Cookie
 from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy import or_, select
 from sqlmodel import col
 
+from market import i18n
 from market.db import fetch_page
 from market.errors import DomainError, FieldError, NotAuthenticated, TooManyRequests
 from market.i18n import gettext as _
-from market.identity import services
+from market.identity import accounts, services
 from market.identity.guards import admin_only, principal_of, signed_in
-from market.identity.models import Organization, OrgKind, OrgStatus, User
+from market.identity.models import Organization, OrgKind, OrgRole, OrgStatus, User
 from market.identity.principal import Principal
 from market.identity.schemas import (
     Created,
+    ForgotIn,
+    ForgotOut,
+    InviteIn,
     LoginIn,
     LoginOut,
+    MemberPatch,
     MeOut,
     OrganizationCreate,
     OrganizationOut,
     OrgBrief,
+    PasswordChangeIn,
+    PasswordIn,
     SessionOut,
     UserOut,
 )
@@ -44,6 +51,7 @@ def me_out(p: Principal) -> MeOut:
         role=p.role,
         org_id=p.org_id,
         org=OrgBrief(id=p.org_id, name=p.org_name, kind=p.org_kind, status=p.org_status),
+        org_role=p.org_role,
     )
 
 
@@ -197,9 +205,103 @@ class AdminOrganizationController(Controller):
     async def users(self, org_id: FromPath[uuid.UUID], db: DbSession) -> list[UserOut]:
         await services.get_organization(db, org_id)
         rows = await db.scalars(select(User).where(col(User.org_id) == org_id).order_by(col(User.created_at)))
-        return [UserOut.model_validate(u) for u in rows]
+        return [user_out(u) for u in rows]
+
+
+def user_out(user: User) -> UserOut:
+    return UserOut.model_validate(user).model_copy(update={"invited": not user.password_hash})
+
+
+def forgot_answer() -> str:
+    return _(
+        "If an account has this address, a link to reset its password is on its way. It works once, for 30 minutes."
+    )
+
+
+class AccountController(Controller):
+    """An organisation's users (its administrator manages them), invitations, passwords."""
+
+    path = "/api/v1"
+    tags = ["identity"]
+
+    @get("/org/users", guards=[signed_in], summary="The users of my organisation")
+    async def list_users(self, db: DbSession, actor: CurrentActor) -> list[UserOut]:
+        return [user_out(u) for u in await accounts.org_users(db, actor)]
+
+    @post(
+        "/org/users",
+        status_code=201,
+        guards=[signed_in],
+        summary="Invite a user (administrator): e-mails a one-time link",
+    )
+    async def invite(
+        self, data: JSONBody[InviteIn], db: DbSession, actor: CurrentActor, settings: AppSettings
+    ) -> UserOut:
+        user = await accounts.invite(
+            db,
+            actor,
+            settings,
+            username=data.username,
+            email=data.email,
+            org_role=OrgRole(data.org_role),
+            display_name=data.display_name,
+            lang=i18n.get_locale(),
+        )
+        return user_out(user)
+
+    @patch(
+        "/org/users/{user_id:uuid}", guards=[signed_in], summary="Change a user's role or deactivate it (administrator)"
+    )
+    async def update_user(
+        self, user_id: FromPath[uuid.UUID], data: JSONBody[MemberPatch], db: DbSession, actor: CurrentActor
+    ) -> UserOut:
+        user = await accounts.update_member(
+            db,
+            actor,
+            user_id,
+            org_role=OrgRole(data.org_role) if data.org_role else None,
+            is_active=data.is_active,
+        )
+        return user_out(user)
+
+    @post("/invitations/{token:str}/accept", status_code=204, summary="Accept an invitation: set the password")
+    async def accept(
+        self, token: FromPath[str], data: JSONBody[PasswordIn], db: DbSession, settings: AppSettings
+    ) -> None:
+        await accounts.accept_invitation(db, settings, token, data.password)
+
+    @post("/auth/password", status_code=204, guards=[signed_in], summary="Change my password (ends my other sessions)")
+    async def change_password(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[PasswordChangeIn],
+        db: DbSession,
+        actor: CurrentActor,
+        settings: AppSettings,
+    ) -> None:
+        await accounts.change_password(
+            db,
+            actor,
+            settings,
+            current=data.current_password,
+            new=data.new_password,
+            token_id=principal_of(request).token_id,
+        )
+
+    @post("/password/forgot", status_code=202, summary="E-mail a password-reset link (the same answer for any address)")
+    async def forgot(
+        self, request: Request[Any, Any, Any], data: JSONBody[ForgotIn], db: DbSession, settings: AppSettings
+    ) -> ForgotOut:
+        await accounts.request_reset(db, settings, data.email, ip=client_ip(request), lang=i18n.get_locale())
+        return ForgotOut(detail=forgot_answer())
+
+    @post("/password/reset/{token:str}", status_code=204, summary="Set a new password through a reset link")
+    async def reset(
+        self, token: FromPath[str], data: JSONBody[PasswordIn], db: DbSession, settings: AppSettings
+    ) -> None:
+        await accounts.reset_password(db, settings, token, data.password)
 
 
 def routes(settings: Settings) -> list[Any]:
     """The identity API (the composition root mounts it)."""
-    return [AuthController, AdminOrganizationController]
+    return [AuthController, AccountController, AdminOrganizationController]

@@ -83,15 +83,34 @@ class Organization(SQLModel, table=True):
         return ROLE_OF_KIND[OrgKind(self.kind)]
 
 
+class OrgRole(StrEnum):
+    """A user's role within its organisation: the administrator (its first user) manages the
+    users and is an approver; an approver (负责人) publishes, selects, signs and pays; a clerk
+    (经办) prepares."""
+
+    admin = "admin"
+    approver = "approver"
+    clerk = "clerk"
+
+
+APPROVING_ROLES = (OrgRole.admin, OrgRole.approver)
+
+
 class User(SQLModel, table=True):
     __tablename__ = "users"
+    __table_args__ = (CheckConstraint(one_of("org_role", [r.value for r in OrgRole]), name="org_role"),)
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     org_id: uuid.UUID = Field(foreign_key="organizations.id", index=True)
     username: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
     display_name: str = Field(max_length=100)
-    password_hash: str = Field(max_length=255)
+    password_hash: str = Field(max_length=255)  # "" while an invitation is not accepted
     is_active: bool = True
+    org_role: OrgRole = Field(
+        default=OrgRole.admin,
+        sa_column=Column("org_role", StrEnumType(OrgRole, 16), nullable=False, server_default="admin"),
+    )
+    email: str | None = Field(default=None, max_length=254, index=True)  # lower-cased; where reset links go
     created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)
     last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
@@ -121,3 +140,36 @@ class LoginAttempt(SQLModel, table=True):
     ip: str | None = Field(default=None, max_length=64, index=True)
     at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False, index=True)
     success: bool = False
+
+
+class AccountLinkKind(StrEnum):
+    invitation = "invitation"
+    reset = "reset"
+
+
+class AccountLink(SQLModel, table=True):
+    """A one-time link e-mailed to a user: an invitation (set your password) or a password reset.
+    Only the SHA-256 of the token is stored; a link is used once (used_at) and expires."""
+
+    __tablename__ = "account_links"
+    __table_args__ = (CheckConstraint(one_of("kind", [k.value for k in AccountLinkKind]), name="kind"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    kind: AccountLinkKind = Field(sa_type=StrEnumType(AccountLinkKind, 16))
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ForgotAttempt(SQLModel, table=True):
+    """Password-reset requests, counted per address (the e-mail address asked for and the client's)
+    to throttle them."""
+
+    __tablename__ = "forgot_attempts"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    email: str = Field(max_length=254, index=True)
+    ip: str | None = Field(default=None, max_length=64)
+    at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False, index=True)

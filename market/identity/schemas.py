@@ -28,6 +28,7 @@ class MeOut(Out):
     role: str
     org_id: uuid.UUID
     org: OrgBrief
+    org_role: str = "admin"  # within the organisation: admin | approver | clerk
 
 
 class LoginOut(Out):
@@ -88,3 +89,35 @@ class UserOut(Out):
     display_name: str
     is_active: bool
     last_login_at: datetime | None
+    org_role: str = "admin"
+    email: str | None = None
+    invited: bool = False  # the invitation is not accepted yet
+
+
+class InviteIn(Schema):
+    username: str = Field(min_length=2, max_length=64)
+    email: str = Field(min_length=3, max_length=254)
+    org_role: Literal["clerk", "approver"]
+    display_name: str | None = Field(default=None, max_length=100)
+
+
+class MemberPatch(Schema):
+    org_role: Literal["clerk", "approver"] | None = None
+    is_active: bool | None = None
+
+
+class PasswordIn(Schema):
+    password: str = Field(min_length=1, max_length=256)
+
+
+class PasswordChangeIn(Schema):
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=1, max_length=256)
+
+
+class ForgotIn(Schema):
+    email: str = Field(min_length=1, max_length=254)
+
+
+class ForgotOut(Out):
+    detail: str

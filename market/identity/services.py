@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import re
@@ -10,6 +11,7 @@ import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from importlib import resources
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +30,7 @@ from market.identity.models import (
     LoginAttempt,
     Organization,
     OrgKind,
+    OrgRole,
     OrgStatus,
     Role,
     User,
@@ -49,7 +52,31 @@ def normalize_uscc(value: str) -> str:
         ) from None
 
 
-def check_password_strength(password: str, field: str = "password") -> None:
+MIN_PASSWORD_LENGTH = 10
+
+
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The common passwords refused (package data, lower-case)."""
+    text = (resources.files("market.identity") / "data" / "common-passwords.txt").read_text("utf-8")
+    return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+def check_password_strength(password: str, field: str = "password", username: str = "") -> None:
+    """The one password policy (registration, change, reset, invitation): at least 10 characters,
+    not a common password, not containing the username."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput.field(field, _("The password needs at least %(n)d characters.", n=MIN_PASSWORD_LENGTH))
+    folded = unicodedata.normalize("NFKC", password).casefold()
+    if folded in common_passwords():
+        raise InvalidInput.field(field, _("This password is too common: choose another."))
+    name = canonical_username(username)
+    if len(name) >= 3 and name in folded:
+        raise InvalidInput.field(field, _("The password must not contain the username."))
+
+
+def check_operator_password(password: str, field: str = "password") -> None:
+    """What a password set by the operator's tools (the CLI, the demo) needs at least."""
     if len(password) < 8 or not re.search(r"[A-Za-z]", password) or not re.search(r"\d", password):
         raise InvalidInput.field(field, _("The password needs at least 8 characters, with letters and digits."))
 
@@ -134,9 +161,18 @@ async def create_user(
     username: str,
     password: str,
     display_name: str | None = None,
+    email: str | None = None,
+    operator_set: bool = False,
+    org_role: OrgRole | None = None,
 ) -> User:
+    """A user of ``org``, its administrator if it is the first. ``operator_set``: the password is
+    set by the operator's own tools (CLI, demo), which the full policy does not bind."""
     name = normalize_username(username)
-    check_password_strength(password)
+    if operator_set:
+        check_operator_password(password)
+    else:
+        check_password_strength(password, username=name)
+    first = await session.scalar(select(col(User.id)).where(col(User.org_id) == org.id).limit(1)) is None
     if await session.scalar(select(col(User.id)).where(col(User.username) == name)):
         raise Conflict(_("This username is taken."), errors=[FieldError("username", _("Already taken."))])
     user = User(
@@ -144,6 +180,8 @@ async def create_user(
         username=name,
         display_name=(display_name or name).strip(),
         password_hash=await hash_password(password, settings.argon2_profile, settings.hash_concurrency),
+        org_role=org_role or (OrgRole.admin if first else OrgRole.approver),
+        email=(email or (org.email if "@" in org.email else "")).strip().lower() or None,
     )
     session.add(user)
     await session.flush()
@@ -191,7 +229,7 @@ async def ensure_user(
             status=OrgStatus.approved,
             commitment_accepted=kind in (OrgKind.provider, OrgKind.owner),
         )
-    return await create_user(session, actor, settings, org, username=username, password=password)
+    return await create_user(session, actor, settings, org, username=username, password=password, operator_set=True)
 
 
 def generate_uscc(seed: str) -> str:
@@ -346,6 +384,7 @@ def _principal(user: User, org: Organization, token_id: uuid.UUID, *, via_cookie
         role=org.role,
         token_id=token_id,
         via_cookie=via_cookie,
+        org_role=OrgRole(user.org_role),
     )
 
 

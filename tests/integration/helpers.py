@@ -15,7 +15,7 @@ from market.identity import services as identity
 from market.identity.models import Role
 from market.settings import Settings
 
-PASSWORD = "secret123"
+PASSWORD = "Secret-2026-pass"
 TEST_SETTINGS = Settings(argon2_profile="fast")  # what make_user hashes passwords with
 
 

@@ -123,7 +123,7 @@ async def test_fifty_parallel_writers_leave_one_chain(client, factory, backend):
                 "phone": "0871-6000000",
                 "email": f"o{i}@example.com",
                 "username": f"owner{i}",
-                "password": "secret123",
+                "password": "Secret-2026-pass",
             },
         )
 

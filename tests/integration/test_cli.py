@@ -40,7 +40,7 @@ def test_users_create_demo_and_audit_verify(database_url, tmp_path):
         "--username",
         "zjj",
         "--password",
-        "secret123",
+        "Secret-2026-pass",
     )
     assert r.exit_code == 0, r.output
     again = _run(
@@ -55,7 +55,7 @@ def test_users_create_demo_and_audit_verify(database_url, tmp_path):
         "--username",
         "zjj",
         "--password",
-        "secret123",
+        "Secret-2026-pass",
     )
     assert again.exit_code == 1 and "username" in again.output
     weak = _run(

@@ -51,14 +51,19 @@ async def _load(factory, settings) -> dict:
 async def test_demo_marketplace(client, factory, settings):
     first = await _load(factory, settings)
     assert first["catalog items created"] == len(CATALOG)
-    assert first["listings accounts created"] == len(ORGS["owners"]) + len(ORGS["providers"])
+    # and a clerk for one owner and one firm (listings.demo.DEMO_CLERKS)
+    assert first["listings accounts created"] == len(ORGS["owners"]) + len(ORGS["providers"]) + len(
+        listings_demo.DEMO_CLERKS
+    )
     today = clock.today_local()
     async with factory() as session:
         providers = {
             u.username: o
             for u, o in (
                 await session.execute(
-                    select(User, Organization).join(Organization).where(Organization.kind == "provider")
+                    select(User, Organization)
+                    .join(Organization)
+                    .where(Organization.kind == "provider", User.org_role == "admin")
                 )
             ).all()
         }

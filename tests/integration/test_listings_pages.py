@@ -43,8 +43,8 @@ def provider_form(csrf: str, username: str, **changes: str) -> dict[str, str]:
             email="shanshui@env.example",
             username=username,
             display_name="岩光",
-            password="secret123",
-            password2="secret123",
+            password="Secret-2026-pass",
+            password2="Secret-2026-pass",
             commitment_accepted="1",
         )
         | changes
@@ -281,7 +281,7 @@ async def test_a_refused_registration_names_every_problem_and_keeps_the_licence(
         assert f'id="err-{field}"' in r.text, field
     # what was typed stays, passwords excepted; the licence is kept, not asked for again
     assert 'value="云南山水环境监测有限公司"' in r.text and 'value="8213350"' in r.text
-    assert "secret123" not in r.text and "other123" not in r.text
+    assert "Secret-2026-pass" not in r.text and "other123" not in r.text
     assert "营业执照.pdf" in r.text
     token = held_token(r.text, "business_licence")
     fixed = provider_form(csrf, "shanshui", business_licence_held=token)

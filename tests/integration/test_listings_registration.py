@@ -302,7 +302,7 @@ async def test_a_registration_names_every_problem_at_once_on_the_api(client, fac
         "business_licence",
     }, refused
     # a JSON registration is read too: every field is named, and the licence it cannot carry
-    json_body = {**body, "username": "fresh", "password": "secret123", "email": "a@b.example"}
+    json_body = {**body, "username": "fresh", "password": "Secret-2026-pass", "email": "a@b.example"}
     refused = assert_problem(await client.post("/api/v1/providers", json=json_body), 422)
     assert {e["field"] for e in refused["errors"]} == {"uscc", "phone", "commitment_accepted", "business_licence"}
     assert await _counts(factory) == before

@@ -55,7 +55,9 @@ async def _ok(response: httpx.Response, status: int = 200) -> dict:
 
 
 async def _login(client: httpx.AsyncClient, username: str) -> dict[str, str]:
-    body = await _ok(await client.post("/api/v1/auth/login", json={"username": username, "password": "secret123"}))
+    body = await _ok(
+        await client.post("/api/v1/auth/login", json={"username": username, "password": "Secret-2026-pass"})
+    )
     client.cookies.clear()
     return {"Authorization": f"Bearer {body['token']}"}
 

@@ -23,7 +23,7 @@ def _org(username: str, uscc: str = "91530100MA6K8XQ47H") -> dict:
         "phone": "0871-6000000",
         "email": "zrzy@example.com",
         "username": username,
-        "password": "secret123",
+        "password": "Secret-2026-pass",
     }
 
 

@@ -1,0 +1,224 @@
+"""Account pages: an organisation's users (its administrator invites, changes roles,
+deactivates), accepting an invitation, changing a password, and resetting a forgotten one."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Request, get, post
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from market import i18n
+from market.errors import InvalidInput
+from market.identity import accounts
+from market.identity.api import forgot_answer
+from market.identity.guards import principal_of, signed_in
+from market.identity.models import AccountLinkKind, OrgRole
+from market.identity.schemas import ForgotIn, InviteIn, MemberPatch, PasswordChangeIn, PasswordIn
+from market.settings import Settings
+from market.terms import N_
+from market.web.deps import AppSettings, CurrentActor, DbSession, client_ip
+from market.web.forms import parse, read_form, refusal
+from market.web.pages import redirect
+
+NOTICES = {
+    "user_invited": N_("The invitation is sent: the user sets its password through the e-mailed link."),
+    "user_updated": N_("The user is updated."),
+    "user_deactivated": N_("The user is deactivated: its sessions have ended."),
+    "password_changed": N_("Your password is changed; your other sessions have ended."),
+    "password_set": N_("Your password is set. Sign in with it."),
+}
+
+ROLE_CHOICES = [
+    ("clerk", N_("Clerk (经办): prepares")),
+    ("approver", N_("Approver (负责人): publishes, selects, signs, pays")),
+]
+
+WORKSPACE_TILES: list[tuple[str, str, str]] = [
+    (role, "/workspace/users", N_("Users of my organisation")) for role in ("owner", "provider", "admin", "finance")
+]
+
+
+def _roles() -> list[tuple[str, str]]:
+    return [(key, i18n.gettext(label)) for key, label in ROLE_CHOICES]
+
+
+@get("/workspace/users", include_in_schema=False, guards=[signed_in])
+async def users_page(request: Request[Any, Any, Any], db: DbSession, actor: CurrentActor) -> Template:
+    return Template("identity/users.html", context=await _users_context(request, db, actor))
+
+
+async def _users_context(request: Request[Any, Any, Any], db: Any, actor: Any) -> dict[str, Any]:
+    return {"members": await accounts.org_users(db, actor), "roles": _roles(), "me": principal_of(request)}
+
+
+@post("/workspace/users", include_in_schema=False, guards=[signed_in], status_code=303)
+async def invite_submit(
+    request: Request[Any, Any, Any], db: DbSession, actor: CurrentActor, settings: AppSettings
+) -> Redirect:
+    form = await read_form(request)
+
+    async def again() -> dict[str, Any]:
+        return await _users_context(request, db, actor)
+
+    async with refusal(db, "identity/users.html", again, form=form):
+        data = parse(InviteIn, form)
+        await accounts.invite(
+            db,
+            actor,
+            settings,
+            username=data.username,
+            email=data.email,
+            org_role=OrgRole(data.org_role),
+            display_name=data.display_name,
+            lang=i18n.get_locale(),
+        )
+    return redirect("/workspace/users", done="user_invited")
+
+
+@post("/workspace/users/{user_id:uuid}", include_in_schema=False, guards=[signed_in], status_code=303)
+async def member_submit(
+    request: Request[Any, Any, Any], db: DbSession, actor: CurrentActor, user_id: FromPath[uuid.UUID]
+) -> Redirect:
+    """Change the role (``org_role``) or deactivate / reactivate (``is_active``: 0 or 1)."""
+    form = await read_form(request)
+
+    async def again() -> dict[str, Any]:
+        return await _users_context(request, db, actor)
+
+    async with refusal(db, "identity/users.html", again, form=form):
+        data = parse(MemberPatch, form)
+        await accounts.update_member(
+            db,
+            actor,
+            user_id,
+            org_role=OrgRole(data.org_role) if data.org_role else None,
+            is_active=data.is_active,
+        )
+    return redirect("/workspace/users", done="user_deactivated" if data.is_active is False else "user_updated")
+
+
+@get("/invitations/{token:str}", include_in_schema=False)
+async def invitation_page(db: DbSession, token: FromPath[str]) -> Template:
+    user = await accounts.link_user(db, token, AccountLinkKind.invitation)
+    return Template(
+        "identity/set_password.html",
+        context={"who": user, "action": f"/invitations/{token}", "kind": "invitation", "form": {}},
+        status_code=200 if user else 404,
+    )
+
+
+@post("/invitations/{token:str}", include_in_schema=False, status_code=303)
+async def invitation_submit(
+    request: Request[Any, Any, Any], db: DbSession, settings: AppSettings, token: FromPath[str]
+) -> Redirect:
+    form = await read_form(request)
+    user = await accounts.link_user(db, token, AccountLinkKind.invitation)
+
+    async def again() -> dict[str, Any]:
+        return {"who": user, "action": f"/invitations/{token}", "kind": "invitation"}
+
+    async with refusal(db, "identity/set_password.html", again, form=form):
+        data = _new_password(form)
+        await accounts.accept_invitation(db, settings, token, data.password)
+    return redirect("/login", done="password_set")
+
+
+def _new_password(form: Any) -> PasswordIn:
+    data = parse(PasswordIn, form)
+    if form.get("password2") != data.password:
+        raise InvalidInput.field("password2", i18n.gettext("The two passwords differ."))
+    return data
+
+
+@get("/account/password", include_in_schema=False, guards=[signed_in])
+async def password_page() -> Template:
+    return Template("identity/change_password.html", context={"form": {}})
+
+
+@post("/account/password", include_in_schema=False, guards=[signed_in], status_code=303)
+async def password_submit(
+    request: Request[Any, Any, Any], db: DbSession, actor: CurrentActor, settings: AppSettings
+) -> Redirect:
+    form = await read_form(request)
+
+    async def again() -> dict[str, Any]:
+        return {}
+
+    async with refusal(db, "identity/change_password.html", again, form=form):
+        data = parse(PasswordChangeIn, form)
+        if form.get("new_password2") != data.new_password:
+            raise InvalidInput.field("new_password2", i18n.gettext("The two passwords differ."))
+        await accounts.change_password(
+            db,
+            actor,
+            settings,
+            current=data.current_password,
+            new=data.new_password,
+            token_id=principal_of(request).token_id,
+        )
+    return redirect("/account/password", done="password_changed")
+
+
+@get("/password/forgot", include_in_schema=False)
+async def forgot_page() -> Template:
+    return Template("identity/forgot.html", context={"form": {}, "sent": None})
+
+
+@post("/password/forgot", include_in_schema=False, status_code=200)
+async def forgot_submit(request: Request[Any, Any, Any], db: DbSession, settings: AppSettings) -> Template:
+    """The same page for every address (known or not): what was sent is never said."""
+    form = await read_form(request)
+
+    async def again() -> dict[str, Any]:
+        return {"sent": None}
+
+    async with refusal(db, "identity/forgot.html", again, form=form):
+        data = parse(ForgotIn, form)
+        await accounts.request_reset(db, settings, data.email, ip=client_ip(request), lang=i18n.get_locale())
+    return Template("identity/forgot.html", context={"form": {}, "sent": forgot_answer()})
+
+
+@get("/password/reset/{token:str}", include_in_schema=False)
+async def reset_page(db: DbSession, token: FromPath[str]) -> Template:
+    user = await accounts.link_user(db, token, AccountLinkKind.reset)
+    return Template(
+        "identity/set_password.html",
+        context={"who": user, "action": f"/password/reset/{token}", "kind": "reset", "form": {}},
+        status_code=200 if user else 404,
+    )
+
+
+@post("/password/reset/{token:str}", include_in_schema=False, status_code=303)
+async def reset_submit(
+    request: Request[Any, Any, Any], db: DbSession, settings: AppSettings, token: FromPath[str]
+) -> Redirect:
+    form = await read_form(request)
+    user = await accounts.link_user(db, token, AccountLinkKind.reset)
+
+    async def again() -> dict[str, Any]:
+        return {"who": user, "action": f"/password/reset/{token}", "kind": "reset"}
+
+    async with refusal(db, "identity/set_password.html", again, form=form):
+        data = _new_password(form)
+        await accounts.reset_password(db, settings, token, data.password)
+    return redirect("/login", done="password_set")
+
+
+def routes(settings: Settings) -> list[Any]:
+    """The account pages (the composition root mounts them)."""
+    return [
+        users_page,
+        invite_submit,
+        member_submit,
+        invitation_page,
+        invitation_submit,
+        password_page,
+        password_submit,
+        forgot_page,
+        forgot_submit,
+        reset_page,
+        reset_submit,
+    ]
