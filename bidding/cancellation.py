@@ -20,7 +20,7 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from bidding import purchases, rules, timeline
+from bidding import notifications, purchases, rules, timeline
 from bidding.models import CancellationRequest, CancellationStatus, Purchase, PurchaseStatus
 from market import audit, clock
 from market.actor import Actor
@@ -103,6 +103,7 @@ async def request(
         p.id,
         {"request_id": r.id, "ref": p.ref, "status": p.status, "opened_at": p.opened_at, "reason": reason},
     )
+    await notifications.cancellation_requested(session, p, reason)
     return r
 
 
@@ -210,6 +211,7 @@ async def decide(
             session, actor, p, S.cancelled, "cancelled", {"reason": r.reason, "after_opening": True, "request_id": r.id}
         )
         await timeline.schedule(session, p)
+        await notifications.result(session, p)
     else:
         p.updated_at = now
     await session.flush()

@@ -8,7 +8,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from bidding import purchases, rules
+from bidding import notifications, purchases, rules
 from bidding.models import PurchaseStatus, Question
 from market import audit, clock
 from market.actor import Actor
@@ -53,6 +53,7 @@ async def answer(
     text = rules.text(text, "answer", shortest=2, longest=MAX_ANSWER, too_short=_("Write the answer."))
     q.answer, q.answered_at, q.answered_by = text, clock.now(), actor.user_id
     audit.record(session, actor, "question.answered", "question", q.id, {"purchase_id": p.id, "answer": text})
+    await notifications.answered(session, p, q)
     return q
 
 

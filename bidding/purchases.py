@@ -19,7 +19,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+<<<<<<< HEAD
 from bidding import draw, rules, sealing, timeline
+=======
+from bidding import draw, notifications, rules, timeline
+>>>>>>> i11-notify
 from bidding.models import Funding, Method, Purchase, PurchaseAvoid, PurchaseStatus
 from bidding.schemas import PurchaseCreate, PurchaseUpdate
 from listings import labels as _listings_labels  # noqa: F401  (the fee types' labels)
@@ -366,7 +370,7 @@ async def publish(session: AsyncSession, actor: Actor, settings: Settings, purch
         raise RuleViolation(_("Only a draft can be published."))
     now = clock.now()
     avoid = await avoid_ids(session, p.id)
-    await check(session, settings, Terms.stored(p, avoid), at=now)  # the item may have changed, time has passed
+    item, _min = await check(session, settings, Terms.stored(p, avoid), at=now)  # the item may have changed
     p.ref = await next_ref(session, clock.to_local(now).year)
     secret = draw.new_secret()  # stored encrypted until the draw publishes it (bidding.sealing)
     p.draw_secret = sealing.seal(settings.secret_key, p.id, secret)
@@ -381,6 +385,7 @@ async def publish(session: AsyncSession, actor: Actor, settings: Settings, purch
         {**_audited(p, avoid), "draw_commitment": p.draw_commitment, "round": p.round, "previous_id": p.previous_id},
     )
     await timeline.schedule(session, p)
+    await notifications.published(session, p, item.name)
     return p
 
 
@@ -408,6 +413,7 @@ async def cancel(
     p.closed_at = clock.now()
     timeline.move(session, actor, p, S.cancelled, "cancelled", {"reason": reason})
     await timeline.schedule(session, p)
+    await notifications.result(session, p)
     return p
 
 

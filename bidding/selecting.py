@@ -13,7 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from bidding import bids as bid_service
+<<<<<<< HEAD
 from bidding import cancellation, draw, purchases, queries, rules, scoring, sealing, timeline
+=======
+from bidding import cancellation, draw, notifications, purchases, queries, rules, timeline
+>>>>>>> i11-notify
 from bidding.credit import credit_score
 from bidding.models import (
     Bid,
@@ -35,6 +39,7 @@ from market.i18n import gettext as _
 from market.jsonutil import canonical
 from market.money import to_money
 from market.settings import Settings
+from market.terms import N_
 from market.workdays import add_period
 
 S = PurchaseStatus
@@ -247,6 +252,7 @@ async def file_objection(
         objection.id,
         {"purchase_id": p.id, "selection_round": selection.round, "reason": reason},
     )
+    await notifications.objection_filed(session, p)
     await timeline.schedule(session, p)
     return objection
 
@@ -330,6 +336,7 @@ async def decide(
         objection.id,
         {"purchase_id": p.id, "decision": decision},
     )
+    await notifications.objection_decided(session, p, objection, N_("upheld") if upheld else N_("dismissed"))
     if upheld:
         await _overturn(session, settings, p, objection, now)
     else:

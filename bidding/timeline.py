@@ -31,7 +31,7 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
-from bidding import rules
+from bidding import notifications, rules
 from bidding import vocab as _vocab  # noqa: F401  (registers the labels of the coded values)
 from bidding.events import PurchaseAwarded
 from bidding.models import (
@@ -313,6 +313,7 @@ def flag_abnormal(session: AsyncSession, settings: Settings, p: Purchase, valid:
                 "explanation_due_at": p.explanation_due_at,
             },
         )
+    await notifications.bids_ready(session, p, len(valid))
 
 
 async def expire_explanations(session: AsyncSession, settings: Settings, p: Purchase, now: datetime) -> None:
@@ -352,6 +353,7 @@ async def fail(session: AsyncSession, p: Purchase, reason: FailReason, data: dic
     p.explanation_due_at = None
     move(session, SYSTEM, p, S.failed, "failed", {"reason": reason, **data})
     await schedule(session, p)
+    await notifications.result(session, p)
 
 
 async def award(session: AsyncSession, settings: Settings, p: Purchase, now: datetime) -> None:
@@ -381,6 +383,7 @@ async def award(session: AsyncSession, settings: Settings, p: Purchase, now: dat
         },
     )
     await schedule(session, p)
+    await notifications.result(session, p, winner.provider_id)
     await events.emit(
         session,
         PurchaseAwarded(

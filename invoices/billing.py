@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from invoices import bounds, rules
+from invoices import bounds, notifications, rules
 from invoices.contracts import OVERSIGHT_ROLES, get_contract, require_side
 from invoices.models import Contract, Invoice, InvoiceKind, Payment
 from market import audit, clock, numbering
@@ -216,6 +216,7 @@ async def issue_invoice(
         invoice.id,
         {"number": number, "contract_id": contract.id, "amount": amount, "tax_invoice_no": tax_no},
     )
+    await notifications.invoice_issued(session, contract, invoice)
     return invoice
 
 
@@ -345,4 +346,5 @@ async def record_payment(
             data["late"] = not rules.paid_by_deadline(contract.paid_on, now, deadline, settings.accelerator)
     await session.flush()
     audit.record(session, actor, "payment.recorded", "invoice", original.id, data)
+    await notifications.payment_recorded(session, contract, original, amount)
     return payment

@@ -20,7 +20,7 @@ from sqlmodel import col
 
 from bidding import purchases as bidding_purchases
 from bidding.events import PurchaseAwarded
-from invoices import bounds, rules
+from invoices import bounds, notifications, rules
 from invoices.models import AgreementStatus, Contract, ContractAgreement, ContractStatus, Payment
 from market import audit, clock, numbering
 from market.actor import SYSTEM, Actor
@@ -131,6 +131,7 @@ async def draft_contract(session: AsyncSession, actor: Actor, award: PurchaseAwa
         },
     )
     await tell_bidding(session, actor, contract, signed=False)
+    await notifications.contract_drafted(session, contract)
     return contract
 
 

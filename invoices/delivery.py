@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from invoices import bounds, documents
+from invoices import bounds, documents, notifications
 from invoices.contracts import get_contract, require_side
 from invoices.models import Contract, ContractStatus, Delivery, DeliveryFile, DeliveryStatus
 from listings.storage import check_upload, clean_filename, storage_for
@@ -122,6 +122,7 @@ async def submit(
         contract.id,
         {"delivery_id": delivery.id, "seq": seq, "files": listed, "late": _late(contract, now)},
     )
+    await notifications.delivery_submitted(session, contract)
     return delivery
 
 
@@ -159,6 +160,7 @@ async def accept(session: AsyncSession, actor: Actor, contract_id: uuid.UUID) ->
         contract.id,
         {"delivery_id": delivery.id, "seq": delivery.seq, "accepted_at": now},
     )
+    await notifications.delivery_decided(session, contract, None)
     return delivery
 
 
@@ -185,6 +187,7 @@ async def return_delivery(session: AsyncSession, actor: Actor, contract_id: uuid
         contract.id,
         {"delivery_id": delivery.id, "seq": delivery.seq, "reason": reason},
     )
+    await notifications.delivery_decided(session, contract, reason)
     return delivery
 
 

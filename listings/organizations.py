@@ -23,7 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
-from listings import commitment, directory, storage
+from listings import commitment, directory, notifications, storage
 from listings.models import BusinessLicence, FileUpload, FormerValue, LinkedField, RegistrationCounter
 from listings.rules import normalize_phone
 from market import audit, clock, workdays
@@ -319,6 +319,7 @@ async def register(
             "business_licence": licence,
         },
     )
+    await notifications.registration_filed(session, org)
     return org, user
 
 
@@ -407,6 +408,7 @@ async def approve(session: AsyncSession, actor: Actor, org_id: uuid.UUID) -> Org
     before = org.status
     org.status, org.status_reason, org.suspended_until = OrgStatus.approved, None, None
     _decided(session, actor, org, "approved", before)
+    await notifications.registration_decided(session, org, approved=True)
     return org
 
 
@@ -419,6 +421,7 @@ async def reject(session: AsyncSession, actor: Actor, org_id: uuid.UUID, reason:
     before = org.status
     org.status, org.status_reason = OrgStatus.rejected, text
     _decided(session, actor, org, "rejected", before, reason=text)
+    await notifications.registration_decided(session, org, approved=False)
     return org
 
 

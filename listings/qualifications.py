@@ -20,6 +20,7 @@ from sqlmodel import col, select
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError as StdnumValidationError
 
+from listings import notifications
 from listings.models import (
     CatalogItem,
     FormerValue,
@@ -151,6 +152,7 @@ async def add_qualification(
         qualification.id,
         {**values, "provider_id": provider_id, "catalog_codes": [i.code for i in items], "document": document},
     )
+    await notifications.qualification_filed(session, await provider_org(session, provider_id), qualification.name)
     return qualification
 
 
@@ -266,6 +268,9 @@ async def review_qualification(
         "qualification",
         qualification.id,
         {"provider_id": qualification.provider_id, "reason": text or None},
+    )
+    await notifications.qualification_decided(
+        session, qualification.provider_id, qualification.id, qualification.name, None if approve else text
     )
     return qualification
 

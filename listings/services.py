@@ -17,7 +17,7 @@ from listings.models import CatalogItem, Qualification, QualificationItem
 from listings.rules import QualificationFacts, Standing, is_qualified
 from market.errors import NotFound
 from market.i18n import gettext as _
-from market.identity.models import Organization
+from market.identity.models import Organization, OrgKind
 
 
 async def get_catalog_item(session: AsyncSession, code: str) -> CatalogItem:
@@ -63,3 +63,32 @@ async def qualified(session: AsyncSession, provider_id: uuid.UUID, catalog_code:
         if q_status is not None
     ]
     return is_qualified(Standing(kind, status, suspended_until), facts, catalog_code, on_date)
+
+
+async def qualified_providers(session: AsyncSession, catalog_code: str, on_date: date) -> list[uuid.UUID]:
+    """Every provider qualified for the catalog item on that date (one query; the same rule as
+    :func:`qualified`), for the new-purchase subscription."""
+    rows = (
+        await session.execute(
+            sa.select(
+                col(Organization.id),
+                col(Organization.kind),
+                col(Organization.status),
+                col(Organization.suspended_until),
+                col(Qualification.status),
+                col(Qualification.valid_until),
+            )
+            .select_from(Organization)
+            .join(Qualification, col(Qualification.provider_id) == col(Organization.id))
+            .join(QualificationItem, col(QualificationItem.qualification_id) == col(Qualification.id))
+            .join(CatalogItem, col(CatalogItem.id) == col(QualificationItem.item_id))
+            .where(col(CatalogItem.code) == catalog_code, col(Organization.kind) == OrgKind.provider)
+        )
+    ).all()
+    facts: dict[uuid.UUID, tuple[Standing, list[QualificationFacts]]] = {}
+    for org_id, kind, status, suspended_until, q_status, valid_until in rows:
+        entry = facts.setdefault(org_id, (Standing(kind, status, suspended_until), []))
+        entry[1].append(QualificationFacts(status=q_status, valid_until=valid_until, covers=frozenset({catalog_code})))
+    return sorted(
+        org_id for org_id, (standing, quals) in facts.items() if is_qualified(standing, quals, catalog_code, on_date)
+    )

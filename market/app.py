@@ -28,29 +28,38 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bidding import api as bidding_api
 from bidding import demo as bidding_demo
+from bidding import notifications as bidding_notifications
 from bidding import pages as bidding_pages
 from bidding import timeline as bidding_timeline
+from bidding import todo as bidding_todo
 from bidding.cli import verify_draw
 from bidding.events import PurchaseAwarded
 from invoices import api as invoices_api
 from invoices import contracts as invoices_contracts
 from invoices import demo as invoices_demo
 from invoices import documents as invoices_documents
+from invoices import notifications as invoices_notifications
 from invoices import pages as invoices_pages
 from invoices import ratings as invoices_ratings
+from invoices import todo as invoices_todo
 from listings import api as listings_api
 from listings import demo as listings_demo
+from listings import notifications as listings_notifications
 from listings import organizations as listings_orgs
 from listings import pages as listings_pages
 from listings import ratings as listings_ratings
 from listings import storage as listings_storage
+from listings import todo as listings_todo
 from market import db as dbmod
 from market import demo as core_demo
-from market import events, worker
+from market import events, todo, worker
 from market.audit import anchors as audit_anchors
 from market.audit import api as audit_api
 from market.audit import pages as audit_pages
 from market.identity import api as identity_api
+from market.notify import api as notify_api
+from market.notify import delivery as notify_delivery
+from market.notify import pages as notify_pages
 from market.settings import Settings
 from market.web import pages, shell, templating
 from market.web.apidocs import LocalSwaggerPlugin
@@ -62,6 +71,7 @@ from market.web.problems import EXCEPTION_HANDLERS
 from market.worker import run_loop
 from oversight import api as oversight_api
 from oversight import demo as oversight_demo
+from oversight import notifications as oversight_notifications
 from oversight import pages as oversight_pages
 
 log = logging.getLogger("market")
@@ -82,8 +92,24 @@ def template_dirs() -> list[Path]:
 
 # Every web module exports ``routes(settings)``; page modules also export ``NOTICES`` (what a
 # page says after a successful form) and ``WORKSPACE_TILES`` (links on each role's dashboard).
-API_MODULES: list[Any] = [identity_api, audit_api, listings_api, bidding_api, invoices_api, oversight_api]
-PAGE_MODULES: list[Any] = [shell, audit_pages, listings_pages, bidding_pages, invoices_pages, oversight_pages]
+API_MODULES: list[Any] = [
+    identity_api,
+    audit_api,
+    notify_api,
+    listings_api,
+    bidding_api,
+    invoices_api,
+    oversight_api,
+]
+PAGE_MODULES: list[Any] = [
+    shell,
+    audit_pages,
+    notify_pages,
+    listings_pages,
+    bidding_pages,
+    invoices_pages,
+    oversight_pages,
+]
 
 
 def route_handlers(settings: Settings) -> list[Any]:
@@ -104,6 +130,14 @@ def workspace_tiles() -> list[pages.Tile]:
     return tiles
 
 
+# each package's to-do lists (``todo.TODO``: (role, query)), shown on the role's dashboard
+TODO_MODULES: list[Any] = [listings_todo, bidding_todo, invoices_todo]
+
+
+def workspace_todo() -> list[todo.Todo]:
+    return [entry for module in TODO_MODULES for entry in module.TODO]
+
+
 def wire(settings: Settings) -> None:
     """Subscribe the event handlers, register the worker jobs and the rating source of every
     package (idempotent: wiring again replaces what was wired)."""
@@ -114,6 +148,11 @@ def wire(settings: Settings) -> None:
     worker.register("bidding", bidding_timeline.tick)
     worker.register("invoices.documents", invoices_documents.render_pending)
     worker.register("audit.anchors", audit_anchors.anchor_tick)
+    worker.register("listings.notifications", listings_notifications.overdue_tick)
+    worker.register("bidding.notifications", bidding_notifications.reminders_tick)
+    worker.register("invoices.notifications", invoices_notifications.reminders_tick)
+    worker.register("oversight.notifications", oversight_notifications.digest_tick)
+    worker.register("notify.deliver", notify_delivery.deliver_tick)
 
 
 def demo_loaders() -> list[Callable[[AsyncSession, Settings], Awaitable[dict[str, Any]]]]:
@@ -183,6 +222,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     app.state.settings = settings
     app.state.notices = notices()
     app.state.workspace_tiles = workspace_tiles()
+    app.state.workspace_todo = workspace_todo()
     if engine is not None:
         app.state.engine = engine
         app.state.session_factory = dbmod.session_factory(engine)

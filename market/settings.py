@@ -139,6 +139,9 @@ class Settings:
     # the Ed25519 key that signs the audit chain's anchors (PEM, PKCS#8); None: var_dir's
     # audit-signing-key.pem, generated on first use in development; production names an existing file
     signing_key_file: Path | None = None
+    # the SMTP server of the e-mail notifications: smtp://user:pass@host:port, smtps://…
+    # (?from=address sets the sender); None: messages stay in-site and the e-mails are only logged
+    smtp_url: str | None = None
 
     @property
     def is_production(self) -> bool:
@@ -174,6 +177,8 @@ class Settings:
                 f"(保障中小企业款项支付条例: 30 days, a contract may agree at most {MAX_PAYMENT_DAYS}), "
                 f"got {self.payment_days}"
             )
+        if self.smtp_url and not self.smtp_url.startswith(("smtp://", "smtps://")):
+            raise SettingsError("MARKET_SMTP_URL must start with smtp:// or smtps:// (smtp://user:pass@host:port)")
         if self.is_production:
             if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
                 raise SettingsError(
@@ -240,5 +245,6 @@ class Settings:
             ocds_prefix=(env.get("MARKET_OCDS_PREFIX") or default.ocds_prefix).strip().lower(),
             ocds_publisher=(env.get("MARKET_OCDS_PUBLISHER") or default.ocds_publisher).strip(),
             signing_key_file=Path(env["MARKET_SIGNING_KEY_FILE"]) if env.get("MARKET_SIGNING_KEY_FILE") else None,
+            smtp_url=(env.get("MARKET_SMTP_URL") or "").strip() or None,
         )
         return settings.validate()

@@ -7,5 +7,6 @@ from market import numbering as _numbering  # noqa: F401
 from market.audit import models as _audit  # noqa: F401
 from market.db import metadata
 from market.identity import models as _identity  # noqa: F401
+from market.notify import models as _notify  # noqa: F401
 
 __all__ = ["metadata"]

@@ -18,6 +18,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from market import i18n
 from market.identity import services as identity
+from market.notify import inbox
 from market.settings import Settings
 
 SESSION_COOKIE = "market_session"
@@ -95,6 +96,8 @@ class PlatformMiddleware:
                 principal = await identity.principal_for_token(
                     session, bearer or session_token or "", via_cookie=bearer is None
                 )
+                if principal is not None and bearer is None:  # a page: the header shows the unread count
+                    state["unread_notifications"] = await inbox.unread_count(session, principal.user_id)
         scope["user"] = principal
         scope["auth"] = "bearer" if bearer and principal else ("cookie" if principal else None)
 

@@ -103,28 +103,36 @@ async def logout_submit(
     return response
 
 
-def _dashboard(request: Request[Any, Any, Any]) -> Template:
+async def _dashboard(request: Request[Any, Any, Any], db: DbSession, settings: Settings) -> Template:
+    """The role's tiles, and its to-do lists (each package's, one query each) while the
+    organisation is approved."""
     user = principal_of(request)
     links = [(url, label) for role, url, label in request.app.state.workspace_tiles if role == user.role]
-    return Template("workspace.html", context={"links": links})
+    lists = []
+    if user.is_active_org:
+        actor = user.actor()
+        for role, query in getattr(request.app.state, "workspace_todo", []):
+            if role == user.role:
+                lists.append(await query(db, actor, settings))
+    return Template("workspace.html", context={"links": links, "todo": lists})
 
 
 @get("/workspace", include_in_schema=False, guards=[signed_in])
-async def workspace(request: Request[Any, Any, Any]) -> Response[Any]:
+async def workspace(request: Request[Any, Any, Any], db: DbSession, settings: AppSettings) -> Response[Any]:
     role = principal_of(request).role
     if role in ("admin", "finance"):
         return Redirect(path=f"/{role}")
-    return _dashboard(request)
+    return await _dashboard(request, db, settings)
 
 
 @get("/admin", include_in_schema=False, guards=[admin_only])
-async def admin_home(request: Request[Any, Any, Any]) -> Template:
-    return _dashboard(request)
+async def admin_home(request: Request[Any, Any, Any], db: DbSession, settings: AppSettings) -> Template:
+    return await _dashboard(request, db, settings)
 
 
 @get("/finance", include_in_schema=False, guards=[requires_role("finance")])
-async def finance_home(request: Request[Any, Any, Any]) -> Template:
-    return _dashboard(request)
+async def finance_home(request: Request[Any, Any, Any], db: DbSession, settings: AppSettings) -> Template:
+    return await _dashboard(request, db, settings)
 
 
 def routes(settings: Settings) -> list[Any]:

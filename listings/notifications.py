@@ -1,0 +1,138 @@
+"""What the listings package tells people (issue 11.2), in the transaction of the fact: the
+operator that a registration or a qualification waits for review; the firm or owner the
+decision."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
+
+from market import clock, notify
+from market.identity.models import Organization, OrgKind, OrgStatus
+from market.settings import Settings
+from market.terms import N_
+from market.workdays import add_period
+
+REVIEW_TARGET_WORKING_DAYS = 2
+
+KINDS = [
+    notify.Kind(
+        "listings.registration_approved",
+        N_("Your registration is approved"),
+        N_("The operator approved the registration of %(name)s. You can now use the platform."),
+        "provider owner",
+    ),
+    notify.Kind(
+        "listings.registration_rejected",
+        N_("Your registration was rejected"),
+        N_("The operator rejected the registration of %(name)s: %(reason)s. Correct it and submit it again."),
+        "provider owner",
+    ),
+    notify.Kind(
+        "listings.registration_to_review",
+        N_("Registration to review: %(name)s"),
+        N_("%(name)s has registered and waits for your review (within 2 working days)."),
+        "admin",
+    ),
+    notify.Kind(
+        "listings.qualification_to_review",
+        N_("Qualification to review: %(name)s"),
+        N_("%(name)s submitted the qualification “%(qualification)s” for review."),
+        "admin",
+    ),
+    notify.Kind(
+        "listings.qualification_approved",
+        N_("Qualification approved: %(qualification)s"),
+        N_("The operator approved your qualification “%(qualification)s”."),
+        "provider",
+    ),
+    notify.Kind(
+        "listings.qualification_rejected",
+        N_("Qualification rejected: %(qualification)s"),
+        N_("The operator rejected your qualification “%(qualification)s”: %(reason)s"),
+        "provider",
+    ),
+]
+KINDS += [
+    notify.Kind(
+        "listings.registration_overdue",
+        N_("Registration review overdue: %(name)s"),
+        N_("The registration of %(name)s has waited past the 2-working-day review target (due %(due)s)."),
+        "admin",
+    ),
+]
+for _kind in KINDS:
+    notify.register_kind(_kind)
+
+
+async def registration_decided(session: AsyncSession, org: Organization, approved: bool) -> None:
+    await notify.send(
+        session,
+        kind="listings.registration_approved" if approved else "listings.registration_rejected",
+        params={"name": org.name, "reason": org.status_reason or ""},
+        link="/workspace/profile",
+        to_org_id=org.id,
+    )
+
+
+async def registration_filed(session: AsyncSession, org: Organization) -> None:
+    await notify.send(
+        session,
+        kind="listings.registration_to_review",
+        params={"name": org.name},
+        link=f"/admin/organizations/{org.id}",
+        to_org_kind=OrgKind.operator,
+    )
+
+
+async def qualification_filed(session: AsyncSession, provider: Organization, name: str) -> None:
+    await notify.send(
+        session,
+        kind="listings.qualification_to_review",
+        params={"name": provider.name, "qualification": name},
+        link="/admin/reviews",
+        to_org_kind=OrgKind.operator,
+    )
+
+
+async def qualification_decided(
+    session: AsyncSession, provider_id: uuid.UUID, qualification_id: uuid.UUID, name: str, reason: str | None
+) -> None:
+    await notify.send(
+        session,
+        kind="listings.qualification_approved" if reason is None else "listings.qualification_rejected",
+        params={"qualification": name, "reason": reason or ""},
+        link=f"/workspace/qualifications/{qualification_id}",
+        to_org_id=provider_id,
+    )
+
+
+async def overdue_tick(factory: async_sessionmaker[AsyncSession], settings: Settings, now: datetime) -> int:
+    """The worker job: a registration waiting past the review target is reported to the operator
+    once (per submission)."""
+    sent = 0
+    async with factory() as session:
+        pending = await session.scalars(
+            select(Organization)
+            .where(col(Organization.status) == OrgStatus.pending)
+            .order_by(col(Organization.updated_at))
+        )
+        for org in list(pending):
+            due = add_period(org.updated_at, REVIEW_TARGET_WORKING_DAYS, settings.accelerator)
+            if due >= now:
+                break  # oldest first: the rest are within the target
+            if await notify.once(session, f"listings.overdue:{org.id}:{due.isoformat()}"):
+                await notify.send(
+                    session,
+                    kind="listings.registration_overdue",
+                    params={"name": org.name, "due": clock.to_local(due).strftime("%Y-%m-%d %H:%M")},
+                    link=f"/admin/organizations/{org.id}",
+                    to_org_kind=OrgKind.operator,
+                )
+                sent += 1
+        await session.commit()
+    return sent

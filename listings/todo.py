@@ -1,0 +1,48 @@
+"""The operator's review queues as to-do lists (issue 11.4): one query each, oldest first."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from listings.models import Qualification, ReviewStatus
+from listings.organizations import review_due
+from market import clock, todo
+from market.actor import Actor
+from market.identity.models import Organization, OrgStatus
+from market.settings import Settings
+from market.terms import N_
+
+
+async def registrations_to_review(session: AsyncSession, actor: Actor, settings: Settings) -> todo.TodoList:
+    rows, total = await todo.oldest(
+        session,
+        select(Organization)
+        .where(col(Organization.status) == OrgStatus.pending)
+        .order_by(col(Organization.updated_at), col(Organization.id)),
+    )
+    now = clock.now()
+    items = []
+    for org in rows:
+        due = review_due(org, settings)
+        items.append(todo.Item(org.name, f"/admin/organizations/{org.id}", org.updated_at, due, due < now))
+    return todo.TodoList("registrations_to_review", N_("Registrations to review"), "/admin/reviews", items, total)
+
+
+async def qualifications_to_review(session: AsyncSession, actor: Actor, settings: Settings) -> todo.TodoList:
+    rows, total = await todo.oldest(
+        session,
+        select(Qualification, Organization)
+        .join(Organization, col(Organization.id) == col(Qualification.provider_id))
+        .where(col(Qualification.status) == ReviewStatus.pending)
+        .order_by(col(Qualification.updated_at), col(Qualification.id)),
+    )
+    items = [todo.Item(f"{org.name} · {q.name}", "/admin/reviews", q.updated_at) for q, org in rows]
+    return todo.TodoList("qualifications_to_review", N_("Qualifications to review"), "/admin/reviews", items, total)
+
+
+TODO: list[todo.Todo] = [
+    ("admin", registrations_to_review),
+    ("admin", qualifications_to_review),
+]
