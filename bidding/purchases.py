@@ -19,11 +19,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-<<<<<<< HEAD
-from bidding import draw, rules, sealing, timeline
-=======
-from bidding import draw, notifications, rules, timeline
->>>>>>> i11-notify
+from bidding import draw, notifications, rules, sealing, timeline
 from bidding.models import Funding, Method, Purchase, PurchaseAvoid, PurchaseStatus
 from bidding.schemas import PurchaseCreate, PurchaseUpdate
 from listings import labels as _listings_labels  # noqa: F401  (the fee types' labels)

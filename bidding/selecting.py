@@ -13,11 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from bidding import bids as bid_service
-<<<<<<< HEAD
-from bidding import cancellation, draw, purchases, queries, rules, scoring, sealing, timeline
-=======
-from bidding import cancellation, draw, notifications, purchases, queries, rules, timeline
->>>>>>> i11-notify
+from bidding import cancellation, draw, notifications, purchases, queries, rules, scoring, sealing, timeline
 from bidding.credit import credit_score
 from bidding.models import (
     Bid,
