@@ -288,6 +288,7 @@ async def close(session: AsyncSession, settings: Settings, p: Purchase, now: dat
     if len(valid) < p.min_bids:
         await fail(session, p, FailReason.too_few_valid_bids, {"valid_bids": len(valid), "min_bids": p.min_bids})
         return
+    await notifications.bids_ready(session, p, len(valid))
     if p.method == Method.scored:
         return  # two envelopes: the prices open to the owner when the quality marks are locked
     flag_abnormal(session, settings, p, valid, now)
@@ -313,7 +314,6 @@ def flag_abnormal(session: AsyncSession, settings: Settings, p: Purchase, valid:
                 "explanation_due_at": p.explanation_due_at,
             },
         )
-    await notifications.bids_ready(session, p, len(valid))
 
 
 async def expire_explanations(session: AsyncSession, settings: Settings, p: Purchase, now: datetime) -> None:
