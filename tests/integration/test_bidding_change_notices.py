@@ -5,6 +5,7 @@ databases, with the database's own guarantees."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 
 import pytest
@@ -17,6 +18,7 @@ from market import clock
 from market.notify.models import Notification
 from tests.integration.bidding_world import ACCELERATOR, make_world
 from tests.integration.helpers import assert_problem, owner
+from tests.integration.ocds_schema import assert_valid_package
 
 REASON = "根据上级批复，服务范围增加一份专项报告，限价相应调整。"
 
@@ -126,11 +128,20 @@ async def test_a_deadline_extension_alone_needs_no_confirmation(client, factory,
     assert r.json()["material"] is False and [c["field"] for c in r.json()["changes"]] == ["bid_deadline"]
     items = (await client.get("/api/v1/bids", headers=w.providers[0][0])).json()["items"]
     assert [b["awaiting_confirmation"] for b in items] == [False]
+    # the notice is an amendment of the OCDS release, which validates against the schema
+    package = (await client.get("/api/v1/ocds/releases")).json()
+    assert_valid_package(package)
+    (release,) = [x for x in package["releases"] if x["tender"]["id"] == p["ref"]]
+    (amendment,) = release["tender"]["amendments"]
+    assert amendment["id"] == f"{p['ref']}-BG1" and amendment["rationale"] == "应投标人要求延长投标截止时间。"
+    (change,) = amendment["changes"]
+    assert change["property"] == "tender/tenderPeriod/endDate" and _at(change["former_value"]) == _at(p["bid_deadline"])
+    assert _at(release["tender"]["tenderPeriod"]["endDate"]) == later
     w.past_deadline({"bid_deadline": later.isoformat()})
     assert (await client.get(f"/api/v1/purchases/{pid}")).json()["valid_bid_count"] == 3
     # the database: a notice never changes, and an open purchase's other terms stay frozen
     async with factory() as session:
-        notice = await session.scalar(select(ChangeNotice).where(ChangeNotice.purchase_id == p["id"]))
+        notice = await session.scalar(select(ChangeNotice).where(ChangeNotice.purchase_id == uuid.UUID(p["id"])))
         assert notice is not None
     for statement in (
         "UPDATE purchase_change_notices SET reason = 'changed afterwards'",
