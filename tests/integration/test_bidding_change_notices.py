@@ -165,3 +165,43 @@ async def test_an_open_purchase_changes_only_its_amendable_terms(client, factory
     async with factory() as session:
         await session.execute(text("UPDATE purchases SET service_days = 12 WHERE ref = :ref"), {"ref": p["ref"]})
         await session.commit()
+
+
+async def test_the_pages_publish_a_notice_and_a_bidder_confirms_without_script(client, factory, settings):
+    w = await make_world(client, factory, settings)
+    p = await w.published()
+    pid = p["id"]
+    assert (await w.bid(pid, 0, "40000")).status_code == 201
+    clock.freeze(clock.now() + timedelta(seconds=1))
+    manage = (await client.get(f"/workspace/purchases/{pid}", headers=w.owner)).text
+    assert f'action="/workspace/purchases/{pid}/change-notices"' in manage
+    stored = (await client.get(f"/api/v1/purchases/{pid}")).json()
+    form = {
+        "reason": "",
+        "description": stored["description"],
+        "budget_cap": "48000",
+        "bid_deadline": clock.to_local(_at(stored["bid_deadline"])).strftime("%Y-%m-%dT%H:%M"),
+        "service_days": str(stored["service_days"]),
+    }
+    url = f"/workspace/purchases/{pid}/change-notices"
+    # refused: the form again, the error next to the field, the values kept, nothing changed
+    r = await client.post(url, headers=w.owner, data=form)
+    assert r.status_code == 422 and 'id="err-reason"' in r.text and 'value="48000"' in r.text
+    assert (await client.get(f"/api/v1/purchases/{pid}")).json()["change_notices"] == []
+    r = await client.post(url, headers=w.owner, data={**form, "reason": REASON})
+    assert r.status_code == 303, r.text
+    announcement = (await client.get(r.headers["location"])).text
+    assert 'id="change-notices"' in announcement and REASON in announcement
+    notice = (await client.get(f"/api/v1/purchases/{pid}/change-notices")).json()[0]
+    assert notice["material"] is True and [c["field"] for c in notice["changes"]][0] == "budget_cap"
+    # the bidder: a confirm button on the announcement, a plain form
+    page = (await client.get(f"/purchases/{pid}", headers=w.providers[0][0])).text
+    bid_id = (await client.get("/api/v1/bids", headers=w.providers[0][0])).json()["items"][0]["id"]
+    assert f'action="/workspace/bids/{bid_id}/confirm"' in page
+    r = await client.post(f"/workspace/bids/{bid_id}/confirm", headers=w.providers[0][0], data={})
+    assert r.status_code == 303, r.text
+    page = (await client.get(f"/purchases/{pid}", headers=w.providers[0][0])).text
+    assert f'action="/workspace/bids/{bid_id}/confirm"' not in page
+    # a second confirmation is refused on the page, not a 500
+    r = await client.post(f"/workspace/bids/{bid_id}/confirm", headers=w.providers[0][0], data={})
+    assert r.status_code == 422 and "text/html" in r.headers["content-type"]
