@@ -10,14 +10,17 @@ from litestar import Controller, MediaType, Request, Response, delete, get, patc
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from bidding import bids as bid_service
-from bidding import cancellation, clarifications, presenters, purchases, queries, receipts, scoring, selecting
+from bidding import cancellation, clarifications, notices, presenters, purchases, queries, receipts, scoring, selecting
 from bidding.models import Purchase
 from bidding.schemas import (
     AnswerIn,
+    BidConfirmationOut,
     BidIn,
     BidOut,
     CancellationDecideIn,
     CancellationOut,
+    ChangeNoticeIn,
+    ChangeNoticeOut,
     Created,
     DecideIn,
     DrawCheckOut,
@@ -184,6 +187,42 @@ class PurchaseController(Controller):
         return out
 
     @post(
+        "/{purchase_id:uuid}/change-notices",
+        guards=[owner_only],
+        status_code=201,
+        summary="Before the deadline: publish a change notice (变更公告) amending the purchase, with a written reason",
+    )
+    async def publish_change_notice(
+        self,
+        purchase_id: FromPath[uuid.UUID],
+        data: JSONBody[ChangeNoticeIn],
+        db: DbSession,
+        actor: CurrentActor,
+        settings: AppSettings,
+    ) -> ChangeNoticeOut:
+        n = await notices.publish(
+            db,
+            actor,
+            settings,
+            purchase_id,
+            notices.Amendment(
+                reason=data.reason,
+                description=data.description,
+                budget_cap=data.budget_cap,
+                bid_deadline=data.bid_deadline,
+                service_days=data.service_days,
+            ),
+        )
+        return presenters.notice_out(n)
+
+    @get("/{purchase_id:uuid}/change-notices", summary="A purchase's change notices, in order (public)")
+    async def change_notices(
+        self, purchase_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor, settings: AppSettings
+    ) -> list[ChangeNoticeOut]:
+        p = await purchases.get_purchase(db, settings, actor, purchase_id)
+        return [presenters.notice_out(n) for n in await notices.of_purchase(db, p.id)]
+
+    @post(
         "/{purchase_id:uuid}/republish",
         guards=[owner_only],
         status_code=201,
@@ -332,6 +371,19 @@ class BidController(Controller):
         b, p = await bid_service.read(db, actor, settings, bid_id)
         (out,) = await presenters.bid_outs(db, [(b, p)])
         return out
+
+    @post(
+        "/{bid_id:uuid}/confirm",
+        guards=[provider_only],
+        status_code=201,
+        summary="After a material change notice: confirm the bid unchanged (its digest and receipt stay valid)",
+    )
+    async def confirm(
+        self, bid_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor, settings: AppSettings
+    ) -> BidConfirmationOut:
+        c = await notices.confirm(db, actor, settings, bid_id)
+        b, _p = await bid_service.read(db, actor, settings, c.bid_id)
+        return BidConfirmationOut(bid_id=b.id, notice_id=c.notice_id, confirmed_at=c.confirmed_at, digest=b.digest)
 
     @get(
         "/{bid_id:uuid}/receipt.pdf",

@@ -71,6 +71,8 @@ class InvalidReason(StrEnum):
     price_out_of_range = "price_out_of_range"  # above the cap or below the floor
     service_days = "service_days"  # more days than the purchase allows
     abnormally_low_unexplained = "abnormally_low_unexplained"  # set aside when the explanation is due
+    # received before a material change notice and neither confirmed nor replaced by the deadline
+    not_confirmed_after_change = "not_confirmed_after_change"
 
 
 class SelectionStatus(StrEnum):
@@ -363,3 +365,39 @@ class CancellationRequest(SQLModel, table=True):
     decision: str | None = Field(default=None, sa_column=Column(Text))
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     decided_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+
+
+class ChangeNotice(SQLModel, table=True):
+    """A change notice (变更公告): the owner amends an open purchase before its deadline, with a
+    written reason; ``changes`` keeps each changed field before and after (canonical JSON list of
+    ``{field, before, after}``). Append-only (trigger, migration 0017)."""
+
+    __tablename__ = "purchase_change_notices"
+    __table_args__ = (
+        UniqueConstraint("purchase_id", "seq"),
+        CheckConstraint("length(reason) >= 5", name="reason_given"),
+        CheckConstraint("seq >= 1", name="seq_positive"),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    purchase_id: uuid.UUID = Field(foreign_key="purchases.id", index=True)
+    seq: int
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    changes: str = Field(sa_column=Column(Text, nullable=False))
+    material: bool  # existing bids must be confirmed or replaced
+    published_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    published_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+
+
+class BidConfirmation(SQLModel, table=True):
+    """A bidder confirms its (unchanged, still sealed) bid after a material change notice.
+    Append-only (trigger, migration 0017)."""
+
+    __tablename__ = "bid_confirmations"
+    __table_args__ = (UniqueConstraint("bid_id", "notice_id"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    bid_id: uuid.UUID = Field(foreign_key="bids.id", index=True)
+    notice_id: uuid.UUID = Field(foreign_key="purchase_change_notices.id", index=True)
+    confirmed_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    confirmed_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")

@@ -12,7 +12,7 @@ from sqlalchemy import select, union
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from bidding.models import Bid, BidStatus, Objection, Purchase, PurchaseAvoid, PurchaseStatus, Question
+from bidding.models import Bid, BidStatus, ChangeNotice, Objection, Purchase, PurchaseAvoid, PurchaseStatus, Question
 from listings.services import qualified_providers
 from market import clock, notify
 from market.identity.models import Organization, OrgKind
@@ -110,6 +110,23 @@ KINDS += [
         N_("Bids of %(ref)s ready for selection"),
         N_("The deadline of %(ref)s “%(title)s” has passed; %(valid)s valid bids wait for your selection."),
         "owner",
+    ),
+]
+KINDS += [
+    notify.Kind(
+        "bidding.change_notice",
+        N_("Change notice on %(ref)s"),
+        N_("The owner changed %(ref)s “%(title)s”: %(reason)s Deadline: %(deadline)s."),
+        "provider",
+    ),
+    notify.Kind(
+        "bidding.change_notice_confirm",
+        N_("Confirm or replace your bid on %(ref)s"),
+        N_(
+            "The owner changed the terms of %(ref)s “%(title)s”: %(reason)s Confirm or replace your bid by "
+            "%(deadline)s, or it will not be opened."
+        ),
+        "provider",
     ),
 ]
 for _kind in KINDS:
@@ -272,3 +289,15 @@ async def reminders_tick(factory: async_sessionmaker[AsyncSession], settings: Se
                     sent += 1
         await session.commit()
     return sent
+
+
+async def change_notice(session: AsyncSession, p: Purchase, notice: ChangeNotice) -> None:
+    """A change notice (issue 11.7): the bidders (asked to confirm or replace their bids when the
+    change is material) and the firms that asked a clarification question hear of it."""
+    params = _params(p, reason=notice.reason, deadline=_when(p.bid_deadline))
+    link = f"/purchases/{p.id}"
+    firms = set(await bidders(session, p.id))
+    askers = set(await session.scalars(select(col(Question.asker_org_id)).where(col(Question.purchase_id) == p.id)))
+    for firm in sorted(firms | askers):
+        kind = "bidding.change_notice_confirm" if notice.material and firm in firms else "bidding.change_notice"
+        await notify.send(session, kind=kind, params=params, link=link, to_org_id=firm)

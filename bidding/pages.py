@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -21,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from bidding import bids as bid_service
-from bidding import cancellation, clarifications, presenters, purchases, queries, scoring, selecting, timeline
+from bidding import cancellation, clarifications, notices, presenters, purchases, queries, scoring, selecting, timeline
 from bidding import vocab as _vocab  # noqa: F401  (registers the labels of the coded values)
 from bidding.models import (
     CancellationStatus,
@@ -37,6 +38,8 @@ from bidding.schemas import (
     AnswerIn,
     BidIn,
     CancellationDecideIn,
+    ChangeNoticeIn,
+    ChangeNoticeOut,
     DecideIn,
     ExplanationIn,
     MarkIn,
@@ -51,6 +54,7 @@ from bidding.schemas import (
 from listings.models import CatalogItem, ItemStatus
 from market import clock
 from market.actor import Actor
+from market.i18n import format_datetime, format_money
 from market.identity.guards import requires_role
 from market.identity.models import Organization, OrgKind, OrgStatus
 from market.settings import Settings
@@ -76,6 +80,8 @@ NOTICES = {
     "purchase-cancelled": N_("The purchase is cancelled."),
     "cancellation-requested": N_("Your request to cancel is sent; the operator decides it in writing."),
     "cancellation-decided": N_("The decision on the cancellation is recorded and published."),
+    "change-notice-published": N_("The change notice is published with the purchase; bidders and askers are told."),
+    "bid-confirmed": N_("Your bid is confirmed for the changed terms; its receipt stays valid."),
     "round-drafted": N_("A new round is drafted. Set its deadline and publish it."),
     "result-published": N_("The result is published; the publicity period has started."),
     "answer-published": N_("Your answer is published."),
@@ -113,6 +119,47 @@ def _suggested_deadline(settings: Settings) -> str:
     """The first whole hour after the earliest deadline allowed now."""
     earliest = purchases.earliest_deadline(settings, clock.now()) + timedelta(hours=1)
     return _local_input(clock.to_local(earliest).replace(minute=0, second=0, microsecond=0))
+
+
+# the amended terms as a change notice lists them
+CHANGED_FIELDS = {
+    "description": N_("Scope of the service"),
+    "budget_cap": N_("Price cap"),
+    "bid_deadline": N_("Bid deadline"),
+    "service_days": N_("Service days"),
+}
+
+
+def _shown(name: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if name == "budget_cap":
+        return format_money(Decimal(str(value)))
+    if name == "bid_deadline":
+        return format_datetime(datetime.fromisoformat(str(value)))
+    return str(value)
+
+
+def _notices_view(items: list[ChangeNoticeOut]) -> list[dict[str, Any]]:
+    """The change notices as the pages show them: each change's label, before and after."""
+    return [
+        {
+            "seq": n.seq,
+            "published_at": n.published_at,
+            "reason": n.reason,
+            "material": n.material,
+            "changes": [
+                {
+                    "field": c.field,
+                    "label": CHANGED_FIELDS.get(c.field, c.field),
+                    "before": _shown(c.field, c.before),
+                    "after": _shown(c.field, c.after),
+                }
+                for c in n.changes
+            ],
+        }
+        for n in items
+    ]
 
 
 # --- public -------------------------------------------------------------------------------------
@@ -171,6 +218,8 @@ async def _detail_context(db: AsyncSession, settings: Settings, actor: Actor, p:
     if actor.role == "provider" and actor.org_id is not None:
         row = await bid_service.my_active_bid(db, actor, p.id)
         my_bid = presenters.bid_out(row, p) if row else None
+        if my_bid is not None and row is not None and p.status == S.open:
+            my_bid.awaiting_confirmation = await notices.needs_confirmation(db, p, row)
         latest = await bid_service.my_latest_bid(db, actor, p.id)
         my_outcome = (await presenters.bid_outs(db, [(latest, p)]))[0] if latest else None
         if p.status == S.open:
@@ -196,6 +245,7 @@ async def _detail_context(db: AsyncSession, settings: Settings, actor: Actor, p:
         commitments = []
     return {
         "p": out,
+        "change_notices": _notices_view(out.change_notices),
         "commitments": commitments,
         "questions": [presenters.question_out(q) for q in await clarifications.questions(db, p.id)],
         "result": result,
@@ -570,6 +620,8 @@ async def _manage_context(db: AsyncSession, settings: Settings, actor: Actor, pu
         "objections": objections,
         "waiting_explanations": waiting,
         "suggested_deadline": _suggested_deadline(settings),
+        "current_deadline": _local_input(p.bid_deadline),
+        "min_bidding_days": settings.min_bidding_days,
     }
 
 
@@ -644,6 +696,59 @@ async def cancellation_request_page(
         data = parse(ReasonIn, form)
         await cancellation.request(db, actor, settings, purchase_id, data.reason)
     return redirect(f"/workspace/purchases/{purchase_id}#cancellation", done="cancellation-requested")
+
+
+@post(
+    "/workspace/purchases/{purchase_id:uuid}/change-notices",
+    include_in_schema=False,
+    guards=[owner_only],
+    status_code=303,
+)
+async def change_notice_page(
+    request: Request[Any, Any, Any],
+    purchase_id: FromPath[uuid.UUID],
+    db: DbSession,
+    actor: CurrentActor,
+    settings: AppSettings,
+) -> Redirect:
+    form, refused = await _owner_form(request, db, settings, actor, purchase_id, "change-notice")
+    async with refused:
+        p = await purchases.owned(db, settings, actor, purchase_id)
+        data = parse(ChangeNoticeIn, form)
+        # the form shows the current terms: what was left as it is does not change (the deadline
+        # is shown to the minute, so an unchanged one is the current deadline, not a minute earlier)
+        deadline = data.bid_deadline
+        if deadline is not None and _local_input(deadline) == _local_input(p.bid_deadline):
+            deadline = None
+        await notices.publish(
+            db,
+            actor,
+            settings,
+            purchase_id,
+            notices.Amendment(
+                reason=data.reason,
+                description=data.description,
+                budget_cap=data.budget_cap,
+                bid_deadline=deadline,
+                service_days=data.service_days,
+            ),
+        )
+    return redirect(f"/purchases/{purchase_id}#change-notices", done="change-notice-published")
+
+
+@post("/workspace/bids/{bid_id:uuid}/confirm", include_in_schema=False, guards=[provider_only], status_code=303)
+async def bid_confirm(
+    request: Request[Any, Any, Any],
+    bid_id: FromPath[uuid.UUID],
+    db: DbSession,
+    actor: CurrentActor,
+    settings: AppSettings,
+) -> Redirect:
+    purchase_id = (await bid_service.own_bid(db, actor, bid_id)).purchase_id
+    _form, refused = await _public_form(request, db, settings, actor, purchase_id, "confirm")
+    async with refused:
+        await notices.confirm(db, actor, settings, bid_id)
+    return redirect(f"/purchases/{purchase_id}#bid", done="bid-confirmed")
 
 
 @post(
@@ -885,6 +990,8 @@ def routes(settings: Settings) -> list[Any]:
         publish_page,
         cancel_page,
         cancellation_request_page,
+        change_notice_page,
+        bid_confirm,
         republish_page,
         select_page,
         evaluate,

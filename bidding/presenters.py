@@ -7,12 +7,26 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from bidding import cancellation, purchases, queries, rules, scoring, selecting
-from bidding.models import Bid, CancellationRequest, Method, Objection, Purchase, Question, Selection, SelectionStatus
+from bidding import cancellation, notices, purchases, queries, rules, scoring, selecting
+from bidding.models import (
+    Bid,
+    BidStatus,
+    CancellationRequest,
+    ChangeNotice,
+    Method,
+    Objection,
+    Purchase,
+    PurchaseStatus,
+    Question,
+    Selection,
+    SelectionStatus,
+)
 from bidding.outcomes import outcome
 from bidding.schemas import (
     BidOut,
     CancellationOut,
+    ChangeNoticeOut,
+    ChangeOut,
     EvaluationOut,
     IfUpheld,
     ObjectionOut,
@@ -80,6 +94,7 @@ async def purchase_out(session: AsyncSession, p: Purchase) -> PurchaseOut:
         fail_reason=p.fail_reason,
         contract_id=p.contract_id,
         cancellation_requests=cancellation_outs([(r, p) for r in await cancellation.of_purchase(session, p.id)]),
+        change_notices=[notice_out(n) for n in await notices.of_purchase(session, p.id)],
         marks_locked_at=p.marks_locked_at,
         bid_count=counts[0] if counts else None,
         valid_bid_count=counts[1] if counts else None,
@@ -134,7 +149,13 @@ async def winning_bids(session: AsyncSession, purchase_ids: set[uuid.UUID]) -> s
 async def bid_outs(session: AsyncSession, rows: list[tuple[Bid, Purchase]]) -> list[BidOut]:
     """Bids with their outcomes."""
     winners = await winning_bids(session, {p.id for _b, p in rows})
-    return [bid_out(b, p, winners) for b, p in rows]
+    outs = []
+    for b, p in rows:
+        out = bid_out(b, p, winners)
+        if p.status == PurchaseStatus.open and b.status == BidStatus.active:
+            out.awaiting_confirmation = await notices.needs_confirmation(session, p, b)
+        outs.append(out)
+    return outs
 
 
 async def opened_bid_outs(session: AsyncSession, rows: list[Bid]) -> list[OpenedBidOut]:
@@ -240,4 +261,16 @@ def evaluation_out(ev: scoring.Evaluation) -> EvaluationOut:
             )
             for t in ev.parts
         ],
+    )
+
+
+def notice_out(n: ChangeNotice) -> ChangeNoticeOut:
+    return ChangeNoticeOut(
+        id=n.id,
+        purchase_id=n.purchase_id,
+        seq=n.seq,
+        reason=n.reason,
+        material=n.material,
+        published_at=n.published_at,
+        changes=[ChangeOut(**c) for c in notices.changes_of(n)],
     )

@@ -158,6 +158,8 @@ class BidFacts:
     avoided: bool
     affiliated: bool
     qualified: bool
+    # received before the last material change notice and neither confirmed nor replaced since
+    unconfirmed: bool = False
 
 
 @dataclass(frozen=True)
@@ -171,6 +173,8 @@ class BidLimits:
 
 def invalid_reason(bid: BidFacts, limits: BidLimits) -> InvalidReason | None:
     """Why the bid is invalid at the opening (the first reason that applies), or ``None``."""
+    if bid.unconfirmed:
+        return InvalidReason.not_confirmed_after_change
     if bid.avoided:
         return InvalidReason.avoided
     if bid.affiliated:
@@ -396,3 +400,75 @@ def commitments(drawn: list[tuple[int, str]], pending: str | None, last_round: i
     if pending is not None and pending not in {c.commitment for c in out}:
         out.append(Commitment(last_round + 1, pending, published_with, False))
     return out
+
+
+# --- change notices (变更公告) -------------------------------------------------------------------
+
+# what a change notice may amend, in the order a notice lists them
+AMENDABLE = ("description", "budget_cap", "bid_deadline", "service_days")
+# a change of any of these is material: the bids were made for other terms
+MATERIAL = frozenset({"description", "budget_cap", "service_days"})
+
+
+@dataclass(frozen=True)
+class Amendable:
+    """The terms of an open purchase a change notice may amend."""
+
+    description: str
+    budget_cap: Decimal
+    bid_deadline: datetime
+    service_days: int
+
+
+@dataclass(frozen=True)
+class Change:
+    field: str
+    before: Any
+    after: Any
+
+
+def changes(before: Amendable, after: Amendable) -> list[Change]:
+    """The fields that differ, in :data:`AMENDABLE` order."""
+    out = []
+    for name in AMENDABLE:
+        old, new = getattr(before, name), getattr(after, name)
+        if old != new:
+            out.append(Change(name, old, new))
+    return out
+
+
+def is_material(found: list[Change]) -> bool:
+    """Whether existing bids must be confirmed or replaced (cap, scope or service days changed)."""
+    return any(c.field in MATERIAL for c in found)
+
+
+def deadline_after_change(requested: datetime, *, material: bool, earliest: datetime) -> datetime:
+    """The deadline a notice sets: what the owner asks, moved later when the change is material
+    so that at least the minimum bidding period (``earliest``, counted from the notice) remains."""
+    return max(requested, earliest) if material else requested
+
+
+def cap_problem(budget_cap: Decimal, price_floor: Decimal | None, fee_type: str, fee_cap: Decimal | None) -> str | None:
+    """What is wrong with an amended price cap: ``"not_positive"``, ``"too_large"``,
+    ``"fee_standard"`` (above the catalog's government fee cap), ``"below_floor"``; or ``None``."""
+    if budget_cap <= 0:
+        return "not_positive"
+    if not amount_in_range(budget_cap):
+        return "too_large"
+    if above_fee_standard(budget_cap, fee_type, fee_cap):
+        return "fee_standard"
+    if price_floor is not None and budget_cap <= price_floor:
+        return "below_floor"
+    return None
+
+
+def needs_confirmation(
+    received_at: datetime, material_notices: list[tuple[Any, datetime]], confirmed: set[Any]
+) -> bool:
+    """Whether an active bid still waits for its bidder's confirmation: it was received before
+    the last material notice (given as ``(notice_id, published_at)``) and was not confirmed for it.
+    A bid received after the notice (a replacement) needs none."""
+    if not material_notices:
+        return False
+    last_id, last_at = max(material_notices, key=lambda n: n[1])
+    return received_at < last_at and last_id not in confirmed

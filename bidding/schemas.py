@@ -143,6 +143,43 @@ class PurchaseSummary(Out):
     published_at: datetime | None
 
 
+class ChangeNoticeIn(Schema):
+    """A change notice: the written reason and the terms that change (those left out stay)."""
+
+    reason: str = Field(min_length=1, max_length=4000, description="what changes and why")
+    description: str | None = Field(default=None, min_length=10, max_length=20000)
+    budget_cap: Money | None = None
+    bid_deadline: datetime | None = Field(default=None, description="ISO 8601; without a zone it is China time")
+    service_days: int | None = Field(default=None, ge=1, le=3650)
+
+    _deadline = field_validator("bid_deadline")(_local_if_naive)
+
+
+class ChangeOut(BaseModel):
+    field: str
+    before: Any
+    after: Any
+
+
+class ChangeNoticeOut(Out):
+    """A published change notice (public): each changed term before and after."""
+
+    id: uuid.UUID
+    purchase_id: uuid.UUID
+    seq: int
+    reason: str
+    material: bool = Field(description="existing bids must be confirmed or replaced by the deadline")
+    published_at: datetime
+    changes: list[ChangeOut]
+
+
+class BidConfirmationOut(Out):
+    bid_id: uuid.UUID
+    notice_id: uuid.UUID
+    confirmed_at: datetime
+    digest: str = Field(description="the bid's digest, unchanged: its receipt stays valid")
+
+
 class PurchaseOut(PurchaseSummary):
     previous_id: uuid.UUID | None
     next_round_id: uuid.UUID | None
@@ -167,6 +204,7 @@ class PurchaseOut(PurchaseSummary):
     cancellation_requests: list[CancellationOut] = Field(
         default_factory=list, description="requests to cancel after the deadline, and their decisions"
     )
+    change_notices: list[ChangeNoticeOut] = Field(default_factory=list, description="change notices, in order")
     bid_count: int | None = Field(description="only once the bids are opened")
     valid_bid_count: int | None = Field(description="only once the bids are opened")
     marks_locked_at: datetime | None = Field(
@@ -227,6 +265,9 @@ class BidOut(Out):
     explanation: str | None
     explanation_due_at: datetime | None
     excluded: bool
+    awaiting_confirmation: bool = Field(
+        default=False, description="a material change notice followed the bid: confirm or replace it by the deadline"
+    )
 
 
 class OpenedBidOut(Out):

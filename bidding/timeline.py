@@ -31,7 +31,7 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
-from bidding import notifications, rules
+from bidding import notices, notifications, rules
 from bidding import vocab as _vocab  # noqa: F401  (registers the labels of the coded values)
 from bidding.events import PurchaseAwarded
 from bidding.models import (
@@ -231,6 +231,7 @@ async def close(session: AsyncSession, settings: Settings, p: Purchase, now: dat
     limits = rules.BidLimits(budget_cap=p.budget_cap, price_floor=p.price_floor, service_days=p.service_days)
     qualification: dict[uuid.UUID, bool] = {}
     active = [b for b in bids if b.status == BidStatus.active]
+    unconfirmed = await notices.unconfirmed(session, p, active)
     for b in active:
         if b.provider_id not in qualification:
             qualification[b.provider_id] = await qualified(session, b.provider_id, p.catalog_code, on_date)
@@ -241,6 +242,7 @@ async def close(session: AsyncSession, settings: Settings, p: Purchase, now: dat
                 avoided=b.provider_id in avoid,
                 affiliated=b.provider_id == p.owner_id,
                 qualified=qualification[b.provider_id],
+                unconfirmed=b.id in unconfirmed,
             ),
             limits,
         )
@@ -269,6 +271,7 @@ async def close(session: AsyncSession, settings: Settings, p: Purchase, now: dat
                 "withdrawn_at": b.withdrawn_at,
                 "valid": b.valid,
                 "invalid_reason": b.invalid_reason,
+                "confirmed_notices": sorted(str(n) for n in await notices.confirmed_notices(session, b.id)),
             },
         )
     if len(valid) < p.min_bids:

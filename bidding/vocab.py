@@ -60,6 +60,7 @@ register(
         "price_out_of_range": N_("Price outside floor and cap"),
         "service_days": N_("Service days above the purchase's"),
         "abnormally_low_unexplained": N_("Abnormally low price not explained in time"),
+        "not_confirmed_after_change": N_("Not confirmed or replaced after a change notice"),
     },
 )
 register(

@@ -34,7 +34,17 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from bidding.models import Bid, BidStatus, Method, Purchase, PurchaseStatus, Question, Selection, SelectionStatus
+from bidding.models import (
+    Bid,
+    BidStatus,
+    ChangeNotice,
+    Method,
+    Purchase,
+    PurchaseStatus,
+    Question,
+    Selection,
+    SelectionStatus,
+)
 from invoices import contracts as contracts_service
 from invoices.models import Contract, Payment
 from listings.models import CatalogItem
@@ -117,6 +127,7 @@ class Process:
     payments: list[Payment] = field(default_factory=list)
     previous_ref: str | None = None
     next_ref: str | None = None
+    notices: list[ChangeNotice] = field(default_factory=list)  # change notices (变更公告), in order
 
     @property
     def date(self) -> datetime:
@@ -187,6 +198,8 @@ def release(proc: Process, settings: Settings) -> dict[str, Any]:
         "hasEnquiries": proc.has_questions,
         "eligibilityCriteria": proc.item.qualification_required if proc.item else None,
     }
+    if proc.notices:
+        tender["amendments"] = [amendment(ref, n) for n in proc.notices]
     if p.opened_at is not None and proc.tenderers is not None:  # never before the deadline
         tender["numberOfTenderers"] = proc.tenderers
         tender["awardPeriod"] = {"startDate": stamp(p.opened_at), "endDate": stamp(p.awarded_at)}
@@ -290,6 +303,46 @@ def release(proc: Process, settings: Settings) -> dict[str, Any]:
         }
     )
     return cleaned
+
+
+# where each term a change notice amends lives in a release
+AMENDED_PROPERTY = {
+    "description": "tender/description",
+    "budget_cap": "tender/value/amount",
+    "bid_deadline": "tender/tenderPeriod/endDate",
+    "service_days": "tender/contractPeriod/durationInDays",
+}
+
+
+def _former(name: str, before: Any) -> Any:
+    if name == "budget_cap":
+        return float(Decimal(before))
+    if name == "bid_deadline":
+        return stamp(datetime.fromisoformat(before))
+    return before
+
+
+def amendment(ref: str, notice: ChangeNotice) -> dict[str, Any]:
+    """A change notice as an OCDS amendment: its reason, and each changed field's former value."""
+    changes: list[dict[str, Any]] = json.loads(notice.changes)
+    return {
+        "id": f"{ref}-BG{notice.seq}",
+        "date": stamp(notice.published_at),
+        "rationale": notice.reason,
+        "description": "变更：" + "、".join(AMENDED_LABEL.get(c["field"], c["field"]) for c in changes),
+        "changes": [
+            {"property": AMENDED_PROPERTY.get(c["field"], c["field"]), "former_value": _former(c["field"], c["before"])}
+            for c in changes
+        ],
+    }
+
+
+AMENDED_LABEL = {
+    "description": "服务范围",
+    "budget_cap": "最高限价",
+    "bid_deadline": "投标截止时间",
+    "service_days": "服务时限",
+}
 
 
 def winner_of(proc: Process, selection: Selection) -> Organization:
@@ -429,6 +482,11 @@ async def _complete(session: AsyncSession, procs: list[Process]) -> None:
         )
         if previous_id is not None and ref is not None
     }
+    notices = list(
+        await session.scalars(
+            select(ChangeNotice).where(col(ChangeNotice.purchase_id).in_(ids)).order_by(col(ChangeNotice.seq))
+        )
+    )
     for proc in procs:
         p = proc.purchase
         proc.owner = orgs[p.owner_id]
@@ -440,6 +498,7 @@ async def _complete(session: AsyncSession, procs: list[Process]) -> None:
         proc.rounds = [(sel, orgs[pid]) for sel, pid in selections if sel.purchase_id == p.id]
         proc.previous_ref = refs.get(p.previous_id) if p.previous_id else None
         proc.next_ref = successors.get(p.id)
+        proc.notices = [n for n in notices if n.purchase_id == p.id]
 
 
 def package(

@@ -31,7 +31,10 @@ class Guard:
 GUARDS: tuple[Guard, ...] = (
     Guard(
         table="purchases",
-        condition="OLD.status <> 'draft'",
+        # from the opening on; while open a second trigger (purchases_open_terms_update, 0017) keeps
+        # every term but the four a change notice amends (bidding.notices: description, budget_cap,
+        # bid_deadline, service_days), each change recorded in purchase_change_notices
+        condition="OLD.status NOT IN ('draft', 'open')",
         message="a published purchase is frozen",
         # the published terms
         frozen=(
@@ -82,7 +85,7 @@ GUARDS: tuple[Guard, ...] = (
             "marks_locked_at",
             "marks_locked_by",
         ),
-        revision="0003",
+        revision="0017",
     ),
     Guard(
         table="bids",

@@ -110,11 +110,12 @@ async def test_edit_publish_freeze_and_cancel(client, factory, backend, settings
     assert_problem(
         await client.patch(f"/api/v1/purchases/{d['id']}", headers=w.owner, json={"title": "改标题试试"}), 422
     )
-    # the database refuses to change a published purchase's terms, even by SQL
+    # the database refuses to change a published purchase's terms, even by SQL (while it is open,
+    # only the four a change notice amends may change: tests/integration/test_bidding_change_notices.py)
     async with factory() as session:
         with pytest.raises((IntegrityError, DBAPIError)):
             await session.execute(
-                text("UPDATE purchases SET budget_cap = budget_cap * 2 WHERE id = :id"),
+                text("UPDATE purchases SET title = 'another title', min_bids = 1 WHERE id = :id"),
                 {"id": uuid.UUID(d["id"]) if backend == "postgresql" else uuid.UUID(d["id"]).hex},
             )
             await session.commit()
