@@ -133,7 +133,8 @@ _PYDANTIC_MESSAGES: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"^Extra inputs are not permitted$"), lambda m: _("This field is not accepted here.")),
     (
         re.compile(r"^String should have at least (\d+) characters?$"),
-        lambda m: _("At least %(n)s characters.", n=m.group(1)),
+        # at least one character: the field is simply required
+        lambda m: _("This field is required.") if m.group(1) == "1" else _("At least %(n)s characters.", n=m.group(1)),
     ),
     (
         re.compile(r"^String should have at most (\d+) characters?$"),

@@ -151,8 +151,8 @@ async def test_the_login_form_refuses_as_the_api_does_and_keeps_the_username(cli
     # what the API's LoginIn refuses, the page refuses with the same field and message, 422
     empty = await client.post("/login", data={"username": "lcj", "password": "", "csrf_token": token})
     api = (await client.post("/api/v1/auth/login", json={"username": "lcj", "password": ""})).json()
-    assert empty.status_code == 422 and api["errors"] == [{"field": "password", "message": "至少 1 个字符。"}]
-    assert 'id="err-password">至少 1 个字符。<' in empty.text and 'value="lcj"' in empty.text
+    assert empty.status_code == 422 and api["errors"] == [{"field": "password", "message": "此项为必填。"}]
+    assert 'id="err-password">此项为必填。<' in empty.text and 'value="lcj"' in empty.text
     nul = await client.post("/login", data={"username": "lcj\x00", "password": "x", "csrf_token": token})
     assert nul.status_code == 422 and 'id="err-username"' in nul.text
     # a wrong password: 401, the error next to the password, the username kept, the password not
