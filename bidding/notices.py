@@ -244,6 +244,40 @@ async def unconfirmed(session: AsyncSession, p: Purchase, bids: list[Bid]) -> se
     return out
 
 
+async def awaiting(session: AsyncSession, rows: list[tuple[Bid, Purchase]]) -> set[uuid.UUID]:
+    """The active bids of open purchases among ``rows`` that wait for their bidder's confirmation,
+    in two queries whatever the number of rows (a bidder's list)."""
+    open_rows = [(b, p) for b, p in rows if p.status == S.open and b.status == BidStatus.active]
+    if not open_rows:
+        return set()
+    notices: dict[uuid.UUID, list[tuple[uuid.UUID, datetime]]] = {}
+    for pid, nid, at in (
+        await session.execute(
+            select(col(ChangeNotice.purchase_id), col(ChangeNotice.id), col(ChangeNotice.published_at)).where(
+                col(ChangeNotice.purchase_id).in_({p.id for _b, p in open_rows}), col(ChangeNotice.material).is_(True)
+            )
+        )
+    ).all():
+        notices.setdefault(pid, []).append((nid, clock.ensure_aware(at)))
+    with_notices = [(b, p) for b, p in open_rows if p.id in notices]
+    if not with_notices:
+        return set()
+    confirmed: dict[uuid.UUID, set[uuid.UUID]] = {}
+    for bid_id, notice_id in (
+        await session.execute(
+            select(col(BidConfirmation.bid_id), col(BidConfirmation.notice_id)).where(
+                col(BidConfirmation.bid_id).in_({b.id for b, _p in with_notices})
+            )
+        )
+    ).all():
+        confirmed.setdefault(bid_id, set()).add(notice_id)
+    return {
+        b.id
+        for b, p in with_notices
+        if rules.needs_confirmation(clock.ensure_aware(b.received_at), notices[p.id], confirmed.get(b.id, set()))
+    }
+
+
 async def needs_confirmation(session: AsyncSession, p: Purchase, bid: Bid) -> bool:
     return bid.id in await unconfirmed(session, p, [bid])
 

@@ -149,11 +149,12 @@ async def winning_bids(session: AsyncSession, purchase_ids: set[uuid.UUID]) -> s
 async def bid_outs(session: AsyncSession, rows: list[tuple[Bid, Purchase]]) -> list[BidOut]:
     """Bids with their outcomes."""
     winners = await winning_bids(session, {p.id for _b, p in rows})
+    waiting = await notices.awaiting(session, rows)
     outs = []
     for b, p in rows:
         out = bid_out(b, p, winners)
         if p.status == PurchaseStatus.open and b.status == BidStatus.active:
-            out.awaiting_confirmation = await notices.needs_confirmation(session, p, b)
+            out.awaiting_confirmation = b.id in waiting
         outs.append(out)
     return outs
 

@@ -103,6 +103,7 @@ async def test_a_material_change_moves_the_deadline_and_unconfirmed_bids_do_not_
     assert (await w.bid(pid, 1, "41500")).status_code == 201
     # the deadline: the unconfirmed bids are not counted
     w.past_deadline({"bid_deadline": moved.isoformat()})
+    await w.tick()
     got = (await client.get(f"/api/v1/purchases/{pid}")).json()
     assert got["status"] in {"evaluating", "failed"} and got["valid_bid_count"] == 2
     opened = (await client.get(f"/api/v1/purchases/{pid}/bids", headers=w.owner)).json()
@@ -138,6 +139,7 @@ async def test_a_deadline_extension_alone_needs_no_confirmation(client, factory,
     assert change["property"] == "tender/tenderPeriod/endDate" and _at(change["former_value"]) == _at(p["bid_deadline"])
     assert _at(release["tender"]["tenderPeriod"]["endDate"]) == later
     w.past_deadline({"bid_deadline": later.isoformat()})
+    await w.tick()
     assert (await client.get(f"/api/v1/purchases/{pid}")).json()["valid_bid_count"] == 3
     # the database: a notice never changes, and an open purchase's other terms stay frozen
     async with factory() as session:

@@ -63,6 +63,7 @@ async def test_subscription_answers_and_objections(client, factory, settings):
     for i, price in enumerate(["40000", "41000", "42000", "43000"]):
         assert (await w.bid(p["id"], i, price)).status_code == 201
     w.past_deadline(p)
+    await w.tick()
     assert (await client.get(f"/api/v1/purchases/{p['id']}")).json()["status"] == "evaluating"
     [ready] = await _sent(factory, org_id=w.owner_id, kind="bidding.bids_ready")
     assert json.loads(ready.params)["valid"] == "4"
@@ -96,6 +97,7 @@ async def test_cancellation_request_and_approval(client, factory, settings):
     for i in range(3):
         assert (await w.bid(p["id"], i, f"{40000 + 1000 * i}")).status_code == 201
     w.past_deadline(p)
+    await w.tick()
     assert (await client.get(f"/api/v1/purchases/{p['id']}")).json()["status"] == "evaluating"
     r = await client.post(
         f"/api/v1/purchases/{p['id']}/cancellation-requests", headers=w.owner, json={"reason": REASON}
