@@ -449,6 +449,7 @@ async def _one_purchase(
         id=pid,
         ref=ref,
         round=1,
+        change_seq=0,  # generated history: before every change the open data feed has numbered
         owner_id=owner_id,
         created_by=owner_user,
         catalog_item_id=item.id,

@@ -167,6 +167,7 @@ async def test_an_owner_publishes_a_scored_purchase_marks_blind_and_publishes_th
 
     # 3. the deadline passes; the owner's page opens the technical envelopes, never the prices
     await _until(deadline)
+    await _worker_once(server)  # reads apply no transitions: the worker opens the bids
     await owner.goto(f"/workspace/purchases/{purchase_id}/evaluate")
     text = await _main(owner)
     for username, (price, _mark) in BIDS.items():

@@ -51,9 +51,11 @@ def page_error(r: httpx.Response, field: str) -> str:
 
 
 def points_at_error(r: httpx.Response, field: str) -> None:
-    control = re.search(rf'<(input|textarea|select) name="{re.escape(field)}"[^>]*>', r.text)
-    assert control is not None, f"no control named {field}"
-    assert f'aria-describedby="err-{field}"' in control[0] and 'aria-invalid="true"' in control[0], control[0]
+    # the page may hold other forms with a control of that name (the change notice's reason):
+    # one of them is the refused one, marked and pointing at its error
+    controls = [m[0] for m in re.finditer(rf'<(input|textarea|select) name="{re.escape(field)}"[^>]*>', r.text)]
+    assert controls, f"no control named {field}"
+    assert any(f'aria-describedby="err-{field}"' in c and 'aria-invalid="true"' in c for c in controls), controls
 
 
 async def same_refusal(api: httpx.Response, page: httpx.Response, field: str, control: bool = True) -> str:

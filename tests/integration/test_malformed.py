@@ -49,7 +49,7 @@ async def test_huge_offsets_pages_and_versions(
     body = assert_problem(await client.get(f"/api/v1/catalog?offset={HUGE}"), 422, "offset")
     assert body["errors"][0]["message"] == "不能大于 1000000000。", body
     assert_problem(await client.get(f"/api/v1/providers?offset={HUGE}"), 422, "offset")
-    assert_problem(await client.get(f"/api/v1/ocds/releases?offset={HUGE}"), 422, "offset")
+    assert_problem(await client.get(f"/api/v1/ocds/releases?cursor={HUGE}"), 422, "cursor")
     assert_problem(await client.get(f"/api/v1/catalog/ZJ-HP-01/versions/{10**21}"), 422, "number")
     response = await client.get(f"/catalog?page={10**21}")
     assert response.status_code < 500
