@@ -39,7 +39,7 @@ from market.i18n import gettext as _
 from market.identity.models import Organization, OrgStatus
 from market.schemas import invisible_character, invisible_message
 from market.settings import Settings
-from market.storage import TEMP_MAX_AGE, Storage, StoredObject, get_content, put_content, storage_for
+from market.storage import TEMP_MAX_AGE, Storage, StoredObject, get_content, put_content, sha256_of, storage_for
 
 # the request body may exceed the file by the multipart framing and a few small fields
 MULTIPART_OVERHEAD = 64 * 1024
@@ -149,7 +149,7 @@ async def store_upload(
     name = clean_filename(filename, field)
     content_type = check_upload(data, name, settings.max_upload_bytes, field)
     await check_quota(session, settings, owner, len(data), field)
-    digest = hashlib.sha256(data).hexdigest()
+    digest = await sha256_of(data)
     stored = await session.get(StoredFile, digest)
     if stored is None:
         # written before the row: a rolled-back row leaves an orphan, never a hole
@@ -223,7 +223,7 @@ async def hold(
     storage = storage or storage_for(settings)
     name = clean_filename(filename, field)
     content_type = check_upload(data, name, settings.max_upload_bytes, field)
-    digest = hashlib.sha256(data).hexdigest()
+    digest = await sha256_of(data)
     folder = _held_folder(settings, client)
     now = clock.now()
     entry = f"{int(now.timestamp() * 1_000_000):016d}-{digest}"
@@ -264,7 +264,7 @@ async def held(settings: Settings, token: str, storage: Storage | None = None) -
         data = await (storage or storage_for(settings)).get(f"{HELD_DIR}/{folder}/{entry}")
     except (OSError, ValueError):
         return None
-    if hashlib.sha256(data).hexdigest() != digest:
+    if await sha256_of(data) != digest:
         return None
     return Held(token=token, sha256=digest, filename=name, content_type=content_type, size=size), data
 
