@@ -13,12 +13,13 @@ from sqlmodel import col
 from invoices import bounds, documents, notifications, rules
 from invoices.contracts import get_contract, require_side
 from invoices.models import Contract, ContractStatus, Delivery, DeliveryFile, DeliveryStatus
-from listings.storage import check_upload, clean_filename, storage_for
+from listings.storage import check_upload, clean_filename
 from market import audit, clock
 from market.actor import Actor
 from market.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from market.i18n import gettext as _
 from market.settings import Settings
+from market.storage import storage_for
 
 MAX_FILES = 10
 

@@ -1,8 +1,8 @@
 """Documents: content-addressed storage, PDFs rendered once and stored, and verification by hash.
 
-Storage. Rendered documents and deliverables live in the listings package's content-addressed
-storage (:mod:`listings.storage`, files named by their SHA-256 under ``settings.upload_dir``), and
-a ``stored_files`` row records each one.
+Storage. Rendered documents and deliverables live in the platform's content-addressed storage
+(:mod:`market.storage`: a directory or an S3-compatible object store, ``MARKET_STORAGE_URL``;
+objects named by their SHA-256), and a ``stored_files`` row records each one.
 
 Rendering. A signed contract, a signed supplementary agreement and every issued invoice or credit
 note get a PDF (Chinese; English on request). :func:`ensure_document` renders it once — off the
@@ -15,7 +15,6 @@ renderers stores one document, and every download returns the same bytes.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import uuid
 from dataclasses import dataclass, field
@@ -41,7 +40,6 @@ from invoices.models import (
     InvoiceKind,
 )
 from listings.models import StoredFile
-from listings.storage import Storage, storage_for
 from market import audit, clock
 from market.actor import SYSTEM
 from market.db import is_postgres
@@ -49,6 +47,7 @@ from market.errors import NotFound, RuleViolation
 from market.i18n import gettext as _
 from market.identity.models import User
 from market.settings import Settings
+from market.storage import Storage, get_content, put_content, sha256_of, storage_for
 
 LANGS = ("zh", "en")
 
@@ -62,8 +61,8 @@ def _insert(session: AsyncSession) -> Any:
 
 async def store_file(session: AsyncSession, storage: Storage, data: bytes, content_type: str) -> str:
     """Write the bytes (before the row, so a committed row always has its file) and record them."""
-    sha = hashlib.sha256(data).hexdigest()
-    await asyncio.to_thread(storage.put, sha, data)
+    sha = await sha256_of(data)
+    await put_content(storage, sha, data)
     await session.execute(
         _insert(session)(StoredFile)
         .values(sha256=sha, size=len(data), content_type=content_type, created_at=clock.now())
@@ -74,7 +73,7 @@ async def store_file(session: AsyncSession, storage: Storage, data: bytes, conte
 
 async def read_file(settings: Settings, sha256: str) -> bytes:
     try:
-        return await asyncio.to_thread(storage_for(settings).get, sha256)
+        return await get_content(storage_for(settings), sha256)
     except FileNotFoundError:
         raise NotFound(_("The stored file is missing.")) from None
 

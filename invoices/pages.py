@@ -221,7 +221,7 @@ async def delivery_submit(
         kept: list[storage.Held] = []
         for upload in uploads:
             try:
-                kept.append(storage.hold(settings, client, upload.data, upload.filename, field="files"))
+                kept.append(await storage.hold(settings, client, upload.data, upload.filename, field="files"))
             except DomainError:
                 continue  # a file we refuse is not kept: its own error says why
         return context | {"held_files": kept}
@@ -231,7 +231,7 @@ async def delivery_submit(
         digests = {hashlib.sha256(u.data).hexdigest() for u in uploads if u.data}
         uploads[:] = [u for u in uploads if u.data]  # an empty file input sends an empty part
         for token in form.getall("files_held"):
-            found = storage.held(settings, token)
+            found = await storage.held(settings, token)
             if found is None:
                 raise InvalidInput.field(
                     "files", _("The files you chose before are no longer kept; choose them again.")

@@ -61,6 +61,7 @@ from market.identity.models import Organization, OrgKind
 from market.identity.services import get_organization
 from market.schemas import Page
 from market.settings import Settings
+from market.storage import storage_for
 from market.web.deps import AppSettings, CurrentActor, DbSession, Offset, VersionNumber, client_ip
 from market.web.forms import FormData, parse, read_form
 from market.web.problems import field_errors_of
@@ -696,7 +697,7 @@ class FileControllerBase(Controller):
 
 
 async def file_response(db: AsyncSession, actor: Actor, settings: Settings, sha256: str) -> Response[bytes]:
-    stored, content = await storage.read_file(db, actor, storage.storage_for(settings), sha256)
+    stored, content = await storage.read_file(db, actor, storage_for(settings), sha256)
     extension = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg"}[stored.content_type]
     return Response(
         content,

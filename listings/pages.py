@@ -213,12 +213,12 @@ class FormFile:
     held: storage.Held | None = None
     problem: DomainError | None = None
 
-    def keep(self, settings: Settings, client: str | None) -> storage.Held | None:
+    async def keep(self, settings: Settings, client: str | None) -> storage.Held | None:
         """On a refusal: the file held, so that the form shown again keeps it (``None`` when it is
         none we accept: its own error says why)."""
         if self.content:
             try:
-                self.held = storage.hold(settings, client, self.content, self.filename, field=self.name)
+                self.held = await storage.hold(settings, client, self.content, self.filename, field=self.name)
             except DomainError:
                 return None
         return self.held
@@ -232,7 +232,7 @@ async def form_file(form: FormData, name: str, settings: Settings) -> FormFile:
     token = form.get(f"{name}_held")
     if not token:
         return FormFile(name)
-    found = storage.held(settings, token)
+    found = await storage.held(settings, token)
     if found is None:
         return FormFile(
             name, problem=InvalidInput.field(name, _("The file you chose before is no longer kept; choose it again."))
@@ -295,7 +295,7 @@ async def _register(
     async def again() -> dict[str, Any]:
         context = _registration_context(kind, settings)
         if licence_file is not None:
-            context["held"] = {"business_licence": licence_file.keep(settings, client)}
+            context["held"] = {"business_licence": await licence_file.keep(settings, client)}
         return context
 
     async with refusal(db, "listings/register.html", again, form=form):
@@ -364,7 +364,7 @@ class ProfilePagesBase(Controller):
             context = await self._context(db, actor)
             return context | {
                 "max_mb": _max_mb(settings),
-                "held": {"business_licence": licence_file.keep(settings, client_ip(request))},
+                "held": {"business_licence": await licence_file.keep(settings, client_ip(request))},
             }
 
         async with refusal(db, "listings/profile.html", again, form=form):
@@ -461,7 +461,7 @@ class QualificationPagesBase(Controller):
 
         async def again() -> dict[str, Any]:
             context = await _qualifications_context(db, actor, settings)
-            return context | {"held": {"document": scan.keep(settings, client_ip(request))}}
+            return context | {"held": {"document": await scan.keep(settings, client_ip(request))}}
 
         async with refusal(db, "listings/qualifications.html", again, form=form, name="qualification"):
             data = await _with_scan(parse(QualificationIn, form), scan, db, actor, settings)
@@ -492,7 +492,7 @@ class QualificationPagesBase(Controller):
 
         async def again() -> dict[str, Any]:
             context = await _qualification_edit_context(db, actor, settings, qualification_id)
-            return context | {"held": {"document": scan.keep(settings, client_ip(request))}}
+            return context | {"held": {"document": await scan.keep(settings, client_ip(request))}}
 
         async with refusal(db, "listings/qualification_edit.html", again, form=form):
             data = await _with_scan(parse(QualificationIn, form), scan, db, actor, settings)

@@ -1,16 +1,16 @@
 """Uploads: recognised by content, limited in size, stored content-addressed by SHA-256.
 
-:class:`Storage` is the small interface the platform stores bytes behind; :class:`LocalStorage`
-keeps them in a directory (``settings.upload_dir``), an object store can implement the same
-two methods later. Who may read a file is decided here too: the organisation that uploaded it,
-the operator and the finance bureau (a package that shows files to others, such as the contracts
-package with its deliverables, checks its own rule before reading the stored bytes).
+The bytes live behind the platform's storage interface (:mod:`market.storage`: a directory or an
+S3-compatible object store, chosen by ``MARKET_STORAGE_URL``), under ``ab/cd/<sha256>``. Who may
+read a file is decided here: the organisation that uploaded it, the operator and the finance
+bureau (a package that shows files to others, such as the contracts package with its
+deliverables, checks its own rule before reading the stored bytes).
 
 An organisation that is not approved yet (pending or rejected) may upload a bounded amount
 (``MARKET_UNAPPROVED_UPLOAD_FILES`` files, ``MARKET_UNAPPROVED_UPLOAD_BYTES`` in all). A file
-sent with a form that is refused is *held* (:func:`hold`) for a short while, so that the form
-shown again keeps it; :func:`sweep` (a worker job) removes held files that were never used and
-the temporary files a killed process left behind.
+sent with a form that is refused is *held* (:func:`hold`, under ``.held/`` in the same storage)
+for a short while, so that the form shown again keeps it; :func:`sweep` (a worker job) removes
+held files that were never used and what writes a killed process never finished left behind.
 """
 
 from __future__ import annotations
@@ -20,14 +20,11 @@ import binascii
 import hashlib
 import hmac
 import json
-import os
-import tempfile
+import re
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Protocol
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -35,69 +32,14 @@ from sqlmodel import col, select
 
 from listings.models import FileUpload, RegistrationCounter, StoredFile
 from listings.rules import extension_matches, sniff_content_type
-from market import audit
+from market import audit, clock
 from market.actor import Actor
 from market.errors import FieldError, InvalidInput, NotFound, PayloadTooLarge, UnsupportedMedia
 from market.i18n import gettext as _
 from market.identity.models import Organization, OrgStatus
 from market.schemas import invisible_character, invisible_message
 from market.settings import Settings
-
-TEMP_PREFIX = ".upload-"  # files being written; one older than TEMP_MAX_AGE was left by a killed process
-TEMP_MAX_AGE = timedelta(hours=1)
-
-
-class Storage(Protocol):
-    def put(self, sha256: str, data: bytes) -> None: ...
-
-    def get(self, sha256: str) -> bytes: ...
-
-
-class LocalStorage:
-    """Files under ``root/ab/cd/<sha256>``, written atomically (temporary file, then rename) and
-    checked against their name when read. Uploads and rendered documents share it."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
-
-    def path(self, sha256: str) -> Path:
-        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
-            raise ValueError("not a SHA-256 hex digest")
-        return self.root / sha256[:2] / sha256[2:4] / sha256
-
-    def put(self, sha256: str, data: bytes) -> None:
-        target = self.path(sha256)
-        if target.is_file():
-            return
-        write_atomically(target, data)
-
-    def get(self, sha256: str) -> bytes:
-        """The stored bytes; a file whose content no longer matches its name is never served."""
-        data = self.path(sha256).read_bytes()
-        if hashlib.sha256(data).hexdigest() != sha256:
-            raise OSError(f"stored file {sha256} is damaged")
-        return data
-
-
-def write_atomically(target: Path, data: bytes) -> None:
-    """``data`` at ``target``, whole or not at all: written to a temporary file beside it, then
-    renamed (a process killed meanwhile leaves a ``.upload-`` file, which :func:`sweep` removes)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=TEMP_PREFIX)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def storage_for(settings: Settings) -> Storage:
-    return LocalStorage(settings.upload_dir)
-
+from market.storage import TEMP_MAX_AGE, Storage, StoredObject, get_content, put_content, sha256_of, storage_for
 
 # the request body may exceed the file by the multipart framing and a few small fields
 MULTIPART_OVERHEAD = 64 * 1024
@@ -207,11 +149,11 @@ async def store_upload(
     name = clean_filename(filename, field)
     content_type = check_upload(data, name, settings.max_upload_bytes, field)
     await check_quota(session, settings, owner, len(data), field)
-    digest = hashlib.sha256(data).hexdigest()
+    digest = await sha256_of(data)
     stored = await session.get(StoredFile, digest)
     if stored is None:
         # written before the row: a rolled-back row leaves an orphan, never a hole
-        (storage or storage_for(settings)).put(digest, data)
+        await put_content(storage or storage_for(settings), digest, data)
         session.add(StoredFile(sha256=digest, size=len(data), content_type=content_type))
         await session.flush()
     upload = FileUpload(sha256=digest, org_id=owner, user_id=actor.user_id, filename=name)
@@ -233,6 +175,8 @@ async def store_upload(
 HELD_DIR = ".held"
 HELD_MAX_AGE = timedelta(hours=2)
 HELD_PER_CLIENT = 3  # a client's older held files make room for its newer ones
+# a held file's name: when it was held (microseconds since the epoch, so names sort by age), its SHA-256
+_HELD_NAME = re.compile(r"^(\d{16})-([0-9a-f]{64})$")
 
 
 @dataclass(frozen=True)
@@ -248,51 +192,79 @@ class Held:
     size: int
 
 
-def _held_folder(settings: Settings, client: str | None) -> tuple[str, Path]:
+def _held_folder(settings: Settings, client: str | None) -> str:
     key = hmac.new(settings.secret_key.encode(), b"held-client:" + (client or "-").encode(), "sha256").hexdigest()
-    return key[:24], settings.upload_dir / HELD_DIR / key[:24]
+    return key[:24]
 
 
 def _sign(settings: Settings, payload: bytes) -> str:
     return hmac.new(settings.secret_key.encode(), b"held-file:" + payload, hashlib.sha256).hexdigest()
 
 
-def hold(settings: Settings, client: str | None, data: bytes, filename: str | None, field: str = "file") -> Held:
+def held_since(item: StoredObject) -> datetime:
+    """When a held file was held: the time in its name (the storage's own time for a name without
+    one)."""
+    found = _HELD_NAME.match(item.key.rsplit("/", 1)[-1])
+    if found is None:
+        return item.modified
+    return datetime.fromtimestamp(int(found.group(1)) / 1_000_000, UTC)
+
+
+async def hold(
+    settings: Settings,
+    client: str | None,
+    data: bytes,
+    filename: str | None,
+    field: str = "file",
+    storage: Storage | None = None,
+) -> Held:
     """Keep an acceptable file (checked as an upload is) for :data:`HELD_MAX_AGE`; at most
-    :data:`HELD_PER_CLIENT` per client address, so that refused forms cannot fill the disk."""
+    :data:`HELD_PER_CLIENT` per client address, so that refused forms cannot fill the storage."""
+    storage = storage or storage_for(settings)
     name = clean_filename(filename, field)
     content_type = check_upload(data, name, settings.max_upload_bytes, field)
-    digest = hashlib.sha256(data).hexdigest()
-    folder_key, folder = _held_folder(settings, client)
-    write_atomically(folder / digest, data)
-    kept = sorted(
-        (p for p in folder.iterdir() if not p.name.startswith(".")), key=lambda p: p.stat().st_mtime, reverse=True
-    )
-    for old in kept[HELD_PER_CLIENT:]:
-        old.unlink(missing_ok=True)
-    expires = int(time.time() + HELD_MAX_AGE.total_seconds())
-    payload = json.dumps([folder_key, digest, name, content_type, len(data), expires], ensure_ascii=False).encode()
+    digest = await sha256_of(data)
+    folder = _held_folder(settings, client)
+    now = clock.now()
+    entry = f"{int(now.timestamp() * 1_000_000):016d}-{digest}"
+    await storage.put(f"{HELD_DIR}/{folder}/{entry}", data)
+    kept = sorted(await storage.list_under(f"{HELD_DIR}/{folder}/"), key=held_since, reverse=True)
+    newest: list[StoredObject] = []
+    for item in kept:
+        if item.key.endswith(entry):
+            newest.insert(0, item)
+        elif item.key.endswith(digest):  # the same file held before: this one replaces it
+            await storage.delete(item.key)
+        else:
+            newest.append(item)
+    for old in newest[HELD_PER_CLIENT:]:
+        await storage.delete(old.key)
+    expires = int(now.timestamp() + HELD_MAX_AGE.total_seconds())
+    payload = json.dumps([folder, entry, name, content_type, len(data), expires], ensure_ascii=False).encode()
     token = base64.urlsafe_b64encode(payload).decode().rstrip("=") + "." + _sign(settings, payload)
     return Held(token=token, sha256=digest, filename=name, content_type=content_type, size=len(data))
 
 
-def held(settings: Settings, token: str) -> tuple[Held, bytes] | None:
+async def held(settings: Settings, token: str, storage: Storage | None = None) -> tuple[Held, bytes] | None:
     """The file a :func:`hold` token names, with its bytes; ``None`` when the token is not one
     of ours, has expired, or its file is gone."""
     encoded, _dot, signature = token.strip().partition(".")
     try:
         payload = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
-        folder_key, digest, name, content_type, size, expires = json.loads(payload)
+        folder, entry, name, content_type, size, expires = json.loads(payload)
+        found = _HELD_NAME.match(str(entry))
     except (ValueError, binascii.Error, TypeError):
         return None
-    if not hmac.compare_digest(signature, _sign(settings, payload)) or expires < time.time():
+    if not hmac.compare_digest(signature, _sign(settings, payload)) or found is None:
         return None
-    path = settings.upload_dir / HELD_DIR / str(folder_key) / str(digest)
+    if expires < clock.now().timestamp():
+        return None
+    digest = found.group(2)
     try:
-        data = path.read_bytes()
-    except OSError:
+        data = await (storage or storage_for(settings)).get(f"{HELD_DIR}/{folder}/{entry}")
+    except (OSError, ValueError):
         return None
-    if hashlib.sha256(data).hexdigest() != digest:
+    if await sha256_of(data) != digest:
         return None
     return Held(token=token, sha256=digest, filename=name, content_type=content_type, size=size), data
 
@@ -301,28 +273,18 @@ def held(settings: Settings, token: str) -> tuple[Held, bytes] | None:
 
 SWEEP_EVERY = timedelta(minutes=10)
 COUNTERS_KEPT = timedelta(days=1)
-_last_sweep: dict[Path, float] = {}
+_last_sweep: dict[str, float] = {}
 
 
-def sweep_files(root: Path, now: float) -> int:
-    """Remove the temporary files of writes that never finished (older than :data:`TEMP_MAX_AGE`)
-    and the held files older than :data:`HELD_MAX_AGE`; returns how many were removed."""
-    removed = 0
-    if not root.is_dir():
-        return 0
-    for dirpath, _dirs, files in os.walk(root):
-        in_held = Path(dirpath).relative_to(root).parts[:1] == (HELD_DIR,)
-        for name in files:
-            path = Path(dirpath) / name
-            try:
-                age = now - path.stat().st_mtime
-            except FileNotFoundError:
-                continue
-            stale = name.startswith(TEMP_PREFIX) and age > TEMP_MAX_AGE.total_seconds()
-            expired = in_held and not name.startswith(TEMP_PREFIX) and age > HELD_MAX_AGE.total_seconds()
-            if stale or expired:
-                path.unlink(missing_ok=True)
-                removed += 1
+async def sweep_files(storage: Storage, now: datetime) -> int:
+    """Remove what writes that never finished left (older than :data:`TEMP_MAX_AGE`; the file
+    backend's ``.upload-*`` files) and the held files held more than :data:`HELD_MAX_AGE` before
+    ``now``; returns how many were removed. Stored documents are never swept."""
+    removed = await storage.sweep_temporary(TEMP_MAX_AGE)
+    for item in await storage.list_under(f"{HELD_DIR}/"):
+        if now - held_since(item) > HELD_MAX_AGE:
+            await storage.delete(item.key)
+            removed += 1
     return removed
 
 
@@ -330,11 +292,11 @@ async def sweep(factory: async_sessionmaker[AsyncSession], settings: Settings, n
     """The worker job: every :data:`SWEEP_EVERY` (and when a worker starts), the files
     :func:`sweep_files` removes and the registration counters older than a day."""
     started = time.monotonic()
-    last = _last_sweep.get(settings.upload_dir)
+    last = _last_sweep.get(settings.storage_location)
     if last is not None and started - last < SWEEP_EVERY.total_seconds():
         return 0
-    _last_sweep[settings.upload_dir] = started
-    removed = sweep_files(settings.upload_dir, time.time())
+    _last_sweep[settings.storage_location] = started
+    removed = await sweep_files(storage_for(settings), now)
     async with factory() as session:
         result = await session.execute(
             delete(RegistrationCounter).where(col(RegistrationCounter.window_start) < now - COUNTERS_KEPT)
@@ -366,4 +328,7 @@ async def read_file(session: AsyncSession, actor: Actor, storage: Storage, sha25
     stored = await session.get(StoredFile, sha256) if len(sha256) == 64 else None
     if stored is None or not await may_read(session, actor, sha256):
         raise NotFound(_("No such file."))
-    return stored, storage.get(sha256)
+    try:
+        return stored, await get_content(storage, sha256)
+    except FileNotFoundError:
+        raise NotFound(_("The stored file is missing.")) from None

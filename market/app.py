@@ -62,6 +62,7 @@ from market.notify import api as notify_api
 from market.notify import delivery as notify_delivery
 from market.notify import pages as notify_pages
 from market.settings import Settings
+from market.storage import storage_for
 from market.web import pages, shell, templating
 from market.web.apidocs import LocalSwaggerPlugin
 from market.web.csrf import check_csrf
@@ -171,6 +172,7 @@ def cli_commands() -> list[click.Command]:
 def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     wire(settings)
+    storage_for(settings)  # an unusable storage setting fails at start, not at the first upload
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

@@ -80,9 +80,11 @@ def serve(host: str, port: int, no_worker: bool) -> None:
 @click.option("--once", is_flag=True, help="Apply what is due now, then exit.")
 def worker(once: bool) -> None:
     """Apply due time transitions (deadlines, end of publicity) until stopped."""
+    from market.storage import storage_for
     from market.worker import run_loop, run_once
 
     settings = _settings()
+    storage_for(settings)  # an unusable storage setting fails at start
 
     async def runner() -> None:
         engine = dbmod.create_engine(settings.database_url)

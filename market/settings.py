@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 OCID_PREFIX_RE = re.compile(r"^ocds-[a-z0-9]{6}$")
@@ -21,6 +22,8 @@ DEV_SECRET_KEY = "dev-insecure-secret-change-me"  # noqa: S105 - refused in prod
 # 保障中小企业款项支付条例 art. 8: public bodies pay within 30 calendar days of acceptance; a contract
 # may agree a longer term, never beyond 60 days
 MAX_PAYMENT_DAYS = 60
+# object store secrets everybody knows: MinIO's default root password, the AWS documentation's example
+WELL_KNOWN_S3_SECRETS = frozenset({"minioadmin", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"})
 
 
 class SettingsError(ValueError):
@@ -143,6 +146,15 @@ class Settings:
     # the SMTP server of the e-mail notifications: smtp://user:pass@host:port, smtps://…
     # (?from=address sets the sender); None: messages stay in-site and the e-mails are only logged
     smtp_url: str | None = None
+    # where documents are stored (market.storage): None: the directory upload_dir; "s3://bucket/prefix":
+    # an S3-compatible object store, at s3_endpoint (None: AWS), with these credentials (None: the
+    # AWS_* variables or the host's role); plain http:// to it needs s3_allow_http in production
+    storage_url: str | None = None
+    s3_endpoint: str | None = None
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    s3_allow_http: bool = False
 
     @property
     def ocds_prefix_registered(self) -> bool:
@@ -167,6 +179,11 @@ class Settings:
         return self.password_hash_concurrency or 2 * (os.cpu_count() or 1)
 
     @property
+    def storage_location(self) -> str:
+        """Where documents are stored, as a URL (``file:///…`` or ``s3://bucket/prefix``)."""
+        return self.storage_url or self.upload_dir.resolve().as_uri()
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
@@ -185,6 +202,7 @@ class Settings:
             )
         if self.smtp_url and not self.smtp_url.startswith(("smtp://", "smtps://")):
             raise SettingsError("MARKET_SMTP_URL must start with smtp:// or smtps:// (smtp://user:pass@host:port)")
+        self._validate_storage()
         if self.is_production:
             if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
                 raise SettingsError(
@@ -202,6 +220,46 @@ class Settings:
                 )
         return self
 
+    def _validate_storage(self) -> None:
+        url = self.storage_url
+        if url is not None:
+            parts = urlsplit(url)
+            if parts.scheme == "file":
+                if parts.netloc not in ("", "localhost") or not parts.path.startswith("/"):
+                    raise SettingsError(f"MARKET_STORAGE_URL must look like file:///absolute/path, got {url!r}")
+            elif parts.scheme != "s3" or not parts.netloc or parts.query or parts.fragment:
+                raise SettingsError(f"MARKET_STORAGE_URL must be file:///path or s3://bucket/prefix, got {url!r}")
+        s3 = url is not None and url.startswith("s3://")
+        given = [
+            name
+            for name, value in (
+                ("MARKET_S3_ENDPOINT", self.s3_endpoint),
+                ("MARKET_S3_REGION", self.s3_region),
+                ("MARKET_S3_ACCESS_KEY_ID", self.s3_access_key_id),
+                ("MARKET_S3_SECRET_ACCESS_KEY", self.s3_secret_access_key),
+            )
+            if value
+        ]
+        if given and not s3:
+            raise SettingsError(f"{', '.join(given)} apply to MARKET_STORAGE_URL=s3://bucket/prefix only")
+        if bool(self.s3_access_key_id) != bool(self.s3_secret_access_key):
+            raise SettingsError(
+                "MARKET_S3_ACCESS_KEY_ID and MARKET_S3_SECRET_ACCESS_KEY go together: set both or neither"
+            )
+        if self.s3_endpoint and not self.s3_endpoint.startswith(("http://", "https://")):
+            raise SettingsError(f"MARKET_S3_ENDPOINT must be an http:// or https:// URL, got {self.s3_endpoint!r}")
+        if self.is_production and s3:
+            if self.s3_endpoint and self.s3_endpoint.startswith("http://") and not self.s3_allow_http:
+                raise SettingsError(
+                    "MARKET_ENV=production refuses a plain http:// MARKET_S3_ENDPOINT (documents and credentials "
+                    "in clear) unless MARKET_S3_ALLOW_HTTP=1 says the object store is on a private network"
+                )
+            if self.s3_secret_access_key in WELL_KNOWN_S3_SECRETS:
+                raise SettingsError(
+                    "MARKET_ENV=production refuses a well-known MARKET_S3_SECRET_ACCESS_KEY (MinIO's default "
+                    "or the examples'); give the object store its own credentials"
+                )
+
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes).validate()  # type: ignore[arg-type]
 
@@ -210,13 +268,27 @@ class Settings:
         env = dict(os.environ if environ is None else environ)
         default = cls()
         var_dir = Path(env.get("MARKET_VAR_DIR") or default.var_dir)
+        upload_dir = Path(env.get("MARKET_UPLOAD_DIR") or var_dir / "uploads")
+        storage_url = (env.get("MARKET_STORAGE_URL") or "").strip() or None
+        if storage_url is not None and storage_url.startswith("file://"):
+            # a directory: the file backend at that path (MARKET_UPLOAD_DIR's place)
+            parts = urlsplit(storage_url)
+            if parts.netloc not in ("", "localhost") or not parts.path.startswith("/"):
+                raise SettingsError(f"MARKET_STORAGE_URL must look like file:///absolute/path, got {storage_url!r}")
+            upload_dir, storage_url = Path(unquote(parts.path)), None
         settings = cls(
             database_url=env.get("MARKET_DATABASE_URL") or f"sqlite:///{var_dir / 'market.db'}",
             secret_key=env.get("MARKET_SECRET_KEY") or DEV_SECRET_KEY,
             env=(env.get("MARKET_ENV") or "development").strip().lower(),
             accelerator=_int(env, "MARKET_ACCELERATOR", 1, minimum=1),
             var_dir=var_dir,
-            upload_dir=Path(env.get("MARKET_UPLOAD_DIR") or var_dir / "uploads"),
+            upload_dir=upload_dir,
+            storage_url=storage_url,
+            s3_endpoint=(env.get("MARKET_S3_ENDPOINT") or "").strip().rstrip("/") or None,
+            s3_region=(env.get("MARKET_S3_REGION") or "").strip() or None,
+            s3_access_key_id=(env.get("MARKET_S3_ACCESS_KEY_ID") or "").strip() or None,
+            s3_secret_access_key=env.get("MARKET_S3_SECRET_ACCESS_KEY") or None,
+            s3_allow_http=_bool(env, "MARKET_S3_ALLOW_HTTP", False),
             base_url=(env.get("MARKET_BASE_URL") or default.base_url).rstrip("/"),
             session_hours=_int(env, "MARKET_SESSION_HOURS", default.session_hours, minimum=1),
             login_max_failures=_int(env, "MARKET_LOGIN_MAX_FAILURES", default.login_max_failures, 1),

@@ -12,6 +12,7 @@ os.environ.setdefault("MARKET_ARGON2_PROFILE", "fast")
 
 from market import clock
 from tests import databases
+from tests import s3 as s3_server_module
 
 # Hypothesis runs the "ci" profile unless HYPOTHESIS_PROFILE names another: every run draws the
 # same examples (derandomize, and no example database carried between runs), so a failure
@@ -29,6 +30,23 @@ def _reset_clock() -> Iterator[None]:
     clock.reset()
     yield
     clock.reset()
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[s3_server_module.S3Server]:
+    """An S3 protocol server (moto's, in-process), for the tests marked ``s3``."""
+    try:
+        server = s3_server_module.start()
+    except Exception as exc:  # pragma: no cover - moto[server] is a dev dependency and starts here
+        pytest.skip(f"no S3 protocol server: moto's server mode could not start ({type(exc).__name__}: {exc})")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_server: s3_server_module.S3Server) -> str:
+    """A fresh bucket on the test S3 server."""
+    return s3_server.new_bucket()
 
 
 def pytest_configure(config: pytest.Config) -> None:

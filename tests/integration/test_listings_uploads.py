@@ -14,6 +14,7 @@ from listings import storage
 from listings.models import RegistrationCounter
 from market import clock, worker
 from market.app import create_app, wire
+from market.storage import TEMP_PREFIX, FileStorage, content_key, put_content
 from tests.integration.helpers import account, assert_problem
 from tests.integration.listings_helpers import new_client, pdf_bytes, register_provider
 
@@ -54,23 +55,23 @@ async def test_an_organisation_not_approved_uploads_a_bounded_amount(settings, e
 
 async def test_the_worker_sweeps_what_killed_processes_and_abandoned_forms_left(settings, factory):
     root = settings.upload_dir
-    stored = storage.LocalStorage(root)
+    stored = FileStorage(root)
     content = pdf_bytes(b"kept")
     digest = hashlib.sha256(content).hexdigest()
-    stored.put(digest, content)
-    folder = stored.path(digest).parent
-    left = folder / f"{storage.TEMP_PREFIX}killed"  # a write a killed process never finished
+    await put_content(stored, digest, content)
+    folder = stored.path(content_key(digest)).parent
+    left = folder / f"{TEMP_PREFIX}killed"  # a write a killed process never finished
     left.write_bytes(b"half a file")
-    fresh = folder / f"{storage.TEMP_PREFIX}writing"  # a write in progress
+    fresh = folder / f"{TEMP_PREFIX}writing"  # a write in progress
     fresh.write_bytes(b"being written")
-    abandoned = storage.hold(settings, "203.0.113.60", pdf_bytes(b"abandoned"), "a.pdf")
-    recent = storage.hold(settings, "203.0.113.61", pdf_bytes(b"recent"), "b.pdf")
+    clock.set_offset(-timedelta(hours=2, minutes=1))  # held a little over two hours ago
+    abandoned = await storage.hold(settings, "203.0.113.60", pdf_bytes(b"abandoned"), "a.pdf")
+    clock.set_offset(timedelta(0))
+    recent = await storage.hold(settings, "203.0.113.61", pdf_bytes(b"recent"), "b.pdf")
     two_hours_ago = time.time() - 2 * 3600 - 60
     os.utime(left, (two_hours_ago, two_hours_ago))
-    for path in (root / storage.HELD_DIR).rglob(abandoned.sha256):
-        os.utime(path, (two_hours_ago, two_hours_ago))
     old_stored = time.time() - 30 * 24 * 3600  # a stored file is never swept, however old
-    os.utime(stored.path(digest), (old_stored, old_stored))
+    os.utime(stored.path(content_key(digest)), (old_stored, old_stored))
     async with factory() as session:
         session.add(
             RegistrationCounter(client="203.0.113.62", window_start=clock.now() - timedelta(days=2), accepted=3)
@@ -79,11 +80,12 @@ async def test_the_worker_sweeps_what_killed_processes_and_abandoned_forms_left(
         await session.commit()
     wire(settings)  # the composition root registers the sweep with the worker
     assert "listings.uploads" in worker.jobs
-    storage._last_sweep.pop(root, None)
+    storage._last_sweep.pop(settings.storage_location, None)
     done = await worker.run_once(factory, settings)
     assert done["listings.uploads"] == 3  # the temporary file, the abandoned one, the old counter
-    assert not left.exists() and fresh.exists() and stored.path(digest).exists()
-    assert storage.held(settings, abandoned.token) is None and storage.held(settings, recent.token) is not None
+    assert not left.exists() and fresh.exists() and stored.path(content_key(digest)).exists()
+    assert await storage.held(settings, abandoned.token) is None
+    assert await storage.held(settings, recent.token) is not None
     async with factory() as session:
         clients = set(await session.scalars(select(RegistrationCounter.client)))
         assert clients == {"203.0.113.63"}

@@ -39,3 +39,31 @@ def test_the_app_and_the_worker_do_not_connect_as_the_owner():
     assert "audit keygen" in init
     role_script = services["db"]["volumes"][1].split(":")[0]
     assert "CREATE ROLE market_app" in (ROOT / role_script).read_text(encoding="utf-8")
+
+
+def test_every_app_and_worker_host_keeps_the_documents_in_the_one_object_store():
+    """Several app hosts share documents: app and worker name MinIO's bucket, not a local volume,
+    and start once the bucket exists; the settings they get pass production's checks."""
+    from market.settings import Settings
+
+    services = _compose()
+    minio = services["minio"]
+    assert "server" in minio["command"] and minio["healthcheck"]["test"]
+    init = " ".join(services["minio-init"]["entrypoint"])
+    for name in ("app", "worker"):
+        service = services[name]
+        env = service["environment"]
+        assert env["MARKET_STORAGE_URL"].startswith("s3://market-documents/"), name
+        assert env["MARKET_S3_ENDPOINT"] == "http://minio:9000", name
+        assert "local/market-documents" in init
+        assert not any("documents" in v for v in service.get("volumes", [])), name
+        assert service["depends_on"]["minio-init"]["condition"] == "service_completed_successfully", name
+    env = {k: str(v) for k, v in services["app"]["environment"].items()}
+    env |= {
+        "MARKET_SECRET_KEY": "x" * 40,
+        "MARKET_S3_SECRET_ACCESS_KEY": "a-random-minio-password",
+        "MARKET_S3_ACCESS_KEY_ID": "market",
+        "MARKET_SIGNING_KEY_FILE": __file__,  # an existing file stands in for the key
+    }
+    settings = Settings.from_env(env)
+    assert settings.is_production and settings.storage_location == "s3://market-documents/documents"

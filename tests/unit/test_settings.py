@@ -91,3 +91,49 @@ def test_the_payment_term_is_1_to_60_calendar_days():
         Settings.from_env({"MARKET_PAYMENT_DAYS": "0"})
     with pytest.raises(SettingsError, match="MARKET_PAYMENT_DAYS"):
         Settings().with_(payment_days=90)
+
+
+def test_documents_are_stored_in_a_directory_unless_an_object_store_is_named(tmp_path):
+    default = Settings.from_env({"MARKET_VAR_DIR": str(tmp_path)})
+    assert default.storage_url is None and default.storage_location == (tmp_path / "uploads").resolve().as_uri()
+    moved = Settings.from_env({"MARKET_STORAGE_URL": f"file://{tmp_path}/docs"})
+    assert moved.storage_url is None and moved.upload_dir == tmp_path / "docs"
+    s3 = Settings.from_env(
+        {
+            "MARKET_STORAGE_URL": "s3://market-docs/county",
+            "MARKET_S3_ENDPOINT": "http://127.0.0.1:9000/",
+            "MARKET_S3_ACCESS_KEY_ID": "market",
+            "MARKET_S3_SECRET_ACCESS_KEY": "minioadmin",  # well known, but not in production
+        }
+    )
+    assert s3.storage_location == "s3://market-docs/county" and s3.s3_endpoint == "http://127.0.0.1:9000"
+    for env, complaint in (
+        ({"MARKET_STORAGE_URL": "gs://bucket"}, "MARKET_STORAGE_URL"),
+        ({"MARKET_STORAGE_URL": "s3:///no-bucket"}, "MARKET_STORAGE_URL"),
+        ({"MARKET_STORAGE_URL": "file://host/relative"}, "MARKET_STORAGE_URL"),
+        ({"MARKET_S3_ENDPOINT": "http://minio:9000"}, "apply to MARKET_STORAGE_URL=s3"),
+        ({"MARKET_STORAGE_URL": "s3://b", "MARKET_S3_ACCESS_KEY_ID": "k"}, "go together"),
+        ({"MARKET_STORAGE_URL": "s3://b", "MARKET_S3_ENDPOINT": "minio:9000"}, "MARKET_S3_ENDPOINT"),
+    ):
+        with pytest.raises(SettingsError, match=complaint):
+            Settings.from_env(env)
+
+
+def test_production_refuses_documents_in_clear_and_well_known_object_store_secrets(tmp_path):
+    key = tmp_path / "signing.pem"
+    key.write_text("a key")
+    env = {
+        "MARKET_ENV": "production",
+        "MARKET_SECRET_KEY": "x" * 40,
+        "MARKET_SIGNING_KEY_FILE": str(key),
+        "MARKET_STORAGE_URL": "s3://market-docs/documents",
+        "MARKET_S3_ENDPOINT": "http://minio:9000",
+        "MARKET_S3_ACCESS_KEY_ID": "market",
+        "MARKET_S3_SECRET_ACCESS_KEY": "a-long-random-password",
+    }
+    with pytest.raises(SettingsError, match="MARKET_S3_ALLOW_HTTP"):
+        Settings.from_env(env)
+    assert Settings.from_env(env | {"MARKET_S3_ALLOW_HTTP": "1"}).is_production
+    assert Settings.from_env(env | {"MARKET_S3_ENDPOINT": "https://s3.example.org"}).is_production
+    with pytest.raises(SettingsError, match="well-known"):
+        Settings.from_env(env | {"MARKET_S3_ALLOW_HTTP": "1", "MARKET_S3_SECRET_ACCESS_KEY": "minioadmin"})
