@@ -15,7 +15,7 @@ from sqlmodel import col
 from bidding.models import Bid, BidStatus, ChangeNotice, Objection, Purchase, PurchaseAvoid, PurchaseStatus, Question
 from listings.services import qualified_providers
 from market import clock, notify
-from market.identity.models import Organization, OrgKind
+from market.identity.models import Organization, OrgKind, OrgRole
 from market.settings import Settings
 from market.terms import N_
 from market.workdays import add_period
@@ -246,6 +246,7 @@ async def bids_ready(session: AsyncSession, p: Purchase, valid: int) -> None:
         params=_params(p, valid=valid),
         link=f"/workspace/purchases/{p.id}",
         to_org_id=p.owner_id,
+        to_org_roles=notify.APPROVERS,  # the selection is an approver's act
     )
 
 
@@ -299,5 +300,23 @@ async def change_notice(session: AsyncSession, p: Purchase, notice: ChangeNotice
     firms = set(await bidders(session, p.id))
     askers = set(await session.scalars(select(col(Question.asker_org_id)).where(col(Question.purchase_id) == p.id)))
     for firm in sorted(firms | askers):
-        kind = "bidding.change_notice_confirm" if notice.material and firm in firms else "bidding.change_notice"
-        await notify.send(session, kind=kind, params=params, link=link, to_org_id=firm)
+        if notice.material and firm in firms:
+            # confirming the bid is an approver's act; the firm's clerks are told of the change
+            await notify.send(
+                session,
+                kind="bidding.change_notice_confirm",
+                params=params,
+                link=link,
+                to_org_id=firm,
+                to_org_roles=notify.APPROVERS,
+            )
+            await notify.send(
+                session,
+                kind="bidding.change_notice",
+                params=params,
+                link=link,
+                to_org_id=firm,
+                to_org_roles=(OrgRole.clerk,),
+            )
+        else:
+            await notify.send(session, kind="bidding.change_notice", params=params, link=link, to_org_id=firm)

@@ -106,10 +106,20 @@ async def contract_drafted(session: AsyncSession, contract: Contract) -> None:
     sign_by = contract.sign_by.isoformat(timespec="minutes")
     params = _params(contract, amount=contract.amount, sign_by=sign_by)
     await notify.send(
-        session, kind="contracts.to_sign", params=params, link=_link(contract), to_org_id=contract.provider_id
+        session,
+        kind="contracts.to_sign",
+        params=params,
+        link=_link(contract),
+        to_org_id=contract.provider_id,
+        to_org_roles=notify.APPROVERS,
     )
     await notify.send(
-        session, kind="contracts.to_sign_owner", params=params, link=_link(contract), to_org_id=contract.owner_id
+        session,
+        kind="contracts.to_sign_owner",
+        params=params,
+        link=_link(contract),
+        to_org_id=contract.owner_id,
+        to_org_roles=notify.APPROVERS,
     )
 
 
@@ -141,6 +151,7 @@ async def invoice_issued(session: AsyncSession, contract: Contract, invoice: Inv
         params=_params(contract, invoice=invoice.number, amount=invoice.amount),
         link=f"/workspace/invoices/{invoice.id}",
         to_org_id=contract.owner_id,
+        to_org_roles=notify.APPROVERS,  # paying is an approver's act
     )
 
 
@@ -184,6 +195,7 @@ async def reminders_tick(factory: async_sessionmaker[AsyncSession], settings: Se
                         params=_params(contract, sign_by=_when(contract.sign_by)),
                         link=_link(contract),
                         to_org_id=org_id,
+                        to_org_roles=notify.APPROVERS,
                     )
                     sent += 1
         unpaid = await session.scalars(
@@ -205,6 +217,7 @@ async def reminders_tick(factory: async_sessionmaker[AsyncSession], settings: Se
                     params=_params(contract, due=_when(due), outstanding=contract.amount_current - contract.paid_total),
                     link=_link(contract),
                     to_org_id=contract.owner_id,
+                    to_org_roles=notify.APPROVERS,
                 )
                 sent += 1
         await session.commit()
