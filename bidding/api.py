@@ -10,7 +10,18 @@ from litestar import Controller, MediaType, Request, Response, delete, get, patc
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from bidding import bids as bid_service
-from bidding import cancellation, clarifications, drafts, notices, presenters, purchases, queries, receipts, scoring, selecting
+from bidding import (
+    cancellation,
+    clarifications,
+    drafts,
+    notices,
+    presenters,
+    purchases,
+    queries,
+    receipts,
+    scoring,
+    selecting,
+)
 from bidding.models import Purchase
 from bidding.schemas import (
     AnswerIn,
@@ -306,7 +317,9 @@ class PurchaseController(Controller):
         )
         return await presenters.bid_draft_out(db, draft)
 
-    @delete("/{purchase_id:uuid}/bid-draft", guards=[provider_only], status_code=204, summary="Discard my firm's bid draft")
+    @delete(
+        "/{purchase_id:uuid}/bid-draft", guards=[provider_only], status_code=204, summary="Discard my firm's bid draft"
+    )
     async def discard_bid_draft(self, purchase_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor) -> None:
         await drafts.discard(db, actor, purchase_id)
 

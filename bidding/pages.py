@@ -22,7 +22,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from bidding import bids as bid_service
-from bidding import cancellation, clarifications, drafts, notices, presenters, purchases, queries, scoring, selecting, timeline
+from bidding import (
+    cancellation,
+    clarifications,
+    drafts,
+    notices,
+    presenters,
+    purchases,
+    queries,
+    scoring,
+    selecting,
+    timeline,
+)
 from bidding import vocab as _vocab  # noqa: F401  (registers the labels of the coded values)
 from bidding.models import (
     CancellationStatus,
@@ -672,6 +683,11 @@ async def _manage_context(db: AsyncSession, settings: Settings, actor: Actor, pu
         "suggested_deadline": _suggested_deadline(settings),
         "current_deadline": _local_input(p.bid_deadline),
         "min_bidding_days": settings.min_bidding_days,
+        "four_eyes_refusal": (
+            await purchases.four_eyes_refusal(db, settings, actor, p)
+            if p.status == S.draft and actor.role == "owner"
+            else None
+        ),
     }
 
 

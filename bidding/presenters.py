@@ -23,7 +23,6 @@ from bidding.models import (
     SelectionStatus,
 )
 from bidding.outcomes import outcome
-from market.identity.models import User
 from bidding.schemas import (
     BidDraftOut,
     BidOut,
@@ -40,6 +39,7 @@ from bidding.schemas import (
     TechnicalPartOut,
     Weights,
 )
+from market.identity.models import User
 
 
 async def summaries(session: AsyncSession, rows: list[Purchase]) -> list[PurchaseSummary]:

@@ -35,8 +35,8 @@ from bidding import notices, notifications, rules
 from bidding import vocab as _vocab  # noqa: F401  (registers the labels of the coded values)
 from bidding.events import PurchaseAwarded
 from bidding.models import (
-    BidDraft,
     Bid,
+    BidDraft,
     BidStatus,
     FailReason,
     InvalidReason,

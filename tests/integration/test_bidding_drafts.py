@@ -8,7 +8,6 @@ import uuid
 
 import pytest
 from sqlalchemy import select
-from sqlmodel import col
 
 from bidding.models import BidDraft, BidDraftStatus
 from tests.integration import test_bidding_sealed as sealed
@@ -35,7 +34,9 @@ async def test_a_clerk_prepares_only_its_firm_sees_an_approver_submits(client, f
 
     draft_url = f"/api/v1/purchases/{p['id']}/bid-draft"
     # a clerk's bad input is refused at the field; then it prepares the draft
-    assert_problem(await client.put(draft_url, headers=clerk, json={"price": "9999999.00", "service_days": 5}), 422, "price")
+    assert_problem(
+        await client.put(draft_url, headers=clerk, json={"price": "9999999.00", "service_days": 5}), 422, "price"
+    )
     assert_problem(await client.put(draft_url, headers=clerk, json={"price": "100.00", "service_days": 999}), 422)
     r = await client.put(draft_url, headers=clerk, json={"price": "41000.00", "service_days": 8, "note": "经办初稿"})
     assert r.status_code == 200, r.text
@@ -120,7 +121,9 @@ async def test_the_bid_page_lets_a_clerk_save_a_draft_and_an_approver_submit_it(
     approver = await browser(app, "firm1")
     shown = (await approver.get(f"{url}?lang=en")).text
     assert "Bid draft prepared by firm1-clerk" in shown and 'value="41000.00"' in shown
-    r = await approver.post(url, data={"csrf_token": csrf(approver), "price": "41000.00", "service_days": "3", "note": "初稿"})
+    r = await approver.post(
+        url, data={"csrf_token": csrf(approver), "price": "41000.00", "service_days": "3", "note": "初稿"}
+    )
     assert r.status_code == 303 and "/workspace/bids" in r.headers["location"]
     async with factory() as session:
         [d] = list(await session.scalars(select(BidDraft)))

@@ -91,3 +91,15 @@ def test_the_payment_term_is_1_to_60_calendar_days():
         Settings.from_env({"MARKET_PAYMENT_DAYS": "0"})
     with pytest.raises(SettingsError, match="MARKET_PAYMENT_DAYS"):
         Settings().with_(payment_days=90)
+
+
+def test_four_eyes_is_on_in_production_and_cannot_be_turned_off_there(tmp_path):
+    key = tmp_path / "anchor.pem"
+    key.write_text("x")
+    secret = "s" * 40
+    base = {"MARKET_ENV": "production", "MARKET_SECRET_KEY": secret, "MARKET_SIGNING_KEY_FILE": str(key)}
+    assert Settings.from_env(base).four_eyes_required
+    with pytest.raises(SettingsError, match="MARKET_FOUR_EYES"):
+        Settings.from_env({**base, "MARKET_FOUR_EYES": "0"})
+    assert not Settings.from_env({}).four_eyes_required  # development: off unless asked for
+    assert Settings.from_env({"MARKET_FOUR_EYES": "1"}).four_eyes_required
