@@ -52,6 +52,7 @@ class Kind:
     subscription: bool = False
     email_default: bool = True
     translated: tuple[str, ...] = ()  # params that are msgids, translated with the message
+    label: str = ""  # msgid naming the kind on the preferences page ("A contract waits for my signature")
 
 
 _kinds: dict[str, Kind] = {}

@@ -10,7 +10,7 @@ import pytest
 from market.identity.models import Organization
 from tests.integration import test_identity_accounts as accounts
 from tests.integration.bidding_world import ACCELERATOR, CODE, make_world
-from tests.integration.helpers import account, assert_problem, browser, owner, purchase_body
+from tests.integration.helpers import account, assert_problem, browser, csrf, owner, purchase_body
 
 
 @pytest.fixture
@@ -67,7 +67,7 @@ async def test_the_drafter_never_publishes_its_own_purchase(client, factory, set
     assert "hbj-clerk" in text and "invited as Clerk" in text and "role changed from Clerk (经办) to Approver" in text
 
 
-async def test_one_person_one_account(client, factory, settings):
+async def test_one_person_one_account(client, factory, settings, app):
     w = await make_world(client, factory, settings, providers=0)
     await accounts.invite_and_accept(client, factory, w.owner, "hbj-clerk", "clerk")
     for address in ("hbj-clerk@example.cn", "HBJ-Clerk@Example.cn"):
@@ -88,6 +88,13 @@ async def test_one_person_one_account(client, factory, settings):
         json={"username": "hbj-second", "email": "Office@hbj.example.cn", "org_role": "clerk"},
     )
     assert_problem(r, 409, "email")
+    # the page answers at the field too
+    page = await browser(app, "hbj")
+    await page.get("/workspace/users")
+    form = {"csrf_token": csrf(page), "username": "hbj-second", "email": "office@hbj.example.cn", "org_role": "clerk"}
+    r = await page.post("/workspace/users?lang=en", data=form)
+    await page.aclose()
+    assert r.status_code == 409 and 'id="err-email"' in r.text and "one person, one account" in r.text
     r = await client.post(
         "/api/v1/org/users",
         headers=w.owner,
