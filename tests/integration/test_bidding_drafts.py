@@ -119,6 +119,8 @@ async def test_the_bid_page_lets_a_clerk_save_a_draft_and_an_approver_submit_it(
     assert r.status_code == 303, r.text
     await page.aclose()
     approver = await browser(app, "firm1")
+    dashboard = (await approver.get("/workspace?lang=en")).text  # the approver's to-do list names it
+    assert "Bid drafts to review and submit" in dashboard and f"/workspace/purchases/{p['id']}/bid" in dashboard
     shown = (await approver.get(f"{url}?lang=en")).text
     assert "Bid draft prepared by firm1-clerk" in shown and 'value="41000.00"' in shown
     r = await approver.post(
