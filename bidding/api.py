@@ -6,15 +6,27 @@ import uuid
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from litestar import Controller, MediaType, Request, Response, delete, get, patch, post
+from litestar import Controller, MediaType, Request, Response, delete, get, patch, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from bidding import bids as bid_service
-from bidding import cancellation, clarifications, notices, presenters, purchases, queries, receipts, scoring, selecting
+from bidding import (
+    cancellation,
+    clarifications,
+    drafts,
+    notices,
+    presenters,
+    purchases,
+    queries,
+    receipts,
+    scoring,
+    selecting,
+)
 from bidding.models import Purchase
 from bidding.schemas import (
     AnswerIn,
     BidConfirmationOut,
+    BidDraftOut,
     BidIn,
     BidOut,
     CancellationDecideIn,
@@ -274,6 +286,53 @@ class PurchaseController(Controller):
         b = await bid_service.submit(
             db, actor, settings, purchase_id, price=data.price, service_days=data.service_days, note=data.note or ""
         )
+        return Receipt(id=b.id, digest=b.digest, received_at=b.received_at)
+
+    @get(
+        "/{purchase_id:uuid}/bid-draft",
+        guards=[provider_only],
+        summary="My firm's bid draft (its users only; 404 when there is none)",
+    )
+    async def bid_draft(self, purchase_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor) -> BidDraftOut:
+        draft = await drafts.current(db, actor, purchase_id)
+        if draft is None:
+            raise drafts.not_found()
+        return await presenters.bid_draft_out(db, draft)
+
+    @put(
+        "/{purchase_id:uuid}/bid-draft",
+        guards=[provider_only],
+        summary="Prepare (or change) my firm's bid draft: a clerk prepares, an approver submits",
+    )
+    async def save_bid_draft(
+        self,
+        purchase_id: FromPath[uuid.UUID],
+        data: JSONBody[BidIn],
+        db: DbSession,
+        actor: CurrentActor,
+        settings: AppSettings,
+    ) -> BidDraftOut:
+        draft = await drafts.save(
+            db, actor, settings, purchase_id, price=data.price, service_days=data.service_days, note=data.note or ""
+        )
+        return await presenters.bid_draft_out(db, draft)
+
+    @delete(
+        "/{purchase_id:uuid}/bid-draft", guards=[provider_only], status_code=204, summary="Discard my firm's bid draft"
+    )
+    async def discard_bid_draft(self, purchase_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor) -> None:
+        await drafts.discard(db, actor, purchase_id)
+
+    @post(
+        "/{purchase_id:uuid}/bid-draft/submit",
+        guards=[provider_only],
+        status_code=201,
+        summary="An approver submits the firm's bid draft as its sealed bid",
+    )
+    async def submit_bid_draft(
+        self, purchase_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor, settings: AppSettings
+    ) -> Receipt:
+        b = await drafts.submit(db, actor, settings, purchase_id)
         return Receipt(id=b.id, digest=b.digest, received_at=b.received_at)
 
     @get(

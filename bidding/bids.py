@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from bidding import purchases, rules, scoring, timeline
-from bidding.models import Bid, BidStatus, Purchase, PurchaseAvoid, PurchaseStatus
+from bidding.models import Bid, BidDraft, BidDraftStatus, BidStatus, Purchase, PurchaseAvoid, PurchaseStatus
 from listings.services import qualified
 from market import audit, clock
 from market.actor import Actor, require_approver
@@ -77,17 +77,7 @@ async def submit(
         raise PermissionDenied(
             _("Your firm holds no approved, valid qualification for this catalog item, or it may not bid now.")
         )
-    note = rules.text(note, "note", shortest=0, longest=MAX_NOTE, too_short="")
-    if not price.is_finite() or price <= 0 or price > p.budget_cap:
-        raise InvalidInput.field(
-            "price", _("The price must be above zero and at most the cap of %(cap)s.", cap=format_money(p.budget_cap))
-        )
-    if p.price_floor is not None and price < p.price_floor:
-        raise InvalidInput.field(
-            "price", _("The price may not be below the floor of %(floor)s.", floor=format_money(p.price_floor))
-        )
-    if service_days < 1 or service_days > p.service_days:
-        raise InvalidInput.field("service_days", _("Between 1 and %(days)s working days.", days=p.service_days))
+    note = check_terms(p, price, service_days, note)
     # the deadline, under the purchase row lock: the close takes the same lock
     locked = await timeline.lock(session, p.id)
     assert locked is not None
@@ -125,7 +115,44 @@ async def submit(
     bid.digest = rules.digest_of(content(bid, p))
     session.add(bid)
     await session.flush()
+    await _close_draft(session, actor, p.id, bid)
     return bid
+
+
+async def _close_draft(session: AsyncSession, actor: Actor, purchase_id: uuid.UUID, bid: Bid) -> None:
+    """The firm's open draft (if any) became this bid (:mod:`bidding.drafts`)."""
+    draft = await session.scalar(
+        select(BidDraft)
+        .where(
+            col(BidDraft.purchase_id) == purchase_id,
+            col(BidDraft.provider_id) == bid.provider_id,
+            col(BidDraft.status) == BidDraftStatus.draft,
+        )
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if draft is not None:
+        draft.status = BidDraftStatus.submitted
+        draft.bid_id = bid.id
+        draft.submitted_at = bid.received_at
+        draft.submitted_by = actor.user_id
+        await session.flush()
+
+
+def check_terms(p: Purchase, price: Decimal, service_days: int, note: str) -> str:
+    """The bounds a bid (and a bid draft) keeps; the cleaned note."""
+    note = rules.text(note, "note", shortest=0, longest=MAX_NOTE, too_short="")
+    if not price.is_finite() or price <= 0 or price > p.budget_cap:
+        raise InvalidInput.field(
+            "price", _("The price must be above zero and at most the cap of %(cap)s.", cap=format_money(p.budget_cap))
+        )
+    if p.price_floor is not None and price < p.price_floor:
+        raise InvalidInput.field(
+            "price", _("The price may not be below the floor of %(floor)s.", floor=format_money(p.price_floor))
+        )
+    if service_days < 1 or service_days > p.service_days:
+        raise InvalidInput.field("service_days", _("Between 1 and %(days)s working days.", days=p.service_days))
+    return note
 
 
 def content(bid: Bid, p: Purchase) -> str:

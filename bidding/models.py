@@ -225,6 +225,51 @@ class Bid(SQLModel, table=True):
     credit_score: int | None = None  # snapshot at selection (scored)
 
 
+class BidDraftStatus(StrEnum):
+    draft = "draft"
+    submitted = "submitted"
+    discarded = "discarded"
+
+
+class BidDraft(SQLModel, table=True):
+    """A firm's bid being prepared (a clerk prepares, an approver submits): seen by its own
+    organisation only, never counted, never opened. Submitting makes an ordinary sealed bid and
+    keeps the draft as the record of who prepared it; the opening writes the drafts of a purchase
+    into the audit trail with its bids (nothing before, as for the bids)."""
+
+    __tablename__ = "bid_drafts"
+    __table_args__ = (
+        CheckConstraint(one_of("status", BidDraftStatus), name="status"),
+        CheckConstraint("price > 0", name="price_positive"),
+        CheckConstraint("service_days > 0", name="service_days_positive"),
+        CheckConstraint(
+            "(status = 'submitted') = (bid_id IS NOT NULL AND submitted_at IS NOT NULL)", name="submitted_has_bid"
+        ),
+        Index(
+            "uq_bid_drafts_one_open",
+            "purchase_id",
+            "provider_id",
+            unique=True,
+            sqlite_where=text("status = 'draft'"),
+            postgresql_where=text("status = 'draft'"),
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    purchase_id: uuid.UUID = Field(foreign_key="purchases.id", index=True)
+    provider_id: uuid.UUID = Field(foreign_key="organizations.id", index=True)
+    prepared_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    price: Decimal = Field(sa_type=MoneyType)
+    service_days: int
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    status: BidDraftStatus = Field(default=BidDraftStatus.draft, sa_type=StrEnumType(BidDraftStatus, 16))
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)
+    bid_id: uuid.UUID | None = Field(default=None, foreign_key="bids.id")
+    submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    submitted_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+
+
 class Selection(SQLModel, table=True):
     """One selection round and its proof. Rows never change except ``status``."""
 

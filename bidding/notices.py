@@ -29,7 +29,7 @@ from bidding import notifications, purchases, rules, timeline
 from bidding.models import Bid, BidConfirmation, BidStatus, ChangeNotice, Purchase, PurchaseStatus
 from listings.models import CatalogItem
 from market import audit, clock
-from market.actor import Actor
+from market.actor import Actor, require_approver
 from market.errors import FieldError, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from market.i18n import format_datetime, format_money
 from market.i18n import gettext as _
@@ -290,6 +290,7 @@ async def confirm(session: AsyncSession, actor: Actor, settings: Settings, bid_i
     bid = await session.get(Bid, bid_id)
     if bid is None or bid.provider_id != actor.org_id:
         raise NotFound(_("No such bid."))
+    require_approver(actor)  # confirming commits the firm to its bid under the new terms
     p = await timeline.lock(session, bid.purchase_id)
     assert p is not None
     p = await timeline.refresh(session, settings, p, locked=True)

@@ -15,7 +15,7 @@ from sqlmodel import col
 from bidding.models import Bid, BidStatus, ChangeNotice, Objection, Purchase, PurchaseAvoid, PurchaseStatus, Question
 from listings.services import qualified_providers
 from market import clock, notify
-from market.identity.models import Organization, OrgKind
+from market.identity.models import Organization, OrgKind, OrgRole
 from market.settings import Settings
 from market.terms import N_
 from market.workdays import add_period
@@ -26,48 +26,56 @@ KINDS = [
         N_("You won %(ref)s"),
         N_("Your bid won purchase %(ref)s “%(title)s”. The contract will be sent to you to sign."),
         "provider",
+        label=N_("My firm's bid won"),
     ),
     notify.Kind(
         "bidding.not_won",
         N_("Result of %(ref)s: not selected"),
         N_("Purchase %(ref)s “%(title)s” has been awarded to another firm. Thank you for your bid."),
         "provider",
+        label=N_("My firm's bid was not selected"),
     ),
     notify.Kind(
         "bidding.failed",
         N_("%(ref)s failed"),
         N_("Purchase %(ref)s “%(title)s” failed: there were not enough valid bids."),
         "provider",
+        label=N_("A purchase my firm bid on failed"),
     ),
     notify.Kind(
         "bidding.cancelled",
         N_("%(ref)s cancelled"),
         N_("Purchase %(ref)s “%(title)s” has been cancelled. Reason: %(reason)s"),
         "provider",
+        label=N_("A purchase my firm bid on was cancelled"),
     ),
     notify.Kind(
         "bidding.awarded_owner",
         N_("%(ref)s awarded"),
         N_("The publicity of %(ref)s “%(title)s” has ended and the award is made; the contract is drafted."),
         "owner",
+        label=N_("My purchase is awarded after publicity"),
     ),
     notify.Kind(
         "bidding.failed_owner",
         N_("%(ref)s failed"),
         N_("Your purchase %(ref)s “%(title)s” failed: there were not enough valid bids. You may publish it again."),
         "owner",
+        label=N_("My purchase failed"),
     ),
     notify.Kind(
         "bidding.objection_filed",
         N_("Objection filed on %(ref)s"),
         N_("A firm has filed an objection to the result of %(ref)s “%(title)s”. It waits for the operator's decision."),
         "owner",
+        label=N_("An objection to my purchase's result"),
     ),
     notify.Kind(
         "bidding.objection_to_review",
         N_("Objection to decide on %(ref)s"),
         N_("A firm has filed an objection to the result of %(ref)s “%(title)s”. Decide it in writing."),
         "admin",
+        label=N_("An objection to decide"),
     ),
     notify.Kind(
         "bidding.objection_decided",
@@ -75,12 +83,14 @@ KINDS = [
         N_("Your objection to the result of %(ref)s “%(title)s” was %(outcome)s: %(decision)s"),
         "provider",
         translated=("outcome",),
+        label=N_("My firm's objection is decided"),
     ),
     notify.Kind(
         "bidding.cancellation_requested",
         N_("Cancellation request for %(ref)s"),
         N_("The owner asks to cancel %(ref)s “%(title)s” after the bids were opened. Reason: %(reason)s"),
         "admin",
+        label=N_("A request to cancel after opening"),
     ),
 ]
 KINDS += [
@@ -92,24 +102,28 @@ KINDS += [
         ),
         "provider",
         subscription=True,
+        label=N_("A new purchase my firm is qualified for"),
     ),
     notify.Kind(
         "bidding.clarification_answered",
         N_("Your question on %(ref)s was answered"),
         N_("The owner answered your clarification question on %(ref)s “%(title)s”: %(answer)s"),
         "provider",
+        label=N_("My firm's question is answered"),
     ),
     notify.Kind(
         "bidding.deadline_tomorrow",
         N_("Bids for %(ref)s close %(deadline)s"),
         N_("The bidding deadline of %(ref)s “%(title)s” is %(deadline)s (one working day left)."),
         "provider",
+        label=N_("A bidding deadline one working day away"),
     ),
     notify.Kind(
         "bidding.bids_ready",
         N_("Bids of %(ref)s ready for selection"),
         N_("The deadline of %(ref)s “%(title)s” has passed; %(valid)s valid bids wait for your selection."),
         "owner",
+        label=N_("Bids ready for my selection"),
     ),
 ]
 KINDS += [
@@ -118,6 +132,7 @@ KINDS += [
         N_("Change notice on %(ref)s"),
         N_("The owner changed %(ref)s “%(title)s”: %(reason)s Deadline: %(deadline)s."),
         "provider",
+        label=N_("A change notice on a purchase my firm bid on or asked about"),
     ),
     notify.Kind(
         "bidding.change_notice_confirm",
@@ -127,6 +142,7 @@ KINDS += [
             "%(deadline)s, or it will not be opened."
         ),
         "provider",
+        label=N_("A change notice asking to confirm or replace my firm's bid"),
     ),
 ]
 for _kind in KINDS:
@@ -246,6 +262,7 @@ async def bids_ready(session: AsyncSession, p: Purchase, valid: int) -> None:
         params=_params(p, valid=valid),
         link=f"/workspace/purchases/{p.id}",
         to_org_id=p.owner_id,
+        to_org_roles=notify.APPROVERS,  # the selection is an approver's act
     )
 
 
@@ -299,5 +316,23 @@ async def change_notice(session: AsyncSession, p: Purchase, notice: ChangeNotice
     firms = set(await bidders(session, p.id))
     askers = set(await session.scalars(select(col(Question.asker_org_id)).where(col(Question.purchase_id) == p.id)))
     for firm in sorted(firms | askers):
-        kind = "bidding.change_notice_confirm" if notice.material and firm in firms else "bidding.change_notice"
-        await notify.send(session, kind=kind, params=params, link=link, to_org_id=firm)
+        if notice.material and firm in firms:
+            # confirming the bid is an approver's act; the firm's clerks are told of the change
+            await notify.send(
+                session,
+                kind="bidding.change_notice_confirm",
+                params=params,
+                link=link,
+                to_org_id=firm,
+                to_org_roles=notify.APPROVERS,
+            )
+            await notify.send(
+                session,
+                kind="bidding.change_notice",
+                params=params,
+                link=link,
+                to_org_id=firm,
+                to_org_roles=(OrgRole.clerk,),
+            )
+        else:
+            await notify.send(session, kind="bidding.change_notice", params=params, link=link, to_org_id=firm)

@@ -22,7 +22,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from bidding import bids as bid_service
-from bidding import cancellation, clarifications, notices, presenters, purchases, queries, scoring, selecting, timeline
+from bidding import (
+    cancellation,
+    clarifications,
+    drafts,
+    notices,
+    presenters,
+    purchases,
+    queries,
+    scoring,
+    selecting,
+    timeline,
+)
 from bidding import vocab as _vocab  # noqa: F401  (registers the labels of the coded values)
 from bidding.models import (
     CancellationStatus,
@@ -88,6 +99,8 @@ NOTICES = {
     "question-asked": N_("Your question is published; the owner answers publicly and never sees who asked."),
     "bid-received": N_("Your sealed bid is received. Keep the receipt."),
     "bid-withdrawn": N_("Your bid is withdrawn."),
+    "bid-draft-saved": N_("The bid draft is saved. Only your firm sees it; an approver reviews and submits it."),
+    "bid-draft-discarded": N_("The bid draft is discarded."),
     "price-explained": N_("Your explanation is recorded."),
     "objection-filed": N_("Your objection is filed. The platform operator decides it in writing."),
     "objection-decided": N_("The decision is recorded."),
@@ -349,7 +362,12 @@ async def open_for_me(db: DbSession, actor: CurrentActor, settings: AppSettings)
 async def _bid_context(db: AsyncSession, settings: Settings, actor: Actor, purchase_id: uuid.UUID) -> dict[str, Any]:
     p = await purchases.get_purchase(db, settings, actor, purchase_id)
     row = await bid_service.my_active_bid(db, actor, p.id)
-    return {"p": await presenters.purchase_out(db, p), "my_bid": presenters.bid_out(row, p) if row else None}
+    draft = await drafts.current(db, actor, p.id)
+    return {
+        "p": await presenters.purchase_out(db, p),
+        "my_bid": presenters.bid_out(row, p) if row else None,
+        "draft": await presenters.bid_draft_out(db, draft) if draft else None,
+    }
 
 
 @get("/workspace/purchases/{purchase_id:uuid}/bid", include_in_schema=False, guards=[provider_only])
@@ -357,7 +375,7 @@ async def bid_form(
     purchase_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor, settings: AppSettings
 ) -> Template:
     context = await _bid_context(db, settings, actor, purchase_id)
-    b = context["my_bid"]
+    b = context["draft"] or context["my_bid"]  # the draft under review, else the bid it replaces
     form = {"price": f"{b.price:.2f}", "service_days": str(b.service_days), "note": b.note} if b else {}
     return Template("bidding/bid_form.html", context={**context, "form": form})
 
@@ -381,6 +399,49 @@ async def bid_submit(
             db, actor, settings, purchase_id, price=data.price, service_days=data.service_days, note=data.note or ""
         )
     return redirect(f"/workspace/bids?receipt={b.id}#bid-{b.id}", done="bid-received")
+
+
+@post(
+    "/workspace/purchases/{purchase_id:uuid}/bid-draft",
+    include_in_schema=False,
+    guards=[provider_only],
+    status_code=303,
+)
+async def bid_draft_save(
+    request: Request[Any, Any, Any],
+    purchase_id: FromPath[uuid.UUID],
+    db: DbSession,
+    actor: CurrentActor,
+    settings: AppSettings,
+) -> Redirect:
+    form = await read_form(request)
+
+    async def again() -> dict[str, Any]:
+        return await _bid_context(db, settings, actor, purchase_id)
+
+    async with refusal(db, "bidding/bid_form.html", again, form=form, name="bid"):
+        data = parse(BidIn, form)
+        await drafts.save(
+            db, actor, settings, purchase_id, price=data.price, service_days=data.service_days, note=data.note or ""
+        )
+    return redirect(f"/workspace/purchases/{purchase_id}/bid", done="bid-draft-saved")
+
+
+@post(
+    "/workspace/purchases/{purchase_id:uuid}/bid-draft/discard",
+    include_in_schema=False,
+    guards=[provider_only],
+    status_code=303,
+)
+async def bid_draft_discard(
+    purchase_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor, settings: AppSettings
+) -> Redirect:
+    async def again() -> dict[str, Any]:
+        return await _bid_context(db, settings, actor, purchase_id)
+
+    async with refusal(db, "bidding/bid_form.html", again, name="discard"):
+        await drafts.discard(db, actor, purchase_id)
+    return redirect(f"/workspace/purchases/{purchase_id}/bid", done="bid-draft-discarded")
 
 
 @post("/workspace/bids/{bid_id:uuid}/withdraw", include_in_schema=False, guards=[provider_only], status_code=303)
@@ -622,6 +683,11 @@ async def _manage_context(db: AsyncSession, settings: Settings, actor: Actor, pu
         "suggested_deadline": _suggested_deadline(settings),
         "current_deadline": _local_input(p.bid_deadline),
         "min_bidding_days": settings.min_bidding_days,
+        "four_eyes_refusal": (
+            await purchases.four_eyes_refusal(db, settings, actor, p)
+            if p.status == S.draft and actor.role == "owner"
+            else None
+        ),
     }
 
 
@@ -979,6 +1045,8 @@ def routes(settings: Settings) -> list[Any]:
         bid_form,
         bid_submit,
         bid_withdraw,
+        bid_draft_save,
+        bid_draft_discard,
         my_bids,
         bid_explain,
         my_purchases,

@@ -10,6 +10,7 @@ from sqlmodel import col, select
 from bidding import cancellation, notices, purchases, queries, rules, scoring, selecting
 from bidding.models import (
     Bid,
+    BidDraft,
     BidStatus,
     CancellationRequest,
     ChangeNotice,
@@ -23,6 +24,7 @@ from bidding.models import (
 )
 from bidding.outcomes import outcome
 from bidding.schemas import (
+    BidDraftOut,
     BidOut,
     CancellationOut,
     ChangeNoticeOut,
@@ -37,6 +39,7 @@ from bidding.schemas import (
     TechnicalPartOut,
     Weights,
 )
+from market.identity.models import User
 
 
 async def summaries(session: AsyncSession, rows: list[Purchase]) -> list[PurchaseSummary]:
@@ -103,6 +106,21 @@ async def purchase_out(session: AsyncSession, p: Purchase) -> PurchaseOut:
 
 def question_out(q: Question) -> QuestionOut:
     return QuestionOut.model_validate(q)
+
+
+async def bid_draft_out(session: AsyncSession, d: BidDraft) -> BidDraftOut:
+    user = await session.get(User, d.prepared_by) if d.prepared_by is not None else None
+    return BidDraftOut(
+        id=d.id,
+        purchase_id=d.purchase_id,
+        price=d.price,
+        service_days=d.service_days,
+        note=d.note,
+        prepared_by=d.prepared_by,
+        prepared_by_name=(user.display_name or user.username) if user is not None else "",
+        created_at=d.created_at,
+        updated_at=d.updated_at,
+    )
 
 
 def bid_out(b: Bid, p: Purchase, winners: set[uuid.UUID] | None = None) -> BidOut:

@@ -27,6 +27,7 @@ from listings import labels as _listings_labels  # noqa: F401  (the fee types' l
 from listings.models import CatalogItem
 from market import audit, clock, numbering
 from market.actor import Actor, require_approver
+from market.audit.models import AuditEvent
 from market.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from market.i18n import format_datetime, format_money
 from market.i18n import gettext as _
@@ -360,12 +361,51 @@ async def next_ref(session: AsyncSession, year: int) -> str:
     return numbering.reference("CG", year, await numbering.next_number(session, "purchase", year))
 
 
+PREPARED = ("purchase.drafted", "purchase.edited", "purchase.republished")
+
+
+async def preparers(session: AsyncSession, p: Purchase) -> set[uuid.UUID]:
+    """The users who drafted or edited the purchase (its creator and the audit trail's authors of
+    its draft and edits)."""
+    rows = await session.scalars(
+        select(col(AuditEvent.actor_user_id)).where(
+            col(AuditEvent.entity_type) == "purchase",
+            col(AuditEvent.entity_id) == str(p.id),
+            col(AuditEvent.action).in_(PREPARED),
+            col(AuditEvent.actor_user_id).is_not(None),
+        )
+    )
+    found = {u for u in rows if u is not None}
+    if p.created_by is not None:
+        found.add(p.created_by)
+    return found
+
+
+async def four_eyes_refusal(session: AsyncSession, settings: Settings, actor: Actor, p: Purchase) -> str | None:
+    """Why the actor may not publish this draft under the four-eyes rule (``MARKET_FOUR_EYES``,
+    on in production): it drafted or edited it. ``None`` when it may."""
+    if not settings.four_eyes_required or actor.user_id is None:
+        return None
+    if actor.user_id in await preparers(session, p):
+        return _("You drafted or edited this purchase: another approver of your organisation publishes it (four eyes).")
+    return None
+
+
 async def publish(session: AsyncSession, actor: Actor, settings: Settings, purchase_id: uuid.UUID) -> Purchase:
     """Freeze the draft, number it, commit to the secret of its draw and open it for bids."""
     require_approver(actor)
     p = await owned(session, settings, actor, purchase_id)
     if p.status != S.draft:
         raise RuleViolation(_("Only a draft can be published."))
+    refused = await four_eyes_refusal(session, settings, actor, p)
+    if refused is not None:
+        raise PermissionDenied(
+            refused,
+            _(
+                "A purchase is drafted by one user and published by another: ask a clerk to prepare it, "
+                "or another approver to publish it."
+            ),
+        )
     now = clock.now()
     avoid = await avoid_ids(session, p.id)
     item, _min = await check(session, settings, Terms.stored(p, avoid), at=now)  # the item may have changed

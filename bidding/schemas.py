@@ -237,6 +237,20 @@ class BidIn(Schema):
     note: str | None = Field(default=None, max_length=2000)
 
 
+class BidDraftOut(Out):
+    """A firm's bid being prepared: seen by that firm only (a clerk prepares, an approver submits)."""
+
+    id: uuid.UUID
+    purchase_id: uuid.UUID
+    price: Money
+    service_days: int
+    note: str
+    prepared_by: uuid.UUID | None
+    prepared_by_name: str = ""
+    created_at: datetime
+    updated_at: datetime
+
+
 class Receipt(Out):
     id: uuid.UUID
     digest: str = Field(description="SHA-256 of the bid's canonical content (GET /api/v1/bids/{id}/document)")

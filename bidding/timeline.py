@@ -36,6 +36,7 @@ from bidding import vocab as _vocab  # noqa: F401  (registers the labels of the 
 from bidding.events import PurchaseAwarded
 from bidding.models import (
     Bid,
+    BidDraft,
     BidStatus,
     FailReason,
     InvalidReason,
@@ -272,6 +273,30 @@ async def close(session: AsyncSession, settings: Settings, p: Purchase, now: dat
                 "valid": b.valid,
                 "invalid_reason": b.invalid_reason,
                 "confirmed_notices": sorted(str(n) for n in await notices.confirmed_notices(session, b.id)),
+            },
+        )
+    # so do the firms' bid drafts (bidding.drafts): who prepared what, and what became of it
+    for d in await session.scalars(
+        select(BidDraft).where(col(BidDraft.purchase_id) == p.id).order_by(col(BidDraft.created_at))
+    ):
+        audit.record(
+            session,
+            SYSTEM,
+            "bid_draft.opened",
+            "bid_draft",
+            d.id,
+            {
+                "purchase_id": p.id,
+                "provider_id": d.provider_id,
+                "prepared_by": d.prepared_by,
+                "price": d.price,
+                "service_days": d.service_days,
+                "created_at": d.created_at,
+                "updated_at": d.updated_at,
+                "status": d.status,
+                "bid_id": d.bid_id,
+                "submitted_at": d.submitted_at,
+                "submitted_by": d.submitted_by,
             },
         )
     if len(valid) < p.min_bids:

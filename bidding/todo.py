@@ -7,6 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bidding.models import (
+    BidDraft,
+    BidDraftStatus,
     CancellationRequest,
     CancellationStatus,
     Objection,
@@ -14,7 +16,7 @@ from bidding.models import (
     Purchase,
     PurchaseStatus,
 )
-from market import todo
+from market import clock, todo
 from market.actor import Actor
 from market.settings import Settings
 from market.terms import N_
@@ -39,6 +41,27 @@ async def bids_to_select(session: AsyncSession, actor: Actor, settings: Settings
     )
     items = [todo.Item(_label(p), f"/workspace/purchases/{p.id}", p.bid_deadline) for p in rows]
     return todo.TodoList("bids_to_select", N_("Bids to select"), "/workspace/purchases", items, total)
+
+
+async def bid_drafts_to_submit(session: AsyncSession, actor: Actor, settings: Settings) -> todo.TodoList:
+    """The firm's bid drafts (a clerk prepared them) on purchases still open: an approver reviews
+    and submits each before its deadline. The firm's own list: drafts are seen by nobody else."""
+    rows, total = await todo.oldest(
+        session,
+        select(BidDraft, Purchase)
+        .join(Purchase, col(Purchase.id) == col(BidDraft.purchase_id))
+        .where(
+            col(BidDraft.provider_id) == todo.org_of(actor),
+            col(BidDraft.status) == BidDraftStatus.draft,
+            col(Purchase.status) == PurchaseStatus.open,
+            col(Purchase.bid_deadline) > clock.now(),
+        )
+        .order_by(col(Purchase.bid_deadline), col(Purchase.ref)),
+    )
+    items = [todo.Item(_label(p), f"/workspace/purchases/{p.id}/bid", p.bid_deadline) for _d, p in rows]
+    return todo.TodoList(
+        "bid_drafts_to_submit", N_("Bid drafts to review and submit"), "/workspace/bidding/open", items, total
+    )
 
 
 async def objections_to_decide(session: AsyncSession, actor: Actor, settings: Settings) -> todo.TodoList:
@@ -69,6 +92,7 @@ async def cancellations_to_decide(session: AsyncSession, actor: Actor, settings:
 
 TODO: list[todo.Todo] = [
     ("owner", bids_to_select),
+    ("provider", bid_drafts_to_submit),
     ("admin", objections_to_decide),
     ("admin", cancellations_to_decide),
 ]

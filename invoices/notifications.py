@@ -25,42 +25,49 @@ KINDS = [
         N_("Contract %(number)s waits for your signature"),
         N_("The contract %(number)s for %(ref)s “%(title)s” (¥%(amount)s) waits for your signature by %(sign_by)s."),
         "provider",
+        label=N_("A contract waits for my firm's signature"),
     ),
     notify.Kind(
         "contracts.to_sign_owner",
         N_("Contract %(number)s waits for your signature"),
         N_("The contract %(number)s for %(ref)s “%(title)s” (¥%(amount)s) waits for your signature by %(sign_by)s."),
         "owner",
+        label=N_("A contract waits for my signature"),
     ),
     notify.Kind(
         "contracts.delivery_submitted",
         N_("Delivery submitted on %(number)s"),
         N_("%(provider)s submitted the deliverables of contract %(number)s “%(title)s”. Accept or return them."),
         "owner",
+        label=N_("Deliverables submitted for my review"),
     ),
     notify.Kind(
         "contracts.delivery_returned",
         N_("Delivery returned on %(number)s"),
         N_("The purchaser returned your delivery on contract %(number)s “%(title)s”: %(reason)s"),
         "provider",
+        label=N_("My firm's delivery is returned"),
     ),
     notify.Kind(
         "contracts.delivery_accepted",
         N_("Delivery accepted on %(number)s"),
         N_("The purchaser accepted your delivery on contract %(number)s “%(title)s”. You may issue your invoice."),
         "provider",
+        label=N_("My firm's delivery is accepted"),
     ),
     notify.Kind(
         "invoices.issued",
         N_("Invoice %(invoice)s issued"),
         N_("%(provider)s issued invoice %(invoice)s of ¥%(amount)s on contract %(number)s “%(title)s”."),
         "owner",
+        label=N_("An invoice to pay"),
     ),
     notify.Kind(
         "invoices.payment_recorded",
         N_("Payment recorded on %(invoice)s"),
         N_("%(owner)s recorded a payment of ¥%(amount)s on invoice %(invoice)s (contract %(number)s)."),
         "provider",
+        label=N_("A payment recorded to my firm"),
     ),
 ]
 KINDS += [
@@ -69,18 +76,21 @@ KINDS += [
         N_("Sign contract %(number)s by %(sign_by)s"),
         N_("The signing deadline of contract %(number)s “%(title)s” is %(sign_by)s and you have not signed yet."),
         "provider owner",
+        label=N_("A signing deadline one working day away"),
     ),
     notify.Kind(
         "invoices.payment_due_soon",
         N_("Payment due on contract %(number)s by %(due)s"),
         N_("The payment term of contract %(number)s “%(title)s” ends %(due)s; ¥%(outstanding)s is still to pay."),
         "owner",
+        label=N_("A payment term ending within 5 days"),
     ),
     notify.Kind(
         "invoices.payment_overdue",
         N_("Payment overdue on contract %(number)s"),
         N_("The payment term of contract %(number)s “%(title)s” ended %(due)s; ¥%(outstanding)s is unpaid."),
         "owner",
+        label=N_("A payment term passed"),
     ),
 ]
 for _kind in KINDS:
@@ -103,13 +113,23 @@ def _params(contract: Contract, **more: object) -> dict[str, object]:
 
 
 async def contract_drafted(session: AsyncSession, contract: Contract) -> None:
-    sign_by = contract.sign_by.isoformat(timespec="minutes")
+    sign_by = _when(contract.sign_by)  # China time, as every date a person reads
     params = _params(contract, amount=contract.amount, sign_by=sign_by)
     await notify.send(
-        session, kind="contracts.to_sign", params=params, link=_link(contract), to_org_id=contract.provider_id
+        session,
+        kind="contracts.to_sign",
+        params=params,
+        link=_link(contract),
+        to_org_id=contract.provider_id,
+        to_org_roles=notify.APPROVERS,
     )
     await notify.send(
-        session, kind="contracts.to_sign_owner", params=params, link=_link(contract), to_org_id=contract.owner_id
+        session,
+        kind="contracts.to_sign_owner",
+        params=params,
+        link=_link(contract),
+        to_org_id=contract.owner_id,
+        to_org_roles=notify.APPROVERS,
     )
 
 
@@ -141,6 +161,7 @@ async def invoice_issued(session: AsyncSession, contract: Contract, invoice: Inv
         params=_params(contract, invoice=invoice.number, amount=invoice.amount),
         link=f"/workspace/invoices/{invoice.id}",
         to_org_id=contract.owner_id,
+        to_org_roles=notify.APPROVERS,  # paying is an approver's act
     )
 
 
@@ -184,6 +205,7 @@ async def reminders_tick(factory: async_sessionmaker[AsyncSession], settings: Se
                         params=_params(contract, sign_by=_when(contract.sign_by)),
                         link=_link(contract),
                         to_org_id=org_id,
+                        to_org_roles=notify.APPROVERS,
                     )
                     sent += 1
         unpaid = await session.scalars(
@@ -205,6 +227,7 @@ async def reminders_tick(factory: async_sessionmaker[AsyncSession], settings: Se
                     params=_params(contract, due=_when(due), outstanding=contract.amount_current - contract.paid_total),
                     link=_link(contract),
                     to_org_id=contract.owner_id,
+                    to_org_roles=notify.APPROVERS,
                 )
                 sent += 1
         await session.commit()

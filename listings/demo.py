@@ -219,11 +219,13 @@ async def _practitioners(
     return created
 
 
-# a second user, a clerk (经办), for one demo owner and one demo firm (issue 11.5)
+# a second user, a clerk (经办), for one demo owner and one demo firm (issue 11.5), each with an
+# address of its own (one person, one account)
 DEMO_CLERKS = {
     "owner01": ("owner01-clerk", "交通局 项目办 经办 孙丽"),
     "provider01": ("provider01-clerk", "杨建华事务所 经办 周敏"),
 }
+DEMO_CLERK_EMAILS = {"owner01": "sunli@yunling.gov.example", "provider01": "zhoumin@env.example"}
 
 
 async def load(session: AsyncSession, settings: Settings) -> dict[str, Any]:
@@ -234,7 +236,14 @@ async def load(session: AsyncSession, settings: Settings) -> dict[str, Any]:
         org = await ensure_org(session, {**spec, "kind": OrgKind.owner, "status": OrgStatus.approved})
         accounts += await ensure_users(session, settings, org, [(spec["username"], spec["display_name"])])
         if spec["username"] in DEMO_CLERKS:
-            accounts += await ensure_users(session, settings, org, [DEMO_CLERKS[spec["username"]]], OrgRole.clerk)
+            accounts += await ensure_users(
+                session,
+                settings,
+                org,
+                [DEMO_CLERKS[spec["username"]]],
+                OrgRole.clerk,
+                email=DEMO_CLERK_EMAILS[spec["username"]],
+            )
     for spec in data["providers"]:
         org, is_new = await ensure_provider(session, spec)
         if is_new and spec.get("reason"):
@@ -244,7 +253,14 @@ async def load(session: AsyncSession, settings: Settings) -> dict[str, Any]:
             )
         accounts += await ensure_users(session, settings, org, [(spec["username"], spec["display_name"])])
         if spec["username"] in DEMO_CLERKS:
-            accounts += await ensure_users(session, settings, org, [DEMO_CLERKS[spec["username"]]], OrgRole.clerk)
+            accounts += await ensure_users(
+                session,
+                settings,
+                org,
+                [DEMO_CLERKS[spec["username"]]],
+                OrgRole.clerk,
+                email=DEMO_CLERK_EMAILS[spec["username"]],
+            )
         await _licence(session, settings, org)
         quals += await _qualifications(session, org, spec["qualifications"])
         staff += await _practitioners(session, settings, org, spec.get("practitioners", []))

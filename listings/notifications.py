@@ -25,36 +25,42 @@ KINDS = [
         N_("Your registration is approved"),
         N_("The operator approved the registration of %(name)s. You can now use the platform."),
         "provider owner",
+        label=N_("My registration is approved"),
     ),
     notify.Kind(
         "listings.registration_rejected",
         N_("Your registration was rejected"),
         N_("The operator rejected the registration of %(name)s: %(reason)s. Correct it and submit it again."),
         "provider owner",
+        label=N_("My registration is rejected"),
     ),
     notify.Kind(
         "listings.registration_to_review",
         N_("Registration to review: %(name)s"),
         N_("%(name)s has registered and waits for your review (within 2 working days)."),
         "admin",
+        label=N_("A registration to review"),
     ),
     notify.Kind(
         "listings.qualification_to_review",
         N_("Qualification to review: %(name)s"),
         N_("%(name)s submitted the qualification “%(qualification)s” for review."),
         "admin",
+        label=N_("A qualification to review"),
     ),
     notify.Kind(
         "listings.qualification_approved",
         N_("Qualification approved: %(qualification)s"),
         N_("The operator approved your qualification “%(qualification)s”."),
         "provider",
+        label=N_("My firm's qualification is approved"),
     ),
     notify.Kind(
         "listings.qualification_rejected",
         N_("Qualification rejected: %(qualification)s"),
         N_("The operator rejected your qualification “%(qualification)s”: %(reason)s"),
         "provider",
+        label=N_("My firm's qualification is rejected"),
     ),
 ]
 KINDS += [
@@ -63,6 +69,7 @@ KINDS += [
         N_("Registration review overdue: %(name)s"),
         N_("The registration of %(name)s has waited past the 2-working-day review target (due %(due)s)."),
         "admin",
+        label=N_("A registration past its review target"),
     ),
 ]
 for _kind in KINDS:

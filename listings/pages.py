@@ -8,6 +8,7 @@ with the errors next to their fields (``refusal``), a successful one redirects w
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Iterable
@@ -41,6 +42,7 @@ from market import clock
 from market.actor import Actor
 from market.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from market.i18n import gettext as _
+from market.identity import accounts
 from market.identity import services as identity
 from market.identity.api import session_cookie
 from market.identity.guards import admin_only, principal_of, signed_in
@@ -661,6 +663,7 @@ async def _org_context(db: AsyncSession, org_id: uuid.UUID, settings: Settings) 
     context: dict[str, Any] = {
         "org": org,
         "users": list(users),
+        "user_events": [(e, name, json.loads(e.data)) for e, name in await accounts.role_history(db, org.id)],
         "history": await organizations.decisions(db, org.id),
         "rows": [],
         "practitioners": [],

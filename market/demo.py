@@ -73,7 +73,9 @@ async def ensure_users(
     org: Organization,
     users: list[tuple[str, str]],
     org_role: OrgRole | None = None,
+    email: str | None = None,
 ) -> int:
+    """Create the users not there yet; ``email`` (else the organisation's address) for each."""
     created = 0
     for username, display_name in users:
         if await session.scalar(select(col(User.id)).where(col(User.username) == username)):
@@ -88,6 +90,7 @@ async def ensure_users(
             display_name=display_name,
             operator_set=True,
             org_role=org_role,
+            email=email,
         )
         created += 1
     return created

@@ -155,6 +155,14 @@ class Settings:
     s3_access_key_id: str | None = None
     s3_secret_access_key: str | None = None
     s3_allow_http: bool = False
+    # four eyes (四眼原则): the user who drafted or edited a purchase never publishes it, so every
+    # owner needs two accounts (a clerk drafts, an approver publishes). None: on in production
+    # (which refuses turning it off), off in development and tests unless asked for
+    four_eyes: bool | None = None
+
+    @property
+    def four_eyes_required(self) -> bool:
+        return self.is_production if self.four_eyes is None else self.four_eyes
 
     @property
     def ocds_prefix_registered(self) -> bool:
@@ -211,6 +219,11 @@ class Settings:
                 )
             if self.accelerator != 1:
                 raise SettingsError("MARKET_ENV=production refuses MARKET_ACCELERATOR other than 1")
+            if self.four_eyes is False:
+                raise SettingsError(
+                    "MARKET_ENV=production refuses MARKET_FOUR_EYES=0: "
+                    "the user who drafts a purchase never publishes it"
+                )
             if self.argon2_profile != "standard":
                 raise SettingsError("MARKET_ENV=production refuses MARKET_ARGON2_PROFILE other than standard")
             if self.signing_key_file is None or not self.signing_key_file.is_file():
@@ -324,5 +337,6 @@ class Settings:
             ocds_publisher=(env.get("MARKET_OCDS_PUBLISHER") or default.ocds_publisher).strip(),
             signing_key_file=Path(env["MARKET_SIGNING_KEY_FILE"]) if env.get("MARKET_SIGNING_KEY_FILE") else None,
             smtp_url=(env.get("MARKET_SMTP_URL") or "").strip() or None,
+            four_eyes=_bool(env, "MARKET_FOUR_EYES", True) if (env.get("MARKET_FOUR_EYES") or "").strip() else None,
         )
         return settings.validate()

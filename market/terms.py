@@ -53,6 +53,14 @@ register(
     },
 )
 register(
+    "org_role",
+    {
+        "admin": N_("Administrator"),
+        "approver": N_("Approver (负责人)"),
+        "clerk": N_("Clerk (经办)"),
+    },
+)
+register(
     "org_status",
     {
         "pending": N_("Pending review"),

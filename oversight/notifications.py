@@ -26,6 +26,7 @@ KINDS = [
         N_("%(n)s new high red flags"),
         N_("%(n)s new high-severity red flags were raised since the last digest: %(subjects)s"),
         "finance admin",
+        label=N_("Daily digest of new high-severity red flags"),
     ),
 ]
 for _kind in KINDS:

@@ -14,6 +14,7 @@ from sqlmodel import col
 
 from market import audit, clock
 from market.actor import Actor
+from market.audit.models import AuditEvent
 from market.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied, TooManyRequests
 from market.i18n import gettext as _
 from market.identity.mail import send_link
@@ -56,6 +57,27 @@ async def org_users(session: AsyncSession, actor: Actor) -> list[User]:
     return list(rows)
 
 
+USER_EVENTS = ("user.invited", "user.invitation_accepted", "user.updated")
+
+
+async def role_history(session: AsyncSession, org_id: uuid.UUID, limit: int = 100) -> list[tuple[AuditEvent, str]]:
+    """The audited invitations, acceptances and role or status changes of an organisation's users,
+    newest first, each with the username concerned: what the operator and the finance bureau see
+    of who gave whom which role (the clerk/approver split and four eyes rest on it)."""
+    names = {str(u.id): u.username for u in await session.scalars(select(User).where(col(User.org_id) == org_id))}
+    events = await session.scalars(
+        select(AuditEvent)
+        .where(
+            col(AuditEvent.entity_type) == "user",
+            col(AuditEvent.entity_id).in_(list(names)),
+            col(AuditEvent.action).in_(USER_EVENTS),
+        )
+        .order_by(col(AuditEvent.seq).desc())
+        .limit(limit)
+    )
+    return [(event, names[event.entity_id]) for event in events]
+
+
 def _link_url(settings: Settings, kind: AccountLinkKind, token: str) -> str:
     path = "/invitations/" if kind == AccountLinkKind.invitation else "/password/reset/"
     return f"{settings.base_url}{path}{token}"
@@ -92,6 +114,17 @@ async def invite(
     org = await session.get(Organization, actor.org_id)
     if org is None:
         raise NotFound(_("No such organisation."))
+    # one person, one account: an address that already reaches a user of the organisation (or the
+    # organisation's own, where its administrator's messages go) would let that user set the new
+    # account's password and act as two people (the clerk/approver split, four eyes)
+    taken = await session.scalar(
+        select(col(User.id)).where(col(User.org_id) == org.id, func.lower(col(User.email)) == address).limit(1)
+    )
+    if taken is not None or (org.email or "").strip().lower() == address:
+        raise Conflict(
+            _("This address already belongs to your organisation's account."),
+            errors=[FieldError("email", _("Each user has an address of its own: one person, one account."))],
+        )
     user = User(
         org_id=org.id,
         username=name,

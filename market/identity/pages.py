@@ -11,12 +11,13 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from market import i18n
-from market.errors import InvalidInput
+from market.errors import FieldError, InvalidInput
 from market.identity import accounts
 from market.identity.api import forgot_answer
 from market.identity.guards import principal_of, signed_in
 from market.identity.models import AccountLinkKind, OrgRole
 from market.identity.schemas import ForgotIn, InviteIn, MemberPatch, PasswordChangeIn, PasswordIn
+from market.identity.services import check_password_strength
 from market.settings import Settings
 from market.terms import N_
 from market.web.deps import AppSettings, CurrentActor, DbSession, client_ip
@@ -121,15 +122,28 @@ async def invitation_submit(
         return {"who": user, "action": f"/invitations/{token}", "kind": "invitation"}
 
     async with refusal(db, "identity/set_password.html", again, form=form):
-        data = _new_password(form)
+        data = _new_password(form, user)
         await accounts.accept_invitation(db, settings, token, data.password)
     return redirect("/login", done="password_set")
 
 
-def _new_password(form: Any) -> PasswordIn:
+def check_new_password(password: str, repeated: str | None, field: str, field2: str, username: str) -> None:
+    """The policy and the repetition, both answered at once at their fields (so that a person does
+    not fix one to be told of the other)."""
+    errors: list[FieldError] = []
+    try:
+        check_password_strength(password, field, username=username)
+    except InvalidInput as refused:
+        errors += refused.errors
+    if repeated != password:
+        errors.append(FieldError(field2, i18n.gettext("The two passwords differ.")))
+    if errors:
+        raise InvalidInput(i18n.gettext("The input is not valid."), errors[0].message, errors=errors)
+
+
+def _new_password(form: Any, user: Any) -> PasswordIn:
     data = parse(PasswordIn, form)
-    if form.get("password2") != data.password:
-        raise InvalidInput.field("password2", i18n.gettext("The two passwords differ."))
+    check_new_password(data.password, form.get("password2"), "password", "password2", user.username if user else "")
     return data
 
 
@@ -149,8 +163,9 @@ async def password_submit(
 
     async with refusal(db, "identity/change_password.html", again, form=form):
         data = parse(PasswordChangeIn, form)
-        if form.get("new_password2") != data.new_password:
-            raise InvalidInput.field("new_password2", i18n.gettext("The two passwords differ."))
+        check_new_password(
+            data.new_password, form.get("new_password2"), "new_password", "new_password2", actor.username
+        )
         await accounts.change_password(
             db,
             actor,
@@ -202,7 +217,7 @@ async def reset_submit(
         return {"who": user, "action": f"/password/reset/{token}", "kind": "reset"}
 
     async with refusal(db, "identity/set_password.html", again, form=form):
-        data = _new_password(form)
+        data = _new_password(form, user)
         await accounts.reset_password(db, settings, token, data.password)
     return redirect("/login", done="password_set")
 

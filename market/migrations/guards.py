@@ -268,4 +268,30 @@ GUARDS = (
     ),
 )
 
+GUARDS = (
+    *GUARDS,
+    Guard(
+        table="bid_drafts",
+        condition="OLD.status <> 'draft'",
+        message="a submitted or discarded bid draft never changes",
+        frozen=(
+            "id",
+            "purchase_id",
+            "provider_id",
+            "prepared_by",
+            "price",
+            "service_days",
+            "note",
+            "status",
+            "created_at",
+            "updated_at",
+            "bid_id",
+            "submitted_at",
+            "submitted_by",
+        ),
+        whole_row=True,
+        revision="0018_bid_drafts",
+    ),
+)
+
 GUARDED: dict[str, Guard] = {guard.table: guard for guard in GUARDS}

@@ -7,6 +7,6 @@ to a bare address; :func:`once` marks a time-based message as sent.
 """
 
 from market.notify.models import NotificationMark
-from market.notify.service import Kind, kinds, once, register_kind, render, send, send_email
+from market.notify.service import APPROVERS, Kind, kinds, once, register_kind, render, send, send_email
 
-__all__ = ["Kind", "NotificationMark", "kinds", "once", "register_kind", "render", "send", "send_email"]
+__all__ = ["APPROVERS", "Kind", "NotificationMark", "kinds", "once", "register_kind", "render", "send", "send_email"]

@@ -92,6 +92,10 @@ class Choice:
 
     @property
     def label(self) -> str:
+        """What the kind is about, in the page's language (its subject, placeholders and all, for a
+        kind registered without a label)."""
+        if self.kind.label:
+            return i18n.gettext(self.kind.label)
         return render(self.kind.name, {})[0]
 
 

@@ -18,13 +18,13 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from market import i18n
-from market.identity.models import Organization, OrgKind, User
+from market.identity.models import Organization, OrgKind, OrgRole, User
 from market.notify.models import (
     EmailStatus,
     Notification,
@@ -34,6 +34,10 @@ from market.notify.models import (
 )
 
 BARE_EMAIL = "email"
+APPROVERS: tuple[str, ...] = (OrgRole.admin, OrgRole.approver)
+"""``to_org_roles=APPROVERS``: a message that asks for an action only an approver (负责人) or the
+administrator may take (sign a contract, select among the bids, pay an invoice, confirm a bid):
+the organisation's clerks (经办) do not get it. Informational messages go to every user."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class Kind:
     subscription: bool = False
     email_default: bool = True
     translated: tuple[str, ...] = ()  # params that are msgids, translated with the message
+    label: str = ""  # msgid naming the kind on the preferences page ("A contract waits for my signature")
 
 
 _kinds: dict[str, Kind] = {}
@@ -102,9 +107,13 @@ async def send(
     to_user_ids: Iterable[uuid.UUID] = (),
     to_org_id: uuid.UUID | None = None,
     to_org_kind: OrgKind | str | None = None,
+    to_org_roles: Collection[OrgRole | str] | None = None,
 ) -> int:
     """Queue ``kind`` for the active users named, of the organisation, and/or of every
     organisation of a kind (the operator, the finance bureau); returns how many were queued.
+
+    ``to_org_roles`` narrows the organisations' users (not the users named) to those roles, e.g.
+    :data:`APPROVERS` for a message that asks for an approver's action.
 
     Added to the session only: it is written when (and if) the caller's transaction commits."""
     if kind not in _kinds:
@@ -114,12 +123,18 @@ async def send(
     conditions: list[ColumnElement[bool]] = []
     if wanted:
         conditions.append(col(User.id).in_(wanted))
+    by_org: list[ColumnElement[bool]] = []
     if to_org_id is not None:
-        conditions.append(col(User.org_id) == to_org_id)
+        by_org.append(col(User.org_id) == to_org_id)
     if to_org_kind is not None:
-        conditions.append(
+        by_org.append(
             col(User.org_id).in_(select(col(Organization.id)).where(col(Organization.kind) == str(to_org_kind)))
         )
+    if by_org:
+        org_users = or_(*by_org)
+        if to_org_roles is not None:
+            org_users = and_(org_users, col(User.org_role).in_([str(r) for r in to_org_roles]))
+        conditions.append(org_users)
     if not conditions:
         return 0
     users = list(await session.scalars(select(col(User.id)).where(or_(*conditions), col(User.is_active).is_(True))))

@@ -288,8 +288,31 @@ async def _world(factory, settings) -> dict[str, list[tuple[uuid.UUID, bool]]]:
             marked_at=now,
             locked_at=now,
         )
+
+        # bid drafts: one submitted (frozen, with the bid it became), one still being prepared
+        def bid_draft(**state: Any) -> dict[str, Any]:
+            return {
+                "purchase_id": purchase.id,
+                "provider_id": provider.org_id,
+                "prepared_by": provider.id,
+                "price": Decimal("1000.00"),
+                "service_days": 5,
+                "note": "经办初稿",
+                "status": "draft",
+                "created_at": now,
+                "updated_at": now,
+                **state,
+            }
+
+        submitted_draft = await _insert(
+            session,
+            "bid_drafts",
+            **bid_draft(status="submitted", bid_id=bid, submitted_at=now, submitted_by=provider.id),
+        )
+        open_draft = await _insert(session, "bid_drafts", **bid_draft())
         await session.commit()
     return {
+        "bid_drafts": [(submitted_draft, True), (open_draft, False)],
         "purchases": [(purchase.id, True), (draft_purchase, False)],
         "bids": [(bid, True)],
         "selections": [(selection, True)],

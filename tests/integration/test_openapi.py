@@ -7,7 +7,19 @@ import pytest
 METHODS = ("get", "post", "put", "patch", "delete")
 # operations that change something without a request body: actions named by their last path
 # segment (sign-out, publish, sign, approve…)
-BODYLESS_ACTIONS = {"logout", "resubmit", "approve", "publish", "accept", "sign", "lock", "read", "read-all", "confirm"}
+BODYLESS_ACTIONS = {
+    "logout",
+    "resubmit",
+    "approve",
+    "publish",
+    "accept",
+    "sign",
+    "lock",
+    "read",
+    "read-all",
+    "confirm",
+    "submit",
+}
 # operations that read their body themselves (an upload in two encodings): their summary says what
 # to send, since the document cannot
 READ_BY_HAND = {"POST /api/v1/catalog/import": "text/csv"}
