@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, Column, Text, UniqueConstraint, func
@@ -31,12 +31,14 @@ from sqlmodel import Field, SQLModel, col, select
 
 from listings.credit_rules import (
     DEFAULT_POLICY,
+    GRADES,
     CreditFactKind,
     CreditPolicy,
     FactIn,
     Grade,
     compute,
     expires_at,
+    grade_floor,
     in_window,
     window_start,
 )
@@ -168,6 +170,21 @@ class CreditStanding:
     def moved_by(self) -> tuple[CreditLine, ...]:
         """The facts that moved the score."""
         return tuple(line for line in self.lines if line.effect is not None)
+
+
+def whole_score(score: Decimal) -> int:
+    """The score rounded to a whole number, as a bid keeps it for the ``scored`` method."""
+    return int(score.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def grade_choices(policy: CreditPolicy = DEFAULT_POLICY) -> list[tuple[str, str]]:
+    """The grades as a form offers them, each with its published lower bound."""
+    return [
+        (str(g), _("%(grade)s (score %(floor)s or more)", grade=str(g), floor=f"{grade_floor(g, policy):g}"))
+        if g != Grade.D
+        else (str(g), _("%(grade)s (below %(bound)s)", grade=str(g), bound=f"{policy.grade_c:g}"))
+        for g in GRADES
+    ]
 
 
 async def platform_mean_at(session: AsyncSession, at: datetime) -> Decimal | None:
