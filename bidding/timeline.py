@@ -49,9 +49,9 @@ from bidding.models import (
     SelectionStatus,
 )
 from bidding.rules import Transition
-from listings.models import CatalogItem
 from listings import credit
 from listings.credit_rules import CreditFactKind, grade_at_least
+from listings.models import CatalogItem
 from listings.services import qualified
 from market import audit, clock, events
 from market.actor import SYSTEM, Actor
