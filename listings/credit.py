@@ -47,6 +47,7 @@ from market.actor import SYSTEM
 from market.db import StrEnumType, UTCDateTime, new_id, one_of
 from market.errors import InvalidInput, NotFound
 from market.i18n import gettext as _
+from market.identity.models import Organization, OrgKind, OrgStatus
 from market.money import MoneyType
 from market.settings import Settings
 
@@ -425,3 +426,56 @@ async def tick(factory: async_sessionmaker[AsyncSession], settings: Settings, no
             done += 1
         await session.commit()
     return done
+
+
+# --- reads for the pages and the API -------------------------------------------------------------
+
+PUBLIC_STATUSES = (OrgStatus.approved, OrgStatus.suspended, OrgStatus.blacklisted)
+
+
+async def public_provider(session: AsyncSession, provider_id: uuid.UUID) -> Organization:
+    """A firm whose credit is public: registered as a provider and approved (or sanctioned since)."""
+    org = await session.get(Organization, provider_id)
+    if org is None or org.kind != OrgKind.provider or org.status not in PUBLIC_STATUSES:
+        raise NotFound(_("No such provider in the directory."))
+    return org
+
+
+@dataclass(frozen=True)
+class GradeChangeRow:
+    change: CreditGradeChange
+    provider_name: str
+    fact_kind: CreditFactKind | None
+
+
+async def grade_changes(
+    session: AsyncSession,
+    *,
+    grade: Grade | None = None,
+    provider_id: uuid.UUID | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[GradeChangeRow], int]:
+    """Moves of firms' grades, newest first (the finance bureau's view); ``grade``: moves to or from it."""
+    conditions = []
+    if grade is not None:
+        conditions.append((col(CreditGradeChange.new_grade) == grade) | (col(CreditGradeChange.old_grade) == grade))
+    if provider_id is not None:
+        conditions.append(col(CreditGradeChange.provider_id) == provider_id)
+    if since is not None:
+        conditions.append(col(CreditGradeChange.changed_at) >= since)
+    if until is not None:
+        conditions.append(col(CreditGradeChange.changed_at) < until)
+    total = int(await session.scalar(select(func.count()).select_from(CreditGradeChange).where(*conditions)) or 0)
+    rows = await session.execute(
+        select(CreditGradeChange, col(Organization.name), col(CreditFact.kind))
+        .join(Organization, col(Organization.id) == col(CreditGradeChange.provider_id))
+        .outerjoin(CreditFact, col(CreditFact.id) == col(CreditGradeChange.fact_id))
+        .where(*conditions)
+        .order_by(col(CreditGradeChange.changed_at).desc(), col(CreditGradeChange.id))
+        .limit(limit)
+        .offset(offset)
+    )
+    return [GradeChangeRow(change, name, kind) for change, name, kind in rows.all()], total
