@@ -154,6 +154,8 @@ VALID_CHANGE = {
     ("selections", "status"): "overturned",
     ("contracts", "status"): "delivered",
     ("credit_facts", "kind"): "delivery_returned",
+    ("bids", "credit_grade"): "B",
+    ("purchases", "min_grade"): "B",
 }
 # allowed columns that cannot change alone: a CHECK ties them to another column
 CHECKED_TOGETHER = {("contracts", "paid_total")}  # paid_total <= invoiced_total
