@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Column, Text, UniqueConstraint, func
+from sqlalchemy import CheckConstraint, Column, ColumnElement, Text, UniqueConstraint, func
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import Field, SQLModel, col, select
 
@@ -459,7 +459,7 @@ async def grade_changes(
     offset: int = 0,
 ) -> tuple[list[GradeChangeRow], int]:
     """Moves of firms' grades, newest first (the finance bureau's view); ``grade``: moves to or from it."""
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     if grade is not None:
         conditions.append((col(CreditGradeChange.new_grade) == grade) | (col(CreditGradeChange.old_grade) == grade))
     if provider_id is not None:
