@@ -145,3 +145,32 @@ async def test_an_upheld_objection_is_a_fact_against_the_winner(client, factory,
     assert Decimal(got["score"]) == Decimal("80.00")
     events = (await client.get("/api/v1/audit/events?action=credit.fact_recorded", headers=admin)).json()["items"]
     assert [e["entity_id"] for e in events] == [winner]
+
+
+async def test_the_purchase_form_sets_and_clears_the_minimum_grade(client, factory, settings):
+    w = await make_world(client, factory, settings, providers=1)
+    draft = await w.draft()
+    stored = (await client.get(f"/api/v1/purchases/{draft['id']}", headers=w.owner)).json()
+    edit = f"/workspace/purchases/{draft['id']}/edit"
+    page = (await client.get(edit, headers=w.owner)).text
+    assert 'name="min_grade"' in page and "最低信用等级" in page and "85 分及以上" in page
+    form = {
+        "title": stored["title"],
+        "catalog_code": CODE,
+        "description": stored["description"],
+        "budget_cap": stored["budget_cap"],
+        "funding": "fiscal",
+        "method": "random",
+        "bid_deadline": datetime.fromisoformat(stored["bid_deadline"])
+        .astimezone(clock.LOCAL_TZ)
+        .strftime("%Y-%m-%dT%H:%M"),
+        "service_days": str(stored["service_days"]),
+    }
+    # the same refusal as the API's, at the field
+    r = await client.post(edit, headers=w.owner, data={**form, "min_grade": "E"})
+    assert r.status_code == 422 and 'id="err-min_grade"' in r.text
+    assert (await client.post(edit, headers=w.owner, data={**form, "min_grade": "B"})).status_code == 303
+    assert (await client.get(f"/api/v1/purchases/{draft['id']}", headers=w.owner)).json()["min_grade"] == "B"
+    assert 'value="B" selected' in (await client.get(edit, headers=w.owner)).text
+    assert (await client.post(edit, headers=w.owner, data={**form, "min_grade": ""})).status_code == 303
+    assert (await client.get(f"/api/v1/purchases/{draft['id']}", headers=w.owner)).json()["min_grade"] is None
