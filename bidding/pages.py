@@ -62,6 +62,8 @@ from bidding.schemas import (
     RepublishIn,
     SelectIn,
 )
+from listings import credit
+from listings.credit_rules import grade_at_least
 from listings.models import CatalogItem, ItemStatus
 from market import clock
 from market.actor import Actor
@@ -227,6 +229,7 @@ async def _detail_context(db: AsyncSession, settings: Settings, actor: Actor, p:
     my_bid = None
     my_outcome = None
     eligible = False
+    my_grade = None  # the firm's credit grade when it is below the purchase's minimum
     i_objected = False
     if actor.role == "provider" and actor.org_id is not None:
         row = await bid_service.my_active_bid(db, actor, p.id)
@@ -237,6 +240,10 @@ async def _detail_context(db: AsyncSession, settings: Settings, actor: Actor, p:
         my_outcome = (await presenters.bid_outs(db, [(latest, p)]))[0] if latest else None
         if p.status == S.open:
             eligible = any(e.id == p.id for e in await queries.eligible_open(db, actor, settings))
+            if eligible and p.min_grade is not None:
+                mine = await credit.standing(db, actor.org_id, clock.now())
+                if not grade_at_least(mine.grade, p.min_grade):
+                    eligible, my_grade = False, mine.grade
         if p.status == S.publicity:
             current = await timeline.current_selection(db, p.id)
             i_objected = current is not None and (
@@ -266,6 +273,7 @@ async def _detail_context(db: AsyncSession, settings: Settings, actor: Actor, p:
         "my_bid": my_bid,
         "my_outcome": my_outcome,
         "eligible": eligible,
+        "my_grade": my_grade,
         "i_objected": i_objected,
         "is_owner": purchases.is_owner(actor, p),
         "avoid_names": [avoid_names.get(i, "") for i in out.avoid_provider_ids],
@@ -552,6 +560,7 @@ async def _form_context(db: AsyncSession, settings: Settings, draft: Purchase | 
         "providers": [(str(org_id), name) for org_id, name in providers.all()],
         "methods": choices("purchase_method"),
         "fundings": choices("funding"),
+        "grades": credit.grade_choices(),
         "earliest": purchases.earliest_deadline(settings, clock.now()),
         # accelerated (a demo or a test), a working day lasts seconds: the deadline takes seconds
         "deadline_step": 1 if settings.accelerator > 1 else 60,
@@ -611,6 +620,7 @@ def _form_of(p: Purchase, avoid: list[uuid.UUID]) -> dict[str, Any]:
         "weights.quality": str(p.weight_quality if p.weight_quality is not None else 30),
         "weights.credit": str(p.weight_credit if p.weight_credit is not None else 10),
         "avoid_provider_ids": [str(a) for a in avoid],
+        "min_grade": p.min_grade or "",
     }
 
 

@@ -59,6 +59,7 @@ GUARDS: tuple[Guard, ...] = (
             "weight_price",
             "weight_quality",
             "weight_credit",
+            "min_grade",
             "published_at",
             "created_at",
         ),
@@ -85,7 +86,7 @@ GUARDS: tuple[Guard, ...] = (
             "marks_locked_at",
             "marks_locked_by",
         ),
-        revision="0017",
+        revision="0018_credit",
     ),
     Guard(
         table="bids",
@@ -115,6 +116,7 @@ GUARDS: tuple[Guard, ...] = (
             "excluded",
             "quality_mark",
             "credit_score",
+            "credit_grade",
         ),
         revision="0003",
     ),
@@ -291,6 +293,15 @@ GUARDS = (
         ),
         whole_row=True,
         revision="0018_bid_drafts",
+    ),
+    Guard(
+        table="credit_facts",
+        condition="1 = 1",
+        message="a credit fact never changes but whether it counts",
+        frozen=("id", "provider_id", "kind", "occurred_at", "value", "source_id", "link", "note", "created_at"),
+        # violation points stop counting under appeal and count again (or never) once it is decided
+        allowed=("counts",),
+        revision="0018_credit",
     ),
 )
 

@@ -153,6 +153,9 @@ VALID_CHANGE = {
     ("bids", "status"): "withdrawn",
     ("selections", "status"): "overturned",
     ("contracts", "status"): "delivered",
+    ("credit_facts", "kind"): "delivery_returned",
+    ("bids", "credit_grade"): "B",
+    ("purchases", "min_grade"): "B",
 }
 # allowed columns that cannot change alone: a CHECK ties them to another column
 CHECKED_TOGETHER = {("contracts", "paid_total")}  # paid_total <= invoiced_total
@@ -310,6 +313,20 @@ async def _world(factory, settings) -> dict[str, list[tuple[uuid.UUID, bool]]]:
             **bid_draft(status="submitted", bid_id=bid, submitted_at=now, submitted_by=provider.id),
         )
         open_draft = await _insert(session, "bid_drafts", **bid_draft())
+        # a credit fact (every column but whether it counts frozen)
+        fact = await _insert(
+            session,
+            "credit_facts",
+            provider_id=provider.org_id,
+            kind="delivery_late",
+            occurred_at=now,
+            value=1,
+            source_id=uuid.uuid4(),
+            link="/contracts/x",
+            note="",
+            counts=True,
+            created_at=now,
+        )
         await session.commit()
     return {
         "bid_drafts": [(submitted_draft, True), (open_draft, False)],
@@ -320,6 +337,7 @@ async def _world(factory, settings) -> dict[str, list[tuple[uuid.UUID, bool]]]:
         "contract_agreements": [(signed_agreement, True), (withdrawn_agreement, True), (proposed_agreement, False)],
         "deliveries": [(accepted, True), (submitted, False)],
         "quality_marks": [(locked_mark, True)],
+        "credit_facts": [(fact, True)],
     }
 
 
