@@ -26,12 +26,15 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
-from listings import notifications, organizations, storage
+from listings import credit, notifications, organizations
+from listings.credit import CreditRecord
+from listings.credit_rules import CreditFactKind, Grade
 from listings.models import FileUpload, Violation, ViolationAppeal
 from listings.violation_rules import (
     APPEAL_WORKING_DAYS,
@@ -58,7 +61,7 @@ from market.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Ru
 from market.i18n import gettext as _
 from market.identity.models import Organization, OrgKind, OrgStatus
 from market.settings import Settings
-from market.terms import label
+from market.terms import N_, label
 
 PUBLIC_STATUSES = (ViolationStatus.final, ViolationStatus.dismissed)
 
@@ -163,7 +166,24 @@ async def record_violation(
         },
     )
     await notifications.violation_recorded(session, org, violation, found.label)
+    # the credit record holds it from now on, not counting until final
+    await credit.record_fact(
+        session,
+        provider_id=org.id,
+        kind=CreditFactKind.violation,
+        occurred_at=now,
+        value=points,
+        source_id=violation.id,
+        link=violation_link(violation),
+        note=found.label,
+        counts=False,
+    )
     return violation
+
+
+def violation_link(violation: Violation) -> str:
+    """Where the public sees a violation once its points count (the firm's public page)."""
+    return f"/providers/{violation.provider_id}#violation-{violation.id}"
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -335,7 +355,8 @@ async def decide_appeal(
 
 
 async def became_final(session: AsyncSession, violation: Violation) -> Sanction:
-    """The violation's points count from now on: the thresholds apply."""
+    """The violation's points count from now on: in the credit record, and the thresholds apply."""
+    await credit.set_counts(session, kind=CreditFactKind.violation, source_id=violation.id, counts=True)
     return await apply_thresholds(session, violation.provider_id, violation)
 
 
@@ -506,6 +527,51 @@ async def black_list(session: AsyncSession, at: datetime) -> list[Listed]:
             -(item.period.start.timestamp() if item.period else 0),
         )
     )
+    return listed
+
+
+RED_MIN_RATINGS = 3
+RED_DEFINITION = N_(
+    "Red list (good standing): intermediary firms approved on the platform and neither suspended nor "
+    "blacklisted, whose credit grade is A, rated by owners at least 3 times in the last three years, "
+    "with no violation points counting in the last 12 months. Ordered by score."
+)
+BLACK_DEFINITION = N_(
+    "Black list: intermediary firms blacklisted (until the operator reinstates them) or suspended (through "
+    "the last day shown), by the published thresholds of violation points or by the operator's decision "
+    "with its reason. Blacklisted firms first, then the newest sanctions."
+)
+
+
+@dataclass
+class RedListed:
+    org: Organization
+    grade: str
+    score: Decimal
+    ratings: int
+    points: int = 0
+
+
+async def red_list(session: AsyncSession, at: datetime) -> list[RedListed]:
+    """The red list (see :data:`RED_DEFINITION`), best score first."""
+    rows = await session.execute(
+        select(Organization, CreditRecord)
+        .join(CreditRecord, col(CreditRecord.provider_id) == col(Organization.id))
+        .where(
+            col(Organization.kind) == OrgKind.provider,
+            col(Organization.status) == OrgStatus.approved,
+            col(CreditRecord.grade) == Grade.A,
+        )
+    )
+    listed = []
+    for org, _record in rows.all():
+        if await points_of(session, org.id, at) > 0:
+            continue
+        now = await credit.standing(session, org.id, at)
+        if now.grade != Grade.A or now.ratings < RED_MIN_RATINGS:
+            continue
+        listed.append(RedListed(org=org, grade=now.grade, score=now.score, ratings=now.ratings))
+    listed.sort(key=lambda x: (-x.score, x.org.name))
     return listed
 
 

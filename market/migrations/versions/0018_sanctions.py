@@ -7,7 +7,7 @@
   decision, whole or absent.
 
 Revision ID: 0018_sanctions
-Revises: 0017
+Revises: 0018_credit
 Create Date: 2026-11-30 08:00:00
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0018_sanctions"
-down_revision = "0017"
+down_revision = "0018_credit"
 branch_labels = None
 depends_on = None
 

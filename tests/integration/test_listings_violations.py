@@ -1,0 +1,198 @@
+"""Violation points with appeal and sanctions by published thresholds (issue 13.2), the public
+red and black lists (13.6): through the API and the services, on both databases."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlmodel import col
+
+from listings import sanctions
+from listings.credit import CreditFact
+from listings.models import Violation
+from listings.violation_rules import APPEAL_WORKING_DAYS, SUSPENSION_DAYS
+from market import clock, workdays
+from market.audit.models import AuditEvent
+from market.identity.models import Organization, OrgStatus
+from market.notify.models import Notification
+from tests.integration.helpers import account, assert_problem, login, provider
+from tests.integration.listings_helpers import pdf_bytes
+
+# a Monday in China, far from holidays
+START = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+
+
+async def _world(client, factory):
+    admin = await account(client, factory, "admin", "op-admin", "云岭县政务服务管理局")
+    firm, firm_id = await provider(client, factory, "firm-a")
+    return admin, firm, firm_id
+
+
+async def _again(client):
+    """Sign both in again after the clock moved past a session's life."""
+    return await login(client, "op-admin"), await login(client, "firm-a")
+
+
+async def _record(client, admin, firm_id, **body):
+    r = await client.post(
+        f"/api/v1/admin/providers/{firm_id}/violations",
+        json={"category": "poor_quality", "reason": "报告质量不合格，经专家复核不达标。"} | body,
+        headers=admin,
+    )
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+async def _actions(factory, entity_id) -> list[str]:
+    async with factory() as session:
+        rows = await session.scalars(
+            select(col(AuditEvent.action)).where(col(AuditEvent.entity_id) == str(entity_id)).order_by(col(AuditEvent.seq))
+        )
+        return list(rows)
+
+
+async def test_an_upheld_appeal_removes_the_points(client, factory, settings):
+    clock.freeze(START)
+    admin, firm, firm_id = await _world(client, factory)
+    # the evidence: a file the operator uploaded
+    up = await client.post("/api/v1/files", files={"file": ("证据.pdf", pdf_bytes(b"evidence"), "application/pdf")}, headers=admin)
+    assert up.status_code == 201, up.text
+    v = await _record(client, admin, firm_id, points=5, evidence_sha256=up.json()["sha256"])
+    assert v["points"] == 5 and v["status"] == "appealable" and v["counts"] is False
+    # the firm sees it at once, with its evidence, and was notified
+    mine = (await client.get(f"/api/v1/providers/{firm_id}/violations", headers=firm)).json()
+    assert [x["id"] for x in mine["items"]] == [v["id"]] and mine["counting_points"] == 0
+    assert mine["items"][0]["evidence_url"]
+    assert (await client.get(mine["items"][0]["evidence_url"], headers=firm)).content == pdf_bytes(b"evidence")
+    async with factory() as session:
+        kinds = list(await session.scalars(select(col(Notification.kind)).where(col(Notification.kind).like("listings.violation%"))))
+        assert "listings.violation_recorded" in kinds
+        fact = await session.scalar(select(CreditFact).where(col(CreditFact.source_id) == uuid.UUID(v["id"])))
+        assert fact is not None and fact.counts is False and fact.value == 5
+    # the public sees nothing while it may be appealed
+    public = (await client.get(f"/api/v1/providers/{firm_id}/violations")).json()
+    assert public["items"] == []
+
+    clock.advance(timedelta(days=3))
+    admin, firm = await _again(client)
+    r = await client.post(f"/api/v1/violations/{v['id']}/appeal", json={"text": "报告已按规范编制，复核意见有误。"}, headers=firm)
+    assert r.status_code == 201, r.text
+    assert r.json()["status"] == "under_appeal"
+    r = await client.post(
+        f"/api/v1/violations/{v['id']}/appeal/decide",
+        json={"upheld": True, "decision": "经复核，报告符合规范，撤销该记分。"},
+        headers=admin,
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "upheld" and r.json()["appeal"]["upheld"] is True
+    # long after the window, the points still do not count anywhere
+    clock.advance(timedelta(days=30))
+    async with factory() as session:
+        assert await sanctions.finalize_due(session, clock.now()) == 0
+        assert await sanctions.points_of(session, firm_id, clock.now()) == 0
+        fact = await session.scalar(select(CreditFact).where(col(CreditFact.source_id) == uuid.UUID(v["id"])))
+        assert fact is not None and fact.counts is False
+        await session.commit()
+    assert (await client.get(f"/api/v1/providers/{firm_id}/violations")).json()["counting_points"] == 0
+    assert await _actions(factory, v["id"]) == ["violation.recorded", "violation.appealed", "violation.appeal_decided"]
+
+
+async def test_a_decided_appeal_cannot_be_appealed_again(client, factory, settings):
+    clock.freeze(START)
+    admin, firm, firm_id = await _world(client, factory)
+    v = await _record(client, admin, firm_id, category="fee_violation")
+    assert v["points"] == 6  # the category's published default
+    appeal = {"text": "收费符合标准，附收费依据。"}
+    assert (await client.post(f"/api/v1/violations/{v['id']}/appeal", json=appeal, headers=firm)).status_code == 201
+    # once only: a second appeal while the first waits is a conflict
+    assert_problem(await client.post(f"/api/v1/violations/{v['id']}/appeal", json=appeal, headers=firm), 409)
+    r = await client.post(
+        f"/api/v1/violations/{v['id']}/appeal/decide",
+        json={"upheld": False, "decision": "收费超过指导价上限，维持记分。"},
+        headers=admin,
+    )
+    assert r.status_code == 200 and r.json()["status"] == "dismissed" and r.json()["counts"] is True
+    assert_problem(await client.post(f"/api/v1/violations/{v['id']}/appeal", json=appeal, headers=firm), 409)
+    again = {"upheld": True, "decision": "改变主意，撤销记分。"}
+    assert_problem(await client.post(f"/api/v1/violations/{v['id']}/appeal/decide", json=again, headers=admin), 409)
+    # dismissed: the points count, publicly and in the credit record
+    public = (await client.get(f"/api/v1/providers/{firm_id}/violations")).json()
+    assert public["counting_points"] == 6 and [x["id"] for x in public["items"]] == [v["id"]]
+    assert public["items"][0]["evidence_url"] is None
+    async with factory() as session:
+        fact = await session.scalar(select(CreditFact).where(col(CreditFact.source_id) == uuid.UUID(v["id"])))
+        assert fact is not None and fact.counts is True
+
+
+async def test_an_appeal_after_ten_working_days_is_refused(client, factory, settings):
+    clock.freeze(START)
+    admin, firm, firm_id = await _world(client, factory)
+    first = await _record(client, admin, firm_id)
+    second = await _record(client, admin, firm_id)
+    due = workdays.add_period(START, APPEAL_WORKING_DAYS, settings.accelerator)
+    assert due == datetime(2026, 3, 16, 2, 0, tzinfo=UTC)  # two weeks of working days later
+    text = {"text": "不服该记分，请求复核。"}
+    clock.freeze(due - timedelta(minutes=1))
+    admin, firm = await _again(client)
+    assert (await client.post(f"/api/v1/violations/{first['id']}/appeal", json=text, headers=firm)).status_code == 201
+    clock.freeze(due)
+    body = assert_problem(await client.post(f"/api/v1/violations/{second['id']}/appeal", json=text, headers=firm), 422)
+    assert "10" in body["detail"]
+    # another firm cannot appeal it, nor see that it exists
+    other, _other_id = await provider(client, factory, "firm-b")
+    assert_problem(await client.post(f"/api/v1/violations/{second['id']}/appeal", json=text, headers=other), 404)
+    # the window closed: the worker makes the unappealed one final; its points count
+    async with factory() as session:
+        assert await sanctions.finalize_due(session, clock.now()) == 1
+        await session.commit()
+    async with factory() as session:
+        assert (await session.get(Violation, uuid.UUID(second["id"]))).status == "final"
+        assert await sanctions.points_of(session, firm_id, clock.now()) == 4
+
+
+async def test_thresholds_trigger_the_sanctions(client, factory, settings):
+    clock.freeze(START)
+    admin, firm, firm_id = await _world(client, factory)
+    await _record(client, admin, firm_id, category="false_materials")  # 8 points
+    # not yet counting: no sanction while it may be appealed
+    async with factory() as session:
+        assert (await session.get(Organization, firm_id)).status == OrgStatus.approved
+    clock.advance(timedelta(days=15))  # the window has closed
+    admin, firm = await _again(client)
+    async with factory() as session:
+        assert await sanctions.finalize_due(session, clock.now()) == 1
+        await session.commit()
+    async with factory() as session:
+        org = await session.get(Organization, firm_id)
+        assert org.status == OrgStatus.suspended
+        assert org.suspended_until == clock.today_local() + timedelta(days=SUSPENSION_DAYS - 1)
+    assert "violation.threshold_reached" in await _actions(factory, firm_id)
+    # on its public page and the black list, with its period and reason
+    page = await client.get(f"/providers/{firm_id}?lang=en")
+    assert page.status_code == 200 and "Suspended" in page.text and "threshold" in page.text
+    lists = (await client.get("/api/v1/credit/lists")).json()
+    black = {x["provider_id"]: x for x in lists["black"]}
+    assert black[str(firm_id)]["period"]["kind"] == "suspended"
+    assert black[str(firm_id)]["period"]["automatic"] is True
+    assert black[str(firm_id)]["points"] == 8
+    assert lists["black_definition"] and lists["rules"]["suspension_points"] == 6
+    # a suspended firm may still appeal what is recorded later; dismissed, 8 + 4 = 12 blacklists it
+    v = await _record(client, admin, firm_id)
+    r = await client.post(f"/api/v1/violations/{v['id']}/appeal", json={"text": "请求复核本次记分。"}, headers=firm)
+    assert r.status_code == 201, r.text
+    r = await client.post(
+        f"/api/v1/violations/{v['id']}/appeal/decide",
+        json={"upheld": False, "decision": "证据确凿，维持记分。"},
+        headers=admin,
+    )
+    assert r.status_code == 200, r.text
+    async with factory() as session:
+        org = await session.get(Organization, firm_id)
+        assert org.status == OrgStatus.blacklisted
+    lists = (await client.get("/api/v1/credit/lists")).json()
+    assert {x["provider_id"]: x for x in lists["black"]}[str(firm_id)]["period"]["kind"] == "blacklisted"
+    for lang in ("zh", "en"):
+        page = await client.get(f"/credit?lang={lang}")
+        assert page.status_code == 200 and "firm-a" in page.text
