@@ -26,23 +26,19 @@ from listings.schemas import (
     AppealDecisionIn,
     AppealIn,
     AppealOut,
-    CategoryOut,
-    CreditListsOut,
-    CreditRulesOut,
-    ListedFirmOut,
-    SanctionPeriodOut,
-    ViolationIn,
-    ViolationOut,
-    ViolationsOut,
     CatalogItemIn,
     CatalogItemOut,
     CatalogItemPatch,
     CatalogVersionOut,
+    CategoryOut,
     CoveredItemOut,
+    CreditListsOut,
+    CreditRulesOut,
     DecisionOut,
     FileOut,
     FileUploadForm,
     ImportOut,
+    ListedFirmOut,
     OwnerRegistrationIn,
     PractitionerIn,
     PractitionerOut,
@@ -59,7 +55,11 @@ from listings.schemas import (
     ReasonIn,
     RegisteredOut,
     RegistrationIn,
+    SanctionPeriodOut,
     SuspendIn,
+    ViolationIn,
+    ViolationOut,
+    ViolationsOut,
 )
 from listings.services import get_catalog_item
 from market import clock, csvout
@@ -887,7 +887,9 @@ class ViolationController(Controller):
         )
 
     @get("/violations/{violation_id:uuid}", summary="One violation and its appeal (public once its points count)")
-    async def get_violation(self, violation_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor) -> ViolationOut:
+    async def get_violation(
+        self, violation_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor
+    ) -> ViolationOut:
         v, a = await sanctions.readable_violation(db, actor, violation_id)
         return violation_out(actor, v, a)
 

@@ -254,9 +254,7 @@ class Violation(SQLModel, table=True):
         CheckConstraint(f"points >= 1 AND points <= {MAX_POINTS}", name="points_range"),
         CheckConstraint("length(reason) >= 5", name="reason_given"),
         CheckConstraint("appeal_due_at > recorded_at", name="appeal_window"),
-        CheckConstraint(
-            "(evidence_sha256 IS NULL) = (evidence_filename IS NULL)", name="evidence_named"
-        ),
+        CheckConstraint("(evidence_sha256 IS NULL) = (evidence_filename IS NULL)", name="evidence_named"),
         CheckConstraint(
             "(status IN ('final', 'dismissed', 'upheld')) = (closed_at IS NOT NULL)", name="closed_when_decided"
         ),

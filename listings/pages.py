@@ -198,9 +198,7 @@ class DirectoryPages(Controller):
         )
 
     @get("/providers/{provider_id:uuid}")
-    async def provider_detail(
-        self, provider_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor
-    ) -> Template:
+    async def provider_detail(self, provider_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor) -> Template:
         """The firm's public page; a suspended or blacklisted firm keeps it, with its sanction."""
         return page(
             "provider_detail.html",

@@ -193,9 +193,7 @@ async def get_violation(session: AsyncSession, violation_id: uuid.UUID) -> tuple
     violation = await session.get(Violation, violation_id)
     if violation is None:
         raise NotFound(_("No such violation."))
-    appeal_row = await session.scalar(
-        select(ViolationAppeal).where(col(ViolationAppeal.violation_id) == violation_id)
-    )
+    appeal_row = await session.scalar(select(ViolationAppeal).where(col(ViolationAppeal.violation_id) == violation_id))
     return violation, appeal_row
 
 
@@ -287,7 +285,10 @@ async def appeal(session: AsyncSession, actor: Actor, violation_id: uuid.UUID, t
     if violation.status != ViolationStatus.appealable:
         raise Conflict(
             _("This violation cannot be appealed again."),
-            _("A violation may be appealed once; its appeal is %(status)s.", status=label(violation.status, "violation_status")),
+            _(
+                "A violation may be appealed once; its appeal is %(status)s.",
+                status=label(violation.status, "violation_status"),
+            ),
         )
     now = clock.now()
     if not may_appeal(state(violation), now):
@@ -380,7 +381,11 @@ async def finalize_due(session: AsyncSession, now: datetime, limit: int = 100) -
             "violation.final",
             "violation",
             violation.id,
-            {"provider_id": violation.provider_id, "points": violation.points, "appeal_due_at": violation.appeal_due_at},
+            {
+                "provider_id": violation.provider_id,
+                "points": violation.points,
+                "appeal_due_at": violation.appeal_due_at,
+            },
         )
         await became_final(session, violation)
         count += 1

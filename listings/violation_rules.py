@@ -114,9 +114,7 @@ def counting_points(violations: Iterable[PointsState], at: datetime) -> int:
     """The points that count at ``at``, of violations recorded in the :data:`WINDOW_DAYS` days up to it."""
     start = ensure_aware(at) - timedelta(days=WINDOW_DAYS)
     return sum(
-        v.points
-        for v in violations
-        if start < ensure_aware(v.recorded_at) <= ensure_aware(at) and counts_at(v, at)
+        v.points for v in violations if start < ensure_aware(v.recorded_at) <= ensure_aware(at) and counts_at(v, at)
     )
 
 

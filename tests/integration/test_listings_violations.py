@@ -48,7 +48,9 @@ async def _record(client, admin, firm_id, **body):
 async def _actions(factory, entity_id) -> list[str]:
     async with factory() as session:
         rows = await session.scalars(
-            select(col(AuditEvent.action)).where(col(AuditEvent.entity_id) == str(entity_id)).order_by(col(AuditEvent.seq))
+            select(col(AuditEvent.action))
+            .where(col(AuditEvent.entity_id) == str(entity_id))
+            .order_by(col(AuditEvent.seq))
         )
         return list(rows)
 
@@ -57,7 +59,9 @@ async def test_an_upheld_appeal_removes_the_points(client, factory, settings):
     clock.freeze(START)
     admin, firm, firm_id = await _world(client, factory)
     # the evidence: a file the operator uploaded
-    up = await client.post("/api/v1/files", files={"file": ("证据.pdf", pdf_bytes(b"evidence"), "application/pdf")}, headers=admin)
+    up = await client.post(
+        "/api/v1/files", files={"file": ("证据.pdf", pdf_bytes(b"evidence"), "application/pdf")}, headers=admin
+    )
     assert up.status_code == 201, up.text
     v = await _record(client, admin, firm_id, points=5, evidence_sha256=up.json()["sha256"])
     assert v["points"] == 5 and v["status"] == "appealable" and v["counts"] is False
@@ -67,7 +71,11 @@ async def test_an_upheld_appeal_removes_the_points(client, factory, settings):
     assert mine["items"][0]["evidence_url"]
     assert (await client.get(mine["items"][0]["evidence_url"], headers=firm)).content == pdf_bytes(b"evidence")
     async with factory() as session:
-        kinds = list(await session.scalars(select(col(Notification.kind)).where(col(Notification.kind).like("listings.violation%"))))
+        kinds = list(
+            await session.scalars(
+                select(col(Notification.kind)).where(col(Notification.kind).like("listings.violation%"))
+            )
+        )
         assert "listings.violation_recorded" in kinds
         fact = await session.scalar(select(CreditFact).where(col(CreditFact.source_id) == uuid.UUID(v["id"])))
         assert fact is not None and fact.counts is False and fact.value == 5
@@ -77,7 +85,9 @@ async def test_an_upheld_appeal_removes_the_points(client, factory, settings):
 
     clock.advance(timedelta(days=3))
     admin, firm = await _again(client)
-    r = await client.post(f"/api/v1/violations/{v['id']}/appeal", json={"text": "报告已按规范编制，复核意见有误。"}, headers=firm)
+    r = await client.post(
+        f"/api/v1/violations/{v['id']}/appeal", json={"text": "报告已按规范编制，复核意见有误。"}, headers=firm
+    )
     assert r.status_code == 201, r.text
     assert r.json()["status"] == "under_appeal"
     r = await client.post(
