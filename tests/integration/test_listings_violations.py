@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import col
 
 from listings import sanctions
@@ -17,7 +17,7 @@ from market import clock, workdays
 from market.audit.models import AuditEvent
 from market.identity.models import Organization, OrgStatus
 from market.notify.models import Notification
-from tests.integration.helpers import account, assert_problem, login, provider
+from tests.integration.helpers import account, assert_problem, browser, csrf, login, provider
 from tests.integration.listings_helpers import pdf_bytes
 
 # a Monday in China, far from holidays
@@ -206,3 +206,72 @@ async def test_thresholds_trigger_the_sanctions(client, factory, settings):
     for lang in ("zh", "en"):
         page = await client.get(f"/credit?lang={lang}")
         assert page.status_code == 200 and "firm-a" in page.text
+
+
+async def test_the_pages_record_appeal_and_decide_in_both_languages(app, client, factory, settings):
+    """The operator's form (with the evidence uploaded in it), the firm's appeal form and the
+    operator's decision form do what their API twins do; a refused form names the field as the
+    API does; the lists and the pages read in Chinese and English."""
+    clock.freeze(START)
+    admin, _firm, firm_id = await _world(client, factory)
+    # the same bad input: a reason too short, refused naming `reason` on the API and the page
+    bad = {"category": "poor_quality", "reason": "差"}
+    assert_problem(
+        await client.post(f"/api/v1/admin/providers/{firm_id}/violations", json=bad, headers=admin), 422, "reason"
+    )
+    operator = await browser(app, "op-admin")
+    firm = await browser(app, "firm-a")
+    try:
+        url = f"/admin/providers/{firm_id}/violations"
+        assert (await operator.get(url)).status_code == 200
+        r = await operator.post(url, data=bad | {"csrf_token": csrf(operator)})
+        assert r.status_code == 422 and 'id="err-reason"' in r.text
+        async with factory() as session:
+            assert await session.scalar(select(func.count()).select_from(Violation)) == 0
+        r = await operator.post(
+            url,
+            data={
+                "category": "overdue_service",
+                "points": "",
+                "reason": "超过服务时限 5 个工作日。",
+                "csrf_token": csrf(operator),
+            },
+            files={"evidence": ("逾期证明.pdf", pdf_bytes(b"late"), "application/pdf")},
+        )
+        assert r.status_code == 303, r.text
+        detail = r.headers["location"].split("?")[0]
+        violation_id = detail.rsplit("/", 1)[1]
+        async with factory() as session:
+            v = await session.get(Violation, uuid.UUID(violation_id))
+            assert v is not None and v.points == 2 and v.evidence_filename == "逾期证明.pdf"
+        # the firm sees it at once and appeals with the form
+        listing = await firm.get("/workspace/violations")
+        assert listing.status_code == 200 and violation_id in listing.text
+        page = await firm.get(f"/workspace/violations/{violation_id}?lang=en")
+        assert page.status_code == 200 and "File the appeal" in page.text
+        assert (await firm.get(f"/api/v1/violations/{violation_id}/evidence")).content == pdf_bytes(b"late")
+        r = await firm.post(f"/workspace/violations/{violation_id}/appeal", data={"text": "", "csrf_token": csrf(firm)})
+        assert r.status_code == 422 and 'id="err-text"' in r.text
+        r = await firm.post(
+            f"/workspace/violations/{violation_id}/appeal",
+            data={"text": "延期系业主变更需求所致。", "csrf_token": csrf(firm)},
+        )
+        assert r.status_code == 303, r.text
+        queue = await operator.get("/admin/violations")
+        assert queue.status_code == 200 and violation_id in queue.text
+        r = await operator.post(
+            f"/admin/violations/{violation_id}/decide",
+            data={"upheld": "true", "decision": "业主确认需求变更，撤销记分。", "csrf_token": csrf(operator)},
+        )
+        assert r.status_code == 303, r.text
+        zh = await firm.get(f"/workspace/violations/{violation_id}?lang=zh")
+        assert "成立：记分撤销。" in zh.text and "业主确认需求变更" in zh.text
+        for lang, words in (("zh", "红黑名单"), ("en", "Red and black lists")):
+            page = await client.get(f"/credit?lang={lang}")
+            assert page.status_code == 200 and words in page.text
+        public = await client.get(f"/providers/{firm_id}?lang=en")
+        assert public.status_code == 200 and "Never suspended or blacklisted." in public.text
+        assert violation_id not in public.text  # an upheld appeal leaves nothing public
+    finally:
+        await operator.aclose()
+        await firm.aclose()
