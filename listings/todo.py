@@ -7,8 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from listings.models import Qualification, ReviewStatus, Violation, ViolationAppeal
-from listings.violation_rules import ViolationStatus
 from listings.organizations import review_due
+from listings.violation_rules import ViolationStatus
 from market import clock, todo
 from market.actor import Actor
 from market.identity.models import Organization, OrgStatus
