@@ -862,8 +862,9 @@ class ViolationController(Controller):
     @get(
         "/providers/{provider_id:uuid}/violations",
         summary=(
-            "A firm's violations, newest first, and its counting points: public for final ones (their points "
-            "count); the firm itself, the operator and finance see every one, with appeals and evidence"
+            "A firm's violations, newest first, its counting points and its sanctions with their periods: public "
+            "for final ones (their points count); the firm itself, the operator and finance see every one, with "
+            "appeals and evidence"
         ),
     )
     async def provider_violations(
@@ -884,6 +885,10 @@ class ViolationController(Controller):
             limit=limit,
             offset=offset,
             counting_points=await sanctions.points_of(db, provider_id, clock.now()),
+            status=org.status,
+            sanctions=[
+                p for p in (period_out(x) for x in (await sanctions.sanction_periods(db, [org.id]))[org.id]) if p
+            ],
         )
 
     @get("/violations/{violation_id:uuid}", summary="One violation and its appeal (public once its points count)")

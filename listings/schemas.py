@@ -432,14 +432,6 @@ class ViolationOut(Out):
     appeal: AppealOut | None
 
 
-class ViolationsOut(Out):
-    items: list[ViolationOut]
-    total: int
-    limit: int
-    offset: int
-    counting_points: int  # violation points that count now (recorded in the last 12 months)
-
-
 class SanctionPeriodOut(Out):
     kind: str  # suspended | blacklisted
     reason: str
@@ -447,6 +439,16 @@ class SanctionPeriodOut(Out):
     until: date | None  # a suspension's last day (inclusive); none for a blacklisting (until lifted)
     ended_at: datetime | None
     automatic: bool  # applied by the published thresholds
+
+
+class ViolationsOut(Out):
+    items: list[ViolationOut]
+    total: int
+    limit: int
+    offset: int
+    counting_points: int  # violation points that count now (recorded in the last 12 months)
+    status: str  # the firm's status now: approved, suspended, blacklisted
+    sanctions: list[SanctionPeriodOut]  # every suspension and blacklisting, newest first, with its period
 
 
 class ListedFirmOut(Out):

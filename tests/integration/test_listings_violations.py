@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from listings import sanctions
+from listings import credit, sanctions
 from listings.credit import CreditFact
+from listings.credit_rules import CreditFactKind
 from listings.models import Violation
 from listings.violation_rules import APPEAL_WORKING_DAYS, SUSPENSION_DAYS
 from market import clock, workdays
@@ -203,6 +204,13 @@ async def test_thresholds_trigger_the_sanctions(client, factory, settings):
         assert org.status == OrgStatus.blacklisted
     lists = (await client.get("/api/v1/credit/lists")).json()
     assert {x["provider_id"]: x for x in lists["black"]}[str(firm_id)]["period"]["kind"] == "blacklisted"
+    # the firm's record: the suspension ended when the blacklisting began, both with their periods
+    record = (await client.get(f"/api/v1/providers/{firm_id}/violations")).json()
+    assert record["status"] == "blacklisted" and record["counting_points"] == 12
+    assert [(p["kind"], p["ended_at"] is None) for p in record["sanctions"]] == [
+        ("blacklisted", True),
+        ("suspended", False),
+    ]
     for lang in ("zh", "en"):
         page = await client.get(f"/credit?lang={lang}")
         assert page.status_code == 200 and "firm-a" in page.text
@@ -275,3 +283,36 @@ async def test_the_pages_record_appeal_and_decide_in_both_languages(app, client,
     finally:
         await operator.aclose()
         await firm.aclose()
+
+
+async def test_the_red_list_follows_its_published_definition(client, factory, settings):
+    """Grade A, rated at least 3 times, no counting violation points, not sanctioned."""
+    clock.freeze(START)
+    admin = await account(client, factory, "admin", "op-admin", "云岭县政务服务管理局")
+    firms = {}
+    for name in ("red-good", "red-new", "red-points"):
+        _headers, firms[name] = await provider(client, factory, name)
+    async with factory() as session:
+        for name in ("red-good", "red-points"):
+            for _ in range(3):
+                await credit.record_fact(
+                    session,
+                    provider_id=firms[name],
+                    kind=CreditFactKind.rating,
+                    occurred_at=clock.now(),
+                    value=5,
+                    source_id=uuid.uuid4(),
+                    link="/",
+                )
+        await session.commit()
+    v = await _record(client, admin, firms["red-points"], category="overdue_service")  # 2 points
+    clock.advance(timedelta(days=15))
+    async with factory() as session:
+        await sanctions.finalize_due(session, clock.now())
+        await session.commit()
+    lists = (await client.get("/api/v1/credit/lists")).json()
+    red = {x["provider_id"]: x for x in lists["red"]}
+    assert str(firms["red-good"]) in red and red[str(firms["red-good"])]["grade"] == "A"
+    assert str(firms["red-new"]) not in red  # no track record: grade A by the baseline alone
+    assert str(firms["red-points"]) not in red  # counting violation points
+    assert lists["red_definition"] and v["points"] == 2
