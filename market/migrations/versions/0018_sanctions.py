@@ -6,6 +6,9 @@
 * ``violation_appeals``: the firm's one appeal per violation (unique) and the operator's written
   decision, whole or absent.
 
+A recorded violation never changes but its status (and when it closed); a decided appeal never
+changes at all (frozen-row triggers, ``market/migrations/guards.py``).
+
 Revision ID: 0018_sanctions
 Revises: 0018_credit
 Create Date: 2026-11-30 08:00:00
@@ -15,6 +18,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+
+from market.migrations.helpers import EVERY_COLUMN, frozen_when
 
 revision = "0018_sanctions"
 down_revision = "0018_credit"
@@ -26,6 +31,10 @@ CATEGORIES = (
     "subcontracting", "broken_commitment", "other",
 )  # fmt: skip
 STATUSES = ("appealable", "under_appeal", "upheld", "dismissed", "final")
+RECORD = (
+    "id", "provider_id", "category", "points", "reason", "evidence_sha256", "evidence_filename", "recorded_at",
+    "recorded_by", "appeal_due_at",
+)  # fmt: skip
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -96,6 +105,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_violation_appeals")),
         sa.UniqueConstraint("violation_id", name=op.f("uq_violation_appeals_violation_id")),
     )
+    frozen_when("violations", "1 = 1", "a recorded violation never changes but its status", frozen=RECORD)
+    frozen_when("violation_appeals", "OLD.decided_at IS NOT NULL", "a decided appeal never changes", frozen=EVERY_COLUMN)
 
 
 def downgrade() -> None:
