@@ -180,6 +180,11 @@ async def test_thresholds_trigger_the_sanctions(client, factory, settings):
         assert org.status == OrgStatus.suspended
         assert org.suspended_until == clock.today_local() + timedelta(days=SUSPENSION_DAYS - 1)
     assert "violation.threshold_reached" in await _actions(factory, firm_id)
+    async with factory() as session:
+        sent = await session.scalars(
+            select(col(Notification.kind)).where(col(Notification.kind) == "listings.sanction_applied")
+        )
+        assert len(list(sent)) == 1  # the firm is told
     # on its public page and the black list, with its period and reason
     page = await client.get(f"/providers/{firm_id}?lang=en")
     assert page.status_code == 200 and "Suspended" in page.text and "threshold" in page.text
@@ -316,3 +321,26 @@ async def test_the_red_list_follows_its_published_definition(client, factory, se
     assert str(firms["red-new"]) not in red  # no track record: grade A by the baseline alone
     assert str(firms["red-points"]) not in red  # counting violation points
     assert lists["red_definition"] and v["points"] == 2
+
+
+async def test_an_operator_decision_is_shown_with_its_period_and_leaves_the_list_when_lifted(client, factory, settings):
+    clock.freeze(START)
+    admin, _firm, firm_id = await _world(client, factory)
+    until = (clock.today_local() + timedelta(days=29)).isoformat()
+    r = await client.post(
+        f"/api/v1/admin/organizations/{firm_id}/suspend",
+        json={"reason": "未按期整改服务质量问题", "until": until},
+        headers=admin,
+    )
+    assert r.status_code == 200, r.text
+    black = {x["provider_id"]: x for x in (await client.get("/api/v1/credit/lists")).json()["black"]}
+    period = black[str(firm_id)]["period"]
+    assert period["kind"] == "suspended" and period["until"] == until and period["automatic"] is False
+    assert period["reason"] == "未按期整改服务质量问题"
+    page = await client.get(f"/providers/{firm_id}?lang=zh")
+    assert page.status_code == 200 and "未按期整改服务质量问题" in page.text and until in page.text
+    r = await client.post(f"/api/v1/admin/organizations/{firm_id}/reinstate", json={"reason": "已整改"}, headers=admin)
+    assert r.status_code == 200, r.text
+    assert str(firm_id) not in {x["provider_id"] for x in (await client.get("/api/v1/credit/lists")).json()["black"]}
+    record = (await client.get(f"/api/v1/providers/{firm_id}/violations")).json()
+    assert [(p["kind"], p["ended_at"] is not None) for p in record["sanctions"]] == [("suspended", True)]
