@@ -25,11 +25,13 @@ from sqlmodel import col, select
 
 from bidding import purchases, rules, scoring, timeline
 from bidding.models import Bid, BidStatus, Purchase, PurchaseAvoid, PurchaseStatus
+from listings import credit
+from listings.credit_rules import grade_at_least
 from listings.services import qualified
 from market import audit, clock
 from market.actor import Actor, require_approver
 from market.db import new_id
-from market.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
+from market.errors import FieldError, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from market.i18n import format_datetime, format_money
 from market.i18n import gettext as _
 from market.settings import Settings
@@ -77,6 +79,17 @@ async def submit(
         raise PermissionDenied(
             _("Your firm holds no approved, valid qualification for this catalog item, or it may not bid now.")
         )
+    if p.min_grade is not None:
+        mine = await credit.standing(session, actor.org_id, clock.now())
+        if not grade_at_least(mine.grade, p.min_grade):
+            message = _(
+                "This purchase admits firms of credit grade %(minimum)s or better; your firm's grade is "
+                "%(grade)s (score %(score)s).",
+                minimum=p.min_grade,
+                grade=mine.grade,
+                score=mine.score,
+            )
+            raise PermissionDenied(message, errors=[FieldError("min_grade", message)])
     note = rules.text(note, "note", shortest=0, longest=MAX_NOTE, too_short="")
     if not price.is_finite() or price <= 0 or price > p.budget_cap:
         raise InvalidInput.field(

@@ -20,6 +20,7 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, CheckConstraint, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from listings.credit_rules import Grade
 from market import clock
 from market.db import StrEnumType, UTCDateTime, new_id, one_of
 from market.money import MoneyType
@@ -73,6 +74,7 @@ class InvalidReason(StrEnum):
     abnormally_low_unexplained = "abnormally_low_unexplained"  # set aside when the explanation is due
     # received before a material change notice and neither confirmed nor replaced by the deadline
     not_confirmed_after_change = "not_confirmed_after_change"
+    below_min_grade = "below_min_grade"  # the bidder's credit grade at the deadline is below the purchase's minimum
 
 
 class SelectionStatus(StrEnum):
@@ -101,6 +103,7 @@ class Purchase(SQLModel, table=True):
         ),
         CheckConstraint("service_days > 0", name="service_days_positive"),
         CheckConstraint("min_bids >= 1", name="min_bids_positive"),
+        CheckConstraint(one_of("min_grade", Grade), name="min_grade"),
         CheckConstraint("round >= 1", name="round_positive"),
         CheckConstraint(
             "(method = 'scored' AND weight_price IS NOT NULL AND weight_quality IS NOT NULL "
@@ -136,6 +139,8 @@ class Purchase(SQLModel, table=True):
     weight_price: int | None = None  # percentages, scored only
     weight_quality: int | None = None
     weight_credit: int | None = None
+    # the lowest credit grade admitted (listings.credit; None: every grade); a published term
+    min_grade: Grade | None = Field(default=None, sa_type=StrEnumType(Grade, 1))
     status: PurchaseStatus = Field(default=PurchaseStatus.draft, sa_type=StrEnumType(PurchaseStatus, 16), index=True)
     # the commitment (sha256 of a 32-byte secret) of the next draw; the secret stays hidden until used,
     # encrypted at rest (bidding.sealing: AES-GCM with a key derived from MARKET_SECRET_KEY)
@@ -192,6 +197,7 @@ class Bid(SQLModel, table=True):
         CheckConstraint("service_days > 0", name="service_days_positive"),
         CheckConstraint("quality_mark IS NULL OR (quality_mark >= 0 AND quality_mark <= 100)", name="quality_mark"),
         CheckConstraint("credit_score IS NULL OR (credit_score >= 0 AND credit_score <= 100)", name="credit_score"),
+        CheckConstraint(one_of("credit_grade", Grade), name="credit_grade"),
         Index(
             "uq_bids_one_active",
             "purchase_id",
@@ -222,7 +228,10 @@ class Bid(SQLModel, table=True):
     explained_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     excluded: bool = False  # by an upheld objection
     quality_mark: int | None = None  # owner's 0-100 mark (scored)
-    credit_score: int | None = None  # snapshot at selection (scored)
+    # the bidder's credit at the bid deadline (listings.credit.standing), snapshotted at the opening when
+    # the purchase is scored or admits a minimum grade: the score rounded to a whole number, and the grade
+    credit_score: int | None = None
+    credit_grade: Grade | None = Field(default=None, sa_type=StrEnumType(Grade, 1))
 
 
 class Selection(SQLModel, table=True):

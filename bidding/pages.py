@@ -51,6 +51,7 @@ from bidding.schemas import (
     RepublishIn,
     SelectIn,
 )
+from listings import credit
 from listings.models import CatalogItem, ItemStatus
 from market import clock
 from market.actor import Actor
@@ -491,6 +492,7 @@ async def _form_context(db: AsyncSession, settings: Settings, draft: Purchase | 
         "providers": [(str(org_id), name) for org_id, name in providers.all()],
         "methods": choices("purchase_method"),
         "fundings": choices("funding"),
+        "grades": credit.grade_choices(),
         "earliest": purchases.earliest_deadline(settings, clock.now()),
         # accelerated (a demo or a test), a working day lasts seconds: the deadline takes seconds
         "deadline_step": 1 if settings.accelerator > 1 else 60,
@@ -550,6 +552,7 @@ def _form_of(p: Purchase, avoid: list[uuid.UUID]) -> dict[str, Any]:
         "weights.quality": str(p.weight_quality if p.weight_quality is not None else 30),
         "weights.credit": str(p.weight_credit if p.weight_credit is not None else 10),
         "avoid_provider_ids": [str(a) for a in avoid],
+        "min_grade": p.min_grade or "",
     }
 
 

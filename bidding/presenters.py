@@ -83,6 +83,7 @@ async def purchase_out(session: AsyncSession, p: Purchase) -> PurchaseOut:
         min_bids=p.min_bids,
         weights=weights,
         avoid_provider_ids=await purchases.avoid_ids(session, p.id),
+        min_grade=p.min_grade,
         draw_commitment=p.draw_commitment,
         opened_at=p.opened_at,
         explanation_due_at=p.explanation_due_at,
@@ -178,6 +179,7 @@ async def opened_bid_outs(session: AsyncSession, rows: list[Bid]) -> list[Opened
             excluded=b.excluded,
             quality_mark=b.quality_mark,
             credit_score=b.credit_score,
+            credit_grade=b.credit_grade,
         )
         for b in rows
     ]

@@ -24,6 +24,7 @@ from bidding import draw, notifications, rules, sealing, timeline
 from bidding.models import Funding, Method, Purchase, PurchaseAvoid, PurchaseStatus
 from bidding.schemas import PurchaseCreate, PurchaseUpdate
 from listings import labels as _listings_labels  # noqa: F401  (the fee types' labels)
+from listings.credit_rules import GRADES, Grade
 from listings.models import CatalogItem
 from market import audit, clock, numbering
 from market.actor import Actor, require_approver
@@ -110,6 +111,7 @@ class Terms:
     weights: rules.Weights | None = None
     avoid_provider_ids: tuple[uuid.UUID, ...] = field(default_factory=tuple)
     investment_code: str | None = None
+    min_grade: str | None = None
 
     @classmethod
     def of(cls, data: PurchaseCreate) -> Terms:
@@ -129,6 +131,7 @@ class Terms:
             else None,
             avoid_provider_ids=tuple(data.avoid_provider_ids),
             investment_code=data.investment_code,
+            min_grade=data.min_grade,
         )
 
     @classmethod
@@ -150,6 +153,7 @@ class Terms:
             weights=weights,
             avoid_provider_ids=tuple(avoid),
             investment_code=p.investment_code,
+            min_grade=p.min_grade,
         )
 
     def changed(self, data: PurchaseUpdate) -> Terms:
@@ -235,6 +239,8 @@ async def check(session: AsyncSession, settings: Settings, data: Terms, *, at: d
                     errors.extend(exc.errors)
         elif data.weights is not None:
             bad("weights", _("Weights apply only to scored selection."))
+    if data.min_grade is not None and data.min_grade not in GRADES:
+        bad("min_grade", _("Choose a credit grade: A, B, C or D."))
     if min_bids is not None and not 1 <= min_bids <= 20:
         bad("min_bids", _("The minimum number of valid bids is between 1 and 20."))
     earliest = earliest_deadline(settings, at)
@@ -285,6 +291,7 @@ def _columns(data: Terms, item: CatalogItem, min_bids: int) -> dict[str, Any]:
         "weight_price": w.price if w else None,
         "weight_quality": w.quality if w else None,
         "weight_credit": w.credit if w else None,
+        "min_grade": Grade(data.min_grade) if data.min_grade else None,
     }
 
 
@@ -302,6 +309,7 @@ def _audited(p: Purchase, avoid: tuple[uuid.UUID, ...] | list[uuid.UUID]) -> dic
         "min_bids": p.min_bids,
         "weights": [p.weight_price, p.weight_quality, p.weight_credit] if p.method == Method.scored else None,
         "avoid_provider_ids": sorted(str(a) for a in avoid),
+        "min_grade": p.min_grade,
     }
 
 

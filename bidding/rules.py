@@ -160,6 +160,8 @@ class BidFacts:
     qualified: bool
     # received before the last material change notice and neither confirmed nor replaced since
     unconfirmed: bool = False
+    # the bidder's credit grade at the deadline is below the purchase's minimum grade
+    below_min_grade: bool = False
 
 
 @dataclass(frozen=True)
@@ -181,6 +183,8 @@ def invalid_reason(bid: BidFacts, limits: BidLimits) -> InvalidReason | None:
         return InvalidReason.affiliated
     if not bid.qualified:
         return InvalidReason.not_qualified
+    if bid.below_min_grade:
+        return InvalidReason.below_min_grade
     if bid.price > limits.budget_cap or (limits.price_floor is not None and bid.price < limits.price_floor):
         return InvalidReason.price_out_of_range
     if bid.service_days > limits.service_days:

@@ -14,6 +14,7 @@ from market.schemas import Money, Out, Schema
 
 MethodName = Literal["random", "lowest_price", "scored", "direct"]
 FundingName = Literal["fiscal", "own", "mixed"]
+GradeName = Literal["A", "B", "C", "D"]
 
 
 def _local_if_naive(value: datetime | None) -> datetime | None:
@@ -45,6 +46,9 @@ class PurchaseCreate(Schema):
     min_bids: int | None = Field(default=None, ge=1, le=20)
     weights: WeightsIn | None = None
     avoid_provider_ids: list[uuid.UUID] = Field(default_factory=list, max_length=200)
+    min_grade: GradeName | None = Field(
+        default=None, description="the lowest credit grade of the firms admitted (A best … D); none: every grade"
+    )
 
     _deadline = field_validator("bid_deadline")(_local_if_naive)
 
@@ -65,6 +69,7 @@ class PurchaseUpdate(Schema):
     min_bids: int | None = Field(default=None, ge=1, le=20)
     weights: WeightsIn | None = None
     avoid_provider_ids: list[uuid.UUID] | None = Field(default=None, max_length=200)
+    min_grade: GradeName | None = None
 
     _deadline = field_validator("bid_deadline")(_local_if_naive)
 
@@ -191,6 +196,7 @@ class PurchaseOut(PurchaseSummary):
     min_bids: int
     weights: Weights | None
     avoid_provider_ids: list[uuid.UUID]
+    min_grade: str | None = Field(description="the lowest credit grade admitted (A … D), or null")
     draw_commitment: str | None = Field(description="commitment (sha256 of the secret) of the next draw")
     opened_at: datetime | None
     explanation_due_at: datetime | None
@@ -286,6 +292,7 @@ class OpenedBidOut(Out):
     excluded: bool
     quality_mark: int | None
     credit_score: int | None
+    credit_grade: str | None = Field(default=None, description="the bidder's credit grade at the deadline")
 
 
 class OpenedBids(Out):
@@ -324,7 +331,12 @@ class ResultBid(BaseModel):
     score: str | None
     quality_mark: int | None
     quality_reason: str | None = Field(default=None, description="scored: the owner's written reason for the mark")
-    credit_score: int | None
+    credit_score: int | None = Field(
+        description="scored: the bidder's credit score at the bid deadline (snapshotted at the opening, whole)"
+    )
+    credit_grade: str | None = Field(
+        default=None, description="scored or with a minimum grade: the bidder's credit grade at the bid deadline"
+    )
     provider_name: str | None = Field(description="the winner's; every bidder's once awarded")
 
 

@@ -14,7 +14,6 @@ from sqlmodel import col, select
 
 from bidding import bids as bid_service
 from bidding import cancellation, draw, notifications, purchases, queries, rules, scoring, sealing, timeline
-from bidding.credit import credit_score
 from bidding.models import (
     Bid,
     BidStatus,
@@ -27,6 +26,8 @@ from bidding.models import (
     Selection,
     SelectionStatus,
 )
+from listings import credit
+from listings.credit_rules import CreditFactKind
 from market import audit, clock
 from market.actor import SYSTEM, Actor, require_approver
 from market.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
@@ -112,10 +113,10 @@ async def select_winner(
                 _("Quality marks are given with reasons and locked before the prices open; the selection uses them."),
             )
         marks = await scoring.locked_marks(session, p, bids)
-        now = clock.now()
+        if any(b.credit_score is None for b in bids):  # opened before credit was snapshotted at the opening
+            await timeline.snapshot_credit(session, p, [b for b in bids if b.credit_score is None])
         for b in bids:
             b.quality_mark = marks[b.id]
-            b.credit_score = await credit_score(session, b.provider_id, now)
     elif quality_marks:
         raise InvalidInput.field("quality_marks", _("Quality marks apply only to scored selection."))
     return await run(session, actor, settings, p, bids, chosen=bid_id, reason=reason, action="selected")
@@ -365,6 +366,17 @@ async def _overturn(
     winner = await session.get(Bid, selection.winner_bid_id)
     assert winner is not None
     winner.excluded = True
+    # the firm's credit: an objection upheld against a selection it won
+    await credit.record_fact(
+        session,
+        provider_id=winner.provider_id,
+        kind=CreditFactKind.objection_upheld,
+        occurred_at=now,
+        value=1,
+        source_id=objection.id,
+        link=f"/purchases/{p.id}#round-{selection.round}",
+        note=p.ref or "",
+    )
     others = list(
         await session.scalars(
             select(Objection).where(
@@ -521,6 +533,7 @@ def public(res: Result) -> dict[str, Any]:
             "quality_mark": b.quality_mark if scored else None,
             "quality_reason": res.reasons.get(b.id) if scored else None,
             "credit_score": b.credit_score if scored else None,
+            "credit_grade": b.credit_grade if (scored or p.min_grade is not None) else None,
             "provider_name": res.provider_names.get(b.provider_id)
             if (awarded or (winner is not None and b.id == winner.id))
             else None,

@@ -49,6 +49,8 @@ from bidding.models import (
     SelectionStatus,
 )
 from bidding.rules import Transition
+from listings import credit
+from listings.credit_rules import CreditFactKind, grade_at_least
 from listings.models import CatalogItem
 from listings.services import qualified
 from market import audit, clock, events
@@ -232,6 +234,7 @@ async def close(session: AsyncSession, settings: Settings, p: Purchase, now: dat
     qualification: dict[uuid.UUID, bool] = {}
     active = [b for b in bids if b.status == BidStatus.active]
     unconfirmed = await notices.unconfirmed(session, p, active)
+    await snapshot_credit(session, p, active)
     for b in active:
         if b.provider_id not in qualification:
             qualification[b.provider_id] = await qualified(session, b.provider_id, p.catalog_code, on_date)
@@ -243,6 +246,9 @@ async def close(session: AsyncSession, settings: Settings, p: Purchase, now: dat
                 affiliated=b.provider_id == p.owner_id,
                 qualified=qualification[b.provider_id],
                 unconfirmed=b.id in unconfirmed,
+                below_min_grade=p.min_grade is not None
+                and b.credit_grade is not None
+                and not grade_at_least(b.credit_grade, p.min_grade),
             ),
             limits,
         )
@@ -271,6 +277,8 @@ async def close(session: AsyncSession, settings: Settings, p: Purchase, now: dat
                 "withdrawn_at": b.withdrawn_at,
                 "valid": b.valid,
                 "invalid_reason": b.invalid_reason,
+                "credit_score": b.credit_score,
+                "credit_grade": b.credit_grade,
                 "confirmed_notices": sorted(str(n) for n in await notices.confirmed_notices(session, b.id)),
             },
         )
@@ -281,6 +289,18 @@ async def close(session: AsyncSession, settings: Settings, p: Purchase, now: dat
     if p.method == Method.scored:
         return  # two envelopes: the prices open to the owner when the quality marks are locked
     flag_abnormal(session, settings, p, valid, now)
+
+
+async def snapshot_credit(session: AsyncSession, p: Purchase, bids: list[Bid]) -> None:
+    """Each bidder's credit as of the bid deadline (listings.credit.standing), kept on its bid when the
+    purchase is scored (the score counts) or admits a minimum grade (the grade counts)."""
+    if p.method != Method.scored and p.min_grade is None:
+        return
+    found = await credit.standings(session, [b.provider_id for b in bids], p.bid_deadline)
+    for b in bids:
+        standing = found[b.provider_id]
+        b.credit_score = credit.whole_score(standing.score)
+        b.credit_grade = standing.grade
 
 
 def flag_abnormal(session: AsyncSession, settings: Settings, p: Purchase, valid: list[Bid], now: datetime) -> None:
@@ -321,6 +341,17 @@ async def expire_explanations(session: AsyncSession, settings: Settings, p: Purc
     for b in unexplained:
         b.valid = False
         b.invalid_reason = InvalidReason.abnormally_low_unexplained
+        # the firm's credit: an abnormally low bid not explained in time
+        await credit.record_fact(
+            session,
+            provider_id=b.provider_id,
+            kind=CreditFactKind.abnormally_low_unexplained,
+            occurred_at=now,
+            value=1,
+            source_id=b.id,
+            link=f"/purchases/{p.id}",
+            note=p.ref or "",
+        )
     p.explanation_due_at = None
     audit.record(
         session,

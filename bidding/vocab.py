@@ -61,6 +61,7 @@ register(
         "service_days": N_("Service days above the purchase's"),
         "abnormally_low_unexplained": N_("Abnormally low price not explained in time"),
         "not_confirmed_after_change": N_("Not confirmed or replaced after a change notice"),
+        "below_min_grade": N_("Credit grade below the purchase's minimum at the deadline"),
     },
 )
 register(

@@ -13,6 +13,8 @@ from sqlmodel import col
 from invoices import bounds, documents, notifications, rules
 from invoices.contracts import get_contract, require_side
 from invoices.models import Contract, ContractStatus, Delivery, DeliveryFile, DeliveryStatus
+from listings import credit
+from listings.credit import CreditFactKind
 from listings.storage import check_upload, clean_filename, storage_for
 from market import audit, clock
 from market.actor import Actor
@@ -166,6 +168,18 @@ async def accept(
         contract.id,
         {"delivery_id": delivery.id, "seq": delivery.seq, "accepted_at": now},
     )
+    if _late(contract, clock.ensure_aware(delivery.submitted_at)):
+        # the firm's credit: the accepted delivery came after the due date (the contract's flag delivered_late)
+        await credit.record_fact(
+            session,
+            provider_id=contract.provider_id,
+            kind=CreditFactKind.delivery_late,
+            occurred_at=clock.ensure_aware(delivery.submitted_at),
+            value=1,
+            source_id=contract.id,
+            link=f"/contracts/{contract.id}",
+            note=contract.number,
+        )
     await notifications.delivery_decided(session, contract, None)
     return delivery
 
@@ -192,6 +206,16 @@ async def return_delivery(session: AsyncSession, actor: Actor, contract_id: uuid
         "contract",
         contract.id,
         {"delivery_id": delivery.id, "seq": delivery.seq, "reason": reason},
+    )
+    await credit.record_fact(
+        session,
+        provider_id=contract.provider_id,
+        kind=CreditFactKind.delivery_returned,
+        occurred_at=now,
+        value=1,
+        source_id=delivery.id,
+        link=f"/contracts/{contract.id}",
+        note=contract.number,
     )
     await notifications.delivery_decided(session, contract, reason)
     return delivery

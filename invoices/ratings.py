@@ -18,6 +18,8 @@ from sqlmodel import col
 from invoices import bounds
 from invoices.contracts import get_contract, side_of
 from invoices.models import Contract, ContractStatus, RateeRole, Rating
+from listings import credit
+from listings.credit import CreditFactKind
 from listings.ratings import RatingSummary as DirectoryRating
 from market import audit
 from market.actor import Actor
@@ -92,6 +94,18 @@ async def rate(
         contract.id,
         {"rating_id": rating.id, "ratee_role": ratee_role, "ratee_org_id": rating.ratee_org_id, **values},
     )
+    if ratee_role == RateeRole.provider:
+        # the firm's credit counts the rating's average (1–5), shrunk toward the platform mean
+        await credit.record_fact(
+            session,
+            provider_id=contract.provider_id,
+            kind=CreditFactKind.rating,
+            occurred_at=rating.created_at,
+            value=(Decimal(sum(values.values())) / len(values)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP),
+            source_id=rating.id,
+            link=f"/contracts/{contract.id}",
+            note=contract.number,
+        )
     return rating
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, patch, post
@@ -19,7 +20,9 @@ from litestar.types import Guard
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from listings import catalog, directory, organizations, qualifications, sanctions, storage, violation_rules
+from listings import catalog, credit, directory, organizations, qualifications, sanctions, storage, violation_rules
+from listings import labels as _labels  # noqa: F401  (the labels of the credit facts)
+from listings.credit_rules import DEFAULT_POLICY, GRADES, YEARS_COUNTED, CreditPolicy, grade_floor
 from listings.models import CatalogItem, Qualification, Violation, ViolationAppeal
 from listings.organizations import Licence, Registration
 from listings.schemas import (
@@ -32,7 +35,11 @@ from listings.schemas import (
     CatalogVersionOut,
     CategoryOut,
     CoveredItemOut,
+    CreditFactOut,
+    CreditFormulaOut,
+    CreditGradeBoundOut,
     CreditListsOut,
+    CreditPenaltyOut,
     CreditRulesOut,
     DecisionOut,
     FileOut,
@@ -44,6 +51,7 @@ from listings.schemas import (
     PractitionerOut,
     ProfileOut,
     ProfilePatch,
+    ProviderCreditOut,
     ProviderDetailOut,
     ProviderOut,
     PublicPractitionerOut,
@@ -501,6 +509,14 @@ class ProviderControllerBase(Controller):
             legal_rep=card.org.legal_rep,
             practitioner_list=[PublicPractitionerOut(name=p.name, certificate=p.certificate) for p in staff],
         )
+
+    @get(
+        "/{provider_id:uuid}/credit",
+        summary="The firm's credit now: score 0–100, grade A–D and every fact of three years with its effect",
+    )
+    async def get_credit(self, provider_id: FromPath[uuid.UUID], db: DbSession) -> ProviderCreditOut:
+        org = await credit.public_provider(db, provider_id)
+        return provider_credit_out(org, await credit.standing(db, org.id, clock.now()))
 
     @get(
         "/{provider_id:uuid}/qualifications",
@@ -969,10 +985,77 @@ def registration_controllers(settings: Settings) -> list[type[Controller]]:
     return [providers, owners]
 
 
+# --- credit (listings.credit) -------------------------------------------------------------------
+
+
+def _points(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+def provider_credit_out(org: Organization, standing: credit.CreditStanding) -> ProviderCreditOut:
+    return ProviderCreditOut(
+        provider_id=org.id,
+        provider_name=org.name,
+        at=standing.at,
+        score=_points(standing.score),
+        grade=standing.grade.value,
+        baseline=_points(standing.baseline),
+        platform_mean=_points(standing.mean),
+        ratings=standing.ratings,
+        rating_average=_points(standing.rating_average) if standing.rating_average is not None else None,
+        shrunk_average=_points(standing.shrunk_average),
+        facts=[
+            CreditFactOut(
+                id=line.id,
+                kind=line.kind.value,
+                kind_label=label(line.kind, "credit_fact_kind"),
+                occurred_at=line.occurred_at,
+                value=_points(line.value),
+                effect=_points(line.effect) if line.effect is not None else None,
+                counts=line.counts,
+                expires_at=line.expires_at,
+                link=line.link,
+                note=line.note,
+            )
+            for line in standing.lines
+        ],
+        next_change_at=standing.next_change_at,
+        formula="/credit/formula",
+    )
+
+
+async def formula_out(session: AsyncSession, policy: CreditPolicy = DEFAULT_POLICY) -> CreditFormulaOut:
+    mean = await credit.platform_mean_at(session, clock.now())
+    return CreditFormulaOut(
+        base_points=_points(policy.base_points),
+        rating_points=_points(policy.rating_points),
+        prior_ratings=policy.prior_ratings,
+        default_mean=_points(policy.default_mean),
+        platform_mean=_points(mean) if mean is not None else None,
+        violation_factor=_points(policy.violation_factor),
+        years_counted=YEARS_COUNTED,
+        penalties=[
+            CreditPenaltyOut(kind=kind.value, kind_label=label(kind, "credit_fact_kind"), points=_points(points))
+            for kind, points in policy.penalties.items()
+        ],
+        grades=[CreditGradeBoundOut(grade=g.value, from_score=_points(grade_floor(g, policy))) for g in GRADES],
+    )
+
+
+class CreditController(Controller):
+    path = "/api/v1/credit"
+    tags = ["credit"]
+
+    @get("/formula", summary="The published credit formula: its weights, penalties and grade bounds")
+    async def get_formula(self, db: DbSession) -> CreditFormulaOut:
+        return await formula_out(db)
+
+
 def routes(settings: Settings) -> list[Any]:
     """The package's API routes (the composition root mounts them)."""
     return [
         CatalogController,
+        CreditController,
         *registration_controllers(settings),
         ProfileController,
         QualificationController,

@@ -22,21 +22,23 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Column, Text, UniqueConstraint, func
+from sqlalchemy import CheckConstraint, Column, ColumnElement, Text, UniqueConstraint, func
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import Field, SQLModel, col, select
 
 from listings.credit_rules import (
     DEFAULT_POLICY,
+    GRADES,
     CreditFactKind,
     CreditPolicy,
     FactIn,
     Grade,
     compute,
     expires_at,
+    grade_floor,
     in_window,
     window_start,
 )
@@ -45,6 +47,7 @@ from market.actor import SYSTEM
 from market.db import StrEnumType, UTCDateTime, new_id, one_of
 from market.errors import InvalidInput, NotFound
 from market.i18n import gettext as _
+from market.identity.models import Organization, OrgKind, OrgStatus
 from market.money import MoneyType
 from market.settings import Settings
 
@@ -168,6 +171,21 @@ class CreditStanding:
     def moved_by(self) -> tuple[CreditLine, ...]:
         """The facts that moved the score."""
         return tuple(line for line in self.lines if line.effect is not None)
+
+
+def whole_score(score: Decimal) -> int:
+    """The score rounded to a whole number, as a bid keeps it for the ``scored`` method."""
+    return int(score.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def grade_choices(policy: CreditPolicy = DEFAULT_POLICY) -> list[tuple[str, str]]:
+    """The grades as a form offers them, each with its published lower bound."""
+    return [
+        (str(g), _("%(grade)s (score %(floor)s or more)", grade=str(g), floor=f"{grade_floor(g, policy):g}"))
+        if g != Grade.D
+        else (str(g), _("%(grade)s (below %(bound)s)", grade=str(g), bound=f"{policy.grade_c:g}"))
+        for g in GRADES
+    ]
 
 
 async def platform_mean_at(session: AsyncSession, at: datetime) -> Decimal | None:
@@ -408,3 +426,56 @@ async def tick(factory: async_sessionmaker[AsyncSession], settings: Settings, no
             done += 1
         await session.commit()
     return done
+
+
+# --- reads for the pages and the API -------------------------------------------------------------
+
+PUBLIC_STATUSES = (OrgStatus.approved, OrgStatus.suspended, OrgStatus.blacklisted)
+
+
+async def public_provider(session: AsyncSession, provider_id: uuid.UUID) -> Organization:
+    """A firm whose credit is public: registered as a provider and approved (or sanctioned since)."""
+    org = await session.get(Organization, provider_id)
+    if org is None or org.kind != OrgKind.provider or org.status not in PUBLIC_STATUSES:
+        raise NotFound(_("No such provider in the directory."))
+    return org
+
+
+@dataclass(frozen=True)
+class GradeChangeRow:
+    change: CreditGradeChange
+    provider_name: str
+    fact_kind: CreditFactKind | None
+
+
+async def grade_changes(
+    session: AsyncSession,
+    *,
+    grade: Grade | None = None,
+    provider_id: uuid.UUID | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[GradeChangeRow], int]:
+    """Moves of firms' grades, newest first (the finance bureau's view); ``grade``: moves to or from it."""
+    conditions: list[ColumnElement[bool]] = []
+    if grade is not None:
+        conditions.append((col(CreditGradeChange.new_grade) == grade) | (col(CreditGradeChange.old_grade) == grade))
+    if provider_id is not None:
+        conditions.append(col(CreditGradeChange.provider_id) == provider_id)
+    if since is not None:
+        conditions.append(col(CreditGradeChange.changed_at) >= since)
+    if until is not None:
+        conditions.append(col(CreditGradeChange.changed_at) < until)
+    total = int(await session.scalar(select(func.count()).select_from(CreditGradeChange).where(*conditions)) or 0)
+    rows = await session.execute(
+        select(CreditGradeChange, col(Organization.name), col(CreditFact.kind))
+        .join(Organization, col(Organization.id) == col(CreditGradeChange.provider_id))
+        .outerjoin(CreditFact, col(CreditFact.id) == col(CreditGradeChange.fact_id))
+        .where(*conditions)
+        .order_by(col(CreditGradeChange.changed_at).desc(), col(CreditGradeChange.id))
+        .limit(limit)
+        .offset(offset)
+    )
+    return [GradeChangeRow(change, name, kind) for change, name, kind in rows.all()], total

@@ -62,3 +62,23 @@ register(
         "blacklisted": N_("Blacklisted"),
     },
 )
+register(
+    "credit_fact_kind",
+    {
+        "rating": N_("Owner's rating"),
+        "delivery_late": N_("Delivered after the due date"),
+        "delivery_returned": N_("Delivery returned for correction"),
+        "objection_upheld": N_("Objection upheld against its win"),
+        "refused_to_sign": N_("Did not sign after winning"),
+        "abnormally_low_unexplained": N_("Abnormally low bid not explained in time"),
+        "violation": N_("Violation points"),
+    },
+)
+register(
+    "credit_cause",
+    {
+        "fact_recorded": N_("A new fact"),
+        "counts_changed": N_("A fact counted again or was set aside"),
+        "recomputed": N_("Time: a fact aged out or the platform mean moved"),
+    },
+)

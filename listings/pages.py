@@ -22,8 +22,18 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from listings import catalog, commitment, directory, organizations, qualifications, sanctions, storage, violation_rules
-from listings.api import credit_lists_out, registration_of_form
+from listings import (
+    catalog,
+    commitment,
+    credit,
+    directory,
+    organizations,
+    qualifications,
+    sanctions,
+    storage,
+    violation_rules,
+)
+from listings.api import credit_lists_out, formula_out, provider_credit_out, registration_of_form
 from listings.models import CatalogItem, ItemStatus
 from listings.ratings import has_ratings
 from listings.schemas import (
@@ -198,15 +208,22 @@ class DirectoryPages(Controller):
         )
 
     @get("/providers/{provider_id:uuid}")
-    async def provider_detail(self, provider_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor) -> Template:
+    async def provider_detail(self, provider_id: FromPath[uuid.UUID], db: DbSession) -> Template:
         """The firm's public page; a suspended or blacklisted firm keeps it, with its sanction."""
+        card = await directory.provider_card(db, provider_id, clock.today_local(), sanctioned=True)
         return page(
             "provider_detail.html",
-            card=await directory.provider_card(db, provider_id, clock.today_local(), sanctioned=True),
+            card=card,
             practitioners=await directory.public_practitioners(db, provider_id),
             ratings_enabled=has_ratings(),
+            credit=provider_credit_out(card.org, await credit.standing(db, card.org.id, clock.now())),
             **await _sanctions_context(db, PUBLIC, provider_id),
         )
+
+    @get("/credit/formula")
+    async def credit_formula(self, db: DbSession) -> Template:
+        """The published credit formula (API twin: ``GET /api/v1/credit/formula``)."""
+        return page("credit_formula.html", formula=await formula_out(db))
 
 
 # --- files sent with a form: kept across a refusal ---------------------------------------------

@@ -175,7 +175,7 @@ async def record_violation(
         value=points,
         source_id=violation.id,
         link=violation_link(violation),
-        note=found.label,
+        note="",  # language-neutral: the credit table links to the violation
         counts=False,
     )
     return violation

@@ -484,3 +484,58 @@ class CreditListsOut(Out):
     red_definition: str
     black_definition: str
     rules: CreditRulesOut
+
+
+# --- credit (listings.credit) -------------------------------------------------------------------
+
+
+class CreditFactOut(Out):
+    id: uuid.UUID
+    kind: str
+    kind_label: str
+    occurred_at: datetime
+    value: str = Field(description="a rating's average (1–5), violation points, 1 otherwise")
+    effect: str | None = Field(description="points the fact adds to the score (negative: takes); null: not counted")
+    counts: bool = Field(description="false: under appeal, annulled, or three years old")
+    expires_at: datetime = Field(description="when the fact stops counting (three years after it occurred)")
+    link: str = Field(description="the page that shows the fact")
+    note: str
+
+
+class ProviderCreditOut(Out):
+    provider_id: uuid.UUID
+    provider_name: str
+    at: datetime
+    score: str = Field(description="0–100, two decimals")
+    grade: Literal["A", "B", "C", "D"]
+    baseline: str = Field(description="base points plus the ratings' worth at the platform mean")
+    platform_mean: str = Field(description="the mean rating of every firm, toward which ratings are shrunk")
+    ratings: int
+    rating_average: str | None = Field(description="the firm's own average rating, unshrunk")
+    shrunk_average: str = Field(description="the average with shrinkage toward the platform mean")
+    facts: list[CreditFactOut] = Field(description="every fact of the last three years, newest first")
+    next_change_at: datetime | None
+    formula: str = Field(description="the page of the published formula")
+
+
+class CreditPenaltyOut(Out):
+    kind: str
+    kind_label: str
+    points: str
+
+
+class CreditGradeBoundOut(Out):
+    grade: str
+    from_score: str
+
+
+class CreditFormulaOut(Out):
+    base_points: str
+    rating_points: str
+    prior_ratings: int
+    default_mean: str
+    platform_mean: str | None
+    violation_factor: str
+    years_counted: int
+    penalties: list[CreditPenaltyOut]
+    grades: list[CreditGradeBoundOut]

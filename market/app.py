@@ -43,6 +43,7 @@ from invoices import pages as invoices_pages
 from invoices import ratings as invoices_ratings
 from invoices import todo as invoices_todo
 from listings import api as listings_api
+from listings import credit as listings_credit
 from listings import demo as listings_demo
 from listings import notifications as listings_notifications
 from listings import organizations as listings_orgs
@@ -150,6 +151,7 @@ def wire(settings: Settings) -> None:
     worker.register("listings.suspensions", listings_orgs.suspension_tick)
     worker.register("listings.uploads", listings_storage.sweep)
     worker.register("listings.violations", listings_sanctions.violations_tick)
+    worker.register("listings.credit", listings_credit.tick)
     worker.register("bidding", bidding_timeline.tick)
     worker.register("invoices.documents", invoices_documents.render_pending)
     worker.register("audit.anchors", audit_anchors.anchor_tick)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get
@@ -26,6 +26,7 @@ from market.terms import label
 from market.web import etag
 from market.web.deps import AppSettings, CurrentActor, DbSession, Offset
 from oversight import audit as trail
+from oversight import credit as credit_view
 from oversight import explain as words
 from oversight import exports, ocds, rules
 from oversight.facts import Period
@@ -34,6 +35,7 @@ from oversight.schemas import (
     CompetitionOut,
     FlagOut,
     FlagPage,
+    GradeChangeOut,
     LinkOut,
     OcdsReleasePackage,
     PeriodOut,
@@ -216,6 +218,22 @@ class FinanceController(Controller):
             media_type=XLSX_TYPE,
             headers={"Content-Disposition": f'attachment; filename="{_filename("xlsx", period)}"'},
         )
+
+    @get(
+        "/credit/grade-changes",
+        summary="Every move of a firm's credit grade, newest first: grade (to or from it), from, to (China dates)",
+    )
+    async def grade_changes(
+        self,
+        db: DbSession,
+        grade: Annotated[Literal["A", "B", "C", "D"] | None, QueryParameter()] = None,
+        date_from: From = None,
+        date_to: To = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> Page[GradeChangeOut]:
+        items, total = await credit_view.changes(db, period_of(date_from, date_to), grade, limit, offset)
+        return Page[GradeChangeOut](items=items, total=total, limit=limit, offset=offset)
 
 
 class OpenDataController(Controller):

@@ -112,6 +112,14 @@ def _clean(data: Any) -> Any:
     return data
 
 
+def eligibility(qualification: str | None, min_grade: str | None) -> str | None:
+    """The item's qualification required and the purchase's minimum credit grade, in Chinese."""
+    parts = [qualification] if qualification else []
+    if min_grade:
+        parts.append(f"投标人截止时信用等级不低于 {min_grade} 级（信用评价公式见 /credit/formula）")
+    return "；".join(parts) or None
+
+
 @dataclass
 class Process:
     """Everything one release says about one purchase (loaded by :func:`load`)."""
@@ -196,7 +204,7 @@ def release(proc: Process, settings: Settings) -> dict[str, Any]:
         "tenderPeriod": {"startDate": stamp(p.published_at), "endDate": stamp(p.bid_deadline)},
         "enquiryPeriod": {"startDate": stamp(p.published_at), "endDate": stamp(p.bid_deadline)},
         "hasEnquiries": proc.has_questions,
-        "eligibilityCriteria": proc.item.qualification_required if proc.item else None,
+        "eligibilityCriteria": eligibility(proc.item.qualification_required if proc.item else None, p.min_grade),
     }
     if proc.notices:
         tender["amendments"] = [amendment(ref, n) for n in proc.notices]

@@ -27,6 +27,7 @@ from market.terms import N_, choices
 from market.web.deps import AppSettings, CurrentActor, DbSession
 from market.web.pages import Notices, Pager, Tile
 from oversight import audit as trail
+from oversight import credit as credit_view
 from oversight import explain, rules
 from oversight.facts import Period
 from oversight.services import (
@@ -55,7 +56,10 @@ WORKSPACE_TILES: list[Tile] = [
     ("admin", "/finance/overview", N_("Spending, competition and savings")),
     ("admin", "/finance/flags", N_("Red flags")),
     ("admin", "/finance/exports", N_("Exports and open data")),
+    ("finance", "/finance/credit", N_("Credit grades")),
+    ("admin", "/finance/credit", N_("Credit grades")),
 ]
+CREDIT_PER_PAGE = 50
 
 
 @dataclass(frozen=True)
@@ -437,6 +441,31 @@ async def audit_csv(
     return csvout.csv_response(content, f"audit-{stamp}.csv")
 
 
+@get("/finance/credit", include_in_schema=False, guards=[oversight])
+async def credit_page(
+    db: DbSession,
+    grade: FromQuery[str | None] = None,
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+    page: PageNumber = None,
+) -> Template:
+    """Every move of a firm's credit grade (API twin: ``GET /api/v1/finance/credit/grade-changes``)."""
+    form = PeriodForm.read(date_from, date_to)
+    chosen = grade if grade in credit_view.GRADES else None
+    pager = Pager.of(page, CREDIT_PER_PAGE)
+    items, total = await credit_view.changes(db, form.period, chosen, pager.limit, pager.offset)
+    return form.render(
+        "oversight/credit.html",
+        {
+            "changes": items,
+            "grade": chosen or "",
+            "grades": [(g, g) for g in credit_view.GRADES],
+            "paging": pager.context(total),
+            "json_url": "/api/v1/finance/credit/grade-changes?" + urlencode({"grade": chosen or "", **form.chosen}),
+        },
+    )
+
+
 def routes(settings: Settings) -> list[Any]:
     """The package's pages (the composition root mounts them)."""
-    return [overview, flags_page, firm_page, exports_page, audit_page, audit_verify_page, audit_csv]
+    return [overview, flags_page, firm_page, exports_page, audit_page, audit_verify_page, audit_csv, credit_page]

@@ -218,3 +218,22 @@ class OcdsReleasePackage(BaseModel):
     publisher: OcdsPublisher
     releases: list[dict[str, Any]]
     links: OcdsLinks | None = Field(default=None, description="`next`: the following page, when there is one")
+
+
+class GradeChangeOut(BaseModel):
+    """A move of a firm's credit grade (listings.credit)."""
+
+    id: uuid.UUID
+    provider_id: uuid.UUID
+    provider_name: str
+    changed_at: datetime
+    old_score: str
+    new_score: str
+    old_grade: str
+    new_grade: str
+    cause: str
+    cause_label: str
+    fact_id: uuid.UUID | None
+    fact_kind: str | None
+    fact_label: str | None
+    url: str = Field(description="the firm's public page, where its facts are listed")

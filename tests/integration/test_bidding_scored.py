@@ -155,11 +155,13 @@ async def test_the_owner_marks_blind_then_locks_then_sees_prices(client, factory
     assert result.status_code == 200, result.text
     body = result.json()
     by_price = {b["price"]: b for b in body["bids"]}
-    # 50 × lowest/price + 40 × mark/100 + 10 × credit/100: the marks decided it for the dearest bid
+    # 50 × lowest/price + 40 × mark/100 + 10 × credit/100 (new firms: 90, grade A, snapshotted at the
+    # opening as of the deadline): the marks decided it for the dearest bid
+    assert {(b["credit_score"], b["credit_grade"]) for b in body["bids"]} == {(90, "A")}
     assert {k: Decimal(v["score"]) for k, v in by_price.items()} == {
-        "38765.43": Decimal("80.00"),
-        "43217.89": Decimal("78.85"),
-        "47123.45": Decimal("91.13"),
+        "38765.43": Decimal("79.00"),
+        "43217.89": Decimal("77.85"),
+        "47123.45": Decimal("90.13"),
     }
     assert body["price"] == "47123.45"
     assert {b["quality_mark"]: b["quality_reason"] for b in body["bids"]} == {v: t for v, t in reasons.values()}

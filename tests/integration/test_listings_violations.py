@@ -284,7 +284,9 @@ async def test_the_pages_record_appeal_and_decide_in_both_languages(app, client,
             assert page.status_code == 200 and words in page.text
         public = await client.get(f"/providers/{firm_id}?lang=en")
         assert public.status_code == 200 and "Never suspended or blacklisted." in public.text
-        assert violation_id not in public.text  # an upheld appeal leaves nothing public
+        # an upheld appeal leaves no violation on the public list of the firm's violations
+        assert f'id="violation-{violation_id}"' not in public.text
+        assert (await client.get(f"/api/v1/providers/{firm_id}/violations")).json()["items"] == []
     finally:
         await operator.aclose()
         await firm.aclose()

@@ -156,6 +156,8 @@ VALID_CHANGE = {
     ("credit_facts", "kind"): "delivery_returned",
     ("violations", "category"): "collusion",
     ("violations", "status"): "under_appeal",
+    ("bids", "credit_grade"): "B",
+    ("purchases", "min_grade"): "B",
 }
 # allowed columns that cannot change alone: a CHECK ties them to another column
 # (paid_total <= invoiced_total; a violation is closed exactly when its status is a final one)

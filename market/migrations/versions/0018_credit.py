@@ -5,7 +5,10 @@
   per kind and source; every column but ``counts`` frozen, no row deleted;
 * ``credit_records``: each firm's score and grade as last computed, with the time of its next
   change (a fact ageing out after three years; at most a day, since the platform mean moves);
-* ``credit_grade_changes``: each move of a firm's grade (append-only), for the finance bureau.
+* ``credit_grade_changes``: each move of a firm's grade (append-only), for the finance bureau;
+* ``purchases.min_grade``: the lowest credit grade a purchase admits (a published term: the frozen
+  triggers of 0017 are re-created with it); ``bids.credit_grade``: the bidder's grade at the deadline,
+  snapshotted at the opening with ``credit_score``.
 
 Revision ID: 0018_credit
 Revises: 0017
@@ -25,12 +28,67 @@ down_revision = "0017"
 branch_labels = None
 depends_on = None
 
+GRADES = "('A', 'B', 'C', 'D')"
+TERMS = (
+    "id", "ref", "round", "previous_id", "owner_id", "created_by", "catalog_item_id", "catalog_code",
+    "title", "description", "budget_cap", "price_floor", "funding", "investment_code", "method",
+    "bid_deadline", "service_days", "min_bids", "weight_price", "weight_quality", "weight_credit",
+    "published_at", "created_at",
+)  # fmt: skip  (as 0017 froze them)
+AMENDABLE = ("description", "budget_cap", "bid_deadline", "service_days")
 FACT_FROZEN = (
     "id", "provider_id", "kind", "occurred_at", "value", "source_id", "link", "note", "created_at",
 )  # fmt: skip
 
 
+def _postgres() -> bool:
+    return op.get_bind().dialect.name == "postgresql"
+
+
+def _drop(name: str, table: str) -> None:
+    op.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}" if _postgres() else f"DROP TRIGGER IF EXISTS {name}")
+
+
+def _update_trigger(name: str, condition: str, columns: tuple[str, ...], message: str) -> None:
+    if _postgres():
+        same = " AND ".join(f"NEW.{c} IS NOT DISTINCT FROM OLD.{c}" for c in columns)
+        op.execute(
+            f"CREATE TRIGGER {name} BEFORE UPDATE ON purchases FOR EACH ROW "
+            f"WHEN (({condition}) AND NOT ({same})) EXECUTE FUNCTION market_refuse_change('{message}')"
+        )
+    else:
+        same = " AND ".join(f"NEW.{c} IS OLD.{c}" for c in columns)
+        op.execute(
+            f"CREATE TRIGGER {name} BEFORE UPDATE ON purchases FOR EACH ROW "
+            f"WHEN ({condition}) AND NOT ({same}) BEGIN SELECT RAISE(ABORT, 'purchases: {message}'); END"
+        )
+
+
+def _purchase_triggers(terms: tuple[str, ...]) -> None:
+    _drop("purchases_open_terms_update", "purchases")
+    _drop("purchases_frozen_update", "purchases")
+    _update_trigger(
+        "purchases_frozen_update", "OLD.status NOT IN ('draft', 'open')", terms, "a published purchase is frozen"
+    )
+    _update_trigger(
+        "purchases_open_terms_update",
+        "OLD.status = 'open'",
+        tuple(c for c in terms if c not in AMENDABLE),
+        "an open purchase changes only by a change notice",
+    )
+
+
 def upgrade() -> None:
+    # plain ALTER TABLE (a batch would rebuild the tables and lose their triggers), the CHECK inline
+    op.execute(
+        f"ALTER TABLE purchases ADD COLUMN min_grade VARCHAR(1) "
+        f"CONSTRAINT ck_purchases_min_grade CHECK (min_grade IN {GRADES})"
+    )
+    op.execute(
+        f"ALTER TABLE bids ADD COLUMN credit_grade VARCHAR(1) "
+        f"CONSTRAINT ck_bids_credit_grade CHECK (credit_grade IN {GRADES})"
+    )
+    _purchase_triggers((*TERMS, "min_grade"))
     op.create_table(
         "credit_facts",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -108,6 +166,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    _drop("purchases_open_terms_update", "purchases")
+    _drop("purchases_frozen_update", "purchases")
+    op.execute("ALTER TABLE bids DROP COLUMN credit_grade")
+    op.execute("ALTER TABLE purchases DROP COLUMN min_grade")
+    _purchase_triggers(TERMS)
     with op.batch_alter_table("credit_grade_changes", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_credit_grade_changes_provider_id"))
         batch_op.drop_index(batch_op.f("ix_credit_grade_changes_changed_at"))
