@@ -566,6 +566,9 @@ async def red_list(session: AsyncSession, at: datetime) -> list[RedListed]:
             col(Organization.kind) == OrgKind.provider,
             col(Organization.status) == OrgStatus.approved,
             col(CreditRecord.grade) == Grade.A,
+            # at least as many counting facts as the ratings asked for (firms without a record of
+            # their own, A by the baseline alone, are not read one by one)
+            col(CreditRecord.facts) >= RED_MIN_RATINGS,
         )
     )
     listed = []
