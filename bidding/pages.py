@@ -52,6 +52,7 @@ from bidding.schemas import (
     SelectIn,
 )
 from listings import credit
+from listings.credit_rules import grade_at_least
 from listings.models import CatalogItem, ItemStatus
 from market import clock
 from market.actor import Actor
@@ -215,6 +216,7 @@ async def _detail_context(db: AsyncSession, settings: Settings, actor: Actor, p:
     my_bid = None
     my_outcome = None
     eligible = False
+    my_grade = None  # the firm's credit grade when it is below the purchase's minimum
     i_objected = False
     if actor.role == "provider" and actor.org_id is not None:
         row = await bid_service.my_active_bid(db, actor, p.id)
@@ -225,6 +227,10 @@ async def _detail_context(db: AsyncSession, settings: Settings, actor: Actor, p:
         my_outcome = (await presenters.bid_outs(db, [(latest, p)]))[0] if latest else None
         if p.status == S.open:
             eligible = any(e.id == p.id for e in await queries.eligible_open(db, actor, settings))
+            if eligible and p.min_grade is not None:
+                mine = await credit.standing(db, actor.org_id, clock.now())
+                if not grade_at_least(mine.grade, p.min_grade):
+                    eligible, my_grade = False, mine.grade
         if p.status == S.publicity:
             current = await timeline.current_selection(db, p.id)
             i_objected = current is not None and (
@@ -254,6 +260,7 @@ async def _detail_context(db: AsyncSession, settings: Settings, actor: Actor, p:
         "my_bid": my_bid,
         "my_outcome": my_outcome,
         "eligible": eligible,
+        "my_grade": my_grade,
         "i_objected": i_objected,
         "is_owner": purchases.is_owner(actor, p),
         "avoid_names": [avoid_names.get(i, "") for i in out.avoid_provider_ids],

@@ -154,3 +154,12 @@ async def test_the_database_keeps_facts_and_history(factory, settings):
             with pytest.raises(IntegrityError):
                 await session.execute(statement)
             await session.rollback()
+
+
+async def test_the_worker_runs_the_credit_job(settings):
+    from market import worker
+    from market.app import wire
+
+    with worker.jobs.scoped():
+        wire(settings)
+        assert worker.jobs.get("listings.credit") is credit.tick

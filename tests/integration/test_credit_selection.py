@@ -59,6 +59,8 @@ async def test_a_d_grade_firm_is_refused_and_a_bid_below_the_minimum_is_invalid(
     # the D-grade firm is refused with the reason, naming the field
     body = assert_problem(await w.bid(p["id"], 0, "30000.00"), 403, "min_grade")
     assert "D" in body["detail"] + str(body["errors"]) and "C" in str(body["errors"])
+    mine = (await client.get(f"/purchases/{p['id']}?lang=zh", headers=w.providers[0][0])).text
+    assert "信用等级 C 级及以上" in mine and "贵机构的等级为 D 级" in mine
     assert (await w.bid(p["id"], 1, "31000.00")).status_code == 201
     assert (await w.bid(p["id"], 2, "32000.00")).status_code == 201
     # the third firm falls to D before the deadline: its bid is invalid at the opening
