@@ -20,25 +20,32 @@ from litestar.types import Guard
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from listings import catalog, credit, directory, organizations, qualifications, storage
+from listings import catalog, credit, directory, organizations, qualifications, sanctions, storage, violation_rules
 from listings import labels as _labels  # noqa: F401  (the labels of the credit facts)
 from listings.credit_rules import DEFAULT_POLICY, GRADES, YEARS_COUNTED, CreditPolicy, grade_floor
-from listings.models import CatalogItem, Qualification
+from listings.models import CatalogItem, Qualification, Violation, ViolationAppeal
 from listings.organizations import Licence, Registration
 from listings.schemas import (
+    AppealDecisionIn,
+    AppealIn,
+    AppealOut,
     CatalogItemIn,
     CatalogItemOut,
     CatalogItemPatch,
     CatalogVersionOut,
+    CategoryOut,
     CoveredItemOut,
     CreditFactOut,
     CreditFormulaOut,
     CreditGradeBoundOut,
+    CreditListsOut,
     CreditPenaltyOut,
+    CreditRulesOut,
     DecisionOut,
     FileOut,
     FileUploadForm,
     ImportOut,
+    ListedFirmOut,
     OwnerRegistrationIn,
     PractitionerIn,
     PractitionerOut,
@@ -56,13 +63,25 @@ from listings.schemas import (
     ReasonIn,
     RegisteredOut,
     RegistrationIn,
+    SanctionPeriodOut,
     SuspendIn,
+    ViolationIn,
+    ViolationOut,
+    ViolationsOut,
 )
 from listings.services import get_catalog_item
 from market import clock, csvout
 from market.actor import Actor
 from market.csvout import csv_response
-from market.errors import DomainError, FieldError, InvalidInput, PayloadTooLarge, PermissionDenied, UnsupportedMedia
+from market.errors import (
+    DomainError,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    PermissionDenied,
+    UnsupportedMedia,
+)
 from market.i18n import gettext as _
 from market.identity.guards import admin_only, principal_of, signed_in
 from market.identity.models import Organization, OrgKind
@@ -727,6 +746,228 @@ async def file_response(db: AsyncSession, actor: Actor, settings: Settings, sha2
     )
 
 
+# --- violations, appeals, the credit lists (issue 13.2, 13.6) ----------------------------------
+
+
+def violation_out(actor: Actor, v: Violation, a: ViolationAppeal | None) -> ViolationOut:
+    found = violation_rules.category(v.category)
+    full = sanctions.may_see_all(actor, v.provider_id)
+    return ViolationOut(
+        id=v.id,
+        provider_id=v.provider_id,
+        category=v.category,
+        category_label=_(found.label) if found else v.category,
+        points=v.points,
+        counts=sanctions.counts_now(v, clock.now()),
+        reason=v.reason,
+        evidence_filename=v.evidence_filename,
+        evidence_url=f"/api/v1/violations/{v.id}/evidence" if full and v.evidence_sha256 else None,
+        recorded_at=v.recorded_at,
+        appeal_due_at=v.appeal_due_at,
+        status=v.status,
+        status_label=label(v.status, "violation_status"),
+        closed_at=v.closed_at,
+        appeal=(
+            AppealOut(
+                id=a.id, text=a.text, filed_at=a.filed_at, upheld=a.upheld, decision=a.decision, decided_at=a.decided_at
+            )
+            if a is not None
+            else None
+        ),
+    )
+
+
+def period_out(period: sanctions.Period | None) -> SanctionPeriodOut | None:
+    if period is None:
+        return None
+    return SanctionPeriodOut(
+        kind=period.kind,
+        reason=period.reason,
+        start=period.start,
+        until=period.until,
+        ended_at=period.ended_at,
+        automatic=period.automatic,
+    )
+
+
+def rules_out() -> CreditRulesOut:
+    r = violation_rules
+    return CreditRulesOut(
+        appeal_working_days=r.APPEAL_WORKING_DAYS,
+        window_days=r.WINDOW_DAYS,
+        suspension_points=r.SUSPENSION_POINTS,
+        suspension_days=r.SUSPENSION_DAYS,
+        blacklist_points=r.BLACKLIST_POINTS,
+        max_points=r.MAX_POINTS,
+        categories=[CategoryOut(code=c.code, label=_(c.label), default_points=c.points) for c in r.CATEGORIES],
+    )
+
+
+async def credit_lists_out(db: AsyncSession) -> CreditListsOut:
+    now = clock.now()
+    red = await sanctions.red_list(db, now)
+    black = await sanctions.black_list(db, now)
+    return CreditListsOut(
+        red=[
+            ListedFirmOut(
+                provider_id=x.org.id,
+                name=x.org.name,
+                uscc=x.org.uscc,
+                status=x.org.status,
+                points=x.points,
+                period=None,
+                grade=x.grade,
+                score=x.score,
+            )
+            for x in red
+        ],
+        black=[
+            ListedFirmOut(
+                provider_id=x.org.id,
+                name=x.org.name,
+                uscc=x.org.uscc,
+                status=x.org.status,
+                points=x.points,
+                period=period_out(x.period),
+            )
+            for x in black
+        ],
+        red_definition=_(sanctions.RED_DEFINITION),
+        black_definition=_(sanctions.BLACK_DEFINITION),
+        rules=rules_out(),
+    )
+
+
+class AdminViolationController(Controller):
+    path = "/api/v1/admin"
+    tags = ["credit"]
+    guards = [admin_only]
+
+    @post(
+        "/providers/{provider_id:uuid}/violations",
+        status_code=201,
+        summary="Record a violation against a firm: category, points, written reason, evidence (an uploaded file)",
+    )
+    async def record(
+        self,
+        provider_id: FromPath[uuid.UUID],
+        data: JSONBody[ViolationIn],
+        db: DbSession,
+        actor: CurrentActor,
+        settings: AppSettings,
+    ) -> ViolationOut:
+        v = await sanctions.record_violation(
+            db,
+            actor,
+            settings,
+            provider_id,
+            sanctions.ViolationInput(
+                category=data.category, points=data.points, reason=data.reason, evidence_sha256=data.evidence_sha256
+            ),
+        )
+        return violation_out(actor, v, None)
+
+    @get("/appeals", summary="Appeals waiting for the operator's decision, oldest first")
+    async def appeals(self, db: DbSession, actor: CurrentActor) -> list[ViolationOut]:
+        return [violation_out(actor, v, a) for v, a, _org in await sanctions.appeals_to_decide(db)]
+
+
+class ViolationController(Controller):
+    path = "/api/v1"
+    tags = ["credit"]
+
+    @get(
+        "/providers/{provider_id:uuid}/violations",
+        summary=(
+            "A firm's violations, newest first, its counting points and its sanctions with their periods: public "
+            "for final ones (their points count); the firm itself, the operator and finance see every one, with "
+            "appeals and evidence"
+        ),
+    )
+    async def provider_violations(
+        self,
+        provider_id: FromPath[uuid.UUID],
+        db: DbSession,
+        actor: CurrentActor,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+        offset: Offset = 0,
+    ) -> ViolationsOut:
+        org = await get_organization(db, provider_id)
+        if org.kind != OrgKind.provider:
+            raise NotFound(_("No such provider."))
+        rows = await sanctions.provider_violations(db, actor, provider_id)
+        return ViolationsOut(
+            items=[violation_out(actor, v, a) for v, a in rows[offset : offset + limit]],
+            total=len(rows),
+            limit=limit,
+            offset=offset,
+            counting_points=await sanctions.points_of(db, provider_id, clock.now()),
+            status=org.status,
+            sanctions=[
+                p for p in (period_out(x) for x in (await sanctions.sanction_periods(db, [org.id]))[org.id]) if p
+            ],
+        )
+
+    @get("/violations/{violation_id:uuid}", summary="One violation and its appeal (public once its points count)")
+    async def get_violation(
+        self, violation_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor
+    ) -> ViolationOut:
+        v, a = await sanctions.readable_violation(db, actor, violation_id)
+        return violation_out(actor, v, a)
+
+    @get(
+        "/violations/{violation_id:uuid}/evidence",
+        guards=[signed_in],
+        summary="The evidence of a violation (the firm, the operator, finance)",
+        media_type="application/octet-stream",
+    )
+    async def evidence(
+        self, violation_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor, settings: AppSettings
+    ) -> Response[bytes]:
+        v, _a = await sanctions.get_violation(db, violation_id)
+        if not sanctions.may_see_all(actor, v.provider_id) or v.evidence_sha256 is None:
+            raise NotFound(_("No such file."))
+        return await file_response(db, SYSTEM_READER, settings, v.evidence_sha256)
+
+    @post(
+        "/violations/{violation_id:uuid}/appeal",
+        status_code=201,
+        guards=[signed_in],
+        summary="The firm appeals once, in writing, within 10 working days (409 when already appealed or decided)",
+    )
+    async def appeal(
+        self, violation_id: FromPath[uuid.UUID], data: JSONBody[AppealIn], db: DbSession, actor: CurrentActor
+    ) -> ViolationOut:
+        await sanctions.appeal(db, actor, violation_id, data.text)
+        v, a = await sanctions.get_violation(db, violation_id)
+        return violation_out(actor, v, a)
+
+    @post(
+        "/violations/{violation_id:uuid}/appeal/decide",
+        status_code=200,
+        guards=[admin_only],
+        summary="The operator decides the appeal in writing: upheld removes the points, dismissed makes them count",
+    )
+    async def decide(
+        self, violation_id: FromPath[uuid.UUID], data: JSONBody[AppealDecisionIn], db: DbSession, actor: CurrentActor
+    ) -> ViolationOut:
+        await sanctions.decide_appeal(db, actor, violation_id, upheld=data.upheld, decision=data.decision)
+        v, a = await sanctions.get_violation(db, violation_id)
+        return violation_out(actor, v, a)
+
+    @get(
+        "/credit/lists",
+        summary="The public red list (good standing) and black list (blacklisted and suspended firms, with period "
+        "and reason), their definitions and the published rules of violation points",
+    )
+    async def credit_lists(self, db: DbSession) -> CreditListsOut:
+        return await credit_lists_out(db)
+
+
+# the evidence is read on the violation's terms (checked above), not on the uploader's
+SYSTEM_READER = Actor(user_id=None, org_id=None, role="admin", username="evidence")
+
+
 def file_controller(settings: Settings) -> type[Controller]:
     """The upload controller with the body limit of the settings (the app-wide limit is the small
     JSON one)."""
@@ -821,5 +1062,7 @@ def routes(settings: Settings) -> list[Any]:
         QualificationController,
         PractitionerController,
         AdminReviewController,
+        AdminViolationController,
+        ViolationController,
         file_controller(settings),
     ]

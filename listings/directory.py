@@ -133,8 +133,19 @@ async def page_in_pinyin_order(
     return [rows[i] for i in wanted if i in rows], len(ordered)
 
 
-async def provider_card(session: AsyncSession, provider_id: uuid.UUID, on_date: date) -> ProviderCard:
-    org = await session.scalar(_public_providers().where(col(Organization.id) == provider_id))
+async def provider_card(
+    session: AsyncSession, provider_id: uuid.UUID, on_date: date, *, sanctioned: bool = False
+) -> ProviderCard:
+    """An approved provider's card; with ``sanctioned``, a suspended or blacklisted one's too (its
+    public page shows the sanction and its period)."""
+    if sanctioned:
+        stmt = select(Organization).where(
+            col(Organization.kind) == OrgKind.provider,
+            col(Organization.status).in_((OrgStatus.approved, OrgStatus.suspended, OrgStatus.blacklisted)),
+        )
+    else:
+        stmt = _public_providers()
+    org = await session.scalar(stmt.where(col(Organization.id) == provider_id))
     if org is None:
         raise NotFound(_("No such provider in the directory."))
     return (await _cards(session, [org], on_date))[0]

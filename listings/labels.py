@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from listings.violation_rules import CATEGORIES
 from market.terms import N_, register
 
 register(
@@ -41,6 +42,24 @@ register(
         "suspension_ended": N_("Suspension ended"),
         "profile_updated": N_("Profile corrected"),
         "licence_replaced": N_("Business licence replaced"),
+    },
+)
+register(
+    "violation_status",
+    {
+        "appealable": N_("Open to appeal (not counting yet)"),
+        "under_appeal": N_("Under appeal (not counting)"),
+        "upheld": N_("Appeal upheld: points removed"),
+        "dismissed": N_("Appeal dismissed: points count"),
+        "final": N_("Final: points count"),
+    },
+)
+register("violation_category", {c.code.value: c.label for c in CATEGORIES})
+register(
+    "sanction_period",
+    {
+        "suspended": N_("Suspended"),
+        "blacklisted": N_("Blacklisted"),
     },
 )
 register(

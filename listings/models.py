@@ -15,6 +15,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Column, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from listings.violation_rules import MAX_POINTS, ViolationCategory, ViolationStatus
 from market import clock
 from market.db import StrEnumType, UTCDateTime, new_id, one_of
 from market.money import MoneyType
@@ -238,3 +239,64 @@ class RegistrationCounter(SQLModel, table=True):
     client: str = Field(primary_key=True, max_length=64)
     window_start: datetime = Field(primary_key=True, sa_type=UTCDateTime)
     accepted: int = 0
+
+
+class Violation(SQLModel, table=True):
+    """A violation the operator recorded against a firm (issue 13.2): its category from the
+    published list, points, written reason and evidence. The record never changes (a database
+    trigger keeps it); only its status moves: appealable → under_appeal → upheld | dismissed, or
+    appealable → final when the appeal window closes (``listings.violation_rules``)."""
+
+    __tablename__ = "violations"
+    __table_args__ = (
+        CheckConstraint(one_of("status", ViolationStatus), name="status"),
+        CheckConstraint(one_of("category", ViolationCategory), name="category"),
+        CheckConstraint(f"points >= 1 AND points <= {MAX_POINTS}", name="points_range"),
+        CheckConstraint("length(reason) >= 5", name="reason_given"),
+        CheckConstraint("appeal_due_at > recorded_at", name="appeal_window"),
+        CheckConstraint("(evidence_sha256 IS NULL) = (evidence_filename IS NULL)", name="evidence_named"),
+        CheckConstraint(
+            "(status IN ('final', 'dismissed', 'upheld')) = (closed_at IS NOT NULL)", name="closed_when_decided"
+        ),
+        Index("ix_violations_provider_id_recorded_at", "provider_id", "recorded_at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    provider_id: uuid.UUID = Field(foreign_key="organizations.id")
+    category: ViolationCategory = Field(sa_type=StrEnumType(ViolationCategory, 32))
+    points: int
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    evidence_sha256: str | None = Field(default=None, foreign_key="stored_files.sha256", max_length=64)
+    evidence_filename: str | None = Field(default=None, max_length=200)
+    recorded_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)
+    recorded_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    appeal_due_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    status: ViolationStatus = Field(
+        default=ViolationStatus.appealable, sa_type=StrEnumType(ViolationStatus, 16), index=True
+    )
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # when it became final or was decided
+
+
+class ViolationAppeal(SQLModel, table=True):
+    """The firm's one appeal against a violation (unique per violation), and the operator's written
+    decision. The appeal's text never changes; the decision is written once (database triggers)."""
+
+    __tablename__ = "violation_appeals"
+    __table_args__ = (
+        CheckConstraint("length(text) >= 5", name="text_given"),
+        CheckConstraint(
+            "(decided_at IS NULL) = (upheld IS NULL) AND (decided_at IS NULL) = (decision IS NULL)",
+            name="decided_whole",
+        ),
+        CheckConstraint("decision IS NULL OR length(decision) >= 5", name="decision_given"),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    violation_id: uuid.UUID = Field(foreign_key="violations.id", unique=True)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    filed_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)
+    filed_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    upheld: bool | None = None
+    decision: str | None = Field(default=None, sa_column=Column(Text))
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    decided_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")

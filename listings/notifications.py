@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
+from listings.models import Violation
 from market import clock, notify
 from market.identity.models import Organization, OrgKind, OrgStatus
 from market.settings import Settings
@@ -70,6 +71,41 @@ KINDS += [
         N_("The registration of %(name)s has waited past the 2-working-day review target (due %(due)s)."),
         "admin",
         label=N_("A registration past its review target"),
+    ),
+]
+KINDS += [
+    notify.Kind(
+        "listings.violation_recorded",
+        N_("A violation was recorded against %(name)s"),
+        N_(
+            "The operator recorded a violation (%(category)s, %(points)s points): %(reason)s. The points count "
+            "once final. You may appeal once, in writing, until %(due)s."
+        ),
+        "provider",
+        translated=("category",),
+    ),
+    notify.Kind(
+        "listings.violation_appealed",
+        N_("Appeal to decide: %(name)s"),
+        N_("%(name)s appealed the violation recorded on %(recorded)s (%(points)s points). Decide it in writing."),
+        "admin",
+    ),
+    notify.Kind(
+        "listings.appeal_decided",
+        N_("Your appeal is decided: %(outcome)s"),
+        N_("The operator decided the appeal of %(name)s against the violation of %(recorded)s: %(outcome)s."),
+        "provider",
+        translated=("outcome",),
+    ),
+    notify.Kind(
+        "listings.sanction_applied",
+        N_("%(name)s: %(sanction)s"),
+        N_(
+            "%(name)s has %(points)s counting violation points in 12 months and reached a published threshold: "
+            "%(sanction)s."
+        ),
+        "provider",
+        translated=("sanction",),
     ),
 ]
 for _kind in KINDS:
@@ -143,3 +179,55 @@ async def overdue_tick(factory: async_sessionmaker[AsyncSession], settings: Sett
                 sent += 1
         await session.commit()
     return sent
+
+
+def _local(moment: datetime) -> str:
+    return clock.to_local(moment).strftime("%Y-%m-%d %H:%M")
+
+
+async def violation_recorded(session: AsyncSession, org: Organization, violation: Violation, category: str) -> None:
+    await notify.send(
+        session,
+        kind="listings.violation_recorded",
+        params={
+            "name": org.name,
+            "category": category,
+            "points": violation.points,
+            "reason": violation.reason,
+            "due": _local(violation.appeal_due_at),
+        },
+        link=f"/workspace/violations/{violation.id}",
+        to_org_id=org.id,
+    )
+
+
+async def violation_appealed(session: AsyncSession, org: Organization, violation: Violation) -> None:
+    await notify.send(
+        session,
+        kind="listings.violation_appealed",
+        params={"name": org.name, "recorded": _local(violation.recorded_at), "points": violation.points},
+        link=f"/admin/violations/{violation.id}",
+        to_org_kind=OrgKind.operator,
+    )
+
+
+async def appeal_decided(session: AsyncSession, org: Organization, violation: Violation, upheld: bool) -> None:
+    outcome = N_("upheld, the points are removed") if upheld else N_("dismissed, the points count")
+    await notify.send(
+        session,
+        kind="listings.appeal_decided",
+        params={"name": org.name, "recorded": _local(violation.recorded_at), "outcome": outcome},
+        link=f"/workspace/violations/{violation.id}",
+        to_org_id=org.id,
+    )
+
+
+async def sanction_applied(session: AsyncSession, org: Organization, sanction: str, points: int) -> None:
+    what = N_("blacklisted until the operator reinstates it") if sanction == "blacklist" else N_("suspended")
+    await notify.send(
+        session,
+        kind="listings.sanction_applied",
+        params={"name": org.name, "sanction": what, "points": points},
+        link=f"/providers/{org.id}",
+        to_org_id=org.id,
+    )

@@ -23,11 +23,23 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from listings import catalog, commitment, credit, directory, organizations, qualifications, storage
-from listings.api import formula_out, provider_credit_out, registration_of_form
+from listings import (
+    catalog,
+    commitment,
+    credit,
+    directory,
+    organizations,
+    qualifications,
+    sanctions,
+    storage,
+    violation_rules,
+)
+from listings.api import credit_lists_out, formula_out, provider_credit_out, registration_of_form
 from listings.models import CatalogItem, ItemStatus
 from listings.ratings import has_ratings
 from listings.schemas import (
+    AppealDecisionIn,
+    AppealIn,
     CatalogItemIn,
     CatalogItemPatch,
     PractitionerIn,
@@ -36,10 +48,11 @@ from listings.schemas import (
     QualificationRejectIn,
     ReasonIn,
     SuspendIn,
+    ViolationIn,
 )
 from listings.services import get_catalog_item
 from market import clock
-from market.actor import Actor
+from market.actor import PUBLIC, Actor
 from market.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from market.i18n import gettext as _
 from market.identity import accounts
@@ -62,6 +75,8 @@ WORKSPACE_TILES: list[Tile] = [
     ("admin", "/admin/reviews", N_("Review queue")),
     ("admin", "/admin/organizations", N_("Organisations")),
     ("admin", "/admin/catalog", N_("Catalog editor")),
+    ("provider", "/workspace/violations", N_("Violation points and appeals")),
+    ("admin", "/admin/violations", N_("Violation points and appeals")),
 ]
 
 NOTICES = {
@@ -84,6 +99,9 @@ NOTICES = {
     "item_saved": N_("The catalog item is saved as a new version."),
     "item_unchanged": N_("Nothing was changed."),
     "catalog_imported": N_("The file is imported."),
+    "violation_recorded": N_("The violation is recorded; the firm sees it and may appeal."),
+    "appeal_filed": N_("Your appeal is filed; the operator will decide it in writing."),
+    "appeal_decided": N_("The appeal is decided; the firm sees the decision."),
 }
 
 PAGE_SIZE = 30
@@ -193,13 +211,15 @@ class DirectoryPages(Controller):
 
     @get("/providers/{provider_id:uuid}")
     async def provider_detail(self, provider_id: FromPath[uuid.UUID], db: DbSession) -> Template:
-        card = await directory.provider_card(db, provider_id, clock.today_local())
+        """The firm's public page; a suspended or blacklisted firm keeps it, with its sanction."""
+        card = await directory.provider_card(db, provider_id, clock.today_local(), sanctioned=True)
         return page(
             "provider_detail.html",
             card=card,
             practitioners=await directory.public_practitioners(db, provider_id),
             ratings_enabled=has_ratings(),
             credit=provider_credit_out(card.org, await credit.standing(db, card.org.id, clock.now())),
+            **await _sanctions_context(db, PUBLIC, provider_id),
         )
 
     @get("/credit/formula")
@@ -781,6 +801,178 @@ class CatalogEditorBase(Controller):
         return redirect(f"/catalog/{item.code}", done="item_saved" if changed else "item_unchanged")
 
 
+# --- violation points, appeals, the credit lists (issue 13.2, 13.6) -----------------------------
+
+
+async def _sanctions_context(db: AsyncSession, actor: Actor, provider_id: uuid.UUID) -> dict[str, Any]:
+    """What a page shows of a firm's violations (as ``actor`` may see them) and sanction periods."""
+    now = clock.now()
+    periods = await sanctions.sanction_periods(db, [provider_id])
+    return {
+        "violations": await sanctions.provider_violations(db, actor, provider_id),
+        "counting_points": await sanctions.points_of(db, provider_id, now),
+        "periods": periods[provider_id],
+        "at": now,
+        "counts_now": sanctions.counts_now,
+        "rules": violation_rules,
+    }
+
+
+def _category_choices() -> list[tuple[str, str]]:
+    return [(c.code.value, f"{_(c.label)} ({_('%(n)d points', n=c.points)})") for c in violation_rules.CATEGORIES]
+
+
+class CreditListPages(Controller):
+    include_in_schema = False
+
+    @get("/credit")
+    async def lists(self, db: DbSession) -> Template:
+        """The red and black lists with their definitions, and the published rules of violation points."""
+        return page("credit_lists.html", lists=await credit_lists_out(db), rules=violation_rules)
+
+
+class ViolationAdminPagesBase(Controller):
+    """The operator records violations (with an evidence file: the body limit is the upload limit)
+    and decides appeals."""
+
+    include_in_schema = False
+    guards = [admin_only]
+
+    @get("/admin/violations")
+    async def overview(self, db: DbSession) -> Template:
+        return page(
+            "admin_violations.html",
+            appeals=await sanctions.appeals_to_decide(db),
+            recent=await sanctions.recent_violations(db),
+        )
+
+    async def _provider_context(self, db: AsyncSession, actor: Actor, provider_id: uuid.UUID) -> dict[str, Any]:
+        org = await identity.get_organization(db, provider_id)
+        if org.kind != OrgKind.provider:
+            raise NotFound(_("No such provider."))
+        return {
+            "org": org,
+            "categories": _category_choices(),
+            "form": {},
+            **await _sanctions_context(db, actor, provider_id),
+        }
+
+    @get("/admin/providers/{provider_id:uuid}/violations")
+    async def provider_violations(
+        self, provider_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor
+    ) -> Template:
+        return page("admin_provider_violations.html", **await self._provider_context(db, actor, provider_id))
+
+    @post("/admin/providers/{provider_id:uuid}/violations", status_code=303)
+    async def record(
+        self,
+        request: AnyRequest,
+        provider_id: FromPath[uuid.UUID],
+        db: DbSession,
+        actor: CurrentActor,
+        settings: AppSettings,
+    ) -> Redirect:
+        """As ``POST /api/v1/admin/providers/{id}/violations``, the evidence uploaded with the form."""
+        form = await read_form(request)
+        evidence = await form_file(form, "evidence", settings)
+
+        async def again() -> dict[str, Any]:
+            context = await self._provider_context(db, actor, provider_id)
+            return context | {"held": {"evidence": evidence.keep(settings, client_ip(request))}}
+
+        async with refusal(db, "listings/admin_provider_violations.html", again, form=form):
+            if evidence.problem is not None:
+                raise evidence.problem
+            data = parse(ViolationIn, form)
+            digest = None
+            if evidence.content:
+                stored = await storage.store_upload(
+                    db, actor, settings, evidence.content, evidence.filename, field="evidence"
+                )
+                digest = stored.sha256
+            violation = await sanctions.record_violation(
+                db,
+                actor,
+                settings,
+                provider_id,
+                sanctions.ViolationInput(
+                    category=data.category, points=data.points, reason=data.reason, evidence_sha256=digest
+                ),
+            )
+        return redirect(f"/admin/violations/{violation.id}", done="violation_recorded")
+
+    @get("/admin/violations/{violation_id:uuid}")
+    async def detail(self, violation_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor) -> Template:
+        return page("violation_detail.html", **await _violation_context(db, actor, violation_id))
+
+    @post("/admin/violations/{violation_id:uuid}/decide", status_code=303)
+    async def decide(
+        self, request: AnyRequest, violation_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor
+    ) -> Redirect:
+        """As ``POST /api/v1/violations/{id}/appeal/decide``."""
+        form = await read_form(request)
+
+        async def again() -> dict[str, Any]:
+            return await _violation_context(db, actor, violation_id)
+
+        async with refusal(db, "listings/violation_detail.html", again, form=form):
+            data = parse(AppealDecisionIn, form)
+            await sanctions.decide_appeal(db, actor, violation_id, upheld=data.upheld, decision=data.decision)
+        return redirect(f"/admin/violations/{violation_id}", done="appeal_decided")
+
+
+async def _violation_context(db: AsyncSession, actor: Actor, violation_id: uuid.UUID) -> dict[str, Any]:
+    violation, appeal = await sanctions.readable_violation(db, actor, violation_id)
+    if not sanctions.may_see_all(actor, violation.provider_id):
+        raise NotFound(_("No such violation."))
+    now = clock.now()
+    return {
+        "v": violation,
+        "appeal": appeal,
+        "org": await identity.get_organization(db, violation.provider_id),
+        "counts": sanctions.counts_now(violation, now),
+        "may_appeal": actor.org_id == violation.provider_id
+        and violation_rules.may_appeal(sanctions.state(violation), now),
+        "may_decide": actor.role == "admin" and violation.status == violation_rules.ViolationStatus.under_appeal,
+        "form": {},
+        "at": now,
+    }
+
+
+class ViolationWorkspacePages(Controller):
+    """The firm's own violations and its appeals (open to a suspended or blacklisted firm too)."""
+
+    include_in_schema = False
+    guards = [signed_in, provider_only]
+
+    @get("/workspace/violations")
+    async def overview(self, db: DbSession, actor: CurrentActor) -> Template:
+        org_id = organizations.own_org_id(actor)
+        return page(
+            "workspace_violations.html",
+            org=await identity.get_organization(db, org_id),
+            **await _sanctions_context(db, actor, org_id),
+        )
+
+    @get("/workspace/violations/{violation_id:uuid}")
+    async def detail(self, violation_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor) -> Template:
+        return page("violation_detail.html", **await _violation_context(db, actor, violation_id))
+
+    @post("/workspace/violations/{violation_id:uuid}/appeal", status_code=303)
+    async def appeal(
+        self, request: AnyRequest, violation_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor
+    ) -> Redirect:
+        """As ``POST /api/v1/violations/{id}/appeal``."""
+        form = await read_form(request)
+
+        async def again() -> dict[str, Any]:
+            return await _violation_context(db, actor, violation_id)
+
+        async with refusal(db, "listings/violation_detail.html", again, form=form):
+            await sanctions.appeal(db, actor, violation_id, parse(AppealIn, form).text)
+        return redirect(f"/workspace/violations/{violation_id}", done="appeal_filed")
+
+
 def _with_upload_limit(base: type[Controller], settings: Settings) -> type[Controller]:
     limit = storage.upload_body_limit(settings)
     return type(base.__name__.removesuffix("Base"), (base,), {"request_max_body_size": limit})
@@ -796,4 +988,7 @@ def routes(settings: Settings) -> list[Any]:
         _with_upload_limit(QualificationPagesBase, settings),
         ReviewPages,
         _with_upload_limit(CatalogEditorBase, settings),
+        CreditListPages,
+        _with_upload_limit(ViolationAdminPagesBase, settings),
+        ViolationWorkspacePages,
     ]

@@ -21,6 +21,10 @@ from pydantic import AfterValidator, EmailStr, Field
 from listings.catalog import CODE_LENGTH, EDITABLE, MAX_NOTE, MAX_TIME_LIMIT_DAYS, TEXT_LIMITS, CatalogInput
 from listings.organizations import MAX_REASON, PROFILE_FIELDS, TEXT_BOUNDS, Licence, Registration
 from listings.qualifications import MAX_CODES, PRACTITIONER_LIMITS, QUALIFICATION_LIMITS, QualificationInput
+from listings.violation_rules import MAX_POINTS as VIOLATION_MAX_POINTS
+from listings.violation_rules import MAX_REASON as VIOLATION_MAX_TEXT
+from listings.violation_rules import MIN_REASON as VIOLATION_MIN_TEXT
+from listings.violation_rules import ViolationCategory
 from market.i18n import gettext as _
 from market.identity.models import OrgKind
 from market.schemas import Money, Out, Schema
@@ -370,6 +374,116 @@ class PublicPractitionerOut(Out):
 class ProviderDetailOut(ProviderOut):
     legal_rep: str
     practitioner_list: list[PublicPractitionerOut]
+
+
+# --- violations, appeals and the credit lists (issue 13.2, 13.6) --------------------------------
+
+ViolationText = Annotated[str, Field(min_length=VIOLATION_MIN_TEXT, max_length=VIOLATION_MAX_TEXT)]
+
+
+class ViolationIn(Schema):
+    """A violation the operator records: the category from the published list, the points (the
+    category's default when left out), the written reason and, optionally, the evidence (a file the
+    operator uploaded with ``POST /api/v1/files``)."""
+
+    category: ViolationCategory
+    points: int | None = Field(default=None, ge=1, le=VIOLATION_MAX_POINTS)
+    reason: ViolationText
+    evidence_sha256: str | None = Field(default=None, max_length=64)
+
+
+class AppealIn(Schema):
+    """The firm's one written appeal."""
+
+    text: ViolationText
+
+
+class AppealDecisionIn(Schema):
+    """The operator's written decision: upheld (the points are removed) or dismissed (they count)."""
+
+    upheld: bool
+    decision: ViolationText
+
+
+class AppealOut(Out):
+    id: uuid.UUID
+    text: str
+    filed_at: datetime
+    upheld: bool | None
+    decision: str | None
+    decided_at: datetime | None
+
+
+class ViolationOut(Out):
+    id: uuid.UUID
+    provider_id: uuid.UUID
+    category: str
+    category_label: str
+    points: int
+    counts: bool  # do its points count now (final, or the appeal dismissed)
+    reason: str
+    evidence_filename: str | None
+    evidence_url: str | None  # for the firm, the operator and finance only
+    recorded_at: datetime
+    appeal_due_at: datetime
+    status: str
+    status_label: str
+    closed_at: datetime | None
+    appeal: AppealOut | None
+
+
+class SanctionPeriodOut(Out):
+    kind: str  # suspended | blacklisted
+    reason: str
+    start: datetime
+    until: date | None  # a suspension's last day (inclusive); none for a blacklisting (until lifted)
+    ended_at: datetime | None
+    automatic: bool  # applied by the published thresholds
+
+
+class ViolationsOut(Out):
+    items: list[ViolationOut]
+    total: int
+    limit: int
+    offset: int
+    counting_points: int  # violation points that count now (recorded in the last 12 months)
+    status: str  # the firm's status now: approved, suspended, blacklisted
+    sanctions: list[SanctionPeriodOut]  # every suspension and blacklisting, newest first, with its period
+
+
+class ListedFirmOut(Out):
+    provider_id: uuid.UUID
+    name: str
+    uscc: str
+    status: str
+    points: int
+    period: SanctionPeriodOut | None
+    grade: str | None = None
+    score: Decimal | None = None
+
+
+class CategoryOut(Out):
+    code: str
+    label: str
+    default_points: int
+
+
+class CreditRulesOut(Out):
+    appeal_working_days: int
+    window_days: int
+    suspension_points: int
+    suspension_days: int
+    blacklist_points: int
+    max_points: int
+    categories: list[CategoryOut]
+
+
+class CreditListsOut(Out):
+    red: list[ListedFirmOut]
+    black: list[ListedFirmOut]
+    red_definition: str
+    black_definition: str
+    rules: CreditRulesOut
 
 
 # --- credit (listings.credit) -------------------------------------------------------------------

@@ -49,6 +49,7 @@ from listings import notifications as listings_notifications
 from listings import organizations as listings_orgs
 from listings import pages as listings_pages
 from listings import ratings as listings_ratings
+from listings import sanctions as listings_sanctions
 from listings import storage as listings_storage
 from listings import todo as listings_todo
 from market import db as dbmod
@@ -150,6 +151,7 @@ def wire(settings: Settings) -> None:
     listings_ratings.register_rating_source(invoices_ratings.directory_ratings)
     worker.register("listings.suspensions", listings_orgs.suspension_tick)
     worker.register("listings.uploads", listings_storage.sweep)
+    worker.register("listings.violations", listings_sanctions.violations_tick)
     worker.register("listings.credit", listings_credit.tick)
     worker.register("bidding", bidding_timeline.tick)
     worker.register("invoices.documents", invoices_documents.render_pending)

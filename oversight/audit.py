@@ -100,6 +100,11 @@ ACTIONS: dict[str, str] = {
     "question.asked": N_("Question asked"),
     "rating.given": N_("Rating given"),
     "user.created": N_("User created"),
+    "violation.recorded": N_("Violation recorded"),
+    "violation.appealed": N_("Violation appealed"),
+    "violation.appeal_decided": N_("Violation appeal decided"),
+    "violation.final": N_("Violation points final"),
+    "violation.threshold_reached": N_("Violation points threshold reached"),
     "user.login": N_("Signed in"),
     "user.session_revoked": N_("Signed out"),
 }
@@ -117,6 +122,7 @@ ENTITY_TYPES: dict[str, str] = {
     "qualification": N_("Qualification"),
     "question": N_("Question"),
     "user": N_("User"),
+    "violation": N_("Violation"),
 }
 register("audit_action", ACTIONS)
 register("audit_entity", ENTITY_TYPES)
@@ -260,6 +266,8 @@ def _url(ev: AuditEvent, data: dict[str, Any], role: str, ctx: dict[str, dict[st
         if org is not None and org.kind == "provider":
             return f"/finance/firms/{entity}"
         return None
+    if kind == "violation":
+        return f"/admin/violations/{entity}" if role == "admin" else None
     if kind == "catalog_item":
         code = data.get("code") or ctx["catalog"].get(entity)
         return f"/catalog/{code}" if code else None

@@ -305,4 +305,37 @@ GUARDS = (
     ),
 )
 
+GUARDS = (
+    *GUARDS,
+    Guard(
+        table="violations",
+        condition="1 = 1",
+        message="a recorded violation never changes but its status",
+        # what the operator recorded
+        frozen=(
+            "id",
+            "provider_id",
+            "category",
+            "points",
+            "reason",
+            "evidence_sha256",
+            "evidence_filename",
+            "recorded_at",
+            "recorded_by",
+            "appeal_due_at",
+        ),
+        # its way through the appeal
+        allowed=("status", "closed_at"),
+        revision="0018_sanctions",
+    ),
+    Guard(
+        table="violation_appeals",
+        condition="OLD.decided_at IS NOT NULL",
+        message="a decided appeal never changes",
+        frozen=("id", "violation_id", "text", "filed_at", "filed_by", "upheld", "decision", "decided_at", "decided_by"),
+        whole_row=True,
+        revision="0018_sanctions",
+    ),
+)
+
 GUARDED: dict[str, Guard] = {guard.table: guard for guard in GUARDS}

@@ -154,11 +154,14 @@ VALID_CHANGE = {
     ("selections", "status"): "overturned",
     ("contracts", "status"): "delivered",
     ("credit_facts", "kind"): "delivery_returned",
+    ("violations", "category"): "collusion",
+    ("violations", "status"): "under_appeal",
     ("bids", "credit_grade"): "B",
     ("purchases", "min_grade"): "B",
 }
 # allowed columns that cannot change alone: a CHECK ties them to another column
-CHECKED_TOGETHER = {("contracts", "paid_total")}  # paid_total <= invoiced_total
+# (paid_total <= invoiced_total; a violation is closed exactly when its status is a final one)
+CHECKED_TOGETHER = {("contracts", "paid_total"), ("violations", "closed_at"), ("violations", "status")}
 
 
 def _changed(column: Column[Any], value: Any) -> Any:
@@ -327,6 +330,36 @@ async def _world(factory, settings) -> dict[str, list[tuple[uuid.UUID, bool]]]:
             counts=True,
             created_at=now,
         )
+        # violations: recorded ones (their record frozen), a decided appeal (frozen) and a pending one
+
+        def violation(**state: Any) -> dict[str, Any]:
+            return {
+                "provider_id": provider.org_id,
+                "category": "poor_quality",
+                "points": 4,
+                "reason": "成果报告不符合规范。",
+                "recorded_at": now,
+                "appeal_due_at": now + timedelta(days=14),
+                "status": "appealable",
+                **state,
+            }
+
+        appealable = await _insert(session, "violations", **violation())
+        dismissed = await _insert(session, "violations", **violation(status="dismissed", closed_at=now))
+        under_appeal = await _insert(session, "violations", **violation(status="under_appeal"))
+        decided_appeal = await _insert(
+            session,
+            "violation_appeals",
+            violation_id=dismissed,
+            text="请求复核。",
+            filed_at=now,
+            upheld=False,
+            decision="维持记分。",
+            decided_at=now,
+        )
+        pending_appeal = await _insert(
+            session, "violation_appeals", violation_id=under_appeal, text="请求复核。", filed_at=now
+        )
         await session.commit()
     return {
         "bid_drafts": [(submitted_draft, True), (open_draft, False)],
@@ -338,6 +371,8 @@ async def _world(factory, settings) -> dict[str, list[tuple[uuid.UUID, bool]]]:
         "deliveries": [(accepted, True), (submitted, False)],
         "quality_marks": [(locked_mark, True)],
         "credit_facts": [(fact, True)],
+        "violations": [(appealable, True), (dismissed, True)],
+        "violation_appeals": [(decided_appeal, True), (pending_appeal, False)],
     }
 
 
