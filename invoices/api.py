@@ -36,6 +36,7 @@ from invoices.schemas import (
     RatingSummaryOut,
     ReasonIn,
     VerifiedOut,
+    VoidIn,
 )
 from market.actor import Actor
 from market.errors import FieldError, NotFound, RuleViolation
@@ -148,6 +149,27 @@ class ContractController(Controller):
         self, contract_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor, settings: AppSettings
     ) -> ContractOut:
         contract = await contracts.sign_contract(db, actor, settings, contract_id)
+        return await _contract_out(db, settings, contract)
+
+    @post(
+        "/{contract_id:uuid}/void",
+        status_code=200,
+        guards=[parties],
+        summary="The owner voids the award: the winner did not sign within the signing period",
+        description="Only the owner's approver, only once the signing period is over and only while the firm has "
+        "not signed (409 otherwise). The contract stays, void; the firm's credit record gets the refusal; the "
+        "purchase reruns among the remaining valid bids with the secret committed with the previous result, "
+        "published as a new round (or fails when too few remain).",
+    )
+    async def void(
+        self,
+        contract_id: FromPath[uuid.UUID],
+        data: JSONBody[VoidIn],
+        db: DbSession,
+        actor: CurrentActor,
+        settings: AppSettings,
+    ) -> ContractOut:
+        contract = await contracts.void_contract(db, actor, settings, contract_id, data.reason)
         return await _contract_out(db, settings, contract)
 
     @get(

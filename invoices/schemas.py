@@ -71,6 +71,10 @@ class ContractOut(BaseModel):
     paid_on: date | None
     days_to_payment: int | None = Field(description="calendar days from acceptance to full payment")
     documents: list[DocumentOut]
+    voided_at: datetime | None = Field(
+        default=None, description="void: the winner did not sign within the signing period and the owner voided the award"
+    )
+    void_reason: str | None = None
 
 
 class AgreementIn(Schema):
@@ -103,6 +107,12 @@ class ReasonIn(Schema):
     """Why a delivery is returned or an agreement withdrawn."""
 
     reason: str = Field(min_length=1, max_length=bounds.RETURN_REASON[1])
+
+
+class VoidIn(Schema):
+    """Why the owner voids the award of a contract the winner did not sign in time (published)."""
+
+    reason: str = Field(min_length=1, max_length=bounds.VOID_REASON[1])
 
 
 class DeliveryFileOut(Out):

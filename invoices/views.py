@@ -115,6 +115,8 @@ async def contracts_out(session: AsyncSession, settings: Settings, rows: list[Co
             paid_on=c.paid_on,
             days_to_payment=contracts.days_to_payment(c),
             documents=[document_out(d, settings) for d in docs.get(c.id, [])],
+            voided_at=c.voided_at,
+            void_reason=c.void_reason,
         )
         for c in rows
     ]
