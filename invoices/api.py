@@ -14,7 +14,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import Body, FromPath, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from invoices import billing, contracts, delivery, documents, ratings, views
+from invoices import billing, contracts, delivery, documents, owners, ratings, views
 from invoices import labels as _labels  # noqa: F401  (registers the vocabularies)
 from invoices.models import Contract, DocumentKind
 from invoices.schemas import (
@@ -35,6 +35,7 @@ from invoices.schemas import (
     RatingOut,
     RatingSummaryOut,
     ReasonIn,
+    OwnerRecordOut,
     VerifiedOut,
     VoidIn,
 )
@@ -527,10 +528,38 @@ class PublicContractController(Controller):
         return await views.contract_summary_out(db, settings, contract)
 
 
+class PublicOwnerController(Controller):
+    """Owners have a record too (issue 13.5): public, no sign-in."""
+
+    path = "/api/v1/owners"
+    tags = ["owners"]
+
+    @get(
+        "/{owner_id:uuid}/record",
+        security=[{}],
+        summary="An owner's public record: payments, cancellations after opening, direct selections",
+        description=(
+            "The payment record over the owner's accepted contracts (paid in full, paid within the payment "
+            "term, their share of the contracts paid in full or overdue now, the average calendar days from "
+            "acceptance to full payment, the contracts and amount overdue now, the outstanding amount), the "
+            "purchases it cancelled after their bids were opened (with the operator's approval) and its direct "
+            "selections with their written reasons (the latest 20 of each, and the totals). Amounts are the "
+            "contracts' invoiced (net of credit notes), paid and outstanding figures shown everywhere. An id "
+            "that is not an approved owner answers 404."
+        ),
+        responses={
+            404: ResponseSpec(data_container=None, description="No approved project owner", media_type=PROBLEM_JSON)
+        },
+    )
+    async def owner_record(self, owner_id: FromPath[uuid.UUID], db: DbSession, settings: AppSettings) -> OwnerRecordOut:
+        return views.owner_record_out(await owners.owner_record(db, settings, owner_id))
+
+
 def routes(settings: Settings) -> list[Any]:
     """The package's API routes (the composition root mounts them)."""
     return [
         ContractController,
+        PublicOwnerController,
         PublicContractController,
         AgreementController,
         InvoiceController,

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding import selecting as bidding_selecting
 from bidding.models import Purchase
-from invoices import billing, bounds, contracts, delivery, documents, ratings, rules, views
+from invoices import billing, bounds, contracts, delivery, documents, owners, ratings, rules, views
 from invoices import labels as _labels  # noqa: F401  (registers the vocabularies)
 from invoices.api import UPLOAD_REQUEST_LIMIT, read_uploads, serve_delivery_file, serve_pdf
 from invoices.models import AgreementStatus, ContractStatus, DocumentKind, InvoiceKind
@@ -587,9 +587,20 @@ async def verify_page(sha256: FromPath[str], db: DbSession, settings: AppSetting
     )
 
 
+@get("/owners/{owner_id:uuid}", include_in_schema=False)
+async def owner_page(owner_id: FromPath[uuid.UUID], db: DbSession, settings: AppSettings) -> Template:
+    """An owner's public record (issue 13.5), linked from its purchases' announcements."""
+    record = await owners.owner_record(db, settings, owner_id)
+    return Template(
+        "invoices/owner.html",
+        context={"r": record, "pay": record.payment, "share": record.payment.share_within_term, "limit": owners.LIST_LIMIT},
+    )
+
+
 def routes(settings: Settings) -> list[Any]:
     """The package's pages (the composition root mounts them)."""
     return [
+        owner_page,
         contracts_page,
         contract_page,
         sign_submit,
