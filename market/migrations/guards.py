@@ -274,4 +274,17 @@ GUARDS = (
     ),
 )
 
+GUARDS = (
+    *GUARDS,
+    Guard(
+        table="credit_facts",
+        condition="1 = 1",
+        message="a credit fact never changes but whether it counts",
+        frozen=("id", "provider_id", "kind", "occurred_at", "value", "source_id", "link", "note", "created_at"),
+        # violation points stop counting under appeal and count again (or never) once it is decided
+        allowed=("counts",),
+        revision="0018_credit",
+    ),
+)
+
 GUARDED: dict[str, Guard] = {guard.table: guard for guard in GUARDS}

@@ -153,6 +153,7 @@ VALID_CHANGE = {
     ("bids", "status"): "withdrawn",
     ("selections", "status"): "overturned",
     ("contracts", "status"): "delivered",
+    ("credit_facts", "kind"): "delivery_returned",
 }
 # allowed columns that cannot change alone: a CHECK ties them to another column
 CHECKED_TOGETHER = {("contracts", "paid_total")}  # paid_total <= invoiced_total
@@ -288,6 +289,20 @@ async def _world(factory, settings) -> dict[str, list[tuple[uuid.UUID, bool]]]:
             marked_at=now,
             locked_at=now,
         )
+        # a credit fact (every column but whether it counts frozen)
+        fact = await _insert(
+            session,
+            "credit_facts",
+            provider_id=provider.org_id,
+            kind="delivery_late",
+            occurred_at=now,
+            value=1,
+            source_id=uuid.uuid4(),
+            link="/contracts/x",
+            note="",
+            counts=True,
+            created_at=now,
+        )
         await session.commit()
     return {
         "purchases": [(purchase.id, True), (draft_purchase, False)],
@@ -297,6 +312,7 @@ async def _world(factory, settings) -> dict[str, list[tuple[uuid.UUID, bool]]]:
         "contract_agreements": [(signed_agreement, True), (withdrawn_agreement, True), (proposed_agreement, False)],
         "deliveries": [(accepted, True), (submitted, False)],
         "quality_marks": [(locked_mark, True)],
+        "credit_facts": [(fact, True)],
     }
 
 
