@@ -23,6 +23,7 @@ from bidding import selecting as bidding_selecting
 from bidding.events import PurchaseAwarded
 from invoices import bounds, notifications, rules
 from invoices.models import AgreementStatus, Contract, ContractAgreement, ContractStatus, Payment
+from listings import credit
 from market import audit, clock, numbering
 from market.actor import SYSTEM, Actor, require_approver
 from market.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
@@ -68,7 +69,9 @@ async def draft_contract(session: AsyncSession, actor: Actor, award: PurchaseAwa
     """Draft the contract of an award from the standard template, snapshotting both parties.
     Idempotent: an award that already has its contract returns that contract."""
     existing = await session.scalar(
-        select(Contract).where(col(Contract.purchase_id) == award.purchase_id, col(Contract.status) != ContractStatus.void)
+        select(Contract).where(
+            col(Contract.purchase_id) == award.purchase_id, col(Contract.status) != ContractStatus.void
+        )
     )
     if existing is not None:
         return existing
@@ -481,8 +484,20 @@ async def void_contract(
 
 
 async def record_refusal(session: AsyncSession, contract: Contract) -> None:
-    """The firm's credit record gets the refusal to sign (listings.credit, issue 13.1)."""
-    # wired once listings.credit (branch i13-credit) is merged: see record_fact below
+    """The firm's credit record gets the refusal to sign (listings.credit, issue 13.1), in the
+    voiding transaction; the fact links the purchase's public result, where the voided round and
+    its reason are published."""
+    assert contract.voided_at is not None
+    await credit.record_fact(
+        session,
+        provider_id=contract.provider_id,
+        kind=credit.CreditFactKind.refused_to_sign,
+        occurred_at=contract.voided_at,
+        value=1,
+        source_id=contract.id,
+        link=f"/purchases/{contract.purchase_id}#result",
+        note=f"{contract.number} · {contract.purchase_ref}: {contract.void_reason or ''}"[: credit.NOTE_MAX],
+    )
 
 
 # --- supplementary agreements ------------------------------------------------------------------

@@ -593,7 +593,12 @@ async def owner_page(owner_id: FromPath[uuid.UUID], db: DbSession, settings: App
     record = await owners.owner_record(db, settings, owner_id)
     return Template(
         "invoices/owner.html",
-        context={"r": record, "pay": record.payment, "share": record.payment.share_within_term, "limit": owners.LIST_LIMIT},
+        context={
+            "r": record,
+            "pay": record.payment,
+            "share": record.payment.share_within_term,
+            "limit": owners.LIST_LIMIT,
+        },
     )
 
 

@@ -73,7 +73,8 @@ class ContractOut(BaseModel):
     days_to_payment: int | None = Field(description="calendar days from acceptance to full payment")
     documents: list[DocumentOut]
     voided_at: datetime | None = Field(
-        default=None, description="void: the winner did not sign within the signing period and the owner voided the award"
+        default=None,
+        description="void: the winner did not sign within the signing period and the owner voided the award",
     )
     void_reason: str | None = None
 
@@ -304,9 +305,7 @@ class OwnerPaymentOut(BaseModel):
     paid_in_full: int
     paid_within_term: int = Field(description="paid in full by the end of the payment term")
     judged: int = Field(description="paid in full, or an invoiced amount unpaid past the term now")
-    share_within_term: Decimal | None = Field(
-        description="paid_within_term / judged, 0–1 (null while there is none)"
-    )
+    share_within_term: Decimal | None = Field(description="paid_within_term / judged, 0–1 (null while there is none)")
     average_days_to_payment: Decimal | None = Field(
         description="calendar days from acceptance to full payment, on average"
     )

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
 from invoices.models import Contract
+from listings import credit
 
 from market import clock
 from tests.integration.bidding_world import ACCELERATOR, make_world
@@ -60,9 +61,9 @@ async def test_a_winner_that_does_not_sign_is_voided_and_the_rerun_draws_among_t
     assert (await client.post(void_url, headers=firm, json={"reason": REASON})).status_code == 403
     assert (await client.post(void_url, headers=admin, json={"reason": REASON})).status_code == 403
     clock.advance(timedelta(seconds=6))  # past the signing period (5 working days)
-    assert "signing_overdue" in (await client.get(f"/api/v1/contracts/{contract['id']}", headers=w.owner)).json()[
-        "flags"
-    ]
+    assert (
+        "signing_overdue" in (await client.get(f"/api/v1/contracts/{contract['id']}", headers=w.owner)).json()["flags"]
+    )
     assert_problem(await client.post(void_url, headers=w.owner, json={"reason": "太短"}), 422, "reason")
     r = await client.post(void_url, headers=w.owner, json={"reason": REASON})
     assert r.status_code == 200, r.text
@@ -96,6 +97,14 @@ async def test_a_winner_that_does_not_sign_is_voided_and_the_rerun_draws_among_t
     }
     assert {"contract.voided", "purchase.award_voided", "purchase.winner_excluded", "purchase.reselected"} <= actions
 
+    # the firm's credit record shows the refusal, linked to the published result, and it moved the score
+    async with factory() as session:
+        record = await credit.standing(session, uuid.UUID(contract["provider"]["id"]), clock.now())
+    refusals = [line for line in record.lines if line.kind == credit.CreditFactKind.refused_to_sign]
+    assert len(refusals) == 1 and refusals[0].effect is not None and refusals[0].effect < 0
+    assert refusals[0].link == f"/purchases/{p['id']}#result" and contract["number"] in refusals[0].note
+    assert REASON in refusals[0].note
+
     # the void contract never changes again, in the database too
     async with factory() as session:
         with pytest.raises(IntegrityError, match="a voided contract never changes"):
@@ -115,7 +124,10 @@ async def test_a_winner_that_does_not_sign_is_voided_and_the_rerun_draws_among_t
     # the open data: round 1's award and its contract are cancelled, round 2's award is active
     feed = (await client.get("/api/v1/ocds/releases", params={"limit": 100})).json()
     release = next(x for x in feed["releases"] if x["ocid"].endswith(p["ref"]))
-    assert [(a["id"].rsplit("-", 1)[1], a["status"]) for a in release["awards"]] == [("1", "cancelled"), ("2", "active")]
+    assert [(a["id"].rsplit("-", 1)[1], a["status"]) for a in release["awards"]] == [
+        ("1", "cancelled"),
+        ("2", "active"),
+    ]
     statuses = {c["id"]: (c["status"], c["awardID"].rsplit("-", 1)[1]) for c in release["contracts"]}
     assert statuses == {contract["number"]: ("cancelled", "1"), new["number"]: ("pending", "2")}
 

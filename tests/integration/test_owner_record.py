@@ -67,7 +67,9 @@ async def test_the_payment_record_of_an_owner(client, factory, settings, app):
         ).json()
         if c is unpaid:
             r = await client.post(
-                f"/api/v1/invoices/{inv['id']}/credit-notes", headers=provider_h, json={"reason": "范围缩小", "amount": "4000"}
+                f"/api/v1/invoices/{inv['id']}/credit-notes",
+                headers=provider_h,
+                json={"reason": "范围缩小", "amount": "4000"},
             )
         else:
             r = await client.post(
@@ -106,9 +108,7 @@ async def test_every_owner_of_the_demo_county_has_its_record(client, factory, se
     """SQL aggregates equal the figures contract by contract; the counts equal the rows; the
     announcement links its owner's record."""
     async with factory() as session:
-        owner_ids = list(
-            await session.scalars(select(Organization.id).where(col(Organization.kind) == OrgKind.owner))
-        )
+        owner_ids = list(await session.scalars(select(Organization.id).where(col(Organization.kind) == OrgKind.owner)))
         now = clock.now()
         seen_direct = seen_paid = 0
         for owner_id in owner_ids:

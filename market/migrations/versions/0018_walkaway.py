@@ -16,7 +16,7 @@ are created again as they are declared in ``market.migrations.guards``.
 Downgrade refuses while a voided selection or contract exists (its data has no place before).
 
 Revision ID: 0018_walkaway
-Revises: 0017
+Revises: 0018_credit
 Create Date: 2026-11-30 08:00:00
 """
 
@@ -28,7 +28,7 @@ from alembic import op
 from market.migrations.helpers import create_refuse_function, frozen_when
 
 revision = "0018_walkaway"
-down_revision = "0017"
+down_revision = "0018_credit"
 branch_labels = None
 depends_on = None
 
