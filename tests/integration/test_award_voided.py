@@ -15,7 +15,6 @@ from sqlmodel import col
 
 from invoices.models import Contract
 from listings import credit
-
 from market import clock
 from tests.integration.bidding_world import ACCELERATOR, make_world
 from tests.integration.helpers import account, assert_problem, browser, csrf
