@@ -22,7 +22,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import Date, and_, case, func, select, type_coerce
+from sqlalchemy import Date, String, and_, case, cast, func, literal, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
@@ -127,14 +127,32 @@ def _days_between(later_date: Any, earlier_date: Any, dialect: str) -> ColumnEle
     return func.julianday(later_date) - func.julianday(earlier_date)
 
 
-def _paid_in_time(settings: Settings, dialect: str) -> ColumnElement[bool]:
-    """SQL twin of :func:`invoices.rules.paid_by_deadline` on a contract paid in full: by its payment
-    date, unaccelerated (the deadline is the end of a China day); by the moment it was recorded when
-    the accelerator makes a day last seconds."""
+def _term_end_date(dialect: str) -> ColumnElement[Any]:
+    """The China date on which the payment term ends (the deadline is the end of that day): the
+    stored ``payment_due_at``, or — for a contract accepted without it stored — the acceptance date
+    plus the contract's payment days, as :func:`invoices.contracts.payment_deadline_of` computes it."""
+    stored = _local_date(col(Contract.payment_due_at), dialect)
+    accepted = col(Contract.accepted_at)
+    if dialect == "postgresql":
+        computed: ColumnElement[Any] = _local_date(accepted, dialect) + col(Contract.payment_days)
+    else:
+        computed = func.date(accepted, "+8 hours", literal("+") + cast(col(Contract.payment_days), String) + literal(" days"))
+    return func.coalesce(stored, computed)
+
+
+def _in_time_and_overdue(
+    settings: Settings, dialect: str, now: datetime
+) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """SQL twins of the contract flags' payment rules (:func:`invoices.rules.contract_flags`,
+    :func:`invoices.rules.paid_by_deadline`): (paid by the end of the term, its end has passed).
+    Unaccelerated, by China dates (the term ends at the end of a day); when the accelerator makes a
+    day last seconds, by the stored moment (every acceptance through the services stores it)."""
     due = col(Contract.payment_due_at)
     if settings.accelerator > 1:
-        return col(Contract.paid_recorded_at) <= due
-    return col(Contract.paid_on) <= _local_date(due, dialect)
+        return col(Contract.paid_recorded_at) <= due, due < now
+    end = _term_end_date(dialect)
+    today = clock.to_local(now).date()
+    return col(Contract.paid_on) <= end, literal(today, Date) > end
 
 
 async def payment_record(
@@ -147,10 +165,11 @@ async def payment_record(
     dialect = session.get_bind().dialect.name
     paid_full = col(Contract.paid_on).is_not(None)
     owed = col(Contract.invoiced_total) - col(Contract.paid_total)
+    in_time, term_over = _in_time_and_overdue(settings, dialect, now)
     overdue = and_(
         col(Contract.paid_total) < col(Contract.amount_current),
         col(Contract.invoiced_total) > col(Contract.paid_total),
-        col(Contract.payment_due_at) < now,
+        term_over,
     )
     days = _days_between(col(Contract.paid_on), _local_date(col(Contract.accepted_at), dialect), dialect)
     row = (
@@ -158,7 +177,7 @@ async def payment_record(
             select(
                 func.count(),
                 func.coalesce(func.sum(case((paid_full, 1), else_=0)), 0),
-                func.coalesce(func.sum(case((and_(paid_full, _paid_in_time(settings, dialect)), 1), else_=0)), 0),
+                func.coalesce(func.sum(case((and_(paid_full, in_time), 1), else_=0)), 0),
                 func.coalesce(func.sum(case((overdue, 1), else_=0)), 0),
                 type_coerce(func.sum(case((overdue, owed), else_=0)), MoneyType),
                 type_coerce(func.sum(owed), MoneyType),

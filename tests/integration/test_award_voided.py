@@ -54,7 +54,7 @@ async def test_a_winner_that_does_not_sign_is_voided_and_the_rerun_draws_among_t
     void_url = f"/api/v1/contracts/{contract['id']}/void"
     # within the signing period: refused, saying until when
     early = assert_problem(await client.post(void_url, headers=w.owner, json={"reason": REASON}), 409)
-    assert "signing period" in early["detail"] or "signing period" in early["title"]
+    assert "签约期至" in early["title"] + early["detail"]  # "the signing period runs until …"
     # the firm may not void, nor may anyone but the owner
     firm = winner_headers(w, contract)
     assert (await client.post(void_url, headers=firm, json={"reason": REASON})).status_code == 403
@@ -141,7 +141,7 @@ async def test_a_firm_that_signed_cannot_be_voided_and_too_few_left_fails(app, c
     body = assert_problem(
         await client.post(f"/api/v1/contracts/{contract['id']}/void", headers=w.owner, json={"reason": REASON}), 409
     )
-    assert "signed" in body["detail"] or "signed" in body["title"]
+    assert "中介机构已签订该合同" in body["title"] + body["detail"]  # "the firm has signed this contract"
 
     # another purchase, whose winner walks away: two valid bids remain below the minimum of three
     p2, _first2, contract2 = await awarded(w, ["30000", "31000", "32000"], method="lowest_price")

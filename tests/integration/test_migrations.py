@@ -156,7 +156,11 @@ VALID_CHANGE = {
     ("credit_facts", "kind"): "delivery_returned",
 }
 # allowed columns that cannot change alone: a CHECK ties them to another column
-CHECKED_TOGETHER = {("contracts", "paid_total")}  # paid_total <= invoiced_total
+CHECKED_TOGETHER = {
+    ("contracts", "paid_total"),  # paid_total <= invoiced_total
+    ("selections", "voided_at"),  # with status 'voided' and a void_reason (0018_walkaway)
+    ("selections", "void_reason"),
+}
 
 
 def _changed(column: Column[Any], value: Any) -> Any:

@@ -155,6 +155,7 @@ def downgrade() -> None:
     for table in ("selections", "contracts"):
         _drop_trigger(f"{table}_void_update", table)
         _drop_trigger(f"{table}_void_delete", table)
+    _drop_frozen("contracts")  # it names the void columns, which go now
     with op.batch_alter_table("contracts", schema=None) as batch_op:
         batch_op.drop_index(
             "uq_contracts_live_purchase_id", sqlite_where=sa.text(LIVE), postgresql_where=sa.text(LIVE)
@@ -179,5 +180,5 @@ def downgrade() -> None:
     if sqlite:
         _drop_frozen("selections")
         _selection_guards()
-    _drop_frozen("contracts")
+        _drop_frozen("contracts")
     _contract_guards(CONTRACT_FROZEN)
