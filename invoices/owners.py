@@ -136,7 +136,8 @@ def _term_end_date(dialect: str) -> ColumnElement[Any]:
     if dialect == "postgresql":
         computed: ColumnElement[Any] = _local_date(accepted, dialect) + col(Contract.payment_days)
     else:
-        computed = func.date(accepted, "+8 hours", literal("+") + cast(col(Contract.payment_days), String) + literal(" days"))
+        days = literal("+") + cast(col(Contract.payment_days), String) + literal(" days")
+        computed = func.date(accepted, "+8 hours", days)
     return func.coalesce(stored, computed)
 
 
