@@ -147,7 +147,7 @@ async def test_a_firm_that_signed_cannot_be_voided_and_too_few_left_fails(app, c
     p2, _first2, contract2 = await awarded(w, ["30000", "31000", "32000"], method="lowest_price")
     clock.advance(timedelta(seconds=6))
     owner_page = await browser(app, "hbj")
-    page = (await owner_page.get(f"/workspace/contracts/{contract2['id']}")).text
+    page = (await owner_page.get(f"/workspace/contracts/{contract2['id']}?lang=en")).text
     # the confirm step says what will happen: the purchase fails (2 valid bids left, minimum 3)
     assert f"/workspace/contracts/{contract2['id']}/void" in page
     assert "fewer than the minimum of 3 valid bids remain (2 left" in page
