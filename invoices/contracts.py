@@ -377,6 +377,8 @@ async def sign_contract(session: AsyncSession, actor: Actor, settings: Settings,
         raise PermissionDenied(_("Only the parties of a contract sign it."))
     if contract.signed_at is not None:
         raise Conflict(_("This contract has already been signed by both parties."))
+    if contract.status == ContractStatus.void:
+        raise Conflict(_("The award of this contract has been voided; it can no longer be signed."))
     if getattr(contract, f"{side}_signed_at") is not None:
         raise Conflict(_("You have already signed this contract."))
     now = clock.now()
