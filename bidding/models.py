@@ -61,6 +61,7 @@ class FailReason(StrEnum):
 
     too_few_valid_bids = "too_few_valid_bids"  # fewer valid bids than the minimum at the opening
     objection_upheld = "objection_upheld"  # too few bids left after an upheld objection excluded the winner
+    award_voided = "award_voided"  # too few bids left after the owner voided an award its winner did not sign
 
 
 class InvalidReason(StrEnum):
@@ -80,6 +81,7 @@ class InvalidReason(StrEnum):
 class SelectionStatus(StrEnum):
     current = "current"
     overturned = "overturned"  # its winner was excluded by an upheld objection
+    voided = "voided"  # its winner did not sign the contract in time; the owner voided the award
 
 
 class ObjectionStatus(StrEnum):
@@ -280,7 +282,8 @@ class BidDraft(SQLModel, table=True):
 
 
 class Selection(SQLModel, table=True):
-    """One selection round and its proof. Rows never change except ``status``."""
+    """One selection round and its proof. Rows never change except ``status`` (and, when the owner
+    voids the award, ``voided_at`` and ``void_reason`` with it; a voided row never changes again)."""
 
     __tablename__ = "selections"
     __table_args__ = (
@@ -291,6 +294,11 @@ class Selection(SQLModel, table=True):
         CheckConstraint(
             "(draw_seed IS NULL AND draw_index IS NULL) OR (draw_secret IS NOT NULL AND draw_commitment IS NOT NULL)",
             name="draw_complete",
+        ),
+        CheckConstraint(
+            "(status = 'voided' AND voided_at IS NOT NULL AND void_reason IS NOT NULL) "
+            "OR (status <> 'voided' AND voided_at IS NULL AND void_reason IS NULL)",
+            name="voided_with_reason",
         ),
     )
 
@@ -312,6 +320,10 @@ class Selection(SQLModel, table=True):
     selected_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
     publicity_ends_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     status: SelectionStatus = Field(default=SelectionStatus.current, sa_type=StrEnumType(SelectionStatus, 16))
+    # the owner voided the award: its winner did not sign the contract within the signing period
+    # (set once with status ``voided``; a trigger keeps a voided selection, migration 0018_walkaway)
+    voided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    void_reason: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class QualityMark(SQLModel, table=True):

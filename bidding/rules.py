@@ -24,13 +24,15 @@ from market.schemas import check_text
 
 S = PurchaseStatus
 
-# Allowed moves of SPEC §5. A `publicity → publicity` move is a rerun after an upheld objection.
+# Allowed moves of SPEC §5. A `publicity → publicity` move is a rerun after an upheld objection; an
+# `awarded → publicity | evaluating | failed` move follows an award voided because its winner did not
+# sign the contract in time (bidding.selecting.void_award).
 TRANSITIONS: dict[PurchaseStatus, frozenset[PurchaseStatus]] = {
     S.draft: frozenset({S.open, S.cancelled}),
     S.open: frozenset({S.evaluating, S.cancelled}),
     S.evaluating: frozenset({S.publicity, S.failed, S.cancelled}),
     S.publicity: frozenset({S.awarded, S.publicity, S.evaluating, S.failed}),
-    S.awarded: frozenset({S.contracted}),
+    S.awarded: frozenset({S.contracted, S.publicity, S.evaluating, S.failed}),
     S.contracted: frozenset(),
     S.cancelled: frozenset(),
     S.failed: frozenset(),

@@ -365,7 +365,10 @@ class ResultObjection(BaseModel):
 
 class ResultRound(BaseModel):
     round: int
-    status: str = Field(description="current, or overturned by an upheld objection")
+    status: str = Field(
+        description="current; overturned by an upheld objection; or voided by the owner because its winner "
+        "did not sign the contract within the signing period"
+    )
     method: str | None = None
     winner_bid_id: uuid.UUID | None = None
     winner_digest: str | None
@@ -376,6 +379,8 @@ class ResultRound(BaseModel):
     publicity_ends_at: datetime | None = None
     draw: DrawProof | None
     objections: list[ResultObjection] = Field(default_factory=list, description="objections to this round's result")
+    voided_at: datetime | None = Field(default=None, description="when the owner voided this round's award")
+    void_reason: str | None = Field(default=None, description="the owner's written reason for voiding the award")
 
 
 class ResultCommitment(BaseModel):

@@ -365,7 +365,6 @@ async def _overturn(
     selection.status = SelectionStatus.overturned
     winner = await session.get(Bid, selection.winner_bid_id)
     assert winner is not None
-    winner.excluded = True
     # the firm's credit: an objection upheld against a selection it won
     await credit.record_fact(
         session,
@@ -391,37 +390,102 @@ async def _overturn(
         other.decision = _("The result was overturned by another upheld objection; you may object to the new result.")
         other.decided_at = now
         audit.record(session, SYSTEM, "objection.superseded", "objection", other.id, {"by": objection.id})
+    await rerun_without_winner(
+        session, settings, p, selection, FailReason.objection_upheld, {"objection_id": objection.id}
+    )
+
+
+async def rerun_without_winner(
+    session: AsyncSession,
+    settings: Settings,
+    p: Purchase,
+    selection: Selection,
+    fail_reason: FailReason,
+    data: dict[str, Any],
+) -> None:
+    """The selection ``selection`` no longer stands (an upheld objection, an award voided): its
+    winner is excluded and the method runs again on the remaining valid bids, drawing with the
+    secret committed with the previous result (a new round); for ``direct`` the owner selects
+    again; fewer valid bids than the minimum fail the purchase. ``data`` names the cause in the
+    audit events."""
+    winner = await session.get(Bid, selection.winner_bid_id)
+    assert winner is not None
+    winner.excluded = True
     audit.record(
         session,
         SYSTEM,
         "purchase.winner_excluded",
         "purchase",
         p.id,
-        {"round": selection.round, "bid_id": winner.id, "objection_id": objection.id},
+        {"round": selection.round, "bid_id": winner.id, **data},
     )
     rest = await pool(session, p.id)
     if len(rest) < p.min_bids:
-        await timeline.fail(
-            session,
-            p,
-            FailReason.objection_upheld,
-            {"valid_bids": len(rest), "min_bids": p.min_bids, "objection_id": objection.id},
-        )
+        await timeline.fail(session, p, fail_reason, {"valid_bids": len(rest), "min_bids": p.min_bids, **data})
     elif p.method == Method.direct:
         p.publicity_ends_at = None
-        timeline.move(session, SYSTEM, p, S.evaluating, "reopened", {"objection_id": objection.id})
+        timeline.move(session, SYSTEM, p, S.evaluating, "reopened", data)
     else:
-        await run(
-            session,
-            SYSTEM,
-            settings,
-            p,
-            rest,
-            chosen=None,
-            reason=None,
-            action="reselected",
-            data={"objection_id": objection.id},
-        )
+        await run(session, SYSTEM, settings, p, rest, chosen=None, reason=None, action="reselected", data=data)
+
+
+# --- an award its winner did not sign ----------------------------------------------------------
+
+
+async def void_effect(session: AsyncSession, p: Purchase) -> rules.UpheldEffect | None:
+    """What voiding the award of an awarded purchase would do now: rerun among the remaining
+    valid bids, the owner selects again (direct), or fail below the minimum (None: no award)."""
+    if p.status != S.awarded:
+        return None
+    selection = await timeline.current_selection(session, p.id)
+    if selection is None:  # pragma: no cover - an award always has its selection
+        return None
+    remaining = [b for b in await pool(session, p.id) if b.id != selection.winner_bid_id]
+    return rules.upheld_effect(p.method, len(remaining), p.min_bids)
+
+
+async def void_award(
+    session: AsyncSession,
+    actor: Actor,
+    settings: Settings,
+    purchase_id: uuid.UUID,
+    *,
+    contract_id: uuid.UUID,
+    reason: str,
+) -> Selection:
+    """The owner voids the award of a purchase whose winner did not sign the contract within the
+    signing period (the contracts package checks the contract and calls this in its transaction):
+    the round is marked voided with its reason, published on the result, and the selection reruns
+    on the remaining valid bids exactly as after an upheld objection (or the purchase fails).
+    Returns the voided selection."""
+    require_approver(actor)
+    p = await timeline.lock(session, purchase_id)
+    if p is None or actor.role != "owner" or p.owner_id != actor.org_id:
+        raise NotFound(_("No such purchase."))
+    if p.status != S.awarded or p.contract_id != contract_id:
+        raise Conflict(_("Only the award of a purchase whose contract awaits signatures can be voided."))
+    selection = await timeline.current_selection(session, p.id)
+    assert selection is not None
+    winner = await session.get(Bid, selection.winner_bid_id)
+    assert winner is not None
+    now = clock.now()
+    selection.status = SelectionStatus.voided
+    selection.voided_at = now
+    selection.void_reason = reason
+    p.contract_id = None
+    p.awarded_at = None
+    data = {"contract_id": contract_id, "void_reason": reason}
+    audit.record(
+        session,
+        actor,
+        "purchase.award_voided",
+        "purchase",
+        p.id,
+        {"round": selection.round, "bid_id": winner.id, "provider_id": winner.provider_id, **data},
+    )
+    await rerun_without_winner(session, settings, p, selection, FailReason.award_voided, {"contract_id": contract_id})
+    await timeline.schedule(session, p)
+    return selection
 
 
 # --- the public result ------------------------------------------------------------------------
@@ -575,6 +639,8 @@ def public(res: Result) -> dict[str, Any]:
                 "publicity_ends_at": s.publicity_ends_at,
                 "draw": proof(s),
                 "objections": [_objection(o, res.rounds) for o in res.objections if o.selection_id == s.id],
+                "voided_at": s.voided_at,
+                "void_reason": s.void_reason,
             }
             for s in res.rounds
         ],

@@ -69,6 +69,7 @@ register(
     {
         "too_few_valid_bids": N_("Fewer valid bids than the minimum"),
         "objection_upheld": N_("Too few bids left after an upheld objection"),
+        "award_voided": N_("Too few bids left after an award its winner did not sign was voided"),
     },
 )
 register(
@@ -80,7 +81,10 @@ register(
         "superseded": N_("Superseded"),
     },
 )
-register("selection_status", {"current": N_("Current"), "overturned": N_("Overturned")})
+register(
+    "selection_status",
+    {"current": N_("Current"), "overturned": N_("Overturned"), "voided": N_("Award voided (winner did not sign)")},
+)
 register(
     "draw_check",
     {

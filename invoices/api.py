@@ -14,7 +14,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import Body, FromPath, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from invoices import billing, contracts, delivery, documents, ratings, views
+from invoices import billing, contracts, delivery, documents, owners, ratings, views
 from invoices import labels as _labels  # noqa: F401  (registers the vocabularies)
 from invoices.models import Contract, DocumentKind
 from invoices.schemas import (
@@ -29,6 +29,7 @@ from invoices.schemas import (
     InvoiceCreated,
     InvoiceIn,
     InvoiceOut,
+    OwnerRecordOut,
     PaymentIn,
     PaymentOut,
     RatingIn,
@@ -36,6 +37,7 @@ from invoices.schemas import (
     RatingSummaryOut,
     ReasonIn,
     VerifiedOut,
+    VoidIn,
 )
 from market.actor import Actor
 from market.errors import FieldError, NotFound, RuleViolation
@@ -148,6 +150,27 @@ class ContractController(Controller):
         self, contract_id: FromPath[uuid.UUID], db: DbSession, actor: CurrentActor, settings: AppSettings
     ) -> ContractOut:
         contract = await contracts.sign_contract(db, actor, settings, contract_id)
+        return await _contract_out(db, settings, contract)
+
+    @post(
+        "/{contract_id:uuid}/void",
+        status_code=200,
+        guards=[parties],
+        summary="The owner voids the award: the winner did not sign within the signing period",
+        description="Only the owner's approver, only once the signing period is over and only while the firm has "
+        "not signed (409 otherwise). The contract stays, void; the firm's credit record gets the refusal; the "
+        "purchase reruns among the remaining valid bids with the secret committed with the previous result, "
+        "published as a new round (or fails when too few remain).",
+    )
+    async def void(
+        self,
+        contract_id: FromPath[uuid.UUID],
+        data: JSONBody[VoidIn],
+        db: DbSession,
+        actor: CurrentActor,
+        settings: AppSettings,
+    ) -> ContractOut:
+        contract = await contracts.void_contract(db, actor, settings, contract_id, data.reason)
         return await _contract_out(db, settings, contract)
 
     @get(
@@ -505,10 +528,38 @@ class PublicContractController(Controller):
         return await views.contract_summary_out(db, settings, contract)
 
 
+class PublicOwnerController(Controller):
+    """Owners have a record too (issue 13.5): public, no sign-in."""
+
+    path = "/api/v1/owners"
+    tags = ["owners"]
+
+    @get(
+        "/{owner_id:uuid}/record",
+        security=[{}],
+        summary="An owner's public record: payments, cancellations after opening, direct selections",
+        description=(
+            "The payment record over the owner's accepted contracts (paid in full, paid within the payment "
+            "term, their share of the contracts paid in full or overdue now, the average calendar days from "
+            "acceptance to full payment, the contracts and amount overdue now, the outstanding amount), the "
+            "purchases it cancelled after their bids were opened (with the operator's approval) and its direct "
+            "selections with their written reasons (the latest 20 of each, and the totals). Amounts are the "
+            "contracts' invoiced (net of credit notes), paid and outstanding figures shown everywhere. An id "
+            "that is not an approved owner answers 404."
+        ),
+        responses={
+            404: ResponseSpec(data_container=None, description="No approved project owner", media_type=PROBLEM_JSON)
+        },
+    )
+    async def owner_record(self, owner_id: FromPath[uuid.UUID], db: DbSession, settings: AppSettings) -> OwnerRecordOut:
+        return views.owner_record_out(await owners.owner_record(db, settings, owner_id))
+
+
 def routes(settings: Settings) -> list[Any]:
     """The package's API routes (the composition root mounts them)."""
     return [
         ContractController,
+        PublicOwnerController,
         PublicContractController,
         AgreementController,
         InvoiceController,

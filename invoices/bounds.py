@@ -20,6 +20,7 @@ MAX_EXTRA_DAYS = 365  # working days a supplementary agreement may add to the ti
 AGREEMENT_TEXT = (5, 4000)  # the change, in words
 WITHDRAW_REASON = (2, 2000)
 RETURN_REASON = (5, 2000)
+VOID_REASON = (10, 2000)  # why the owner voids an award its winner did not sign
 CREDIT_REASON = (2, 2000)
 PAYMENT_REFERENCE = (1, 100)
 DELIVERY_NOTE = 2000

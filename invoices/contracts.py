@@ -19,13 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bidding import purchases as bidding_purchases
+from bidding import selecting as bidding_selecting
 from bidding.events import PurchaseAwarded
 from invoices import bounds, notifications, rules
 from invoices.models import AgreementStatus, Contract, ContractAgreement, ContractStatus, Payment
+from listings import credit
 from market import audit, clock, numbering
 from market.actor import SYSTEM, Actor, require_approver
 from market.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
-from market.i18n import format_money
+from market.i18n import format_datetime, format_money
 from market.i18n import gettext as _
 from market.identity.models import Organization, OrgKind
 from market.settings import Settings
@@ -66,7 +68,11 @@ async def _party(session: AsyncSession, org_id: uuid.UUID, kind: OrgKind, field:
 async def draft_contract(session: AsyncSession, actor: Actor, award: PurchaseAwarded, settings: Settings) -> Contract:
     """Draft the contract of an award from the standard template, snapshotting both parties.
     Idempotent: an award that already has its contract returns that contract."""
-    existing = await session.scalar(select(Contract).where(col(Contract.purchase_id) == award.purchase_id))
+    existing = await session.scalar(
+        select(Contract).where(
+            col(Contract.purchase_id) == award.purchase_id, col(Contract.status) != ContractStatus.void
+        )
+    )
     if existing is not None:
         return existing
     amount = bounds.amount("amount", award.amount)
@@ -270,7 +276,7 @@ def days_to_payment(contract: Contract) -> int | None:
 def flag_prefilter(flag: str, now: datetime) -> ColumnElement[bool]:
     signed_at, accepted_at, due_at = col(Contract.signed_at), col(Contract.accepted_at), col(Contract.due_at_current)
     if flag == rules.FLAG_SIGNING_OVERDUE:
-        return signed_at.is_(None) & (col(Contract.sign_by) < now)
+        return signed_at.is_(None) & (col(Contract.sign_by) < now) & (col(Contract.status) != ContractStatus.void)
     if flag == rules.FLAG_SIGNED_LATE:
         return signed_at > col(Contract.sign_by)
     if flag == rules.FLAG_OVERDUE:
@@ -371,6 +377,8 @@ async def sign_contract(session: AsyncSession, actor: Actor, settings: Settings,
         raise PermissionDenied(_("Only the parties of a contract sign it."))
     if contract.signed_at is not None:
         raise Conflict(_("This contract has already been signed by both parties."))
+    if contract.status == ContractStatus.void:
+        raise Conflict(_("The award of this contract has been voided; it can no longer be signed."))
     if getattr(contract, f"{side}_signed_at") is not None:
         raise Conflict(_("You have already signed this contract."))
     now = clock.now()
@@ -404,6 +412,94 @@ async def sign_contract(session: AsyncSession, actor: Actor, settings: Settings,
     else:
         await session.flush()
     return contract
+
+
+# --- a winner that walks away -------------------------------------------------------------------
+
+
+def may_void(contract: Contract, now: datetime) -> bool:
+    """Whether the owner may void the award now: the signing period is over and the firm has not signed."""
+    return (
+        contract.status == ContractStatus.draft
+        and contract.provider_signed_at is None
+        and now > clock.ensure_aware(contract.sign_by)
+    )
+
+
+async def void_contract(
+    session: AsyncSession, actor: Actor, settings: Settings, contract_id: uuid.UUID, reason: str
+) -> Contract:
+    """The owner's approver voids the award of a contract the winner has not signed by the end of
+    the signing period, with a written (published) reason. The draft stays, voided and frozen; the
+    firm's credit record gets the refusal; the purchase reruns among the remaining valid bids with
+    the secret committed with the previous result (or fails), in this transaction
+    (:func:`bidding.selecting.void_award`); both parties are notified."""
+    require_approver(actor)
+    contract = await get_contract(session, actor, contract_id, lock=True)
+    require_side(contract, actor, "owner")
+    if contract.status == ContractStatus.void:
+        raise Conflict(_("This award has already been voided."))
+    if contract.provider_signed_at is not None:
+        raise Conflict(_("The firm has signed this contract; its award cannot be voided."))
+    now = clock.now()
+    if now <= clock.ensure_aware(contract.sign_by):
+        raise Conflict(
+            _(
+                "The signing period runs until %(sign_by)s; the award can be voided only if the firm "
+                "has not signed by then.",
+                sign_by=format_datetime(contract.sign_by),
+            )
+        )
+    least, most = bounds.VOID_REASON
+    reason = bounds.text(
+        "reason",
+        reason,
+        least=least,
+        most=most,
+        too_short=_("Write why the award is voided (at least %(n)s characters).", n=least),
+    )
+    contract.status = ContractStatus.void
+    contract.voided_at = now
+    contract.voided_by = actor.user_id
+    contract.void_reason = reason
+    await session.flush()
+    audit.record(
+        session,
+        actor,
+        "contract.voided",
+        "contract",
+        contract.id,
+        {
+            "number": contract.number,
+            "purchase_id": contract.purchase_id,
+            "provider_id": contract.provider_id,
+            "sign_by": contract.sign_by,
+            "reason": reason,
+        },
+    )
+    await bidding_selecting.void_award(
+        session, actor, settings, contract.purchase_id, contract_id=contract.id, reason=reason
+    )
+    await record_refusal(session, contract)
+    await notifications.award_voided(session, contract)
+    return contract
+
+
+async def record_refusal(session: AsyncSession, contract: Contract) -> None:
+    """The firm's credit record gets the refusal to sign (listings.credit, issue 13.1), in the
+    voiding transaction; the fact links the purchase's public result, where the voided round and
+    its reason are published."""
+    assert contract.voided_at is not None
+    await credit.record_fact(
+        session,
+        provider_id=contract.provider_id,
+        kind=credit.CreditFactKind.refused_to_sign,
+        occurred_at=contract.voided_at,
+        value=1,
+        source_id=contract.id,
+        link=f"/purchases/{contract.purchase_id}#result",
+        note=f"{contract.number} · {contract.purchase_ref}: {contract.void_reason or ''}"[: credit.NOTE_MAX],
+    )
 
 
 # --- supplementary agreements ------------------------------------------------------------------

@@ -12,6 +12,7 @@ register(
         "delivered": N_("Delivered, awaiting acceptance"),
         "returned": N_("Returned for rework"),
         "accepted": N_("Accepted"),
+        "void": N_("Void: not signed by the winner in time"),
     },
 )
 register(

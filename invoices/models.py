@@ -17,7 +17,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Column, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Column, Index, Integer, String, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from bidding import changes
@@ -33,6 +33,7 @@ class ContractStatus(StrEnum):
     delivered = "delivered"  # deliverables submitted, awaiting acceptance
     returned = "returned"  # the owner returned the deliverables with reasons
     accepted = "accepted"  # the owner accepted the service
+    void = "void"  # never signed by the winner within the signing period; the owner voided the award
 
 
 class AgreementStatus(StrEnum):
@@ -97,14 +98,28 @@ class Contract(SQLModel, table=True):
             "AND due_at IS NOT NULL AND due_at_current IS NOT NULL)",
             name="signed_by_both",
         ),
-        CheckConstraint("status = 'draft' OR signed_at IS NOT NULL", name="signed_before_progress"),
+        CheckConstraint("status IN ('draft', 'void') OR signed_at IS NOT NULL", name="signed_before_progress"),
         CheckConstraint("owner_id <> provider_id", name="two_parties"),
+        CheckConstraint(
+            "(status = 'void' AND voided_at IS NOT NULL AND voided_by IS NOT NULL AND void_reason IS NOT NULL "
+            "AND signed_at IS NULL AND provider_signed_at IS NULL) "
+            "OR (status <> 'void' AND voided_at IS NULL AND voided_by IS NULL AND void_reason IS NULL)",
+            name="void_unsigned_with_reason",
+        ),
+        # one contract per award: a voided draft stays beside the contract of the rerun's award
+        Index(
+            "uq_contracts_live_purchase_id",
+            "purchase_id",
+            unique=True,
+            sqlite_where=text("status <> 'void'"),
+            postgresql_where=text("status <> 'void'"),
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     number: str = Field(max_length=20, unique=True)
-    # the award this contract comes from (one contract per purchase)
-    purchase_id: uuid.UUID = Field(foreign_key="purchases.id", unique=True)
+    # the award this contract comes from (one contract per purchase that is not void)
+    purchase_id: uuid.UUID = Field(foreign_key="purchases.id", index=True)
     purchase_ref: str = Field(max_length=32, index=True)
     bid_id: uuid.UUID = Field(foreign_key="bids.id")
     title: str = Field(max_length=200)
@@ -158,6 +173,11 @@ class Contract(SQLModel, table=True):
     updated_at: datetime = Field(
         default_factory=clock.now, sa_type=UTCDateTime, nullable=False, sa_column_kwargs={"onupdate": clock.now}
     )
+    # the owner voided the award: the winner had not signed by ``sign_by`` (invoices.contracts.void_contract);
+    # a voided contract never changes again (trigger, migration 0018_walkaway)
+    voided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    voided_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    void_reason: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class ContractAgreement(SQLModel, table=True):

@@ -93,6 +93,26 @@ KINDS += [
         label=N_("A payment term passed"),
     ),
 ]
+KINDS += [
+    notify.Kind(
+        "contracts.award_voided",
+        N_("Award voided: contract %(number)s was not signed"),
+        N_(
+            "You did not sign contract %(number)s for %(ref)s “%(title)s” within the signing period; the purchaser "
+            "voided the award: %(reason)s. The refusal to sign is on your credit record."
+        ),
+        "provider",
+    ),
+    notify.Kind(
+        "contracts.award_voided_owner",
+        N_("Award voided: contract %(number)s"),
+        N_(
+            "The award of %(ref)s “%(title)s” to %(provider)s was voided (contract %(number)s not signed in time): "
+            "%(reason)s. The selection reruns among the remaining valid bids, or the purchase fails."
+        ),
+        "owner",
+    ),
+]
 for _kind in KINDS:
     notify.register_kind(_kind)
 
@@ -130,6 +150,15 @@ async def contract_drafted(session: AsyncSession, contract: Contract) -> None:
         link=_link(contract),
         to_org_id=contract.owner_id,
         to_org_roles=notify.APPROVERS,
+    )
+
+
+async def award_voided(session: AsyncSession, contract: Contract) -> None:
+    params = _params(contract, reason=contract.void_reason or "")
+    link = f"/purchases/{contract.purchase_id}"
+    await notify.send(session, kind="contracts.award_voided", params=params, link=link, to_org_id=contract.provider_id)
+    await notify.send(
+        session, kind="contracts.award_voided_owner", params=params, link=link, to_org_id=contract.owner_id
     )
 
 

@@ -19,11 +19,13 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from invoices import billing, bounds, contracts, delivery, documents, ratings, rules, views
+from bidding import selecting as bidding_selecting
+from bidding.models import Purchase
+from invoices import billing, bounds, contracts, delivery, documents, owners, ratings, rules, views
 from invoices import labels as _labels  # noqa: F401  (registers the vocabularies)
 from invoices.api import UPLOAD_REQUEST_LIMIT, read_uploads, serve_delivery_file, serve_pdf
 from invoices.models import AgreementStatus, ContractStatus, DocumentKind, InvoiceKind
-from invoices.schemas import AgreementIn, CreditNoteIn, DeliveryIn, InvoiceIn, PaymentIn, RatingIn, ReasonIn
+from invoices.schemas import AgreementIn, CreditNoteIn, DeliveryIn, InvoiceIn, PaymentIn, RatingIn, ReasonIn, VoidIn
 from listings import storage
 from market import clock
 from market.actor import Actor
@@ -48,6 +50,7 @@ WORKSPACE_TILES: list[Tile] = [
 
 NOTICES = {
     "contract-signed": N_("Your signature has been recorded."),
+    "award-voided": N_("The award has been voided; the result page shows the new round or the failed purchase."),
     "agreement-proposed": N_("The supplementary agreement has been proposed; both parties sign it next."),
     "agreement-signed": N_("Your signature on the supplementary agreement has been recorded."),
     "agreement-withdrawn": N_("The supplementary agreement has been withdrawn."),
@@ -79,7 +82,9 @@ async def contract_context(
     rating_rows = await ratings.ratings_of(db, c.id)
     rated_roles = {r.ratee_role for r in rating_rows}
     my_ratee = None if side is None else ratings.ratee_of(side)
-    signers = [c.owner_signed_by, c.provider_signed_by]
+    signers = [c.owner_signed_by, c.provider_signed_by, c.voided_by]
+    may_void = side == "owner" and contracts.may_void(c, clock.now())
+    purchase = await db.get(Purchase, c.purchase_id) if may_void else None
     signers += [s for a in agreement_rows for s in (a.owner_signed_by, a.provider_signed_by)]
     return {
         "c": c,
@@ -105,6 +110,10 @@ async def contract_context(
         "days_to_payment": contracts.days_to_payment(c),
         "max_upload_mb": f"{settings.max_upload_bytes / (1024 * 1024):g}",
         "max_extra_days": bounds.MAX_EXTRA_DAYS,
+        # the winner did not sign in time: what voiding the award would do now
+        "may_void": may_void,
+        "void_effect": await bidding_selecting.void_effect(db, purchase) if purchase is not None else None,
+        "void_reason_min": bounds.VOID_REASON[0],
     }
 
 
@@ -140,6 +149,21 @@ async def sign_submit(
     async with refusal(db, CONTRACT_PAGE, _again(db, actor, settings, contract_id), form=form, name="sign"):
         await contracts.sign_contract(db, actor, settings, contract_id)
     return redirect(_contract_url(contract_id, "signatures"), done="contract-signed")
+
+
+@post("/workspace/contracts/{contract_id:uuid}/void", include_in_schema=False, guards=[readers], status_code=303)
+async def void_submit(
+    request: Request[Any, Any, Any],
+    contract_id: FromPath[uuid.UUID],
+    db: DbSession,
+    actor: CurrentActor,
+    settings: AppSettings,
+) -> Redirect:
+    form = await read_form(request)
+    async with refusal(db, CONTRACT_PAGE, _again(db, actor, settings, contract_id), form=form, name="void"):
+        data = parse(VoidIn, form)
+        await contracts.void_contract(db, actor, settings, contract_id, data.reason)
+    return redirect(_contract_url(contract_id, "signatures"), done="award-voided")
 
 
 @post("/workspace/contracts/{contract_id:uuid}/agreements", include_in_schema=False, guards=[readers], status_code=303)
@@ -563,9 +587,25 @@ async def verify_page(sha256: FromPath[str], db: DbSession, settings: AppSetting
     )
 
 
+@get("/owners/{owner_id:uuid}", include_in_schema=False)
+async def owner_page(owner_id: FromPath[uuid.UUID], db: DbSession, settings: AppSettings) -> Template:
+    """An owner's public record (issue 13.5), linked from its purchases' announcements."""
+    record = await owners.owner_record(db, settings, owner_id)
+    return Template(
+        "invoices/owner.html",
+        context={
+            "r": record,
+            "pay": record.payment,
+            "share": record.payment.share_within_term,
+            "limit": owners.LIST_LIMIT,
+        },
+    )
+
+
 def routes(settings: Settings) -> list[Any]:
     """The package's pages (the composition root mounts them)."""
     return [
+        owner_page,
         contracts_page,
         contract_page,
         sign_submit,
@@ -575,6 +615,7 @@ def routes(settings: Settings) -> list[Any]:
         delivery_submit,
         accept_submit,
         return_submit,
+        void_submit,
         rating_submit,
         invoice_submit,
         contract_pdf,

@@ -170,6 +170,8 @@ FLAGS = (
 
 def contract_flags(facts: ContractFacts, now: datetime, accelerator: int = 1) -> list[str]:
     flags: list[str] = []
+    if facts.status == ContractStatus.void:  # the award was voided: nothing of it is late any more
+        return flags
     now = ensure_aware(now)
     sign_by = ensure_aware(facts.sign_by)
     if facts.signed_at is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from litestar.datastructures import UploadFile
@@ -71,6 +72,11 @@ class ContractOut(BaseModel):
     paid_on: date | None
     days_to_payment: int | None = Field(description="calendar days from acceptance to full payment")
     documents: list[DocumentOut]
+    voided_at: datetime | None = Field(
+        default=None,
+        description="void: the winner did not sign within the signing period and the owner voided the award",
+    )
+    void_reason: str | None = None
 
 
 class AgreementIn(Schema):
@@ -103,6 +109,12 @@ class ReasonIn(Schema):
     """Why a delivery is returned or an agreement withdrawn."""
 
     reason: str = Field(min_length=1, max_length=bounds.RETURN_REASON[1])
+
+
+class VoidIn(Schema):
+    """Why the owner voids the award of a contract the winner did not sign in time (published)."""
+
+    reason: str = Field(min_length=1, max_length=bounds.VOID_REASON[1])
 
 
 class DeliveryFileOut(Out):
@@ -283,3 +295,51 @@ class ContractSummaryOut(BaseModel):
     due_at: datetime = Field(description="The due date fixed at signing")
     due_at_current: datetime = Field(description="The due date after supplementary agreements")
     documents: list[PublicDocumentOut]
+
+
+# --- an owner's public record (issue 13.5) ---------------------------------------------------------
+
+
+class OwnerPaymentOut(BaseModel):
+    accepted_contracts: int = Field(description="contracts accepted: the payment term runs from acceptance")
+    paid_in_full: int
+    paid_within_term: int = Field(description="paid in full by the end of the payment term")
+    judged: int = Field(description="paid in full, or an invoiced amount unpaid past the term now")
+    share_within_term: Decimal | None = Field(description="paid_within_term / judged, 0–1 (null while there is none)")
+    average_days_to_payment: Decimal | None = Field(
+        description="calendar days from acceptance to full payment, on average"
+    )
+    overdue_contracts: int = Field(description="contracts with an invoiced amount unpaid past the term now")
+    overdue_amount: Money = Field(description="what those contracts owe (invoiced net of credit notes − paid)")
+    outstanding_amount: Money = Field(description="invoiced and unpaid over all accepted contracts")
+
+
+class OwnerCancellationOut(BaseModel):
+    purchase_id: uuid.UUID
+    ref: str
+    title: str
+    reason: str
+    decision: str
+    decided_at: datetime | None
+
+
+class OwnerDirectOut(BaseModel):
+    purchase_id: uuid.UUID
+    ref: str
+    title: str
+    round: int
+    price: Money
+    reason: str
+    selected_at: datetime
+
+
+class OwnerRecordOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    as_of: datetime
+    purchases_published: int
+    payment: OwnerPaymentOut
+    cancellations_after_opening: int = Field(description="purchases cancelled after their bids were opened")
+    cancellations: list[OwnerCancellationOut] = Field(description="the latest ones, with their reasons")
+    direct_selections: int = Field(description="selections in which the owner chose the firm, with a reason")
+    directs: list[OwnerDirectOut] = Field(description="the latest ones, with their written reasons")

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from invoices import billing, contracts, documents, rules
+from invoices import billing, contracts, documents, owners, rules
 from invoices.models import Contract, ContractAgreement, Delivery, DeliveryFile, Document, DocumentKind, Invoice
 from invoices.ratings import RatingSummary
 from invoices.schemas import (
@@ -20,6 +20,10 @@ from invoices.schemas import (
     DeliveryOut,
     DocumentOut,
     InvoiceOut,
+    OwnerCancellationOut,
+    OwnerDirectOut,
+    OwnerPaymentOut,
+    OwnerRecordOut,
     PartyOut,
     PublicDocumentOut,
     RatingSummaryOut,
@@ -115,6 +119,8 @@ async def contracts_out(session: AsyncSession, settings: Settings, rows: list[Co
             paid_on=c.paid_on,
             days_to_payment=contracts.days_to_payment(c),
             documents=[document_out(d, settings) for d in docs.get(c.id, [])],
+            voided_at=c.voided_at,
+            void_reason=c.void_reason,
         )
         for c in rows
     ]
@@ -267,4 +273,29 @@ def verified_out(found: documents.Verified, settings: Settings) -> VerifiedOut:
         rendered_at=doc.rendered_at,
         verify_url=verify_url(settings, doc.sha256),
         summary=jsonable(found.summary),
+    )
+
+
+def owner_record_out(rec: owners.OwnerRecord) -> OwnerRecordOut:
+    pay = rec.payment
+    return OwnerRecordOut(
+        id=rec.owner.id,
+        name=rec.owner.name,
+        as_of=rec.as_of,
+        purchases_published=rec.purchases_published,
+        payment=OwnerPaymentOut(
+            accepted_contracts=pay.accepted,
+            paid_in_full=pay.paid_in_full,
+            paid_within_term=pay.paid_within_term,
+            judged=pay.judged,
+            share_within_term=pay.share_within_term,
+            average_days_to_payment=pay.average_days_to_payment,
+            overdue_contracts=pay.overdue,
+            overdue_amount=pay.overdue_amount,
+            outstanding_amount=pay.outstanding_amount,
+        ),
+        cancellations_after_opening=rec.cancellations_after_opening,
+        cancellations=[OwnerCancellationOut(**vars(c)) for c in rec.cancellations],
+        direct_selections=rec.direct_selections,
+        directs=[OwnerDirectOut(**vars(d)) for d in rec.directs],
     )

@@ -32,7 +32,7 @@ from bidding.models import (
     SelectionStatus,
 )
 from invoices import contracts as contracts_service
-from invoices.models import Contract
+from invoices.models import Contract, ContractStatus
 from listings.models import CatalogItem, FormerValue, Practitioner
 from market import clock
 from market.clock import LOCAL_TZ, to_local
@@ -132,7 +132,11 @@ async def load(session: AsyncSession, settings: Settings, period: Period = Perio
     cancelled, earlier = await cancellations(session)
 
     contract_rows: dict[uuid.UUID, Contract] = {}
-    con_query = select(Contract).join(Purchase, col(Purchase.id) == col(Contract.purchase_id))
+    con_query = (
+        select(Contract)
+        .join(Purchase, col(Purchase.id) == col(Contract.purchase_id))
+        .where(col(Contract.status) != ContractStatus.void)  # a voided award's draft is no contract
+    )
     for c in await session.scalars(scoped(con_query, period)):
         contract_rows[c.purchase_id] = c
 

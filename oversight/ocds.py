@@ -46,7 +46,7 @@ from bidding.models import (
     SelectionStatus,
 )
 from invoices import contracts as contracts_service
-from invoices.models import Contract, Payment
+from invoices.models import Contract, ContractStatus, Payment
 from listings.models import CatalogItem
 from market import clock
 from market.clock import LOCAL_TZ, to_local
@@ -132,6 +132,7 @@ class Process:
     bidders: list[Organization] = field(default_factory=list)  # only once awarded
     rounds: list[tuple[Selection, Organization]] = field(default_factory=list)
     contract: Contract | None = None
+    voided: list[Contract] = field(default_factory=list)  # drafts of awards voided because not signed in time
     payments: list[Payment] = field(default_factory=list)
     previous_ref: str | None = None
     next_ref: str | None = None
@@ -142,6 +143,7 @@ class Process:
         moments = [self.purchase.updated_at, self.purchase.published_at]
         if self.contract is not None:
             moments.append(self.contract.updated_at)
+        moments += [c.updated_at for c in self.voided]
         moments += [pay.recorded_at for pay in self.payments]
         return max(clock.ensure_aware(m) for m in moments if m is not None)
 
@@ -228,10 +230,25 @@ def release(proc: Process, settings: Settings) -> dict[str, Any]:
                 "date": stamp(p.awarded_at if status == "active" else sel.selected_at),
                 "value": value(sel.price),
                 "suppliers": [party(winner, "supplier")],
+                "description": f"中选人未在签约期内签订合同，采购人宣布中选无效：{sel.void_reason}"
+                if sel.status == SelectionStatus.voided
+                else None,
             }
         )
 
     contracts = []
+    round_of = {sel.winner_bid_id: sel.round for sel, _w in proc.rounds}
+    for void in proc.voided:  # the winner did not sign in time; the owner voided the award
+        contracts.append(
+            {
+                "id": void.number,
+                "awardID": f"{ref}-{round_of.get(void.bid_id, 0)}",
+                "title": void.title,
+                "description": f"合同作废：中选人未在签约期内签订合同。{void.void_reason or ''}",
+                "status": "cancelled",
+                "value": value(void.amount),
+            }
+        )
     c = proc.contract
     if c is not None and current is not None:
         paid_up = c.accepted_at is not None and contracts_service.account_of(c).paid_up
@@ -411,9 +428,15 @@ async def load(
         )
     rows = list(await session.scalars(query.order_by(col(Purchase.change_seq), col(Purchase.id)).limit(limit)))
     ids = [p.id for p in rows]
-    contracts = {
-        c.purchase_id: c for c in await session.scalars(select(Contract).where(col(Contract.purchase_id).in_(ids)))
-    }
+    contracts: dict[uuid.UUID, Contract] = {}
+    voided: dict[uuid.UUID, list[Contract]] = {}
+    for c in await session.scalars(
+        select(Contract).where(col(Contract.purchase_id).in_(ids)).order_by(col(Contract.drafted_at))
+    ):
+        if c.status == ContractStatus.void:
+            voided.setdefault(c.purchase_id, []).append(c)
+        else:
+            contracts[c.purchase_id] = c
     payments: dict[uuid.UUID, list[Payment]] = {}
     for pay in await session.scalars(
         select(Payment)
@@ -421,7 +444,7 @@ async def load(
         .order_by(col(Payment.paid_on), col(Payment.recorded_at))
     ):
         payments.setdefault(pay.contract_id, []).append(pay)
-    procs = [Process(purchase=p, contract=contracts.get(p.id)) for p in rows]
+    procs = [Process(purchase=p, contract=contracts.get(p.id), voided=voided.get(p.id, [])) for p in rows]
     for proc in procs:
         if proc.contract is not None:
             proc.payments = payments.get(proc.contract.id, [])

@@ -22,7 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
 from bidding.models import Bid, BidStatus, Purchase, Selection, SelectionStatus
-from invoices.models import Contract
+from invoices.models import Contract, ContractStatus
 from listings.models import CatalogItem
 from market.identity.models import Organization
 from market.money import MoneyType
@@ -90,7 +90,10 @@ def _facts(period: Period) -> Any:
         .select_from(Purchase)
         .outerjoin(current, (current.c.purchase_id == col(Purchase.id)) & (current.c.rn == 1))
         .outerjoin(bids, bids.c.purchase_id == col(Purchase.id))
-        .outerjoin(Contract, col(Contract.purchase_id) == col(Purchase.id))
+        .outerjoin(
+            Contract,
+            (col(Contract.purchase_id) == col(Purchase.id)) & (col(Contract.status) != ContractStatus.void),
+        )
     )
     return scoped(query, period).subquery("facts")
 

@@ -143,9 +143,10 @@ GUARDS: tuple[Guard, ...] = (
             "selected_by",
             "publicity_ends_at",
         ),
-        # overturned by an upheld objection
-        allowed=("status",),
-        revision="0003",
+        # overturned by an upheld objection; voided by the owner (with its time and reason) when the
+        # winner did not sign; a second trigger (selections_void_*, 0018_walkaway) keeps a voided row whole
+        allowed=("status", "voided_at", "void_reason"),
+        revision="0018_walkaway",
     ),
     Guard(
         table="contracts",
@@ -190,6 +191,11 @@ GUARDS: tuple[Guard, ...] = (
             "provider_signed_ip",
             "signed_at",
             "due_at",
+            # a signed contract is never voided (0018_walkaway; a second trigger, contracts_void_*,
+            # keeps a void contract whole)
+            "voided_at",
+            "voided_by",
+            "void_reason",
         ),
         # its progress (invoices.models.CONTRACT_PROGRESS_COLUMNS)
         allowed=(
@@ -205,7 +211,7 @@ GUARDS: tuple[Guard, ...] = (
             "payment_due_at",
             "updated_at",
         ),
-        revision="0004",
+        revision="0018_walkaway",
     ),
     Guard(
         table="contract_agreements",

@@ -160,8 +160,13 @@ VALID_CHANGE = {
     ("purchases", "min_grade"): "B",
 }
 # allowed columns that cannot change alone: a CHECK ties them to another column
-# (paid_total <= invoiced_total; a violation is closed exactly when its status is a final one)
-CHECKED_TOGETHER = {("contracts", "paid_total"), ("violations", "closed_at"), ("violations", "status")}
+CHECKED_TOGETHER = {
+    ("contracts", "paid_total"),  # paid_total <= invoiced_total
+    ("violations", "closed_at"),  # a violation is closed exactly when its status is a final one
+    ("violations", "status"),
+    ("selections", "voided_at"),  # with status 'voided' and a void_reason (0018_walkaway)
+    ("selections", "void_reason"),
+}
 
 
 def _changed(column: Column[Any], value: Any) -> Any:

@@ -210,6 +210,9 @@ def test_the_state_machine():
         assert not rules.TRANSITIONS[terminal]
     assert not rules.can_move("open", "awarded") and not rules.can_move("awarded", "cancelled")
     assert rules.can_move("publicity", "publicity")  # a rerun after an upheld objection
+    # an award its winner did not sign, voided by the owner: rerun, the owner selects again, or fail
+    assert all(rules.can_move("awarded", s) for s in ("publicity", "evaluating", "failed", "contracted"))
+    assert not rules.can_move("contracted", "publicity")
 
 
 def test_weights_must_add_up_to_100():

@@ -205,6 +205,8 @@ BEFORE_DUE = datetime(2026, 10, 1, tzinfo=UTC)
     [
         (_facts(signed_at=None, status="draft"), datetime(2026, 9, 24, 9, 0, tzinfo=UTC), []),
         (_facts(signed_at=None, status="draft"), datetime(2026, 9, 24, 11, 0, tzinfo=UTC), ["signing_overdue"]),
+        # the owner voided the award the winner did not sign: nothing of it is late any more
+        (_facts(signed_at=None, status="void"), datetime(2026, 9, 24, 11, 0, tzinfo=UTC), []),
         (_facts(signed_at=datetime(2026, 9, 25, tzinfo=UTC)), BEFORE_DUE, ["signed_late"]),
         (_facts(), BEFORE_DUE, []),
         (_facts(), AFTER_DUE, ["overdue"]),
