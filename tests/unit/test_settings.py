@@ -137,6 +137,8 @@ def test_production_refuses_documents_in_clear_and_well_known_object_store_secre
     assert Settings.from_env(env | {"MARKET_S3_ENDPOINT": "https://s3.example.org"}).is_production
     with pytest.raises(SettingsError, match="well-known"):
         Settings.from_env(env | {"MARKET_S3_ALLOW_HTTP": "1", "MARKET_S3_SECRET_ACCESS_KEY": "minioadmin"})
+
+
 def test_four_eyes_is_on_in_production_and_cannot_be_turned_off_there(tmp_path):
     key = tmp_path / "anchor.pem"
     key.write_text("x")
