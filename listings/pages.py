@@ -878,7 +878,7 @@ class ViolationAdminPagesBase(Controller):
 
         async def again() -> dict[str, Any]:
             context = await self._provider_context(db, actor, provider_id)
-            return context | {"held": {"evidence": evidence.keep(settings, client_ip(request))}}
+            return context | {"held": {"evidence": await evidence.keep(settings, client_ip(request))}}
 
         async with refusal(db, "listings/admin_provider_violations.html", again, form=form):
             if evidence.problem is not None:
