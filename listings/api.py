@@ -1019,6 +1019,9 @@ def provider_credit_out(org: Organization, standing: credit.CreditStanding) -> P
                 note=line.note,
             )
             for line in standing.lines
+            # the public sees violation points only once they count: not while the firm may still
+            # appeal or its appeal waits, nor after an appeal cleared it (listings.sanctions)
+            if line.kind != credit.CreditFactKind.violation or line.counts
         ],
         next_change_at=standing.next_change_at,
         formula="/credit/formula",

@@ -80,9 +80,11 @@ async def test_an_upheld_appeal_removes_the_points(client, factory, settings):
         assert "listings.violation_recorded" in kinds
         fact = await session.scalar(select(CreditFact).where(col(CreditFact.source_id) == uuid.UUID(v["id"])))
         assert fact is not None and fact.counts is False and fact.value == 5
-    # the public sees nothing while it may be appealed
+    # the public sees nothing while it may be appealed: neither in the list nor in the credit record
     public = (await client.get(f"/api/v1/providers/{firm_id}/violations")).json()
     assert public["items"] == []
+    record = (await client.get(f"/api/v1/providers/{firm_id}/credit")).json()
+    assert [f for f in record["facts"] if f["kind"] == "violation"] == []
 
     clock.advance(timedelta(days=3))
     admin, firm = await _again(client)
@@ -107,6 +109,8 @@ async def test_an_upheld_appeal_removes_the_points(client, factory, settings):
         assert fact is not None and fact.counts is False
         await session.commit()
     assert (await client.get(f"/api/v1/providers/{firm_id}/violations")).json()["counting_points"] == 0
+    record = (await client.get(f"/api/v1/providers/{firm_id}/credit")).json()
+    assert [f for f in record["facts"] if f["kind"] == "violation"] == []  # cleared: not shown as a fact
     assert await _actions(factory, v["id"]) == ["violation.recorded", "violation.appealed", "violation.appeal_decided"]
 
 
@@ -132,6 +136,8 @@ async def test_a_decided_appeal_cannot_be_appealed_again(client, factory, settin
     public = (await client.get(f"/api/v1/providers/{firm_id}/violations")).json()
     assert public["counting_points"] == 6 and [x["id"] for x in public["items"]] == [v["id"]]
     assert public["items"][0]["evidence_url"] is None
+    record = (await client.get(f"/api/v1/providers/{firm_id}/credit")).json()
+    assert [(f["kind"], f["effect"]) for f in record["facts"] if f["kind"] == "violation"] == [("violation", "-6.00")]
     async with factory() as session:
         fact = await session.scalar(select(CreditFact).where(col(CreditFact.source_id) == uuid.UUID(v["id"])))
         assert fact is not None and fact.counts is True
