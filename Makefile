@@ -28,7 +28,7 @@ run: install
 	$(BIN)/market serve --host $(HOST) --port $(PORT)
 
 test: install
-	PY=$(BIN)/python bash scripts/with-postgres.sh $(BIN)/python -m pytest -n auto --dist loadgroup -p no:cacheprovider
+	PY=$(BIN)/python bash scripts/with-postgres.sh $(BIN)/python -m pytest -n auto -p no:cacheprovider
 
 lint: install
 	$(BIN)/ruff check .

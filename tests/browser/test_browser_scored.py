@@ -4,8 +4,8 @@ blind, locks the marks and publishes the result; a losing bidder objects, the op
 objection and the rerun is published as round 2; then both parties sign the contract, the firm
 delivers, the owner accepts, the firm invoices and credits, the owner pays.
 
-The three tests share one served app and follow one purchase, in order (each needs the state the
-one before left). Time passes for real: a working day is a second (``MARKET_ACCELERATOR=86400``)
+One test runs the three journeys in order on one served app, following one purchase (each needs
+the state the one before left). Time passes for real: a working day is a second (``MARKET_ACCELERATOR=86400``)
 and the publicity of a result lasts 15 of them, long enough for a bidder to object. The
 deadline is 30 s after the draft: enough for three firms to bid on a busy machine.
 """
@@ -28,8 +28,7 @@ import pytest
 
 from tests.browser.conftest import BROWSER_TESTS, PHONE, Server, new_context, shot, sign_in
 
-# one worker runs the three in order (`make test` distributes with --dist loadgroup)
-pytestmark = [*BROWSER_TESTS, pytest.mark.xdist_group("browser-scored-journey")]
+pytestmark = BROWSER_TESTS
 
 CHINA = ZoneInfo("Asia/Shanghai")
 ITEM = "YLZJ-001"  # provider01, 02 and 03 are qualified for it in the demo
@@ -53,7 +52,7 @@ def _names() -> dict[str, str]:
 NAMES = _names()
 # two animation frames: the page has been laid out and painted since the last change
 SETTLED = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
-STATE: dict[str, Any] = {}  # what one test leaves to the next: the purchase, its winners
+STATE: dict[str, Any] = {}  # what one step leaves to the next: the purchase, its winners
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +120,7 @@ async def _page_of(chromium: Any, server: Server, username: str) -> Any:
     return page
 
 
-async def test_an_owner_publishes_a_scored_purchase_marks_blind_and_publishes_the_result(
+async def _an_owner_publishes_a_scored_purchase_marks_blind_and_publishes_the_result(
     chromium: Any, server: Server, context: Any
 ) -> None:
     owner = await context.new_page()
@@ -208,9 +207,7 @@ async def test_an_owner_publishes_a_scored_purchase_marks_blind_and_publishes_th
             await page.context.close()
 
 
-async def test_an_upheld_objection_reruns_the_selection_as_round_2(chromium: Any, server: Server, context: Any) -> None:
-    if "winner" not in STATE:
-        pytest.skip("needs the result of the scored purchase (the test before)")
+async def _an_upheld_objection_reruns_the_selection_as_round_2(chromium: Any, server: Server, context: Any) -> None:
     purchase_id = STATE["purchase_id"]
     # 1. a losing bidder objects during the publicity
     loser = STATE.pop("loser")
@@ -255,9 +252,7 @@ async def test_an_upheld_objection_reruns_the_selection_as_round_2(chromium: Any
     STATE["awarded"] = "provider02"
 
 
-async def test_both_sign_deliver_accept_invoice_credit_and_pay(chromium: Any, server: Server, context: Any) -> None:
-    if "awarded" not in STATE:
-        pytest.skip("needs the awarded purchase (the tests before)")
+async def _both_sign_deliver_accept_invoice_credit_and_pay(chromium: Any, server: Server, context: Any) -> None:
     ref = STATE["ref"]
     owner = await context.new_page()
     await sign_in(owner, "owner01")
@@ -329,3 +324,19 @@ async def test_both_sign_deliver_accept_invoice_credit_and_pay(chromium: Any, se
     assert f"{Decimal(price):,.2f}" in text and f"{Decimal(paid):,.2f}" in text, text  # price; invoiced net and paid
     await _both_widths(owner, "contract-paid")
     await firm.context.close()
+
+
+async def test_a_scored_purchase_from_publication_to_payment(chromium: Any, server: Server) -> None:
+    """The three journeys in order, in one test: each needs the state the one before left, and no
+    way of distributing tests over workers may separate them. Each starts in a fresh browser
+    context, as a new visit would."""
+    for journey in (
+        _an_owner_publishes_a_scored_purchase_marks_blind_and_publishes_the_result,
+        _an_upheld_objection_reruns_the_selection_as_round_2,
+        _both_sign_deliver_accept_invoice_credit_and_pay,
+    ):
+        context = await new_context(chromium, server)
+        try:
+            await journey(chromium, server, context)
+        finally:
+            await context.close()
