@@ -97,6 +97,9 @@ async def test_bad_input_to_the_violation_forms_is_refused_at_the_field(app, cli
         ):
             r = await operator.post(url, data=good | bad | {"csrf_token": csrf(operator)})
             assert r.status_code == 422 and f'id="err-{field}"' in r.text, (bad, r.status_code)
+        # a list of allowed values reads in the page's language, its last "or" too
+        r = await operator.post(url, data=good | {"category": "nope", "csrf_token": csrf(operator)})
+        assert "或&#39;other&#39;" in r.text and " or &#39;" not in r.text
         r = await operator.post(url, data=good | {"csrf_token": csrf(operator)})
         assert r.status_code == 303, r.text
         violation_id = r.headers["location"].split("?")[0].rsplit("/", 1)[1]
