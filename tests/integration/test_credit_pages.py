@@ -12,7 +12,7 @@ from listings import credit
 from listings.credit_rules import CreditFactKind, Grade
 from listings.violation_rules import CATEGORY_CODES
 from market import clock
-from tests.integration.helpers import account, browser, csrf, provider
+from tests.integration.helpers import account, browser, csrf, owner, provider
 
 # a Monday in China, far from holidays
 START = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
@@ -137,3 +137,16 @@ async def test_bad_input_to_the_violation_forms_is_refused_at_the_field(app, cli
     finally:
         await operator.aclose()
         await firm.aclose()
+
+
+async def test_the_purchase_form_links_the_formula_by_its_minimum_grade(app, client, factory, settings):
+    await owner(client, factory, "owner-g")
+    page = await browser(app, "owner-g")
+    try:
+        for lang, words in (("zh", "信用等级低于该等级的机构不能投标"), ("en", "Firms whose credit grade is below it")):
+            form = await page.get(f"/workspace/purchases/new?lang={lang}")
+            assert form.status_code == 200 and words in form.text
+            hint = form.text.split('name="min_grade"', 1)[1].split("</label>", 1)[0]
+            assert '<a href="/credit/formula"' in hint  # a link, not escaped text
+    finally:
+        await page.aclose()
