@@ -105,6 +105,9 @@ async def test_bad_input_to_the_violation_forms_is_refused_at_the_field(app, cli
         violation_id = r.headers["location"].split("?")[0].rsplit("/", 1)[1]
 
         appeal = f"/workspace/violations/{violation_id}/appeal"
+        # the appeal form says when the points count if the firm lets the window pass
+        form = await firm.get(f"/workspace/violations/{violation_id}?lang=en")
+        assert "Without an appeal the points count from 2026-03-16" in form.text
         for text in ("", "短", "y" * 2001, "含\x00控制字符的申诉"):
             r = await firm.post(appeal, data={"text": text, "csrf_token": csrf(firm)})
             assert r.status_code == 422 and 'id="err-text"' in r.text, (text[:10], r.status_code)
