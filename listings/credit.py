@@ -408,6 +408,23 @@ async def record_of(session: AsyncSession, provider_id: uuid.UUID) -> CreditReco
     return await session.get(CreditRecord, provider_id)
 
 
+async def grades_of(session: AsyncSession, provider_ids: Sequence[uuid.UUID], at: datetime) -> dict[uuid.UUID, Grade]:
+    """Many firms' grades at once, as a list shows them: a firm's kept record (recomputed whenever a
+    fact changes and by the worker when one is due), else the starting point's grade (no fact)."""
+    ids = list(dict.fromkeys(provider_ids))
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(col(CreditRecord.provider_id), col(CreditRecord.grade)).where(col(CreditRecord.provider_id).in_(ids))
+    )
+    kept: dict[uuid.UUID, str] = {pid: grade for pid, grade in rows}
+    missing = [pid for pid in ids if pid not in kept]
+    if missing:
+        baseline = compute([], at, await platform_mean_at(session, at)).grade
+        kept.update(dict.fromkeys(missing, baseline))
+    return {pid: Grade(kept[pid]) for pid in ids}
+
+
 async def tick(factory: async_sessionmaker[AsyncSession], settings: Settings, now: datetime) -> int:
     """Worker job: recompute the records whose next change is due (a fact aged out, a day passed)."""
     done = 0

@@ -14,10 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from listings import credit
+from listings.credit_rules import Grade
 from listings.models import CatalogItem, Practitioner, Qualification, QualificationItem, ReviewStatus
 from listings.qualifications import count_practitioners, covered_codes
 from listings.ratings import RatingSummary, ratings_for
 from listings.rules import pinyin_key
+from market import clock
 from market.errors import NotFound
 from market.i18n import gettext as _
 from market.identity.models import Organization, OrgKind, OrgStatus
@@ -29,6 +32,7 @@ class ProviderCard:
     qualifications: list[tuple[Qualification, list[CatalogItem]]] = field(default_factory=list)
     practitioners: int = 0
     rating: RatingSummary | None = None
+    grade: Grade | None = None  # the credit grade (listings.credit)
 
     @property
     def items(self) -> list[CatalogItem]:
@@ -63,7 +67,11 @@ async def _cards(session: AsyncSession, orgs: list[Organization], on_date: date)
     covered = await covered_codes(session, [q.id for q in quals])
     staff = await count_practitioners(session, ids)
     ratings = await ratings_for(session, ids)
-    cards = {o.id: ProviderCard(org=o, practitioners=staff.get(o.id, 0), rating=ratings.get(o.id)) for o in orgs}
+    grades = await credit.grades_of(session, ids, clock.now())
+    cards = {
+        o.id: ProviderCard(org=o, practitioners=staff.get(o.id, 0), rating=ratings.get(o.id), grade=grades.get(o.id))
+        for o in orgs
+    }
     for q in quals:
         cards[q.provider_id].qualifications.append((q, covered.get(q.id, [])))
     return [cards[i] for i in ids]

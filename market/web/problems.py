@@ -127,6 +127,15 @@ def _field_of(key: str | None) -> str:
     return key
 
 
+def _choices(listed: str) -> str:
+    """pydantic's list of allowed values ("'A', 'B' or 'C'") with its last "or" in the request's language."""
+    head, sep, last = listed.rpartition("' or '")
+    if not sep:
+        return listed
+    word = _(" or ")
+    return f"{head}'{word}'{last}"
+
+
 # pydantic's messages, in the request's language
 _PYDANTIC_MESSAGES: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"^Field required$"), lambda m: _("This field is required.")),
@@ -149,7 +158,7 @@ _PYDANTIC_MESSAGES: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"^Input should be a valid (date|datetime)"), lambda m: _("Enter a date such as 2026-12-31.")),
     (re.compile(r"^Input should be a valid boolean"), lambda m: _("Enter true or false.")),
     (re.compile(r"^Input should be a valid UUID"), lambda m: _("This is not a valid identifier.")),
-    (re.compile(r"^Input should be (.+)$"), lambda m: _("Choose one of: %(choices)s.", choices=m.group(1))),
+    (re.compile(r"^Input should be (.+)$"), lambda m: _("Choose one of: %(choices)s.", choices=_choices(m.group(1)))),
     (re.compile(r"^value is not a valid email address"), lambda m: _("This is not a valid e-mail address.")),
     (re.compile(r"^Value error, (.+)$"), lambda m: m.group(1)),
     # msgspec's, for query and path parameters

@@ -21,7 +21,7 @@ DETAIL = r"/(verify/draw/[^/]+|contracts/[0-9a-f-]{36})"
 
 async def _public_pages(page: Any, server: Server) -> list[str]:
     """The public pages reached from the home page, and a demo purchase (open and contracted,
-    with its draw proof and contract), provider and catalog item."""
+    with its draw proof, contract and owner's record), provider and catalog item, the credit pages."""
     found: list[str] = ["/"]
 
     async def links_of(path: str) -> list[str]:
@@ -49,6 +49,8 @@ async def _public_pages(page: Any, server: Server) -> list[str]:
     contracted = await first("/purchases?status=contracted", r"/purchases/[0-9a-f-]{36}")
     found.append(contracted)
     found += [p for p in await links_of(contracted) if re.fullmatch(DETAIL, p)]
+    found.append(await first(contracted, r"/owners/[0-9a-f-]{36}"))  # the owner's public record
+    found += ["/credit", "/credit/formula"]  # the red and black lists, the credit formula
     found += ["/login", "/register/provider", "/register/owner", "/verify/document"]
     unique: list[str] = []
     for p in found:

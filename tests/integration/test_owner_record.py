@@ -98,6 +98,12 @@ async def test_the_payment_record_of_an_owner(client, factory, settings, app):
     for lang, words in (("zh", "付款记录"), ("en", "Paid within the term")):
         page = await client.get(f"/owners/{owner.org_id}?lang={lang}")
         assert page.status_code == 200 and words in page.text and "¥1,000.00" in page.text
+    # counts read as words in each language: one contract overdue, three judged, one within the term
+    en = (await client.get(f"/owners/{owner.org_id}?lang=en")).text
+    assert "3 contracts paid in full or overdue now, 1 of them within the term" in en
+    assert "· 1 contract</dd>" in en and "1 contracts" not in en
+    zh = (await client.get(f"/owners/{owner.org_id}?lang=zh")).text
+    assert "已付清或当前逾期的合同 3 份，其中 1 份在期限内付清" in zh and "1 份合同" in zh
     # not an owner, or not an organisation: not found, on both
     assert (await client.get(f"/api/v1/owners/{provider.org_id}/record")).status_code == 404
     assert (await client.get(f"/owners/{provider.org_id}")).status_code == 404
