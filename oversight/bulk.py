@@ -211,9 +211,13 @@ async def generate(
     seed: int = 2026,
     password: str = "demo2026",  # noqa: S107 - the demo password, printed in the README
     progress: Callable[[str], None] = lambda _msg: None,
+    all_open: bool = False,
 ) -> dict[str, int]:
     """Add ``purchases`` generated purchases (and their owners, firms, bids, contracts, invoices
-    and payments) to a database that holds the county demo. Returns the counts written."""
+    and payments) to a database that holds the county demo. Returns the counts written.
+
+    ``all_open``: every purchase open, with its bids, its deadline 1 to 10 days ahead (the
+    worker benchmark moves the clock past them all and times the closing)."""
     rnd = random.Random(seed)
     started = time.monotonic()
     now = clock.now().replace(microsecond=0)
@@ -335,7 +339,19 @@ async def generate(
             batch = _Batch()
             for _ in range(start, min(purchases, start + BATCH)):
                 await _one_purchase(
-                    session, rnd, now, span_days, items, owners, firms, qualified, parties, numbers, chain, batch
+                    session,
+                    rnd,
+                    now,
+                    span_days,
+                    items,
+                    owners,
+                    firms,
+                    qualified,
+                    parties,
+                    numbers,
+                    chain,
+                    batch,
+                    all_open=all_open,
                 )
             await _insert(session, Purchase, batch.purchases)
             await _insert(session, Bid, batch.bids)
@@ -426,8 +442,12 @@ async def _one_purchase(
     numbers: _Numbers,
     chain: _LockedChain,
     batch: _Batch,
+    *,
+    all_open: bool = False,
 ) -> None:
     state = _pick_state(rnd)
+    if all_open:
+        state = PurchaseStatus.open
     item = rnd.choice(items)
     owner_id, owner_user = rnd.choice(owners)
     if state == PurchaseStatus.open:
