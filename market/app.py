@@ -149,7 +149,7 @@ def wire(settings: Settings) -> None:
     worker.register("listings.suspensions", listings_orgs.suspension_tick)
     worker.register("listings.uploads", listings_storage.sweep)
     worker.register("bidding", bidding_timeline.tick)
-    worker.register("invoices.documents", invoices_documents.render_pending)
+    worker.register("invoices.documents", invoices_documents.render_pending, queue="documents")
     worker.register("audit.anchors", audit_anchors.anchor_tick)
     worker.register("listings.notifications", listings_notifications.overdue_tick)
     worker.register("bidding.notifications", bidding_notifications.reminders_tick)

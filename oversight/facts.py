@@ -86,9 +86,7 @@ def scoped(query: Q, period: Period) -> Q:
 CHUNK = 1000  # purchase ids per IN list when only some purchases are loaded
 
 
-async def _rows(
-    session: AsyncSession, query: Any, period: Period, only: Collection[uuid.UUID] | None
-) -> list[Any]:
+async def _rows(session: AsyncSession, query: Any, period: Period, only: Collection[uuid.UUID] | None) -> list[Any]:
     """The rows of ``query`` (which selects or joins ``purchases``) for the period's purchases, or
     for those of ``only`` among them (in chunks of ids; a purchase's rows come in one chunk, so
     their order within a purchase is the query's)."""
