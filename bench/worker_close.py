@@ -13,6 +13,7 @@ the end.
     .venv/bin/python bench/worker_close.py --postgres postgresql://postgres@localhost:5432/postgres
     .venv/bin/python bench/worker_close.py --postgres postgresql://postgres@localhost:5432/postgres --workers 3
     .venv/bin/python bench/worker_close.py                       # SQLite
+    .venv/bin/python bench/worker_close.py --postgres ... --root /path/to/older/checkout  # its worker
 
 Only the local database is contacted; the wait is bounded by ``--timeout``.
 """
@@ -31,7 +32,8 @@ from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# the workers run the code of --root (another checkout: a version before a change), the rest this one's
+sys.path.insert(0, os.environ.get("BENCH_ROOT") or str(Path(__file__).resolve().parent.parent))
 from login_burst import MARKET, ROOT, database
 
 OFFSET = timedelta(days=11)
@@ -129,6 +131,7 @@ def main() -> None:
     parser.add_argument("--purchases", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument("--root", default=str(ROOT), help="the checkout whose worker runs")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -144,10 +147,16 @@ def main() -> None:
         took = time.monotonic() - t0
         print(f"generated {made.get('purchases')} open purchases, {made.get('bids')} bids in {took:.1f} s")
         due, closed_before = asyncio.run(still_open(url))
-        print(f"{due} purchases will be past their deadline; {args.workers} worker process(es)")
+        print(f"{due} purchases will be past their deadline; {args.workers} worker process(es) of {args.root}")
         started = time.monotonic()
+        child_env = {**env, "BENCH_ROOT": args.root, "PYTHONPATH": args.root}
         workers = [
-            subprocess.Popen([sys.executable, __file__, "--child"], env=env, cwd=ROOT, stderr=subprocess.DEVNULL)
+            subprocess.Popen(
+                [sys.executable, str(Path(__file__).resolve()), "--child"],
+                env=child_env,
+                cwd=args.root,
+                stderr=subprocess.DEVNULL,
+            )
             for _ in range(args.workers)
         ]
         try:

@@ -50,7 +50,7 @@ from bidding.models import (
 )
 from bidding.rules import Transition
 from listings.models import CatalogItem
-from listings.services import qualified
+from listings.services import qualified_many
 from market import audit, clock, events
 from market.actor import SYSTEM, Actor
 from market.db import is_postgres, is_read_only, unit_of_work
@@ -245,12 +245,12 @@ async def close(session: AsyncSession, settings: Settings, p: Purchase, now: dat
     avoid = set(await session.scalars(select(PurchaseAvoid.provider_id).where(col(PurchaseAvoid.purchase_id) == p.id)))
     on_date = clock.to_local(p.bid_deadline).date()
     limits = rules.BidLimits(budget_cap=p.budget_cap, price_floor=p.price_floor, service_days=p.service_days)
-    qualification: dict[uuid.UUID, bool] = {}
     active = [b for b in bids if b.status == BidStatus.active]
+    # one query for every bidder's qualification, one for every bid's confirmations
+    qualification = await qualified_many(session, [b.provider_id for b in active], p.catalog_code, on_date)
     unconfirmed = await notices.unconfirmed(session, p, active)
+    confirmed = await notices.confirmed_by_bid(session, [b.id for b in bids])
     for b in active:
-        if b.provider_id not in qualification:
-            qualification[b.provider_id] = await qualified(session, b.provider_id, p.catalog_code, on_date)
         reason = rules.invalid_reason(
             rules.BidFacts(
                 price=b.price,
@@ -287,7 +287,7 @@ async def close(session: AsyncSession, settings: Settings, p: Purchase, now: dat
                 "withdrawn_at": b.withdrawn_at,
                 "valid": b.valid,
                 "invalid_reason": b.invalid_reason,
-                "confirmed_notices": sorted(str(n) for n in await notices.confirmed_notices(session, b.id)),
+                "confirmed_notices": sorted(str(n) for n in confirmed[b.id]),
             },
         )
     if len(valid) < p.min_bids:

@@ -163,9 +163,7 @@ async def test_parallel_workers_close_batches_once(client, factory, settings, mo
     results = await asyncio.gather(*(timeline.tick(factory, settings, clock.now()) for _ in range(3)))
     assert sum(results) >= len(ids)  # each closes (and, with no bids, fails) once
     async with factory() as session:
-        closed = list(
-            await session.scalars(select(AuditEvent.entity_id).where(AuditEvent.action == "purchase.closed"))
-        )
+        closed = list(await session.scalars(select(AuditEvent.entity_id).where(AuditEvent.action == "purchase.closed")))
         statuses = set(await session.scalars(select(Purchase.status).where(Purchase.id.in_(ids))))
     assert sorted(closed) == sorted(map(str, ids)) and statuses == {"failed"}
     assert await timeline.tick(factory, settings, clock.now()) == 0  # nothing left, nothing twice
