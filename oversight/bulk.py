@@ -183,13 +183,19 @@ async def _insert(session: AsyncSession, model: Any, rows: list[dict[str, Any]],
         await session.execute(insert(_table(model)), rows[i : i + chunk])
 
 
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何林罗高"
+GIVEN = "伟芳娜敏静强磊军洋勇艳杰涛明超秀霞平刚桂英华玉兰萍红建国志文丽斌晶鹏宇浩"
+
+
 def _org_row(kind: OrgKind, name: str, uscc: str, rnd: random.Random, now: datetime) -> dict[str, Any]:
     return {
         "id": uuid.UUID(int=rnd.getrandbits(128), version=4),
         "kind": kind.value,
         "name": name,
         "uscc": uscc,
-        "legal_rep": rnd.choice("王李张刘陈杨赵黄周吴") + rnd.choice(["伟", "芳", "娜", "敏", "静", "强", "磊", "军"]),
+        # a surname and a two-character given name: about 16,000 names, so that a province's 2,000
+        # firms share a legal representative now and then (a red flag), not by the dozen
+        "legal_rep": rnd.choice(SURNAMES) + rnd.choice(GIVEN) + rnd.choice(GIVEN),
         "address": f"云南省{rnd.choice(CITIES)}市{rnd.randint(1, 300)}号",
         "phone": f"0871-{rnd.randint(1000000, 9999999)}",
         "email": f"{uscc.lower()}@example.cn",
@@ -513,7 +519,8 @@ async def _one_purchase(
     for k in bidders:
         provider_id, provider_user = firms[k]
         bid_id = uuid.UUID(int=rnd.getrandbits(128), version=4)
-        price = to_money(cap * Decimal(rnd.randint(70, 100)) / 100)
+        # 70 % to 100 % of the cap to the yuan's hundredth: two firms rarely offer the same price
+        price = to_money(cap * Decimal(rnd.randint(7000, 10000)) / 10000)
         received = published + (latest - published) * rnd.random()
         received = received.replace(microsecond=0)
         days = rnd.randint(max(1, service_days // 2), service_days)
