@@ -706,6 +706,8 @@ async def _one_purchase(
         due_at_current=due,
         delivered_at=delivered,
         accepted_at=accepted,
+        # the payment term's end, stored at acceptance as invoices.contracts.accept does
+        payment_due_at=invoice_rules.payment_deadline(accepted, 30) if accepted is not None else None,
         updated_at=accepted or delivered or signed,
     )
     for side, org_id in (("owner", owner_id), ("provider", provider_id)):

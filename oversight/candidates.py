@@ -225,36 +225,50 @@ def contract_flags(period: Period, now: datetime) -> IdQuery:
     )
 
 
-def concentration(period: Period, t: rules.Thresholds) -> IdQuery:
+async def concentration(session: AsyncSession, period: Period, t: rules.Thresholds) -> list[uuid.UUID]:
+    """Every awarded purchase of the owners of whom one firm won at least the share (the rule
+    reads the owner's whole total): the owners found by one ``GROUP BY`` over the purchases with
+    their latest current selection, totals per owner by a window sum, then their awards."""
     f = sums._facts(period)  # per purchase: status, owner, the latest current selection's price and winner
     awarded = f.c.status.in_(rules.AWARDED) & f.c.price.is_not(None) & f.c.winner_id.is_not(None) & (f.c.price != 0)
-    owners = (
-        select(f.c.owner_id, func.count().label("awards"), func.sum(f.c.price).label("total"))
-        .where(awarded)
-        .group_by(f.c.owner_id)
-        .subquery("owners")
-    )
     pairs = (
-        select(f.c.owner_id, f.c.winner_id, func.count().label("wins"), func.sum(f.c.price).label("amount"))
+        select(
+            f.c.owner_id.label("owner_id"),
+            func.count().label("wins"),
+            func.sum(f.c.price).label("amount"),
+        )
         .where(awarded)
         .group_by(f.c.owner_id, f.c.winner_id)
         .subquery("pairs")
     )
-    dominated = (
-        select(pairs.c.owner_id)
-        .join(owners, owners.c.owner_id == pairs.c.owner_id)
-        .where(
-            owners.c.awards >= t.concentration_min_awards,
-            owners.c.total > 0,
-            pairs.c.wins >= 2,
-            pairs.c.amount >= owners.c.total * _below(t.concentration_share),
+    per_owner = select(
+        pairs.c.owner_id,
+        pairs.c.wins,
+        pairs.c.amount,
+        func.sum(pairs.c.wins).over(partition_by=pairs.c.owner_id).label("awards"),
+        func.sum(pairs.c.amount).over(partition_by=pairs.c.owner_id).label("total"),
+    ).subquery("per_owner")
+    owners = sorted(
+        set(
+            await session.scalars(
+                select(per_owner.c.owner_id).where(
+                    per_owner.c.awards >= t.concentration_min_awards,
+                    per_owner.c.total > 0,
+                    per_owner.c.wins >= 2,
+                    per_owner.c.amount >= per_owner.c.total * _below(t.concentration_share),
+                )
+            )
+        ),
+        key=str,
+    )
+    if not owners:
+        return []
+    f2 = sums._facts(period)
+    return list(
+        await session.scalars(
+            select(f2.c.id).where(f2.c.status.in_(rules.AWARDED), f2.c.price.is_not(None), f2.c.owner_id.in_(owners))
         )
     )
-    f2 = sums._facts(period)
-    query: IdQuery = select(f2.c.id).where(
-        f2.c.status.in_(rules.AWARDED), f2.c.price.is_not(None), f2.c.owner_id.in_(dominated)
-    )
-    return query
 
 
 async def purchases(
@@ -277,12 +291,12 @@ async def purchases(
         low_price(period, t),
         objection_upheld(period),
         contract_flags(period, now),
-        concentration(period, t),
     ]
     found: set[uuid.UUID] = set()
     for query in queries:
         if query is not None:
             found.update(await session.scalars(query))
+    found.update(await concentration(session, period, t))
     rounds = await cancelled_rounds(session)
     if rounds:
         found.update(
