@@ -224,15 +224,24 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         debug=False,
     )
     document_responses(app)
-    app.state.settings = settings
     app.state.notices = notices()
     app.state.workspace_tiles = workspace_tiles()
     app.state.workspace_todo = workspace_todo()
+    app.state.settings = settings
     if engine is not None:
-        app.state.engine = engine
-        app.state.session_factory = dbmod.session_factory(engine)
-        app.state.read_session_factory = dbmod.read_session_factory(engine)
+        bind(app, settings, engine)
     return app
+
+
+def bind(app: Litestar, settings: Settings, engine: AsyncEngine) -> None:
+    """Point a built app at these settings and this engine (what the lifespan does when it owns the
+    engine): every handler, middleware and hook reads them from ``app.state`` per request, so one
+    built app serves any database. The routes themselves do not depend on the settings; only the
+    request body limit (``max_json_bytes``) is fixed when the app is built."""
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = dbmod.session_factory(engine)
+    app.state.read_session_factory = dbmod.read_session_factory(engine)
 
 
 def _configure_jinja(engine: JinjaTemplateEngine) -> None:

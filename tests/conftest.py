@@ -38,7 +38,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Once every worker has finished, the controlling process drops the run's databases."""
+    """Each process waits for the test databases it handed to the background dropper; once every
+    worker has finished, the controlling process drops whatever of the run's databases is left."""
+    databases.finish_drops()
     if not hasattr(session.config, "workerinput"):
         databases.end_run()
 

@@ -14,8 +14,10 @@ import contextlib
 import fcntl
 import json
 import os
+import queue
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -82,6 +84,39 @@ def create_database(name: str, template: str | None = None) -> None:
 def drop_database(name: str) -> None:
     with pg_admin() as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# Dropping a database makes PostgreSQL take a checkpoint (a second or more on a busy disk): a test's
+# database is handed to one background thread per process that drops them one after another, so
+# the next test does not wait for it. ``finish_drops`` waits for the queue (a worker's end);
+# whatever is left is dropped by the controller's ``end_run``.
+_drops: queue.Queue[str | None] = queue.Queue()
+_dropper: threading.Thread | None = None
+
+
+def _drop_forever() -> None:
+    while (name := _drops.get()) is not None:
+        with contextlib.suppress(psycopg.Error):
+            drop_database(name)
+        _drops.task_done()
+    _drops.task_done()
+
+
+def drop_database_later(name: str) -> None:
+    global _dropper
+    if _dropper is None:
+        _dropper = threading.Thread(target=_drop_forever, name="drop-test-databases", daemon=True)
+        _dropper.start()
+    _drops.put(name)
+
+
+def finish_drops() -> None:
+    """Wait until every database handed to :func:`drop_database_later` is dropped."""
+    global _dropper
+    if _dropper is not None:
+        _drops.put(None)
+        _drops.join()
+        _dropper = None
 
 
 def shared(name: str, build: Callable[[], dict[str, Any]]) -> dict[str, Any]:

@@ -163,7 +163,7 @@ def database_url(backend: str, template: Backend, tmp_path: Path) -> Iterator[st
     name = f"market_t_{databases.run_token()}_{os.getpid()}_{next(_counter)}"
     databases.create_database(name, template.template)
     yield databases.pg_url(name)
-    databases.drop_database(name)
+    databases.drop_database_later(name)
 
 
 @pytest.fixture
@@ -190,11 +190,26 @@ def factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return dbmod.session_factory(engine)
 
 
-@pytest.fixture
-def app(settings: Settings, engine: AsyncEngine) -> Any:
-    from market.app import create_app
+# Building the app (≈500 route handlers, their signatures, the templates' environment) costs about
+# half a second; each test process builds it once per request-size limit and points it at each
+# test's settings and database (``market.app.bind``; nothing else in the app depends on them). A
+# test that adds routes to its app is marked ``own_app`` and gets one built for it alone.
+_built: dict[int, Any] = {}
 
-    return create_app(settings, engine=engine)
+
+@pytest.fixture
+def app(settings: Settings, engine: AsyncEngine, request: pytest.FixtureRequest) -> Any:
+    from market.app import bind, create_app, wire
+
+    if request.node.get_closest_marker("own_app"):
+        return create_app(settings, engine=engine)
+    built = _built.get(settings.max_json_bytes)
+    if built is None:
+        built = _built[settings.max_json_bytes] = create_app(settings, engine=engine)
+    else:
+        wire(settings)
+        bind(built, settings, engine)
+    return built
 
 
 @pytest.fixture

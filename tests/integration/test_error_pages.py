@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 import httpx
+import pytest
 from litestar import get
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -20,6 +21,7 @@ async def _boom() -> None:
     raise RuntimeError("a bug")
 
 
+@pytest.mark.own_app
 async def test_the_500_page_claims_nothing(app: Any, caplog: Any) -> None:
     app.register(_boom)
     transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))

@@ -204,6 +204,7 @@ async def _an_action() -> dict[str, bool]:
     return {"acted": True}
 
 
+@pytest.mark.own_app
 async def test_an_organisation_that_is_not_approved_cannot_act_beyond_its_own_profile(app, client, factory):
     app.register(_an_action)  # stands for every action beyond the profile (bidding, publishing…)
     admin = await account(client, factory, "admin", "ops")

@@ -94,6 +94,7 @@ async def _audit(db: DbSession) -> dict[str, str]:
     return {"wrote": "yes"}
 
 
+@pytest.mark.own_app
 async def test_a_get_runs_in_a_read_only_transaction_and_a_write_in_it_fails_loudly(app, client, factory):
     for handler in (_transaction, _update, _audit):
         app.register(handler)
