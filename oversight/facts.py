@@ -121,16 +121,17 @@ async def load(
 
     # bids: only where they have been opened — never a sealed one
     bids: dict[uuid.UUID, list[rules.BidFact]] = {p.id: [] for p in rows if p.opened_at is not None}
+    # the five columns the rules read, not Bid objects (the most numerous rows by far)
     bid_query = (
-        select(Bid)
+        select(col(Bid.purchase_id), col(Bid.provider_id), col(Bid.price), col(Bid.valid), col(Bid.excluded))
         .join(Purchase, col(Purchase.id) == col(Bid.purchase_id))
         .where(col(Purchase.opened_at).is_not(None), col(Bid.status) == BidStatus.active)
         .order_by(col(Bid.price), col(Bid.digest))
     )
-    for (b,) in await _rows(session, bid_query, period, only):
-        if b.purchase_id in bids:
-            bids[b.purchase_id].append(
-                rules.BidFact(provider_id=b.provider_id, price=b.price, valid=bool(b.valid), excluded=b.excluded)
+    for purchase_id, provider_id, price, valid, excluded in await _rows(session, bid_query, period, only):
+        if purchase_id in bids:
+            bids[purchase_id].append(
+                rules.BidFact(provider_id=provider_id, price=price, valid=bool(valid), excluded=excluded)
             )
 
     selections: dict[uuid.UUID, tuple[Selection, uuid.UUID]] = {}
