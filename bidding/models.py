@@ -118,6 +118,8 @@ class Purchase(SQLModel, table=True):
         CheckConstraint("status <> 'cancelled' OR cancel_reason IS NOT NULL", name="cancel_has_reason"),
         Index("ix_purchases_change_seq", "change_seq", "id"),  # the open data feed's keyset
         Index("ix_purchases_status_bid_deadline", "status", "bid_deadline"),  # the open purchases, soonest first
+        # the split-purchase red flag: one owner's purchases of one item within a window (oversight.candidates)
+        Index("ix_purchases_owner_id_catalog_code_published_at", "owner_id", "catalog_code", "published_at"),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)

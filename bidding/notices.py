@@ -230,6 +230,19 @@ async def confirmed_notices(session: AsyncSession, bid_id: uuid.UUID) -> set[uui
     )
 
 
+async def confirmed_by_bid(session: AsyncSession, bid_ids: list[uuid.UUID]) -> dict[uuid.UUID, set[uuid.UUID]]:
+    """:func:`confirmed_notices` of several bids in one query."""
+    found: dict[uuid.UUID, set[uuid.UUID]] = {b: set() for b in bid_ids}
+    if bid_ids:
+        for bid_id, notice_id in await session.execute(
+            select(col(BidConfirmation.bid_id), col(BidConfirmation.notice_id)).where(
+                col(BidConfirmation.bid_id).in_(bid_ids)
+            )
+        ):
+            found[bid_id].add(notice_id)
+    return found
+
+
 async def unconfirmed(session: AsyncSession, p: Purchase, bids: list[Bid]) -> set[uuid.UUID]:
     """The active bids among ``bids`` that still wait for their bidder's confirmation."""
     notices = await material_notices(session, p.id)

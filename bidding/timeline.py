@@ -53,7 +53,7 @@ from bidding.rules import Transition
 from listings import credit
 from listings.credit_rules import CreditFactKind, grade_at_least
 from listings.models import CatalogItem
-from listings.services import qualified
+from listings.services import qualified_many
 from market import audit, clock, events
 from market.actor import SYSTEM, Actor
 from market.db import is_postgres, is_read_only, unit_of_work
@@ -67,7 +67,8 @@ log = logging.getLogger("bidding")
 
 S = PurchaseStatus
 EXPLANATION_DAYS = 2  # working days a bidder has to explain an abnormally low price
-TICK_BATCH = 200
+TICK_BATCH = 1000  # purchases a tick at most (then the other jobs run)
+CLAIM_BATCH = 25  # purchases claimed and applied per transaction
 
 
 # --- the row lock and the state machine -------------------------------------------------------
@@ -194,32 +195,47 @@ async def apply_due(session: AsyncSession, settings: Settings, p: Purchase, now:
 
 
 async def tick(factory: async_sessionmaker[AsyncSession], settings: Settings, now: datetime) -> int:
-    """The worker's tick: claim due purchases one at a time (``FOR UPDATE SKIP LOCKED`` on
-    PostgreSQL, so several workers share the work) and apply each in its own transaction."""
+    """The worker's tick: claim due purchases in batches of :data:`CLAIM_BATCH` (``FOR UPDATE SKIP
+    LOCKED`` on PostgreSQL, so several workers share the work and never take the same purchase;
+    SQLite's write lock serialises them) and apply the batch in one transaction — each transition
+    audited as ever, one commit (one turn of the audit chain's head lock) per batch. Up to
+    :data:`TICK_BATCH` purchases a tick; the worker loops again at once while work remains.
+
+    A purchase whose transition fails rolls its batch back; it is left out and the others are
+    claimed again, so one broken purchase never blocks the rest (it is retried at the next tick)."""
     applied = 0
-    failed: set[uuid.UUID] = set()  # one purchase whose transition fails must not block the others
-    for _round in range(TICK_BATCH):
+    taken = 0
+    failed: set[uuid.UUID] = set()
+    while taken < TICK_BATCH:
         async with unit_of_work(factory) as session:
             query = (
                 select(Purchase)
                 .where(col(Purchase.next_check_at).is_not(None), col(Purchase.next_check_at) <= now)
-                .order_by(col(Purchase.next_check_at))
-                .limit(1)
+                .order_by(col(Purchase.next_check_at), col(Purchase.id))
+                .limit(min(CLAIM_BATCH, TICK_BATCH - taken))
             )
             if failed:
                 query = query.where(col(Purchase.id).not_in(failed))
             if is_postgres(session):
                 query = query.with_for_update(skip_locked=True)
-            p = await session.scalar(query.execution_options(populate_existing=True))
-            if p is None:
+            batch = list(await session.scalars(query.execution_options(populate_existing=True)))
+            if not batch:
                 break
-            try:
-                applied += await apply_due(session, settings, p, now)
-            except Exception:
-                log.exception("purchase %s: the due transition failed; it is retried at the next tick", p.id)
-                failed.add(p.id)
-                continue  # the unit of work rolls back
+            done = 0
+            broken: uuid.UUID | None = None
+            for p in batch:
+                try:
+                    done += await apply_due(session, settings, p, now)
+                except Exception:
+                    log.exception("purchase %s: the due transition failed; it is retried at the next tick", p.id)
+                    broken = p.id
+                    break
+            if broken is not None:
+                failed.add(broken)
+                continue  # the unit of work rolls the batch back; the others are claimed again
             await session.commit()
+            applied += done
+            taken += len(batch)
     return applied
 
 
@@ -232,13 +248,13 @@ async def close(session: AsyncSession, settings: Settings, p: Purchase, now: dat
     avoid = set(await session.scalars(select(PurchaseAvoid.provider_id).where(col(PurchaseAvoid.purchase_id) == p.id)))
     on_date = clock.to_local(p.bid_deadline).date()
     limits = rules.BidLimits(budget_cap=p.budget_cap, price_floor=p.price_floor, service_days=p.service_days)
-    qualification: dict[uuid.UUID, bool] = {}
     active = [b for b in bids if b.status == BidStatus.active]
+    # one query for every bidder's qualification, one for every bid's confirmations
+    qualification = await qualified_many(session, [b.provider_id for b in active], p.catalog_code, on_date)
     unconfirmed = await notices.unconfirmed(session, p, active)
     await snapshot_credit(session, p, active)
+    confirmed = await notices.confirmed_by_bid(session, [b.id for b in bids])
     for b in active:
-        if b.provider_id not in qualification:
-            qualification[b.provider_id] = await qualified(session, b.provider_id, p.catalog_code, on_date)
         reason = rules.invalid_reason(
             rules.BidFacts(
                 price=b.price,
@@ -280,7 +296,7 @@ async def close(session: AsyncSession, settings: Settings, p: Purchase, now: dat
                 "invalid_reason": b.invalid_reason,
                 "credit_score": b.credit_score,
                 "credit_grade": b.credit_grade,
-                "confirmed_notices": sorted(str(n) for n in await notices.confirmed_notices(session, b.id)),
+                "confirmed_notices": sorted(str(n) for n in confirmed[b.id]),
             },
         )
     # so do the firms' bid drafts (bidding.drafts): who prepared what, and what became of it

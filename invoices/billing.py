@@ -22,9 +22,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from invoices import bounds, notifications, rules
+from invoices import bounds, documents, notifications, rules
 from invoices.contracts import OVERSIGHT_ROLES, get_contract, require_side
-from invoices.models import Contract, Invoice, InvoiceKind, Payment
+from invoices.models import Contract, DocumentKind, Invoice, InvoiceKind, Payment
 from market import audit, clock, numbering
 from market.actor import Actor, require_approver
 from market.errors import FieldError, InvalidInput, NotFound, RuleViolation
@@ -208,6 +208,7 @@ async def issue_invoice(
     session.add(invoice)
     contract.invoiced_total = contract.invoiced_total + amount
     await session.flush()
+    documents.enqueue(session, DocumentKind.invoice, invoice.id)
     audit.record(
         session,
         actor,
@@ -270,6 +271,7 @@ async def issue_credit_note(
     session.add(note)
     contract.invoiced_total = contract.invoiced_total - amount
     await session.flush()
+    documents.enqueue(session, DocumentKind.credit_note, note.id)
     audit.record(
         session,
         actor,

@@ -21,8 +21,8 @@ from sqlmodel import col
 from bidding import purchases as bidding_purchases
 from bidding import selecting as bidding_selecting
 from bidding.events import PurchaseAwarded
-from invoices import bounds, notifications, rules
-from invoices.models import AgreementStatus, Contract, ContractAgreement, ContractStatus, Payment
+from invoices import bounds, documents, notifications, rules
+from invoices.models import AgreementStatus, Contract, ContractAgreement, ContractStatus, DocumentKind, Payment
 from listings import credit
 from market import audit, clock, numbering
 from market.actor import SYSTEM, Actor, require_approver
@@ -400,6 +400,7 @@ async def sign_contract(session: AsyncSession, actor: Actor, settings: Settings,
         contract.due_at_current = due
         contract.status = ContractStatus.signed
         await session.flush()
+        documents.enqueue(session, DocumentKind.contract, contract.id)
         audit.record(
             session,
             actor,
@@ -640,6 +641,7 @@ async def sign_agreement(
         agreement.signed_at = now
         agreement.status = AgreementStatus.signed
         await session.flush()
+        documents.enqueue(session, DocumentKind.agreement, agreement.id)
         audit.record(
             session,
             actor,

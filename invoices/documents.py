@@ -7,26 +7,28 @@ objects named by their SHA-256), and a ``stored_files`` row records each one.
 Rendering. A signed contract, a signed supplementary agreement and every issued invoice or credit
 note get a PDF (Chinese; English on request). :func:`ensure_document` renders it once — off the
 event loop, in the PDF thread — after the transaction that made the document final has
-committed: the worker tick :func:`render_pending` does so within a second, and a download that
-comes first renders it itself. The rendering is deterministic (fixed dates and identifier), the
-``documents`` row is append-only and unique per document and language, so a race between two
-renderers stores one document, and every download returns the same bytes.
+committed: the transaction that makes it final queues it (:func:`enqueue`, table
+``document_queue``), the worker's documents loop (:func:`render_pending`, apart from the deadlines)
+renders what is queued, and a download that comes first renders it itself. The rendering is
+deterministic (fixed dates and identifier), the ``documents`` row is append-only and unique per
+document and language, so a race between two renderers stores one document, and every download
+returns the same bytes.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, and_, func, select
+from sqlalchemy import CursorResult, and_, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from invoices import rendering, rules
@@ -36,6 +38,7 @@ from invoices.models import (
     ContractAgreement,
     Document,
     DocumentKind,
+    DocumentQueue,
     Invoice,
     InvoiceKind,
 )
@@ -50,6 +53,7 @@ from market.settings import Settings
 from market.storage import Storage, get_content, put_content, sha256_of, storage_for
 
 LANGS = ("zh", "en")
+log = logging.getLogger("market.worker")
 
 
 # --- storage ------------------------------------------------------------------------------------
@@ -304,59 +308,66 @@ async def ensure_document(
     return document
 
 
+def enqueue(session: AsyncSession, kind: DocumentKind, entity_id: uuid.UUID) -> None:
+    """Queue the Chinese PDF of a document that has just become final (in the caller's
+    transaction: rolled back with it, committed with it)."""
+    session.add(DocumentQueue(kind=kind, entity_id=entity_id, enqueued_at=clock.now()))
+
+
 async def pending(session: AsyncSession, limit: int = 20) -> list[tuple[DocumentKind, uuid.UUID]]:
-    """Final documents that have no Chinese PDF yet (oldest first)."""
-    found: list[tuple[DocumentKind, uuid.UUID]] = []
-    doc = aliased(Document)
+    """Final documents that have no Chinese PDF yet and that no worker is rendering (oldest
+    first): the documents queue, an indexed read of a small table."""
+    rows = await session.execute(
+        select(col(DocumentQueue.kind), col(DocumentQueue.entity_id))
+        .where(col(DocumentQueue.claimed_until).is_(None) | (col(DocumentQueue.claimed_until) < clock.now()))
+        .order_by(col(DocumentQueue.enqueued_at))
+        .limit(limit)
+    )
+    return [(DocumentKind(kind), entity_id) for kind, entity_id in rows.all()]
 
-    def missing(kind: Any, entity: Any) -> ColumnElement[bool]:
-        return (
-            ~select(col(doc.id))
-            .where(col(doc.kind) == kind, col(doc.entity_id) == entity, col(doc.lang) == "zh")
-            .exists()
+
+RENDERS_PER_TICK = 3  # claimed at once by a worker; its documents loop runs again at once while work remains
+CLAIM_SECONDS = 300  # a claim left by a worker that stopped mid-render expires after this
+
+
+async def claim(factory: async_sessionmaker[AsyncSession], limit: int) -> list[tuple[DocumentKind, uuid.UUID]]:
+    """Take up to ``limit`` queued documents for this worker (``FOR UPDATE SKIP LOCKED`` on
+    PostgreSQL; SQLite serialises writers), marking them claimed for :data:`CLAIM_SECONDS`."""
+    async with factory() as session:
+        now = clock.now()
+        query = (
+            select(DocumentQueue)
+            .where(col(DocumentQueue.claimed_until).is_(None) | (col(DocumentQueue.claimed_until) < now))
+            .order_by(col(DocumentQueue.enqueued_at))
+            .limit(limit)
         )
-
-    contract_ids = await session.scalars(
-        select(col(Contract.id))
-        .where(col(Contract.signed_at).is_not(None), missing(DocumentKind.contract, col(Contract.id)))
-        .order_by(col(Contract.signed_at))
-        .limit(limit)
-    )
-    found += [(DocumentKind.contract, i) for i in contract_ids]
-    agreement_ids = await session.scalars(
-        select(col(ContractAgreement.id))
-        .where(
-            col(ContractAgreement.signed_at).is_not(None),
-            missing(DocumentKind.agreement, col(ContractAgreement.id)),
-        )
-        .order_by(col(ContractAgreement.signed_at))
-        .limit(limit)
-    )
-    found += [(DocumentKind.agreement, i) for i in agreement_ids]
-    invoices = await session.execute(
-        select(col(Invoice.kind), col(Invoice.id))
-        .where(missing(col(Invoice.kind), col(Invoice.id)))
-        .order_by(col(Invoice.issued_at))
-        .limit(limit)
-    )
-    found += [(DocumentKind(kind), i) for kind, i in invoices]
-    return found[:limit]
-
-
-RENDERS_PER_TICK = 3  # about 1.5 s of rendering, so that the other ticks (deadlines) are not held up
+        if is_postgres(session):
+            query = query.with_for_update(skip_locked=True)
+        rows = list(await session.scalars(query))
+        for row in rows:
+            row.claimed_until = now + timedelta(seconds=CLAIM_SECONDS)
+        taken = [(DocumentKind(row.kind), row.entity_id) for row in rows]
+        await session.commit()
+    return taken
 
 
 async def render_pending(factory: async_sessionmaker[AsyncSession], settings: Settings, now: datetime) -> int:
-    """Worker tick: render the PDFs of documents that became final, a few per tick.
-
-    Idempotent and safe to run in several workers at once without claiming rows: the rendering
-    is deterministic and the ``documents`` insert is ON CONFLICT DO NOTHING, so two workers that
-    render the same document store it once (the second one's work is wasted, never wrong)."""
-    async with factory() as session:
-        todo = await pending(session, limit=RENDERS_PER_TICK)
+    """Worker tick of the documents queue: render the PDFs of documents that became final, a few
+    per tick, each claimed first so that two workers never render the same one; once stored, the
+    document leaves the queue. A rendering that fails stays queued and is tried again when its
+    claim expires."""
     done = 0
-    for kind, entity_id in todo:
-        await ensure_document(factory, settings, kind, entity_id, "zh")
+    for kind, entity_id in await claim(factory, RENDERS_PER_TICK):
+        try:
+            await ensure_document(factory, settings, kind, entity_id, "zh")
+        except Exception:
+            log.exception("%s %s: rendering failed; it is retried when its claim expires", kind, entity_id)
+            continue
+        async with factory() as session:
+            await session.execute(
+                delete(DocumentQueue).where(col(DocumentQueue.kind) == kind, col(DocumentQueue.entity_id) == entity_id)
+            )
+            await session.commit()
         done += 1
     return done
 

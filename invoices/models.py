@@ -360,6 +360,23 @@ class Document(SQLModel, table=True):
     rendered_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)
 
 
+class DocumentQueue(SQLModel, table=True):
+    """A final document whose Chinese PDF is still to be rendered: the worker's documents queue
+    (:func:`invoices.documents.render_pending`, run in its own loop so rendering never holds up
+    the deadlines). A row is added in the transaction that makes the document final (a contract
+    or an agreement signed by both parties, an invoice or a credit note issued) and removed once
+    its PDF is stored, so finding the work reads this small table, not every contract and invoice.
+    ``claimed_until``: a worker rendering it (another leaves it alone until then)."""
+
+    __tablename__ = "document_queue"
+    __table_args__ = (CheckConstraint(one_of("kind", DocumentKind), name="kind"),)
+
+    kind: DocumentKind = Field(sa_type=StrEnumType(DocumentKind, 16), primary_key=True)
+    entity_id: uuid.UUID = Field(primary_key=True)
+    enqueued_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False, index=True)
+    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 # the open data feed: a contract, its invoices and its payments are part of the purchase's release
 changes.follow(Contract, lambda c: c.purchase_id)
 changes.follow_through(Invoice, lambda i: i.contract_id, Contract.__table__.c.id, Contract.__table__.c.purchase_id)  # type: ignore[attr-defined]

@@ -154,7 +154,7 @@ def wire(settings: Settings) -> None:
     worker.register("listings.violations", listings_sanctions.violations_tick)
     worker.register("listings.credit", listings_credit.tick)
     worker.register("bidding", bidding_timeline.tick)
-    worker.register("invoices.documents", invoices_documents.render_pending)
+    worker.register("invoices.documents", invoices_documents.render_pending, queue="documents")
     worker.register("audit.anchors", audit_anchors.anchor_tick)
     worker.register("listings.notifications", listings_notifications.overdue_tick)
     worker.register("bidding.notifications", bidding_notifications.reminders_tick)

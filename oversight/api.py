@@ -82,7 +82,7 @@ def flag_out(report: FlagReport, flag: rules.Flag) -> FlagOut:
 async def export_data(db: DbSession, actor: Actor, settings: Settings, period: Period, kind: str) -> FlagReport:
     """The report behind an export; the export itself is recorded in the audit trail (who took
     which data out, and when)."""
-    report = await red_flags(db, settings, period, FlagFilter())
+    report = await red_flags(db, settings, period, FlagFilter(), whole_period=True)
     audit.record(
         db,
         actor,

@@ -183,13 +183,19 @@ async def _insert(session: AsyncSession, model: Any, rows: list[dict[str, Any]],
         await session.execute(insert(_table(model)), rows[i : i + chunk])
 
 
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何林罗高"
+GIVEN = "伟芳娜敏静强磊军洋勇艳杰涛明超秀霞平刚桂英华玉兰萍红建国志文丽斌晶鹏宇浩"
+
+
 def _org_row(kind: OrgKind, name: str, uscc: str, rnd: random.Random, now: datetime) -> dict[str, Any]:
     return {
         "id": uuid.UUID(int=rnd.getrandbits(128), version=4),
         "kind": kind.value,
         "name": name,
         "uscc": uscc,
-        "legal_rep": rnd.choice("王李张刘陈杨赵黄周吴") + rnd.choice(["伟", "芳", "娜", "敏", "静", "强", "磊", "军"]),
+        # a surname and a two-character given name: about 16,000 names, so that a province's 2,000
+        # firms share a legal representative now and then (a red flag), not by the dozen
+        "legal_rep": rnd.choice(SURNAMES) + rnd.choice(GIVEN) + rnd.choice(GIVEN),
         "address": f"云南省{rnd.choice(CITIES)}市{rnd.randint(1, 300)}号",
         "phone": f"0871-{rnd.randint(1000000, 9999999)}",
         "email": f"{uscc.lower()}@example.cn",
@@ -211,9 +217,13 @@ async def generate(
     seed: int = 2026,
     password: str = "demo2026",  # noqa: S107 - the demo password, printed in the README
     progress: Callable[[str], None] = lambda _msg: None,
+    all_open: bool = False,
 ) -> dict[str, int]:
     """Add ``purchases`` generated purchases (and their owners, firms, bids, contracts, invoices
-    and payments) to a database that holds the county demo. Returns the counts written."""
+    and payments) to a database that holds the county demo. Returns the counts written.
+
+    ``all_open``: every purchase open, with its bids, its deadline 1 to 10 days ahead (the
+    worker benchmark moves the clock past them all and times the closing)."""
     rnd = random.Random(seed)
     started = time.monotonic()
     now = clock.now().replace(microsecond=0)
@@ -335,7 +345,19 @@ async def generate(
             batch = _Batch()
             for _ in range(start, min(purchases, start + BATCH)):
                 await _one_purchase(
-                    session, rnd, now, span_days, items, owners, firms, qualified, parties, numbers, chain, batch
+                    session,
+                    rnd,
+                    now,
+                    span_days,
+                    items,
+                    owners,
+                    firms,
+                    qualified,
+                    parties,
+                    numbers,
+                    chain,
+                    batch,
+                    all_open=all_open,
                 )
             await _insert(session, Purchase, batch.purchases)
             await _insert(session, Bid, batch.bids)
@@ -426,8 +448,12 @@ async def _one_purchase(
     numbers: _Numbers,
     chain: _LockedChain,
     batch: _Batch,
+    *,
+    all_open: bool = False,
 ) -> None:
     state = _pick_state(rnd)
+    if all_open:
+        state = PurchaseStatus.open
     item = rnd.choice(items)
     owner_id, owner_user = rnd.choice(owners)
     if state == PurchaseStatus.open:
@@ -493,7 +519,8 @@ async def _one_purchase(
     for k in bidders:
         provider_id, provider_user = firms[k]
         bid_id = uuid.UUID(int=rnd.getrandbits(128), version=4)
-        price = to_money(cap * Decimal(rnd.randint(70, 100)) / 100)
+        # 70 % to 100 % of the cap to the yuan's hundredth: two firms rarely offer the same price
+        price = to_money(cap * Decimal(rnd.randint(7000, 10000)) / 10000)
         received = published + (latest - published) * rnd.random()
         received = received.replace(microsecond=0)
         days = rnd.randint(max(1, service_days // 2), service_days)
@@ -679,6 +706,8 @@ async def _one_purchase(
         due_at_current=due,
         delivered_at=delivered,
         accepted_at=accepted,
+        # the payment term's end, stored at acceptance as invoices.contracts.accept does
+        payment_due_at=invoice_rules.payment_deadline(accepted, 30) if accepted is not None else None,
         updated_at=accepted or delivered or signed,
     )
     for side, org_id in (("owner", owner_id), ("provider", provider_id)):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -83,27 +83,55 @@ def scoped(query: Q, period: Period) -> Q:
     return query
 
 
-async def load(session: AsyncSession, settings: Settings, period: Period = Period()) -> Snapshot:
+CHUNK = 1000  # purchase ids per IN list when only some purchases are loaded
+
+
+async def _rows(session: AsyncSession, query: Any, period: Period, only: Collection[uuid.UUID] | None) -> list[Any]:
+    """The rows of ``query`` (which selects or joins ``purchases``) for the period's purchases, or
+    for those of ``only`` among them (in chunks of ids; a purchase's rows come in one chunk, so
+    their order within a purchase is the query's)."""
+    query = scoped(query, period)
+    if only is None:
+        return list((await session.execute(query)).all())
+    ids = sorted(only, key=str)
+    found: list[Any] = []
+    for start in range(0, len(ids), CHUNK):
+        found += (await session.execute(query.where(col(Purchase.id).in_(ids[start : start + CHUNK])))).all()
+    return found
+
+
+async def load(
+    session: AsyncSession,
+    settings: Settings,
+    period: Period = Period(),
+    *,
+    only: Collection[uuid.UUID] | None = None,
+    firms: list[rules.FirmFact] | None = None,
+) -> Snapshot:
     """Every published purchase of the period with its opened bids, selection, upheld objections
     and contract, and every intermediary firm with its practitioners' keyed ID hashes and the
-    linking data it held before (former legal representatives, phone numbers, practitioners)."""
+    linking data it held before (former legal representatives, phone numbers, practitioners).
+
+    ``only``: just these purchases of the period (the red flags' candidates, chosen by the
+    database: :mod:`oversight.candidates`); the firms are all loaded either way (``firms``: already
+    loaded by :func:`load_firms`)."""
     now = clock.now()
-    rows: list[Purchase] = list(
-        await session.scalars(scoped(select(Purchase), period).order_by(col(Purchase.published_at), col(Purchase.ref)))
-    )
+    rows: list[Purchase] = [r[0] for r in await _rows(session, select(Purchase), period, only)]
+    rows.sort(key=lambda p: (clock.ensure_aware(p.published_at or p.created_at), p.ref or ""))
 
     # bids: only where they have been opened — never a sealed one
     bids: dict[uuid.UUID, list[rules.BidFact]] = {p.id: [] for p in rows if p.opened_at is not None}
+    # the five columns the rules read, not Bid objects (the most numerous rows by far)
     bid_query = (
-        select(Bid)
+        select(col(Bid.purchase_id), col(Bid.provider_id), col(Bid.price), col(Bid.valid), col(Bid.excluded))
         .join(Purchase, col(Purchase.id) == col(Bid.purchase_id))
         .where(col(Purchase.opened_at).is_not(None), col(Bid.status) == BidStatus.active)
         .order_by(col(Bid.price), col(Bid.digest))
     )
-    for b in await session.scalars(scoped(bid_query, period)):
-        if b.purchase_id in bids:
-            bids[b.purchase_id].append(
-                rules.BidFact(provider_id=b.provider_id, price=b.price, valid=bool(b.valid), excluded=b.excluded)
+    for purchase_id, provider_id, price, valid, excluded in await _rows(session, bid_query, period, only):
+        if purchase_id in bids:
+            bids[purchase_id].append(
+                rules.BidFact(provider_id=provider_id, price=price, valid=bool(valid), excluded=excluded)
             )
 
     selections: dict[uuid.UUID, tuple[Selection, uuid.UUID]] = {}
@@ -114,7 +142,7 @@ async def load(session: AsyncSession, settings: Settings, period: Period = Perio
         .where(col(Selection.status) == SelectionStatus.current)
         .order_by(col(Selection.round))
     )
-    for sel, provider_id in (await session.execute(scoped(sel_query, period))).all():
+    for sel, provider_id in await _rows(session, sel_query, period, only):
         selections[sel.purchase_id] = (sel, provider_id)  # the latest current round wins
 
     upheld: dict[uuid.UUID, list[rules.ObjectionFact]] = {}
@@ -124,7 +152,7 @@ async def load(session: AsyncSession, settings: Settings, period: Period = Perio
         .where(col(Objection.status) == ObjectionStatus.upheld)
         .order_by(col(Objection.decided_at))
     )
-    for o in await session.scalars(scoped(obj_query, period)):
+    for (o,) in await _rows(session, obj_query, period, only):
         upheld.setdefault(o.purchase_id, []).append(
             rules.ObjectionFact(reason=o.reason, decision=o.decision or "", decided_at=o.decided_at or o.filed_at)
         )
@@ -137,7 +165,7 @@ async def load(session: AsyncSession, settings: Settings, period: Period = Perio
         .join(Purchase, col(Purchase.id) == col(Contract.purchase_id))
         .where(col(Contract.status) != ContractStatus.void)  # a voided award's draft is no contract
     )
-    for c in await session.scalars(scoped(con_query, period)):
+    for (c,) in await _rows(session, con_query, period, only):
         contract_rows[c.purchase_id] = c
 
     orgs = {
@@ -148,41 +176,8 @@ async def load(session: AsyncSession, settings: Settings, period: Period = Perio
             )
         )
     }
-    practitioners: dict[uuid.UUID, list[rules.PractitionerFact]] = {}
-    for person in await session.scalars(select(Practitioner).order_by(col(Practitioner.name))):
-        practitioners.setdefault(person.provider_id, []).append(
-            rules.PractitionerFact(id_hash=person.id_hash, name=person.name, id_masked=person.id_masked)
-        )
-    former: dict[uuid.UUID, list[rules.FormerFact]] = {}
-    for value in await session.scalars(
-        select(FormerValue)
-        .join(Organization, col(Organization.id) == col(FormerValue.org_id))
-        .where(col(Organization.kind) == OrgKind.provider)
-        .order_by(col(FormerValue.ended_at))
-    ):
-        former.setdefault(value.org_id, []).append(
-            rules.FormerFact(
-                kind=value.field,
-                value=value.value,
-                label=value.label,
-                until=to_local(value.ended_at).date(),
-                replaced_by=value.replaced_by_value,
-                after_approval=value.after_approval,
-            )
-        )
-    firms = [
-        rules.FirmFact(
-            id=o.id,
-            name=o.name,
-            uscc=o.uscc,
-            legal_rep=o.legal_rep,
-            phone=o.phone,
-            practitioners=tuple(practitioners.get(o.id, ())),
-            former=tuple(former.get(o.id, ())),
-        )
-        for o in sorted(orgs.values(), key=lambda o: o.name)
-        if o.kind == OrgKind.provider
-    ]
+    if firms is None:
+        firms = await load_firms(session, [o for o in orgs.values() if o.kind == OrgKind.provider])
     items: dict[str, str] = {
         code: name
         for code, name in await session.execute(
@@ -229,6 +224,47 @@ async def load(session: AsyncSession, settings: Settings, period: Period = Perio
             )
         )
     return Snapshot(purchases=facts, firms=firms, orgs=orgs)
+
+
+async def load_firms(session: AsyncSession, providers: list[Organization] | None = None) -> list[rules.FirmFact]:
+    """Every intermediary firm (``providers``, or all of them read here) with its practitioners'
+    keyed ID hashes and the linking data it held before, by name."""
+    if providers is None:
+        providers = list(await session.scalars(select(Organization).where(col(Organization.kind) == OrgKind.provider)))
+    practitioners: dict[uuid.UUID, list[rules.PractitionerFact]] = {}
+    for person in await session.scalars(select(Practitioner).order_by(col(Practitioner.name))):
+        practitioners.setdefault(person.provider_id, []).append(
+            rules.PractitionerFact(id_hash=person.id_hash, name=person.name, id_masked=person.id_masked)
+        )
+    former: dict[uuid.UUID, list[rules.FormerFact]] = {}
+    for value in await session.scalars(
+        select(FormerValue)
+        .join(Organization, col(Organization.id) == col(FormerValue.org_id))
+        .where(col(Organization.kind) == OrgKind.provider)
+        .order_by(col(FormerValue.ended_at))
+    ):
+        former.setdefault(value.org_id, []).append(
+            rules.FormerFact(
+                kind=value.field,
+                value=value.value,
+                label=value.label,
+                until=to_local(value.ended_at).date(),
+                replaced_by=value.replaced_by_value,
+                after_approval=value.after_approval,
+            )
+        )
+    return [
+        rules.FirmFact(
+            id=o.id,
+            name=o.name,
+            uscc=o.uscc,
+            legal_rep=o.legal_rep,
+            phone=o.phone,
+            practitioners=tuple(practitioners.get(o.id, ())),
+            former=tuple(former.get(o.id, ())),
+        )
+        for o in sorted(providers, key=lambda o: o.name)
+    ]
 
 
 async def cancellations(

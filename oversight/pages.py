@@ -28,7 +28,7 @@ from market.web.deps import AppSettings, CurrentActor, DbSession
 from market.web.pages import Notices, Pager, Tile
 from oversight import audit as trail
 from oversight import credit as credit_view
-from oversight import explain, rules
+from oversight import explain, rules, sums
 from oversight.facts import Period
 from oversight.services import (
     FLAG_KINDS,
@@ -137,8 +137,11 @@ async def overview(
     )
 
 
-def _flagged(report: FlagReport, kind: str) -> list[dict[str, Any]]:
-    """One entry per flagged purchase or firm with its flags, the most serious first."""
+def _flagged(
+    report: FlagReport, kind: str, awards: dict[uuid.UUID, tuple[int, Decimal]] | None = None
+) -> list[dict[str, Any]]:
+    """One entry per flagged purchase or firm with its flags, the most serious first (``awards``:
+    each flagged firm's awards of the period, counted by the database)."""
     grouped: dict[uuid.UUID, list[rules.Flag]] = defaultdict(list)
     for f in report.chosen:
         grouped[f.subject_id].append(f)
@@ -175,7 +178,11 @@ def _flagged(report: FlagReport, kind: str) -> list[dict[str, Any]]:
             )
         else:
             firm = firms.get(subject_id)
-            wins, won_amount = _awards(report.snapshot.purchases, subject_id)
+            wins, won_amount = (
+                awards.get(subject_id, (0, rules.ZERO))
+                if awards is not None
+                else _awards(report.snapshot.purchases, subject_id)
+            )
             entry.update(
                 name=firm.name if firm else str(subject_id),
                 uscc=firm.uscc if firm else "",
@@ -216,7 +223,8 @@ async def flags_page(
     report = await red_flags(
         db, settings, form.period, FlagFilter(kind=chosen_kind, code=chosen_code, severity=chosen_severity)
     )
-    subjects = _flagged(report, chosen_kind)
+    firms = sorted({f.subject_id for f in report.chosen if f.subject == "firm"}, key=str)
+    subjects = _flagged(report, chosen_kind, await sums.awards(db, form.period, firms) if firms else None)
     pager = Pager.of(page, FLAGGED_PER_PAGE)
     pager = Pager(min(pager.page, pager.pages(len(subjects))), pager.size)  # past the end: the last page
     codes = rules.PURCHASE_FLAGS if chosen_kind == "purchase" else rules.FIRM_FLAGS

@@ -6,20 +6,25 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TypeVar
 
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
+from bidding.models import Bid, Purchase, Selection
+from market import clock
 from market.clock import LOCAL_TZ
 from market.errors import FieldError, InvalidInput
 from market.i18n import gettext as _
 from market.schemas import check_date
 from market.settings import Settings
-from oversight import explain, ocds, rules, sums
-from oversight.facts import Period, Snapshot, load
+from oversight import candidates, explain, ocds, rules, sums
+from oversight.facts import Period, Snapshot, load, load_firms, scoped
 
 FLAG_KINDS = ("purchase", "firm")
+WHOLE_PERIOD_SHARE = 0.5  # more candidates than this share of the period's purchases: load the period
 _D = TypeVar("_D", date, datetime)
 
 
@@ -125,11 +130,11 @@ def summarize(snapshot: Snapshot, settings: Settings, group_by: str) -> Summary:
 
 
 async def summary(session: AsyncSession, settings: Settings, group_by: str | None, period: Period) -> Summary:
-    """The summary: spending per group, totals and competition aggregated by the database
-    (:mod:`oversight.sums`); timeliness and the red-flag counts still from the loaded facts."""
+    """The summary: spending per group, totals, competition and timeliness aggregated by the
+    database (:mod:`oversight.sums`); the red-flag counts from the facts of the flags' candidates
+    only (:func:`flagged`)."""
     grouping = check_group_by(group_by)
-    snapshot = await load(session, settings, period)
-    flags = rules.all_flags(snapshot.purchases, snapshot.firms, rules.Thresholds.of(settings))
+    snapshot, flags = await flagged(session, settings, period)
     rows = await sums.spending(session, period, grouping)
     return Summary(
         group_by=grouping,
@@ -137,7 +142,9 @@ async def summary(session: AsyncSession, settings: Settings, group_by: str | Non
         rows=rows,
         labels=await sums.labels(session, rows, grouping),
         competition=await sums.competition(session, period),
-        timeliness=rules.timeliness(snapshot.purchases),
+        timeliness=await sums.timeliness(
+            session, period, [p.contract for p in snapshot.purchases if p.contract is not None]
+        ),
         flag_counts=rules.count_by(flags, lambda f: f.code),
         severity_counts=rules.count_by(flags, lambda f: f.severity),
     )
@@ -179,6 +186,25 @@ def concerns(flag: rules.Flag, firm_id: uuid.UUID, won: set[uuid.UUID]) -> bool:
     return flag.subject_id in won or rules.mentions(flag, firm_id)
 
 
+def involving_query(period: Period, firm_id: uuid.UUID) -> Select[uuid.UUID]:
+    """The purchases of the period a firm bid on (opened bids) or won, as SQL (a superset of
+    :func:`involving`)."""
+    bid_on = scoped(
+        select(col(Bid.purchase_id))
+        .join(Purchase, col(Purchase.id) == col(Bid.purchase_id))
+        .where(col(Bid.provider_id) == firm_id, col(Purchase.opened_at).is_not(None)),
+        period,
+    )
+    won = scoped(
+        select(col(Selection.purchase_id))
+        .join(Purchase, col(Purchase.id) == col(Selection.purchase_id))
+        .join(Bid, col(Bid.id) == col(Selection.winner_bid_id))
+        .where(col(Bid.provider_id) == firm_id),
+        period,
+    )
+    return select(col(Purchase.id)).where(col(Purchase.id).in_(bid_on.union(won)))
+
+
 def involving(purchases: list[rules.PurchaseFact], firm_id: uuid.UUID) -> list[rules.PurchaseFact]:
     """The purchases a firm won or bid on (bids count only once they are opened)."""
     return [p for p in purchases if p.winner_id == firm_id or any(b.provider_id == firm_id for b in p.bids or ())]
@@ -203,9 +229,46 @@ class FlagReport:
         return (p.title, p.ref) if p else (str(flag.subject_id), None)
 
 
-async def red_flags(session: AsyncSession, settings: Settings, period: Period, flt: FlagFilter) -> FlagReport:
+async def flagged(
+    session: AsyncSession, settings: Settings, period: Period, *, also: set[uuid.UUID] | None = None
+) -> tuple[Snapshot, list[rules.Flag]]:
+    """Every red flag of the period, computed by the rules over the facts of the candidates the
+    database picks (:mod:`oversight.candidates`) — the same flags as over the whole period — and
+    the snapshot of those candidates (and of ``also``) with every firm."""
+    t = rules.Thresholds.of(settings)
+    firms = await load_firms(session)
+    links = rules.firm_links(firms)
+    # a minute ahead: a deadline passing while the facts load is among the candidates too
+    ids = await candidates.purchases(session, period, t, links, clock.now() + timedelta(minutes=1))
+    ids |= also or set()
+    published = await session.scalar(scoped(select(func.count()).select_from(Purchase), period)) or 0
+    # most of the period flagged (data where nearly every purchase has linked bidders, say): one
+    # read of the period costs less than the candidates' ids in chunks, and the flags are the same
+    whole = len(ids) > published * WHOLE_PERIOD_SHARE
+    snapshot = await load(session, settings, period, only=None if whole else ids, firms=firms)
+    by_id = {f.id: f for f in firms}
+    flags = sorted(
+        [
+            *rules.purchase_flags(snapshot.purchases, by_id, t, links),
+            *rules.firm_flags(snapshot.purchases, by_id, t, links),
+        ],
+        key=rules.Flag.sort_key,
+    )
+    return snapshot, flags
+
+
+async def red_flags(
+    session: AsyncSession, settings: Settings, period: Period, flt: FlagFilter, *, whole_period: bool = False
+) -> FlagReport:
+    """The red flags of the period and those the filter keeps. The snapshot holds the flags'
+    candidates (and, with a firm in the filter, every purchase it bid on or won); with
+    ``whole_period`` (the exports) every published purchase of the period."""
     flt.check()
-    snapshot = await load(session, settings, period)
-    flags = rules.all_flags(snapshot.purchases, snapshot.firms, rules.Thresholds.of(settings))
+    if whole_period:
+        snapshot = await load(session, settings, period)
+        flags = rules.all_flags(snapshot.purchases, snapshot.firms, rules.Thresholds.of(settings))
+    else:
+        also = set(await session.scalars(involving_query(period, flt.firm_id))) if flt.firm_id else None
+        snapshot, flags = await flagged(session, settings, period, also=also)
     won = {p.id for p in snapshot.purchases if p.selected and p.winner_id == flt.firm_id} if flt.firm_id else None
     return FlagReport(snapshot, flags, [f for f in flags if flt.keep(f, won)])

@@ -221,3 +221,69 @@ async def labels(session: AsyncSession, rows: list[rules.Spending], group_by: st
         )
         return {k: f"{k} {names.get(k, '')}".strip() for k in keys}
     return {}
+
+
+def _days_to_payment(dialect: str) -> Any:
+    """Calendar days from the acceptance's China date to the payment date, never below 0
+    (:func:`invoices.rules.days_to_payment`)."""
+    accepted, paid = col(Contract.accepted_at), col(Contract.paid_on)
+    if dialect == "postgresql":
+        days: Any = paid - func.date(func.timezone("Asia/Shanghai", accepted))
+    else:
+        days = type_coerce(func.julianday(paid) - func.julianday(func.date(accepted, "+8 hours")), Integer)
+    return case((days > 0, days), else_=0)
+
+
+async def timeliness(session: AsyncSession, period: Period, flagged: list[rules.ContractFact]) -> rules.Timeliness:
+    """:func:`oversight.rules.timeliness` with the counts and the days to payment from the
+    database; the flag counts from the contracts that carry flags (``flagged``: the contract facts
+    of the red flags' candidates, among which is every contract with a flag)."""
+    dialect = session.get_bind().dialect.name
+    base = select().select_from(Purchase).join(Contract, col(Contract.purchase_id) == col(Purchase.id))
+    row = (
+        await session.execute(
+            scoped(
+                base.add_columns(
+                    func.count().label("contracts"),
+                    _count(col(Contract.signed_at).is_not(None)).label("signed"),
+                    _count(col(Contract.accepted_at).is_not(None)).label("accepted"),
+                    _count(col(Contract.paid_on).is_not(None)).label("paid_in_full"),
+                ),
+                period,
+            )
+        )
+    ).one()
+    days = await session.scalars(
+        scoped(
+            base.add_columns(_days_to_payment(dialect))
+            .where(col(Contract.accepted_at).is_not(None), col(Contract.paid_on).is_not(None))
+            .order_by(col(Purchase.published_at), col(Purchase.ref)),
+            period,
+        )
+    )
+    t = rules.Timeliness(
+        contracts=int(row.contracts),
+        signed=int(row.signed),
+        accepted=int(row.accepted),
+        paid_in_full=int(row.paid_in_full),
+        days_to_payment=[int(d) for d in days],
+    )
+    for c in flagged:
+        for name in ("signed_late", "signing_overdue", "overdue", "delivered_late", "paid_late", "payment_overdue"):
+            if name in c.flags:
+                setattr(t, name, getattr(t, name) + 1)
+    return t
+
+
+async def awards(session: AsyncSession, period: Period, firm_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[int, Any]]:
+    """How many awards of the period each firm won and for how much (awarded purchases, the
+    current selection's winner and price)."""
+    if not firm_ids:
+        return {}
+    f = _facts(period)
+    rows = await session.execute(
+        select(f.c.winner_id, func.count(), _money(f.c.price))
+        .where(f.c.status.in_(rules.AWARDED), f.c.price.is_not(None), f.c.winner_id.in_(firm_ids))
+        .group_by(f.c.winner_id)
+    )
+    return {firm: (int(n), amount or ZERO) for firm, n, amount in rows.all()}

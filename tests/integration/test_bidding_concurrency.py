@@ -4,7 +4,9 @@
   test, in an order of arrival drawn from a seed): every accepted bid was received before the
   deadline, none after; the close and the bids serialise on the purchase row.
 * Purchases published in parallel get gap-free, distinct references.
-* Several workers ticking at once apply each transition once (one award, one event).
+* Several workers ticking at once apply each transition once (one award, one event), also when
+  each claims its due purchases in batches (several per transaction).
+* Documents queued for rendering are claimed by one worker each.
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ from sqlalchemy import select
 from bidding import timeline
 from bidding.events import PurchaseAwarded
 from bidding.models import Bid, Purchase
+from invoices import documents
+from invoices.models import DocumentKind, DocumentQueue
 from market import clock, events
+from market.audit.models import AuditEvent
 from tests.integration.bidding_world import ACCELERATOR, make_world
 
 
@@ -144,3 +149,36 @@ async def test_a_failing_award_does_not_block_other_transitions(client, factory,
         assert statuses[first["id"]] == "publicity" and statuses[third["id"]] == "failed"
         assert statuses[second["id"]] == "failed"
     assert await timeline.tick(factory, settings, clock.now()) == 1  # retried and awarded once the handler is fixed
+
+
+async def test_parallel_workers_close_batches_once(client, factory, settings, monkeypatch):
+    """Three workers at once, each claiming due purchases three per transaction (FOR UPDATE SKIP
+    LOCKED on PostgreSQL): every purchase is closed once, with one audited close each."""
+    monkeypatch.setattr(timeline, "CLAIM_BATCH", 3)
+    w = await make_world(client, factory, settings)
+    ids = [uuid.UUID((await w.published(title=f"批量截止测试项目第{n:02d}号"))["id"]) for n in range(8)]
+    async with factory() as session:
+        last = max(p.bid_deadline for p in await session.scalars(select(Purchase).where(Purchase.id.in_(ids))))
+    clock.freeze(clock.ensure_aware(last) + timedelta(seconds=1))
+    results = await asyncio.gather(*(timeline.tick(factory, settings, clock.now()) for _ in range(3)))
+    assert sum(results) >= len(ids)  # each closes (and, with no bids, fails) once
+    async with factory() as session:
+        closed = list(await session.scalars(select(AuditEvent.entity_id).where(AuditEvent.action == "purchase.closed")))
+        statuses = set(await session.scalars(select(Purchase.status).where(Purchase.id.in_(ids))))
+    assert sorted(closed) == sorted(map(str, ids)) and statuses == {"failed"}
+    assert await timeline.tick(factory, settings, clock.now()) == 0  # nothing left, nothing twice
+
+
+async def test_parallel_workers_claim_each_document_once(factory):
+    """Queued documents are claimed by one worker each (the claims are disjoint and cover the queue)."""
+    queued = [uuid.uuid4() for _ in range(7)]
+    async with factory() as session:
+        for entity_id in queued:
+            documents.enqueue(session, DocumentKind.invoice, entity_id)
+        await session.commit()
+    claims = await asyncio.gather(*(documents.claim(factory, 3) for _ in range(3)))
+    taken = [entity_id for claim in claims for _kind, entity_id in claim]
+    assert sorted(taken, key=str) == sorted(queued, key=str)  # each once, none left out
+    assert await documents.claim(factory, 3) == []  # all claimed; none expired yet
+    async with factory() as session:
+        assert len(list(await session.scalars(select(DocumentQueue)))) == len(queued)

@@ -85,3 +85,29 @@ async def test_accepted_contracts_store_their_payment_term_and_sql_finds_the_ove
             )
         )
     assert found == flagged
+
+
+@pytest.mark.parametrize("whole_share", [1.0, 0.0])
+async def test_the_flags_from_sql_candidates_are_the_flags_over_the_whole_period(
+    factory, settings, monkeypatch, whole_share
+):
+    """The red flags computed over the candidates the database picks (oversight.candidates) are
+    exactly those the rules find over every loaded purchase — the same codes, subjects and data —
+    for the whole time and for periods; every flagged purchase is a candidate, and the candidates
+    are fewer than the period's purchases. (With ``WHOLE_PERIOD_SHARE`` 0 the period is loaded
+    whole, as when most of it is flagged: the same flags.)"""
+    monkeypatch.setattr(services, "WHOLE_PERIOD_SHARE", whole_share)
+    t = rules.Thresholds.of(settings)
+    async with factory() as session:
+        for period in (Period(), Period(date(2026, 1, 1), None), Period(None, date(2026, 1, 1))):
+            snapshot = await load(session, settings, period)
+            expected = rules.all_flags(snapshot.purchases, snapshot.firms, t)
+            picked, got = await services.flagged(session, settings, period)
+            assert got == expected, period
+            flagged = {f.subject_id for f in expected if f.subject == "purchase"}
+            assert flagged <= {p.id for p in picked.purchases}
+            if period == Period():
+                assert {f.code for f in expected} >= {"split_purchase", "single_bid", "direct_selection"}
+                assert len(picked.purchases) < len(snapshot.purchases) or whole_share == 0.0
+            report = await services.red_flags(session, settings, period, services.FlagFilter(kind="firm"))
+            assert report.chosen == [f for f in expected if f.subject == "firm"]

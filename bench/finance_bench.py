@@ -1,0 +1,98 @@
+"""Latency and server memory of the finance reports on an existing database (issue 12.3).
+
+Serves the app (``market serve --no-worker``, one uvicorn process) on a free port of 127.0.0.1
+against ``--database-url`` (a database that holds the demo, e.g. one filled by ``market demo
+--size province``), signs in as the demo's ``finance`` user and requests each route ``--runs``
+times one after the other (after one warm-up request each), then prints the median and the
+slowest latency per route and the server's peak resident memory (``VmHWM`` of its process) after
+all of them, and before the first report.
+
+    .venv/bin/python bench/finance_bench.py --database-url postgresql://postgres@localhost:5432/market_province
+    .venv/bin/python bench/finance_bench.py --database-url ... --root /path/to/another/checkout  # its code
+
+``--root`` serves another checkout of the code (to measure a version before a change) with this
+interpreter. The database is only read (the routes are GETs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from login_burst import ROOT, free_port
+from serve_bench import wait_up
+
+ROUTES = [
+    "/api/v1/finance/summary",
+    "/api/v1/finance/summary?group_by=month",
+    "/api/v1/finance/flags",
+    "/api/v1/finance/flags?kind=firm",
+    "/finance/overview",
+    "/finance/flags",
+]
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--root", default=str(ROOT), help="the checkout whose code is served")
+    parser.add_argument("--timeout", type=float, default=300.0)
+    parser.add_argument("--routes", default=",".join(ROUTES))
+    args = parser.parse_args()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory(prefix="finance-bench-") as tmp, open(Path(tmp) / "server.log", "w") as log:
+        env = {
+            **os.environ,
+            "MARKET_VAR_DIR": tmp,
+            "MARKET_DATABASE_URL": args.database_url,
+            "MARKET_RUN_WORKER_IN_APP": "0",
+            "PYTHONPATH": args.root,
+        }
+        cmd = [sys.executable, "-m", "market.cli", "serve", "--no-worker", "--port", str(port)]
+        server = subprocess.Popen(cmd, env=env, cwd=args.root, stdout=log, stderr=log)
+        try:
+            wait_up(base, "/healthz")
+            with httpx.Client(base_url=base, timeout=args.timeout) as client:
+                login = client.post("/api/v1/auth/login", json={"username": "finance", "password": "demo2026"})
+                headers = {"Authorization": f"Bearer {login.json()['token']}"}
+                print(f"server RSS peak before the reports: {peak_rss_mb(server.pid):.0f} MB")
+                print("| route | median ms | slowest ms | status |")
+                print("|---|---:|---:|---|")
+                for route in args.routes.split(","):
+                    times = []
+                    status = set()
+                    for i in range(args.runs + 1):
+                        t0 = time.perf_counter()
+                        r = client.get(route, headers=headers)
+                        took = (time.perf_counter() - t0) * 1000
+                        status.add(r.status_code)
+                        if i:  # the first is a warm-up
+                            times.append(took)
+                    row = f"| `{route}` | {statistics.median(times):,.0f} | {max(times):,.0f} | {sorted(status)} |"
+                    print(row, flush=True)
+                print(f"server RSS peak after the reports: {peak_rss_mb(server.pid):.0f} MB")
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
