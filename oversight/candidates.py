@@ -261,8 +261,7 @@ async def concentration(session: AsyncSession, period: Period, t: rules.Threshol
         ),
         key=str,
     )
-    if not owners:
-        return []
+    # asked even with no owner (an empty IN): the statements a request makes do not depend on its data
     f2 = sums._facts(period)
     return list(
         await session.scalars(

@@ -1,5 +1,7 @@
 """Follow every link, as each role would: from the home page and the role's dashboard, with the
-demo county loaded, every page and download a link points to answers — no 404, no 5xx.
+demo county loaded, every page and download a link points to answers — no 404, no 5xx — and every
+answer carries the security headers and no page has inline script or style (issue 10.6; see
+tests/integration/security.py).
 
 The crawl stays on the site, reads only with GET, follows redirects, treats ``?lang=`` as the same
 page (the Chinese page is crawled; the English switch is checked on a sample at the end) and
@@ -12,10 +14,12 @@ from collections import deque
 from html.parser import HTMLParser
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
+import httpx
 import pytest
 
 from market.demo import DEMO_PASSWORD
 from tests.integration.helpers import browser
+from tests.integration.security import Inline, assert_secure_headers
 
 pytestmark = pytest.mark.demo
 
@@ -90,16 +94,36 @@ async def test_every_link_answers_for_every_role(app, client, role):
     if username is not None:
         client = await browser(app, username, DEMO_PASSWORD)
         starts.append("/workspace")
+    inline: dict[str, list[str]] = {}
+    inspected = 0
+
+    async def inspect(response: httpx.Response) -> None:
+        nonlocal inspected
+        await response.aread()
+        inspected += 1
+        assert_secure_headers(response)
+        if "text/html" in response.headers.get("content-type", ""):
+            parser = Inline()
+            parser.feed(response.text)
+            if parser.found:
+                inline[str(response.request.url)] = parser.found
+
+    client.event_hooks["response"].append(inspect)
     try:
         statuses, origin = await crawl(client, starts)
         broken = {url: (code, origin[url]) for url, code in statuses.items() if code == 404 or code >= 500}
         assert not broken, f"{role}: broken links (status, linked from): {broken}"
+        # an error page and the API docs page are inspected as well
+        await client.get("/no-such-page")
+        await client.get("/schema")
+        assert inspected >= len(statuses) + 2 and not inline, inline
         # the crawl went somewhere: the role's pages and the public lists, past their first page
         assert "/purchases?page=2" in statuses, sorted(statuses)
         if username is not None:
             assert any(url.startswith(("/workspace/", "/admin/", "/finance/")) for url in statuses), sorted(statuses)
         await check_english(client, statuses)
     finally:
+        client.event_hooks["response"].remove(inspect)
         if username is not None:
             await client.aclose()
 
