@@ -91,6 +91,10 @@ class ObjectionStatus(StrEnum):
     superseded = "superseded"  # another upheld objection overturned the same selection first
 
 
+# the columns the public purchase search looks in (bidding.queries), each with a trigram index on PostgreSQL
+SEARCHED = ("title", "ref", "catalog_code")
+
+
 class Purchase(SQLModel, table=True):
     """A purchase of an intermediary service (采购项目). Frozen once published."""
 
@@ -120,6 +124,14 @@ class Purchase(SQLModel, table=True):
         Index("ix_purchases_status_bid_deadline", "status", "bid_deadline"),  # the open purchases, soonest first
         # the split-purchase red flag: one owner's purchases of one item within a window (oversight.candidates)
         Index("ix_purchases_owner_id_catalog_code_published_at", "owner_id", "catalog_code", "published_at"),
+        # the public search (``q``: ILIKE '%…%' on title, reference and catalog code), PostgreSQL only:
+        # trigram GIN indexes (pg_trgm); SQLite keeps its plain LIKE scan
+        *(
+            Index(
+                f"ix_purchases_{name}_trgm", name, postgresql_using="gin", postgresql_ops={name: "gin_trgm_ops"}
+            ).ddl_if(dialect="postgresql")
+            for name in SEARCHED
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)

@@ -17,11 +17,12 @@ from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from bidding import rules
-from bidding.models import Bid, BidStatus, Purchase, PurchaseAvoid, PurchaseStatus
+from bidding.models import SEARCHED, Bid, BidStatus, Purchase, PurchaseAvoid, PurchaseStatus
 from listings.models import CatalogItem
 from listings.services import qualified
 from market import clock
 from market.actor import Actor
+from market.db import is_postgres
 from market.errors import InvalidInput
 from market.i18n import gettext as _
 from market.identity.models import Organization
@@ -54,19 +55,72 @@ def _filtered(query: SelectOfScalar[Purchase], f: PurchaseFilter) -> SelectOfSca
     if f.method:
         query = query.where(col(Purchase.method) == f.method)
     if f.q:
-        like = f"%{f.q.strip()}%"
-        query = query.where(
-            or_(col(Purchase.title).ilike(like), col(Purchase.ref).ilike(like), col(Purchase.catalog_code).ilike(like))
-        )
+        text = f.q.strip()
+        like = f"%{text}%"
+        if caseless(text):  # e.g. Chinese: the same rows as ILIKE, without case-folding every row
+            query = query.where(or_(*(col(getattr(Purchase, name)).like(like) for name in SEARCHED)))
+        else:
+            query = query.where(or_(*(col(getattr(Purchase, name)).ilike(like) for name in SEARCHED)))
     return query
+
+
+def caseless(text: str) -> bool:
+    """Whether ``text`` has no character with a case (Chinese, digits, punctuation): then no other
+    character folds to one of its characters, and LIKE finds exactly what ILIKE finds — at a
+    fraction of the cost on PostgreSQL, whose ILIKE lower-cases each row of a UTF-8 database
+    (a scan of a province's purchases for 项目: 45 ms with ILIKE, 19 ms with LIKE)."""
+    return text.lower() == text and text.upper() == text
 
 
 async def _page(
     session: AsyncSession, query: SelectOfScalar[Purchase], *order: Any, limit: int, offset: int
 ) -> tuple[list[Purchase], int]:
+    """The page, and the total: counted only when the page does not tell it (a page shorter than
+    ``limit`` that is not past the end is the last one, so the total is ``offset`` + its length)."""
+    rows = list(await session.scalars(query.order_by(*order).limit(limit).offset(offset)))
+    if len(rows) < limit and (rows or offset == 0):
+        return rows, offset + len(rows)
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = await session.scalars(query.order_by(*order).limit(limit).offset(offset))
-    return list(rows), int(total or 0)
+    return rows, int(total or 0)
+
+
+TRIGRAM = 3  # a search text this long has trigrams: the GIN indexes of pg_trgm find its rows
+
+
+async def _indexed_page(
+    session: AsyncSession, query: SelectOfScalar[Purchase], *, limit: int, offset: int
+) -> tuple[list[Purchase], int]:
+    """A page of a search the trigram indexes serve, and its total, in one statement: the hits
+    (id and sort key, from a bitmap scan of the indexes) are materialised once, counted, and the
+    page is the first of them by the list's order. Without the fence PostgreSQL, which cannot tell
+    how few rows a trigram search finds, walks ``published_at`` backwards through the whole table
+    looking for 20 matches (a province, ``q=CG-2026-0123``: 28 ms against 1.5 ms). Short texts (one
+    or two characters: 项目) have no trigram; they keep the count and the ordered page (_page)."""
+    hits = (
+        query.with_only_columns(col(Purchase.id), col(Purchase.published_at))
+        .cte("hits")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
+    )
+    page = (
+        select(hits.c.id, hits.c.published_at)
+        .order_by(hits.c.published_at.desc(), hits.c.id)
+        .limit(limit)
+        .offset(offset)
+        .subquery("page")
+    )
+    total = select(func.count()).select_from(hits).scalar_subquery()
+    found = (
+        await session.execute(
+            select(Purchase, total)
+            .join(page, page.c.id == col(Purchase.id))
+            .order_by(page.c.published_at.desc(), page.c.id)
+        )
+    ).all()
+    if found:
+        return [p for p, _n in found], int(found[0][1])
+    if offset == 0:
+        return [], 0
+    return [], int(await session.scalar(select(func.count()).select_from(query.subquery())) or 0)
 
 
 def published_cursor(p: Purchase) -> str:
@@ -100,6 +154,8 @@ async def list_published(
     """One page of the published purchases, newest first: by ``offset`` (numbered pages) or, to
     page deeply, after the position ``after`` (keyset on ``published_at``, id: no OFFSET)."""
     query = _filtered(select(Purchase).where(col(Purchase.status).in_(PUBLISHED)), f)
+    if after is None and f.q and len(f.q.strip()) >= TRIGRAM and is_postgres(session):
+        return await _indexed_page(session, query, limit=limit, offset=offset)
     if after is None:
         return await _page(
             session, query, col(Purchase.published_at).desc(), col(Purchase.id), limit=limit, offset=offset

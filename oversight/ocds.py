@@ -30,7 +30,7 @@ from datetime import datetime, time
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -94,21 +94,36 @@ def value(amount: Decimal | None) -> dict[str, Any] | None:
     return None if amount is None else {"amount": float(amount), "currency": CURRENCY}
 
 
-def party_id(org: Organization) -> str:
+@dataclass(frozen=True, slots=True)
+class Party:
+    """What a release says of an organisation (the four columns read, not the whole row)."""
+
+    id: uuid.UUID
+    name: str
+    uscc: str
+    address: str
+
+
+def party_id(org: Party) -> str:
     return f"{ID_SCHEME}-{org.uscc}"
 
 
-def _ref(org: Organization) -> dict[str, str]:
+def _ref(org: Party) -> dict[str, str]:
     return {"id": party_id(org), "name": org.name}
 
 
 def _clean(data: Any) -> Any:
     """Drop empty values: OCDS omits what is unknown rather than publishing nulls."""
     if isinstance(data, dict):
-        cleaned = {k: _clean(v) for k, v in data.items()}
-        return {k: v for k, v in cleaned.items() if v not in (None, [], {}, "")}
+        cleaned = {}
+        for k, v in data.items():
+            if isinstance(v, dict | list):
+                v = _clean(v)
+            if v is not None and v != "" and v != [] and v != {}:
+                cleaned[k] = v
+        return cleaned
     if isinstance(data, list):
-        return [_clean(v) for v in data]
+        return [_clean(v) if isinstance(v, dict | list) else v for v in data]
     return data
 
 
@@ -125,12 +140,12 @@ class Process:
     """Everything one release says about one purchase (loaded by :func:`load`)."""
 
     purchase: Purchase
-    owner: Organization | None = None
+    owner: Party | None = None
     item: CatalogItem | None = None
     has_questions: bool = False
     tenderers: int | None = None  # only once the bids are open
-    bidders: list[Organization] = field(default_factory=list)  # only once awarded
-    rounds: list[tuple[Selection, Organization]] = field(default_factory=list)
+    bidders: list[Party] = field(default_factory=list)  # only once awarded
+    rounds: list[tuple[Selection, Party]] = field(default_factory=list)
     contract: Contract | None = None
     voided: list[Contract] = field(default_factory=list)  # drafts of awards voided because not signed in time
     payments: list[Payment] = field(default_factory=list)
@@ -156,7 +171,7 @@ def release(proc: Process, settings: Settings) -> dict[str, Any]:
     awarded = p.status in (PurchaseStatus.awarded, PurchaseStatus.contracted)
     parties: dict[str, dict[str, Any]] = {}
 
-    def party(org: Organization, *roles: str) -> dict[str, str]:
+    def party(org: Party, *roles: str) -> dict[str, str]:
         entry = parties.setdefault(
             party_id(org),
             {
@@ -370,7 +385,7 @@ AMENDED_LABEL = {
 }
 
 
-def winner_of(proc: Process, selection: Selection) -> Organization:
+def winner_of(proc: Process, selection: Selection) -> Party:
     return next(org for sel, org in proc.rounds if sel.id == selection.id)
 
 
@@ -468,23 +483,19 @@ async def _complete(session: AsyncSession, procs: list[Process]) -> None:
     asked = set(
         await session.scalars(select(col(Question.purchase_id)).where(col(Question.purchase_id).in_(ids)).distinct())
     )
+    # the active bidders of the opened purchases, in one query (an index-only scan of
+    # uq_bids_one_active): how many tendered, and — once awarded — who
     opened = [p.id for p in rows.values() if p.opened_at is not None]
-    counts: dict[uuid.UUID, int] = {
-        purchase_id: n
-        for purchase_id, n in await session.execute(
-            select(col(Bid.purchase_id), func.count(func.distinct(col(Bid.provider_id))))
-            .where(col(Bid.purchase_id).in_(opened), col(Bid.status) == BidStatus.active)
-            .group_by(col(Bid.purchase_id))
-        )
-    }
-    awarded = [p.id for p in rows.values() if p.status in (PurchaseStatus.awarded, PurchaseStatus.contracted)]
-    bidder_ids: dict[uuid.UUID, set[uuid.UUID]] = {}
+    bidders_of: dict[uuid.UUID, set[uuid.UUID]] = {}
     for purchase_id, provider_id in await session.execute(
         select(col(Bid.purchase_id), col(Bid.provider_id)).where(
-            col(Bid.purchase_id).in_(awarded), col(Bid.status) == BidStatus.active
+            col(Bid.purchase_id).in_(opened), col(Bid.status) == BidStatus.active
         )
     ):
-        bidder_ids.setdefault(purchase_id, set()).add(provider_id)
+        bidders_of.setdefault(purchase_id, set()).add(provider_id)
+    counts = {purchase_id: len(found) for purchase_id, found in bidders_of.items()}
+    awarded = {p.id for p in rows.values() if p.status in (PurchaseStatus.awarded, PurchaseStatus.contracted)}
+    bidder_ids = {purchase_id: found for purchase_id, found in bidders_of.items() if purchase_id in awarded}
     selections = list(
         await session.execute(
             select(Selection, col(Bid.provider_id))
@@ -496,14 +507,21 @@ async def _complete(session: AsyncSession, procs: list[Process]) -> None:
     org_ids = {p.owner_id for p in rows.values()} | {pid for _s, pid in selections}
     for found in bidder_ids.values():
         org_ids |= found
-    orgs = {o.id: o for o in await session.scalars(select(Organization).where(col(Organization.id).in_(org_ids)))}
-    previous_ids = {p.previous_id for p in rows.values() if p.previous_id}
-    refs: dict[uuid.UUID, str | None] = {
-        purchase_id: ref
-        for purchase_id, ref in await session.execute(
-            select(col(Purchase.id), col(Purchase.ref)).where(col(Purchase.id).in_(previous_ids))
+    orgs = {
+        org_id: Party(org_id, name, uscc, address)
+        for org_id, name, uscc, address in await session.execute(
+            select(
+                col(Organization.id), col(Organization.name), col(Organization.uscc), col(Organization.address)
+            ).where(col(Organization.id).in_(org_ids))
         )
     }
+    previous_ids = {p.previous_id for p in rows.values() if p.previous_id}
+    refs: dict[uuid.UUID, str | None] = {}
+    if previous_ids:  # republished purchases only
+        found = await session.execute(
+            select(col(Purchase.id), col(Purchase.ref)).where(col(Purchase.id).in_(previous_ids))
+        )
+        refs = dict(found.tuples().all())
     successors: dict[uuid.UUID, str] = {
         previous_id: ref
         for previous_id, ref in await session.execute(
@@ -518,6 +536,12 @@ async def _complete(session: AsyncSession, procs: list[Process]) -> None:
             select(ChangeNotice).where(col(ChangeNotice.purchase_id).in_(ids)).order_by(col(ChangeNotice.seq))
         )
     )
+    rounds: dict[uuid.UUID, list[tuple[Selection, Party]]] = {}
+    for sel, provider_id in selections:  # in round order
+        rounds.setdefault(sel.purchase_id, []).append((sel, orgs[provider_id]))
+    notices_of: dict[uuid.UUID, list[ChangeNotice]] = {}
+    for notice in notices:  # in order
+        notices_of.setdefault(notice.purchase_id, []).append(notice)
     for proc in procs:
         p = proc.purchase
         proc.owner = orgs[p.owner_id]
@@ -526,10 +550,10 @@ async def _complete(session: AsyncSession, procs: list[Process]) -> None:
         if p.opened_at is not None:
             proc.tenderers = int(counts.get(p.id, 0))
         proc.bidders = sorted((orgs[i] for i in bidder_ids.get(p.id, ())), key=lambda o: o.name)
-        proc.rounds = [(sel, orgs[pid]) for sel, pid in selections if sel.purchase_id == p.id]
+        proc.rounds = rounds.get(p.id, [])
         proc.previous_ref = refs.get(p.previous_id) if p.previous_id else None
         proc.next_ref = successors.get(p.id)
-        proc.notices = [n for n in notices if n.purchase_id == p.id]
+        proc.notices = notices_of.get(p.id, [])
 
 
 def package(

@@ -149,6 +149,27 @@ async def test_public_list_filters_and_request_time_deadline(client, factory, se
     assert listed["total"] == 2 and {i["ref"] for i in listed["items"]} == {first["ref"], second["ref"]}
     assert (await client.get("/api/v1/purchases?q=人民医院")).json()["total"] == 1
     assert (await client.get(f"/api/v1/purchases?q={first['ref']}")).json()["items"][0]["id"] == first["id"]
+    # letters match in either case (ILIKE); Chinese takes the caseless path (LIKE)
+    by_ref = (await client.get(f"/api/v1/purchases?q={first['ref'].lower()}")).json()
+    assert by_ref["total"] == 1 and by_ref["items"][0]["id"] == first["id"]
+    assert (await client.get(f"/api/v1/purchases?q={CODE.lower()}")).json()["total"] == 2
+    assert (await client.get("/api/v1/purchases?q=环境影响评价")).json()["total"] == 2
+    # the total is right whether the page tells it (short) or it is counted (a full page, past the end)
+    for query, total, shown in (
+        ("limit=1", 2, 1),
+        ("limit=1&offset=1", 2, 1),
+        ("limit=2", 2, 2),
+        ("limit=5&offset=1", 2, 1),
+        ("limit=5&offset=7", 2, 0),
+        ("q=环境影响评价&limit=1", 2, 1),
+        ("q=环境影响评价&limit=1&offset=1", 2, 1),
+        ("q=环境影响评价&offset=5", 2, 0),
+        ("q=评价&limit=1", 2, 1),
+        ("q=人民医院&limit=1", 1, 1),
+        ("q=不存在的项目", 0, 0),
+    ):
+        page = (await client.get(f"/api/v1/purchases?{query}")).json()
+        assert (page["total"], len(page["items"])) == (total, shown), query
     assert (await client.get("/api/v1/purchases?method=lowest_price")).json()["total"] == 1
     assert (await client.get(f"/api/v1/purchases?owner_id={w.owner_id}&catalog_code={CODE}")).json()["total"] == 2
     mine = (await client.get("/api/v1/purchases/mine", headers=w.owner)).json()

@@ -28,7 +28,14 @@ def _schema_diff(database_url: str) -> list[Any]:
     engine = create_engine(sync_url(database_url))
     try:
         with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
+
+            def ours(obj: Any, _name: Any, kind: str, _reflected: bool, _compare_to: Any) -> bool:
+                """An index the models create only on another database (``.ddl_if(dialect=…)``, such
+                as the trigram indexes of PostgreSQL) is not expected here."""
+                only = getattr(obj, "_ddl_if", None) if kind == "index" else None
+                return only is None or only.dialect in (None, conn.dialect.name)
+
+            context = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": ours})
             return list(compare_metadata(context, metadata))
     finally:
         engine.dispose()
