@@ -518,10 +518,10 @@ async def _complete(session: AsyncSession, procs: list[Process]) -> None:
     previous_ids = {p.previous_id for p in rows.values() if p.previous_id}
     refs: dict[uuid.UUID, str | None] = {}
     if previous_ids:  # republished purchases only
-        found = await session.execute(
+        previous = await session.execute(
             select(col(Purchase.id), col(Purchase.ref)).where(col(Purchase.id).in_(previous_ids))
         )
-        refs = dict(found.tuples().all())
+        refs = dict(previous.tuples().all())
     successors: dict[uuid.UUID, str] = {
         previous_id: ref
         for previous_id, ref in await session.execute(
