@@ -30,7 +30,7 @@ from datetime import datetime, time
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -434,13 +434,10 @@ async def load(
             )
         )
     if after is not None:
-        seq, last_id = after
-        query = query.where(
-            or_(
-                col(Purchase.change_seq) > seq,
-                and_(col(Purchase.change_seq) == seq, col(Purchase.id) > last_id),
-            )
-        )
+        # a row comparison: both databases bound the index scan by it, where the equivalent
+        # "seq > s OR (seq = s AND id > i)" made PostgreSQL read the feed from its start and filter
+        # (45,000 purchases deep: 77 ms against 0.1 ms)
+        query = query.where(tuple_(col(Purchase.change_seq), col(Purchase.id)) > after)
     rows = list(await session.scalars(query.order_by(col(Purchase.change_seq), col(Purchase.id)).limit(limit)))
     ids = [p.id for p in rows]
     contracts: dict[uuid.UUID, Contract] = {}
