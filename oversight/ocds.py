@@ -30,8 +30,9 @@ from datetime import datetime, time
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import or_, select, tuple_
+from sqlalchemy import exists, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from bidding.models import (
@@ -438,7 +439,22 @@ async def load(
         # "seq > s OR (seq = s AND id > i)" made PostgreSQL read the feed from its start and filter
         # (45,000 purchases deep: 77 ms against 0.1 ms)
         query = query.where(tuple_(col(Purchase.change_seq), col(Purchase.id)) > after)
-    rows = list(await session.scalars(query.order_by(col(Purchase.change_seq), col(Purchase.id)).limit(limit)))
+    # asked, the previous and the next round's references: columns of the page's own query
+    before, successor = aliased(Purchase), aliased(Purchase)
+    found = (
+        await session.execute(
+            query.add_columns(
+                exists().where(col(Question.purchase_id) == col(Purchase.id)),
+                select(col(before.ref)).where(col(before.id) == col(Purchase.previous_id)).scalar_subquery(),
+                select(col(successor.ref))
+                .where(col(successor.previous_id) == col(Purchase.id), col(successor.ref).is_not(None))
+                .scalar_subquery(),
+            )
+            .order_by(col(Purchase.change_seq), col(Purchase.id))
+            .limit(limit)
+        )
+    ).all()
+    rows: list[Purchase] = [row[0] for row in found]
     ids = [p.id for p in rows]
     contracts: dict[uuid.UUID, Contract] = {}
     voided: dict[uuid.UUID, list[Contract]] = {}
@@ -456,7 +472,17 @@ async def load(
         .order_by(col(Payment.paid_on), col(Payment.recorded_at))
     ):
         payments.setdefault(pay.contract_id, []).append(pay)
-    procs = [Process(purchase=p, contract=contracts.get(p.id), voided=voided.get(p.id, [])) for p in rows]
+    procs = [
+        Process(
+            purchase=p,
+            contract=contracts.get(p.id),
+            voided=voided.get(p.id, []),
+            has_questions=bool(asked),
+            previous_ref=previous_ref,
+            next_ref=next_ref,
+        )
+        for p, asked, previous_ref, next_ref in found
+    ]
     for proc in procs:
         if proc.contract is not None:
             proc.payments = payments.get(proc.contract.id, [])
@@ -466,7 +492,7 @@ async def load(
 
 
 async def _complete(session: AsyncSession, procs: list[Process]) -> None:
-    """Owners, items, questions, opened bid counts, bidders after award, selection rounds, rounds."""
+    """Owners, items, opened bid counts, bidders after award, selection rounds, change notices."""
     ids = [proc.purchase.id for proc in procs]
     if not ids:
         return
@@ -477,9 +503,6 @@ async def _complete(session: AsyncSession, procs: list[Process]) -> None:
             select(CatalogItem).where(col(CatalogItem.code).in_({p.catalog_code for p in rows.values()}))
         )
     }
-    asked = set(
-        await session.scalars(select(col(Question.purchase_id)).where(col(Question.purchase_id).in_(ids)).distinct())
-    )
     # the active bidders of the opened purchases, in one query (an index-only scan of
     # uq_bids_one_active): how many tendered, and — once awarded — who
     opened = [p.id for p in rows.values() if p.opened_at is not None]
@@ -512,22 +535,6 @@ async def _complete(session: AsyncSession, procs: list[Process]) -> None:
             ).where(col(Organization.id).in_(org_ids))
         )
     }
-    previous_ids = {p.previous_id for p in rows.values() if p.previous_id}
-    refs: dict[uuid.UUID, str | None] = {}
-    if previous_ids:  # republished purchases only
-        previous = await session.execute(
-            select(col(Purchase.id), col(Purchase.ref)).where(col(Purchase.id).in_(previous_ids))
-        )
-        refs = dict(previous.tuples().all())
-    successors: dict[uuid.UUID, str] = {
-        previous_id: ref
-        for previous_id, ref in await session.execute(
-            select(col(Purchase.previous_id), col(Purchase.ref)).where(
-                col(Purchase.previous_id).in_(ids), col(Purchase.ref).is_not(None)
-            )
-        )
-        if previous_id is not None and ref is not None
-    }
     notices = list(
         await session.scalars(
             select(ChangeNotice).where(col(ChangeNotice.purchase_id).in_(ids)).order_by(col(ChangeNotice.seq))
@@ -543,13 +550,10 @@ async def _complete(session: AsyncSession, procs: list[Process]) -> None:
         p = proc.purchase
         proc.owner = orgs[p.owner_id]
         proc.item = items.get(p.catalog_code)
-        proc.has_questions = p.id in asked
         if p.opened_at is not None:
             proc.tenderers = int(counts.get(p.id, 0))
         proc.bidders = sorted((orgs[i] for i in bidder_ids.get(p.id, ())), key=lambda o: o.name)
         proc.rounds = rounds.get(p.id, [])
-        proc.previous_ref = refs.get(p.previous_id) if p.previous_id else None
-        proc.next_ref = successors.get(p.id)
         proc.notices = notices_of.get(p.id, [])
 
 

@@ -124,3 +124,51 @@ async def test_the_public_purchase_list_pages_deeply_by_cursor(client, factory, 
         url = link[1 : link.index(">")] if link else None
     assert seen == everything
     assert_problem(await client.get("/api/v1/purchases?cursor=nope"), 422, "cursor")
+
+
+async def test_a_release_links_the_rounds_and_says_whether_there_were_questions(client, factory, settings):
+    """Asked questions and the previous and next rounds' references come with the page's own query."""
+    w = await make_world(client, factory, settings, providers=1)
+    first = await w.published(title="环境影响评价第一轮")
+    asked = await w.published(title="水土保持方案编制")
+    r = await client.post(
+        f"/api/v1/purchases/{asked['id']}/questions", headers=w.providers[0][0], json={"question": "是否需要驻场？"}
+    )
+    assert r.status_code == 201, r.text
+    r = await client.post(f"/api/v1/purchases/{first['id']}/cancel", headers=w.owner, json={"reason": "预算调整取消"})
+    assert r.status_code == 200, r.text
+    r = await client.post(f"/api/v1/purchases/{first['id']}/republish", headers=w.owner, json={})
+    assert r.status_code == 201, r.text
+    second = r.json()
+    assert (await client.post(f"/api/v1/purchases/{second['id']}/publish", headers=w.owner)).status_code == 200
+    second_ref = (await client.get(f"/api/v1/purchases/{second['id']}")).json()["ref"]
+
+    package = (await client.get(FEED)).json()
+    assert_valid_package(package)
+    by_ref = {r["tender"]["id"]: r for r in package["releases"]}
+    assert set(by_ref) == {first["ref"], asked["ref"], second_ref}
+    prefix = settings.ocds_prefix
+    assert by_ref[first["ref"]]["relatedProcesses"] == [
+        {
+            "id": "next",
+            "relationship": ["replacementProcess"],
+            "title": second_ref,
+            "scheme": "ocid",
+            "identifier": f"{prefix}-{second_ref}",
+        }
+    ]
+    assert by_ref[second_ref]["relatedProcesses"] == [
+        {
+            "id": "previous",
+            "relationship": ["unsuccessfulProcess"],
+            "title": first["ref"],
+            "scheme": "ocid",
+            "identifier": f"{prefix}-{first['ref']}",
+        }
+    ]
+    assert "relatedProcesses" not in by_ref[asked["ref"]]
+    assert [by_ref[ref]["tender"]["hasEnquiries"] for ref in (first["ref"], asked["ref"], second_ref)] == [
+        False,
+        True,
+        False,
+    ]
