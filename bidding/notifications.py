@@ -22,6 +22,16 @@ from market.workdays import add_period
 
 KINDS = [
     notify.Kind(
+        "bidding.result_published",
+        N_("Result of %(ref)s published"),
+        N_(
+            "The result of purchase %(ref)s “%(title)s” (round %(round)s) is published. A bidder who "
+            "disagrees may object in writing until %(until)s; then the award is made."
+        ),
+        "provider",
+        label=N_("A result is published on a purchase my firm bid on (objections possible)"),
+    ),
+    notify.Kind(
         "bidding.won",
         N_("You won %(ref)s"),
         N_("Your bid won purchase %(ref)s “%(title)s”. The contract will be sent to you to sign."),
@@ -187,6 +197,17 @@ async def result(session: AsyncSession, p: Purchase, winner_id: uuid.UUID | None
                 link=public,
                 to_org_id=firm,
             )
+
+
+async def result_published(session: AsyncSession, p: Purchase, round_no: int) -> None:
+    """A result (a round's) enters its publicity: every bidder hears of it while it may still
+    object, not only once the award is made."""
+    assert p.publicity_ends_at is not None
+    params = _params(p, round=str(round_no), until=_when(p.publicity_ends_at))
+    for firm in await bidders(session, p.id):
+        await notify.send(
+            session, kind="bidding.result_published", params=params, link=f"/purchases/{p.id}#result", to_org_id=firm
+        )
 
 
 async def objection_filed(session: AsyncSession, p: Purchase) -> None:

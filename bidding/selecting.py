@@ -202,6 +202,7 @@ async def run(
         },
     )
     await timeline.schedule(session, p)
+    await notifications.result_published(session, p, selection.round)
     return selection
 
 

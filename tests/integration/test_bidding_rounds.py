@@ -5,8 +5,10 @@ page's script as a static file (issue 10 §6)."""
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import uuid
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -134,6 +136,11 @@ async def test_upheld_objection_rerun_shows_every_round_and_keeps_the_commitment
     page = (await client.get(f"/purchases/{p['id']}")).text
     assert 'id="round-1"' in page and 'id="round-2"' in page and "质疑成立，排除该投标后" in page
     assert announced in page and page.index(announced) < page.index(rerun_commitment)
+    # each round's result is announced to the bidders while they may object to it
+    async with factory() as session:
+        rounds = await session.scalars(text("SELECT params FROM notifications WHERE kind = 'bidding.result_published'"))
+        told = Counter(json.loads(params)["round"] for params in rounds)
+    assert told == {"1": 4, "2": 4}, told
 
 
 async def test_upheld_objection_that_fails_the_purchase_shows_no_winner(client, factory, settings):

@@ -70,6 +70,15 @@ async def test_subscription_answers_and_objections(client, factory, settings):
 
     result = (await client.post(f"/api/v1/purchases/{p['id']}/select", headers=w.owner, json={})).json()
     objector = next(h for h, org in w.providers if str(org) != result["winner_provider_id"])
+    # every bidder hears of the result while it may still object (round 1, until the publicity ends)
+    published = await _sent(factory, kind="bidding.result_published")
+    bidder_orgs = {org for _h, org in w.providers[:4]}
+    async with factory() as session:
+        told = {(await session.get(User, n.user_id)).org_id for n in published}
+    assert told == bidder_orgs
+    assert all(json.loads(n.params)["round"] == "1" and json.loads(n.params)["until"] for n in published)
+    theirs = (await client.get("/api/v1/notifications", headers=objector)).json()["items"]
+    assert "书面提出质疑" in next(i for i in theirs if i["kind"] == "bidding.result_published")["body"]
     url = f"/api/v1/purchases/{p['id']}/objections"
     filed = await client.post(url, headers=objector, json={"reason": "中选单位拟派人员资格存疑，请核查。"})
     assert filed.status_code == 201, filed.text

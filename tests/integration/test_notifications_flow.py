@@ -196,6 +196,7 @@ async def test_each_party_gets_its_messages_by_email_in_its_language(fast_app, f
             "listings.registration_approved": 1,
             "listings.qualification_approved": 1,
             "bidding.deadline_tomorrow": 1,
+            "bidding.result_published": 1,  # while it may object
         }
         if name != "hengxin":  # who turned the subscription off
             common["bidding.new_purchase"] = 1
