@@ -4,11 +4,13 @@ deactivates), accepting an invitation, changing a password, and resetting a forg
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar import Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from market import i18n
 from market.errors import FieldError, InvalidInput
@@ -101,30 +103,53 @@ async def member_submit(
     return redirect("/workspace/users", done="user_deactivated" if data.is_active is False else "user_updated")
 
 
-@get("/invitations/{token:str}", include_in_schema=False)
-async def invitation_page(db: DbSession, token: FromPath[str]) -> Template:
-    user = await accounts.link_user(db, token, AccountLinkKind.invitation)
+# an invitation and a password reset: a single-use link whose page sets the user's password
+LINK_TEMPLATE = "identity/set_password.html"
+SetPassword = Callable[[AsyncSession, Settings, str, str], Awaitable[Any]]
+
+
+async def _link_page(db: AsyncSession, token: str, kind: AccountLinkKind, action: str) -> Template:
+    user = await accounts.link_user(db, token, kind)
     return Template(
-        "identity/set_password.html",
-        context={"who": user, "action": f"/invitations/{token}", "kind": "invitation", "form": {}},
+        LINK_TEMPLATE,
+        context={"who": user, "action": action, "kind": kind.value, "form": {}},
         status_code=200 if user else 404,
     )
+
+
+async def _link_submit(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    settings: Settings,
+    token: str,
+    kind: AccountLinkKind,
+    action: str,
+    set_password: SetPassword,
+) -> Redirect:
+    form = await read_form(request)
+    user = await accounts.link_user(db, token, kind)
+
+    async def again() -> dict[str, Any]:
+        return {"who": user, "action": action, "kind": kind.value}
+
+    async with refusal(db, LINK_TEMPLATE, again, form=form):
+        data = _new_password(form, user)
+        await set_password(db, settings, token, data.password)
+    return redirect("/login", done="password_set")
+
+
+@get("/invitations/{token:str}", include_in_schema=False)
+async def invitation_page(db: DbSession, token: FromPath[str]) -> Template:
+    return await _link_page(db, token, AccountLinkKind.invitation, f"/invitations/{token}")
 
 
 @post("/invitations/{token:str}", include_in_schema=False, status_code=303)
 async def invitation_submit(
     request: Request[Any, Any, Any], db: DbSession, settings: AppSettings, token: FromPath[str]
 ) -> Redirect:
-    form = await read_form(request)
-    user = await accounts.link_user(db, token, AccountLinkKind.invitation)
-
-    async def again() -> dict[str, Any]:
-        return {"who": user, "action": f"/invitations/{token}", "kind": "invitation"}
-
-    async with refusal(db, "identity/set_password.html", again, form=form):
-        data = _new_password(form, user)
-        await accounts.accept_invitation(db, settings, token, data.password)
-    return redirect("/login", done="password_set")
+    return await _link_submit(
+        request, db, settings, token, AccountLinkKind.invitation, f"/invitations/{token}", accounts.accept_invitation
+    )
 
 
 def check_new_password(password: str, repeated: str | None, field: str, field2: str, username: str) -> None:
@@ -198,28 +223,16 @@ async def forgot_submit(request: Request[Any, Any, Any], db: DbSession, settings
 
 @get("/password/reset/{token:str}", include_in_schema=False)
 async def reset_page(db: DbSession, token: FromPath[str]) -> Template:
-    user = await accounts.link_user(db, token, AccountLinkKind.reset)
-    return Template(
-        "identity/set_password.html",
-        context={"who": user, "action": f"/password/reset/{token}", "kind": "reset", "form": {}},
-        status_code=200 if user else 404,
-    )
+    return await _link_page(db, token, AccountLinkKind.reset, f"/password/reset/{token}")
 
 
 @post("/password/reset/{token:str}", include_in_schema=False, status_code=303)
 async def reset_submit(
     request: Request[Any, Any, Any], db: DbSession, settings: AppSettings, token: FromPath[str]
 ) -> Redirect:
-    form = await read_form(request)
-    user = await accounts.link_user(db, token, AccountLinkKind.reset)
-
-    async def again() -> dict[str, Any]:
-        return {"who": user, "action": f"/password/reset/{token}", "kind": "reset"}
-
-    async with refusal(db, "identity/set_password.html", again, form=form):
-        data = _new_password(form, user)
-        await accounts.reset_password(db, settings, token, data.password)
-    return redirect("/login", done="password_set")
+    return await _link_submit(
+        request, db, settings, token, AccountLinkKind.reset, f"/password/reset/{token}", accounts.reset_password
+    )
 
 
 def routes(settings: Settings) -> list[Any]:
