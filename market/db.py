@@ -162,14 +162,19 @@ def prepare_postgres(sync_engine: Engine) -> None:
             conn.exec_driver_sql("SET TRANSACTION READ ONLY")
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+def create_engine(url: str, *, echo: bool = False, pooled: bool = True) -> AsyncEngine:
+    """The engine of ``url``; ``pooled=False`` for a process that connects once in a while (an
+    export process): each session opens its own connection and closes it."""
     target = async_url(url)
     if target.startswith("sqlite"):
         ensure_sqlite_dir(url)
         engine = create_async_engine(target, echo=echo, poolclass=NullPool)
         prepare_sqlite(engine.sync_engine)
         return engine
-    engine = create_async_engine(target, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    if pooled:
+        engine = create_async_engine(target, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    else:
+        engine = create_async_engine(target, echo=echo, poolclass=NullPool)
     prepare_postgres(engine.sync_engine)
     return engine
 

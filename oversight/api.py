@@ -11,13 +11,13 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get
+from litestar.background_tasks import BackgroundTask
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import QueryParameter
-from litestar.response import Stream
+from litestar.response import File
 
 from market import audit, clock, csvout
 from market.actor import Actor
-from market.csvout import csv_stream
 from market.identity.guards import oversight
 from market.jsonutil import jsonable
 from market.schemas import Page
@@ -28,7 +28,7 @@ from market.web.deps import AppSettings, CurrentActor, DbSession, Offset
 from oversight import audit as trail
 from oversight import credit as credit_view
 from oversight import explain as words
-from oversight import exports, ocds, rules
+from oversight import export_jobs, ocds, rules
 from oversight.facts import Period
 from oversight.schemas import (
     AuditEventOut,
@@ -79,19 +79,27 @@ def flag_out(report: FlagReport, flag: rules.Flag) -> FlagOut:
     )
 
 
-async def export_data(db: DbSession, actor: Actor, settings: Settings, period: Period, kind: str) -> FlagReport:
-    """The report behind an export; the export itself is recorded in the audit trail (who took
-    which data out, and when)."""
-    report = await red_flags(db, settings, period, FlagFilter(), whole_period=True)
+async def export_file(
+    db: DbSession, actor: Actor, settings: Settings, period: Period, kind: str, media_type: str
+) -> File:
+    """The export of ``period`` built in the export process (:mod:`oversight.export_jobs`), sent
+    as a download and deleted once sent; the export itself is recorded in the audit trail (who
+    took which data out, and when)."""
+    built = await export_jobs.build(kind, settings, period)
     audit.record(
         db,
         actor,
         "finance.exported",
         "export",
         f"purchases.{kind}",
-        {"format": kind, "from": period.start, "to": period.end, "purchases": len(report.snapshot.purchases)},
+        {"format": kind, "from": period.start, "to": period.end, "purchases": built.purchases},
     )
-    return report
+    return File(
+        built.path,
+        filename=_filename(kind, period),
+        media_type=media_type,
+        background=BackgroundTask(built.path.unlink, missing_ok=True),
+    )
 
 
 def period_of(start: str | None, end: str | None) -> Period:
@@ -196,11 +204,8 @@ class FinanceController(Controller):
     )
     async def export_csv(
         self, db: DbSession, actor: CurrentActor, settings: AppSettings, date_from: From = None, date_to: To = None
-    ) -> Stream:
-        period = period_of(date_from, date_to)
-        report = await export_data(db, actor, settings, period, "csv")
-        headers, rows = exports.table(report.snapshot, report.flags)
-        return csv_stream(exports.csv_chunks(headers, rows), _filename("csv", period))
+    ) -> File:
+        return await export_file(db, actor, settings, period_of(date_from, date_to), "csv", csvout.MEDIA_TYPE)
 
     @get(
         "/export.xlsx",
@@ -210,14 +215,8 @@ class FinanceController(Controller):
     )
     async def export_xlsx(
         self, db: DbSession, actor: CurrentActor, settings: AppSettings, date_from: From = None, date_to: To = None
-    ) -> Response[bytes]:
-        period = period_of(date_from, date_to)
-        report = await export_data(db, actor, settings, period, "xlsx")
-        return Response(
-            content=await exports.build_xlsx(report.snapshot, report.flags, settings.ocds_publisher),
-            media_type=XLSX_TYPE,
-            headers={"Content-Disposition": f'attachment; filename="{_filename("xlsx", period)}"'},
-        )
+    ) -> File:
+        return await export_file(db, actor, settings, period_of(date_from, date_to), "xlsx", XLSX_TYPE)
 
     @get(
         "/credit/grade-changes",

@@ -15,9 +15,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, BinaryIO
 
-import anyio.to_thread
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -26,7 +25,6 @@ from openpyxl.utils import get_column_letter
 from invoices import labels as _invoice_labels  # noqa: F401  (registers contract_status)
 from market import csvout
 from market.clock import to_local
-from market.i18n import get_locale, reset_locale, set_locale
 from market.i18n import gettext as _
 from market.terms import N_, label
 from oversight import explain, rules
@@ -190,9 +188,9 @@ def flag_rows(snapshot: Snapshot, flags: list[rules.Flag]) -> tuple[list[str], l
     return headers, rows, [TEXT] * 7, [10, 24, 10, 20, 36, 90, 18]
 
 
-def to_xlsx(snapshot: Snapshot, flags: list[rules.Flag], title: str) -> bytes:
-    """The workbook, written in openpyxl's write-only mode (memory follows one row, not the
-    sheet). CPU-heavy: the API builds it in a worker thread (:func:`build_xlsx`)."""
+def write_xlsx(snapshot: Snapshot, flags: list[rules.Flag], title: str, out: BinaryIO) -> None:
+    """The workbook into ``out``, written in openpyxl's write-only mode (memory follows one row,
+    not the sheet). CPU-heavy: the API builds it in the export process (:mod:`oversight.export_jobs`)."""
     headers, rows = table(snapshot, flags)
     wb = Workbook(write_only=True)
     _sheet(wb.create_sheet(_("Purchases")), headers, rows, [c.kind for c in COLUMNS], [c.width for c in COLUMNS])
@@ -200,21 +198,11 @@ def to_xlsx(snapshot: Snapshot, flags: list[rules.Flag], title: str) -> bytes:
     _sheet(wb.create_sheet(_("Red flags")), f_headers, f_rows, f_kinds, f_widths)
     wb.properties.title = title
     wb.properties.creator = title
+    wb.save(out)
+
+
+def to_xlsx(snapshot: Snapshot, flags: list[rules.Flag], title: str) -> bytes:
+    """:func:`write_xlsx` as one file in memory."""
     buffer = io.BytesIO()
-    wb.save(buffer)
+    write_xlsx(snapshot, flags, title, buffer)
     return buffer.getvalue()
-
-
-async def build_xlsx(snapshot: Snapshot, flags: list[rules.Flag], title: str) -> bytes:
-    """:func:`to_xlsx` in a worker thread, in the request's language, so that the event loop
-    (``/healthz``, every other request) keeps answering while the workbook is built."""
-    lang = get_locale()
-
-    def work() -> bytes:
-        token = set_locale(lang)
-        try:
-            return to_xlsx(snapshot, flags, title)
-        finally:
-            reset_locale(token)
-
-    return await anyio.to_thread.run_sync(work)

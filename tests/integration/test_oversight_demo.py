@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from decimal import Decimal
 
 from openpyxl import load_workbook
@@ -16,7 +17,7 @@ from bidding.models import Bid, Purchase, Selection
 from market.app import demo_loaders, wire
 from market.audit.service import verify
 from oversight import demo as oversight_demo
-from oversight import rules
+from oversight import export_jobs, rules
 from tests.integration.helpers import browser, login
 from tests.integration.ocds_schema import assert_valid_package
 
@@ -138,6 +139,10 @@ async def test_the_demo_county_seen_by_the_finance_bureau(client, factory, setti
     r = await client.get("/api/v1/finance/export.xlsx", headers=finance)
     book = load_workbook(io.BytesIO(r.content))
     assert book.worksheets[0].max_row == published + 1 and len(book.worksheets) == 2
+    # built by the export process, not the server's (whose event loop stays free), and deleted once sent
+    pool = export_jobs._pool
+    assert pool is not None and pool._processes and os.getpid() not in pool._processes
+    assert not list(export_jobs.directory(settings).glob("export-*"))
 
     # open data: valid OCDS 1.1.5, and nothing about sealed bids
     package = (await client.get("/api/v1/ocds/releases?limit=500")).json()

@@ -145,27 +145,16 @@ def test_bad_oversight_settings_are_refused_with_their_name(name, value):
         Settings.from_env({name: value})
 
 
-async def test_the_workbook_is_built_in_a_worker_thread_in_the_request_language():
-    """build_xlsx runs to_xlsx off the event loop (a worker thread) and keeps the request's
-    language there: the same workbook, English sheet names and headers."""
-    import threading
+def test_the_export_sweep_deletes_only_old_export_files(tmp_path):
+    """Files a download left behind (the client went away) go after an hour; others stay."""
+    import os
 
-    seen: list[str] = []
-    original = exports.to_xlsx
+    from oversight import export_jobs
 
-    snap = snapshot()
-    flags = rules.all_flags(snap.purchases, snap.firms, rules.Thresholds())
-
-    def spy(*args: object) -> bytes:
-        seen.append(threading.current_thread().name)
-        return original(*args)  # type: ignore[arg-type]
-
-    exports.to_xlsx = spy  # type: ignore[assignment]
-    try:
-        data = await exports.build_xlsx(snap, flags, "云岭县")
-    finally:
-        exports.to_xlsx = original  # type: ignore[assignment]
-    assert seen and seen[0] != threading.main_thread().name
-    book = load_workbook(io.BytesIO(data))
-    assert book.sheetnames == ["Purchases", "Red flags"]
-    assert book["Purchases"]["A1"].value == "Reference"
+    old, fresh, other = tmp_path / "export-a.csv", tmp_path / "export-b.xlsx", tmp_path / "keep.txt"
+    for path in (old, fresh, other):
+        path.write_bytes(b"x")
+    os.utime(old, (1_000, 1_000))
+    os.utime(other, (1_000, 1_000))
+    export_jobs.sweep(tmp_path, now=1_000 + export_jobs.STALE_AFTER + 1)
+    assert not old.exists() and fresh.exists() and other.exists()
