@@ -267,7 +267,9 @@ def demo(size: str, purchases: int | None, seed: int) -> None:
     async def generate() -> dict[str, int]:
         engine = dbmod.create_engine(settings.database_url)
         try:
-            return await bulk.generate(dbmod.session_factory(engine), count, seed=seed, progress=click.echo)
+            generated = await bulk.generate(dbmod.session_factory(engine), count, seed=seed, progress=click.echo)
+            await dbmod.refresh_statistics(engine)
+            return generated
         finally:
             await engine.dispose()
 

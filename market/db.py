@@ -179,6 +179,19 @@ def create_engine(url: str, *, echo: bool = False, pooled: bool = True) -> Async
     return engine
 
 
+async def refresh_statistics(engine: AsyncEngine) -> None:
+    """Let the planner see bulk-loaded data: ``VACUUM ANALYZE`` on PostgreSQL (statistics, and the
+    visibility map that index-only scans need), ``ANALYZE`` on SQLite. Autovacuum gets there too,
+    minutes later; until then a freshly generated province is planned as if it were empty."""
+    async with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await auto.exec_driver_sql("VACUUM ANALYZE")
+        else:
+            await conn.exec_driver_sql("ANALYZE")
+            await conn.commit()
+
+
 class MarketSession(Session):
     """The synchronous session behind every :class:`AsyncSession` of the platform.
 

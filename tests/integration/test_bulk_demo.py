@@ -11,10 +11,11 @@ import uuid
 from collections import Counter
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bidding.models import Bid, Purchase
 from invoices.models import Contract, Invoice, Payment
+from market import db as dbmod
 from market.app import wire
 from market.audit.service import verify
 from market.identity.models import Organization, OrgKind, User
@@ -29,6 +30,24 @@ SIZE = 300
 
 async def _count(session, model, *where) -> int:
     return int(await session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+async def test_after_a_bulk_load_the_planner_has_statistics(engine, factory, settings):
+    """`market demo --size …` ends with refresh_statistics: without it a freshly generated province
+    is planned as if empty (measured: the OCDS first page 262 ms before VACUUM ANALYZE, 59 after)."""
+    wire(settings)
+    await bulk.generate(factory, 20, seed=3)
+    await dbmod.refresh_statistics(engine)
+    async with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            row = (
+                await conn.execute(
+                    text("SELECT last_vacuum, last_analyze FROM pg_stat_user_tables WHERE relname = 'purchases'")
+                )
+            ).one()
+            assert row.last_vacuum is not None and row.last_analyze is not None
+        else:
+            assert await conn.scalar(text("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'purchases'"))
 
 
 async def test_a_generated_marketplace_is_consistent_and_served(client, factory, settings):
