@@ -121,6 +121,9 @@ class Purchase(SQLModel, table=True):
         CheckConstraint("status = 'draft' OR ref IS NOT NULL", name="published_has_ref"),
         CheckConstraint("status <> 'cancelled' OR cancel_reason IS NOT NULL", name="cancel_has_reason"),
         Index("ix_purchases_change_seq", "change_seq", "id"),  # the open data feed's keyset
+        # the public list's order (newest first, then id) with the status it filters on: a page, however
+        # deep, is found by an index-only walk backwards (bidding.queries._page)
+        Index("ix_purchases_published_order", "published_at", "id", "status"),
         Index("ix_purchases_status_bid_deadline", "status", "bid_deadline"),  # the open purchases, soonest first
         # the split-purchase red flag: one owner's purchases of one item within a window (oversight.candidates)
         Index("ix_purchases_owner_id_catalog_code_published_at", "owner_id", "catalog_code", "published_at"),

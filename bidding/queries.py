@@ -77,7 +77,10 @@ async def _page(
 ) -> tuple[list[Purchase], int]:
     """The page, and the total: counted only when the page does not tell it (a page shorter than
     ``limit`` that is not past the end is the last one, so the total is ``offset`` + its length)."""
-    rows = list(await session.scalars(query.order_by(*order).limit(limit).offset(offset)))
+    # the page's ids first (an index-only walk of ix_purchases_published_order for the public list,
+    # however deep), then only their rows: a deep OFFSET never reads the rows it skips
+    keys = query.with_only_columns(col(Purchase.id)).order_by(*order).limit(limit).offset(offset).subquery("keys")
+    rows = list(await session.scalars(select(Purchase).join(keys, keys.c.id == col(Purchase.id)).order_by(*order)))
     if len(rows) < limit and (rows or offset == 0):
         return rows, offset + len(rows)
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
