@@ -19,7 +19,7 @@ from listings.credit_rules import Grade
 from listings.models import CatalogItem, Practitioner, Qualification, QualificationItem, ReviewStatus
 from listings.qualifications import count_practitioners, covered_codes
 from listings.ratings import RatingSummary, ratings_for
-from listings.rules import pinyin_key
+from listings.rules import pinyin_sort_text
 from market import clock
 from market.errors import NotFound
 from market.i18n import gettext as _
@@ -132,8 +132,8 @@ async def page_in_pinyin_order(
         )
     ).all()
 
-    def key(row: Any) -> tuple[bool, tuple[tuple[str, int, str], ...], str]:
-        return (providers_first and row[2] != OrgKind.provider, pinyin_key(row[1]), str(row[0]))
+    def key(row: Any) -> tuple[bool, str, str]:
+        return (providers_first and row[2] != OrgKind.provider, pinyin_sort_text(row[1]), str(row[0]))
 
     ordered = sorted(named, key=key)
     wanted = [row[0] for row in ordered[offset : offset + limit]]

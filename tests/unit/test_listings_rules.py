@@ -18,6 +18,7 @@ from listings.rules import (
     mask_id_number,
     normalize_phone,
     pinyin_key,
+    pinyin_sort_text,
     qualification_counts,
     sniff_content_type,
 )
@@ -265,6 +266,18 @@ def test_names_sort_by_pinyin_as_a_chinese_dictionary_does():
     ]
     # the same letters: the tone decides, then the character
     assert sorted(["妈", "麻", "马", "骂"], key=pinyin_key) == ["妈", "麻", "马", "骂"]
+
+
+_NAME_CHARS = st.sampled_from(list("阿啊爱安长重庆江云南岭县恒信博远张记测绘北斗妈麻马骂行银乐中心 -（）()·AaBbZz019"))
+
+
+@given(st.lists(st.text(_NAME_CHARS, min_size=0, max_size=8), min_size=2, max_size=12))
+def test_the_sort_text_orders_names_as_the_pinyin_key_does(names):
+    """The directory sorts by pinyin_sort_text (strings compare in C); the order must be the key's."""
+    for a in names:
+        for b in names:
+            assert (pinyin_sort_text(a) < pinyin_sort_text(b)) == (pinyin_key(a) < pinyin_key(b)), (a, b)
+            assert (pinyin_sort_text(a) == pinyin_sort_text(b)) == (pinyin_key(a) == pinyin_key(b)), (a, b)
 
 
 def test_the_owners_commitment_letter_promises_30_calendar_days() -> None:
