@@ -7,7 +7,7 @@ CATALOGS := $(patsubst %.po,%.mo,$(wildcard market/translations/*/LC_MESSAGES/me
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint format messages serve worker clean
+.PHONY: install run test lint format messages serve worker clean bench
 
 install: $(STAMP) $(CATALOGS)
 
@@ -29,6 +29,10 @@ run: install
 
 test: install
 	PY=$(BIN)/python bash scripts/with-postgres.sh $(BIN)/python -m pytest -n auto -p no:cacheprovider
+
+# the benchmark suite of issue 12.6 (county and province databases, ~20 minutes; bench/README.md)
+bench: install
+	PY=$(BIN)/python bash scripts/with-postgres.sh $(BIN)/python bench/suite.py $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -10,6 +10,10 @@ all of them, and before the first report.
     .venv/bin/python bench/finance_bench.py --database-url postgresql://postgres@localhost:5432/market_province
     .venv/bin/python bench/finance_bench.py --database-url ... --root /path/to/another/checkout  # its code
 
+Routes may name ``{id}`` (the newest published purchase); routes under ``/finance`` and
+``/api/v1/finance`` are requested signed in as ``finance``, the others anonymously, as the public
+reads them.
+
 ``--root`` serves another checkout of the code (to measure a version before a change) with this
 interpreter. The database is only read (the routes are GETs).
 """
@@ -73,15 +77,20 @@ def main() -> None:
             with httpx.Client(base_url=base, timeout=args.timeout) as client:
                 login = client.post("/api/v1/auth/login", json={"username": "finance", "password": "demo2026"})
                 headers = {"Authorization": f"Bearer {login.json()['token']}"}
+                client.cookies.clear()  # the token signs in, where it is sent; the rest is anonymous
                 print(f"server RSS peak before the reports: {peak_rss_mb(server.pid):.0f} MB")
                 print("| route | median ms | slowest ms | status |")
                 print("|---|---:|---:|---|")
-                for route in args.routes.split(","):
+                first = client.get("/api/v1/purchases?limit=1").json()["items"]
+                for template in args.routes.split(","):
+                    # {id}: the newest published purchase; only finance routes are asked signed in
+                    route = template.replace("{id}", first[0]["id"] if first else "none")
+                    signed_in = route.startswith(("/api/v1/finance", "/finance"))
                     times = []
                     status = set()
                     for i in range(args.runs + 1):
                         t0 = time.perf_counter()
-                        r = client.get(route, headers=headers)
+                        r = client.get(route, headers=headers if signed_in else {})
                         took = (time.perf_counter() - t0) * 1000
                         status.add(r.status_code)
                         if i:  # the first is a warm-up
