@@ -239,7 +239,7 @@ async def _detail_context(db: AsyncSession, settings: Settings, actor: Actor, p:
         latest = await bid_service.my_latest_bid(db, actor, p.id)
         my_outcome = (await presenters.bid_outs(db, [(latest, p)]))[0] if latest else None
         if p.status == S.open:
-            eligible = any(e.id == p.id for e in await queries.eligible_open(db, actor, settings))
+            eligible = await queries.may_bid_on(db, actor, p)
             if eligible and p.min_grade is not None:
                 mine = await credit.standing(db, actor.org_id, clock.now())
                 if not grade_at_least(mine.grade, p.min_grade):
@@ -360,11 +360,17 @@ async def verify_draw_page(ref: FromPath[str], db: DbSession, settings: AppSetti
 
 
 @get("/workspace/bidding/open", include_in_schema=False, guards=[provider_only])
-async def open_for_me(db: DbSession, actor: CurrentActor, settings: AppSettings) -> Template:
-    rows = await queries.eligible_open(db, actor, settings)
+async def open_for_me(
+    db: DbSession, actor: CurrentActor, settings: AppSettings, page: FromQuery[str | None] = None
+) -> Template:
+    pager = Pager.of(page, PAGE)
+    rows, total = await queries.eligible_open(db, actor, settings, limit=pager.limit, offset=pager.offset)
     bids = await bid_service.my_active_bids(db, actor, [p.id for p in rows])
     mine = {p.id: presenters.bid_out(bids[p.id], p) for p in rows if p.id in bids}
-    return Template("bidding/provider_open.html", context={"items": await presenters.summaries(db, rows), "mine": mine})
+    return Template(
+        "bidding/provider_open.html",
+        context={"items": await presenters.summaries(db, rows), "mine": mine, **pager.context(total)},
+    )
 
 
 async def _bid_context(db: AsyncSession, settings: Settings, actor: Actor, purchase_id: uuid.UUID) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from bidding import rules
 from bidding.models import SEARCHED, Bid, BidStatus, Purchase, PurchaseAvoid, PurchaseStatus
 from listings.models import CatalogItem
-from listings.services import qualified
+from listings.services import qualified_codes
 from market import clock
 from market.actor import Actor
 from market.db import is_postgres
@@ -185,37 +185,48 @@ async def list_own(
     return await _page(session, query, col(Purchase.created_at).desc(), col(Purchase.id), limit=limit, offset=offset)
 
 
-async def eligible_open(session: AsyncSession, actor: Actor, settings: Settings) -> list[Purchase]:
-    """Open purchases this provider may bid on: qualified for the item, not on the avoid list."""
-    now = clock.now()
-    rows = list(
-        await session.scalars(
-            select(Purchase)
-            .where(col(Purchase.status) == S.open, col(Purchase.bid_deadline) > now)
-            .order_by(col(Purchase.bid_deadline))
-        )
+def _eligible(actor: Actor, codes: set[str]) -> SelectOfScalar[Purchase]:
+    """Open purchases (deadline ahead) of the items the firm is qualified for, not its own, not
+    on the owner's avoid list for it."""
+    avoided = (
+        select(col(PurchaseAvoid.purchase_id))
+        .where(col(PurchaseAvoid.purchase_id) == col(Purchase.id), col(PurchaseAvoid.provider_id) == actor.org_id)
+        .exists()
     )
-    if not rows or actor.org_id is None:
-        return []
-    avoided = set(
-        await session.scalars(
-            select(PurchaseAvoid.purchase_id).where(
-                col(PurchaseAvoid.provider_id) == actor.org_id,
-                col(PurchaseAvoid.purchase_id).in_([p.id for p in rows]),
-            )
-        )
+    return select(Purchase).where(
+        col(Purchase.status) == S.open,
+        col(Purchase.bid_deadline) > clock.now(),
+        col(Purchase.catalog_code).in_(sorted(codes)),
+        col(Purchase.owner_id) != actor.org_id,
+        ~avoided,
     )
-    today = clock.today_local()
-    result = []
-    cache: dict[str, bool] = {}
-    for p in rows:
-        if p.id in avoided or p.owner_id == actor.org_id:
-            continue
-        if p.catalog_code not in cache:
-            cache[p.catalog_code] = await qualified(session, actor.org_id, p.catalog_code, today)
-        if cache[p.catalog_code]:
-            result.append(p)
-    return result
+
+
+async def eligible_open(
+    session: AsyncSession, actor: Actor, settings: Settings, *, limit: int, offset: int = 0
+) -> tuple[list[Purchase], int]:
+    """A page of the open purchases this provider may bid on (qualified for the item today, not
+    on the avoid list), soonest deadline first, and how many there are: filtered by the database
+    (a province has thousands of open purchases; they were read whole and checked one by one)."""
+    if actor.org_id is None:
+        return [], 0
+    codes = await qualified_codes(session, actor.org_id, clock.today_local())
+    if not codes:
+        return [], 0
+    return await _page(
+        session, _eligible(actor, codes), col(Purchase.bid_deadline), col(Purchase.id), limit=limit, offset=offset
+    )
+
+
+async def may_bid_on(session: AsyncSession, actor: Actor, p: Purchase) -> bool:
+    """Whether ``p`` is among :func:`eligible_open` for this provider."""
+    if actor.org_id is None:
+        return False
+    codes = await qualified_codes(session, actor.org_id, clock.today_local())
+    if p.catalog_code not in codes:
+        return False
+    found = _eligible(actor, codes).where(col(Purchase.id) == p.id).with_only_columns(col(Purchase.id))
+    return await session.scalar(found) is not None
 
 
 async def opened_counts(session: AsyncSession, p: Purchase) -> tuple[int, int] | None:

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from listings.models import CatalogItem, Qualification, QualificationItem
+from listings.models import CatalogItem, Qualification, QualificationItem, ReviewStatus
 from listings.rules import QualificationFacts, Standing, is_qualified
 from market.errors import NotFound
 from market.i18n import gettext as _
@@ -64,6 +64,45 @@ async def qualified(session: AsyncSession, provider_id: uuid.UUID, catalog_code:
         if q_status is not None
     ]
     return is_qualified(Standing(kind, status, suspended_until), facts, catalog_code, on_date)
+
+
+async def qualified_codes(session: AsyncSession, provider_id: uuid.UUID, on_date: date) -> set[str]:
+    """The catalog codes the provider is qualified for on that date (:func:`qualified` for each
+    code at once): one query reads its standing and every qualification with the codes it covers."""
+    rows = (
+        await session.execute(
+            sa.select(
+                col(Organization.kind),
+                col(Organization.status),
+                col(Organization.suspended_until),
+                col(Qualification.id),
+                col(Qualification.status),
+                col(Qualification.valid_until),
+                col(CatalogItem.code),
+            )
+            .select_from(Organization)
+            .outerjoin(Qualification, col(Qualification.provider_id) == col(Organization.id))
+            .outerjoin(QualificationItem, col(QualificationItem.qualification_id) == col(Qualification.id))
+            .outerjoin(CatalogItem, col(CatalogItem.id) == col(QualificationItem.item_id))
+            .where(col(Organization.id) == provider_id)
+        )
+    ).all()
+    if not rows:
+        return set()
+    standing = Standing(rows[0][0], rows[0][1], rows[0][2])
+    covers: dict[uuid.UUID, set[str]] = {}
+    facts_of: dict[uuid.UUID, tuple[ReviewStatus, date]] = {}
+    for *_org, q_id, q_status, valid_until, code in rows:
+        if q_id is not None:
+            facts_of[q_id] = (q_status, valid_until)
+            if code is not None:
+                covers.setdefault(q_id, set()).add(code)
+    facts = [
+        QualificationFacts(status=status, valid_until=until, covers=frozenset(covers.get(q_id, ())))
+        for q_id, (status, until) in facts_of.items()
+    ]
+    codes = {code for f in facts for code in f.covers}
+    return {code for code in codes if is_qualified(standing, facts, code, on_date)}
 
 
 async def qualified_many(

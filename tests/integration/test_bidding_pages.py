@@ -232,3 +232,33 @@ async def test_a_refused_edit_or_answer_shows_the_form_again(client, factory, se
     r = await client.post(answer, headers=w.owner, data={"answer": "不需要。"})
     assert r.status_code == 303 and r.headers["location"] == f"/workspace/purchases/{p['id']}?done=answer-published#qa"
     assert "您的答复已发布。" in (await client.get(r.headers["location"], headers=w.owner)).text
+
+
+async def test_a_firm_pages_through_the_purchases_open_to_it(client, factory, settings):
+    """The firm's list of open purchases is filtered by the database and paged (a province has
+    thousands open; they were read whole and checked one by one): qualified items only, not on the
+    owner's avoid list for it, deadline ahead; 20 a page."""
+    from bidding.pages import PAGE
+
+    w = await make_world(client, factory, settings, providers=2)
+    firm, firm_id = w.providers[0]
+    avoided = await w.published(avoid_provider_ids=[str(firm_id)])
+    refs = [(await w.published())["ref"] for _ in range(PAGE + 1)]
+    first = (await client.get("/workspace/bidding/open", headers=firm)).text
+    second = (await client.get("/workspace/bidding/open?page=2", headers=firm)).text
+    assert len([r for r in refs if r in first]) == PAGE and 'rel="next"' in first
+    assert [r for r in refs if r in second] == [r for r in refs if r not in first] and 'rel="prev"' in second
+    assert avoided["ref"] not in first + second
+    # the firm that is not on the avoid list sees that one too; the unqualified firm sees none
+    assert avoided["ref"] in (await client.get("/workspace/bidding/open", headers=w.providers[1][0])).text
+    outsider = (await client.get("/workspace/bidding/open", headers=w.outsider)).text
+    assert not any(r in outsider for r in refs)
+    # the purchase page offers the bid where the list does, not to the avoided firm
+    assert (
+        f"/workspace/purchases/{avoided['id']}/bid"
+        not in (await client.get(f"/purchases/{avoided['id']}", headers=firm)).text
+    )
+    # past the deadline nothing is open to bid on
+    w.past_deadline(avoided, seconds=3600)
+    page = (await client.get("/workspace/bidding/open", headers=firm)).text
+    assert not any(r in page for r in refs)
