@@ -162,6 +162,7 @@ def verify_database(database_url: str) -> VerifyResult:
     """:func:`verify` over its own connection, for the offload process (:mod:`market.offload`): a
     chain of half a million events takes half a minute of CPU, which the server's event loop must
     not spend."""
+
     async def run() -> VerifyResult:
         engine = offload.engine(database_url)
         try:
