@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -297,6 +297,107 @@ def flag_prefilter(flag: str, now: datetime) -> ColumnElement[bool]:
     raise InvalidInput.field("flag", _("Unknown flag."))
 
 
+def _local_date(column: Any, dialect: str) -> Any:
+    """The China date (UTC+8 all year) of a UTC moment."""
+    if dialect == "postgresql":
+        return func.date(func.timezone("Asia/Shanghai", column))
+    # SQLite keeps fractions of a second: 15:59:59.999999 would round to the next day; whole seconds
+    return func.date(func.substr(column, 1, 19), "+8 hours")
+
+
+def term_stored() -> ColumnElement[bool]:
+    """Contracts whose flags the stored columns decide: not yet accepted, or accepted with the
+    payment term's end stored (``payment_due_at``, as acceptance stores it and migration 0020
+    backfilled it). For the others :func:`flag_conditions` does not decide the payment flags."""
+    return col(Contract.accepted_at).is_(None) | col(Contract.payment_due_at).is_not(None)
+
+
+# the flags that read the payment term's end
+TERM_FLAGS = (rules.FLAG_PAYMENT_OVERDUE, rules.FLAG_PAID_LATE)
+
+
+def flag_conditions(now: datetime, accelerator: int, dialect: str) -> dict[str, ColumnElement[bool]]:
+    """:func:`invoices.rules.contract_flags` at ``now`` as conditions on a contract's stored
+    columns: exact for a contract that is not void and satisfies :func:`term_stored` (the payment
+    flags of the others need the rule with the term computed). Lists page by them and finance counts
+    them without loading a contract (tests hold them equal to :func:`flags_of`)."""
+    signed, accepted = col(Contract.signed_at), col(Contract.accepted_at)
+    due, delivered, deadline = col(Contract.due_at_current), col(Contract.delivered_at), col(Contract.payment_due_at)
+    paid, amount = col(Contract.paid_total), col(Contract.amount_current)
+    waiting_on_owner = (
+        (col(Contract.status) == ContractStatus.delivered)
+        & delivered.is_not(None)
+        & due.is_not(None)
+        & (delivered <= due)
+    )
+    if accelerator > 1:  # a day lasts seconds: the moment the payment was recorded
+        in_time = col(Contract.paid_recorded_at) <= deadline
+    else:  # by its date, against the term's last China day
+        in_time = col(Contract.paid_on) <= _local_date(deadline, dialect)
+    return {
+        rules.FLAG_SIGNING_OVERDUE: signed.is_(None) & (col(Contract.sign_by) < now),
+        rules.FLAG_SIGNED_LATE: signed.is_not(None) & (signed > col(Contract.sign_by)),
+        rules.FLAG_OVERDUE: signed.is_not(None)
+        & accepted.is_(None)
+        & due.is_not(None)
+        & (due < now)
+        & ~waiting_on_owner,
+        rules.FLAG_DELIVERED_LATE: signed.is_not(None)
+        & accepted.is_not(None)
+        & due.is_not(None)
+        & delivered.is_not(None)
+        & (delivered > due),
+        rules.FLAG_PAYMENT_OVERDUE: signed.is_not(None)
+        & accepted.is_not(None)
+        & (paid < amount)
+        & (deadline < now)
+        & (col(Contract.invoiced_total) > paid),
+        rules.FLAG_PAID_LATE: signed.is_not(None)
+        & accepted.is_not(None)
+        & (paid >= amount)
+        & col(Contract.paid_on).is_not(None)
+        & col(Contract.paid_recorded_at).is_not(None)
+        & ~in_time,
+    }
+
+
+NEWEST_FIRST = (col(Contract.drafted_at).desc(), col(Contract.number).desc())
+
+
+def _newest_first(rows: list[Contract]) -> list[Contract]:
+    rows = sorted(rows, key=lambda c: c.number, reverse=True)
+    return sorted(rows, key=lambda c: c.drafted_at, reverse=True)  # stable: number desc within
+
+
+async def _flagged_page(
+    session: AsyncSession,
+    ranked: list[tuple[int, Any]],
+    others: list[tuple[int, Contract]],
+    *,
+    limit: int,
+    offset: int,
+) -> tuple[list[Contract], int]:
+    """A page of flagged contracts, by rank then newest first: ``ranked`` are (rank, query) whose
+    rows the database finds and pages; ``others`` the few (rank, contract) the rule decided (rows
+    without a stored payment term). With none of those, the page and the total are two statements."""
+    rank = case(*((cond, r) for r, cond in ranked), else_=len(ranked))
+    base = select(Contract).where(or_(*(cond for _r, cond in ranked)))
+    if not others:
+        rows = list(await session.scalars(base.order_by(rank, *NEWEST_FIRST).limit(limit).offset(offset)))
+        if len(rows) < limit and (rows or offset == 0):
+            return rows, offset + len(rows)
+        return rows, int(await session.scalar(select(func.count()).select_from(base.subquery())) or 0)
+    # the rule's few rows merged in: the database's first offset + limit rows suffice for the page
+    found = [(r, c) for r, c in others]
+    head = await session.execute(base.add_columns(rank).order_by(rank, *NEWEST_FIRST).limit(offset + limit))
+    found += [(r, c) for c, r in head.all()]
+    ordered: list[Contract] = []
+    for r in sorted({r for r, _c in found}):
+        ordered += _newest_first([c for rr, c in found if rr == r])
+    total = int(await session.scalar(select(func.count()).select_from(base.subquery())) or 0) + len(others)
+    return ordered[offset : offset + limit], total
+
+
 async def list_contracts(
     session: AsyncSession,
     actor: Actor,
@@ -327,15 +428,9 @@ async def list_contracts(
                 col(Contract.provider_name).ilike(like),
             )
         )
-    query = query.order_by(col(Contract.drafted_at).desc(), col(Contract.number).desc())
     if flag:
-        now = clock.now()
-        rows = [
-            c
-            for c in (await session.scalars(query.where(flag_prefilter(flag, now))))
-            if flag in flags_of(c, settings, now)
-        ]
-        return rows[offset : offset + limit], len(rows)
+        return await _flagged(session, settings, query, (flag,), limit=limit, offset=offset)
+    query = query.order_by(*NEWEST_FIRST)
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
     rows = list(await session.scalars(query.limit(limit).offset(offset)))
     return rows, int(total or 0)
@@ -345,22 +440,66 @@ async def list_contracts(
 ATTENTION = (rules.FLAG_OVERDUE, rules.FLAG_PAYMENT_OVERDUE, rules.FLAG_SIGNING_OVERDUE)
 
 
-async def needing_attention(session: AsyncSession, actor: Actor, settings: Settings) -> list[Contract]:
-    """The contracts the actor may list that need action now: services past their due date, then
-    payments past their term, then signatures past the signing period (newest first in each)."""
-    now = clock.now()
-    query = (
-        select(Contract)
-        .where(visible_to(actor), or_(*(flag_prefilter(flag, now) for flag in ATTENTION)))
-        .order_by(col(Contract.drafted_at).desc(), col(Contract.number).desc())
+async def needing_attention(
+    session: AsyncSession, actor: Actor, settings: Settings, *, limit: int, offset: int = 0
+) -> tuple[list[Contract], int]:
+    """A page of the contracts the actor may list that need action now: services past their due
+    date, then payments past their term, then signatures past the signing period (newest first in
+    each), and how many there are."""
+    return await _flagged(
+        session, settings, select(Contract).where(visible_to(actor)), ATTENTION, limit=limit, offset=offset
     )
-    ranked = []
-    for contract in await session.scalars(query):
-        urgent = [ATTENTION.index(flag) for flag in flags_of(contract, settings, now) if flag in ATTENTION]
-        if urgent:
-            ranked.append((min(urgent), contract))
-    ranked.sort(key=lambda pair: pair[0])  # stable: newest first within each flag
-    return [contract for _rank, contract in ranked]
+
+
+async def _flagged(
+    session: AsyncSession, settings: Settings, query: Any, flags: tuple[str, ...], *, limit: int, offset: int
+) -> tuple[list[Contract], int]:
+    """The contracts of ``query`` carrying any of ``flags`` now, ranked by the first flag they
+    carry in that order: the database decides where the stored columns do, the rule for the few
+    accepted rows without a stored payment term."""
+    for flag in flags:
+        if flag not in rules.FLAGS:
+            raise InvalidInput.field("flag", _("Unknown flag."))
+    now = clock.now()
+    conditions = flag_conditions(now, settings.accelerator, session.get_bind().dialect.name)
+    live = col(Contract.status) != ContractStatus.void
+    where = query.whereclause if query.whereclause is not None else col(Contract.id).is_not(None)
+    ranked = [(i, where & live & term_stored() & conditions[flag]) for i, flag in enumerate(flags)]
+    others: list[tuple[int, Contract]] = []
+    if any(flag in TERM_FLAGS for flag in flags):
+        for c in await session.scalars(
+            query.where(
+                live,
+                ~term_stored(),
+                col(Contract.paid_on).is_not(None) | (col(Contract.paid_total) < col(Contract.amount_current)),
+            )
+        ):
+            carried = flags_of(c, settings, now)
+            rank = next((i for i, flag in enumerate(flags) if flag in carried), None)
+            if rank is not None:
+                others.append((rank, c))
+    return await _flagged_page(session, ranked, others, limit=limit, offset=offset)
+
+
+async def flag_counts(session: AsyncSession, actor: Actor, settings: Settings) -> dict[str, int]:
+    """How many of the contracts the actor may list carry each flag now: one ``COUNT`` per flag in
+    one statement where the stored columns decide, the rule for the accepted rows without a stored
+    payment term."""
+    now = clock.now()
+    conditions = flag_conditions(now, settings.accelerator, session.get_bind().dialect.name)
+    live = col(Contract.status) != ContractStatus.void
+    row = (
+        await session.execute(
+            select(*(func.coalesce(func.sum(case((c, 1), else_=0)), 0).label(f) for f, c in conditions.items())).where(
+                visible_to(actor), live, term_stored()
+            )
+        )
+    ).one()
+    counts = {flag: int(getattr(row, flag)) for flag in rules.FLAGS}
+    for c in await session.scalars(select(Contract).where(visible_to(actor), live, ~term_stored())):
+        for flag in flags_of(c, settings, now):
+            counts[flag] += 1
+    return counts
 
 
 # --- signing ------------------------------------------------------------------------------------

@@ -498,17 +498,14 @@ async def oversight_page(
     page: FromQuery[str | None] = None,
 ) -> Template:
     pager = Pager.of(page, PAGE_SIZE)
-    counts = {}
-    for name in rules.FLAGS:
-        _rows, counts[name] = await contracts.list_contracts(db, actor, settings, flag=name, limit=1)
+    counts = await contracts.flag_counts(db, actor, settings)
     chosen = flag if flag in rules.FLAGS else None
     if chosen:
         rows, total = await contracts.list_contracts(
             db, actor, settings, flag=chosen, limit=pager.limit, offset=pager.offset
         )
     else:
-        attention = await contracts.needing_attention(db, actor, settings)
-        rows, total = attention[pager.offset : pager.offset + pager.limit], len(attention)
+        rows, total = await contracts.needing_attention(db, actor, settings, limit=pager.limit, offset=pager.offset)
     return Template(
         "invoices/oversight.html",
         context={
