@@ -42,7 +42,7 @@ from sqlalchemy import Select, and_, case, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.types import Interval
+from sqlalchemy.types import Float, Interval
 from sqlmodel import col
 
 from bidding.models import (
@@ -66,12 +66,18 @@ IdQuery = Select[uuid.UUID]
 _MARGIN = 1e-9  # ratios are bound as floats: a hair wider, so that rounding never drops a candidate
 
 
-def _above(ratio: Decimal) -> float:
-    return float(ratio) * (1 + _MARGIN)
+def _ratio(value: float) -> ColumnElement[float]:
+    # typed as a float: a bare number multiplied with a money column would be bound as money
+    # (rounded to the cent, and in cents on SQLite, where 0.5 became 50)
+    return literal(value, Float())
 
 
-def _below(ratio: Decimal) -> float:
-    return float(ratio) * (1 - _MARGIN)
+def _above(ratio: Decimal) -> ColumnElement[float]:
+    return _ratio(float(ratio) * (1 + _MARGIN))
+
+
+def _below(ratio: Decimal) -> ColumnElement[float]:
+    return _ratio(float(ratio) * (1 - _MARGIN))
 
 
 def _within(a: Any, b: Any, window: timedelta, dialect: str) -> ColumnElement[bool]:
@@ -211,24 +217,29 @@ async def cancelled_rounds(session: AsyncSession) -> set[uuid.UUID]:
     return found
 
 
-def contract_flags(period: Period, now: datetime) -> IdQuery:
+def may_carry_a_flag(now: datetime) -> ColumnElement[bool]:
+    """A contract that may carry one of the contract flags at ``now`` (a superset)."""
     codes = [c for c in rules.CONTRACT_FLAGS if c != invoice_rules.FLAG_PAID_LATE]
     due = col(Contract.payment_due_at)
     paid_late = col(Contract.paid_on).is_not(None) & (
         due.is_(None) | (col(Contract.paid_recorded_at) > due) | (col(Contract.paid_on) >= func.date(due))
     )
+    return or_(paid_late, *(contracts_service.flag_prefilter(c, now) for c in codes))
+
+
+def contract_flags(period: Period, now: datetime) -> IdQuery:
     return scoped(
         select(col(Purchase.id))
         .join(Contract, col(Contract.purchase_id) == col(Purchase.id))
-        .where(or_(paid_late, *(contracts_service.flag_prefilter(c, now) for c in codes))),
+        .where(may_carry_a_flag(now)),
         period,
     )
 
 
-async def concentration(session: AsyncSession, period: Period, t: rules.Thresholds) -> list[uuid.UUID]:
-    """Every awarded purchase of the owners of whom one firm won at least the share (the rule
-    reads the owner's whole total): the owners found by one ``GROUP BY`` over the purchases with
-    their latest current selection, totals per owner by a window sum, then their awards."""
+async def concentration_owners(session: AsyncSession, period: Period, t: rules.Thresholds) -> list[uuid.UUID]:
+    """The owners of whom one firm may have won at least the share (a superset: the ratio is bound
+    as a float, a hair lower), found by one ``GROUP BY`` over the purchases with their latest
+    current selection, totals per owner by a window sum."""
     f = sums._facts(period)  # per purchase: status, owner, the latest current selection's price and winner
     awarded = f.c.status.in_(rules.AWARDED) & f.c.price.is_not(None) & f.c.winner_id.is_not(None) & (f.c.price != 0)
     pairs = (
@@ -248,7 +259,7 @@ async def concentration(session: AsyncSession, period: Period, t: rules.Threshol
         func.sum(pairs.c.wins).over(partition_by=pairs.c.owner_id).label("awards"),
         func.sum(pairs.c.amount).over(partition_by=pairs.c.owner_id).label("total"),
     ).subquery("per_owner")
-    owners = sorted(
+    return sorted(
         set(
             await session.scalars(
                 select(per_owner.c.owner_id).where(
@@ -261,6 +272,12 @@ async def concentration(session: AsyncSession, period: Period, t: rules.Threshol
         ),
         key=str,
     )
+
+
+async def concentration(session: AsyncSession, period: Period, t: rules.Thresholds) -> list[uuid.UUID]:
+    """Every awarded purchase of the owners of whom one firm won at least the share (the rule
+    reads the owner's whole total): :func:`concentration_owners`, then their awards."""
+    owners = await concentration_owners(session, period, t)
     # asked even with no owner (an empty IN): the statements a request makes do not depend on its data
     f2 = sums._facts(period)
     return list(

@@ -14,6 +14,7 @@ have been opened (``opened_at`` set).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Integer, case, func, select, type_coerce
@@ -234,10 +235,10 @@ def _days_to_payment(dialect: str) -> Any:
     return case((days > 0, days), else_=0)
 
 
-async def timeliness(session: AsyncSession, period: Period, flagged: list[rules.ContractFact]) -> rules.Timeliness:
+async def timeliness(session: AsyncSession, period: Period, flag_counts: Mapping[str, int]) -> rules.Timeliness:
     """:func:`oversight.rules.timeliness` with the counts and the days to payment from the
-    database; the flag counts from the contracts that carry flags (``flagged``: the contract facts
-    of the red flags' candidates, among which is every contract with a flag)."""
+    database; the late contracts from the red flags' counts (``flag_counts``: per code, as
+    :func:`oversight.counts.flag_counts` gives them — a contract carries each of its flags once)."""
     dialect = session.get_bind().dialect.name
     base = select().select_from(Purchase).join(Contract, col(Contract.purchase_id) == col(Purchase.id))
     row = (
@@ -268,10 +269,8 @@ async def timeliness(session: AsyncSession, period: Period, flagged: list[rules.
         paid_in_full=int(row.paid_in_full),
         days_to_payment=[int(d) for d in days],
     )
-    for c in flagged:
-        for name in ("signed_late", "signing_overdue", "overdue", "delivered_late", "paid_late", "payment_overdue"):
-            if name in c.flags:
-                setattr(t, name, getattr(t, name) + 1)
+    for name in ("signed_late", "signing_overdue", "overdue", "delivered_late", "paid_late", "payment_overdue"):
+        setattr(t, name, flag_counts.get(name, 0))
     return t
 
 

@@ -1,0 +1,403 @@
+"""The red flags of a period counted per code and per severity, without building the flags
+(issue 12: the finance summary at province size).
+
+The counts are exactly ``rules.count_by(rules.all_flags(...))`` over the period's facts, but no
+flag, no flag data and no purchase fact of the period is built. Per code, the cheapest exact way:
+
+* a SQL ``COUNT`` where the rule is a plain condition on stored rows: ``single_bid`` (exactly one
+  valid active bid, in evaluation or selected), ``identical_prices`` (one flag per price offered by
+  two or more firms in one purchase: the ``GROUP BY purchase, price`` of
+  :func:`oversight.candidates.identical_prices`), ``objection_upheld`` (one flag per upheld
+  objection), ``direct_selection`` (a selected direct purchase with a current selection);
+* a few columns of the candidates (:mod:`oversight.candidates`) and the unchanged pure rule where
+  the rule is more than a condition: ``split_purchase`` (id, owner, item, cap, publication of the
+  live purchases capped under the threshold → :func:`oversight.rules.split_groups`),
+  ``linked_bidders`` ((purchase, firm) of the linked firms' opened bids → the links of
+  :func:`oversight.rules.firm_links`), ``low_price`` and ``quality_marks_decided`` (their candidates'
+  prices or published evaluations → :func:`oversight.rules.low_price`,
+  :func:`~oversight.rules.quality_marks_decided`), ``concentration`` (the awards of the candidate
+  owners → :func:`oversight.rules.concentration`), ``cancelled_after_opening`` (the approved
+  cancellations and the rounds' chains), the contract flags (the stored columns of the contracts
+  that may carry one → :func:`invoices.rules.contract_flags`, void contracts left out as the facts
+  leave them out) and ``linked_firms`` (every firm in a link).
+
+Rows are read as columns, never as ORM objects.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import defaultdict
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+from sqlmodel import col
+
+from bidding.models import (
+    Bid,
+    BidStatus,
+    CancellationRequest,
+    CancellationStatus,
+    Purchase,
+    Selection,
+    SelectionStatus,
+)
+from invoices import rules as invoice_rules
+from invoices.models import Contract, ContractStatus
+from market import clock
+from market.settings import Settings
+from oversight import candidates, rules, sums
+from oversight.facts import Period, load_firms, scoped
+
+ZERO = rules.ZERO
+
+
+async def flag_counts(
+    session: AsyncSession, settings: Settings, period: Period, now: datetime | None = None
+) -> dict[str, int]:
+    """How many red flags of each code the period carries (codes without a flag left out), as
+    :func:`oversight.rules.count_by` over :func:`oversight.rules.all_flags` counts them."""
+    now = now or clock.now()
+    t = rules.Thresholds.of(settings)
+    links = rules.firm_links(await load_firms(session))
+    counts: dict[str, int] = {
+        rules.SPLIT_PURCHASE: await split_purchase(session, period, t),
+        rules.IDENTICAL_PRICES: await _count(session, candidates.identical_prices(period)),
+        rules.LINKED_BIDDERS: await linked_bidders(session, period, links),
+        rules.CANCELLED_AFTER_OPENING: await cancelled_after_opening(session, period),
+        rules.SINGLE_BID: await _count(session, candidates.single_bid(period)),
+        rules.DIRECT_SELECTION: await _count(session, direct_selection(period)),
+        rules.LOW_PRICE: await low_price(session, period, t),
+        rules.QUALITY_MARKS_DECIDED: await quality_marks_decided(session, period),
+        rules.OBJECTION_UPHELD: await _count(session, candidates.objection_upheld(period)),
+        **await contract_flags(session, settings, period, now),
+        rules.CONCENTRATION: await concentration(session, period, t),
+        rules.LINKED_FIRMS: len({firm for link in links for firm in (link.a, link.b)}),
+    }
+    return {code: n for code, n in counts.items() if n}
+
+
+def severity_counts(by_code: Mapping[str, int]) -> dict[str, int]:
+    """The counts per code summed per severity (severities without a flag left out)."""
+    found: dict[str, int] = defaultdict(int)
+    for code, n in by_code.items():
+        if n:
+            found[rules.SEVERITY[code]] += n
+    return dict(found)
+
+
+async def _count(session: AsyncSession, query: Any) -> int:
+    return int(await session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+
+
+def _current() -> Any:
+    """The current selection of each purchase: the latest current round (as the facts pick it)."""
+    return (
+        select(
+            col(Selection.purchase_id).label("purchase_id"),
+            col(Selection.price).label("price"),
+            col(Selection.winner_bid_id).label("winner_bid_id"),
+            col(Selection.method).label("method"),
+            col(Selection.evaluation).label("evaluation"),
+            col(Bid.provider_id).label("winner_id"),
+            col(Bid.price).label("winner_price"),
+            func.row_number()
+            .over(partition_by=col(Selection.purchase_id), order_by=col(Selection.round).desc())
+            .label("rn"),
+        )
+        .join(Bid, col(Bid.id) == col(Selection.winner_bid_id))
+        .where(col(Selection.status) == SelectionStatus.current)
+        .subquery("current")
+    )
+
+
+def direct_selection(period: Period) -> Any:
+    """Selected direct purchases with a current selection (its winner and price are never empty)."""
+    current = (
+        select(col(Selection.id))
+        .join(Bid, col(Bid.id) == col(Selection.winner_bid_id))
+        .where(col(Selection.purchase_id) == col(Purchase.id), col(Selection.status) == SelectionStatus.current)
+        .correlate(Purchase)
+    )
+    return scoped(
+        select(col(Purchase.id)).where(
+            col(Purchase.method) == "direct", col(Purchase.status).in_(rules.SELECTED), current.exists()
+        ),
+        period,
+    )
+
+
+async def split_purchase(session: AsyncSession, period: Period, t: rules.Thresholds) -> int:
+    """The purchases in a split group: the groups of the live purchases capped under the
+    threshold (the others never belong to one), each purchase flagged once."""
+    rows = await session.execute(
+        scoped(
+            select(
+                col(Purchase.id),
+                col(Purchase.owner_id),
+                col(Purchase.catalog_code),
+                col(Purchase.budget_cap),
+                col(Purchase.published_at),
+            ).where(col(Purchase.status).in_(rules.LIVE), col(Purchase.budget_cap) < t.split_threshold),
+            period,
+        )
+    )
+    items = [
+        rules.SplitItem(pid, owner, catalog, cap, published)
+        for pid, owner, catalog, cap, published in rows.all()
+        if published is not None  # always: the period holds published purchases only
+    ]
+    return len({m.id for group in rules.split_groups(items, t.split_threshold, t.split_window) for m in group})
+
+
+async def linked_bidders(session: AsyncSession, period: Period, links: list[rules.Link]) -> int:
+    """The opened purchases where two linked firms bid (active bids)."""
+    query = candidates.linked_bidders(period, {i for link in links for i in (link.a, link.b)})
+    if query is None:
+        return 0
+    pairs = {frozenset((link.a, link.b)) for link in links}
+    rows = await session.execute(
+        select(col(Bid.purchase_id), col(Bid.provider_id))
+        .where(
+            col(Bid.purchase_id).in_(query),
+            col(Bid.status) == BidStatus.active,
+        )
+        .distinct()
+    )
+    bidders: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    for purchase_id, provider_id in rows.all():
+        bidders[purchase_id].append(provider_id)
+    return sum(
+        any(frozenset((a, b)) in pairs for i, a in enumerate(firms) for b in firms[i + 1 :])
+        for firms in bidders.values()
+    )
+
+
+def _light(**known: Any) -> rules.PurchaseFact:
+    """A purchase fact with only what a purchase rule reads; the rest (names, references, dates
+    no such rule reads) left empty."""
+    blank: dict[str, Any] = {
+        "ref": "",
+        "title": "",
+        "owner_id": uuid.UUID(int=0),
+        "owner_name": "",
+        "catalog_code": "",
+        "catalog_name": "",
+        "method": "",
+        "funding": "",
+        "published_at": datetime.min,
+        "deadline": datetime.min,
+    }
+    return rules.PurchaseFact(**{**blank, **known})
+
+
+async def low_price(session: AsyncSession, period: Period, t: rules.Thresholds) -> int:
+    """:func:`oversight.rules.low_price` over its candidates: their status, cap, current price and
+    winner, and the valid opened bids (in the facts' order, so a firm's last valid bid counts)."""
+    ids = candidates.low_price(period, t)
+    cur = _current()
+    rows = (
+        await session.execute(
+            select(col(Purchase.id), col(Purchase.status), col(Purchase.budget_cap), cur.c.price, cur.c.winner_id)
+            .join(cur, (cur.c.purchase_id == col(Purchase.id)) & (cur.c.rn == 1))
+            .where(col(Purchase.id).in_(ids))
+        )
+    ).all()
+    bids: dict[uuid.UUID, list[rules.BidFact]] = defaultdict(list)
+    for purchase_id, provider_id, price in await session.execute(
+        select(col(Bid.purchase_id), col(Bid.provider_id), col(Bid.price))
+        .join(Purchase, col(Purchase.id) == col(Bid.purchase_id))
+        .where(
+            col(Bid.purchase_id).in_(ids),
+            col(Purchase.opened_at).is_not(None),
+            col(Bid.status) == BidStatus.active,
+            col(Bid.valid).is_(True),
+        )
+        .order_by(col(Bid.price), col(Bid.digest))
+    ):
+        bids[purchase_id].append(rules.BidFact(provider_id=provider_id, price=price, valid=True))
+    return sum(
+        rules.low_price(
+            _light(id=pid, status=status, cap=cap, price=price, winner_id=winner, bids=tuple(bids.get(pid, ()))), t
+        )
+        is not None
+        for pid, status, cap, price, winner in rows
+    )
+
+
+async def quality_marks_decided(session: AsyncSession, period: Period) -> int:
+    """:func:`oversight.rules.quality_marks_decided` over the selected scored purchases whose
+    winning bid is not the cheapest of their bids (the rule needs a cheaper one): their quality
+    weight and their current selection's published evaluation."""
+    cur = _current()
+    cheaper = aliased(Bid)
+    rows = await session.execute(
+        scoped(
+            select(
+                col(Purchase.id),
+                col(Purchase.status),
+                col(Purchase.weight_quality),
+                cur.c.price,
+                cur.c.winner_id,
+                cur.c.winner_bid_id,
+                cur.c.method,
+                cur.c.evaluation,
+            )
+            .join(cur, (cur.c.purchase_id == col(Purchase.id)) & (cur.c.rn == 1))
+            .where(
+                col(Purchase.method) == "scored",
+                col(Purchase.status).in_(rules.SELECTED),
+                select(col(cheaper.id))
+                .where(col(cheaper.purchase_id) == col(Purchase.id), col(cheaper.price) < cur.c.winner_price)
+                .exists(),
+            ),
+            period,
+        )
+    )
+    return sum(
+        rules.quality_marks_decided(
+            _light(
+                id=pid,
+                method="scored",
+                status=status,
+                cap=ZERO,
+                weight_quality=weight,
+                price=price,
+                winner_id=winner,
+                winner_bid_id=winner_bid,
+                scores=_scores(evaluation) if method == "scored" else (),
+            )
+        )
+        is not None
+        for pid, status, weight, price, winner, winner_bid, method, evaluation in rows.all()
+    )
+
+
+def _scores(evaluation: str) -> tuple[rules.ScoreFact, ...]:
+    """:func:`oversight.facts.score_facts` of a selection's evaluation text."""
+    return tuple(
+        rules.ScoreFact(
+            bid_id=uuid.UUID(row["bid_id"]),
+            price=Decimal(row["price"]),
+            quality_mark=int(row["quality_mark"]),
+            credit_score=int(row["credit_score"]),
+            score=Decimal(row["score"]),
+        )
+        for row in json.loads(evaluation)
+        if row.get("score") is not None and row.get("quality_mark") is not None
+    )
+
+
+async def cancelled_after_opening(session: AsyncSession, period: Period) -> int:
+    """One flag per purchase of the period cancelled after its bids were opened, and one per
+    earlier round so cancelled that a purchase republishes (``previous_id`` back to the first)."""
+    cancelled = set(
+        await session.scalars(
+            select(col(CancellationRequest.purchase_id)).where(
+                col(CancellationRequest.status) == CancellationStatus.approved
+            )
+        )
+    )
+    if not cancelled:
+        return 0
+    previous: dict[uuid.UUID, uuid.UUID | None] = {
+        pid: prev
+        for pid, prev in await session.execute(
+            select(col(Purchase.id), col(Purchase.previous_id)).where(col(Purchase.previous_id).is_not(None))
+        )
+    }
+    rounds = await candidates.cancelled_rounds(session)
+    found = 0
+    for pid in await session.scalars(
+        scoped(select(col(Purchase.id)).where(col(Purchase.id).in_(sorted(rounds, key=str))), period)
+    ):
+        found += pid in cancelled
+        chain: list[uuid.UUID] = []
+        current = previous.get(pid)
+        while current is not None and current not in chain:
+            chain.append(current)
+            current = previous.get(current)
+        found += sum(e in cancelled for e in chain)
+    return found
+
+
+async def contract_flags(session: AsyncSession, settings: Settings, period: Period, now: datetime) -> dict[str, int]:
+    """The contract flags at ``now``: :func:`invoices.rules.contract_flags` over the stored columns
+    of the period's contracts that may carry one (:func:`oversight.candidates.may_carry_a_flag`);
+    a void contract is none (the facts leave it out)."""
+    rows = await session.execute(
+        scoped(
+            select(
+                col(Contract.status),
+                col(Contract.sign_by),
+                col(Contract.signed_at),
+                col(Contract.due_at_current),
+                col(Contract.delivered_at),
+                col(Contract.accepted_at),
+                col(Contract.amount_current),
+                col(Contract.invoiced_total),
+                col(Contract.paid_total),
+                col(Contract.paid_on),
+                col(Contract.paid_recorded_at),
+                col(Contract.payment_days),
+                col(Contract.payment_due_at),
+            )
+            .join(Purchase, col(Purchase.id) == col(Contract.purchase_id))
+            .where(col(Contract.status) != ContractStatus.void, candidates.may_carry_a_flag(now)),
+            period,
+        )
+    )
+    found: dict[str, int] = defaultdict(int)
+    for (
+        status,
+        sign_by,
+        signed,
+        due,
+        delivered,
+        accepted,
+        amount,
+        invoiced,
+        paid,
+        paid_on,
+        recorded,
+        days,
+        pay_by,
+    ) in rows:
+        facts = invoice_rules.ContractFacts(
+            status=status,
+            sign_by=sign_by,
+            signed_at=signed,
+            due_at=due,
+            delivered_at=delivered,
+            accepted_at=accepted,
+            amount=amount,
+            invoiced=invoiced,
+            paid_total=paid,
+            paid_on=paid_on,
+            paid_recorded_at=recorded,
+            payment_days=days,
+            payment_due_at=pay_by,
+        )
+        for code in invoice_rules.contract_flags(facts, now, settings.accelerator):
+            found[code] += 1
+    return {code: found[code] for code in rules.CONTRACT_FLAGS}
+
+
+async def concentration(session: AsyncSession, period: Period, t: rules.Thresholds) -> int:
+    """:func:`oversight.rules.concentration` over every award of the owners it may find (their
+    whole totals: all their awards of the period)."""
+    owners = await candidates.concentration_owners(session, period, t)
+    f = sums._facts(period)
+    rows = await session.execute(
+        select(f.c.owner_id, f.c.winner_id, f.c.price).where(
+            f.c.status.in_(rules.AWARDED), f.c.price.is_not(None), f.c.owner_id.in_(owners)
+        )
+    )
+    awards = [rules.AwardItem(owner, winner, price) for owner, winner, price in rows.all() if winner and price]
+    return len(rules.concentration(awards, t.concentration_share, t.concentration_min_awards))
