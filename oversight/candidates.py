@@ -72,7 +72,7 @@ def _ratio(value: float) -> ColumnElement[float]:
     return literal(value, Float())
 
 
-def _above(ratio: Decimal) -> ColumnElement[float]:
+def above(ratio: Decimal) -> ColumnElement[float]:
     return _ratio(float(ratio) * (1 + _MARGIN))
 
 
@@ -179,8 +179,8 @@ def low_price(period: Period, t: rules.Thresholds) -> IdQuery:
             col(Selection.status) == SelectionStatus.current,
             col(Purchase.status).in_(rules.SELECTED),
             or_(
-                col(Selection.price) < col(Purchase.budget_cap) * _above(t.low_price_ratio),
-                col(Selection.price) < highest * _above(t.abnormal_low_ratio),
+                col(Selection.price) < col(Purchase.budget_cap) * above(t.low_price_ratio),
+                col(Selection.price) < highest * above(t.abnormal_low_ratio),
             ),
         ),
         period,
@@ -236,11 +236,14 @@ def contract_flags(period: Period, now: datetime) -> IdQuery:
     )
 
 
-async def concentration_owners(session: AsyncSession, period: Period, t: rules.Thresholds) -> list[uuid.UUID]:
+async def concentration_owners(
+    session: AsyncSession, period: Period, t: rules.Thresholds, facts: Any = None
+) -> list[uuid.UUID]:
     """The owners of whom one firm may have won at least the share (a superset: the ratio is bound
     as a float, a hair lower), found by one ``GROUP BY`` over the purchases with their latest
-    current selection, totals per owner by a window sum."""
-    f = sums._facts(period)  # per purchase: status, owner, the latest current selection's price and winner
+    current selection (``facts``: a subquery with their status, owner, price and winner; by
+    default :func:`oversight.sums._facts`), totals per owner by a window sum."""
+    f = sums._facts(period) if facts is None else facts
     awarded = f.c.status.in_(rules.AWARDED) & f.c.price.is_not(None) & f.c.winner_id.is_not(None) & (f.c.price != 0)
     pairs = (
         select(

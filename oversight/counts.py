@@ -30,13 +30,14 @@ import json
 import uuid
 from collections import defaultdict
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.types import Interval
 from sqlmodel import col
 
 from bidding.models import (
@@ -52,7 +53,7 @@ from invoices import rules as invoice_rules
 from invoices.models import Contract, ContractStatus
 from market import clock
 from market.settings import Settings
-from oversight import candidates, rules, sums
+from oversight import candidates, rules
 from oversight.facts import Period, load_firms, scoped
 
 ZERO = rules.ZERO
@@ -68,7 +69,7 @@ async def flag_counts(
     links = rules.firm_links(await load_firms(session))
     counts: dict[str, int] = {
         rules.SPLIT_PURCHASE: await split_purchase(session, period, t),
-        rules.IDENTICAL_PRICES: await _count(session, candidates.identical_prices(period)),
+        rules.IDENTICAL_PRICES: await _count(session, identical_prices(period)),
         rules.LINKED_BIDDERS: await linked_bidders(session, period, links),
         rules.CANCELLED_AFTER_OPENING: await cancelled_after_opening(session, period),
         rules.SINGLE_BID: await _count(session, candidates.single_bid(period)),
@@ -96,17 +97,15 @@ async def _count(session: AsyncSession, query: Any) -> int:
     return int(await session.scalar(select(func.count()).select_from(query.subquery())) or 0)
 
 
-def _current() -> Any:
-    """The current selection of each purchase: the latest current round (as the facts pick it)."""
+def _current(*columns: Any) -> Any:
+    """The current selection of each purchase, the latest current round (as the facts pick it):
+    its purchase, price and winner (and ``columns`` of the selection or the winning bid)."""
     return (
         select(
             col(Selection.purchase_id).label("purchase_id"),
             col(Selection.price).label("price"),
-            col(Selection.winner_bid_id).label("winner_bid_id"),
-            col(Selection.method).label("method"),
-            col(Selection.evaluation).label("evaluation"),
             col(Bid.provider_id).label("winner_id"),
-            col(Bid.price).label("winner_price"),
+            *columns,
             func.row_number()
             .over(partition_by=col(Selection.purchase_id), order_by=col(Selection.round).desc())
             .label("rn"),
@@ -133,25 +132,58 @@ def direct_selection(period: Period) -> Any:
     )
 
 
+def identical_prices(period: Period) -> Any:
+    """One row per price offered by two or more firms in an opened purchase (active bids). A
+    firm has one active bid per purchase (the unique index ``uq_bids_one_active``), so the bids
+    at a price are its firms: a plain ``COUNT``, which the database hashes (a ``COUNT(DISTINCT)``
+    sorts every bid)."""
+    return scoped(
+        select(col(Bid.purchase_id))
+        .join(Purchase, col(Purchase.id) == col(Bid.purchase_id))
+        .where(col(Purchase.opened_at).is_not(None), col(Bid.status) == BidStatus.active)
+        .group_by(col(Bid.purchase_id), col(Bid.price))
+        .having(func.count() > 1),
+        period,
+    )
+
+
 async def split_purchase(session: AsyncSession, period: Period, t: rules.Thresholds) -> int:
     """The purchases in a split group: the groups of the live purchases capped under the
-    threshold (the others never belong to one), each purchase flagged once."""
-    rows = await session.execute(
-        scoped(
-            select(
-                col(Purchase.id),
-                col(Purchase.owner_id),
-                col(Purchase.catalog_code),
-                col(Purchase.budget_cap),
-                col(Purchase.published_at),
-            ).where(col(Purchase.status).in_(rules.LIVE), col(Purchase.budget_cap) < t.split_threshold),
-            period,
+    threshold that have another such purchase of the same owner and item within the window (the
+    nearest one before or after, by window functions): no group holds any other, and leaving
+    those out changes no group. Each purchase flagged once."""
+    dialect = session.get_bind().dialect.name
+    published = col(Purchase.published_at)
+    same = (col(Purchase.owner_id), col(Purchase.catalog_code))
+    live = scoped(
+        select(
+            col(Purchase.id).label("id"),
+            col(Purchase.owner_id).label("owner_id"),
+            col(Purchase.catalog_code).label("catalog_code"),
+            col(Purchase.budget_cap).label("cap"),
+            published.label("published_at"),
+            func.lag(published).over(partition_by=same, order_by=published).label("before"),
+            func.lead(published).over(partition_by=same, order_by=published).label("after"),
+        ).where(col(Purchase.status).in_(rules.LIVE), col(Purchase.budget_cap) < t.split_threshold),
+        period,
+    ).subquery("live")
+    window = t.split_window + timedelta(seconds=1)  # a second more: a superset
+    if dialect == "postgresql":
+        span = literal(window, Interval())
+        close = or_(live.c.published_at - live.c.before <= span, live.c.after - live.c.published_at <= span)
+    else:
+        days = window.total_seconds() / 86400
+        close = or_(
+            func.julianday(live.c.published_at) - func.julianday(live.c.before) <= days,
+            func.julianday(live.c.after) - func.julianday(live.c.published_at) <= days,
         )
+    rows = await session.execute(
+        select(live.c.id, live.c.owner_id, live.c.catalog_code, live.c.cap, live.c.published_at).where(close)
     )
     items = [
-        rules.SplitItem(pid, owner, catalog, cap, published)
-        for pid, owner, catalog, cap, published in rows.all()
-        if published is not None  # always: the period holds published purchases only
+        rules.SplitItem(pid, owner, catalog, cap, published_at)
+        for pid, owner, catalog, cap, published_at in rows.all()
+        if published_at is not None  # always: the period holds published purchases only
     ]
     return len({m.id for group in rules.split_groups(items, t.split_threshold, t.split_window) for m in group})
 
@@ -198,15 +230,32 @@ def _light(**known: Any) -> rules.PurchaseFact:
 
 
 async def low_price(session: AsyncSession, period: Period, t: rules.Thresholds) -> int:
-    """:func:`oversight.rules.low_price` over its candidates: their status, cap, current price and
-    winner, and the valid opened bids (in the facts' order, so a firm's last valid bid counts)."""
-    ids = candidates.low_price(period, t)
+    """:func:`oversight.rules.low_price` over its candidates (as :func:`oversight.candidates.low_price`
+    picks them, with the highest valid price per purchase from one ``GROUP BY``): their status,
+    cap, current price and winner, and the valid opened bids (in the facts' order, so a firm's last
+    valid bid counts)."""
     cur = _current()
+    highest = (
+        select(col(Bid.purchase_id).label("purchase_id"), func.max(col(Bid.price)).label("price"))
+        .where(col(Bid.status) == BidStatus.active, col(Bid.valid).is_(True))
+        .group_by(col(Bid.purchase_id))
+        .subquery("highest")
+    )
     rows = (
         await session.execute(
-            select(col(Purchase.id), col(Purchase.status), col(Purchase.budget_cap), cur.c.price, cur.c.winner_id)
-            .join(cur, (cur.c.purchase_id == col(Purchase.id)) & (cur.c.rn == 1))
-            .where(col(Purchase.id).in_(ids))
+            scoped(
+                select(col(Purchase.id), col(Purchase.status), col(Purchase.budget_cap), cur.c.price, cur.c.winner_id)
+                .join(cur, (cur.c.purchase_id == col(Purchase.id)) & (cur.c.rn == 1))
+                .outerjoin(highest, highest.c.purchase_id == col(Purchase.id))
+                .where(
+                    col(Purchase.status).in_(rules.SELECTED),
+                    or_(
+                        cur.c.price < col(Purchase.budget_cap) * candidates.above(t.low_price_ratio),
+                        cur.c.price < highest.c.price * candidates.above(t.abnormal_low_ratio),
+                    ),
+                ),
+                period,
+            )
         )
     ).all()
     bids: dict[uuid.UUID, list[rules.BidFact]] = defaultdict(list)
@@ -214,7 +263,7 @@ async def low_price(session: AsyncSession, period: Period, t: rules.Thresholds) 
         select(col(Bid.purchase_id), col(Bid.provider_id), col(Bid.price))
         .join(Purchase, col(Purchase.id) == col(Bid.purchase_id))
         .where(
-            col(Bid.purchase_id).in_(ids),
+            col(Bid.purchase_id).in_([r[0] for r in rows]),
             col(Purchase.opened_at).is_not(None),
             col(Bid.status) == BidStatus.active,
             col(Bid.valid).is_(True),
@@ -235,7 +284,12 @@ async def quality_marks_decided(session: AsyncSession, period: Period) -> int:
     """:func:`oversight.rules.quality_marks_decided` over the selected scored purchases whose
     winning bid is not the cheapest of their bids (the rule needs a cheaper one): their quality
     weight and their current selection's published evaluation."""
-    cur = _current()
+    cur = _current(
+        col(Selection.winner_bid_id).label("winner_bid_id"),
+        col(Selection.method).label("method"),
+        col(Selection.evaluation).label("evaluation"),
+        col(Bid.price).label("winner_price"),
+    )
     cheaper = aliased(Bid)
     rows = await session.execute(
         scoped(
@@ -392,12 +446,22 @@ async def contract_flags(session: AsyncSession, settings: Settings, period: Peri
 async def concentration(session: AsyncSession, period: Period, t: rules.Thresholds) -> int:
     """:func:`oversight.rules.concentration` over every award of the owners it may find (their
     whole totals: all their awards of the period)."""
-    owners = await candidates.concentration_owners(session, period, t)
-    f = sums._facts(period)
+    cur = _current()
+    awards = scoped(
+        select(
+            col(Purchase.id).label("id"),
+            col(Purchase.owner_id).label("owner_id"),
+            col(Purchase.status).label("status"),
+            cur.c.price,
+            cur.c.winner_id,
+        ).join(cur, (cur.c.purchase_id == col(Purchase.id)) & (cur.c.rn == 1)),
+        period,
+    ).subquery("awards")
+    owners = await candidates.concentration_owners(session, period, t, awards)
     rows = await session.execute(
-        select(f.c.owner_id, f.c.winner_id, f.c.price).where(
-            f.c.status.in_(rules.AWARDED), f.c.price.is_not(None), f.c.owner_id.in_(owners)
+        select(awards.c.owner_id, awards.c.winner_id, awards.c.price).where(
+            awards.c.status.in_(rules.AWARDED), awards.c.price.is_not(None), awards.c.owner_id.in_(owners)
         )
     )
-    awards = [rules.AwardItem(owner, winner, price) for owner, winner, price in rows.all() if winner and price]
-    return len(rules.concentration(awards, t.concentration_share, t.concentration_min_awards))
+    found = [rules.AwardItem(owner, winner, price) for owner, winner, price in rows.all() if winner and price]
+    return len(rules.concentration(found, t.concentration_share, t.concentration_min_awards))

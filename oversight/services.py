@@ -135,13 +135,13 @@ async def summary(session: AsyncSession, settings: Settings, group_by: str | Non
     (:mod:`oversight.counts`)."""
     grouping = check_group_by(group_by)
     by_code = await counts.flag_counts(session, settings, period)
-    rows = await sums.spending(session, period, grouping)
+    figures = await sums.figures(session, period, grouping)
     return Summary(
         group_by=grouping,
-        totals=await sums.total(session, period),
-        rows=rows,
-        labels=await sums.labels(session, rows, grouping),
-        competition=await sums.competition(session, period),
+        totals=figures.total,
+        rows=figures.rows,
+        labels=await sums.labels(session, figures.rows, grouping),
+        competition=figures.competition,
         timeliness=await sums.timeliness(session, period, by_code),
         flag_counts=by_code,
         severity_counts=counts.severity_counts(by_code),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Integer, case, func, select, type_coerce
@@ -142,51 +143,24 @@ def _spending(key: str, row: Any) -> rules.Spending:
     )
 
 
-async def spending(session: AsyncSession, period: Period, group_by: str) -> list[rules.Spending]:
-    """:func:`oversight.rules.spending` in SQL: one row per group, months in calendar order, other
-    groups by awarded amount (largest first), then purchases, then key."""
-    dialect = session.get_bind().dialect.name
-    f = _facts(period)
-    if group_by == "month":
-        key: Any = local_month(f.c.published_at, dialect)
-    elif group_by == "owner":
-        key = f.c.owner_id
-    else:
-        key = getattr(f.c, group_by if group_by != "catalog" else "catalog_code")
-    query = select(key.label("key"), *_spending_columns(f)).select_from(f).group_by(key)
-    rows = [_spending(str(r.key), r) for r in (await session.execute(query)).all()]
-    if group_by == "month":
-        return sorted(rows, key=lambda r: r.key)
-    return sorted(rows, key=lambda r: (-r.awarded_amount, -r.purchases, r.key))
-
-
-async def total(session: AsyncSession, period: Period) -> rules.Spending:
-    f = _facts(period)
-    row = (await session.execute(select(*_spending_columns(f)).select_from(f))).one()
-    return _spending("total", row)
-
-
-async def competition(session: AsyncSession, period: Period) -> rules.Competition:
-    """:func:`oversight.rules.competition` in SQL."""
-    f = _facts(period)
+def _competition_columns(f: Any) -> list[Any]:
     opened = f.c.opened == 1
     selected = f.c.status.in_(rules.SELECTED) & f.c.winner_id.is_not(None) & f.c.price.is_not(None)
     direct = selected & (f.c.method == "direct")
-    row = (
-        await session.execute(
-            select(
-                _count(opened).label("opened"),
-                type_coerce(func.coalesce(func.sum(f.c.bids), 0), Integer).label("bids"),
-                type_coerce(func.coalesce(func.sum(f.c.valid), 0), Integer).label("valid"),
-                _count(opened & (f.c.valid == 1)).label("single"),
-                _count(opened & (f.c.valid == 0)).label("none"),
-                _count(selected).label("selected"),
-                _count(direct).label("direct"),
-                _money(case((selected, f.c.price))).label("selected_amount"),
-                _money(case((direct, f.c.price))).label("direct_amount"),
-            ).select_from(f)
-        )
-    ).one()
+    return [
+        _count(opened).label("opened"),
+        type_coerce(func.coalesce(func.sum(f.c.bids), 0), Integer).label("bids"),
+        type_coerce(func.coalesce(func.sum(f.c.valid), 0), Integer).label("valid"),
+        _count(opened & (f.c.valid == 1)).label("single"),
+        _count(opened & (f.c.valid == 0)).label("none"),
+        _count(selected).label("selected"),
+        _count(direct).label("direct"),
+        _money(case((selected, f.c.price))).label("selected_amount"),
+        _money(case((direct, f.c.price))).label("direct_amount"),
+    ]
+
+
+def _competition(row: Any) -> rules.Competition:
     return rules.Competition(
         opened=int(row.opened),
         bids=int(row.bids),
@@ -198,6 +172,56 @@ async def competition(session: AsyncSession, period: Period) -> rules.Competitio
         selected_amount=row.selected_amount or ZERO,
         direct_amount=row.direct_amount or ZERO,
     )
+
+
+def _sum(name: str, items: list[Any], start: Any) -> Any:
+    return sum((getattr(i, name) for i in items), start)
+
+
+@dataclass
+class Figures:
+    rows: list[rules.Spending]  # per group
+    total: rules.Spending
+    competition: rules.Competition
+
+
+async def figures(session: AsyncSession, period: Period, group_by: str) -> Figures:
+    """:func:`oversight.rules.spending`, :func:`~oversight.rules.total` and
+    :func:`~oversight.rules.competition` in one ``GROUP BY`` query: one row per group (months in
+    calendar order, other groups by awarded amount, largest first, then purchases, then key); the
+    total and the competition are the sums of the groups' (every figure is a count or a sum)."""
+    dialect = session.get_bind().dialect.name
+    f = _facts(period)
+    if group_by == "month":
+        key: Any = local_month(f.c.published_at, dialect)
+    elif group_by == "owner":
+        key = f.c.owner_id
+    else:
+        key = getattr(f.c, group_by if group_by != "catalog" else "catalog_code")
+    query = select(key.label("key"), *_spending_columns(f), *_competition_columns(f)).select_from(f).group_by(key)
+    found = (await session.execute(query)).all()
+    rows = [_spending(str(r.key), r) for r in found]
+    groups = [_competition(r) for r in found]
+    total = rules.Spending("total")
+    for name in ("purchases", "in_progress", "awarded", "failed", "cancelled", "contracted"):
+        setattr(total, name, _sum(name, rows, 0))
+    for name in ("cap_awarded", "awarded_amount", "contracted_amount", "invoiced", "paid"):
+        setattr(total, name, _sum(name, rows, ZERO))
+    competition = rules.Competition()
+    for name in ("opened", "bids", "valid_bids", "single_bid", "no_valid_bid", "selected", "direct"):
+        setattr(competition, name, _sum(name, groups, 0))
+    for name in ("selected_amount", "direct_amount"):
+        setattr(competition, name, _sum(name, groups, ZERO))
+    if group_by == "month":
+        rows.sort(key=lambda r: r.key)
+    else:
+        rows.sort(key=lambda r: (-r.awarded_amount, -r.purchases, r.key))
+    return Figures(rows, total, competition)
+
+
+async def spending(session: AsyncSession, period: Period, group_by: str) -> list[rules.Spending]:
+    """:func:`oversight.rules.spending` in SQL (:func:`figures`)."""
+    return (await figures(session, period, group_by)).rows
 
 
 async def labels(session: AsyncSession, rows: list[rules.Spending], group_by: str) -> dict[str, str]:
