@@ -236,14 +236,11 @@ def contract_flags(period: Period, now: datetime) -> IdQuery:
     )
 
 
-async def concentration_owners(
-    session: AsyncSession, period: Period, t: rules.Thresholds, facts: Any = None
-) -> list[uuid.UUID]:
+def concentration_owners_query(t: rules.Thresholds, facts: Any) -> Select[Any]:
     """The owners of whom one firm may have won at least the share (a superset: the ratio is bound
-    as a float, a hair lower), found by one ``GROUP BY`` over the purchases with their latest
-    current selection (``facts``: a subquery with their status, owner, price and winner; by
-    default :func:`oversight.sums._facts`), totals per owner by a window sum."""
-    f = sums._facts(period) if facts is None else facts
+    as a float, a hair lower), found by one ``GROUP BY`` over ``facts`` (per purchase: its status,
+    owner and latest current selection's price and winner), totals per owner by a window sum."""
+    f = facts
     awarded = f.c.status.in_(rules.AWARDED) & f.c.price.is_not(None) & f.c.winner_id.is_not(None) & (f.c.price != 0)
     pairs = (
         select(
@@ -262,25 +259,18 @@ async def concentration_owners(
         func.sum(pairs.c.wins).over(partition_by=pairs.c.owner_id).label("awards"),
         func.sum(pairs.c.amount).over(partition_by=pairs.c.owner_id).label("total"),
     ).subquery("per_owner")
-    return sorted(
-        set(
-            await session.scalars(
-                select(per_owner.c.owner_id).where(
-                    per_owner.c.awards >= t.concentration_min_awards,
-                    per_owner.c.total > 0,
-                    per_owner.c.wins >= 2,
-                    per_owner.c.amount >= per_owner.c.total * _below(t.concentration_share),
-                )
-            )
-        ),
-        key=str,
+    return select(per_owner.c.owner_id).where(
+        per_owner.c.awards >= t.concentration_min_awards,
+        per_owner.c.total > 0,
+        per_owner.c.wins >= 2,
+        per_owner.c.amount >= per_owner.c.total * _below(t.concentration_share),
     )
 
 
 async def concentration(session: AsyncSession, period: Period, t: rules.Thresholds) -> list[uuid.UUID]:
     """Every awarded purchase of the owners of whom one firm won at least the share (the rule
     reads the owner's whole total): :func:`concentration_owners`, then their awards."""
-    owners = await concentration_owners(session, period, t)
+    owners = sorted(set(await session.scalars(concentration_owners_query(t, sums._facts(period)))), key=str)
     # asked even with no owner (an empty IN): the statements a request makes do not depend on its data
     f2 = sums._facts(period)
     return list(

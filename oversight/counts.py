@@ -34,9 +34,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, literal, or_, select
+from sqlalchemy import case, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import Interval
 from sqlmodel import col
 
@@ -97,10 +98,11 @@ async def _count(session: AsyncSession, query: Any) -> int:
     return int(await session.scalar(select(func.count()).select_from(query.subquery())) or 0)
 
 
-def _current(*columns: Any) -> Any:
-    """The current selection of each purchase, the latest current round (as the facts pick it):
-    its purchase, price and winner (and ``columns`` of the selection or the winning bid)."""
-    return (
+def _current(*columns: Any, of: Any = None) -> Any:
+    """The current selection of each purchase (of the purchases ``of`` selects, or all), the
+    latest current round (as the facts pick it): its purchase, price and winner (and ``columns`` of
+    the selection or the winning bid)."""
+    query = (
         select(
             col(Selection.purchase_id).label("purchase_id"),
             col(Selection.price).label("price"),
@@ -112,8 +114,10 @@ def _current(*columns: Any) -> Any:
         )
         .join(Bid, col(Bid.id) == col(Selection.winner_bid_id))
         .where(col(Selection.status) == SelectionStatus.current)
-        .subquery("current")
     )
+    if of is not None:
+        query = query.where(col(Selection.purchase_id).in_(of))
+    return query.subquery("current")
 
 
 def direct_selection(period: Period) -> Any:
@@ -190,7 +194,8 @@ async def split_purchase(session: AsyncSession, period: Period, t: rules.Thresho
 
 async def linked_bidders(session: AsyncSession, period: Period, links: list[rules.Link]) -> int:
     """The opened purchases where two linked firms bid (active bids)."""
-    query = candidates.linked_bidders(period, {i for link in links for i in (link.a, link.b)})
+    linked = sorted({i for link in links for i in (link.a, link.b)}, key=str)
+    query = candidates.linked_bidders(period, linked)
     if query is None:
         return 0
     pairs = {frozenset((link.a, link.b)) for link in links}
@@ -199,6 +204,7 @@ async def linked_bidders(session: AsyncSession, period: Period, links: list[rule
         .where(
             col(Bid.purchase_id).in_(query),
             col(Bid.status) == BidStatus.active,
+            col(Bid.provider_id).in_(linked),  # only linked firms make a pair
         )
         .distinct()
     )
@@ -289,6 +295,7 @@ async def quality_marks_decided(session: AsyncSession, period: Period) -> int:
         col(Selection.method).label("method"),
         col(Selection.evaluation).label("evaluation"),
         col(Bid.price).label("winner_price"),
+        of=select(col(Purchase.id)).where(col(Purchase.method) == "scored").correlate(None),
     )
     cheaper = aliased(Bid)
     rows = await session.execute(
@@ -381,10 +388,80 @@ async def cancelled_after_opening(session: AsyncSession, period: Period) -> int:
     return found
 
 
+def _local_date(column: Any, dialect: str) -> Any:
+    """The China date (UTC+8 all year) of a UTC moment."""
+    if dialect == "postgresql":
+        return func.date(func.timezone("Asia/Shanghai", column))
+    # SQLite keeps milliseconds: 15:59:59.999999 would round to the next day; whole seconds
+    return func.date(func.substr(column, 1, 19), "+8 hours")
+
+
+def _contract_conditions(now: datetime, accelerator: int, dialect: str) -> dict[str, ColumnElement[bool]]:
+    """:func:`invoices.rules.contract_flags` as conditions on a contract's stored columns, for a
+    contract that is not void and, once accepted, has its payment term's end stored
+    (``payment_due_at``; :func:`contract_flags` leaves the others to the rule)."""
+    signed, accepted = col(Contract.signed_at), col(Contract.accepted_at)
+    due, delivered, deadline = col(Contract.due_at_current), col(Contract.delivered_at), col(Contract.payment_due_at)
+    paid, amount = col(Contract.paid_total), col(Contract.amount_current)
+    waiting_on_owner = (
+        (col(Contract.status) == ContractStatus.delivered)
+        & delivered.is_not(None)
+        & due.is_not(None)
+        & (delivered <= due)
+    )
+    if accelerator > 1:  # a day lasts seconds: the moment the payment was recorded
+        in_time = col(Contract.paid_recorded_at) <= deadline
+    else:  # by its date, against the term's last China day
+        in_time = col(Contract.paid_on) <= _local_date(deadline, dialect)
+    return {
+        invoice_rules.FLAG_SIGNING_OVERDUE: signed.is_(None) & (col(Contract.sign_by) < now),
+        invoice_rules.FLAG_SIGNED_LATE: signed.is_not(None) & (signed > col(Contract.sign_by)),
+        invoice_rules.FLAG_OVERDUE: signed.is_not(None)
+        & accepted.is_(None)
+        & due.is_not(None)
+        & (due < now)
+        & ~waiting_on_owner,
+        invoice_rules.FLAG_DELIVERED_LATE: signed.is_not(None)
+        & accepted.is_not(None)
+        & due.is_not(None)
+        & delivered.is_not(None)
+        & (delivered > due),
+        invoice_rules.FLAG_PAYMENT_OVERDUE: signed.is_not(None)
+        & accepted.is_not(None)
+        & (paid < amount)
+        & (deadline < now)
+        & (col(Contract.invoiced_total) > paid),
+        invoice_rules.FLAG_PAID_LATE: signed.is_not(None)
+        & accepted.is_not(None)
+        & (paid >= amount)
+        & col(Contract.paid_on).is_not(None)
+        & col(Contract.paid_recorded_at).is_not(None)
+        & ~in_time,
+    }
+
+
 async def contract_flags(session: AsyncSession, settings: Settings, period: Period, now: datetime) -> dict[str, int]:
-    """The contract flags at ``now``: :func:`invoices.rules.contract_flags` over the stored columns
-    of the period's contracts that may carry one (:func:`oversight.candidates.may_carry_a_flag`);
-    a void contract is none (the facts leave it out)."""
+    """The contract flags at ``now`` of the period's contracts (a void contract is none: the facts
+    leave it out). Where the stored columns decide — every contract not yet accepted, and the
+    accepted ones with their payment term's end stored, as acceptance stores it — one ``COUNT``
+    per flag; the accepted contracts without it (older rows) go through
+    :func:`invoices.rules.contract_flags` with the term computed."""
+    dialect = session.get_bind().dialect.name
+    live = col(Contract.status) != ContractStatus.void
+    stored = col(Contract.accepted_at).is_(None) | col(Contract.payment_due_at).is_not(None)
+    conditions = _contract_conditions(now, settings.accelerator, dialect)
+    row = (
+        await session.execute(
+            scoped(
+                select(*(_sum_of(c).label(code) for code, c in conditions.items()))
+                .select_from(Contract)
+                .join(Purchase, col(Purchase.id) == col(Contract.purchase_id))
+                .where(live, stored),
+                period,
+            )
+        )
+    ).one()
+    found: dict[str, int] = {code: int(getattr(row, code) or 0) for code in conditions}
     rows = await session.execute(
         scoped(
             select(
@@ -400,29 +477,13 @@ async def contract_flags(session: AsyncSession, settings: Settings, period: Peri
                 col(Contract.paid_on),
                 col(Contract.paid_recorded_at),
                 col(Contract.payment_days),
-                col(Contract.payment_due_at),
             )
             .join(Purchase, col(Purchase.id) == col(Contract.purchase_id))
-            .where(col(Contract.status) != ContractStatus.void, candidates.may_carry_a_flag(now)),
+            .where(live, ~stored),
             period,
         )
     )
-    found: dict[str, int] = defaultdict(int)
-    for (
-        status,
-        sign_by,
-        signed,
-        due,
-        delivered,
-        accepted,
-        amount,
-        invoiced,
-        paid,
-        paid_on,
-        recorded,
-        days,
-        pay_by,
-    ) in rows:
+    for status, sign_by, signed, due, delivered, accepted, amount, invoiced, paid, paid_on, recorded, days in rows:
         facts = invoice_rules.ContractFacts(
             status=status,
             sign_by=sign_by,
@@ -436,11 +497,14 @@ async def contract_flags(session: AsyncSession, settings: Settings, period: Peri
             paid_on=paid_on,
             paid_recorded_at=recorded,
             payment_days=days,
-            payment_due_at=pay_by,
         )
         for code in invoice_rules.contract_flags(facts, now, settings.accelerator):
             found[code] += 1
     return {code: found[code] for code in rules.CONTRACT_FLAGS}
+
+
+def _sum_of(condition: ColumnElement[bool]) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
 async def concentration(session: AsyncSession, period: Period, t: rules.Thresholds) -> int:
@@ -456,8 +520,8 @@ async def concentration(session: AsyncSession, period: Period, t: rules.Threshol
             cur.c.winner_id,
         ).join(cur, (cur.c.purchase_id == col(Purchase.id)) & (cur.c.rn == 1)),
         period,
-    ).subquery("awards")
-    owners = await candidates.concentration_owners(session, period, t, awards)
+    ).cte("awards")  # read twice, computed once
+    owners = candidates.concentration_owners_query(t, awards)
     rows = await session.execute(
         select(awards.c.owner_id, awards.c.winner_id, awards.c.price).where(
             awards.c.status.in_(rules.AWARDED), awards.c.price.is_not(None), awards.c.owner_id.in_(owners)
