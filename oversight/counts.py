@@ -70,12 +70,10 @@ async def flag_counts(
     links = rules.firm_links(await load_firms(session))
     counts: dict[str, int] = {
         rules.SPLIT_PURCHASE: await split_purchase(session, period, t),
-        rules.IDENTICAL_PRICES: await _count(session, identical_prices(period)),
+        **await bid_flags(session, period, t),
         rules.LINKED_BIDDERS: await linked_bidders(session, period, links),
         rules.CANCELLED_AFTER_OPENING: await cancelled_after_opening(session, period),
-        rules.SINGLE_BID: await _count(session, candidates.single_bid(period)),
         rules.DIRECT_SELECTION: await _count(session, direct_selection(period)),
-        rules.LOW_PRICE: await low_price(session, period, t),
         rules.QUALITY_MARKS_DECIDED: await quality_marks_decided(session, period),
         rules.OBJECTION_UPHELD: await _count(session, candidates.objection_upheld(period)),
         **await contract_flags(session, settings, period, now),
@@ -132,21 +130,6 @@ def direct_selection(period: Period) -> Any:
         select(col(Purchase.id)).where(
             col(Purchase.method) == "direct", col(Purchase.status).in_(rules.SELECTED), current.exists()
         ),
-        period,
-    )
-
-
-def identical_prices(period: Period) -> Any:
-    """One row per price offered by two or more firms in an opened purchase (active bids). A
-    firm has one active bid per purchase (the unique index ``uq_bids_one_active``), so the bids
-    at a price are its firms: a plain ``COUNT``, which the database hashes (a ``COUNT(DISTINCT)``
-    sorts every bid)."""
-    return scoped(
-        select(col(Bid.purchase_id))
-        .join(Purchase, col(Purchase.id) == col(Bid.purchase_id))
-        .where(col(Purchase.opened_at).is_not(None), col(Bid.status) == BidStatus.active)
-        .group_by(col(Bid.purchase_id), col(Bid.price))
-        .having(func.count() > 1),
         period,
     )
 
@@ -235,55 +218,103 @@ def _light(**known: Any) -> rules.PurchaseFact:
     return rules.PurchaseFact(**{**blank, **known})
 
 
-async def low_price(session: AsyncSession, period: Period, t: rules.Thresholds) -> int:
-    """:func:`oversight.rules.low_price` over its candidates (as :func:`oversight.candidates.low_price`
-    picks them, with the highest valid price per purchase from one ``GROUP BY``): their status,
-    cap, current price and winner, and the valid opened bids (in the facts' order, so a firm's last
-    valid bid counts)."""
-    cur = _current()
-    highest = (
-        select(col(Bid.purchase_id).label("purchase_id"), func.max(col(Bid.price)).label("price"))
-        .where(col(Bid.status) == BidStatus.active, col(Bid.valid).is_(True))
-        .group_by(col(Bid.purchase_id))
-        .subquery("highest")
+def _bid_summary() -> Any:
+    """Per purchase, over its active bids (one per firm: the unique index ``uq_bids_one_active``):
+    how many are valid, the highest valid price, and how many prices two or more of them share —
+    one pass over the bids, grouped by purchase and price, then by purchase."""
+    valid = case((col(Bid.valid).is_(True), 1), else_=0)
+    at_price = (
+        select(
+            col(Bid.purchase_id).label("purchase_id"),
+            col(Bid.price).label("price"),
+            func.count().label("bids"),
+            func.sum(valid).label("valid"),
+        )
+        .where(col(Bid.status) == BidStatus.active)
+        .group_by(col(Bid.purchase_id), col(Bid.price))
+        .subquery("at_price")
+    )
+    return (
+        select(
+            at_price.c.purchase_id,
+            func.sum(at_price.c.valid).label("valid"),
+            func.max(case((at_price.c.valid > 0, at_price.c.price))).label("highest"),
+            func.sum(case((at_price.c.bids > 1, 1), else_=0)).label("identical"),
+        )
+        .group_by(at_price.c.purchase_id)
+        .subquery("bid_summary")
+    )
+
+
+async def bid_flags(session: AsyncSession, period: Period, t: rules.Thresholds) -> dict[str, int]:
+    """The flags read from a purchase's bids, from one query over :func:`_bid_summary` and the
+    current selections: ``identical_prices`` (one per shared price of an opened purchase),
+    ``single_bid`` (exactly one valid bid, in evaluation or selected) and ``low_price``
+    (:func:`oversight.rules.low_price` over the candidates :func:`oversight.candidates.low_price`
+    describes — a winning price below the cap's share or the highest valid price's share — with
+    their valid opened bids, in the facts' order, so a firm's last valid bid counts)."""
+    bids, cur = _bid_summary(), _current()
+    opened = col(Purchase.opened_at).is_not(None)
+    single = opened & (bids.c.valid == 1) & col(Purchase.status).in_((*rules.SELECTED, "evaluating"))
+    low = col(Purchase.status).in_(rules.SELECTED) & or_(
+        cur.c.price < col(Purchase.budget_cap) * candidates.above(t.low_price_ratio),
+        cur.c.price < bids.c.highest * candidates.above(t.abnormal_low_ratio),
     )
     rows = (
         await session.execute(
             scoped(
-                select(col(Purchase.id), col(Purchase.status), col(Purchase.budget_cap), cur.c.price, cur.c.winner_id)
-                .join(cur, (cur.c.purchase_id == col(Purchase.id)) & (cur.c.rn == 1))
-                .outerjoin(highest, highest.c.purchase_id == col(Purchase.id))
-                .where(
-                    col(Purchase.status).in_(rules.SELECTED),
-                    or_(
-                        cur.c.price < col(Purchase.budget_cap) * candidates.above(t.low_price_ratio),
-                        cur.c.price < highest.c.price * candidates.above(t.abnormal_low_ratio),
-                    ),
-                ),
+                select(
+                    col(Purchase.id),
+                    col(Purchase.status),
+                    col(Purchase.budget_cap),
+                    cur.c.price,
+                    cur.c.winner_id,
+                    case((opened, bids.c.identical), else_=0).label("identical"),
+                    case((single, 1), else_=0).label("single"),
+                    case((low, 1), else_=0).label("low"),
+                )
+                .outerjoin(bids, bids.c.purchase_id == col(Purchase.id))
+                .outerjoin(cur, (cur.c.purchase_id == col(Purchase.id)) & (cur.c.rn == 1))
+                .where(or_(opened & (bids.c.identical > 0), single, low)),
                 period,
             )
         )
     ).all()
-    bids: dict[uuid.UUID, list[rules.BidFact]] = defaultdict(list)
+    low_ids = [r.id for r in rows if r.low]
+    valid_bids: dict[uuid.UUID, list[rules.BidFact]] = defaultdict(list)
     for purchase_id, provider_id, price in await session.execute(
         select(col(Bid.purchase_id), col(Bid.provider_id), col(Bid.price))
         .join(Purchase, col(Purchase.id) == col(Bid.purchase_id))
         .where(
-            col(Bid.purchase_id).in_([r[0] for r in rows]),
-            col(Purchase.opened_at).is_not(None),
+            col(Bid.purchase_id).in_(low_ids),
+            opened,
             col(Bid.status) == BidStatus.active,
             col(Bid.valid).is_(True),
         )
         .order_by(col(Bid.price), col(Bid.digest))
     ):
-        bids[purchase_id].append(rules.BidFact(provider_id=provider_id, price=price, valid=True))
-    return sum(
+        valid_bids[purchase_id].append(rules.BidFact(provider_id=provider_id, price=price, valid=True))
+    low_price = sum(
         rules.low_price(
-            _light(id=pid, status=status, cap=cap, price=price, winner_id=winner, bids=tuple(bids.get(pid, ()))), t
+            _light(
+                id=r.id,
+                status=r.status,
+                cap=r.budget_cap,
+                price=r.price,
+                winner_id=r.winner_id,
+                bids=tuple(valid_bids.get(r.id, ())),
+            ),
+            t,
         )
         is not None
-        for pid, status, cap, price, winner in rows
+        for r in rows
+        if r.low
     )
+    return {
+        rules.IDENTICAL_PRICES: sum(int(r.identical or 0) for r in rows),
+        rules.SINGLE_BID: sum(int(r.single) for r in rows),
+        rules.LOW_PRICE: low_price,
+    }
 
 
 async def quality_marks_decided(session: AsyncSession, period: Period) -> int:
