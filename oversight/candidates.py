@@ -35,14 +35,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, and_, case, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.types import Float, Interval
+from sqlalchemy.types import Interval
 from sqlmodel import col
 
 from bidding.models import (
@@ -63,21 +62,6 @@ from oversight import rules, sums
 from oversight.facts import Period, scoped
 
 IdQuery = Select[uuid.UUID]
-_MARGIN = 1e-9  # ratios are bound as floats: a hair wider, so that rounding never drops a candidate
-
-
-def _ratio(value: float) -> ColumnElement[float]:
-    # typed as a float: a bare number multiplied with a money column would be bound as money
-    # (rounded to the cent, and in cents on SQLite, where 0.5 became 50)
-    return literal(value, Float())
-
-
-def above(ratio: Decimal) -> ColumnElement[float]:
-    return _ratio(float(ratio) * (1 + _MARGIN))
-
-
-def _below(ratio: Decimal) -> ColumnElement[float]:
-    return _ratio(float(ratio) * (1 - _MARGIN))
 
 
 def _within(a: Any, b: Any, window: timedelta, dialect: str) -> ColumnElement[bool]:
@@ -179,8 +163,8 @@ def low_price(period: Period, t: rules.Thresholds) -> IdQuery:
             col(Selection.status) == SelectionStatus.current,
             col(Purchase.status).in_(rules.SELECTED),
             or_(
-                col(Selection.price) < col(Purchase.budget_cap) * above(t.low_price_ratio),
-                col(Selection.price) < highest * above(t.abnormal_low_ratio),
+                col(Selection.price) < col(Purchase.budget_cap) * sums.above(t.low_price_ratio),
+                col(Selection.price) < highest * sums.above(t.abnormal_low_ratio),
             ),
         ),
         period,
@@ -263,7 +247,7 @@ def concentration_owners_query(t: rules.Thresholds, facts: Any) -> Select[Any]:
         per_owner.c.awards >= t.concentration_min_awards,
         per_owner.c.total > 0,
         per_owner.c.wins >= 2,
-        per_owner.c.amount >= per_owner.c.total * _below(t.concentration_share),
+        per_owner.c.amount >= per_owner.c.total * sums.below(t.concentration_share),
     )
 
 

@@ -54,23 +54,28 @@ from invoices import rules as invoice_rules
 from invoices.models import Contract, ContractStatus
 from market import clock
 from market.settings import Settings
-from oversight import candidates, rules
+from oversight import candidates, rules, sums
 from oversight.facts import Period, load_firms, scoped
 
 ZERO = rules.ZERO
 
 
 async def flag_counts(
-    session: AsyncSession, settings: Settings, period: Period, now: datetime | None = None
+    session: AsyncSession,
+    settings: Settings,
+    period: Period,
+    now: datetime | None = None,
+    figures: sums.Figures | None = None,
 ) -> dict[str, int]:
     """How many red flags of each code the period carries (codes without a flag left out), as
-    :func:`oversight.rules.count_by` over :func:`oversight.rules.all_flags` counts them."""
+    :func:`oversight.rules.count_by` over :func:`oversight.rules.all_flags` counts them at ``now``
+    (``figures``: the summary's, already made for the period with these settings' thresholds)."""
     now = now or clock.now()
     t = rules.Thresholds.of(settings)
     links = rules.firm_links(await load_firms(session))
     counts: dict[str, int] = {
         rules.SPLIT_PURCHASE: await split_purchase(session, period, t),
-        **await bid_flags(session, period, t),
+        **await bid_flags(session, period, t, figures),
         rules.LINKED_BIDDERS: await linked_bidders(session, period, links),
         rules.CANCELLED_AFTER_OPENING: await cancelled_after_opening(session, period),
         rules.DIRECT_SELECTION: await _count(session, direct_selection(period)),
@@ -94,28 +99,6 @@ def severity_counts(by_code: Mapping[str, int]) -> dict[str, int]:
 
 async def _count(session: AsyncSession, query: Any) -> int:
     return int(await session.scalar(select(func.count()).select_from(query.subquery())) or 0)
-
-
-def _current(*columns: Any, of: Any = None) -> Any:
-    """The current selection of each purchase (of the purchases ``of`` selects, or all), the
-    latest current round (as the facts pick it): its purchase, price and winner (and ``columns`` of
-    the selection or the winning bid)."""
-    query = (
-        select(
-            col(Selection.purchase_id).label("purchase_id"),
-            col(Selection.price).label("price"),
-            col(Bid.provider_id).label("winner_id"),
-            *columns,
-            func.row_number()
-            .over(partition_by=col(Selection.purchase_id), order_by=col(Selection.round).desc())
-            .label("rn"),
-        )
-        .join(Bid, col(Bid.id) == col(Selection.winner_bid_id))
-        .where(col(Selection.status) == SelectionStatus.current)
-    )
-    if of is not None:
-        query = query.where(col(Selection.purchase_id).in_(of))
-    return query.subquery("current")
 
 
 def direct_selection(period: Period) -> Any:
@@ -218,76 +201,34 @@ def _light(**known: Any) -> rules.PurchaseFact:
     return rules.PurchaseFact(**{**blank, **known})
 
 
-def _bid_summary() -> Any:
-    """Per purchase, over its active bids (one per firm: the unique index ``uq_bids_one_active``):
-    how many are valid, the highest valid price, and how many prices two or more of them share —
-    one pass over the bids, grouped by purchase and price, then by purchase."""
-    valid = case((col(Bid.valid).is_(True), 1), else_=0)
-    at_price = (
-        select(
-            col(Bid.purchase_id).label("purchase_id"),
-            col(Bid.price).label("price"),
-            func.count().label("bids"),
-            func.sum(valid).label("valid"),
-        )
-        .where(col(Bid.status) == BidStatus.active)
-        .group_by(col(Bid.purchase_id), col(Bid.price))
-        .subquery("at_price")
-    )
-    return (
-        select(
-            at_price.c.purchase_id,
-            func.sum(at_price.c.valid).label("valid"),
-            func.max(case((at_price.c.valid > 0, at_price.c.price))).label("highest"),
-            func.sum(case((at_price.c.bids > 1, 1), else_=0)).label("identical"),
-        )
-        .group_by(at_price.c.purchase_id)
-        .subquery("bid_summary")
-    )
-
-
-async def bid_flags(session: AsyncSession, period: Period, t: rules.Thresholds) -> dict[str, int]:
-    """The flags read from a purchase's bids, from one query over :func:`_bid_summary` and the
-    current selections: ``identical_prices`` (one per shared price of an opened purchase),
-    ``single_bid`` (exactly one valid bid, in evaluation or selected) and ``low_price``
-    (:func:`oversight.rules.low_price` over the candidates :func:`oversight.candidates.low_price`
-    describes — a winning price below the cap's share or the highest valid price's share — with
-    their valid opened bids, in the facts' order, so a firm's last valid bid counts)."""
-    bids, cur = _bid_summary(), _current()
-    opened = col(Purchase.opened_at).is_not(None)
-    single = opened & (bids.c.valid == 1) & col(Purchase.status).in_((*rules.SELECTED, "evaluating"))
-    low = col(Purchase.status).in_(rules.SELECTED) & or_(
-        cur.c.price < col(Purchase.budget_cap) * candidates.above(t.low_price_ratio),
-        cur.c.price < bids.c.highest * candidates.above(t.abnormal_low_ratio),
-    )
+async def bid_flags(
+    session: AsyncSession, period: Period, t: rules.Thresholds, figures: sums.Figures | None = None
+) -> dict[str, int]:
+    """The flags read from a purchase's bids, from the summary's one ``GROUP BY``
+    (:func:`oversight.sums.figures`, over :func:`oversight.sums.bid_summary`; ``figures``: already
+    made): ``identical_prices`` (one per price shared in an opened purchase), ``single_bid``
+    (exactly one valid bid, in evaluation or selected), and ``low_price``:
+    :func:`oversight.rules.low_price` over the candidates it names (a winning price below the cap's
+    share or the highest valid price's share) with their valid opened bids, in the facts' order, so
+    that a firm's last valid bid counts."""
+    if figures is None:
+        figures = await sums.figures(session, period, "funding", t)
+    ids = sorted(set(figures.low_price_candidates), key=str)
+    cur = sums.current_selections(of=ids)
     rows = (
         await session.execute(
-            scoped(
-                select(
-                    col(Purchase.id),
-                    col(Purchase.status),
-                    col(Purchase.budget_cap),
-                    cur.c.price,
-                    cur.c.winner_id,
-                    case((opened, bids.c.identical), else_=0).label("identical"),
-                    case((single, 1), else_=0).label("single"),
-                    case((low, 1), else_=0).label("low"),
-                )
-                .outerjoin(bids, bids.c.purchase_id == col(Purchase.id))
-                .outerjoin(cur, (cur.c.purchase_id == col(Purchase.id)) & (cur.c.rn == 1))
-                .where(or_(opened & (bids.c.identical > 0), single, low)),
-                period,
-            )
+            select(col(Purchase.id), col(Purchase.status), col(Purchase.budget_cap), cur.c.price, cur.c.winner_id)
+            .join(cur, cur.c.purchase_id == col(Purchase.id))
+            .where(col(Purchase.id).in_(ids))
         )
     ).all()
-    low_ids = [r.id for r in rows if r.low]
     valid_bids: dict[uuid.UUID, list[rules.BidFact]] = defaultdict(list)
     for purchase_id, provider_id, price in await session.execute(
         select(col(Bid.purchase_id), col(Bid.provider_id), col(Bid.price))
         .join(Purchase, col(Purchase.id) == col(Bid.purchase_id))
         .where(
-            col(Bid.purchase_id).in_(low_ids),
-            opened,
+            col(Bid.purchase_id).in_(ids),
+            col(Purchase.opened_at).is_not(None),
             col(Bid.status) == BidStatus.active,
             col(Bid.valid).is_(True),
         )
@@ -296,23 +237,15 @@ async def bid_flags(session: AsyncSession, period: Period, t: rules.Thresholds) 
         valid_bids[purchase_id].append(rules.BidFact(provider_id=provider_id, price=price, valid=True))
     low_price = sum(
         rules.low_price(
-            _light(
-                id=r.id,
-                status=r.status,
-                cap=r.budget_cap,
-                price=r.price,
-                winner_id=r.winner_id,
-                bids=tuple(valid_bids.get(r.id, ())),
-            ),
+            _light(id=pid, status=status, cap=cap, price=price, winner_id=winner, bids=tuple(valid_bids.get(pid, ()))),
             t,
         )
         is not None
-        for r in rows
-        if r.low
+        for pid, status, cap, price, winner in rows
     )
     return {
-        rules.IDENTICAL_PRICES: sum(int(r.identical or 0) for r in rows),
-        rules.SINGLE_BID: sum(int(r.single) for r in rows),
+        rules.IDENTICAL_PRICES: figures.identical_prices,
+        rules.SINGLE_BID: figures.single_bid,
         rules.LOW_PRICE: low_price,
     }
 
@@ -321,7 +254,7 @@ async def quality_marks_decided(session: AsyncSession, period: Period) -> int:
     """:func:`oversight.rules.quality_marks_decided` over the selected scored purchases whose
     winning bid is not the cheapest of their bids (the rule needs a cheaper one): their quality
     weight and their current selection's published evaluation."""
-    cur = _current(
+    cur = sums.current_selections(
         col(Selection.winner_bid_id).label("winner_bid_id"),
         col(Selection.method).label("method"),
         col(Selection.evaluation).label("evaluation"),
@@ -341,7 +274,7 @@ async def quality_marks_decided(session: AsyncSession, period: Period) -> int:
                 cur.c.method,
                 cur.c.evaluation,
             )
-            .join(cur, (cur.c.purchase_id == col(Purchase.id)) & (cur.c.rn == 1))
+            .join(cur, cur.c.purchase_id == col(Purchase.id))
             .where(
                 col(Purchase.method) == "scored",
                 col(Purchase.status).in_(rules.SELECTED),
@@ -541,7 +474,7 @@ def _sum_of(condition: ColumnElement[bool]) -> Any:
 async def concentration(session: AsyncSession, period: Period, t: rules.Thresholds) -> int:
     """:func:`oversight.rules.concentration` over every award of the owners it may find (their
     whole totals: all their awards of the period)."""
-    cur = _current()
+    cur = sums.current_selections()
     awards = scoped(
         select(
             col(Purchase.id).label("id"),
@@ -549,7 +482,7 @@ async def concentration(session: AsyncSession, period: Period, t: rules.Threshol
             col(Purchase.status).label("status"),
             cur.c.price,
             cur.c.winner_id,
-        ).join(cur, (cur.c.purchase_id == col(Purchase.id)) & (cur.c.rn == 1)),
+        ).join(cur, cur.c.purchase_id == col(Purchase.id)),
         period,
     ).cte("awards")  # read twice, computed once
     owners = candidates.concentration_owners_query(t, awards)

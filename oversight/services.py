@@ -134,8 +134,8 @@ async def summary(session: AsyncSession, settings: Settings, group_by: str | Non
     database (:mod:`oversight.sums`); the red flags counted without building them
     (:mod:`oversight.counts`)."""
     grouping = check_group_by(group_by)
-    by_code = await counts.flag_counts(session, settings, period)
-    figures = await sums.figures(session, period, grouping)
+    figures = await sums.figures(session, period, grouping, rules.Thresholds.of(settings))
+    by_code = await counts.flag_counts(session, settings, period, figures=figures)
     return Summary(
         group_by=grouping,
         totals=figures.total,

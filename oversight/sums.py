@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Integer, case, func, select, type_coerce
+from sqlalchemy import Float, Integer, String, case, cast, func, literal, or_, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
@@ -41,32 +43,92 @@ def local_month(column: Any, dialect: str) -> ColumnElement[str]:
     return func.strftime("%Y-%m", column, "+8 hours")
 
 
-def _facts(period: Period) -> Any:
-    """Per published purchase of the period: its status, cap, method, current price and winner,
-    opened-bid counts and contract totals — as a subquery the figures aggregate."""
-    current = (
+_MARGIN = 1e-9  # ratios are bound as floats: a hair wider, so that rounding never drops a candidate
+
+
+def _ratio(value: float) -> ColumnElement[float]:
+    # typed as a float: a bare number multiplied with a money column would be bound as money
+    # (rounded to the cent, and in cents on SQLite, where 0.5 became 50)
+    return literal(value, Float())
+
+
+def above(ratio: Decimal) -> ColumnElement[float]:
+    """A ratio to compare a money column with from below: a hair larger (a superset)."""
+    return _ratio(float(ratio) * (1 + _MARGIN))
+
+
+def below(ratio: Decimal) -> ColumnElement[float]:
+    """A ratio to compare a money column with from above: a hair smaller (a superset)."""
+    return _ratio(float(ratio) * (1 - _MARGIN))
+
+
+def bid_summary() -> Any:
+    """Per purchase, over its active bids (one per firm: the unique index ``uq_bids_one_active``):
+    how many, how many valid, the highest valid price, and how many prices two or more of them
+    share (``identical_prices``) — one pass over the bids, grouped by purchase and price, then by
+    purchase."""
+    valid = case((col(Bid.valid).is_(True), 1), else_=0)
+    at_price = (
+        select(
+            col(Bid.purchase_id).label("purchase_id"),
+            col(Bid.price).label("price"),
+            func.count().label("bids"),
+            func.sum(valid).label("valid"),
+        )
+        .where(col(Bid.status) == BidStatus.active)
+        .group_by(col(Bid.purchase_id), col(Bid.price))
+        .subquery("at_price")
+    )
+    return (
+        select(
+            at_price.c.purchase_id,
+            func.sum(at_price.c.bids).label("bids"),
+            func.sum(at_price.c.valid).label("valid"),
+            type_coerce(func.max(case((at_price.c.valid > 0, at_price.c.price))), MoneyType).label("highest"),
+            func.sum(case((at_price.c.bids > 1, 1), else_=0)).label("identical"),
+        )
+        .group_by(at_price.c.purchase_id)
+        .subquery("bid_summary")
+    )
+
+
+def current_selections(*columns: Any, of: Any = None) -> Any:
+    """The current selection of each purchase (of the purchases ``of`` selects, or of all): the
+    latest current round, as the facts pick it (a round is unique per purchase, so no later
+    current round exists — an anti-join, which the database hashes instead of sorting every
+    selection by round): its purchase, price and winner, and ``columns`` of the selection or of
+    the winning bid."""
+    later = aliased(Selection)
+    query = (
         select(
             col(Selection.purchase_id).label("purchase_id"),
             col(Selection.price).label("price"),
             col(Bid.provider_id).label("winner_id"),
-            func.row_number()
-            .over(partition_by=col(Selection.purchase_id), order_by=col(Selection.round).desc())
-            .label("rn"),
+            *columns,
         )
         .join(Bid, col(Bid.id) == col(Selection.winner_bid_id))
-        .where(col(Selection.status) == SelectionStatus.current)
-        .subquery("cur")
-    )
-    bids = (
-        select(
-            col(Bid.purchase_id).label("purchase_id"),
-            func.count().label("bids"),
-            func.sum(case((col(Bid.valid).is_(True), 1), else_=0)).label("valid"),
+        .where(
+            col(Selection.status) == SelectionStatus.current,
+            ~select(col(later.id))
+            .where(
+                col(later.purchase_id) == col(Selection.purchase_id),
+                col(later.status) == SelectionStatus.current,
+                col(later.round) > col(Selection.round),
+            )
+            .exists(),
         )
-        .where(col(Bid.status) == BidStatus.active)
-        .group_by(col(Bid.purchase_id))
-        .subquery("bidcount")
     )
+    if of is not None:
+        query = query.where(col(Selection.purchase_id).in_(of))
+    return query.subquery("current")
+
+
+def _facts(period: Period) -> Any:
+    """Per published purchase of the period: its status, cap, method, current price and winner,
+    opened-bid counts (and the highest valid price, the prices shared) and contract totals — as a
+    subquery the figures aggregate."""
+    current = current_selections()
+    bids = bid_summary()
     opened = col(Purchase.opened_at).is_not(None)
     query = (
         select(
@@ -83,6 +145,8 @@ def _facts(period: Period) -> Any:
             case((opened, 1), else_=0).label("opened"),
             case((opened, func.coalesce(bids.c.bids, 0)), else_=0).label("bids"),
             case((opened, func.coalesce(bids.c.valid, 0)), else_=0).label("valid"),
+            case((opened, func.coalesce(bids.c.identical, 0)), else_=0).label("identical"),
+            bids.c.highest.label("highest"),
             col(Contract.id).label("contract_id"),
             col(Contract.signed_at).label("signed_at"),
             col(Contract.amount_current).label("amount"),
@@ -90,7 +154,7 @@ def _facts(period: Period) -> Any:
             col(Contract.paid_total).label("paid"),
         )
         .select_from(Purchase)
-        .outerjoin(current, (current.c.purchase_id == col(Purchase.id)) & (current.c.rn == 1))
+        .outerjoin(current, current.c.purchase_id == col(Purchase.id))
         .outerjoin(bids, bids.c.purchase_id == col(Purchase.id))
         .outerjoin(
             Contract,
@@ -183,13 +247,38 @@ class Figures:
     rows: list[rules.Spending]  # per group
     total: rules.Spending
     competition: rules.Competition
+    # what the same scan tells of the red flags read from the bids (oversight.counts.bid_flags)
+    identical_prices: int = 0  # prices shared by two or more bids of an opened purchase
+    single_bid: int = 0  # opened purchases in evaluation or selected with one valid bid
+    low_price_candidates: list[uuid.UUID] = field(default_factory=list)  # oversight.candidates.low_price
 
 
-async def figures(session: AsyncSession, period: Period, group_by: str) -> Figures:
+def _ids(column: Any, dialect: str) -> Any:
+    """The non-null ids of ``column`` in a group, as one comma-separated text."""
+    if dialect == "postgresql":
+        return func.string_agg(cast(column, String), literal(","))
+    return type_coerce(func.group_concat(column, ","), String)
+
+
+def _flag_columns(f: Any, t: rules.Thresholds, dialect: str) -> list[Any]:
+    single = (f.c.opened == 1) & (f.c.valid == 1) & f.c.status.in_((*rules.SELECTED, "evaluating"))
+    low = f.c.status.in_(rules.SELECTED) & or_(
+        f.c.price < f.c.cap * above(t.low_price_ratio), f.c.price < f.c.highest * above(t.abnormal_low_ratio)
+    )
+    return [
+        type_coerce(func.coalesce(func.sum(f.c.identical), 0), Integer).label("identical_prices"),
+        _count(single).label("single_bid_flags"),
+        _ids(case((low, f.c.id)), dialect).label("low_price_candidates"),
+    ]
+
+
+async def figures(session: AsyncSession, period: Period, group_by: str, t: rules.Thresholds) -> Figures:
     """:func:`oversight.rules.spending`, :func:`~oversight.rules.total` and
     :func:`~oversight.rules.competition` in one ``GROUP BY`` query: one row per group (months in
     calendar order, other groups by awarded amount, largest first, then purchases, then key); the
-    total and the competition are the sums of the groups' (every figure is a count or a sum)."""
+    total and the competition are the sums of the groups' (every figure is a count or a sum). The
+    same scan counts the identical prices and the single bids, and names the low-price candidates
+    (with the thresholds ``t``)."""
     dialect = session.get_bind().dialect.name
     f = _facts(period)
     if group_by == "month":
@@ -198,7 +287,11 @@ async def figures(session: AsyncSession, period: Period, group_by: str) -> Figur
         key = f.c.owner_id
     else:
         key = getattr(f.c, group_by if group_by != "catalog" else "catalog_code")
-    query = select(key.label("key"), *_spending_columns(f), *_competition_columns(f)).select_from(f).group_by(key)
+    query = (
+        select(key.label("key"), *_spending_columns(f), *_competition_columns(f), *_flag_columns(f, t, dialect))
+        .select_from(f)
+        .group_by(key)
+    )
     found = (await session.execute(query)).all()
     rows = [_spending(str(r.key), r) for r in found]
     groups = [_competition(r) for r in found]
@@ -216,12 +309,21 @@ async def figures(session: AsyncSession, period: Period, group_by: str) -> Figur
         rows.sort(key=lambda r: r.key)
     else:
         rows.sort(key=lambda r: (-r.awarded_amount, -r.purchases, r.key))
-    return Figures(rows, total, competition)
+    return Figures(
+        rows,
+        total,
+        competition,
+        identical_prices=sum(int(r.identical_prices) for r in found),
+        single_bid=sum(int(r.single_bid_flags) for r in found),
+        low_price_candidates=[
+            uuid.UUID(i) for r in found if r.low_price_candidates for i in r.low_price_candidates.split(",")
+        ],
+    )
 
 
 async def spending(session: AsyncSession, period: Period, group_by: str) -> list[rules.Spending]:
     """:func:`oversight.rules.spending` in SQL (:func:`figures`)."""
-    return (await figures(session, period, group_by)).rows
+    return (await figures(session, period, group_by, rules.Thresholds())).rows
 
 
 async def labels(session: AsyncSession, rows: list[rules.Spending], group_by: str) -> dict[str, str]:
