@@ -366,7 +366,12 @@ async def timeliness(session: AsyncSession, period: Period, flag_counts: Mapping
     database; the late contracts from the red flags' counts (``flag_counts``: per code, as
     :func:`oversight.counts.flag_counts` gives them — a contract carries each of its flags once)."""
     dialect = session.get_bind().dialect.name
-    base = select().select_from(Purchase).join(Contract, col(Contract.purchase_id) == col(Purchase.id))
+    base = (
+        select()
+        .select_from(Purchase)
+        .join(Contract, col(Contract.purchase_id) == col(Purchase.id))
+        .where(col(Contract.status) != ContractStatus.void)  # a voided award's draft is no contract (as in the facts)
+    )
     row = (
         await session.execute(
             scoped(

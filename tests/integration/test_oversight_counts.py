@@ -124,6 +124,10 @@ async def test_a_void_contract_carries_no_flag(factory, settings):
         await session.commit()
     after = await _counted(factory, settings)
     assert "signing_overdue" not in after
+    async with factory() as session:  # nor is it a contract in the summary's timeliness
+        snapshot = await load(session, settings)
+        summary = await services.summary(session, settings, None, Period())
+    assert summary.timeliness == rules.timeliness(snapshot.purchases)
 
 
 async def test_a_payment_term_computed_or_paid_on_its_last_day(factory, settings):
