@@ -1,25 +1,28 @@
 """The red flags of a period counted per code and per severity, without building the flags
 (issue 12: the finance summary at province size).
 
-The counts are exactly ``rules.count_by(rules.all_flags(...))`` over the period's facts, but no
-flag, no flag data and no purchase fact of the period is built. Per code, the cheapest exact way:
+The counts are exactly ``rules.count_by(rules.all_flags(...))`` over the period's facts (the
+tests hold them equal on the demo, on generated data and at the edges), but no flag, no flag data
+and no purchase fact of the period is built. Per code, the cheapest exact way:
 
-* a SQL ``COUNT`` where the rule is a plain condition on stored rows: ``single_bid`` (exactly one
-  valid active bid, in evaluation or selected), ``identical_prices`` (one flag per price offered by
-  two or more firms in one purchase: the ``GROUP BY purchase, price`` of
-  :func:`oversight.candidates.identical_prices`), ``objection_upheld`` (one flag per upheld
-  objection), ``direct_selection`` (a selected direct purchase with a current selection);
+* a SQL ``COUNT`` where the rule is a plain condition on stored rows: ``objection_upheld`` (one
+  flag per upheld objection), ``direct_selection`` (a selected direct purchase with a current
+  selection), the contract flags (:func:`invoices.rules.contract_flags` as conditions on the
+  contract's columns; a void contract carries none; accepted contracts without a stored payment
+  term go through the rule itself); and, in the summary's one ``GROUP BY`` over the purchases
+  (:func:`oversight.sums.figures`, over :func:`oversight.sums.bid_summary`), ``identical_prices``
+  (one flag per price offered by two or more firms in an opened purchase) and ``single_bid``
+  (exactly one valid active bid, in evaluation or selected);
 * a few columns of the candidates (:mod:`oversight.candidates`) and the unchanged pure rule where
-  the rule is more than a condition: ``split_purchase`` (id, owner, item, cap, publication of the
-  live purchases capped under the threshold → :func:`oversight.rules.split_groups`),
-  ``linked_bidders`` ((purchase, firm) of the linked firms' opened bids → the links of
-  :func:`oversight.rules.firm_links`), ``low_price`` and ``quality_marks_decided`` (their candidates'
-  prices or published evaluations → :func:`oversight.rules.low_price`,
-  :func:`~oversight.rules.quality_marks_decided`), ``concentration`` (the awards of the candidate
-  owners → :func:`oversight.rules.concentration`), ``cancelled_after_opening`` (the approved
-  cancellations and the rounds' chains), the contract flags (the stored columns of the contracts
-  that may carry one → :func:`invoices.rules.contract_flags`, void contracts left out as the facts
-  leave them out) and ``linked_firms`` (every firm in a link).
+  the rule is more than a condition: ``split_purchase`` (id, owner, item, cap and publication of
+  the live purchases capped under the threshold with such a neighbour within the window →
+  :func:`oversight.rules.split_groups`), ``linked_bidders`` ((purchase, firm) of the linked firms'
+  opened bids → the links of :func:`oversight.rules.firm_links`), ``low_price`` and
+  ``quality_marks_decided`` (their candidates' prices or published evaluations →
+  :func:`oversight.rules.low_price`, :func:`~oversight.rules.quality_marks_decided`),
+  ``concentration`` (every award of the candidate owners → :func:`oversight.rules.concentration`),
+  ``cancelled_after_opening`` (the approved cancellations and the rounds' chains) and
+  ``linked_firms`` (every firm in a link).
 
 Rows are read as columns, never as ORM objects.
 """
