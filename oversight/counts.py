@@ -10,9 +10,10 @@ and no purchase fact of the period is built. Per code, the cheapest exact way:
   selection), the contract flags (:func:`invoices.rules.contract_flags` as conditions on the
   contract's columns; a void contract carries none; accepted contracts without a stored payment
   term go through the rule itself); and, in the summary's one ``GROUP BY`` over the purchases
-  (:func:`oversight.sums.figures`, over :func:`oversight.sums.bid_summary`), ``identical_prices``
-  (one flag per price offered by two or more firms in an opened purchase) and ``single_bid``
-  (exactly one valid active bid, in evaluation or selected);
+  (:func:`oversight.sums.figures`, over :func:`oversight.sums.bid_summary`), ``single_bid``
+  (exactly one valid active bid, in evaluation or selected) and ``identical_prices`` (one flag per
+  price offered by two or more firms in an opened purchase, counted by ``GROUP BY purchase, price``
+  in the purchases the summary names: fewer distinct prices than bids);
 * a few columns of the candidates (:mod:`oversight.candidates`) and the unchanged pure rule where
   the rule is more than a condition: ``split_purchase`` (id, owner, item, cap and publication of
   the live purchases capped under the threshold with such a neighbour within the window →
@@ -58,7 +59,7 @@ from invoices.models import Contract, ContractStatus
 from market import clock
 from market.settings import Settings
 from oversight import candidates, rules, sums
-from oversight.facts import Period, load_firms, scoped
+from oversight.facts import CHUNK, Period, load_firms, scoped
 
 ZERO = rules.ZERO
 
@@ -209,14 +210,39 @@ async def bid_flags(
 ) -> dict[str, int]:
     """The flags read from a purchase's bids, from the summary's one ``GROUP BY``
     (:func:`oversight.sums.figures`, over :func:`oversight.sums.bid_summary`; ``figures``: already
-    made): ``identical_prices`` (one per price shared in an opened purchase), ``single_bid``
+    made): ``identical_prices`` (one per price two active bids share in an opened purchase, counted
+    in the purchases it names), ``single_bid``
     (exactly one valid bid, in evaluation or selected), and ``low_price``:
     :func:`oversight.rules.low_price` over the candidates it names (a winning price below the cap's
     share or the highest valid price's share) with their valid opened bids, in the facts' order, so
     that a firm's last valid bid counts."""
     if figures is None:
         figures = await sums.figures(session, period, "funding", t)
-    ids = sorted(set(figures.low_price_candidates), key=str)
+    identical = 0
+    shared = sorted(set(figures.shared_prices), key=str)
+    for start in range(0, len(shared), CHUNK):
+        identical += await _count(
+            session,
+            select(col(Bid.purchase_id))
+            .where(col(Bid.purchase_id).in_(shared[start : start + CHUNK]), col(Bid.status) == BidStatus.active)
+            .group_by(col(Bid.purchase_id), col(Bid.price))
+            .having(func.count() > 1),  # one active bid per firm (uq_bids_one_active): two firms
+        )
+    low_price = 0
+    low = sorted(set(figures.low_price_candidates), key=str)
+    for start in range(0, len(low), CHUNK):
+        low_price += await _low_price(session, low[start : start + CHUNK], t)
+    return {
+        rules.IDENTICAL_PRICES: identical,
+        rules.SINGLE_BID: figures.single_bid,
+        rules.LOW_PRICE: low_price,
+    }
+
+
+async def _low_price(session: AsyncSession, ids: list[uuid.UUID], t: rules.Thresholds) -> int:
+    """:func:`oversight.rules.low_price` over the purchases ``ids``: their status, cap, current
+    price and winner, and their valid opened bids in the facts' order (a firm's last valid bid
+    counts)."""
     cur = sums.current_selections(of=ids)
     rows = (
         await session.execute(
@@ -238,7 +264,7 @@ async def bid_flags(
         .order_by(col(Bid.price), col(Bid.digest))
     ):
         valid_bids[purchase_id].append(rules.BidFact(provider_id=provider_id, price=price, valid=True))
-    low_price = sum(
+    return sum(
         rules.low_price(
             _light(id=pid, status=status, cap=cap, price=price, winner_id=winner, bids=tuple(valid_bids.get(pid, ()))),
             t,
@@ -246,11 +272,6 @@ async def bid_flags(
         is not None
         for pid, status, cap, price, winner in rows
     )
-    return {
-        rules.IDENTICAL_PRICES: figures.identical_prices,
-        rules.SINGLE_BID: figures.single_bid,
-        rules.LOW_PRICE: low_price,
-    }
 
 
 async def quality_marks_decided(session: AsyncSession, period: Period) -> int:

@@ -63,31 +63,18 @@ def below(ratio: Decimal) -> ColumnElement[float]:
 
 
 def bid_summary() -> Any:
-    """Per purchase, over its active bids (one per firm: the unique index ``uq_bids_one_active``):
-    how many, how many valid, the highest valid price, and how many prices two or more of them
-    share (``identical_prices``) — one pass over the bids, grouped by purchase and price, then by
-    purchase."""
-    valid = case((col(Bid.valid).is_(True), 1), else_=0)
-    at_price = (
-        select(
-            col(Bid.purchase_id).label("purchase_id"),
-            col(Bid.price).label("price"),
-            func.count().label("bids"),
-            func.sum(valid).label("valid"),
-        )
-        .where(col(Bid.status) == BidStatus.active)
-        .group_by(col(Bid.purchase_id), col(Bid.price))
-        .subquery("at_price")
-    )
+    """Per purchase, over its active bids: how many, how many valid, the highest valid price, and
+    whether two of them share a price (fewer distinct prices than bids) — one ``GROUP BY``."""
     return (
         select(
-            at_price.c.purchase_id,
-            func.sum(at_price.c.bids).label("bids"),
-            func.sum(at_price.c.valid).label("valid"),
-            type_coerce(func.max(case((at_price.c.valid > 0, at_price.c.price))), MoneyType).label("highest"),
-            func.sum(case((at_price.c.bids > 1, 1), else_=0)).label("identical"),
+            col(Bid.purchase_id).label("purchase_id"),
+            func.count().label("bids"),
+            func.sum(case((col(Bid.valid).is_(True), 1), else_=0)).label("valid"),
+            type_coerce(func.max(case((col(Bid.valid).is_(True), col(Bid.price)))), MoneyType).label("highest"),
+            func.count(func.distinct(col(Bid.price))).label("prices"),
         )
-        .group_by(at_price.c.purchase_id)
+        .where(col(Bid.status) == BidStatus.active)
+        .group_by(col(Bid.purchase_id))
         .subquery("bid_summary")
     )
 
@@ -145,7 +132,7 @@ def _facts(period: Period) -> Any:
             case((opened, 1), else_=0).label("opened"),
             case((opened, func.coalesce(bids.c.bids, 0)), else_=0).label("bids"),
             case((opened, func.coalesce(bids.c.valid, 0)), else_=0).label("valid"),
-            case((opened, func.coalesce(bids.c.identical, 0)), else_=0).label("identical"),
+            case((opened & (bids.c.bids > bids.c.prices), 1), else_=0).label("shared_price"),
             bids.c.highest.label("highest"),
             col(Contract.id).label("contract_id"),
             col(Contract.signed_at).label("signed_at"),
@@ -248,7 +235,7 @@ class Figures:
     total: rules.Spending
     competition: rules.Competition
     # what the same scan tells of the red flags read from the bids (oversight.counts.bid_flags)
-    identical_prices: int = 0  # prices shared by two or more bids of an opened purchase
+    shared_prices: list[uuid.UUID] = field(default_factory=list)  # opened purchases where two bids share a price
     single_bid: int = 0  # opened purchases in evaluation or selected with one valid bid
     low_price_candidates: list[uuid.UUID] = field(default_factory=list)  # oversight.candidates.low_price
 
@@ -266,7 +253,7 @@ def _flag_columns(f: Any, t: rules.Thresholds, dialect: str) -> list[Any]:
         f.c.price < f.c.cap * above(t.low_price_ratio), f.c.price < f.c.highest * above(t.abnormal_low_ratio)
     )
     return [
-        type_coerce(func.coalesce(func.sum(f.c.identical), 0), Integer).label("identical_prices"),
+        _ids(case((f.c.shared_price == 1, f.c.id)), dialect).label("shared_prices"),
         _count(single).label("single_bid_flags"),
         _ids(case((low, f.c.id)), dialect).label("low_price_candidates"),
     ]
@@ -277,8 +264,8 @@ async def figures(session: AsyncSession, period: Period, group_by: str, t: rules
     :func:`~oversight.rules.competition` in one ``GROUP BY`` query: one row per group (months in
     calendar order, other groups by awarded amount, largest first, then purchases, then key); the
     total and the competition are the sums of the groups' (every figure is a count or a sum). The
-    same scan counts the identical prices and the single bids, and names the low-price candidates
-    (with the thresholds ``t``)."""
+    same scan counts the single bids and names the purchases where two bids share a price and the
+    low-price candidates (with the thresholds ``t``)."""
     dialect = session.get_bind().dialect.name
     f = _facts(period)
     if group_by == "month":
@@ -313,7 +300,7 @@ async def figures(session: AsyncSession, period: Period, group_by: str, t: rules
         rows,
         total,
         competition,
-        identical_prices=sum(int(r.identical_prices) for r in found),
+        shared_prices=[uuid.UUID(i) for r in found if r.shared_prices for i in r.shared_prices.split(",")],
         single_bid=sum(int(r.single_bid_flags) for r in found),
         low_price_candidates=[
             uuid.UUID(i) for r in found if r.low_price_candidates for i in r.low_price_candidates.split(",")
