@@ -35,7 +35,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, and_, case, func, literal, or_, select
@@ -63,15 +62,6 @@ from oversight import rules, sums
 from oversight.facts import Period, scoped
 
 IdQuery = Select[uuid.UUID]
-_MARGIN = 1e-9  # ratios are bound as floats: a hair wider, so that rounding never drops a candidate
-
-
-def _above(ratio: Decimal) -> float:
-    return float(ratio) * (1 + _MARGIN)
-
-
-def _below(ratio: Decimal) -> float:
-    return float(ratio) * (1 - _MARGIN)
 
 
 def _within(a: Any, b: Any, window: timedelta, dialect: str) -> ColumnElement[bool]:
@@ -173,8 +163,8 @@ def low_price(period: Period, t: rules.Thresholds) -> IdQuery:
             col(Selection.status) == SelectionStatus.current,
             col(Purchase.status).in_(rules.SELECTED),
             or_(
-                col(Selection.price) < col(Purchase.budget_cap) * _above(t.low_price_ratio),
-                col(Selection.price) < highest * _above(t.abnormal_low_ratio),
+                col(Selection.price) < col(Purchase.budget_cap) * sums.above(t.low_price_ratio),
+                col(Selection.price) < highest * sums.above(t.abnormal_low_ratio),
             ),
         ),
         period,
@@ -211,25 +201,30 @@ async def cancelled_rounds(session: AsyncSession) -> set[uuid.UUID]:
     return found
 
 
-def contract_flags(period: Period, now: datetime) -> IdQuery:
+def may_carry_a_flag(now: datetime) -> ColumnElement[bool]:
+    """A contract that may carry one of the contract flags at ``now`` (a superset)."""
     codes = [c for c in rules.CONTRACT_FLAGS if c != invoice_rules.FLAG_PAID_LATE]
     due = col(Contract.payment_due_at)
     paid_late = col(Contract.paid_on).is_not(None) & (
         due.is_(None) | (col(Contract.paid_recorded_at) > due) | (col(Contract.paid_on) >= func.date(due))
     )
+    return or_(paid_late, *(contracts_service.flag_prefilter(c, now) for c in codes))
+
+
+def contract_flags(period: Period, now: datetime) -> IdQuery:
     return scoped(
         select(col(Purchase.id))
         .join(Contract, col(Contract.purchase_id) == col(Purchase.id))
-        .where(or_(paid_late, *(contracts_service.flag_prefilter(c, now) for c in codes))),
+        .where(may_carry_a_flag(now)),
         period,
     )
 
 
-async def concentration(session: AsyncSession, period: Period, t: rules.Thresholds) -> list[uuid.UUID]:
-    """Every awarded purchase of the owners of whom one firm won at least the share (the rule
-    reads the owner's whole total): the owners found by one ``GROUP BY`` over the purchases with
-    their latest current selection, totals per owner by a window sum, then their awards."""
-    f = sums._facts(period)  # per purchase: status, owner, the latest current selection's price and winner
+def concentration_owners_query(t: rules.Thresholds, facts: Any) -> Select[Any]:
+    """The owners of whom one firm may have won at least the share (a superset: the ratio is bound
+    as a float, a hair lower), found by one ``GROUP BY`` over ``facts`` (per purchase: its status,
+    owner and latest current selection's price and winner), totals per owner by a window sum."""
+    f = facts
     awarded = f.c.status.in_(rules.AWARDED) & f.c.price.is_not(None) & f.c.winner_id.is_not(None) & (f.c.price != 0)
     pairs = (
         select(
@@ -248,19 +243,18 @@ async def concentration(session: AsyncSession, period: Period, t: rules.Threshol
         func.sum(pairs.c.wins).over(partition_by=pairs.c.owner_id).label("awards"),
         func.sum(pairs.c.amount).over(partition_by=pairs.c.owner_id).label("total"),
     ).subquery("per_owner")
-    owners = sorted(
-        set(
-            await session.scalars(
-                select(per_owner.c.owner_id).where(
-                    per_owner.c.awards >= t.concentration_min_awards,
-                    per_owner.c.total > 0,
-                    per_owner.c.wins >= 2,
-                    per_owner.c.amount >= per_owner.c.total * _below(t.concentration_share),
-                )
-            )
-        ),
-        key=str,
+    return select(per_owner.c.owner_id).where(
+        per_owner.c.awards >= t.concentration_min_awards,
+        per_owner.c.total > 0,
+        per_owner.c.wins >= 2,
+        per_owner.c.amount >= per_owner.c.total * sums.below(t.concentration_share),
     )
+
+
+async def concentration(session: AsyncSession, period: Period, t: rules.Thresholds) -> list[uuid.UUID]:
+    """Every awarded purchase of the owners of whom one firm won at least the share (the rule
+    reads the owner's whole total): :func:`concentration_owners`, then their awards."""
+    owners = sorted(set(await session.scalars(concentration_owners_query(t, sums._facts(period)))), key=str)
     # asked even with no owner (an empty IN): the statements a request makes do not depend on its data
     f2 = sums._facts(period)
     return list(

@@ -228,42 +228,72 @@ async def load(
 
 async def load_firms(session: AsyncSession, providers: list[Organization] | None = None) -> list[rules.FirmFact]:
     """Every intermediary firm (``providers``, or all of them read here) with its practitioners'
-    keyed ID hashes and the linking data it held before, by name."""
+    keyed ID hashes and the linking data it held before, by name (columns, not objects: a
+    province has thousands of firms and practitioners)."""
+    firms: list[tuple[uuid.UUID, str, str, str, str]]
     if providers is None:
-        providers = list(await session.scalars(select(Organization).where(col(Organization.kind) == OrgKind.provider)))
+        firms = [
+            (firm_id, name, uscc, legal_rep, phone)
+            for firm_id, name, uscc, legal_rep, phone in await session.execute(
+                select(
+                    col(Organization.id),
+                    col(Organization.name),
+                    col(Organization.uscc),
+                    col(Organization.legal_rep),
+                    col(Organization.phone),
+                ).where(col(Organization.kind) == OrgKind.provider)
+            )
+        ]
+    else:
+        firms = [(o.id, o.name, o.uscc, o.legal_rep, o.phone) for o in providers]
     practitioners: dict[uuid.UUID, list[rules.PractitionerFact]] = {}
-    for person in await session.scalars(select(Practitioner).order_by(col(Practitioner.name))):
-        practitioners.setdefault(person.provider_id, []).append(
-            rules.PractitionerFact(id_hash=person.id_hash, name=person.name, id_masked=person.id_masked)
+    for provider_id, id_hash, name, id_masked in await session.execute(
+        select(
+            col(Practitioner.provider_id),
+            col(Practitioner.id_hash),
+            col(Practitioner.name),
+            col(Practitioner.id_masked),
+        ).order_by(col(Practitioner.name))
+    ):
+        practitioners.setdefault(provider_id, []).append(
+            rules.PractitionerFact(id_hash=id_hash, name=name, id_masked=id_masked)
         )
     former: dict[uuid.UUID, list[rules.FormerFact]] = {}
-    for value in await session.scalars(
-        select(FormerValue)
+    for org_id, kind, value, label, ended_at, replaced_by, after_approval in await session.execute(
+        select(
+            col(FormerValue.org_id),
+            col(FormerValue.field),
+            col(FormerValue.value),
+            col(FormerValue.label),
+            col(FormerValue.ended_at),
+            col(FormerValue.replaced_by_value),
+            col(FormerValue.after_approval),
+        )
         .join(Organization, col(Organization.id) == col(FormerValue.org_id))
         .where(col(Organization.kind) == OrgKind.provider)
         .order_by(col(FormerValue.ended_at))
     ):
-        former.setdefault(value.org_id, []).append(
+        former.setdefault(org_id, []).append(
             rules.FormerFact(
-                kind=value.field,
-                value=value.value,
-                label=value.label,
-                until=to_local(value.ended_at).date(),
-                replaced_by=value.replaced_by_value,
-                after_approval=value.after_approval,
+                kind=kind,
+                value=value,
+                label=label,
+                until=to_local(ended_at).date(),
+                replaced_by=replaced_by,
+                after_approval=after_approval,
             )
         )
     return [
         rules.FirmFact(
-            id=o.id,
-            name=o.name,
-            uscc=o.uscc,
-            legal_rep=o.legal_rep,
-            phone=o.phone,
-            practitioners=tuple(practitioners.get(o.id, ())),
-            former=tuple(former.get(o.id, ())),
+            id=firm_id,
+            name=name,
+            uscc=uscc,
+            legal_rep=legal_rep,
+            phone=phone,
+            practitioners=tuple(practitioners.get(firm_id, ())),
+            former=tuple(former.get(firm_id, ())),
         )
-        for o in sorted(providers, key=lambda o: o.name)
+        for firm_id, name, uscc, legal_rep, phone in sorted(firms, key=lambda f: f[1])
     ]
 
 

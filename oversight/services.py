@@ -20,7 +20,7 @@ from market.errors import FieldError, InvalidInput
 from market.i18n import gettext as _
 from market.schemas import check_date
 from market.settings import Settings
-from oversight import candidates, explain, ocds, rules, sums
+from oversight import candidates, counts, explain, ocds, rules, sums
 from oversight.facts import Period, Snapshot, load, load_firms, scoped
 
 FLAG_KINDS = ("purchase", "firm")
@@ -131,22 +131,20 @@ def summarize(snapshot: Snapshot, settings: Settings, group_by: str) -> Summary:
 
 async def summary(session: AsyncSession, settings: Settings, group_by: str | None, period: Period) -> Summary:
     """The summary: spending per group, totals, competition and timeliness aggregated by the
-    database (:mod:`oversight.sums`); the red-flag counts from the facts of the flags' candidates
-    only (:func:`flagged`)."""
+    database (:mod:`oversight.sums`); the red flags counted without building them
+    (:mod:`oversight.counts`)."""
     grouping = check_group_by(group_by)
-    snapshot, flags = await flagged(session, settings, period)
-    rows = await sums.spending(session, period, grouping)
+    figures = await sums.figures(session, period, grouping, rules.Thresholds.of(settings))
+    by_code = await counts.flag_counts(session, settings, period, figures=figures)
     return Summary(
         group_by=grouping,
-        totals=await sums.total(session, period),
-        rows=rows,
-        labels=await sums.labels(session, rows, grouping),
-        competition=await sums.competition(session, period),
-        timeliness=await sums.timeliness(
-            session, period, [p.contract for p in snapshot.purchases if p.contract is not None]
-        ),
-        flag_counts=rules.count_by(flags, lambda f: f.code),
-        severity_counts=rules.count_by(flags, lambda f: f.severity),
+        totals=figures.total,
+        rows=figures.rows,
+        labels=await sums.labels(session, figures.rows, grouping),
+        competition=figures.competition,
+        timeliness=await sums.timeliness(session, period, by_code),
+        flag_counts=by_code,
+        severity_counts=counts.severity_counts(by_code),
     )
 
 

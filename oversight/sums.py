@@ -14,10 +14,14 @@ have been opened (``opened_at`` set).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Integer, case, func, select, type_coerce
+from sqlalchemy import Float, Integer, String, case, cast, func, literal, or_, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
@@ -39,32 +43,79 @@ def local_month(column: Any, dialect: str) -> ColumnElement[str]:
     return func.strftime("%Y-%m", column, "+8 hours")
 
 
-def _facts(period: Period) -> Any:
-    """Per published purchase of the period: its status, cap, method, current price and winner,
-    opened-bid counts and contract totals — as a subquery the figures aggregate."""
-    current = (
-        select(
-            col(Selection.purchase_id).label("purchase_id"),
-            col(Selection.price).label("price"),
-            col(Bid.provider_id).label("winner_id"),
-            func.row_number()
-            .over(partition_by=col(Selection.purchase_id), order_by=col(Selection.round).desc())
-            .label("rn"),
-        )
-        .join(Bid, col(Bid.id) == col(Selection.winner_bid_id))
-        .where(col(Selection.status) == SelectionStatus.current)
-        .subquery("cur")
-    )
-    bids = (
+_MARGIN = 1e-9  # ratios are bound as floats: a hair wider, so that rounding never drops a candidate
+
+
+def _ratio(value: float) -> ColumnElement[float]:
+    # typed as a float: a bare number multiplied with a money column would be bound as money
+    # (rounded to the cent, and in cents on SQLite, where 0.5 became 50)
+    return literal(value, Float())
+
+
+def above(ratio: Decimal) -> ColumnElement[float]:
+    """A ratio to compare a money column with from below: a hair larger (a superset)."""
+    return _ratio(float(ratio) * (1 + _MARGIN))
+
+
+def below(ratio: Decimal) -> ColumnElement[float]:
+    """A ratio to compare a money column with from above: a hair smaller (a superset)."""
+    return _ratio(float(ratio) * (1 - _MARGIN))
+
+
+def bid_summary() -> Any:
+    """Per purchase, over its active bids: how many, how many valid, the highest valid price, and
+    whether two of them share a price (fewer distinct prices than bids) — one ``GROUP BY``."""
+    return (
         select(
             col(Bid.purchase_id).label("purchase_id"),
             func.count().label("bids"),
             func.sum(case((col(Bid.valid).is_(True), 1), else_=0)).label("valid"),
+            type_coerce(func.max(case((col(Bid.valid).is_(True), col(Bid.price)))), MoneyType).label("highest"),
+            func.count(func.distinct(col(Bid.price))).label("prices"),
         )
         .where(col(Bid.status) == BidStatus.active)
         .group_by(col(Bid.purchase_id))
-        .subquery("bidcount")
+        .subquery("bid_summary")
     )
+
+
+def current_selections(*columns: Any, of: Any = None) -> Any:
+    """The current selection of each purchase (of the purchases ``of`` selects, or of all): the
+    latest current round, as the facts pick it (a round is unique per purchase, so no later
+    current round exists — an anti-join, which the database hashes instead of sorting every
+    selection by round): its purchase, price and winner, and ``columns`` of the selection or of
+    the winning bid."""
+    later = aliased(Selection)
+    query = (
+        select(
+            col(Selection.purchase_id).label("purchase_id"),
+            col(Selection.price).label("price"),
+            col(Bid.provider_id).label("winner_id"),
+            *columns,
+        )
+        .join(Bid, col(Bid.id) == col(Selection.winner_bid_id))
+        .where(
+            col(Selection.status) == SelectionStatus.current,
+            ~select(col(later.id))
+            .where(
+                col(later.purchase_id) == col(Selection.purchase_id),
+                col(later.status) == SelectionStatus.current,
+                col(later.round) > col(Selection.round),
+            )
+            .exists(),
+        )
+    )
+    if of is not None:
+        query = query.where(col(Selection.purchase_id).in_(of))
+    return query.subquery("current")
+
+
+def _facts(period: Period) -> Any:
+    """Per published purchase of the period: its status, cap, method, current price and winner,
+    opened-bid counts (and the highest valid price, the prices shared) and contract totals — as a
+    subquery the figures aggregate."""
+    current = current_selections()
+    bids = bid_summary()
     opened = col(Purchase.opened_at).is_not(None)
     query = (
         select(
@@ -81,6 +132,8 @@ def _facts(period: Period) -> Any:
             case((opened, 1), else_=0).label("opened"),
             case((opened, func.coalesce(bids.c.bids, 0)), else_=0).label("bids"),
             case((opened, func.coalesce(bids.c.valid, 0)), else_=0).label("valid"),
+            case((opened & (bids.c.bids > bids.c.prices), 1), else_=0).label("shared_price"),
+            bids.c.highest.label("highest"),
             col(Contract.id).label("contract_id"),
             col(Contract.signed_at).label("signed_at"),
             col(Contract.amount_current).label("amount"),
@@ -88,7 +141,7 @@ def _facts(period: Period) -> Any:
             col(Contract.paid_total).label("paid"),
         )
         .select_from(Purchase)
-        .outerjoin(current, (current.c.purchase_id == col(Purchase.id)) & (current.c.rn == 1))
+        .outerjoin(current, current.c.purchase_id == col(Purchase.id))
         .outerjoin(bids, bids.c.purchase_id == col(Purchase.id))
         .outerjoin(
             Contract,
@@ -141,51 +194,24 @@ def _spending(key: str, row: Any) -> rules.Spending:
     )
 
 
-async def spending(session: AsyncSession, period: Period, group_by: str) -> list[rules.Spending]:
-    """:func:`oversight.rules.spending` in SQL: one row per group, months in calendar order, other
-    groups by awarded amount (largest first), then purchases, then key."""
-    dialect = session.get_bind().dialect.name
-    f = _facts(period)
-    if group_by == "month":
-        key: Any = local_month(f.c.published_at, dialect)
-    elif group_by == "owner":
-        key = f.c.owner_id
-    else:
-        key = getattr(f.c, group_by if group_by != "catalog" else "catalog_code")
-    query = select(key.label("key"), *_spending_columns(f)).select_from(f).group_by(key)
-    rows = [_spending(str(r.key), r) for r in (await session.execute(query)).all()]
-    if group_by == "month":
-        return sorted(rows, key=lambda r: r.key)
-    return sorted(rows, key=lambda r: (-r.awarded_amount, -r.purchases, r.key))
-
-
-async def total(session: AsyncSession, period: Period) -> rules.Spending:
-    f = _facts(period)
-    row = (await session.execute(select(*_spending_columns(f)).select_from(f))).one()
-    return _spending("total", row)
-
-
-async def competition(session: AsyncSession, period: Period) -> rules.Competition:
-    """:func:`oversight.rules.competition` in SQL."""
-    f = _facts(period)
+def _competition_columns(f: Any) -> list[Any]:
     opened = f.c.opened == 1
     selected = f.c.status.in_(rules.SELECTED) & f.c.winner_id.is_not(None) & f.c.price.is_not(None)
     direct = selected & (f.c.method == "direct")
-    row = (
-        await session.execute(
-            select(
-                _count(opened).label("opened"),
-                type_coerce(func.coalesce(func.sum(f.c.bids), 0), Integer).label("bids"),
-                type_coerce(func.coalesce(func.sum(f.c.valid), 0), Integer).label("valid"),
-                _count(opened & (f.c.valid == 1)).label("single"),
-                _count(opened & (f.c.valid == 0)).label("none"),
-                _count(selected).label("selected"),
-                _count(direct).label("direct"),
-                _money(case((selected, f.c.price))).label("selected_amount"),
-                _money(case((direct, f.c.price))).label("direct_amount"),
-            ).select_from(f)
-        )
-    ).one()
+    return [
+        _count(opened).label("opened"),
+        type_coerce(func.coalesce(func.sum(f.c.bids), 0), Integer).label("bids"),
+        type_coerce(func.coalesce(func.sum(f.c.valid), 0), Integer).label("valid"),
+        _count(opened & (f.c.valid == 1)).label("single"),
+        _count(opened & (f.c.valid == 0)).label("none"),
+        _count(selected).label("selected"),
+        _count(direct).label("direct"),
+        _money(case((selected, f.c.price))).label("selected_amount"),
+        _money(case((direct, f.c.price))).label("direct_amount"),
+    ]
+
+
+def _competition(row: Any) -> rules.Competition:
     return rules.Competition(
         opened=int(row.opened),
         bids=int(row.bids),
@@ -197,6 +223,94 @@ async def competition(session: AsyncSession, period: Period) -> rules.Competitio
         selected_amount=row.selected_amount or ZERO,
         direct_amount=row.direct_amount or ZERO,
     )
+
+
+def _sum(name: str, items: list[Any], start: Any) -> Any:
+    return sum((getattr(i, name) for i in items), start)
+
+
+@dataclass
+class Figures:
+    rows: list[rules.Spending]  # per group
+    total: rules.Spending
+    competition: rules.Competition
+    # what the same scan tells of the red flags read from the bids (oversight.counts.bid_flags)
+    shared_prices: list[uuid.UUID] = field(default_factory=list)  # opened purchases where two bids share a price
+    single_bid: int = 0  # opened purchases in evaluation or selected with one valid bid
+    low_price_candidates: list[uuid.UUID] = field(default_factory=list)  # oversight.candidates.low_price
+
+
+def _ids(column: Any, dialect: str) -> Any:
+    """The non-null ids of ``column`` in a group, as one comma-separated text."""
+    if dialect == "postgresql":
+        return func.string_agg(cast(column, String), literal(","))
+    return type_coerce(func.group_concat(column, ","), String)
+
+
+def _flag_columns(f: Any, t: rules.Thresholds, dialect: str) -> list[Any]:
+    single = (f.c.opened == 1) & (f.c.valid == 1) & f.c.status.in_((*rules.SELECTED, "evaluating"))
+    low = f.c.status.in_(rules.SELECTED) & or_(
+        f.c.price < f.c.cap * above(t.low_price_ratio), f.c.price < f.c.highest * above(t.abnormal_low_ratio)
+    )
+    return [
+        _ids(case((f.c.shared_price == 1, f.c.id)), dialect).label("shared_prices"),
+        _count(single).label("single_bid_flags"),
+        _ids(case((low, f.c.id)), dialect).label("low_price_candidates"),
+    ]
+
+
+async def figures(session: AsyncSession, period: Period, group_by: str, t: rules.Thresholds) -> Figures:
+    """:func:`oversight.rules.spending`, :func:`~oversight.rules.total` and
+    :func:`~oversight.rules.competition` in one ``GROUP BY`` query: one row per group (months in
+    calendar order, other groups by awarded amount, largest first, then purchases, then key); the
+    total and the competition are the sums of the groups' (every figure is a count or a sum). The
+    same scan counts the single bids and names the purchases where two bids share a price and the
+    low-price candidates (with the thresholds ``t``)."""
+    dialect = session.get_bind().dialect.name
+    f = _facts(period)
+    if group_by == "month":
+        key: Any = local_month(f.c.published_at, dialect)
+    elif group_by == "owner":
+        key = f.c.owner_id
+    else:
+        key = getattr(f.c, group_by if group_by != "catalog" else "catalog_code")
+    query = (
+        select(key.label("key"), *_spending_columns(f), *_competition_columns(f), *_flag_columns(f, t, dialect))
+        .select_from(f)
+        .group_by(key)
+    )
+    found = (await session.execute(query)).all()
+    rows = [_spending(str(r.key), r) for r in found]
+    groups = [_competition(r) for r in found]
+    total = rules.Spending("total")
+    for name in ("purchases", "in_progress", "awarded", "failed", "cancelled", "contracted"):
+        setattr(total, name, _sum(name, rows, 0))
+    for name in ("cap_awarded", "awarded_amount", "contracted_amount", "invoiced", "paid"):
+        setattr(total, name, _sum(name, rows, ZERO))
+    competition = rules.Competition()
+    for name in ("opened", "bids", "valid_bids", "single_bid", "no_valid_bid", "selected", "direct"):
+        setattr(competition, name, _sum(name, groups, 0))
+    for name in ("selected_amount", "direct_amount"):
+        setattr(competition, name, _sum(name, groups, ZERO))
+    if group_by == "month":
+        rows.sort(key=lambda r: r.key)
+    else:
+        rows.sort(key=lambda r: (-r.awarded_amount, -r.purchases, r.key))
+    return Figures(
+        rows,
+        total,
+        competition,
+        shared_prices=[uuid.UUID(i) for r in found if r.shared_prices for i in r.shared_prices.split(",")],
+        single_bid=sum(int(r.single_bid_flags) for r in found),
+        low_price_candidates=[
+            uuid.UUID(i) for r in found if r.low_price_candidates for i in r.low_price_candidates.split(",")
+        ],
+    )
+
+
+async def spending(session: AsyncSession, period: Period, group_by: str) -> list[rules.Spending]:
+    """:func:`oversight.rules.spending` in SQL (:func:`figures`)."""
+    return (await figures(session, period, group_by, rules.Thresholds())).rows
 
 
 async def labels(session: AsyncSession, rows: list[rules.Spending], group_by: str) -> dict[str, str]:
@@ -234,12 +348,17 @@ def _days_to_payment(dialect: str) -> Any:
     return case((days > 0, days), else_=0)
 
 
-async def timeliness(session: AsyncSession, period: Period, flagged: list[rules.ContractFact]) -> rules.Timeliness:
+async def timeliness(session: AsyncSession, period: Period, flag_counts: Mapping[str, int]) -> rules.Timeliness:
     """:func:`oversight.rules.timeliness` with the counts and the days to payment from the
-    database; the flag counts from the contracts that carry flags (``flagged``: the contract facts
-    of the red flags' candidates, among which is every contract with a flag)."""
+    database; the late contracts from the red flags' counts (``flag_counts``: per code, as
+    :func:`oversight.counts.flag_counts` gives them — a contract carries each of its flags once)."""
     dialect = session.get_bind().dialect.name
-    base = select().select_from(Purchase).join(Contract, col(Contract.purchase_id) == col(Purchase.id))
+    base = (
+        select()
+        .select_from(Purchase)
+        .join(Contract, col(Contract.purchase_id) == col(Purchase.id))
+        .where(col(Contract.status) != ContractStatus.void)  # a voided award's draft is no contract (as in the facts)
+    )
     row = (
         await session.execute(
             scoped(
@@ -268,10 +387,8 @@ async def timeliness(session: AsyncSession, period: Period, flagged: list[rules.
         paid_in_full=int(row.paid_in_full),
         days_to_payment=[int(d) for d in days],
     )
-    for c in flagged:
-        for name in ("signed_late", "signing_overdue", "overdue", "delivered_late", "paid_late", "payment_overdue"):
-            if name in c.flags:
-                setattr(t, name, getattr(t, name) + 1)
+    for name in ("signed_late", "signing_overdue", "overdue", "delivered_late", "paid_late", "payment_overdue"):
+        setattr(t, name, flag_counts.get(name, 0))
     return t
 
 
