@@ -54,6 +54,7 @@ from bidding.models import (
     Selection,
     SelectionStatus,
 )
+from invoices import contracts as contracts_service
 from invoices import rules as invoice_rules
 from invoices.models import Contract, ContractStatus
 from market import clock
@@ -376,58 +377,6 @@ async def cancelled_after_opening(session: AsyncSession, period: Period) -> int:
     return found
 
 
-def _local_date(column: Any, dialect: str) -> Any:
-    """The China date (UTC+8 all year) of a UTC moment."""
-    if dialect == "postgresql":
-        return func.date(func.timezone("Asia/Shanghai", column))
-    # SQLite keeps milliseconds: 15:59:59.999999 would round to the next day; whole seconds
-    return func.date(func.substr(column, 1, 19), "+8 hours")
-
-
-def _contract_conditions(now: datetime, accelerator: int, dialect: str) -> dict[str, ColumnElement[bool]]:
-    """:func:`invoices.rules.contract_flags` as conditions on a contract's stored columns, for a
-    contract that is not void and, once accepted, has its payment term's end stored
-    (``payment_due_at``; :func:`contract_flags` leaves the others to the rule)."""
-    signed, accepted = col(Contract.signed_at), col(Contract.accepted_at)
-    due, delivered, deadline = col(Contract.due_at_current), col(Contract.delivered_at), col(Contract.payment_due_at)
-    paid, amount = col(Contract.paid_total), col(Contract.amount_current)
-    waiting_on_owner = (
-        (col(Contract.status) == ContractStatus.delivered)
-        & delivered.is_not(None)
-        & due.is_not(None)
-        & (delivered <= due)
-    )
-    if accelerator > 1:  # a day lasts seconds: the moment the payment was recorded
-        in_time = col(Contract.paid_recorded_at) <= deadline
-    else:  # by its date, against the term's last China day
-        in_time = col(Contract.paid_on) <= _local_date(deadline, dialect)
-    return {
-        invoice_rules.FLAG_SIGNING_OVERDUE: signed.is_(None) & (col(Contract.sign_by) < now),
-        invoice_rules.FLAG_SIGNED_LATE: signed.is_not(None) & (signed > col(Contract.sign_by)),
-        invoice_rules.FLAG_OVERDUE: signed.is_not(None)
-        & accepted.is_(None)
-        & due.is_not(None)
-        & (due < now)
-        & ~waiting_on_owner,
-        invoice_rules.FLAG_DELIVERED_LATE: signed.is_not(None)
-        & accepted.is_not(None)
-        & due.is_not(None)
-        & delivered.is_not(None)
-        & (delivered > due),
-        invoice_rules.FLAG_PAYMENT_OVERDUE: signed.is_not(None)
-        & accepted.is_not(None)
-        & (paid < amount)
-        & (deadline < now)
-        & (col(Contract.invoiced_total) > paid),
-        invoice_rules.FLAG_PAID_LATE: signed.is_not(None)
-        & accepted.is_not(None)
-        & (paid >= amount)
-        & col(Contract.paid_on).is_not(None)
-        & col(Contract.paid_recorded_at).is_not(None)
-        & ~in_time,
-    }
-
-
 async def contract_flags(session: AsyncSession, settings: Settings, period: Period, now: datetime) -> dict[str, int]:
     """The contract flags at ``now`` of the period's contracts (a void contract is none: the facts
     leave it out). Where the stored columns decide — every contract not yet accepted, and the
@@ -436,8 +385,8 @@ async def contract_flags(session: AsyncSession, settings: Settings, period: Peri
     :func:`invoices.rules.contract_flags` with the term computed."""
     dialect = session.get_bind().dialect.name
     live = col(Contract.status) != ContractStatus.void
-    stored = col(Contract.accepted_at).is_(None) | col(Contract.payment_due_at).is_not(None)
-    conditions = _contract_conditions(now, settings.accelerator, dialect)
+    stored = contracts_service.term_stored()
+    conditions = contracts_service.flag_conditions(now, settings.accelerator, dialect)
     row = (
         await session.execute(
             scoped(
