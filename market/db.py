@@ -16,9 +16,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -214,6 +215,28 @@ def read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession
         sync_session_class=MarketSession,
         info={READ_ONLY: True},
     )
+
+
+async def concurrently(
+    session: AsyncSession,
+    readers: async_sessionmaker[AsyncSession] | None,
+    *jobs: Callable[[AsyncSession], Awaitable[Any]],
+) -> list[Any]:
+    """The results of ``jobs`` (each a coroutine function of a session), in order: the first on
+    ``session``, the others at the same time, each on a read session of its own from ``readers``
+    (its own connection: the database works on them in parallel); without ``readers``, one after
+    the other on ``session``. For reports made of independent aggregates (the finance summary)."""
+    if readers is None or len(jobs) < 2:
+        return [await job(session) for job in jobs]
+
+    async def alone(job: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
+        async with readers() as own:
+            try:
+                return await job(own)
+            finally:
+                await own.rollback()
+
+    return list(await asyncio.gather(jobs[0](session), *(alone(job) for job in jobs[1:])))
 
 
 def is_read_only(session: AsyncSession) -> bool:

@@ -387,6 +387,11 @@ async def timeliness(session: AsyncSession, period: Period, flag_counts: Mapping
         paid_in_full=int(row.paid_in_full),
         days_to_payment=[int(d) for d in days],
     )
+    return with_late(t, flag_counts)
+
+
+def with_late(t: rules.Timeliness, flag_counts: Mapping[str, int]) -> rules.Timeliness:
+    """The timeliness figures with the late contracts from the red flags' counts."""
     for name in ("signed_late", "signing_overdue", "overdue", "delivered_late", "paid_late", "payment_overdue"):
         setattr(t, name, flag_counts.get(name, 0))
     return t

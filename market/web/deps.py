@@ -10,7 +10,7 @@ from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import Parameter, QueryParameter
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from market.actor import PUBLIC, Actor
 from market.audit.service import pending
@@ -53,6 +53,12 @@ async def provide_db(state: State, request: Request[Any, Any, Any]) -> AsyncGene
             raise
         else:
             await session.commit()
+
+
+def provide_readers(state: State) -> async_sessionmaker[AsyncSession]:
+    """Read sessions of their own, for a report that reads several independent aggregates at once
+    (each on its own connection, so the database works on them in parallel)."""
+    return cast(async_sessionmaker[AsyncSession], state.read_session_factory)
 
 
 def provide_settings(state: State) -> Settings:
@@ -135,6 +141,7 @@ def provide_principal(request: Request[Any, Any, Any]) -> Principal | None:
 DbSession = NamedDependency[AsyncSession]
 AppSettings = NamedDependency[Settings]
 CurrentActor = NamedDependency[Actor]
+Readers = NamedDependency[async_sessionmaker[AsyncSession]]
 
 
 # Query-parameter bounds shared by every list: an offset past any real list is refused as a field
