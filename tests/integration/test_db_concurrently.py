@@ -37,3 +37,24 @@ async def test_jobs_run_at_once_on_their_own_sessions_and_answer_in_order(engine
         # without readers: one after the other, on the request's session
         assert await dbmod.concurrently(session, None, job(1), job(2)) == [1, 2]
         assert most == 1 and all(s is session for s in seen)
+
+
+async def test_distinct_values_walk_an_index_and_find_every_value(factory):
+    """The audit page's filter choices: every distinct action, as SELECT DISTINCT finds them."""
+    import pytest
+    from sqlalchemy import select
+
+    from market import audit
+    from market.actor import SYSTEM
+    from market.audit.models import AuditEvent
+
+    async with factory() as session:
+        for action in ("b.two", "a.one", "b.two", "c.three", "a.one"):
+            audit.record(session, SYSTEM, action, "test", "x")
+        await session.commit()
+    async with factory() as session:
+        walked = await dbmod.distinct_values(session, "audit_events", "action")
+        assert walked == sorted(set(await session.scalars(select(AuditEvent.action).distinct())))
+        assert {"a.one", "b.two", "c.three"} <= set(walked)
+        with pytest.raises(ValueError):
+            await dbmod.distinct_values(session, "audit_events; drop", "action")
