@@ -6,8 +6,12 @@
   instead of failing with "database is locked" halfway through; PostgreSQL uses row locks.
 * Read sessions (:func:`read_session_factory`, used by safe requests: GET and HEAD) never take
   the write lock: on SQLite a plain deferred ``BEGIN`` with ``PRAGMA query_only`` (a reader goes on
-  answering while another process writes), on PostgreSQL ``SET TRANSACTION READ ONLY``; a write
-  in one is refused by the database.
+  answering while another process writes), on PostgreSQL ``BEGIN READ ONLY`` (psycopg's
+  read-only connection mode: no statement of its own); a write in one is refused by the database.
+* The PostgreSQL pool does not ping a connection on every checkout (a round trip per request):
+  it pings only a connection that sat idle for :data:`IDLE_PING_SECONDS`, recycles connections
+  after :data:`RECYCLE_SECONDS`, and a connection lost under a safe request is retried once on a
+  new one (:func:`is_disconnect`, used by :mod:`market.web.middleware`).
 * :func:`unit_of_work` rolls back unless the block commits; the web layer commits once per
   request when the handler succeeds.
 * :class:`UTCDateTime` makes SQLite and PostgreSQL return the same aware UTC datetimes (the
@@ -17,6 +21,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
@@ -24,7 +29,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, Select, String, event, func, select
+from sqlalchemy import DateTime, Select, String, event, exc, func, select
 from sqlalchemy.engine import Dialect, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
@@ -45,6 +50,9 @@ SQLModel.metadata.naming_convention = NAMING_CONVENTION
 metadata = SQLModel.metadata
 
 READ_ONLY = "market_read_only"  # the execution option and session mark of read sessions
+IDLE_PING_SECONDS = 10.0  # a pooled connection idle longer than this is pinged before use
+RECYCLE_SECONDS = 1800  # and one older than this is replaced (server-side timeouts, failovers)
+_CHECKED_IN = "market_checked_in"  # connection record info: when it last went back to the pool
 
 
 def one_of(column: str, values: Iterable[str]) -> str:
@@ -154,12 +162,35 @@ def prepare_sqlite(sync_engine: Engine) -> None:
 
 
 def prepare_postgres(sync_engine: Engine) -> None:
-    """Read sessions' transactions are ``READ ONLY``: the server refuses any write in them."""
+    """Ping a pooled connection before use only when it sat idle (a busy pool pays no round trip
+    for it); a dead one is replaced by the pool before anyone uses it. Read sessions are made
+    read-only by psycopg's connection mode (:func:`read_session_factory`), not here."""
 
-    @event.listens_for(sync_engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        if conn.get_execution_options().get(READ_ONLY):
-            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+    @event.listens_for(sync_engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_CHECKED_IN] = time.monotonic()
+
+    @event.listens_for(sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_CHECKED_IN)
+        if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
+            return
+        try:
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute("SELECT 1")
+            finally:
+                cursor.close()
+        except Exception as e:
+            if sync_engine.dialect.is_disconnect(e, dbapi_connection, None):  # type: ignore[arg-type]
+                raise exc.DisconnectionError(str(e)) from e  # the pool opens a new connection
+            raise
+
+
+def is_disconnect(error: BaseException) -> bool:
+    """Whether ``error`` is a lost database connection (SQLAlchemy has invalidated the pool's
+    connections of before it): a safe request that met it can be run again on a new one."""
+    return isinstance(error, exc.DBAPIError) and bool(error.connection_invalidated)
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
@@ -169,7 +200,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         engine = create_async_engine(target, echo=echo, poolclass=NullPool)
         prepare_sqlite(engine.sync_engine)
         return engine
-    engine = create_async_engine(target, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    engine = create_async_engine(target, echo=echo, pool_size=10, max_overflow=20, pool_recycle=RECYCLE_SECONDS)
     prepare_postgres(engine.sync_engine)
     return engine
 
@@ -190,8 +221,12 @@ def read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession
     """Sessions for reads only (safe requests): read transactions that the database refuses to
     write in, and that never wait for SQLite's write lock. Marked so that code which would apply
     due transitions as it reads (see :func:`is_read_only`) leaves that to the worker."""
+    options: dict[str, Any] = {READ_ONLY: True}
+    if engine.dialect.name == "postgresql":
+        # psycopg's read-only mode: its transactions start with BEGIN READ ONLY (no extra statement)
+        options["postgresql_readonly"] = True
     return async_sessionmaker(
-        engine.execution_options(**{READ_ONLY: True}),
+        engine.execution_options(**options),
         expire_on_commit=False,
         sync_session_class=MarketSession,
         info={READ_ONLY: True},

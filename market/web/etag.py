@@ -6,7 +6,7 @@ chain under its lock, and the purchases' change sequence (``bidding.changes``) i
 To it are added what else the answer depends on: the path and query, the language, the day in
 China (relative wording such as "closes tomorrow"), the representation (page or JSON) and, for a
 visitor who carries cookies or credentials (a signed-in user: the page shows their name and
-menu), a hash of them. The check reads two rows by primary key; a handler that finds the request's
+menu), a hash of them. The check reads two rows by primary key in one statement; a handler that finds the request's
 ``If-None-Match`` fresh answers 304 without building the page.
 
     validator = await etag.check(request, db)
@@ -61,12 +61,22 @@ def _matches(header: str | None, etag: str) -> bool:
     return etag.removeprefix("W/") in tags
 
 
+async def chain_head(session: AsyncSession) -> tuple[int, datetime | None]:
+    """The audit chain head's sequence number and when its event happened, in one statement
+    (two primary-key lookups); ``(0, None)`` before the first event."""
+    row = (
+        await session.execute(
+            select(col(AuditHead.seq), col(AuditEvent.occurred_at))
+            .outerjoin(AuditEvent, col(AuditEvent.seq) == col(AuditHead.seq))
+            .where(col(AuditHead.id) == 1)
+        )
+    ).first()
+    return (int(row[0] or 0), row[1]) if row is not None else (0, None)
+
+
 async def check(request: Request[Any, Any, Any], session: AsyncSession, *, kind: str = "page") -> Validator:
     """The validator of this request's answer, and whether the client already has it."""
-    head = (await session.execute(select(col(AuditHead.seq)).where(col(AuditHead.id) == 1))).scalar_one_or_none() or 0
-    last_modified = (
-        await session.execute(select(col(AuditEvent.occurred_at)).where(col(AuditEvent.seq) == head))
-    ).scalar_one_or_none()
+    head, last_modified = await chain_head(session)
     identity = (request.headers.get("cookie") or "") + "\x1f" + (request.headers.get("authorization") or "")
     parts = [
         kind,
