@@ -10,8 +10,9 @@ all of them, and before the first report.
     .venv/bin/python bench/finance_bench.py --database-url postgresql://postgres@localhost:5432/market_province
     .venv/bin/python bench/finance_bench.py --database-url ... --root /path/to/another/checkout  # its code
 
-``--root`` serves another checkout of the code (to measure a version before a change) with this
-interpreter. The database is only read (the routes are GETs).
+``--anonymous`` requests them signed out (the public reads). ``--root`` serves another checkout
+of the code (to measure a version before a change) with this interpreter. The database is only
+read (the routes are GETs).
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ def main() -> None:
     parser.add_argument("--root", default=str(ROOT), help="the checkout whose code is served")
     parser.add_argument("--timeout", type=float, default=300.0)
     parser.add_argument("--routes", default=",".join(ROUTES))
+    parser.add_argument("--anonymous", action="store_true", help="request the routes signed out (public reads)")
     args = parser.parse_args()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -71,8 +73,10 @@ def main() -> None:
         try:
             wait_up(base, "/healthz")
             with httpx.Client(base_url=base, timeout=args.timeout) as client:
-                login = client.post("/api/v1/auth/login", json={"username": "finance", "password": "demo2026"})
-                headers = {"Authorization": f"Bearer {login.json()['token']}"}
+                headers = {}
+                if not args.anonymous:
+                    login = client.post("/api/v1/auth/login", json={"username": "finance", "password": "demo2026"})
+                    headers = {"Authorization": f"Bearer {login.json()['token']}"}
                 print(f"server RSS peak before the reports: {peak_rss_mb(server.pid):.0f} MB")
                 print("| route | median ms | slowest ms | status |")
                 print("|---|---:|---:|---|")

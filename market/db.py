@@ -6,8 +6,12 @@
   instead of failing with "database is locked" halfway through; PostgreSQL uses row locks.
 * Read sessions (:func:`read_session_factory`, used by safe requests: GET and HEAD) never take
   the write lock: on SQLite a plain deferred ``BEGIN`` with ``PRAGMA query_only`` (a reader goes on
-  answering while another process writes), on PostgreSQL ``BEGIN READ ONLY`` (psycopg's
-  read-only connection mode: no statement of its own); a write in one is refused by the database.
+  answering while another process writes); on PostgreSQL no transaction at all: every pooled
+  connection is opened with ``default_transaction_read_only=on``, read sessions run in autocommit
+  (each statement its own read-only transaction: no BEGIN, no ROLLBACK, no SET — a trivial read
+  is one round trip) and the sessions that may write begin ``READ WRITE`` (psycopg's
+  ``read_only=False``, no statement of its own). A write in a read session is refused by the
+  database.
 * The PostgreSQL pool does not ping a connection on every checkout (a round trip per request):
   it pings only a connection that sat idle for :data:`IDLE_PING_SECONDS`, recycles connections
   after :data:`RECYCLE_SECONDS`, and a connection lost under a safe request is retried once on a
@@ -176,11 +180,7 @@ def prepare_postgres(sync_engine: Engine) -> None:
         if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
             return
         try:
-            cursor = dbapi_connection.cursor()
-            try:
-                cursor.execute("SELECT 1")
-            finally:
-                cursor.close()
+            sync_engine.dialect.do_ping(dbapi_connection)  # in autocommit: it leaves no transaction open
         except Exception as e:
             if sync_engine.dialect.is_disconnect(e, dbapi_connection, None):  # type: ignore[arg-type]
                 raise exc.DisconnectionError(str(e)) from e  # the pool opens a new connection
@@ -200,7 +200,18 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         engine = create_async_engine(target, echo=echo, poolclass=NullPool)
         prepare_sqlite(engine.sync_engine)
         return engine
-    engine = create_async_engine(target, echo=echo, pool_size=10, max_overflow=20, pool_recycle=RECYCLE_SECONDS)
+    engine = create_async_engine(
+        target,
+        echo=echo,
+        pool_size=10,
+        max_overflow=20,
+        pool_recycle=RECYCLE_SECONDS,
+        # every connection is read-only unless its transaction says otherwise: the sessions that may
+        # write begin READ WRITE (psycopg's read_only=False), reads run in autocommit, one implicit
+        # read-only transaction per statement — no BEGIN, no ROLLBACK, no SET of their own
+        connect_args={"options": "-c default_transaction_read_only=on"},
+        execution_options={"postgresql_readonly": False},
+    )
     prepare_postgres(engine.sync_engine)
     return engine
 
@@ -223,8 +234,9 @@ def read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession
     due transitions as it reads (see :func:`is_read_only`) leaves that to the worker."""
     options: dict[str, Any] = {READ_ONLY: True}
     if engine.dialect.name == "postgresql":
-        # psycopg's read-only mode: its transactions start with BEGIN READ ONLY (no extra statement)
-        options["postgresql_readonly"] = True
+        # no transaction: each statement is its own, read-only by the connections' default (see
+        # create_engine) — at READ COMMITTED a transaction gave each statement its own snapshot anyway
+        options["isolation_level"] = "AUTOCOMMIT"
     return async_sessionmaker(
         engine.execution_options(**options),
         expire_on_commit=False,

@@ -121,8 +121,9 @@ def _terminate_pool_connections(database_url: str) -> int:
 
 @pytest.mark.own_app
 async def test_a_read_is_one_statement_on_a_read_only_connection_without_a_ping(app, client, engine, backend):
-    """PostgreSQL: a read transaction starts with psycopg's ``BEGIN READ ONLY`` — no ``SET
-    TRANSACTION`` of its own — and the pool does not ping a connection it handed out a moment ago."""
+    """PostgreSQL: a read is its statements alone — no BEGIN, no ``SET TRANSACTION``, no ROLLBACK
+    (autocommit on a connection whose transactions are read-only by default) — and the pool does
+    not ping a connection it handed out a moment ago; a session that may write begins READ WRITE."""
     if backend != "postgresql":
         pytest.skip("PostgreSQL's read-only transactions and its connection pool")
     app.register(_transaction)
@@ -139,6 +140,15 @@ async def test_a_read_is_one_statement_on_a_read_only_connection_without_a_ping(
         event.remove(engine.sync_engine, "before_cursor_execute", _seen)
     assert statements == ["SHOW transaction_read_only"]
     assert not engine.sync_engine.pool._pre_ping  # type: ignore[attr-defined]
+    async with engine.connect() as conn:  # what the read session's connection was handed, at the driver
+        raw = await conn.get_raw_connection()
+        assert raw.driver_connection is not None
+        assert raw.driver_connection.read_only is False  # writers: BEGIN READ WRITE
+        assert str(await conn.scalar(text("SHOW transaction_read_only"))) == "off"
+    async with dbmod.read_session_factory(engine)() as session:
+        assert str(await session.scalar(text("SHOW transaction_read_only"))) == "on"
+        raw = await (await session.connection()).get_raw_connection()
+        assert raw.driver_connection is not None and raw.driver_connection.autocommit is True
 
 
 async def test_a_read_after_the_database_dropped_its_connections_answers(client, factory, settings, backend):
