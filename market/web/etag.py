@@ -25,12 +25,10 @@ from email.utils import format_datetime
 from typing import Any
 
 from litestar import Request, Response
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from market import clock
-from market.audit.models import AuditEvent, AuditHead
+from market.audit.service import ChainHead, chain_head
 from market.i18n import get_locale
 
 
@@ -39,6 +37,7 @@ class Validator:
     etag: str
     last_modified: datetime | None
     fresh: bool  # the request's If-None-Match names this tag: answer 304
+    head: ChainHead  # what the tag was derived from (a list may look its total up by it)
 
     def headers(self) -> dict[str, str]:
         headers = {"ETag": self.etag, "Cache-Control": "no-cache"}
@@ -61,26 +60,13 @@ def _matches(header: str | None, etag: str) -> bool:
     return etag.removeprefix("W/") in tags
 
 
-async def chain_head(session: AsyncSession) -> tuple[int, datetime | None]:
-    """The audit chain head's sequence number and when its event happened, in one statement
-    (two primary-key lookups); ``(0, None)`` before the first event."""
-    row = (
-        await session.execute(
-            select(col(AuditHead.seq), col(AuditEvent.occurred_at))
-            .outerjoin(AuditEvent, col(AuditEvent.seq) == col(AuditHead.seq))
-            .where(col(AuditHead.id) == 1)
-        )
-    ).first()
-    return (int(row[0] or 0), row[1]) if row is not None else (0, None)
-
-
 async def check(request: Request[Any, Any, Any], session: AsyncSession, *, kind: str = "page") -> Validator:
     """The validator of this request's answer, and whether the client already has it."""
-    head, last_modified = await chain_head(session)
+    head = await chain_head(session)
     identity = (request.headers.get("cookie") or "") + "\x1f" + (request.headers.get("authorization") or "")
     parts = [
         kind,
-        str(head),
+        str(head.seq),
         request.url.path,
         request.url.query or "",
         get_locale(),
@@ -89,4 +75,9 @@ async def check(request: Request[Any, Any, Any], session: AsyncSession, *, kind:
     ]
     digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
     etag = f'W/"{digest}"'
-    return Validator(etag=etag, last_modified=last_modified, fresh=_matches(request.headers.get("if-none-match"), etag))
+    return Validator(
+        etag=etag,
+        last_modified=head.occurred_at,
+        fresh=_matches(request.headers.get("if-none-match"), etag),
+        head=head,
+    )
