@@ -27,6 +27,6 @@ def test_any_sequence_of_totals_stays_within_the_bound(puts: list[tuple[int, int
         totals.put((key,), total)
         last[key] = total
         assert len(totals) <= size
-    for key, total in puts[-size:]:  # the most recent ones are still there, with their last value
-        if totals.get((key,)) is not None:
-            assert totals.get((key,)) == last[key]
+    recent = list(dict.fromkeys(key for key, _total in reversed(puts)))[:size]
+    for key in recent:  # the most recently stored keys are all still there, with their last value
+        assert totals.get((key,)) == last[key]
