@@ -31,9 +31,9 @@ from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import DateTime, Select, String, event, exc, func, select
+from sqlalchemy import ARRAY, ColumnElement, DateTime, Select, String, any_, event, exc, func, literal, select
 from sqlalchemy.engine import Dialect, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
@@ -266,6 +266,17 @@ async def fetch_page(session: AsyncSession, stmt: Select[Any], *, limit: int, of
     total = await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     rows = await session.scalars(stmt.limit(limit).offset(offset))
     return list(rows), int(total)
+
+
+def among(session: AsyncSession, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL ``column = ANY(:values)`` with the values as one array
+    parameter: the statement's text does not grow with the list, so psycopg converts it once and
+    the server prepares it once (a page's ``IN`` of 100 ids is 100 placeholders, re-expanded,
+    re-parsed and re-planned on every request)."""
+    items = list(values)
+    if is_postgres(session):
+        return cast(ColumnElement[bool], column == any_(literal(items, ARRAY(column.type))))
+    return cast(ColumnElement[bool], column.in_(items))
 
 
 def is_postgres(session: AsyncSession) -> bool:
