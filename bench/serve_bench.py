@@ -116,8 +116,8 @@ def wait_up(base: str, path: str = "/") -> None:
 
 
 @contextlib.contextmanager
-def serving(cmd: list[str], env: dict[str, str], log: IO[str]) -> Iterator[None]:
-    server = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log, stderr=log)
+def serving(cmd: list[str], env: dict[str, str], log: IO[str], cwd: Path = ROOT) -> Iterator[None]:
+    server = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=log, stderr=log)
     try:
         yield
     finally:
@@ -165,6 +165,12 @@ def main() -> None:
         help="comma-separated routes instead of the default set; 'IF /path' sends the first answer's ETag "
         "back (If-None-Match), 'FINANCE /path' signs in as finance",
     )
+    parser.add_argument("--root", help="serve the app from this checkout (a version before a change), this interpreter")
+    parser.add_argument(
+        "--paired",
+        action="store_true",
+        help="measure the hello-world again right before each route and compare the route with that figure",
+    )
     args = parser.parse_args()
     existing = contextlib.nullcontext(args.database_url) if args.database_url else None
     with (
@@ -211,17 +217,17 @@ def main() -> None:
             ]
             app_cmd = [*MARKET, "serve", "--port", str(app_port), "--no-worker"]
             results: list[tuple[str, Result]] = []
-            with serving(hello_cmd, env, log):
-                wait_up(f"http://127.0.0.1:{hello_port}")
-                results.append(
-                    (
-                        "hello",
-                        asyncio.run(load(f"http://127.0.0.1:{hello_port}", "/", {}, args.connections, args.seconds)),
-                    )
-                )
-            with serving(app_cmd, env, log):
+            hello_base = f"http://127.0.0.1:{hello_port}"
+            # both servers stay up (an idle one costs nothing); with --paired the hello-world is
+            # measured again right before each route, and each route is compared with that figure:
+            # on a shared machine the CPU left to us drifts within minutes
+            app_env = {**env, "PYTHONPATH": args.root} if args.root else env
+            app_root = Path(args.root) if args.root else ROOT
+            with serving(hello_cmd, env, log), serving(app_cmd, app_env, log, app_root):
+                wait_up(hello_base)
                 base = f"http://127.0.0.1:{app_port}"
                 wait_up(base, "/healthz")
+                results.append(("hello", asyncio.run(load(hello_base, "/", {}, args.connections, args.seconds))))
                 routes, finance = asyncio.run(targets(base))
                 if args.routes:
                     routes = args.routes.split(",")
@@ -229,6 +235,10 @@ def main() -> None:
                     headers = finance if route.startswith("FINANCE ") else {}
                     path = route.removeprefix("FINANCE ").removeprefix("IF ")
                     conditional = route.startswith("IF ")
+                    if args.paired and len(results) > 1:
+                        results.append(
+                            ("hello", asyncio.run(load(hello_base, "/", {}, args.connections, args.seconds)))
+                        )
                     results.append(
                         (
                             "app",
@@ -239,12 +249,17 @@ def main() -> None:
                     )
                     r = results[-1][1]
                     print(f"  {r.route}: {r.rate:.1f} req/s, p50 {r.pct(0.5):.0f} ms, errors {r.errors}", flush=True)
-    hello = results[0][1].rate
     print("| server | route | req/s | % of hello | p50 ms | p99 ms | errors |")
     print("|---|---|---:|---:|---:|---:|---:|")
+    hello = results[0][1].rate
     for server, r in results:
+        if server == "hello":
+            hello = r.rate  # the latest hello-world figure is the one the next route is compared with
+            if args.paired and r is not results[0][1]:
+                continue
         print(
-            f"| {server} | `{r.route}` | {r.rate:,.1f} | {100 * r.rate / hello:.1f}% | {r.pct(0.5):,.1f} | "
+            f"| {server} | `{r.route}` | {r.rate:,.1f} | {100 * r.rate / hello:.1f}%"
+            f"{f' (of {hello:,.0f})' if args.paired and server == 'app' else ''} | {r.pct(0.5):,.1f} | "
             f"{r.pct(0.99):,.1f} | {r.errors} |"
         )
     print(
