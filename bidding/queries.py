@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import String, and_, func, literal, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -59,7 +59,10 @@ def _filtered(query: SelectOfScalar[Purchase], f: PurchaseFilter) -> SelectOfSca
         query = query.where(col(Purchase.method) == f.method)
     if f.q:
         text = f.q.strip()
-        like = f"%{text}%"
+        # the pattern is written into the statement (escaped), not sent as a parameter: a prepared
+        # statement's generic plan cannot see it, and PostgreSQL's, chosen after the tenth run on a
+        # connection, scans the whole trigram indexes for a two-character text (项目: 40 → 150 ms)
+        like = literal(f"%{text}%", String(), literal_execute=True)
         if caseless(text):  # e.g. Chinese: the same rows as ILIKE, without case-folding every row
             query = query.where(or_(*(col(getattr(Purchase, name)).like(like) for name in SEARCHED)))
         else:

@@ -62,3 +62,22 @@ async def test_a_total_that_moves_with_the_clock_is_never_cached(client, factory
     assert (await client.get("/api/v1/purchases?status=open&limit=1")).json()["total"] == 1
     assert (await client.get("/api/v1/purchases?status=closing&limit=1")).json()["total"] == 1
     assert len(queries.TOTALS) == 0
+
+
+async def test_a_search_text_with_quotes_is_matched_as_text(client, factory, settings):
+    """The search pattern is written into the statement (see ``bidding.queries._filtered``): quotes,
+    backslashes and semicolons stay text, never SQL (``%`` and ``_`` are LIKE's wildcards, as
+    before)."""
+    w = await make_world(client, factory, settings)
+    await w.published(title="O'Brien 咨询 100% 评估")
+    await w.published(title="普通项目")
+    for q, total in (
+        ("O'Brien", 1),
+        ("100%", 1),
+        ("'; DROP TABLE purchases; --", 0),
+        ("\\", 0),
+        ("评估", 1),
+    ):
+        r = await client.get("/api/v1/purchases", params={"q": q, "limit": 1})
+        assert r.status_code == 200 and r.json()["total"] == total, (q, r.text[:200])
+    assert (await client.get("/api/v1/purchases")).json()["total"] == 2
