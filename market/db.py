@@ -193,6 +193,14 @@ def is_disconnect(error: BaseException) -> bool:
     return isinstance(error, exc.DBAPIError) and bool(error.connection_invalidated)
 
 
+def _with_read_only_default(url: str) -> str:
+    """The connection's ``options``: the URL's own (``?options=-c …``), then read-only transactions
+    by default."""
+    own = make_url(url).query.get("options")
+    own = own[-1] if isinstance(own, tuple) else own
+    return " ".join(part for part in (own, "-c default_transaction_read_only=on") if part)
+
+
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     target = async_url(url)
     if target.startswith("sqlite"):
@@ -209,7 +217,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         # every connection is read-only unless its transaction says otherwise: the sessions that may
         # write begin READ WRITE (psycopg's read_only=False), reads run in autocommit, one implicit
         # read-only transaction per statement — no BEGIN, no ROLLBACK, no SET of their own
-        connect_args={"options": "-c default_transaction_read_only=on"},
+        connect_args={"options": _with_read_only_default(url)},
         execution_options={"postgresql_readonly": False},
     )
     prepare_postgres(engine.sync_engine)
