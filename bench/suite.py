@@ -165,7 +165,7 @@ def main() -> None:
         for name, url in (("county", county), ("province", province)):
             step(
                 f"Under load beside a hello-world ({name})",
-                [PY, str(HERE / "serve_bench.py"), "--database-url", url, "--seconds", str(args.seconds)],
+                [PY, str(HERE / "serve_bench.py"), "--database-url", url, "--seconds", str(args.seconds), "--paired"],
             )
         step(
             "`/healthz` during a province-size export",
