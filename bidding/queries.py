@@ -78,15 +78,21 @@ def caseless(text: str) -> bool:
     return text.lower() == text and text.upper() == text
 
 
+async def _rows(
+    session: AsyncSession, query: SelectOfScalar[Purchase], *order: Any, limit: int, offset: int
+) -> list[Purchase]:
+    """The page's ids first (an index-only walk of ix_purchases_published_order for the public list,
+    however deep), then only their rows: a deep OFFSET never reads the rows it skips."""
+    keys = query.with_only_columns(col(Purchase.id)).order_by(*order).limit(limit).offset(offset).subquery("keys")
+    return list(await session.scalars(select(Purchase).join(keys, keys.c.id == col(Purchase.id)).order_by(*order)))
+
+
 async def _page(
     session: AsyncSession, query: SelectOfScalar[Purchase], *order: Any, limit: int, offset: int
 ) -> tuple[list[Purchase], int]:
     """The page, and the total: counted only when the page does not tell it (a page shorter than
     ``limit`` that is not past the end is the last one, so the total is ``offset`` + its length)."""
-    # the page's ids first (an index-only walk of ix_purchases_published_order for the public list,
-    # however deep), then only their rows: a deep OFFSET never reads the rows it skips
-    keys = query.with_only_columns(col(Purchase.id)).order_by(*order).limit(limit).offset(offset).subquery("keys")
-    rows = list(await session.scalars(select(Purchase).join(keys, keys.c.id == col(Purchase.id)).order_by(*order)))
+    rows = await _rows(session, query, *order, limit=limit, offset=offset)
     if len(rows) < limit and (rows or offset == 0):
         return rows, offset + len(rows)
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
@@ -240,10 +246,8 @@ async def list_published(
     if after is None and f.q and len(f.q.strip()) >= TRIGRAM and is_postgres(session):
         return await _indexed_page(session, query, limit=limit, offset=offset)
     if after is None:
-        rows = list(
-            await session.scalars(
-                query.order_by(col(Purchase.published_at).desc(), col(Purchase.id)).limit(limit).offset(offset)
-            )
+        rows = await _rows(
+            session, query, col(Purchase.published_at).desc(), col(Purchase.id), limit=limit, offset=offset
         )
         if len(rows) < limit and (rows or offset == 0):  # the last page tells the total
             return rows, offset + len(rows)
