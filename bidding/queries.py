@@ -256,10 +256,13 @@ async def list_published(
     moment, last_id = after
     found = await session.scalars(
         query.where(
+            # the first condition bounds the index walk (newest first, from the position on); the OR
+            # alone is no index bound and read the list from its start (a page 40,000 deep: 32 ms)
+            col(Purchase.published_at) <= moment,
             or_(
                 col(Purchase.published_at) < moment,
                 and_(col(Purchase.published_at) == moment, col(Purchase.id) > last_id),
-            )
+            ),
         )
         .order_by(col(Purchase.published_at).desc(), col(Purchase.id))
         .limit(limit)
