@@ -48,10 +48,10 @@ from oversight.services import (
     FlagFilter,
     FlagReport,
     check_period,
+    firm_report,
     parse_cursor,
     parse_day,
     parse_moment,
-    red_flags,
     summary,
 )
 
@@ -188,14 +188,14 @@ class FinanceController(Controller):
                 counts=found.counts,
             )
         # a firm's flags: bounded by the purchases it bid on or won
-        report = await red_flags(db, settings, period, flt)
+        report, counts = await firm_report(db, settings, period, flt)
         page = report.chosen[offset : offset + limit]
         return FlagPage(
             items=[flag_out(report, f) for f in page],
             total=len(report.chosen),
             limit=limit,
             offset=offset,
-            counts=rules.count_by(report.flags, lambda f: f.code),
+            counts=counts,
         )
 
     @get(

@@ -32,9 +32,9 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -59,6 +59,7 @@ from invoices import contracts as contracts_service
 from invoices import rules as invoice_rules
 from invoices.models import Contract, ContractStatus
 from market import clock
+from market.audit.models import AuditHead
 from market.settings import Settings
 from oversight import candidates, rules, sums
 from oversight.facts import CHUNK, Period, load_firms, scoped
@@ -399,8 +400,6 @@ async def cancelled_after_opening_ids(session: AsyncSession, period: Period) -> 
             )
         )
     )
-    if not cancelled:
-        return []
     previous: dict[uuid.UUID, uuid.UUID | None] = {
         pid: prev
         for pid, prev in await session.execute(
@@ -541,7 +540,8 @@ async def bid_flag_ids(session: AsyncSession, period: Period, t: rules.Threshold
     ).all()
     identical: list[uuid.UUID] = []
     shared_ids = sorted({r.id for r in rows if r.shared}, key=str)
-    for start in range(0, len(shared_ids), CHUNK):
+    # each asked even for no purchase: the statements a request makes do not depend on its data
+    for start in range(0, max(len(shared_ids), 1), CHUNK):
         identical += await session.scalars(
             select(col(Bid.purchase_id))
             .where(col(Bid.purchase_id).in_(shared_ids[start : start + CHUNK]), col(Bid.status) == BidStatus.active)
@@ -550,7 +550,7 @@ async def bid_flag_ids(session: AsyncSession, period: Period, t: rules.Threshold
         )
     low_ids: list[uuid.UUID] = []
     candidates_low = sorted({r.id for r in rows if r.low}, key=str)
-    for start in range(0, len(candidates_low), CHUNK):
+    for start in range(0, max(len(candidates_low), 1), CHUNK):
         low_ids += await low_price_ids(session, candidates_low[start : start + CHUNK], t)
     return {
         rules.IDENTICAL_PRICES: identical,
@@ -643,14 +643,43 @@ class Flagged:
         return {code: len(ids) for code, ids in self.subjects.items() if ids}
 
 
+# the subjects that depend on the data alone (every code but the contract flags, which depend on the
+# moment too), per database, period, thresholds and audit-chain head: every commit that changes
+# state appends to the chain (market.web.etag), so a head seen again means the same data
+_BY_HEAD: OrderedDict[tuple[Any, ...], Flagged] = OrderedDict()
+BY_HEAD_SIZE = 8
+
+
 async def flagged_subjects(
     session: AsyncSession, settings: Settings, period: Period, now: datetime | None = None
 ) -> Flagged:
     """The subjects of every red flag of the period at ``now``, per code: exactly those of
     :func:`oversight.rules.all_flags` over the period's facts (its counts are :func:`flag_counts`'),
-    found as :func:`flag_counts` counts them, without building a flag."""
+    found as :func:`flag_counts` counts them, without building a flag. What depends on the data
+    alone is kept for the same audit-chain head (issue 12.8: a small in-process cache keyed by the
+    change sequence); the contract flags, which the clock moves, are read each time."""
     now = now or clock.now()
     t = rules.Thresholds.of(settings)
+    head = await session.scalar(select(col(AuditHead.seq)).where(col(AuditHead.id) == 1)) or 0
+    key = (session.get_bind().engine.url.render_as_string(hide_password=True), period, t, head)
+    found = _BY_HEAD.get(key)
+    if found is None:
+        found = await _data_subjects(session, period, t)
+        _BY_HEAD[key] = found
+        while len(_BY_HEAD) > BY_HEAD_SIZE:
+            _BY_HEAD.popitem(last=False)
+    else:
+        _BY_HEAD.move_to_end(key)
+    contracts = await contract_flag_ids(session, settings, period, now)
+    return replace(
+        found,
+        subjects={**found.subjects, **{code: sorted(ids, key=str) for code, ids in contracts.items()}},
+        now=now,
+    )
+
+
+async def _data_subjects(session: AsyncSession, period: Period, t: rules.Thresholds) -> Flagged:
+    """Every code's subjects but the contract flags'."""
     firms = await load_firms(session)
     links = rules.firm_links(firms)
     run = await split_run(session, period, t)
@@ -663,7 +692,6 @@ async def flagged_subjects(
         rules.DIRECT_SELECTION: list(await session.scalars(direct_selection(period))),
         rules.QUALITY_MARKS_DECIDED: await quality_marks_decided_ids(session, period),
         rules.OBJECTION_UPHELD: list(await session.scalars(candidates.objection_upheld(period))),
-        **await contract_flag_ids(session, settings, period, now),
         rules.CONCENTRATION: [c.provider_id for c in found],
         rules.LINKED_FIRMS: list({firm for link in links for firm in (link.a, link.b)}),
     }
@@ -673,5 +701,5 @@ async def flagged_subjects(
         links=links,
         split_run=run,
         concentrations=found,
-        now=now,
+        now=datetime.min,
     )

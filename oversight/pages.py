@@ -33,9 +33,9 @@ from oversight.services import (
     FLAG_KINDS,
     FlagFilter,
     check_period,
+    firm_report,
     involving,
     parse_day,
-    red_flags,
     summary,
 )
 
@@ -272,7 +272,7 @@ async def firm_page(
     """One firm as the finance bureau sees it: its record, its own red flags, those of the purchases
     it won and those that name it, its opened bids and its awards."""
     form = PeriodForm.read(date_from, date_to)
-    report = await red_flags(db, settings, form.period, FlagFilter(firm_id=firm_id))
+    report, _every = await firm_report(db, settings, form.period, FlagFilter(firm_id=firm_id))
     org = report.snapshot.orgs.get(firm_id)
     if org is None or org.kind != "provider":
         raise NotFound(_("No such firm."))

@@ -104,7 +104,36 @@ async def _check(factory, settings, period: Period = Period()) -> int:
                     for subject_id, _ in got.subjects:
                         if kind == "purchase":
                             assert got.snapshot.purchases_by_id[subject_id] == whole.purchases_by_id[subject_id]
+        for firm_id in _firms(expected, whole):
+            won = {p.id for p in whole.purchases if p.selected and p.winner_id == firm_id}
+            for flt in ({}, {"kind": "purchase"}, {"severity": "high"}, {"code": "linked_firms"}):
+                f = services.FlagFilter(firm_id=firm_id, **flt)
+                report, every = await services.firm_report(session, settings, period, f)
+                assert report.chosen == [x for x in expected if f.keep(x, won)], (firm_id, flt)
+                assert every == flagged.counts
+                assert {p.id for p in services.involving(report.snapshot.purchases, firm_id)} == {
+                    p.id for p in services.involving(whole.purchases, firm_id)
+                }
     return len(expected)
+
+
+def _firms(flags: list[rules.Flag], whole: Snapshot) -> list[uuid.UUID]:
+    """Firms the flags concern in every way (a firm flag's subject, a winner, one of the firms at
+    one price, a linked bidder), a few of each, and a firm no flag concerns."""
+    found: dict[str, list[uuid.UUID]] = defaultdict(list)
+    for f in flags:
+        d = f.data
+        if f.subject == "firm":
+            found[f.code].append(f.subject_id)
+        for key in ("winner",):
+            if isinstance(d.get(key), dict):
+                found[f.code].append(d[key]["id"])
+        found[f.code] += [x["id"] for x in d.get("firms", [])]
+        for link in d.get("links", []):
+            found[f.code] += [x["id"] for x in (link.get("a"), link.get("b")) if x]
+    chosen = {i for ids in found.values() for i in ids[:3]}
+    quiet = [x.id for x in whole.firms if not any(rules.mentions(f, x.id) or f.subject_id == x.id for f in flags)]
+    return sorted(chosen, key=str) + quiet[:1]
 
 
 async def test_every_page_is_the_slice_of_the_whole_list_on_the_demo(factory, settings):
@@ -135,8 +164,19 @@ async def test_the_api_pages_are_the_slices_with_their_explanations(client, fact
         whole = await load(session, settings)
     expected = rules.all_flags(whole.purchases, whole.firms, rules.Thresholds.of(settings))
     report = services.FlagReport(whole, expected, expected)
-    for flt in [{}, {"kind": "firm"}, {"code": "split_purchase"}, {"severity": "high"}, {"code": "linked_firms"}]:
+    firm = next(f.data["winner"]["id"] for f in expected if f.code == "low_price")
+    won = {p.id for p in whole.purchases if p.selected and p.winner_id == firm}
+    for flt in [
+        {},
+        {"kind": "firm"},
+        {"code": "split_purchase"},
+        {"severity": "high"},
+        {"code": "linked_firms"},
+        {"firm_id": str(firm)},
+    ]:
         kept = _kept(expected, flt)
+        if "firm_id" in flt:
+            kept = [f for f in expected if services.FlagFilter(firm_id=firm).keep(f, won)]
         for offset in range(0, len(kept), LIMIT):
             r = await client.get(
                 "/api/v1/finance/flags", headers=finance, params={**flt, "limit": LIMIT, "offset": offset}
