@@ -570,19 +570,21 @@ async def contract_flag_ids(
     stored = contracts_service.term_stored()
     conditions = contracts_service.flag_conditions(now, settings.accelerator, dialect)
     found: dict[str, list[uuid.UUID]] = {code: [] for code in rules.CONTRACT_FLAGS}
+    codes = list(conditions)
+    bits = sum((case((conditions[code], 1 << n), else_=0) for n, code in enumerate(codes)), literal(0))
     rows = await session.execute(
         scoped(
-            select(col(Purchase.id), *(case((c, 1), else_=0).label(code) for code, c in conditions.items()))
+            select(col(Purchase.id), bits)  # one number per contract: a bit per flag
             .select_from(Contract)
             .join(Purchase, col(Purchase.id) == col(Contract.purchase_id))
             .where(live, stored, or_(*conditions.values())),
             period,
         )
     )
-    for row in rows.all():
-        for code in conditions:
-            if getattr(row, code):
-                found[code].append(row[0])
+    for pid, mask in rows.all():
+        for n, code in enumerate(codes):
+            if mask & (1 << n):
+                found[code].append(pid)
     rows = await session.execute(
         scoped(
             select(
@@ -673,7 +675,7 @@ async def flagged_subjects(
     contracts = await contract_flag_ids(session, settings, period, now)
     return replace(
         found,
-        subjects={**found.subjects, **{code: sorted(ids, key=str) for code, ids in contracts.items()}},
+        subjects={**found.subjects, **{code: sorted(ids) for code, ids in contracts.items()}},
         now=now,
     )
 
@@ -696,7 +698,8 @@ async def _data_subjects(session: AsyncSession, period: Period, t: rules.Thresho
         rules.LINKED_FIRMS: list({firm for link in links for firm in (link.a, link.b)}),
     }
     return Flagged(
-        subjects={code: sorted(ids, key=str) for code, ids in subjects.items()},
+        # a UUID's order is its text's (fixed-width lowercase hex): the flags' order by subject
+        subjects={code: sorted(ids) for code, ids in subjects.items()},
         firms=firms,
         links=links,
         split_run=run,

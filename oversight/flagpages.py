@@ -26,7 +26,6 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -162,14 +161,15 @@ async def _awards_of(session: AsyncSession, period: Period, owners: list[uuid.UU
 
 
 async def _bids_of(session: AsyncSession, period: Period, firms: list[uuid.UUID]) -> list[rules.PurchaseFact]:
-    """The opened purchases of the period these firms bid on (active bids), as light facts with only
-    those firms' bids: what :func:`oversight.rules.firm_flags` reads for their links."""
+    """The opened purchases of the period where two of these firms bid (active bids), as light facts
+    with only those firms' bids: what :func:`oversight.rules.firm_flags` reads for their links
+    (the purchases two linked firms bid on together, by reference)."""
     bids: dict[uuid.UUID, list[rules.BidFact]] = defaultdict(list)
-    heads: dict[uuid.UUID, tuple[str, Any]] = {}  # reference, publication (set in the period)
+    refs: dict[uuid.UUID, str] = {}
     for start in range(0, max(len(firms), 1), CHUNK):
         rows = await session.execute(
             scoped(
-                select(col(Bid.purchase_id), col(Bid.provider_id), col(Purchase.ref), col(Purchase.published_at))
+                select(col(Bid.purchase_id), col(Bid.provider_id), col(Purchase.ref))
                 .join(Purchase, col(Purchase.id) == col(Bid.purchase_id))
                 .where(
                     col(Bid.provider_id).in_(firms[start : start + CHUNK]),
@@ -179,16 +179,14 @@ async def _bids_of(session: AsyncSession, period: Period, firms: list[uuid.UUID]
                 period,
             )
         )
-        for pid, provider, ref, published in rows.all():
+        for pid, provider, ref in rows.all():
             bids[pid].append(rules.BidFact(provider_id=provider, price=rules.ZERO, valid=True))
-            heads[pid] = (ref or "", published)
-    return _order(
-        (
-            _light(id=pid, ref=heads[pid][0], status="", cap=rules.ZERO, published_at=heads[pid][1], bids=tuple(found)),
-            heads[pid][1],
-        )
+            refs[pid] = ref or ""
+    return [
+        _light(id=pid, ref=refs[pid], status="", cap=rules.ZERO, bids=tuple(found))
         for pid, found in bids.items()
-    )
+        if len(found) > 1  # bid on together with another of them
+    ]
 
 
 def _span(ids: Sequence[uuid.UUID], start: int, end: int) -> tuple[int, int]:
