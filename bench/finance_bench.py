@@ -12,10 +12,10 @@ all of them, and before the first report.
 
 Routes may name ``{id}`` (the newest published purchase); routes under ``/finance`` and
 ``/api/v1/finance`` are requested signed in as ``finance``, the others anonymously, as the public
-reads them.
+reads them; ``--anonymous`` does not sign in at all (no ``user.login`` event is written).
 
 ``--root`` serves another checkout of the code (to measure a version before a change) with this
-interpreter. The database is only read (the routes are GETs).
+interpreter. The database is only read (the routes are GETs), but for the sign-in's audit event.
 """
 
 from __future__ import annotations
@@ -59,6 +59,7 @@ def main() -> None:
     parser.add_argument("--root", default=str(ROOT), help="the checkout whose code is served")
     parser.add_argument("--timeout", type=float, default=300.0)
     parser.add_argument("--routes", default=",".join(ROUTES))
+    parser.add_argument("--anonymous", action="store_true", help="request the routes signed out (public reads)")
     args = parser.parse_args()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -75,9 +76,11 @@ def main() -> None:
         try:
             wait_up(base, "/healthz")
             with httpx.Client(base_url=base, timeout=args.timeout) as client:
-                login = client.post("/api/v1/auth/login", json={"username": "finance", "password": "demo2026"})
-                headers = {"Authorization": f"Bearer {login.json()['token']}"}
-                client.cookies.clear()  # the token signs in, where it is sent; the rest is anonymous
+                headers = {}
+                if not args.anonymous:
+                    login = client.post("/api/v1/auth/login", json={"username": "finance", "password": "demo2026"})
+                    headers = {"Authorization": f"Bearer {login.json()['token']}"}
+                    client.cookies.clear()  # the token signs in, where it is sent; the rest is anonymous
                 print(f"server RSS peak before the reports: {peak_rss_mb(server.pid):.0f} MB")
                 print("| route | median ms | slowest ms | status |")
                 print("|---|---:|---:|---|")

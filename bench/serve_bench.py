@@ -5,13 +5,15 @@ Builds a fresh database (SQLite in a temporary folder, or a PostgreSQL database 
 through ``--postgres``), loads the county demo (``market demo``) and, with ``--purchases N``, a
 generated marketplace of N purchases on top (``market demo --purchases N``, timed); starts the real
 server (``market serve --no-worker``: uvicorn, one process) and ``bench/hello_app.py`` under the same
-uvicorn settings on free ports of 127.0.0.1; then, per route, ``--connections`` concurrent
+uvicorn settings on free ports of 127.0.0.1 (``--database-url`` serves an existing database
+instead, e.g. one filled by ``market demo --size province``); then, per route, ``--connections`` concurrent
 keep-alive connections (httpx, one asyncio task each) send requests back to back for
 ``--seconds``, after a short warm-up, and it prints one Markdown table row per route.
 
     .venv/bin/python bench/serve_bench.py --postgres postgresql://postgres@localhost:5432/postgres
     .venv/bin/python bench/serve_bench.py --postgres postgresql://postgres@localhost:5432/postgres --purchases 5000
     .venv/bin/python bench/serve_bench.py                      # SQLite, county size
+    .venv/bin/python bench/serve_bench.py --database-url postgresql://postgres@localhost:5432/b_prov  # as it is
 
 Every request goes to 127.0.0.1 only; the loops are bounded by time; both servers are stopped at
 the end. The load generator runs on the same machine as the servers, so it takes CPU from them.
@@ -57,14 +59,29 @@ class Result:
 
 
 async def load(
-    base: str, path: str, headers: dict[str, str], connections: int, seconds: float, request_timeout: float = 60.0
+    base: str,
+    path: str,
+    headers: dict[str, str],
+    connections: int,
+    seconds: float,
+    request_timeout: float = 60.0,
+    conditional: bool = False,
 ) -> Result:
+    """``conditional``: every request sends the ETag of the first answer back (``If-None-Match``),
+    as a harvester or a browser revalidating its copy does; a 304 then counts as an answer."""
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     async with httpx.AsyncClient(base_url=base, timeout=request_timeout, limits=limits, headers=headers) as client:
         warm_until = time.perf_counter() + min(1.0, seconds / 5)
+        first: httpx.Response | None = None
         while time.perf_counter() < warm_until:
             with contextlib.suppress(httpx.HTTPError):  # a route slower than the timeout counts as errors below
-                await client.get(path)
+                first = await client.get(path)
+        if conditional:
+            tag = first.headers.get("etag") if first is not None else None
+            if not tag:
+                raise SystemExit(f"{path} sent no ETag: no conditional requests to measure")
+            client.headers["If-None-Match"] = tag
+        expected = 304 if conditional else 200
         latencies: list[float] = []
         errors = 0
         started = time.perf_counter()
@@ -76,14 +93,15 @@ async def load(
                 t0 = time.perf_counter()
                 try:
                     r = await client.get(path)
-                    ok = r.status_code == 200
+                    ok = r.status_code == expected
                 except httpx.HTTPError:
                     ok = False
                 latencies.append(time.perf_counter() - t0)
                 errors += not ok
 
         await asyncio.gather(*(worker() for _ in range(connections)))
-        return Result(path, len(latencies), errors, time.perf_counter() - started, latencies)
+        label = f"{path} (If-None-Match → 304)" if conditional else path
+        return Result(label, len(latencies), errors, time.perf_counter() - started, latencies)
 
 
 def wait_up(base: str, path: str = "/") -> None:
@@ -98,8 +116,8 @@ def wait_up(base: str, path: str = "/") -> None:
 
 
 @contextlib.contextmanager
-def serving(cmd: list[str], env: dict[str, str], log: IO[str]) -> Iterator[None]:
-    server = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log, stderr=log)
+def serving(cmd: list[str], env: dict[str, str], log: IO[str], cwd: Path = ROOT) -> Iterator[None]:
+    server = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=log, stderr=log)
     try:
         yield
     finally:
@@ -118,11 +136,13 @@ async def targets(base: str) -> tuple[list[str], dict[str, str]]:
         "/",
         "/purchases",
         "/api/v1/purchases",
+        "IF /api/v1/purchases",
         "/api/v1/purchases?q=项目",
         one,
         "/api/v1/catalog",
         "/api/v1/providers",
         "/api/v1/ocds/releases",
+        "IF /api/v1/ocds/releases",
         "FINANCE /api/v1/finance/summary",
     ]
     return routes, {"Authorization": f"Bearer {token}"}
@@ -135,24 +155,47 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds before a request counts as an error")
+    parser.add_argument(
+        "--database-url",
+        help="serve this existing database (it must hold the demo; only read: the routes are GETs) "
+        "instead of building one",
+    )
+    parser.add_argument(
+        "--routes",
+        help="comma-separated routes instead of the default set; 'IF /path' sends the first answer's ETag "
+        "back (If-None-Match), 'FINANCE /path' signs in as finance",
+    )
+    parser.add_argument("--root", help="serve the app from this checkout (a version before a change), this interpreter")
+    parser.add_argument(
+        "--paired",
+        action="store_true",
+        help="measure the hello-world again right before each route and compare the route with that figure",
+    )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="serve-bench-") as tmp, database(args.postgres, tmp) as url:
+    existing = contextlib.nullcontext(args.database_url) if args.database_url else None
+    with (
+        tempfile.TemporaryDirectory(prefix="serve-bench-") as tmp,
+        existing or database(args.postgres, tmp) as url,
+    ):
         env = {
             **os.environ,
             "MARKET_VAR_DIR": tmp,
             "MARKET_DATABASE_URL": url,
             "MARKET_RUN_WORKER_IN_APP": "0",
         }
-        subprocess.run([*MARKET, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
-        started = time.perf_counter()
-        demo = [*MARKET, "demo"] + (["--purchases", str(args.purchases)] if args.purchases else [])
-        out = subprocess.run(demo, env=env, cwd=ROOT, check=True, capture_output=True, text=True).stdout
-        loaded = time.perf_counter() - started
-        for line in out.splitlines():
-            if line.startswith("generated "):
-                print(line)
-        size = f"{args.purchases} generated purchases + county demo" if args.purchases else "county demo"
-        print(f"database: {'PostgreSQL' if args.postgres else 'SQLite'}, {size}, loaded in {loaded:.0f} s")
+        if existing is None:
+            subprocess.run([*MARKET, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
+            started = time.perf_counter()
+            demo = [*MARKET, "demo"] + (["--purchases", str(args.purchases)] if args.purchases else [])
+            out = subprocess.run(demo, env=env, cwd=ROOT, check=True, capture_output=True, text=True).stdout
+            loaded = time.perf_counter() - started
+            for line in out.splitlines():
+                if line.startswith("generated "):
+                    print(line)
+            size = f"{args.purchases} generated purchases + county demo" if args.purchases else "county demo"
+            print(f"database: {'PostgreSQL' if args.postgres else 'SQLite'}, {size}, loaded in {loaded:.0f} s")
+        else:
+            print(f"database: {url.rsplit('/', 1)[-1]} (existing)")
         print(
             f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f}, "
             f"{args.connections} connections x {args.seconds:.0f} s per route"
@@ -174,32 +217,49 @@ def main() -> None:
             ]
             app_cmd = [*MARKET, "serve", "--port", str(app_port), "--no-worker"]
             results: list[tuple[str, Result]] = []
-            with serving(hello_cmd, env, log):
-                wait_up(f"http://127.0.0.1:{hello_port}")
-                results.append(
-                    (
-                        "hello",
-                        asyncio.run(load(f"http://127.0.0.1:{hello_port}", "/", {}, args.connections, args.seconds)),
-                    )
-                )
-            with serving(app_cmd, env, log):
+            hello_base = f"http://127.0.0.1:{hello_port}"
+            # both servers stay up (an idle one costs nothing); with --paired the hello-world is
+            # measured again right before each route, and each route is compared with that figure:
+            # on a shared machine the CPU left to us drifts within minutes
+            app_env = {**env, "PYTHONPATH": args.root} if args.root else env
+            app_root = Path(args.root) if args.root else ROOT
+            with serving(hello_cmd, env, log), serving(app_cmd, app_env, log, app_root):
+                wait_up(hello_base)
                 base = f"http://127.0.0.1:{app_port}"
                 wait_up(base, "/healthz")
+                results.append(("hello", asyncio.run(load(hello_base, "/", {}, args.connections, args.seconds))))
                 routes, finance = asyncio.run(targets(base))
+                if args.routes:
+                    routes = args.routes.split(",")
                 for route in routes:
                     headers = finance if route.startswith("FINANCE ") else {}
-                    path = route.removeprefix("FINANCE ")
+                    path = route.removeprefix("FINANCE ").removeprefix("IF ")
+                    conditional = route.startswith("IF ")
+                    if args.paired and len(results) > 1:
+                        results.append(
+                            ("hello", asyncio.run(load(hello_base, "/", {}, args.connections, args.seconds)))
+                        )
                     results.append(
-                        ("app", asyncio.run(load(base, path, headers, args.connections, args.seconds, args.timeout)))
+                        (
+                            "app",
+                            asyncio.run(
+                                load(base, path, headers, args.connections, args.seconds, args.timeout, conditional)
+                            ),
+                        )
                     )
                     r = results[-1][1]
-                    print(f"  {path}: {r.rate:.1f} req/s, p50 {r.pct(0.5):.0f} ms, errors {r.errors}", flush=True)
-    hello = results[0][1].rate
+                    print(f"  {r.route}: {r.rate:.1f} req/s, p50 {r.pct(0.5):.0f} ms, errors {r.errors}", flush=True)
     print("| server | route | req/s | % of hello | p50 ms | p99 ms | errors |")
     print("|---|---|---:|---:|---:|---:|---:|")
+    hello = results[0][1].rate
     for server, r in results:
+        if server == "hello":
+            hello = r.rate  # the latest hello-world figure is the one the next route is compared with
+            if args.paired and r is not results[0][1]:
+                continue
         print(
-            f"| {server} | `{r.route}` | {r.rate:,.1f} | {100 * r.rate / hello:.1f}% | {r.pct(0.5):,.1f} | "
+            f"| {server} | `{r.route}` | {r.rate:,.1f} | {100 * r.rate / hello:.1f}%"
+            f"{f' (of {hello:,.0f})' if args.paired and server == 'app' else ''} | {r.pct(0.5):,.1f} | "
             f"{r.pct(0.99):,.1f} | {r.errors} |"
         )
     print(

@@ -140,16 +140,18 @@ def step(title: str, cmd: list[str]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--postgres", default=os.environ.get("MARKET_TEST_DATABASE_URL"), metavar="ADMIN_URL")
-    parser.add_argument("--reuse", action="store_true", help="keep bench_county/bench_province if they exist")
+    parser.add_argument("--reuse", action="store_true", help="use the two databases if they exist (migrated first)")
     parser.add_argument("--keep", action="store_true", help="do not drop the databases at the end")
+    parser.add_argument("--county-db", default="bench_county", help="the county database's name")
+    parser.add_argument("--province-db", default="bench_province", help="the province database's name")
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--seconds", type=float, default=5.0, help="per route under load")
     args = parser.parse_args()
     if not args.postgres:
         raise SystemExit("--postgres ADMIN_URL (or MARKET_TEST_DATABASE_URL) is needed")
     print(f"## Benchmark suite, {time.strftime('%Y-%m-%d %H:%M')}, load average {os.getloadavg()[0]:.1f}\n")
-    county = prepare(args.postgres, "bench_county", None, args.reuse)
-    province = prepare(args.postgres, "bench_province", "province", args.reuse)
+    county = prepare(args.postgres, args.county_db, None, args.reuse)
+    province = prepare(args.postgres, args.province_db, "province", args.reuse)
     try:
         print(f"\n### One request at a time (median of {args.runs}, ms)\n")
         small, small_rss = latencies(county, args.runs)
@@ -165,7 +167,7 @@ def main() -> None:
         for name, url in (("county", county), ("province", province)):
             step(
                 f"Under load beside a hello-world ({name})",
-                [PY, str(HERE / "serve_bench.py"), "--database-url", url, "--seconds", str(args.seconds)],
+                [PY, str(HERE / "serve_bench.py"), "--database-url", url, "--seconds", str(args.seconds), "--paired"],
             )
         step(
             "`/healthz` during a province-size export",
@@ -182,8 +184,8 @@ def main() -> None:
         )
     finally:
         if not args.keep:
-            drop(args.postgres, "bench_county")
-            drop(args.postgres, "bench_province")
+            drop(args.postgres, args.county_db)
+            drop(args.postgres, args.province_db)
 
 
 if __name__ == "__main__":

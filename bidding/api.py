@@ -113,7 +113,9 @@ class PurchaseController(Controller):
         if validator.fresh:
             return validator.not_modified()
         f = queries.PurchaseFilter(status=status, q=q, catalog_code=catalog_code, owner_id=owner_id, method=method)
-        rows, total = await queries.list_published(db, settings, f, limit=limit, offset=offset, after=after)
+        rows, total = await queries.list_published(
+            db, settings, f, limit=limit, offset=offset, after=after, head=validator.head
+        )
         page = Page[PurchaseSummary](
             items=await presenters.summaries(db, rows), total=total, limit=limit, offset=offset
         )

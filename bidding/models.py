@@ -225,6 +225,9 @@ class Bid(SQLModel, table=True):
             sqlite_where=text("status = 'active'"),
             postgresql_where=text("status = 'active'"),
         ),
+        # the finance summary's per-purchase bid figures (count, valid, highest valid price, prices
+        # shared: oversight.sums.bid_summary) read from this index alone, in order, never the table
+        Index("ix_bids_summary", "purchase_id", "price", "status", "valid"),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)

@@ -201,7 +201,9 @@ async def announcements(
         catalog_code=catalog_code or None,
         method=method or None,
     )
-    rows, total = await queries.list_published(db, settings, f, limit=pager.limit, offset=pager.offset)
+    rows, total = await queries.list_published(
+        db, settings, f, limit=pager.limit, offset=pager.offset, head=validator.head
+    )
     catalog = await db.execute(select(CatalogItem.code, CatalogItem.name).order_by(col(CatalogItem.code)))
     return Template(
         "bidding/announcements.html",

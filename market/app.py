@@ -68,7 +68,7 @@ from market.storage import storage_for
 from market.web import pages, shell, templating
 from market.web.apidocs import LocalSwaggerPlugin
 from market.web.csrf import check_csrf
-from market.web.deps import provide_actor, provide_db, provide_principal, provide_settings
+from market.web.deps import provide_actor, provide_db, provide_principal, provide_readers, provide_settings
 from market.web.headers import security_headers
 from market.web.middleware import PlatformMiddleware
 from market.web.openapi import document_responses
@@ -204,6 +204,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         dependencies={
             "db": Provide(provide_db),
             "settings": Provide(provide_settings, sync_to_thread=False),
+            "readers": Provide(provide_readers, sync_to_thread=False),
             "actor": Provide(provide_actor, sync_to_thread=False),
             "principal": Provide(provide_principal, sync_to_thread=False),
         },

@@ -6,8 +6,16 @@
   instead of failing with "database is locked" halfway through; PostgreSQL uses row locks.
 * Read sessions (:func:`read_session_factory`, used by safe requests: GET and HEAD) never take
   the write lock: on SQLite a plain deferred ``BEGIN`` with ``PRAGMA query_only`` (a reader goes on
-  answering while another process writes), on PostgreSQL ``SET TRANSACTION READ ONLY``; a write
-  in one is refused by the database.
+  answering while another process writes); on PostgreSQL no transaction at all: every pooled
+  connection is opened with ``default_transaction_read_only=on``, read sessions run in autocommit
+  (each statement its own read-only transaction: no BEGIN, no ROLLBACK, no SET — a trivial read
+  is one round trip) and the sessions that may write begin ``READ WRITE`` (psycopg's
+  ``read_only=False``, no statement of its own). A write in a read session is refused by the
+  database.
+* The PostgreSQL pool does not ping a connection on every checkout (a round trip per request):
+  it pings only a connection that sat idle for :data:`IDLE_PING_SECONDS`, recycles connections
+  after :data:`RECYCLE_SECONDS`, and a connection lost under a safe request is retried once on a
+  new one (:func:`is_disconnect`, used by :mod:`market.web.middleware`).
 * :func:`unit_of_work` rolls back unless the block commits; the web layer commits once per
   request when the handler succeeds.
 * :class:`UTCDateTime` makes SQLite and PostgreSQL return the same aware UTC datetimes (the
@@ -16,15 +24,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import time
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import DateTime, Select, String, event, func, select
+from sqlalchemy import ARRAY, ColumnElement, DateTime, Select, String, any_, event, exc, func, literal, select, text
 from sqlalchemy.engine import Dialect, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
@@ -45,6 +55,9 @@ SQLModel.metadata.naming_convention = NAMING_CONVENTION
 metadata = SQLModel.metadata
 
 READ_ONLY = "market_read_only"  # the execution option and session mark of read sessions
+IDLE_PING_SECONDS = 10.0  # a pooled connection idle longer than this is pinged before use
+RECYCLE_SECONDS = 1800  # and one older than this is replaced (server-side timeouts, failovers)
+_CHECKED_IN = "market_checked_in"  # connection record info: when it last went back to the pool
 
 
 def one_of(column: str, values: Iterable[str]) -> str:
@@ -154,12 +167,39 @@ def prepare_sqlite(sync_engine: Engine) -> None:
 
 
 def prepare_postgres(sync_engine: Engine) -> None:
-    """Read sessions' transactions are ``READ ONLY``: the server refuses any write in them."""
+    """Ping a pooled connection before use only when it sat idle (a busy pool pays no round trip
+    for it); a dead one is replaced by the pool before anyone uses it. Read sessions are made
+    read-only by psycopg's connection mode (:func:`read_session_factory`), not here."""
 
-    @event.listens_for(sync_engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        if conn.get_execution_options().get(READ_ONLY):
-            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+    @event.listens_for(sync_engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_CHECKED_IN] = time.monotonic()
+
+    @event.listens_for(sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_CHECKED_IN)
+        if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
+            return
+        try:
+            sync_engine.dialect.do_ping(dbapi_connection)  # in autocommit: it leaves no transaction open
+        except Exception as e:
+            if sync_engine.dialect.is_disconnect(e, dbapi_connection, None):  # type: ignore[arg-type]
+                raise exc.DisconnectionError(str(e)) from e  # the pool opens a new connection
+            raise
+
+
+def is_disconnect(error: BaseException) -> bool:
+    """Whether ``error`` is a lost database connection (SQLAlchemy has invalidated the pool's
+    connections of before it): a safe request that met it can be run again on a new one."""
+    return isinstance(error, exc.DBAPIError) and bool(error.connection_invalidated)
+
+
+def _with_read_only_default(url: str) -> str:
+    """The connection's ``options``: the URL's own (``?options=-c …``), then read-only transactions
+    by default."""
+    own = make_url(url).query.get("options")
+    own = own[-1] if isinstance(own, tuple) else own
+    return " ".join(part for part in (own, "-c default_transaction_read_only=on") if part)
 
 
 def create_engine(url: str, *, echo: bool = False, pooled: bool = True) -> AsyncEngine:
@@ -171,10 +211,19 @@ def create_engine(url: str, *, echo: bool = False, pooled: bool = True) -> Async
         engine = create_async_engine(target, echo=echo, poolclass=NullPool)
         prepare_sqlite(engine.sync_engine)
         return engine
+    # every connection is read-only unless its transaction says otherwise: the sessions that may
+    # write begin READ WRITE (psycopg's read_only=False), reads run in autocommit, one implicit
+    # read-only transaction per statement — no BEGIN, no ROLLBACK, no SET of their own
+    common: dict[str, Any] = {
+        "connect_args": {"options": _with_read_only_default(url)},
+        "execution_options": {"postgresql_readonly": False},
+    }
     if pooled:
-        engine = create_async_engine(target, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        engine = create_async_engine(
+            target, echo=echo, pool_size=10, max_overflow=20, pool_recycle=RECYCLE_SECONDS, **common
+        )
     else:
-        engine = create_async_engine(target, echo=echo, poolclass=NullPool)
+        engine = create_async_engine(target, echo=echo, poolclass=NullPool, **common)
     prepare_postgres(engine.sync_engine)
     return engine
 
@@ -208,12 +257,54 @@ def read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession
     """Sessions for reads only (safe requests): read transactions that the database refuses to
     write in, and that never wait for SQLite's write lock. Marked so that code which would apply
     due transitions as it reads (see :func:`is_read_only`) leaves that to the worker."""
+    options: dict[str, Any] = {READ_ONLY: True}
+    if engine.dialect.name == "postgresql":
+        # no transaction: each statement is its own, read-only by the connections' default (see
+        # create_engine) — at READ COMMITTED a transaction gave each statement its own snapshot anyway
+        options["isolation_level"] = "AUTOCOMMIT"
     return async_sessionmaker(
-        engine.execution_options(**{READ_ONLY: True}),
+        engine.execution_options(**options),
         expire_on_commit=False,
         sync_session_class=MarketSession,
         info={READ_ONLY: True},
     )
+
+
+async def concurrently(
+    session: AsyncSession,
+    readers: async_sessionmaker[AsyncSession] | None,
+    *jobs: Callable[[AsyncSession], Awaitable[Any]],
+) -> list[Any]:
+    """The results of ``jobs`` (each a coroutine function of a session), in order: the first on
+    ``session``, the others at the same time, each on a read session of its own from ``readers``
+    (its own connection: the database works on them in parallel); without ``readers``, one after
+    the other on ``session``. For reports made of independent aggregates (the finance summary)."""
+    if readers is None or len(jobs) < 2:
+        return [await job(session) for job in jobs]
+
+    async def alone(job: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
+        async with readers() as own:
+            try:
+                return await job(own)
+            finally:
+                await own.rollback()
+
+    return list(await asyncio.gather(jobs[0](session), *(alone(job) for job in jobs[1:])))
+
+
+async def distinct_values(session: AsyncSession, table: str, column: str) -> list[Any]:
+    """The distinct non-null values of an indexed text column, found by walking its index — one probe
+    per value (a "loose index scan" as a recursive query, on both databases) — instead of reading
+    every row: a filter's choices over half a million audit events in a millisecond, not 150.
+    ``table`` and ``column`` are names from the models, never from input."""
+    if not (table.isidentifier() and column.isidentifier()):
+        raise ValueError(f"{table}.{column}")
+    walk = text(
+        f"WITH RECURSIVE walk(v) AS (SELECT min({column}) FROM {table} "  # noqa: S608 - model names only
+        f"UNION ALL SELECT (SELECT min({column}) FROM {table} WHERE {column} > walk.v) FROM walk "
+        "WHERE walk.v IS NOT NULL) SELECT v FROM walk WHERE v IS NOT NULL"
+    )
+    return list((await session.execute(walk)).scalars())
 
 
 def is_read_only(session: AsyncSession) -> bool:
@@ -237,6 +328,17 @@ async def fetch_page(session: AsyncSession, stmt: Select[Any], *, limit: int, of
     total = await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     rows = await session.scalars(stmt.limit(limit).offset(offset))
     return list(rows), int(total)
+
+
+def among(session: AsyncSession, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL ``column = ANY(:values)`` with the values as one array
+    parameter: the statement's text does not grow with the list, so psycopg converts it once and
+    the server prepares it once (a page's ``IN`` of 100 ids is 100 placeholders, re-expanded,
+    re-parsed and re-planned on every request)."""
+    items = list(values)
+    if is_postgres(session):
+        return cast(ColumnElement[bool], column == any_(literal(items, ARRAY(column.type))))
+    return cast(ColumnElement[bool], column.in_(items))
 
 
 def is_postgres(session: AsyncSession) -> bool:

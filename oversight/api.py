@@ -24,7 +24,7 @@ from market.schemas import Page
 from market.settings import Settings
 from market.terms import label
 from market.web import etag
-from market.web.deps import AppSettings, CurrentActor, DbSession, Offset
+from market.web.deps import AppSettings, CurrentActor, DbSession, Offset, Readers
 from oversight import audit as trail
 from oversight import credit as credit_view
 from oversight import explain as words
@@ -130,6 +130,7 @@ class FinanceController(Controller):
     async def get_summary(
         self,
         db: DbSession,
+        readers: Readers,
         settings: AppSettings,
         group_by: Annotated[str, QueryParameter(max_length=16, description="owner|catalog|method|funding|month")] = (
             "owner"
@@ -140,7 +141,7 @@ class FinanceController(Controller):
         offset: Offset = 0,
     ) -> SummaryOut:
         period = period_of(date_from, date_to)
-        s = await summary(db, settings, group_by, period)
+        s = await summary(db, settings, group_by, period, readers)
         rows = s.rows[offset : offset + limit]
         return SummaryOut(
             group_by=s.group_by,

@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import OrderedDict, defaultdict
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -78,21 +78,49 @@ async def flag_counts(
     :func:`oversight.rules.count_by` over :func:`oversight.rules.all_flags` counts them at ``now``
     (``figures``: the summary's, already made for the period with these settings' thresholds)."""
     now = now or clock.now()
+    found = await bid_flags(session, period, rules.Thresholds.of(settings), figures)
+    for job in jobs(settings, period, now):
+        found.update(await job(session))
+    return combined(found)
+
+
+def combined(*parts: Mapping[str, int]) -> dict[str, int]:
+    """The counts of :func:`bid_flags` and of :func:`jobs`, codes without a flag left out."""
+    found: dict[str, int] = {}
+    for part in parts:
+        found.update(part)
+    return {code: n for code, n in found.items() if n}
+
+
+def jobs(
+    settings: Settings, period: Period, now: datetime
+) -> list[Callable[[AsyncSession], Awaitable[dict[str, int]]]]:
+    """The counts of every code but the bids' (:func:`bid_flags`, which reads the summary's figures),
+    in three independent parts, each a function of a session: a report may run them at once, each
+    on its own connection (:func:`market.db.concurrently`)."""
     t = rules.Thresholds.of(settings)
-    links = rules.firm_links(await load_firms(session))
-    counts: dict[str, int] = {
-        rules.SPLIT_PURCHASE: await split_purchase(session, period, t),
-        **await bid_flags(session, period, t, figures),
-        rules.LINKED_BIDDERS: await linked_bidders(session, period, links),
-        rules.CANCELLED_AFTER_OPENING: await cancelled_after_opening(session, period),
-        rules.DIRECT_SELECTION: await _count(session, direct_selection(period)),
-        rules.QUALITY_MARKS_DECIDED: await quality_marks_decided(session, period),
-        rules.OBJECTION_UPHELD: await _count(session, candidates.objection_upheld(period)),
-        **await contract_flags(session, settings, period, now),
-        rules.CONCENTRATION: await concentration(session, period, t),
-        rules.LINKED_FIRMS: len({firm for link in links for firm in (link.a, link.b)}),
-    }
-    return {code: n for code, n in counts.items() if n}
+
+    async def purchases(session: AsyncSession) -> dict[str, int]:
+        return {
+            rules.SPLIT_PURCHASE: await split_purchase(session, period, t),
+            rules.CONCENTRATION: await concentration(session, period, t),
+            rules.CANCELLED_AFTER_OPENING: await cancelled_after_opening(session, period),
+            rules.DIRECT_SELECTION: await _count(session, direct_selection(period)),
+            rules.QUALITY_MARKS_DECIDED: await quality_marks_decided(session, period),
+            rules.OBJECTION_UPHELD: await _count(session, candidates.objection_upheld(period)),
+        }
+
+    async def firms(session: AsyncSession) -> dict[str, int]:
+        links = rules.firm_links(await load_firms(session))
+        return {
+            rules.LINKED_BIDDERS: await linked_bidders(session, period, links),
+            rules.LINKED_FIRMS: len({firm for link in links for firm in (link.a, link.b)}),
+        }
+
+    async def contracts(session: AsyncSession) -> dict[str, int]:
+        return await contract_flags(session, settings, period, now)
+
+    return [purchases, firms, contracts]
 
 
 def severity_counts(by_code: Mapping[str, int]) -> dict[str, int]:

@@ -23,7 +23,7 @@ from market.i18n import gettext as _
 from market.identity.guards import oversight
 from market.settings import Settings
 from market.terms import N_, choices
-from market.web.deps import AppSettings, CurrentActor, DbSession
+from market.web.deps import AppSettings, CurrentActor, DbSession, Readers
 from market.web.pages import Notices, Pager, Tile
 from oversight import audit as trail
 from oversight import credit as credit_view
@@ -115,6 +115,7 @@ class PeriodForm:
 @get("/finance/overview", include_in_schema=False, guards=[oversight])
 async def overview(
     db: DbSession,
+    readers: Readers,
     settings: AppSettings,
     group_by: FromQuery[str | None] = None,
     date_from: DateFrom = None,
@@ -122,7 +123,7 @@ async def overview(
 ) -> Template:
     chosen = group_by if group_by in rules.GROUPINGS else "owner"
     form = PeriodForm.read(date_from, date_to)
-    s = await summary(db, settings, chosen, form.period)
+    s = await summary(db, settings, chosen, form.period, readers)
     return form.render(
         "oversight/overview.html",
         {

@@ -12,7 +12,7 @@ import re
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -421,13 +421,15 @@ class Timeliness:
     paid_in_full: int = 0
     paid_late: int = 0
     payment_overdue: int = 0
-    days_to_payment: list[int] = field(default_factory=list)
+    # calendar days from acceptance to full payment, over the contracts paid in full: their sum and count
+    days_to_payment: int = 0
+    paid_counted: int = 0
 
     @property
     def average_days_to_payment(self) -> Decimal | None:
-        if not self.days_to_payment:
+        if not self.paid_counted:
             return None
-        return (Decimal(sum(self.days_to_payment)) / len(self.days_to_payment)).quantize(Decimal("0.1"))
+        return (Decimal(self.days_to_payment) / self.paid_counted).quantize(Decimal("0.1"))
 
     @property
     def paid_on_time_share(self) -> Decimal | None:
@@ -448,7 +450,8 @@ def timeliness(purchases: Iterable[PurchaseFact]) -> Timeliness:
             if name in c.flags:
                 setattr(t, name, getattr(t, name) + 1)
         if c.days_to_payment is not None:
-            t.days_to_payment.append(c.days_to_payment)
+            t.days_to_payment += c.days_to_payment
+            t.paid_counted += 1
     return t
 
 

@@ -359,6 +359,7 @@ async def timeliness(session: AsyncSession, period: Period, flag_counts: Mapping
         .join(Contract, col(Contract.purchase_id) == col(Purchase.id))
         .where(col(Contract.status) != ContractStatus.void)  # a voided award's draft is no contract (as in the facts)
     )
+    paid = col(Contract.accepted_at).is_not(None) & col(Contract.paid_on).is_not(None)
     row = (
         await session.execute(
             scoped(
@@ -367,26 +368,26 @@ async def timeliness(session: AsyncSession, period: Period, flag_counts: Mapping
                     _count(col(Contract.signed_at).is_not(None)).label("signed"),
                     _count(col(Contract.accepted_at).is_not(None)).label("accepted"),
                     _count(col(Contract.paid_on).is_not(None)).label("paid_in_full"),
+                    func.coalesce(func.sum(case((paid, _days_to_payment(dialect)))), 0).label("days"),
+                    _count(paid).label("paid_counted"),
                 ),
                 period,
             )
         )
     ).one()
-    days = await session.scalars(
-        scoped(
-            base.add_columns(_days_to_payment(dialect))
-            .where(col(Contract.accepted_at).is_not(None), col(Contract.paid_on).is_not(None))
-            .order_by(col(Purchase.published_at), col(Purchase.ref)),
-            period,
-        )
-    )
     t = rules.Timeliness(
         contracts=int(row.contracts),
         signed=int(row.signed),
         accepted=int(row.accepted),
         paid_in_full=int(row.paid_in_full),
-        days_to_payment=[int(d) for d in days],
+        days_to_payment=int(row.days),
+        paid_counted=int(row.paid_counted),
     )
+    return with_late(t, flag_counts)
+
+
+def with_late(t: rules.Timeliness, flag_counts: Mapping[str, int]) -> rules.Timeliness:
+    """The timeliness figures with the late contracts from the red flags' counts."""
     for name in ("signed_late", "signing_overdue", "overdue", "delivered_late", "paid_late", "payment_overdue"):
         setattr(t, name, flag_counts.get(name, 0))
     return t

@@ -16,6 +16,7 @@ import asyncio
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event, select
@@ -41,6 +42,30 @@ def under_chain_lock(hook: Callable[[Session, int], None]) -> Callable[[Session,
     numbered below n (what a changes feed needs to never skip a row)."""
     _UNDER_LOCK.append(hook)
     return hook
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    """Where the audit chain stands: every commit that changes state appends to it, so two reads
+    that see the same head (in one database) see the same state."""
+
+    seq: int
+    hash: str
+    occurred_at: datetime | None  # when its last event happened (None before the first)
+
+
+async def chain_head(session: AsyncSession) -> ChainHead:
+    """The chain head, with the time of its event, in one statement (two primary-key lookups)."""
+    row = (
+        await session.execute(
+            select(col(AuditHead.seq), col(AuditHead.hash), col(AuditEvent.occurred_at))
+            .outerjoin(AuditEvent, col(AuditEvent.seq) == col(AuditHead.seq))
+            .where(col(AuditHead.id) == 1)
+        )
+    ).first()
+    if row is None:
+        return ChainHead(0, GENESIS_HASH, None)
+    return ChainHead(int(row[0] or 0), str(row[1]), row[2])
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,11 @@ from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import Parameter, QueryParameter
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from market.actor import PUBLIC, Actor
 from market.audit.service import pending
+from market.db import is_disconnect
 from market.identity.principal import Principal
 from market.settings import Network, Settings
 
@@ -22,6 +23,7 @@ _UNSET = object()
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+DISCONNECTED = "db_disconnected"  # scope state: a safe request lost its database connection
 
 
 class WriteInRead(RuntimeError):
@@ -34,11 +36,17 @@ async def provide_db(state: State, request: Request[Any, Any, Any]) -> AsyncGene
     state as of now computed without writing, and a change it tried to make is an error. Any
     other request's session is committed once when the handler succeeds (redirects included),
     rolled back when anything raises. Handlers and services never commit themselves. A safe route
-    that must record something (an audited export) says so with ``opt={"writes": True}``."""
+    that must record something (an audited export) says so with ``opt={"writes": True}``. A read
+    that lost its connection (a restarted server, a dropped idle connection) is marked, and
+    :class:`market.web.middleware.PlatformMiddleware` runs it once more on a new connection."""
     if request.method in SAFE_METHODS and not request.route_handler.opt.get("writes"):
         async with state.read_session_factory() as session:
             try:
                 yield session
+            except Exception as error:
+                if is_disconnect(error):  # the middleware runs the request again on a new connection
+                    request.scope.setdefault("state", {})[DISCONNECTED] = True
+                raise
             finally:
                 dirty = bool(session.new or session.dirty or session.deleted or pending(session))
                 await session.rollback()
@@ -53,6 +61,12 @@ async def provide_db(state: State, request: Request[Any, Any, Any]) -> AsyncGene
             raise
         else:
             await session.commit()
+
+
+def provide_readers(state: State) -> async_sessionmaker[AsyncSession]:
+    """Read sessions of their own, for a report that reads several independent aggregates at once
+    (each on its own connection, so the database works on them in parallel)."""
+    return cast(async_sessionmaker[AsyncSession], state.read_session_factory)
 
 
 def provide_settings(state: State) -> Settings:
@@ -135,6 +149,7 @@ def provide_principal(request: Request[Any, Any, Any]) -> Principal | None:
 DbSession = NamedDependency[AsyncSession]
 AppSettings = NamedDependency[Settings]
 CurrentActor = NamedDependency[Actor]
+Readers = NamedDependency[async_sessionmaker[AsyncSession]]
 
 
 # Query-parameter bounds shared by every list: an offset past any real list is refused as a field

@@ -6,7 +6,7 @@ chain under its lock, and the purchases' change sequence (``bidding.changes``) i
 To it are added what else the answer depends on: the path and query, the language, the day in
 China (relative wording such as "closes tomorrow"), the representation (page or JSON) and, for a
 visitor who carries cookies or credentials (a signed-in user: the page shows their name and
-menu), a hash of them. The check reads two rows by primary key; a handler that finds the request's
+menu), a hash of them. The check reads two rows by primary key in one statement; a handler that finds the request's
 ``If-None-Match`` fresh answers 304 without building the page.
 
     validator = await etag.check(request, db)
@@ -25,12 +25,10 @@ from email.utils import format_datetime
 from typing import Any
 
 from litestar import Request, Response
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from market import clock
-from market.audit.models import AuditEvent, AuditHead
+from market.audit.service import ChainHead, chain_head
 from market.i18n import get_locale
 
 
@@ -39,6 +37,7 @@ class Validator:
     etag: str
     last_modified: datetime | None
     fresh: bool  # the request's If-None-Match names this tag: answer 304
+    head: ChainHead  # what the tag was derived from (a list may look its total up by it)
 
     def headers(self) -> dict[str, str]:
         headers = {"ETag": self.etag, "Cache-Control": "no-cache"}
@@ -63,14 +62,11 @@ def _matches(header: str | None, etag: str) -> bool:
 
 async def check(request: Request[Any, Any, Any], session: AsyncSession, *, kind: str = "page") -> Validator:
     """The validator of this request's answer, and whether the client already has it."""
-    head = (await session.execute(select(col(AuditHead.seq)).where(col(AuditHead.id) == 1))).scalar_one_or_none() or 0
-    last_modified = (
-        await session.execute(select(col(AuditEvent.occurred_at)).where(col(AuditEvent.seq) == head))
-    ).scalar_one_or_none()
+    head = await chain_head(session)
     identity = (request.headers.get("cookie") or "") + "\x1f" + (request.headers.get("authorization") or "")
     parts = [
         kind,
-        str(head),
+        str(head.seq),
         request.url.path,
         request.url.query or "",
         get_locale(),
@@ -79,4 +75,9 @@ async def check(request: Request[Any, Any, Any], session: AsyncSession, *, kind:
     ]
     digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
     etag = f'W/"{digest}"'
-    return Validator(etag=etag, last_modified=last_modified, fresh=_matches(request.headers.get("if-none-match"), etag))
+    return Validator(
+        etag=etag,
+        last_modified=head.occurred_at,
+        fresh=_matches(request.headers.get("if-none-match"), etag),
+        head=head,
+    )

@@ -17,11 +17,13 @@ from urllib.parse import parse_qs
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from market import i18n
+from market.db import is_disconnect
 from market.errors import InvalidInput
 from market.i18n import gettext as _
 from market.identity import services as identity
 from market.notify import inbox
 from market.settings import Settings
+from market.web.deps import DISCONNECTED, SAFE_METHODS
 
 SESSION_COOKIE = "market_session"
 CSRF_COOKIE = "market_csrf"
@@ -108,12 +110,18 @@ class PlatformMiddleware:
         session_token = cookies.get(SESSION_COOKIE)
         principal = None
         if bearer or session_token:
-            async with litestar_app.state.read_session_factory() as session:  # reads only
-                principal = await identity.principal_for_token(
-                    session, bearer or session_token or "", via_cookie=bearer is None
-                )
-                if principal is not None and bearer is None:  # a page: the header shows the unread count
-                    state["unread_notifications"] = await inbox.unread_count(session, principal.user_id)
+            for attempt in (1, 2):
+                try:
+                    async with litestar_app.state.read_session_factory() as session:  # reads only
+                        principal = await identity.principal_for_token(
+                            session, bearer or session_token or "", via_cookie=bearer is None
+                        )
+                        if principal is not None and bearer is None:  # a page: the header shows the unread count
+                            state["unread_notifications"] = await inbox.unread_count(session, principal.user_id)
+                    break
+                except Exception as error:
+                    if attempt == 2 or not is_disconnect(error):
+                        raise  # a lost connection is tried once more on a new one (the pool replaced it)
         scope["user"] = principal
         scope["auth"] = "bearer" if bearer and principal else ("cookie" if principal else None)
 
@@ -139,6 +147,29 @@ class PlatformMiddleware:
             refused = nul_field(scope)
             if refused is not None:
                 raise InvalidInput.field(refused, _("Control characters are not allowed."))
-            await self.app(scope, receive, send_wrapper)
+            if scope.get("method") in SAFE_METHODS:  # a websocket has no method
+                await self._read(scope, receive, send_wrapper)
+            else:
+                await self.app(scope, receive, send_wrapper)
         finally:
             i18n.reset_locale(token)
+
+    async def _read(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A safe request; if its read session lost the database connection (the handler failed
+        before anything was sent, :func:`market.web.deps.provide_db` marked it), its error answer is
+        dropped and the request runs once more — on a new connection, since SQLAlchemy invalidated
+        the pool's older ones. A read changes nothing, so running it twice is harmless. This is what
+        lets the pool skip the ping on every checkout."""
+        state: dict[str, Any] = scope.setdefault("state", {})
+        state.pop(DISCONNECTED, None)
+        sent = False
+
+        async def first_send(message: Message) -> None:
+            nonlocal sent
+            if sent or not state.get(DISCONNECTED):
+                sent = True
+                await send(message)
+
+        await self.app(scope, receive, first_send)
+        if state.pop(DISCONNECTED, False) and not sent:
+            await self.app(scope, receive, send)

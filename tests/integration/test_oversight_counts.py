@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bidding.models import Bid, BidStatus, Objection, ObjectionStatus, Purchase
 from invoices.models import Contract, ContractStatus
 from market import clock
+from market import db as dbmod
 from market.clock import LOCAL_TZ
 from market.identity.models import User
 from oversight import bulk, counts, rules, services
@@ -56,7 +57,7 @@ async def _purchase(session: AsyncSession, ref: str) -> Purchase:
     return found
 
 
-async def test_the_counts_are_those_of_the_flags_on_the_demo(factory, settings):
+async def test_the_counts_are_those_of_the_flags_on_the_demo(engine, factory, settings):
     for period in PERIODS:
         found = await _counted(factory, settings, period)
         if period == Period():
@@ -80,6 +81,10 @@ async def test_the_counts_are_those_of_the_flags_on_the_demo(factory, settings):
     assert summary.flag_counts == got
     assert summary.severity_counts == counts.severity_counts(got)
     assert summary.timeliness.paid_late == got["paid_late"]
+    # the parts run at once on sessions of their own: the same summary
+    async with factory() as session:
+        parallel = await services.summary(session, settings, None, Period(), dbmod.read_session_factory(engine))
+    assert parallel == summary
 
 
 async def test_the_counts_are_those_of_the_flags_on_generated_data(factory, settings):

@@ -1,0 +1,101 @@
+"""The published list's exact total, kept per audit chain head (issue 12.8): a two-character search
+(项目, 评估) counts most of a province on every request otherwise. The cached total must never be
+stale: a commit moves the head; a filter that moves with the clock alone is never cached."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import event
+
+from bidding import queries
+from market import clock
+from tests.integration.bidding_world import make_world
+
+
+def _statements(engine: Any) -> tuple[list[str], Any]:
+    seen: list[str] = []
+
+    def _seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", _seen)
+    return seen, _seen
+
+
+async def test_a_purchase_published_between_two_searches_changes_the_total(client, factory, engine, settings):
+    w = await make_world(client, factory, settings)
+    await w.published(title="云岭县第一中学宿舍楼安全评估")
+    await w.published(title="云岭县人民医院门诊楼安全评估")
+    await w.published(title="云岭县城南污水处理厂环境影响评价")
+    queries.TOTALS.clear()
+    for path in ("/api/v1/purchases?q=评估&limit=1", "/api/v1/purchases?q=评估&limit=1&offset=1"):
+        assert (await client.get(path)).json()["total"] == 2, path  # a full page: counted
+    assert len(queries.TOTALS) == 1  # one filter, one head: the second page reused the first's count
+    seen, listener = _statements(engine)
+    try:
+        again = (await client.get("/api/v1/purchases?q=评估&limit=1")).json()
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", listener)
+    assert again["total"] == 2
+    assert not [s for s in seen if "count(" in s.lower()]  # served from the cache: nothing counted
+    third = await w.published(title="云岭县图书馆消防安全评估")
+    after = (await client.get("/api/v1/purchases?q=评估&limit=1")).json()
+    assert after["total"] == 3 and third["id"] in {
+        i["id"] for i in (await client.get("/api/v1/purchases?q=评估")).json()["items"]
+    }
+    page = await client.get("/purchases?q=评估")
+    assert page.status_code == 200
+
+
+async def test_a_total_that_moves_with_the_clock_is_never_cached(client, factory, settings):
+    w = await make_world(client, factory, settings)
+    first = await w.published(title="安全评估一")
+    clock.freeze(clock.now() + timedelta(minutes=10))
+    await w.published(title="安全评估二")
+    queries.TOTALS.clear()
+    assert (await client.get("/api/v1/purchases?status=open&limit=1")).json()["total"] == 2
+    assert (await client.get("/api/v1/purchases?status=closing&limit=1")).json()["total"] == 0
+    # the first deadline passes; nothing is committed (reads never write), the head stands still
+    clock.freeze(datetime.fromisoformat(first["bid_deadline"]) + timedelta(seconds=1))
+    assert (await client.get("/api/v1/purchases?status=open&limit=1")).json()["total"] == 1
+    assert (await client.get("/api/v1/purchases?status=closing&limit=1")).json()["total"] == 1
+    assert len(queries.TOTALS) == 0
+
+
+async def test_a_search_text_with_quotes_is_matched_as_text(client, factory, settings):
+    """The search pattern is written into the statement (see ``bidding.queries._filtered``): quotes,
+    backslashes and semicolons stay text, never SQL (``%`` and ``_`` are LIKE's wildcards, as
+    before)."""
+    w = await make_world(client, factory, settings)
+    await w.published(title="O'Brien 咨询 100% 评估")
+    await w.published(title="普通项目")
+    for q, total in (
+        ("O'Brien", 1),
+        ("100%", 1),
+        ("'; DROP TABLE purchases; --", 0),
+        ("\\", 0),
+        ("评估", 1),
+    ):
+        r = await client.get("/api/v1/purchases", params={"q": q, "limit": 1})
+        assert r.status_code == 200 and r.json()["total"] == total, (q, r.text[:200])
+    assert (await client.get("/api/v1/purchases")).json()["total"] == 2
+
+
+async def test_a_deep_page_reads_only_its_own_rows(client, factory, engine, settings):
+    """?offset=N finds the page's ids first (an index-only walk in the list's order) and reads
+    only their rows: the skipped rows are never read whole (a province page 40,000 deep: 105 ms
+    with the whole rows skipped, ~20 ms by ids)."""
+    w = await make_world(client, factory, settings)
+    for _ in range(4):
+        await w.published()
+    everything = [p["ref"] for p in (await client.get("/api/v1/purchases?limit=10")).json()["items"]]
+    seen, listener = _statements(engine)
+    try:
+        page = (await client.get("/api/v1/purchases?limit=2&offset=1")).json()
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", listener)
+    assert [p["ref"] for p in page["items"]] == everything[1:3] and page["total"] == 4
+    listing = [s for s in seen if "FROM purchases" in s and "OFFSET" in s.upper()]
+    assert listing and all("AS keys" in s for s in listing), listing
