@@ -28,7 +28,7 @@ from market.web.deps import AppSettings, CurrentActor, DbSession, Offset, Reader
 from oversight import audit as trail
 from oversight import credit as credit_view
 from oversight import explain as words
-from oversight import export_jobs, ocds, rules
+from oversight import export_jobs, flagpages, ocds, rules
 from oversight.facts import Period
 from oversight.schemas import (
     AuditEventOut,
@@ -48,10 +48,10 @@ from oversight.services import (
     FlagFilter,
     FlagReport,
     check_period,
+    firm_report,
     parse_cursor,
     parse_day,
     parse_moment,
-    red_flags,
     summary,
 )
 
@@ -174,19 +174,29 @@ class FinanceController(Controller):
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> FlagPage:
-        report = await red_flags(
-            db,
-            settings,
-            period_of(date_from, date_to),
-            FlagFilter(kind=kind, code=code, severity=severity, firm_id=firm_id),
-        )
+        period = period_of(date_from, date_to)
+        flt = FlagFilter(kind=kind, code=code, severity=severity, firm_id=firm_id).check()
+        if firm_id is None:  # the page alone is built (the list's order, from the counts)
+            found = await flagpages.flag_page(
+                db, settings, period, kind=kind, code=code, severity=severity, offset=offset, limit=limit
+            )
+            shown = FlagReport(found.snapshot, found.flags, found.flags)
+            return FlagPage(
+                items=[flag_out(shown, f) for f in found.flags],
+                total=found.total,
+                limit=limit,
+                offset=offset,
+                counts=found.counts,
+            )
+        # a firm's flags: bounded by the purchases it bid on or won
+        report, counts = await firm_report(db, settings, period, flt)
         page = report.chosen[offset : offset + limit]
         return FlagPage(
             items=[flag_out(report, f) for f in page],
             total=len(report.chosen),
             limit=limit,
             offset=offset,
-            counts=rules.count_by(report.flags, lambda f: f.code),
+            counts=counts,
         )
 
     @get(

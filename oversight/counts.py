@@ -32,8 +32,9 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -58,6 +59,7 @@ from invoices import contracts as contracts_service
 from invoices import rules as invoice_rules
 from invoices.models import Contract, ContractStatus
 from market import clock
+from market.audit.models import AuditHead
 from market.settings import Settings
 from oversight import candidates, rules, sums
 from oversight.facts import CHUNK, Period, load_firms, scoped
@@ -151,10 +153,23 @@ def direct_selection(period: Period) -> Any:
 
 
 async def split_purchase(session: AsyncSession, period: Period, t: rules.Thresholds) -> int:
-    """The purchases in a split group: the groups of the live purchases capped under the
-    threshold that have another such purchase of the same owner and item within the window (the
-    nearest one before or after, by window functions): no group holds any other, and leaving
-    those out changes no group. Each purchase flagged once."""
+    """The purchases in a split group, each flagged once (:func:`split_run`)."""
+    return len(split_members(await split_run(session, period, t), t))
+
+
+def split_members(run: list[rules.PurchaseFact], t: rules.Thresholds) -> list[uuid.UUID]:
+    """The purchases of ``run`` in a split group (:func:`oversight.rules.split_groups`)."""
+    items = [rules.SplitItem(p.id, p.owner_id, p.catalog_code, p.cap, p.published_at) for p in run]
+    return sorted(
+        {m.id for group in rules.split_groups(items, t.split_threshold, t.split_window) for m in group}, key=str
+    )
+
+
+async def split_run(session: AsyncSession, period: Period, t: rules.Thresholds) -> list[rules.PurchaseFact]:
+    """The live purchases capped under the threshold that have another such purchase of the same
+    owner and item within the window (the nearest one before or after, by window functions): no
+    split group holds any other, and leaving those out changes no group. As light facts (id,
+    reference, owner, item, status, cap, publication: what the split rule reads)."""
     dialect = session.get_bind().dialect.name
     published = col(Purchase.published_at)
     same = (col(Purchase.owner_id), col(Purchase.catalog_code))
@@ -165,6 +180,8 @@ async def split_purchase(session: AsyncSession, period: Period, t: rules.Thresho
             col(Purchase.catalog_code).label("catalog_code"),
             col(Purchase.budget_cap).label("cap"),
             published.label("published_at"),
+            col(Purchase.ref).label("ref"),
+            col(Purchase.status).label("status"),
             func.lag(published).over(partition_by=same, order_by=published).label("before"),
             func.lead(published).over(partition_by=same, order_by=published).label("after"),
         ).where(col(Purchase.status).in_(rules.LIVE), col(Purchase.budget_cap) < t.split_threshold),
@@ -181,22 +198,36 @@ async def split_purchase(session: AsyncSession, period: Period, t: rules.Thresho
             func.julianday(live.c.after) - func.julianday(live.c.published_at) <= days,
         )
     rows = await session.execute(
-        select(live.c.id, live.c.owner_id, live.c.catalog_code, live.c.cap, live.c.published_at).where(close)
+        select(
+            live.c.id, live.c.owner_id, live.c.catalog_code, live.c.cap, live.c.published_at, live.c.ref, live.c.status
+        ).where(close)
     )
-    items = [
-        rules.SplitItem(pid, owner, catalog, cap, published_at)
-        for pid, owner, catalog, cap, published_at in rows.all()
+    return [
+        _light(
+            id=pid,
+            ref=ref or "",
+            owner_id=owner,
+            catalog_code=catalog,
+            cap=cap,
+            published_at=published_at,
+            status=status,
+        )
+        for pid, owner, catalog, cap, published_at, ref, status in rows.all()
         if published_at is not None  # always: the period holds published purchases only
     ]
-    return len({m.id for group in rules.split_groups(items, t.split_threshold, t.split_window) for m in group})
 
 
 async def linked_bidders(session: AsyncSession, period: Period, links: list[rules.Link]) -> int:
     """The opened purchases where two linked firms bid (active bids)."""
+    return len(await linked_bidders_ids(session, period, links))
+
+
+async def linked_bidders_ids(session: AsyncSession, period: Period, links: list[rules.Link]) -> list[uuid.UUID]:
+    """The opened purchases where two linked firms bid (active bids)."""
     linked = sorted({i for link in links for i in (link.a, link.b)}, key=str)
     query = candidates.linked_bidders(period, linked)
     if query is None:
-        return 0
+        return []
     pairs = {frozenset((link.a, link.b)) for link in links}
     rows = await session.execute(
         select(col(Bid.purchase_id), col(Bid.provider_id))
@@ -210,10 +241,11 @@ async def linked_bidders(session: AsyncSession, period: Period, links: list[rule
     bidders: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
     for purchase_id, provider_id in rows.all():
         bidders[purchase_id].append(provider_id)
-    return sum(
-        any(frozenset((a, b)) in pairs for i, a in enumerate(firms) for b in firms[i + 1 :])
-        for firms in bidders.values()
-    )
+    return [
+        pid
+        for pid, firms in bidders.items()
+        if any(frozenset((a, b)) in pairs for i, a in enumerate(firms) for b in firms[i + 1 :])
+    ]
 
 
 def _light(**known: Any) -> rules.PurchaseFact:
@@ -269,6 +301,10 @@ async def bid_flags(
 
 
 async def _low_price(session: AsyncSession, ids: list[uuid.UUID], t: rules.Thresholds) -> int:
+    return len(await low_price_ids(session, ids, t))
+
+
+async def low_price_ids(session: AsyncSession, ids: list[uuid.UUID], t: rules.Thresholds) -> list[uuid.UUID]:
     """:func:`oversight.rules.low_price` over the purchases ``ids``: their status, cap, current
     price and winner, and their valid opened bids in the facts' order (a firm's last valid bid
     counts)."""
@@ -293,17 +329,22 @@ async def _low_price(session: AsyncSession, ids: list[uuid.UUID], t: rules.Thres
         .order_by(col(Bid.price), col(Bid.digest))
     ):
         valid_bids[purchase_id].append(rules.BidFact(provider_id=provider_id, price=price, valid=True))
-    return sum(
-        rules.low_price(
+    return [
+        pid
+        for pid, status, cap, price, winner in rows
+        if rules.low_price(
             _light(id=pid, status=status, cap=cap, price=price, winner_id=winner, bids=tuple(valid_bids.get(pid, ()))),
             t,
         )
         is not None
-        for pid, status, cap, price, winner in rows
-    )
+    ]
 
 
 async def quality_marks_decided(session: AsyncSession, period: Period) -> int:
+    return len(await quality_marks_decided_ids(session, period))
+
+
+async def quality_marks_decided_ids(session: AsyncSession, period: Period) -> list[uuid.UUID]:
     """:func:`oversight.rules.quality_marks_decided` over the selected scored purchases whose
     winning bid is not the cheapest of their bids (the rule needs a cheaper one): their quality
     weight and their current selection's published evaluation."""
@@ -338,8 +379,10 @@ async def quality_marks_decided(session: AsyncSession, period: Period) -> int:
             period,
         )
     )
-    return sum(
-        rules.quality_marks_decided(
+    return [
+        pid
+        for pid, status, weight, price, winner, winner_bid, method, evaluation in rows.all()
+        if rules.quality_marks_decided(
             _light(
                 id=pid,
                 method="scored",
@@ -353,8 +396,7 @@ async def quality_marks_decided(session: AsyncSession, period: Period) -> int:
             )
         )
         is not None
-        for pid, status, weight, price, winner, winner_bid, method, evaluation in rows.all()
-    )
+    ]
 
 
 def _scores(evaluation: str) -> tuple[rules.ScoreFact, ...]:
@@ -373,6 +415,10 @@ def _scores(evaluation: str) -> tuple[rules.ScoreFact, ...]:
 
 
 async def cancelled_after_opening(session: AsyncSession, period: Period) -> int:
+    return len(await cancelled_after_opening_ids(session, period))
+
+
+async def cancelled_after_opening_ids(session: AsyncSession, period: Period) -> list[uuid.UUID]:
     """One flag per purchase of the period cancelled after its bids were opened, and one per
     earlier round so cancelled that a purchase republishes (``previous_id`` back to the first)."""
     cancelled = set(
@@ -382,8 +428,6 @@ async def cancelled_after_opening(session: AsyncSession, period: Period) -> int:
             )
         )
     )
-    if not cancelled:
-        return 0
     previous: dict[uuid.UUID, uuid.UUID | None] = {
         pid: prev
         for pid, prev in await session.execute(
@@ -391,17 +435,16 @@ async def cancelled_after_opening(session: AsyncSession, period: Period) -> int:
         )
     }
     rounds = await candidates.cancelled_rounds(session)
-    found = 0
+    found: list[uuid.UUID] = []
     for pid in await session.scalars(
         scoped(select(col(Purchase.id)).where(col(Purchase.id).in_(sorted(rounds, key=str))), period)
     ):
-        found += pid in cancelled
         chain: list[uuid.UUID] = []
         current = previous.get(pid)
         while current is not None and current not in chain:
             chain.append(current)
             current = previous.get(current)
-        found += sum(e in cancelled for e in chain)
+        found += [pid] * ((pid in cancelled) + sum(e in cancelled for e in chain))
     return found
 
 
@@ -473,6 +516,10 @@ def _sum_of(condition: ColumnElement[bool]) -> Any:
 
 
 async def concentration(session: AsyncSession, period: Period, t: rules.Thresholds) -> int:
+    return len(await concentrations(session, period, t))
+
+
+async def concentrations(session: AsyncSession, period: Period, t: rules.Thresholds) -> list[rules.Concentration]:
     """:func:`oversight.rules.concentration` over every award of the owners it may find (their
     whole totals: all their awards of the period)."""
     cur = sums.current_selections()
@@ -493,4 +540,197 @@ async def concentration(session: AsyncSession, period: Period, t: rules.Threshol
         )
     )
     found = [rules.AwardItem(owner, winner, price) for owner, winner, price in rows.all() if winner and price]
-    return len(rules.concentration(found, t.concentration_share, t.concentration_min_awards))
+    return rules.concentration(found, t.concentration_share, t.concentration_min_awards)
+
+
+# --- the flagged subjects per code (the flag list's pages: oversight.flagpages) ---------------------
+
+
+async def bid_flag_ids(session: AsyncSession, period: Period, t: rules.Thresholds) -> dict[str, list[uuid.UUID]]:
+    """The purchases flagged ``identical_prices`` (once per shared price), ``single_bid`` and
+    ``low_price``, from one pass over the period's purchases with their bid summary
+    (:func:`oversight.sums.bid_summary`) and current selection, as :func:`bid_flags` counts them."""
+    f = sums._facts(period)
+    single = (f.c.opened == 1) & (f.c.valid == 1) & f.c.status.in_((*rules.SELECTED, "evaluating"))
+    shared = f.c.shared_price == 1
+    low = f.c.status.in_(rules.SELECTED) & or_(
+        f.c.price < f.c.cap * sums.above(t.low_price_ratio), f.c.price < f.c.highest * sums.above(t.abnormal_low_ratio)
+    )
+    rows = (
+        await session.execute(
+            select(
+                f.c.id,
+                case((single, 1), else_=0).label("single"),
+                case((shared, 1), else_=0).label("shared"),
+                case((low, 1), else_=0).label("low"),
+            ).where(or_(single, shared, low))
+        )
+    ).all()
+    identical: list[uuid.UUID] = []
+    shared_ids = sorted({r.id for r in rows if r.shared}, key=str)
+    # each asked even for no purchase: the statements a request makes do not depend on its data
+    for start in range(0, max(len(shared_ids), 1), CHUNK):
+        identical += await session.scalars(
+            select(col(Bid.purchase_id))
+            .where(col(Bid.purchase_id).in_(shared_ids[start : start + CHUNK]), col(Bid.status) == BidStatus.active)
+            .group_by(col(Bid.purchase_id), col(Bid.price))
+            .having(func.count() > 1)  # one active bid per firm (uq_bids_one_active): two firms
+        )
+    low_ids: list[uuid.UUID] = []
+    candidates_low = sorted({r.id for r in rows if r.low}, key=str)
+    for start in range(0, max(len(candidates_low), 1), CHUNK):
+        low_ids += await low_price_ids(session, candidates_low[start : start + CHUNK], t)
+    return {
+        rules.IDENTICAL_PRICES: identical,
+        rules.SINGLE_BID: [r.id for r in rows if r.single],
+        rules.LOW_PRICE: low_ids,
+    }
+
+
+async def contract_flag_ids(
+    session: AsyncSession, settings: Settings, period: Period, now: datetime
+) -> dict[str, list[uuid.UUID]]:
+    """The purchases whose contract carries each contract flag at ``now``, decided as
+    :func:`contract_flags` counts them (the stored columns' conditions, the rule for accepted
+    contracts without a stored payment term)."""
+    dialect = session.get_bind().dialect.name
+    live = col(Contract.status) != ContractStatus.void
+    stored = contracts_service.term_stored()
+    conditions = contracts_service.flag_conditions(now, settings.accelerator, dialect)
+    found: dict[str, list[uuid.UUID]] = {code: [] for code in rules.CONTRACT_FLAGS}
+    codes = list(conditions)
+    bits = sum((case((conditions[code], 1 << n), else_=0) for n, code in enumerate(codes)), literal(0))
+    rows = await session.execute(
+        scoped(
+            select(col(Purchase.id), bits)  # one number per contract: a bit per flag
+            .select_from(Contract)
+            .join(Purchase, col(Purchase.id) == col(Contract.purchase_id))
+            .where(live, stored, or_(*conditions.values())),
+            period,
+        )
+    )
+    for pid, mask in rows.all():
+        for n, code in enumerate(codes):
+            if mask & (1 << n):
+                found[code].append(pid)
+    rows = await session.execute(
+        scoped(
+            select(
+                col(Purchase.id),
+                col(Contract.status),
+                col(Contract.sign_by),
+                col(Contract.signed_at),
+                col(Contract.due_at_current),
+                col(Contract.delivered_at),
+                col(Contract.accepted_at),
+                col(Contract.amount_current),
+                col(Contract.invoiced_total),
+                col(Contract.paid_total),
+                col(Contract.paid_on),
+                col(Contract.paid_recorded_at),
+                col(Contract.payment_days),
+            )
+            .join(Purchase, col(Purchase.id) == col(Contract.purchase_id))
+            .where(live, ~stored),
+            period,
+        )
+    )
+    for pid, status, sign_by, signed, due, delivered, accepted, amount, invoiced, paid, paid_on, recorded, days in rows:
+        facts = invoice_rules.ContractFacts(
+            status=status,
+            sign_by=sign_by,
+            signed_at=signed,
+            due_at=due,
+            delivered_at=delivered,
+            accepted_at=accepted,
+            amount=amount,
+            invoiced=invoiced,
+            paid_total=paid,
+            paid_on=paid_on,
+            paid_recorded_at=recorded,
+            payment_days=days,
+        )
+        for code in invoice_rules.contract_flags(facts, now, settings.accelerator):
+            found[code].append(pid)
+    return found
+
+
+@dataclass
+class Flagged:
+    """Per code, the subjects of the period's red flags: a subject once per flag it carries of
+    that code, in the flags' order (by the subject id as text); and what the list's pages reuse to
+    build the flags of some of them (:mod:`oversight.flagpages`)."""
+
+    subjects: dict[str, list[uuid.UUID]]
+    firms: list[rules.FirmFact]
+    links: list[rules.Link]
+    split_run: list[rules.PurchaseFact]  # light facts: every purchase a split group may hold
+    concentrations: list[rules.Concentration]
+    now: datetime  # the moment the contract flags were read at
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {code: len(ids) for code, ids in self.subjects.items() if ids}
+
+
+# the subjects that depend on the data alone (every code but the contract flags, which depend on the
+# moment too), per database, period, thresholds and audit-chain head: every commit that changes
+# state appends to the chain (market.web.etag), so a head seen again means the same data
+_BY_HEAD: OrderedDict[tuple[Any, ...], Flagged] = OrderedDict()
+BY_HEAD_SIZE = 8
+
+
+async def flagged_subjects(
+    session: AsyncSession, settings: Settings, period: Period, now: datetime | None = None
+) -> Flagged:
+    """The subjects of every red flag of the period at ``now``, per code: exactly those of
+    :func:`oversight.rules.all_flags` over the period's facts (its counts are :func:`flag_counts`'),
+    found as :func:`flag_counts` counts them, without building a flag. What depends on the data
+    alone is kept for the same audit-chain head (issue 12.8: a small in-process cache keyed by the
+    change sequence); the contract flags, which the clock moves, are read each time."""
+    now = now or clock.now()
+    t = rules.Thresholds.of(settings)
+    head = await session.scalar(select(col(AuditHead.seq)).where(col(AuditHead.id) == 1)) or 0
+    key = (session.get_bind().engine.url.render_as_string(hide_password=True), period, t, head)
+    found = _BY_HEAD.get(key)
+    if found is None:
+        found = await _data_subjects(session, period, t)
+        _BY_HEAD[key] = found
+        while len(_BY_HEAD) > BY_HEAD_SIZE:
+            _BY_HEAD.popitem(last=False)
+    else:
+        _BY_HEAD.move_to_end(key)
+    contracts = await contract_flag_ids(session, settings, period, now)
+    return replace(
+        found,
+        subjects={**found.subjects, **{code: sorted(ids) for code, ids in contracts.items()}},
+        now=now,
+    )
+
+
+async def _data_subjects(session: AsyncSession, period: Period, t: rules.Thresholds) -> Flagged:
+    """Every code's subjects but the contract flags'."""
+    firms = await load_firms(session)
+    links = rules.firm_links(firms)
+    run = await split_run(session, period, t)
+    found = await concentrations(session, period, t)
+    subjects: dict[str, list[uuid.UUID]] = {
+        rules.SPLIT_PURCHASE: split_members(run, t),
+        **await bid_flag_ids(session, period, t),
+        rules.LINKED_BIDDERS: await linked_bidders_ids(session, period, links),
+        rules.CANCELLED_AFTER_OPENING: await cancelled_after_opening_ids(session, period),
+        rules.DIRECT_SELECTION: list(await session.scalars(direct_selection(period))),
+        rules.QUALITY_MARKS_DECIDED: await quality_marks_decided_ids(session, period),
+        rules.OBJECTION_UPHELD: list(await session.scalars(candidates.objection_upheld(period))),
+        rules.CONCENTRATION: [c.provider_id for c in found],
+        rules.LINKED_FIRMS: list({firm for link in links for firm in (link.a, link.b)}),
+    }
+    return Flagged(
+        # a UUID's order is its text's (fixed-width lowercase hex): the flags' order by subject
+        subjects={code: sorted(ids) for code, ids in subjects.items()},
+        firms=firms,
+        links=links,
+        split_run=run,
+        concentrations=found,
+        now=datetime.min,
+    )

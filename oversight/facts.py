@@ -95,7 +95,7 @@ async def _rows(session: AsyncSession, query: Any, period: Period, only: Collect
         return list((await session.execute(query)).all())
     ids = sorted(only, key=str)
     found: list[Any] = []
-    for start in range(0, len(ids), CHUNK):
+    for start in range(0, max(len(ids), 1), CHUNK):  # asked even for none: as many statements either way
         found += (await session.execute(query.where(col(Purchase.id).in_(ids[start : start + CHUNK])))).all()
     return found
 
@@ -107,6 +107,7 @@ async def load(
     *,
     only: Collection[uuid.UUID] | None = None,
     firms: list[rules.FirmFact] | None = None,
+    now: datetime | None = None,
 ) -> Snapshot:
     """Every published purchase of the period with its opened bids, selection, upheld objections
     and contract, and every intermediary firm with its practitioners' keyed ID hashes and the
@@ -114,8 +115,8 @@ async def load(
 
     ``only``: just these purchases of the period (the red flags' candidates, chosen by the
     database: :mod:`oversight.candidates`); the firms are all loaded either way (``firms``: already
-    loaded by :func:`load_firms`)."""
-    now = clock.now()
+    loaded by :func:`load_firms`); ``now``: the moment the contract flags are read at (the clock's)."""
+    now = now or clock.now()
     rows: list[Purchase] = [r[0] for r in await _rows(session, select(Purchase), period, only)]
     rows.sort(key=lambda p: (clock.ensure_aware(p.published_at or p.created_at), p.ref or ""))
 

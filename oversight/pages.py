@@ -5,7 +5,6 @@ the exports and the open-data feed."""
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -28,16 +27,15 @@ from market.web.deps import AppSettings, CurrentActor, DbSession, Readers
 from market.web.pages import Notices, Pager, Tile
 from oversight import audit as trail
 from oversight import credit as credit_view
-from oversight import explain, rules, sums
-from oversight.facts import Period
+from oversight import explain, flagpages, rules, sums
+from oversight.facts import Period, Snapshot
 from oversight.services import (
     FLAG_KINDS,
     FlagFilter,
-    FlagReport,
     check_period,
+    firm_report,
     involving,
     parse_day,
-    red_flags,
     summary,
 )
 
@@ -139,21 +137,22 @@ async def overview(
 
 
 def _flagged(
-    report: FlagReport, kind: str, awards: dict[uuid.UUID, tuple[int, Decimal]] | None = None
+    found: list[tuple[uuid.UUID, list[rules.Flag]]],
+    snapshot: Snapshot,
+    kind: str,
+    awards: dict[uuid.UUID, tuple[int, Decimal]],
 ) -> list[dict[str, Any]]:
-    """One entry per flagged purchase or firm with its flags, the most serious first (``awards``:
-    each flagged firm's awards of the period, counted by the database)."""
-    grouped: dict[uuid.UUID, list[rules.Flag]] = defaultdict(list)
-    for f in report.chosen:
-        grouped[f.subject_id].append(f)
-    purchases = report.snapshot.purchases_by_id
-    firms = report.snapshot.firms_by_id
+    """One entry per flagged purchase or firm of the page with its flags, in the page's order
+    (:func:`oversight.flagpages.subject_page`; ``awards``: each flagged firm's awards of the
+    period, counted by the database)."""
+    purchases = snapshot.purchases_by_id
+    firms = snapshot.firms_by_id
     subjects = []
-    for subject_id, found in grouped.items():
+    for subject_id, flags in found:
         entry: dict[str, Any] = {
             "id": subject_id,
-            "url": explain.subject_url(found[0]),
-            "severity": found[0].severity,
+            "url": explain.subject_url(flags[0]),
+            "severity": flags[0].severity,
             "flags": [
                 {
                     "code": f.code,
@@ -161,7 +160,7 @@ def _flagged(
                     "explanation": explain.explain(f),
                     "links": explain.links(f),
                 }
-                for f in found
+                for f in flags
             ],
         }
         if kind == "purchase":
@@ -179,11 +178,7 @@ def _flagged(
             )
         else:
             firm = firms.get(subject_id)
-            wins, won_amount = (
-                awards.get(subject_id, (0, rules.ZERO))
-                if awards is not None
-                else _awards(report.snapshot.purchases, subject_id)
-            )
+            wins, won_amount = awards.get(subject_id, (0, rules.ZERO))
             entry.update(
                 name=firm.name if firm else str(subject_id),
                 uscc=firm.uscc if firm else "",
@@ -191,8 +186,6 @@ def _flagged(
                 won_amount=won_amount,
             )
         subjects.append(entry)
-    order = {s: i for i, s in enumerate(rules.SEVERITIES)}
-    subjects.sort(key=lambda e: (order[e["severity"]], -len(e["flags"]), e.get("ref") or e["name"]))
     return subjects
 
 
@@ -221,15 +214,22 @@ async def flags_page(
         chosen_kind = "purchase"
     chosen_severity = severity if severity in rules.SEVERITIES else None
     form = PeriodForm.read(date_from, date_to)
-    report = await red_flags(
-        db, settings, form.period, FlagFilter(kind=chosen_kind, code=chosen_code, severity=chosen_severity)
-    )
-    firms = sorted({f.subject_id for f in report.chosen if f.subject == "firm"}, key=str)
-    subjects = _flagged(report, chosen_kind, await sums.awards(db, form.period, firms) if firms else None)
     pager = Pager.of(page, FLAGGED_PER_PAGE)
-    pager = Pager(min(pager.page, pager.pages(len(subjects))), pager.size)  # past the end: the last page
+    found = await flagpages.subject_page(
+        db,
+        settings,
+        form.period,
+        kind=chosen_kind,
+        code=chosen_code,
+        severity=chosen_severity,
+        page=pager.page,
+        size=pager.size,
+    )
+    firms = [i for i, _ in found.subjects] if chosen_kind == "firm" else []
+    subjects = _flagged(found.subjects, found.snapshot, chosen_kind, await sums.awards(db, form.period, firms))
+    pager = Pager(min(pager.page, pager.pages(found.subject_count)), pager.size)  # past the end: the last page
     codes = rules.PURCHASE_FLAGS if chosen_kind == "purchase" else rules.FIRM_FLAGS
-    counts = rules.count_by(report.flags, lambda f: f.code)
+    counts = found.counts
     thresholds = rules.Thresholds.of(settings)
     return form.render(
         "oversight/flags.html",
@@ -237,11 +237,11 @@ async def flags_page(
             "kind": chosen_kind,
             "code": chosen_code,
             "severity": chosen_severity,
-            "subjects": subjects[pager.offset : pager.offset + pager.limit],
-            "paging": pager.context(len(subjects)),
+            "subjects": subjects,
+            "paging": pager.context(found.subject_count),
             "codes": [(c, counts.get(c, 0)) for c in codes],
-            "kind_counts": rules.count_by(report.flags, lambda f: f.subject),
-            "total": len(report.chosen),
+            "kind_counts": found.kind_counts,
+            "total": found.total,
             "t": thresholds,
             "rates": {
                 "concentration": explain.pct(rules.percent(thresholds.concentration_share, 1)),
@@ -273,7 +273,7 @@ async def firm_page(
     """One firm as the finance bureau sees it: its record, its own red flags, those of the purchases
     it won and those that name it, its opened bids and its awards."""
     form = PeriodForm.read(date_from, date_to)
-    report = await red_flags(db, settings, form.period, FlagFilter(firm_id=firm_id))
+    report, _every = await firm_report(db, settings, form.period, FlagFilter(firm_id=firm_id))
     org = report.snapshot.orgs.get(firm_id)
     if org is None or org.kind != "provider":
         raise NotFound(_("No such firm."))

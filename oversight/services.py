@@ -21,7 +21,7 @@ from market.errors import FieldError, InvalidInput
 from market.i18n import gettext as _
 from market.schemas import check_date
 from market.settings import Settings
-from oversight import candidates, counts, explain, ocds, rules, sums
+from oversight import candidates, counts, explain, flagpages, ocds, rules, sums
 from oversight.facts import Period, Snapshot, load, load_firms, scoped
 
 FLAG_KINDS = ("purchase", "firm")
@@ -292,3 +292,25 @@ async def red_flags(
         snapshot, flags = await flagged(session, settings, period, also=also)
     won = {p.id for p in snapshot.purchases if p.selected and p.winner_id == flt.firm_id} if flt.firm_id else None
     return FlagReport(snapshot, flags, [f for f in flags if flt.keep(f, won)])
+
+
+async def firm_report(
+    session: AsyncSession, settings: Settings, period: Period, flt: FlagFilter
+) -> tuple[FlagReport, dict[str, int]]:
+    """A firm's red flags (``flt.firm_id``: its own, every flag of a purchase it won, those naming
+    it), as the filter keeps them from the whole list, and every flag of the period per code. Only
+    the purchases it bid on (opened bids) or won can carry such a flag: the subjects of every flag
+    (:func:`oversight.counts.flagged_subjects`) among them and the firm itself are built
+    (:func:`oversight.flagpages.build`); the snapshot holds every purchase it bid on or won."""
+    flt.check()
+    assert flt.firm_id is not None
+    flagged = await counts.flagged_subjects(session, settings, period)
+    involved = set(await session.scalars(involving_query(period, flt.firm_id)))
+    wanted: dict[str, set[uuid.UUID]] = {}
+    for code in flagpages.codes_of(flt.kind, flt.code, flt.severity):
+        mine = {flt.firm_id} if flagpages.kind_of(code) == "firm" else involved
+        wanted[code] = mine & set(flagged.subjects[code])
+    flags, snapshot = await flagpages.build(session, settings, period, flagged, wanted, flagged.now, also=involved)
+    won = {p.id for p in snapshot.purchases if p.selected and p.winner_id == flt.firm_id}
+    chosen = [f for f in flags if flt.keep(f, won)]
+    return FlagReport(snapshot, chosen, chosen), flagged.counts

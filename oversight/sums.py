@@ -398,10 +398,15 @@ async def awards(session: AsyncSession, period: Period, firm_ids: list[uuid.UUID
     current selection's winner and price)."""
     if not firm_ids:
         return {}
-    f = _facts(period)
+    # the current selections these firms won, not the period's facts (no bid is aggregated)
+    won = select(col(Selection.purchase_id)).join(Bid, col(Bid.id) == col(Selection.winner_bid_id))
+    cur = current_selections(of=won.where(col(Bid.provider_id).in_(firm_ids)))
     rows = await session.execute(
-        select(f.c.winner_id, func.count(), _money(f.c.price))
-        .where(f.c.status.in_(rules.AWARDED), f.c.price.is_not(None), f.c.winner_id.in_(firm_ids))
-        .group_by(f.c.winner_id)
+        scoped(
+            select(cur.c.winner_id, func.count(), _money(cur.c.price))
+            .join(Purchase, col(Purchase.id) == cur.c.purchase_id)
+            .where(col(Purchase.status).in_(rules.AWARDED), cur.c.price.is_not(None), cur.c.winner_id.in_(firm_ids)),
+            period,
+        ).group_by(cur.c.winner_id)
     )
     return {firm: (int(n), amount or ZERO) for firm, n, amount in rows.all()}
