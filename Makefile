@@ -32,6 +32,7 @@ test: install
 
 # the benchmark suite of issue 12.6 (county and province databases, ~20 minutes; bench/README.md)
 bench: install
+	@command -v wrk >/dev/null || [ "$$(id -u)" != 0 ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null || true
 	PY=$(BIN)/python bash scripts/with-postgres.sh $(BIN)/python bench/suite.py $(BENCH_ARGS)
 
 lint: install
