@@ -470,9 +470,22 @@ async def contract_flags(session: AsyncSession, settings: Settings, period: Peri
         )
     ).one()
     found: dict[str, int] = {code: int(getattr(row, code) or 0) for code in conditions}
+    for _pid, codes in await _by_the_rule(session, settings, period, now):
+        for code in codes:
+            found[code] += 1
+    return {code: found[code] for code in rules.CONTRACT_FLAGS}
+
+
+async def _by_the_rule(
+    session: AsyncSession, settings: Settings, period: Period, now: datetime
+) -> list[tuple[uuid.UUID, list[str]]]:
+    """The contract flags of the period's live contracts that the stored columns do not decide
+    (accepted without a stored payment term): per purchase, :func:`invoices.rules.contract_flags`."""
+    live = col(Contract.status) != ContractStatus.void
     rows = await session.execute(
         scoped(
             select(
+                col(Purchase.id),
                 col(Contract.status),
                 col(Contract.sign_by),
                 col(Contract.signed_at),
@@ -487,28 +500,36 @@ async def contract_flags(session: AsyncSession, settings: Settings, period: Peri
                 col(Contract.payment_days),
             )
             .join(Purchase, col(Purchase.id) == col(Contract.purchase_id))
-            .where(live, ~stored),
+            .where(live, ~contracts_service.term_stored()),
             period,
         )
     )
-    for status, sign_by, signed, due, delivered, accepted, amount, invoiced, paid, paid_on, recorded, days in rows:
-        facts = invoice_rules.ContractFacts(
-            status=status,
-            sign_by=sign_by,
-            signed_at=signed,
-            due_at=due,
-            delivered_at=delivered,
-            accepted_at=accepted,
-            amount=amount,
-            invoiced=invoiced,
-            paid_total=paid,
-            paid_on=paid_on,
-            paid_recorded_at=recorded,
-            payment_days=days,
+    return [
+        (
+            pid,
+            invoice_rules.contract_flags(
+                invoice_rules.ContractFacts(
+                    status=status,
+                    sign_by=sign_by,
+                    signed_at=signed,
+                    due_at=due,
+                    delivered_at=delivered,
+                    accepted_at=accepted,
+                    amount=amount,
+                    invoiced=invoiced,
+                    paid_total=paid,
+                    paid_on=paid_on,
+                    paid_recorded_at=recorded,
+                    payment_days=days,
+                ),
+                now,
+                settings.accelerator,
+            ),
         )
-        for code in invoice_rules.contract_flags(facts, now, settings.accelerator):
-            found[code] += 1
-    return {code: found[code] for code in rules.CONTRACT_FLAGS}
+        for pid, status, sign_by, signed, due, delivered, accepted, amount, invoiced, paid, paid_on, recorded, days in (
+            rows
+        )
+    ]
 
 
 def _sum_of(condition: ColumnElement[bool]) -> Any:
@@ -613,44 +634,8 @@ async def contract_flag_ids(
         for n, code in enumerate(codes):
             if mask & (1 << n):
                 found[code].append(pid)
-    rows = await session.execute(
-        scoped(
-            select(
-                col(Purchase.id),
-                col(Contract.status),
-                col(Contract.sign_by),
-                col(Contract.signed_at),
-                col(Contract.due_at_current),
-                col(Contract.delivered_at),
-                col(Contract.accepted_at),
-                col(Contract.amount_current),
-                col(Contract.invoiced_total),
-                col(Contract.paid_total),
-                col(Contract.paid_on),
-                col(Contract.paid_recorded_at),
-                col(Contract.payment_days),
-            )
-            .join(Purchase, col(Purchase.id) == col(Contract.purchase_id))
-            .where(live, ~stored),
-            period,
-        )
-    )
-    for pid, status, sign_by, signed, due, delivered, accepted, amount, invoiced, paid, paid_on, recorded, days in rows:
-        facts = invoice_rules.ContractFacts(
-            status=status,
-            sign_by=sign_by,
-            signed_at=signed,
-            due_at=due,
-            delivered_at=delivered,
-            accepted_at=accepted,
-            amount=amount,
-            invoiced=invoiced,
-            paid_total=paid,
-            paid_on=paid_on,
-            paid_recorded_at=recorded,
-            payment_days=days,
-        )
-        for code in invoice_rules.contract_flags(facts, now, settings.accelerator):
+    for pid, codes in await _by_the_rule(session, settings, period, now):
+        for code in codes:
             found[code].append(pid)
     return found
 
