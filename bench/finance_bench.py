@@ -12,7 +12,9 @@ all of them, and before the first report.
 
 Routes may name ``{id}`` (the newest published purchase); routes under ``/finance`` and
 ``/api/v1/finance`` are requested signed in as ``finance``, the others anonymously, as the public
-reads them; ``--anonymous`` does not sign in at all (no ``user.login`` event is written).
+reads them; ``--anonymous`` does not sign in at all (no ``user.login`` event is written). Every
+request says ``Cache-Control: no-cache``, so the application builds each answer (what a read costs;
+``market serve``'s fast path would otherwise answer the repeats from memory); ``--cached`` lets it.
 
 ``--root`` serves another checkout of the code (to measure a version before a change) with this
 interpreter. The database is only read (the routes are GETs), but for the sign-in's audit event.
@@ -60,6 +62,11 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=300.0)
     parser.add_argument("--routes", default=",".join(ROUTES))
     parser.add_argument("--anonymous", action="store_true", help="request the routes signed out (public reads)")
+    parser.add_argument(
+        "--cached",
+        action="store_true",
+        help="let the fast path answer repeats from memory (no Cache-Control: no-cache)",
+    )
     args = parser.parse_args()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -93,7 +100,10 @@ def main() -> None:
                     status = set()
                     for i in range(args.runs + 1):
                         t0 = time.perf_counter()
-                        r = client.get(route, headers=headers if signed_in else {})
+                        sent = dict(headers) if signed_in else {}
+                        if not args.cached:
+                            sent["Cache-Control"] = "no-cache"
+                        r = client.get(route, headers=sent)
                         took = (time.perf_counter() - t0) * 1000
                         status.add(r.status_code)
                         if i:  # the first is a warm-up

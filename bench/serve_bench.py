@@ -185,6 +185,7 @@ async def targets(base: str) -> tuple[list[str], dict[str, str]]:
         "/purchases",
         "/api/v1/purchases",
         "IF /api/v1/purchases",
+        "BUILD /api/v1/purchases",
         "/api/v1/purchases?q=项目",
         one,
         "/api/v1/catalog",
@@ -210,8 +211,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--routes",
-        help="comma-separated routes instead of the default set; 'IF /path' sends the first answer's ETag "
-        "back (If-None-Match), 'FINANCE /path' signs in as finance",
+        help="comma-separated routes instead of the default set; 'BUILD /path' sends Cache-Control: no-cache "
+        "(the application builds every answer; the fast path keeps none for it); "
+        "'IF /path' sends the first answer's ETag back (If-None-Match), 'FINANCE /path' signs in as finance",
     )
     parser.add_argument("--root", help="serve the app from this checkout (a version before a change), this interpreter")
     parser.add_argument(
@@ -296,8 +298,10 @@ def main() -> None:
                 if args.routes:
                     routes = args.routes.split(",")
                 for route in routes:
-                    headers = finance if route.startswith("FINANCE ") else {}
-                    path = route.removeprefix("FINANCE ").removeprefix("IF ")
+                    headers = dict(finance) if route.startswith("FINANCE ") else {}
+                    if route.startswith("BUILD "):  # past the fast path's memory: the application builds it
+                        headers["Cache-Control"] = "no-cache"
+                    path = route.removeprefix("FINANCE ").removeprefix("IF ").removeprefix("BUILD ")
                     conditional = route.startswith("IF ")
                     if args.paired and len(results) > 1:
                         results.append(("hello", measure(hello_base, "/", {})))

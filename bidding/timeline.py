@@ -163,6 +163,19 @@ async def schedule(session: AsyncSession, p: Purchase) -> None:
     p.next_check_at = rules.next_check(await timing(session, p))
 
 
+async def due_moments(session: AsyncSession, now: datetime, limit: int) -> tuple[datetime | None, list[datetime]]:
+    """The time engine's due moments around ``now``: the latest at or before it (a transition the
+    worker has not applied yet) and the next ``limit`` after it, earliest first. Reads show the
+    state as of now, so what they show changes at each of these moments even without a commit
+    (:mod:`market.web.etag` derives its tags from them). Two index reads of ``next_check_at``."""
+    due = col(Purchase.next_check_at)
+    past = (await session.execute(select(func.max(due)).where(due <= now))).scalar()
+    ahead = (await session.execute(select(due).where(due > now).order_by(due).limit(limit))).scalars().all()
+    return (clock.ensure_aware(past) if past is not None else None), [
+        clock.ensure_aware(moment) for moment in ahead if moment is not None
+    ]
+
+
 async def refresh(session: AsyncSession, settings: Settings, p: Purchase, *, locked: bool = False) -> Purchase:
     """Request-time enforcement: apply whatever is due before anyone acts on the purchase. Reads
     never write: in a read session (a GET) the purchase is returned as stored, and what a reader

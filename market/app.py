@@ -58,6 +58,7 @@ from market import events, todo, worker
 from market.audit import anchors as audit_anchors
 from market.audit import api as audit_api
 from market.audit import pages as audit_pages
+from market.audit.headwatch import HeadWatch
 from market.identity import api as identity_api
 from market.identity import pages as identity_pages
 from market.notify import api as notify_api
@@ -65,10 +66,11 @@ from market.notify import delivery as notify_delivery
 from market.notify import pages as notify_pages
 from market.settings import Settings
 from market.storage import storage_for
-from market.web import pages, shell, templating
+from market.web import etag, pages, shell, templating
 from market.web.apidocs import LocalSwaggerPlugin
 from market.web.csrf import check_csrf
 from market.web.deps import provide_actor, provide_db, provide_principal, provide_readers, provide_settings
+from market.web.fastpath import FastPath
 from market.web.headers import security_headers
 from market.web.middleware import PlatformMiddleware
 from market.web.openapi import document_responses
@@ -154,6 +156,7 @@ def wire(settings: Settings) -> None:
     worker.register("listings.violations", listings_sanctions.violations_tick)
     worker.register("listings.credit", listings_credit.tick)
     worker.register("bidding", bidding_timeline.tick)
+    etag.due_sources.register("bidding", bidding_timeline.due_moments)
     worker.register("invoices.documents", invoices_documents.render_pending, queue="documents")
     worker.register("audit.anchors", audit_anchors.anchor_tick)
     worker.register("listings.notifications", listings_notifications.overdue_tick)
@@ -186,6 +189,10 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         app.state.session_factory = dbmod.session_factory(the_engine)
         app.state.read_session_factory = dbmod.read_session_factory(the_engine)
         task = None
+        app.state.head_watch = None
+        if settings.fast_reads and the_engine.dialect.name == "postgresql":
+            app.state.head_watch = HeadWatch(settings.database_url)
+            await app.state.head_watch.start()
         if settings.run_worker_in_app:
             task = asyncio.create_task(run_loop(app.state.session_factory, settings, name="in-app"))
         try:
@@ -195,6 +202,9 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if app.state.head_watch is not None:
+                await app.state.head_watch.stop()
+                app.state.head_watch = None
             if own_engine:
                 await the_engine.dispose()
 
@@ -235,9 +245,16 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     app.state.workspace_tiles = workspace_tiles()
     app.state.workspace_todo = workspace_todo()
     app.state.settings = settings
+    app.state.head_watch = None  # the lifespan starts it (PostgreSQL, fast_reads)
     if engine is not None:
         bind(app, settings, engine)
     return app
+
+
+def asgi(settings: Settings | None = None) -> FastPath:
+    """What ``market serve`` serves: the application behind the fast path for repeated anonymous
+    reads (:mod:`market.web.fastpath`; it answers only while the lifespan's head watch listens)."""
+    return FastPath(create_app(settings))
 
 
 def bind(app: Litestar, settings: Settings, engine: AsyncEngine) -> None:
@@ -249,6 +266,7 @@ def bind(app: Litestar, settings: Settings, engine: AsyncEngine) -> None:
     app.state.engine = engine
     app.state.session_factory = dbmod.session_factory(engine)
     app.state.read_session_factory = dbmod.read_session_factory(engine)
+    app.state.head_watch = None
 
 
 def _configure_jinja(engine: JinjaTemplateEngine) -> None:

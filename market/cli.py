@@ -69,12 +69,12 @@ def serve(host: str, port: int, no_worker: bool) -> None:
     """Serve the web application and the API."""
     import uvicorn
 
-    from market.app import create_app
+    from market.app import asgi
 
     settings = _settings()
     if no_worker:
         settings = settings.with_(run_worker_in_app=False)
-    app = create_app(settings)
+    app = asgi(settings)
     # the app's ~430,000 long-lived objects (route handlers, templates, mappers) leave the cyclic
     # collector's view: a full collection walked them all, a ~250 ms pause of whichever request
     # was running (the slowest of every ~15 OCDS pages); garbage made later is collected as before

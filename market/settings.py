@@ -122,6 +122,9 @@ class Settings:
     registrations_per_hour: int = 5
     # the background loop that applies due time transitions inside `market serve`
     run_worker_in_app: bool = True
+    # `market serve` answers repeated anonymous reads from memory while the audit chain head stands
+    # (PostgreSQL: the head is heard by LISTEN/NOTIFY; market.web.fastpath); MARKET_FAST_READS=0: off
+    fast_reads: bool = True
     worker_interval_seconds: float = 1.0
     # rule periods in working days (SPEC §4)
     min_bidding_days: int = 3
@@ -316,6 +319,7 @@ class Settings:
             ),
             registrations_per_hour=_int(env, "MARKET_REGISTRATIONS_PER_HOUR", default.registrations_per_hour, 1),
             run_worker_in_app=_bool(env, "MARKET_RUN_WORKER_IN_APP", True),
+            fast_reads=_bool(env, "MARKET_FAST_READS", True),
             argon2_profile=env.get("MARKET_ARGON2_PROFILE") or "standard",
             min_bidding_days=_int(env, "MARKET_MIN_BIDDING_DAYS", default.min_bidding_days, 1),
             publicity_days=_int(env, "MARKET_PUBLICITY_DAYS", default.publicity_days, 1),
