@@ -149,7 +149,8 @@ def wrk_load(
     total = int(re.search(r"(\d+) requests in", out)[1])  # type: ignore[index]
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     label = f"{path} (If-None-Match → 304)" if conditional else path
-    return WrkResult(label, total, int(bad[1]) if bad else 0, seconds, [], _ms(found["50"]), _ms(found["99"]), rate)
+    p50, p99 = (_ms(found[q]) if q in found else float("nan") for q in ("50", "99"))
+    return WrkResult(label, total, int(bad[1]) if bad else 0, seconds, [], p50, p99, rate)
 
 
 def wait_up(base: str, path: str = "/") -> None:
@@ -321,10 +322,9 @@ def main() -> None:
             f"{f' (of {hello:,.0f})' if args.paired and server == 'app' else ''} | {r.pct(0.5):,.1f} | "
             f"{r.pct(0.99):,.1f} | {r.errors} |"
         )
-    print(
-        f"load average at the end: {os.getloadavg()[0]:.1f}; median latency overall "
-        f"{statistics.median([x for _, r in results for x in r.latencies]) * 1000:.1f} ms"
-    )
+    overall = [x for _, r in results for x in r.latencies]
+    median = f"; median latency overall {statistics.median(overall) * 1000:.1f} ms" if overall else ""
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}{median}")
 
 
 if __name__ == "__main__":

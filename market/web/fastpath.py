@@ -30,6 +30,8 @@ those named in :data:`_IGNORED`), so two representations never share an entry.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import secrets
 from collections import OrderedDict
@@ -45,6 +47,7 @@ from market.web.middleware import CSRF_COOKIE, cookie_header
 log = logging.getLogger(__name__)
 
 SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+BUILD_WAIT_SECONDS = 10.0  # a request waits this long for another's build of the same answer, then builds
 # request headers no stamped answer depends on (the rest are part of the key)
 _IGNORED = frozenset(
     {
@@ -118,6 +121,9 @@ class ResponseCache:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def __contains__(self, key: object) -> bool:
+        return key in self._entries
+
 
 def _key(scope: Scope) -> Key | None:
     """The cache key of a request the fast path may answer (``None``: the application answers)."""
@@ -150,6 +156,9 @@ class FastPath:
         self.cache = ResponseCache(budget, max_body)
         self.hits = 0  # answered from memory (200 or 304)
         self.stored = 0  # answers kept
+        # one build per key at a time: requests arriving meanwhile wait for it (else every open
+        # connection rebuilds the same answer at once each time the head moves)
+        self._building: dict[Key, asyncio.Future[None]] = {}
 
     def _state(self) -> Any:
         return getattr(self.app, "state", None)
@@ -173,19 +182,39 @@ class FastPath:
             await self.app(scope, receive, send)
             return
         database = str(state.engine.url)
+        entry = self._current(key, database, seq)
+        if entry is None and key in self._building and key in self.cache:  # kept before: it will be again
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(self._building[key]), BUILD_WAIT_SECONDS)
+            entry = self._current(key, database, watch.seq)
+        if entry is not None:
+            self.hits += 1
+            await self._answer(scope, send, entry)
+            return
+        leader = key not in self._building
+        if leader:
+            self._building[key] = asyncio.get_running_loop().create_future()
+        try:
+            await self._build(scope, receive, send, key, seq)
+        finally:
+            if leader:
+                done = self._building.pop(key)
+                done.set_result(None)
+
+    def _current(self, key: Key, database: str, seq: int | None) -> Entry | None:
+        """The kept answer of ``key`` if it is still current (head, day and epoch)."""
         entry = self.cache.get(key)
+        if entry is None or seq is None:
+            return None
         now = clock.now()
         if (
-            entry is not None
-            and entry.stamp.seq == seq
+            entry.stamp.seq == seq
             and entry.stamp.database == database
             and entry.stamp.day == local_day(now)
             and known_epoch(database, seq, now) == entry.stamp.epoch
         ):
-            self.hits += 1
-            await self._answer(scope, send, entry)
-            return
-        await self._build(scope, receive, send, key, seq)
+            return entry
+        return None
 
     def _catching_up(self, watch: Any, send: Send) -> Send:
         """A request that may change something: the head is read before its answer leaves."""

@@ -259,3 +259,16 @@ async def test_the_feed_and_a_purchase_are_kept_too_and_change_with_the_head(fas
     assert r.status_code == 200, r.text
     changed = await fast.get("/api/v1/ocds/releases")
     assert changed.content != feed.content
+
+
+@pytest.mark.postgres_only
+async def test_when_the_head_moves_many_readers_at_once_cause_one_build(fast, factory, settings):
+    w = await make_world(fast.writer, factory, settings)
+    await w.published(title="安全评估一")
+    assert (await fast.get(LIST)).json()["total"] == 1
+    await w.published(title="安全评估二")  # the kept answer is stale now
+    stored, hits = fast.path.stored, fast.path.hits
+    answers = await asyncio.gather(*(fast.client.get(LIST) for _ in range(8)))
+    assert {a.json()["total"] for a in answers} == {2}
+    assert fast.path.stored == stored + 1  # one build; the seven others waited for it
+    assert fast.path.hits == hits + 7
