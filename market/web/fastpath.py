@@ -15,9 +15,10 @@ What it keeps, and for whom, is deliberately narrow:
 * only ``GET`` requests without ``Cookie`` and ``Authorization`` (a visitor with cookies may see
   their name, menu or a form token; such requests always go to the application);
 * only answers the application stamped, with status 200 and no ``Set-Cookie`` — but for the CSRF
-  cookie every cookieless visitor is given (:mod:`market.web.middleware`) on an API answer, whose
-  body never holds the token: that cookie is not kept, and every answer from memory is given a
-  fresh one, as the application would (no two visitors ever share a token);
+  cookie every cookieless visitor is given (:mod:`market.web.middleware`) when the body does not
+  hold the token (no form rendered it: an API answer, a list page without forms): that cookie is
+  not kept, and every answer from memory is given a fresh one, as the application would (no two
+  visitors ever share a token; a page with a form is never kept);
 * a request saying ``Cache-Control: no-cache`` (or ``Pragma: no-cache``) is built afresh;
 * nothing at all while the head is not known (SQLite; the watch's connection lost), and nothing
   older than the head: a request of this process that changed something reads the head before its
@@ -42,7 +43,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from market import clock
 from market.web.etag import STAMP, Stamp, known_epoch, local_day, matches
-from market.web.middleware import CSRF_COOKIE, cookie_header
+from market.web.middleware import CSRF_COOKIE, CSRF_USED, cookie_header
 
 log = logging.getLogger(__name__)
 
@@ -138,10 +139,12 @@ def _key(scope: Scope) -> Key | None:
     return (scope.get("path", ""), scope.get("query_string", b""), tuple(sorted(kept)))
 
 
-def _without_csrf_cookie(scope: Scope, headers: list[tuple[bytes, bytes]]) -> tuple[list[tuple[bytes, bytes]], bool]:
-    """An API answer's headers without the CSRF cookie the middleware gave a new visitor (its body
-    never holds the token), and whether there was one; any other answer's headers as they are."""
-    if not scope.get("path", "").startswith("/api/"):
+def _without_csrf_cookie(
+    state: dict[str, Any], headers: list[tuple[bytes, bytes]]
+) -> tuple[list[tuple[bytes, bytes]], bool]:
+    """An answer's headers without the CSRF cookie the middleware gave a new visitor, and whether
+    there was one — unless its body holds the token (then as they are: it is not kept)."""
+    if state.get(CSRF_USED):
         return headers, False
     prefix = CSRF_COOKIE.encode() + b"="
     kept = [(k, v) for k, v in headers if not (k.lower() == b"set-cookie" and v.startswith(prefix))]
@@ -268,7 +271,7 @@ class FastPath:
                 return
             if message["type"] == "http.response.start":
                 stamp = inner["state"].get(STAMP)
-                headers, csrf = _without_csrf_cookie(scope, message.get("headers", []))
+                headers, csrf = _without_csrf_cookie(inner["state"], message.get("headers", []))
                 if (
                     message["status"] != 200
                     or not isinstance(stamp, Stamp)

@@ -27,6 +27,7 @@ from market.web.deps import DISCONNECTED, SAFE_METHODS
 
 SESSION_COOKIE = "market_session"
 CSRF_COOKIE = "market_csrf"
+CSRF_USED = "csrf_used"  # scope state: the answer's body holds the CSRF token (a form rendered it)
 LANG_COOKIE = "market_lang"
 
 

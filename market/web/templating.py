@@ -12,12 +12,15 @@ from markupsafe import Markup, escape
 
 from market import jinja
 from market.web import pages
+from market.web.middleware import CSRF_USED
 
 
 @pass_context
 def csrf_field(ctx: Any) -> Markup:
     request = ctx.get("request")
     token = request.scope.get("state", {}).get("csrf_token", "") if request is not None else ""
+    if request is not None:  # this page holds the visitor's token: it is theirs alone (market.web.fastpath)
+        request.scope.setdefault("state", {})[CSRF_USED] = True
     return Markup(f'<input type="hidden" name="csrf_token" value="{escape(token)}">')  # noqa: S704
 
 

@@ -8,7 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from market.web.etag import Stamp, _Marks, matches
-from market.web.fastpath import Entry, ResponseCache, _key
+from market.web.fastpath import Entry, ResponseCache, _key, _without_csrf_cookie
+from market.web.templating import csrf_field
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 moments = st.lists(st.integers(min_value=1, max_value=10_000), max_size=20, unique=True).map(
@@ -85,3 +86,19 @@ def test_the_cache_keeps_to_its_budget_least_recently_used_first():
 def test_if_none_match_is_compared_weakly_and_star_matches():
     assert matches('W/"a", "b"', 'W/"b"') and matches("*", 'W/"a"') and not matches('"c"', 'W/"a"')
     assert not matches(None, 'W/"a"')
+
+
+def test_the_new_visitors_csrf_cookie_is_not_kept_unless_the_body_holds_the_token():
+    headers = [(b"etag", b'W/"a"'), (b"set-cookie", b"market_csrf=abc; Path=/"), (b"set-cookie", b"other=1")]
+    assert _without_csrf_cookie({}, headers) == ([(b"etag", b'W/"a"'), (b"set-cookie", b"other=1")], True)
+    assert _without_csrf_cookie({"csrf_used": True}, headers) == (headers, False)
+    assert _without_csrf_cookie({}, headers[:1]) == (headers[:1], False)
+
+
+def test_a_rendered_csrf_field_marks_the_answer_as_the_visitors_own():
+    class Request:
+        scope: dict = {"state": {"csrf_token": "tok"}}
+
+    field = csrf_field.__wrapped__ if hasattr(csrf_field, "__wrapped__") else csrf_field
+    html = field({"request": Request()})
+    assert "tok" in html and Request.scope["state"]["csrf_used"] is True
