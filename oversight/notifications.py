@@ -1,11 +1,15 @@
 """The finance bureau's daily digest of new high-severity red flags (issue 11.2).
 
-Once a day (China time; a mark per day), the worker computes the red flags as the flags page
-does, and the high ones not reported before (a mark per flag) go to every finance user in one
-message with the count and the first few subjects."""
+Once a day (China time; a mark per day), the worker takes the high red flags' subjects as the
+flags page counts them (:func:`oversight.counts.flagged_subjects`: per code, without building
+every candidate's facts), and the flags not reported before (a mark per code and subject) go to
+every finance user in one message with the count and the first few subjects — only those few are
+built (:func:`oversight.flagpages.build`) for their names."""
 
 from __future__ import annotations
 
+import uuid
+from collections import defaultdict
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -14,9 +18,9 @@ from market import clock, notify
 from market.identity.models import OrgKind
 from market.settings import Settings
 from market.terms import N_
-from oversight import rules
+from oversight import counts, flagpages, rules
 from oversight.facts import Period
-from oversight.services import FlagFilter, red_flags
+from oversight.services import FlagReport
 
 SHOWN = 5
 
@@ -37,15 +41,24 @@ async def digest(session: AsyncSession, settings: Settings, day_key: str) -> int
     """Send today's digest unless it went already; returns how many new flags it reported."""
     if not await notify.once(session, f"oversight.digest:{day_key}"):
         return 0
-    report = await red_flags(session, settings, Period(), FlagFilter(severity=rules.HIGH))
-    new = []
-    for flag in report.chosen:
-        if await notify.once(session, f"oversight.flag:{flag.code}:{flag.subject_id}"):
-            new.append(flag)
+    period = Period()
+    flagged = await counts.flagged_subjects(session, settings, period)
+    new: list[tuple[str, uuid.UUID]] = []  # in the flags list's order
+    for code in flagpages.codes_of(None, None, rules.HIGH):
+        for subject_id in flagged.subjects[code]:
+            if await notify.once(session, f"oversight.flag:{code}:{subject_id}"):
+                new.append((code, subject_id))
     if new:
+        wanted: dict[str, set[uuid.UUID]] = defaultdict(set)
+        for code, subject_id in new[:SHOWN]:
+            wanted[code].add(subject_id)
+        built, snapshot = await flagpages.build(session, settings, period, flagged, wanted, flagged.now)
+        report = FlagReport(snapshot, built, built)
+        first = {(f.code, f.subject_id): f for f in reversed(built)}
         subjects = []
-        for flag in new[:SHOWN]:
-            name, ref = report.subject(flag)
+        for code, subject_id in new[:SHOWN]:
+            flag = first.get((code, subject_id))
+            name, ref = report.subject(flag) if flag is not None else (str(subject_id), None)
             subjects.append(f"{ref} {name}" if ref else name)
         more = f" (+{len(new) - SHOWN})" if len(new) > SHOWN else ""
         await notify.send(

@@ -188,3 +188,57 @@ async def test_the_api_pages_are_the_slices_with_their_explanations(client, fact
             assert got["total"] == len(kept)
             assert got["counts"] == rules.count_by(expected, lambda f: f.code)
         assert kept, flt
+
+
+async def test_the_daily_digest_reports_exactly_the_new_high_flags_of_the_whole_list(factory, settings):
+    """The digest reads the high flags' subjects from the counts and builds only the few it names:
+    it marks exactly the (code, subject) of every high flag of the whole list, in its order, and
+    names the first five as the whole list does; the next day, with more data, only the new ones."""
+    import json
+
+    from sqlalchemy import select
+    from sqlmodel import col
+
+    from market.notify.models import Notification, NotificationMark
+    from oversight.notifications import SHOWN, digest
+
+    async def expected() -> list[tuple[str, str, str]]:
+        async with factory() as session:
+            report = await services.red_flags(
+                session, settings, Period(), services.FlagFilter(severity=rules.HIGH), whole_period=True
+            )
+            seen: list[tuple[str, str, str]] = []
+            for f in report.chosen:
+                name, ref = report.subject(f)
+                if (f.code, str(f.subject_id)) not in {(c, s) for c, s, _ in seen}:
+                    seen.append((f.code, str(f.subject_id), f"{ref} {name}" if ref else name))
+            return seen
+
+    async def marks() -> set[str]:
+        async with factory() as session:
+            query = select(col(NotificationMark.key)).where(col(NotificationMark.key).like("oversight.flag:%"))
+            return set(await session.scalars(query))
+
+    def key(w: tuple[str, str, str]) -> str:
+        return f"oversight.flag:{w[0]}:{w[1]}"
+
+    await bulk.generate(factory, 300, seed=21)
+    before = await marks()  # (the demo's flags were reported already)
+    want = await expected()
+    new = [w for w in want if key(w) not in before]
+    assert len(new) > SHOWN
+    async with factory() as session:
+        assert await digest(session, settings, "2026-03-02") == len(new)
+        await session.commit()
+    assert await marks() == before | {key(w) for w in want}
+    async with factory() as session:
+        query = select(col(Notification.params)).where(col(Notification.kind) == "oversight.high_flags")
+        bodies = [json.loads(b) for b in await session.scalars(query)]
+    assert {
+        "n": str(len(new)),
+        "subjects": "; ".join(n for _, _, n in new[:SHOWN]) + f" (+{len(new) - SHOWN})",
+    } in bodies
+    async with factory() as session:  # the next day: nothing new
+        assert await digest(session, settings, "2026-03-03") == 0
+        await session.commit()
+    assert await marks() == before | {key(w) for w in want}
