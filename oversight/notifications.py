@@ -43,11 +43,12 @@ async def digest(session: AsyncSession, settings: Settings, day_key: str) -> int
         return 0
     period = Period()
     flagged = await counts.flagged_subjects(session, settings, period)
-    new: list[tuple[str, uuid.UUID]] = []  # in the flags list's order
-    for code in flagpages.codes_of(None, None, rules.HIGH):
-        for subject_id in flagged.subjects[code]:
-            if await notify.once(session, f"oversight.flag:{code}:{subject_id}"):
-                new.append((code, subject_id))
+    keys = {  # in the flags list's order
+        f"oversight.flag:{code}:{subject_id}": (code, subject_id)
+        for code in flagpages.codes_of(None, None, rules.HIGH)
+        for subject_id in flagged.subjects[code]
+    }
+    new = [keys[key] for key in await notify.once_each(session, keys)]  # the day's mark is ours
     if new:
         wanted: dict[str, set[uuid.UUID]] = defaultdict(set)
         for code, subject_id in new[:SHOWN]:
