@@ -158,14 +158,19 @@ def parse_published_cursor(field: str, cursor: str | None) -> tuple[datetime, uu
 
 
 class Totals:
-    """Exact totals of the published list, kept per (database, audit chain head, filter) — a small
-    in-process cache (issue 12.8): a two-character search such as 项目 hits 80 % of a province's
-    purchases, no index makes counting 40,000 rows cheap, and the count cannot change while the
-    chain head stands still (every commit that changes a purchase appends to the chain). A total
-    is stored under the head read *in the same statement* as the count, so it is exact for that
-    head; it is looked up by the head the request read (its ETag's). Filters whose result moves
-    with the clock alone (status ``open`` and ``closing``: the deadline passes without a commit)
-    are never cached. Bounded: the least recently used entry goes first."""
+    """Exact totals of the published list, kept per (database, purchases' change sequence, filter)
+    — a small in-process cache (issue 12.8): a two-character search such as 项目 hits 80 % of a
+    province's purchases, no index makes counting 40,000 rows cheap, and the count cannot change
+    while no purchase changes. Every commit that changes a purchase stamps it with the number of
+    its last audit event, taken under the chain head's lock (``bidding.changes``), so the greatest
+    ``change_seq`` grows with each such commit (purchases are never deleted) and stands still
+    through every other commit — a sign-in, a bid, an invoice: the total counted at that number is
+    exact for as long as it stands. A total is stored under the number read *in the same
+    statement* as the count. Which number stands at a chain head is kept too (:class:`SeqAtHead`),
+    so that a request whose head is known reads nothing; at a new head one index lookup
+    (``ix_purchases_change_seq``, backwards) tells whether the purchases changed. Filters whose
+    result moves with the clock alone (status ``open`` and ``closing``: the deadline passes without
+    a commit) are never cached. Bounded: the least recently used entry goes first."""
 
     def __init__(self, size: int = 512) -> None:
         self.size = size
@@ -191,38 +196,65 @@ class Totals:
 
 
 TOTALS = Totals()
+# (database, chain head seq, chain head hash) → the purchases' greatest change_seq at that head
+SEQ_AT_HEAD = Totals(64)
 
 
-def _totals_key(session: AsyncSession, f: PurchaseFilter, seq: int, head_hash: str) -> tuple[Any, ...] | None:
-    """The cache key of ``f``'s total at a chain head, or ``None`` when it must not be cached."""
+def _database(session: AsyncSession) -> str:
+    return session.get_bind().engine.url.render_as_string(hide_password=True)
+
+
+def _totals_key(session: AsyncSession, f: PurchaseFilter, purchases_seq: int) -> tuple[Any, ...] | None:
+    """The cache key of ``f``'s total while the purchases' greatest change number is
+    ``purchases_seq``, or ``None`` when it must not be cached."""
     if f.status in (S.open, rules.CLOSING):  # depends on clock.now(), not only on the data
         return None
     filter_key = (f.status, f.q.strip() if f.q else f.q, f.catalog_code, f.owner_id, f.method)
-    return (session.get_bind().engine.url.render_as_string(hide_password=True), seq, head_hash, filter_key)
+    return (_database(session), purchases_seq, filter_key)
+
+
+def _purchases_seq() -> Any:
+    """The purchases' greatest change number (0 when none has one), a scalar subquery."""
+    return select(func.coalesce(func.max(col(Purchase.change_seq)), 0)).scalar_subquery()
+
+
+async def _purchases_seq_at(session: AsyncSession, head: ChainHead) -> int | None:
+    """The purchases' greatest change number at the chain head ``head`` (the one this request
+    read): remembered per head, else read with the head in one statement (``None`` when the head
+    has moved on since the request read it: then nothing is known for ``head``)."""
+    known = SEQ_AT_HEAD.get((_database(session), head.seq, head.hash))
+    if known is not None:
+        return known
+    row = (
+        await session.execute(
+            select(col(AuditHead.seq), col(AuditHead.hash), _purchases_seq()).where(col(AuditHead.id) == 1)
+        )
+    ).first()
+    if row is None:
+        return None
+    SEQ_AT_HEAD.put((_database(session), int(row[0]), str(row[1])), int(row[2]))
+    return int(row[2]) if (int(row[0]), str(row[1])) == (head.seq, head.hash) else None
 
 
 async def _published_total(
     session: AsyncSession, query: SelectOfScalar[Purchase], f: PurchaseFilter, head: ChainHead | None
 ) -> int:
     """The number of published purchases ``f`` selects, from :data:`TOTALS` when it holds the
-    count at ``head`` (the chain head this request read), else counted — with the head, in the
-    one statement, so that what is stored is exact for the head stored with it."""
+    count at the purchases' current change number (known for ``head``, the chain head this request
+    read), else counted — with that number, in the one statement, so that what is stored is exact
+    for the number stored with it."""
+    count = select(func.count()).select_from(query.order_by(None).subquery())
+    if _totals_key(session, f, 0) is None:
+        return int(await session.scalar(count) or 0)
     if head is not None:
-        key = _totals_key(session, f, head.seq, head.hash)
+        seq = await _purchases_seq_at(session, head)
+        key = _totals_key(session, f, seq) if seq is not None else None
         cached = TOTALS.get(key) if key is not None else None
         if cached is not None:
             return cached
-    count = select(func.count()).select_from(query.order_by(None).subquery())
-    if _totals_key(session, f, 0, "") is None:
-        return int(await session.scalar(count) or 0)
-    head_row = select(col(AuditHead.seq), col(AuditHead.hash)).where(col(AuditHead.id) == 1).subquery()
-    row = (
-        await session.execute(select(count.scalar_subquery(), head_row.c.seq, head_row.c.hash).select_from(head_row))
-    ).first()
-    if row is None:  # no chain head row yet (a database before any event): count, keep nothing
-        return int(await session.scalar(count) or 0)
+    row = (await session.execute(select(count.scalar_subquery(), _purchases_seq()))).one()
     total = int(row[0] or 0)
-    key = _totals_key(session, f, int(row[1]), str(row[2]))
+    key = _totals_key(session, f, int(row[1]))
     if key is not None:
         TOTALS.put(key, total)
     return total
