@@ -103,14 +103,16 @@ TRIGRAM = 3  # a search text this long has trigrams: the GIN indexes of pg_trgm 
 
 
 async def _indexed_page(
-    session: AsyncSession, query: SelectOfScalar[Purchase], *, limit: int, offset: int
+    session: AsyncSession, query: SelectOfScalar[Purchase], f: PurchaseFilter, *, limit: int, offset: int
 ) -> tuple[list[Purchase], int]:
     """A page of a search the trigram indexes serve, and its total, in one statement: the hits
     (id and sort key, from a bitmap scan of the indexes) are materialised once, counted, and the
     page is the first of them by the list's order. Without the fence PostgreSQL, which cannot tell
     how few rows a trigram search finds, walks ``published_at`` backwards through the whole table
     looking for 20 matches (a province, ``q=CG-2026-0123``: 28 ms against 1.5 ms). Short texts (one
-    or two characters: 项目) have no trigram; they keep the count and the ordered page (_page)."""
+    or two characters: 项目) have no trigram; they keep the count and the ordered page (_page).
+    The total is kept in :data:`TOTALS` under the purchases' change number read in the same
+    statement (:func:`_known_total_page` then serves the next pages of a frequent text)."""
     hits = (
         query.with_only_columns(col(Purchase.id), col(Purchase.published_at))
         .cte("hits")
@@ -126,16 +128,53 @@ async def _indexed_page(
     total = select(func.count()).select_from(hits).scalar_subquery()
     found = (
         await session.execute(
-            select(Purchase, total)
+            select(Purchase, total, _purchases_seq())
             .join(page, page.c.id == col(Purchase.id))
             .order_by(page.c.published_at.desc(), page.c.id)
         )
     ).all()
     if found:
-        return [p for p, _n in found], int(found[0][1])
+        key = _totals_key(session, f, int(found[0][2]))
+        if key is not None:
+            TOTALS.put(key, int(found[0][1]))
+        return [p for p, _n, _seq in found], int(found[0][1])
     if offset == 0:
         return [], 0
     return [], int(await session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+
+
+async def _known_total_page(
+    session: AsyncSession,
+    query: SelectOfScalar[Purchase],
+    f: PurchaseFilter,
+    head: ChainHead | None,
+    *,
+    limit: int,
+    offset: int,
+) -> tuple[list[Purchase], int] | None:
+    """A page of a trigram search whose total is known (:data:`TOTALS`, at the purchases' current
+    change number) and frequent enough that walking the list's order (``published_at``, newest
+    first, the text tested on each row) reaches the page sooner than reading every hit: about
+    ``(offset + limit) * published / hits`` rows walked against ``hits`` rows read, so the walk
+    is taken when ``(offset + limit) * published < hits²``. A province's 评估报告 (1,840 hits of
+    50,000): ~380 rows walked, 1.4 ms, against 4.5 ms for the fenced page and count. ``None``
+    when the total is not known or the text is rare (then :func:`_indexed_page`)."""
+    if head is None:
+        return None
+    seq = await _purchases_seq_at(session, head)
+    key = _totals_key(session, f, seq) if seq is not None else None
+    hits = TOTALS.get(key) if key is not None else None
+    if hits is None or hits * hits <= (offset + limit) * WALK_FLOOR:
+        return None
+    everything = select(Purchase).where(col(Purchase.status).in_(PUBLISHED))
+    published = await _published_total(session, everything, PurchaseFilter(), head)
+    if hits * hits <= (offset + limit) * published:
+        return None
+    rows = await _rows(session, query, col(Purchase.published_at).desc(), col(Purchase.id), limit=limit, offset=offset)
+    return rows, hits
+
+
+WALK_FLOOR = 1000  # no walk unless hits² > (offset + limit) × 1,000: a rare text never counts the list
 
 
 def published_cursor(p: Purchase) -> str:
@@ -276,7 +315,10 @@ async def list_published(
     counted before may be reused (:class:`Totals`)."""
     query = _filtered(select(Purchase).where(col(Purchase.status).in_(PUBLISHED)), f)
     if after is None and f.q and len(f.q.strip()) >= TRIGRAM and is_postgres(session):
-        return await _indexed_page(session, query, limit=limit, offset=offset)
+        known = await _known_total_page(session, query, f, head, limit=limit, offset=offset)
+        if known is not None:
+            return known
+        return await _indexed_page(session, query, f, limit=limit, offset=offset)
     if after is None:
         rows = await _rows(
             session, query, col(Purchase.published_at).desc(), col(Purchase.id), limit=limit, offset=offset
