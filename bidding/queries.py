@@ -103,14 +103,16 @@ TRIGRAM = 3  # a search text this long has trigrams: the GIN indexes of pg_trgm 
 
 
 async def _indexed_page(
-    session: AsyncSession, query: SelectOfScalar[Purchase], *, limit: int, offset: int
+    session: AsyncSession, query: SelectOfScalar[Purchase], f: PurchaseFilter, *, limit: int, offset: int
 ) -> tuple[list[Purchase], int]:
     """A page of a search the trigram indexes serve, and its total, in one statement: the hits
     (id and sort key, from a bitmap scan of the indexes) are materialised once, counted, and the
     page is the first of them by the list's order. Without the fence PostgreSQL, which cannot tell
     how few rows a trigram search finds, walks ``published_at`` backwards through the whole table
     looking for 20 matches (a province, ``q=CG-2026-0123``: 28 ms against 1.5 ms). Short texts (one
-    or two characters: 项目) have no trigram; they keep the count and the ordered page (_page)."""
+    or two characters: 项目) have no trigram; they keep the count and the ordered page (_page).
+    The total is kept in :data:`TOTALS` under the purchases' change number read in the same
+    statement (:func:`_known_total_page` then serves the next pages of a frequent text)."""
     hits = (
         query.with_only_columns(col(Purchase.id), col(Purchase.published_at))
         .cte("hits")
@@ -126,16 +128,53 @@ async def _indexed_page(
     total = select(func.count()).select_from(hits).scalar_subquery()
     found = (
         await session.execute(
-            select(Purchase, total)
+            select(Purchase, total, _purchases_seq())
             .join(page, page.c.id == col(Purchase.id))
             .order_by(page.c.published_at.desc(), page.c.id)
         )
     ).all()
     if found:
-        return [p for p, _n in found], int(found[0][1])
+        key = _totals_key(session, f, int(found[0][2]))
+        if key is not None:
+            TOTALS.put(key, int(found[0][1]))
+        return [p for p, _n, _seq in found], int(found[0][1])
     if offset == 0:
         return [], 0
     return [], int(await session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+
+
+async def _known_total_page(
+    session: AsyncSession,
+    query: SelectOfScalar[Purchase],
+    f: PurchaseFilter,
+    head: ChainHead | None,
+    *,
+    limit: int,
+    offset: int,
+) -> tuple[list[Purchase], int] | None:
+    """A page of a trigram search whose total is known (:data:`TOTALS`, at the purchases' current
+    change number) and frequent enough that walking the list's order (``published_at``, newest
+    first, the text tested on each row) reaches the page sooner than reading every hit: about
+    ``(offset + limit) * published / hits`` rows walked against ``hits`` rows read, so the walk
+    is taken when ``(offset + limit) * published < hits²``. A province's 评估报告 (1,840 hits of
+    50,000): ~380 rows walked, 1.4 ms, against 4.5 ms for the fenced page and count. ``None``
+    when the total is not known or the text is rare (then :func:`_indexed_page`)."""
+    if head is None:
+        return None
+    seq = await _purchases_seq_at(session, head)
+    key = _totals_key(session, f, seq) if seq is not None else None
+    hits = TOTALS.get(key) if key is not None else None
+    if hits is None or hits * hits <= (offset + limit) * WALK_FLOOR:
+        return None
+    everything = select(Purchase).where(col(Purchase.status).in_(PUBLISHED))
+    published = await _published_total(session, everything, PurchaseFilter(), head)
+    if hits * hits <= (offset + limit) * published:
+        return None
+    rows = await _rows(session, query, col(Purchase.published_at).desc(), col(Purchase.id), limit=limit, offset=offset)
+    return rows, hits
+
+
+WALK_FLOOR = 1000  # no walk unless hits² > (offset + limit) × 1,000: a rare text never counts the list
 
 
 def published_cursor(p: Purchase) -> str:
@@ -158,14 +197,19 @@ def parse_published_cursor(field: str, cursor: str | None) -> tuple[datetime, uu
 
 
 class Totals:
-    """Exact totals of the published list, kept per (database, audit chain head, filter) — a small
-    in-process cache (issue 12.8): a two-character search such as 项目 hits 80 % of a province's
-    purchases, no index makes counting 40,000 rows cheap, and the count cannot change while the
-    chain head stands still (every commit that changes a purchase appends to the chain). A total
-    is stored under the head read *in the same statement* as the count, so it is exact for that
-    head; it is looked up by the head the request read (its ETag's). Filters whose result moves
-    with the clock alone (status ``open`` and ``closing``: the deadline passes without a commit)
-    are never cached. Bounded: the least recently used entry goes first."""
+    """Exact totals of the published list, kept per (database, purchases' change sequence, filter)
+    — a small in-process cache (issue 12.8): a two-character search such as 项目 hits 80 % of a
+    province's purchases, no index makes counting 40,000 rows cheap, and the count cannot change
+    while no purchase changes. Every commit that changes a purchase stamps it with the number of
+    its last audit event, taken under the chain head's lock (``bidding.changes``), so the greatest
+    ``change_seq`` grows with each such commit (purchases are never deleted) and stands still
+    through every other commit — a sign-in, a bid, an invoice: the total counted at that number is
+    exact for as long as it stands. A total is stored under the number read *in the same
+    statement* as the count. Which number stands at a chain head is kept too (:class:`SeqAtHead`),
+    so that a request whose head is known reads nothing; at a new head one index lookup
+    (``ix_purchases_change_seq``, backwards) tells whether the purchases changed. Filters whose
+    result moves with the clock alone (status ``open`` and ``closing``: the deadline passes without
+    a commit) are never cached. Bounded: the least recently used entry goes first."""
 
     def __init__(self, size: int = 512) -> None:
         self.size = size
@@ -191,38 +235,65 @@ class Totals:
 
 
 TOTALS = Totals()
+# (database, chain head seq, chain head hash) → the purchases' greatest change_seq at that head
+SEQ_AT_HEAD = Totals(64)
 
 
-def _totals_key(session: AsyncSession, f: PurchaseFilter, seq: int, head_hash: str) -> tuple[Any, ...] | None:
-    """The cache key of ``f``'s total at a chain head, or ``None`` when it must not be cached."""
+def _database(session: AsyncSession) -> str:
+    return session.get_bind().engine.url.render_as_string(hide_password=True)
+
+
+def _totals_key(session: AsyncSession, f: PurchaseFilter, purchases_seq: int) -> tuple[Any, ...] | None:
+    """The cache key of ``f``'s total while the purchases' greatest change number is
+    ``purchases_seq``, or ``None`` when it must not be cached."""
     if f.status in (S.open, rules.CLOSING):  # depends on clock.now(), not only on the data
         return None
     filter_key = (f.status, f.q.strip() if f.q else f.q, f.catalog_code, f.owner_id, f.method)
-    return (session.get_bind().engine.url.render_as_string(hide_password=True), seq, head_hash, filter_key)
+    return (_database(session), purchases_seq, filter_key)
+
+
+def _purchases_seq() -> Any:
+    """The purchases' greatest change number (0 when none has one), a scalar subquery."""
+    return select(func.coalesce(func.max(col(Purchase.change_seq)), 0)).scalar_subquery()
+
+
+async def _purchases_seq_at(session: AsyncSession, head: ChainHead) -> int | None:
+    """The purchases' greatest change number at the chain head ``head`` (the one this request
+    read): remembered per head, else read with the head in one statement (``None`` when the head
+    has moved on since the request read it: then nothing is known for ``head``)."""
+    known = SEQ_AT_HEAD.get((_database(session), head.seq, head.hash))
+    if known is not None:
+        return known
+    row = (
+        await session.execute(
+            select(col(AuditHead.seq), col(AuditHead.hash), _purchases_seq()).where(col(AuditHead.id) == 1)
+        )
+    ).first()
+    if row is None:
+        return None
+    SEQ_AT_HEAD.put((_database(session), int(row[0]), str(row[1])), int(row[2]))
+    return int(row[2]) if (int(row[0]), str(row[1])) == (head.seq, head.hash) else None
 
 
 async def _published_total(
     session: AsyncSession, query: SelectOfScalar[Purchase], f: PurchaseFilter, head: ChainHead | None
 ) -> int:
     """The number of published purchases ``f`` selects, from :data:`TOTALS` when it holds the
-    count at ``head`` (the chain head this request read), else counted — with the head, in the
-    one statement, so that what is stored is exact for the head stored with it."""
+    count at the purchases' current change number (known for ``head``, the chain head this request
+    read), else counted — with that number, in the one statement, so that what is stored is exact
+    for the number stored with it."""
+    count = select(func.count()).select_from(query.order_by(None).subquery())
+    if _totals_key(session, f, 0) is None:
+        return int(await session.scalar(count) or 0)
     if head is not None:
-        key = _totals_key(session, f, head.seq, head.hash)
+        seq = await _purchases_seq_at(session, head)
+        key = _totals_key(session, f, seq) if seq is not None else None
         cached = TOTALS.get(key) if key is not None else None
         if cached is not None:
             return cached
-    count = select(func.count()).select_from(query.order_by(None).subquery())
-    if _totals_key(session, f, 0, "") is None:
-        return int(await session.scalar(count) or 0)
-    head_row = select(col(AuditHead.seq), col(AuditHead.hash)).where(col(AuditHead.id) == 1).subquery()
-    row = (
-        await session.execute(select(count.scalar_subquery(), head_row.c.seq, head_row.c.hash).select_from(head_row))
-    ).first()
-    if row is None:  # no chain head row yet (a database before any event): count, keep nothing
-        return int(await session.scalar(count) or 0)
+    row = (await session.execute(select(count.scalar_subquery(), _purchases_seq()))).one()
     total = int(row[0] or 0)
-    key = _totals_key(session, f, int(row[1]), str(row[2]))
+    key = _totals_key(session, f, int(row[1]))
     if key is not None:
         TOTALS.put(key, total)
     return total
@@ -244,7 +315,10 @@ async def list_published(
     counted before may be reused (:class:`Totals`)."""
     query = _filtered(select(Purchase).where(col(Purchase.status).in_(PUBLISHED)), f)
     if after is None and f.q and len(f.q.strip()) >= TRIGRAM and is_postgres(session):
-        return await _indexed_page(session, query, limit=limit, offset=offset)
+        known = await _known_total_page(session, query, f, head, limit=limit, offset=offset)
+        if known is not None:
+            return known
+        return await _indexed_page(session, query, f, limit=limit, offset=offset)
     if after is None:
         rows = await _rows(
             session, query, col(Purchase.published_at).desc(), col(Purchase.id), limit=limit, offset=offset

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, or_
+from sqlalchemy import ColumnElement, case, exists, func, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -19,7 +19,6 @@ from listings.credit_rules import Grade
 from listings.models import CatalogItem, Practitioner, Qualification, QualificationItem, ReviewStatus
 from listings.qualifications import count_practitioners, covered_codes
 from listings.ratings import RatingSummary, ratings_for
-from listings.rules import pinyin_sort_text
 from market import clock
 from market.errors import NotFound
 from market.i18n import gettext as _
@@ -123,22 +122,18 @@ async def page_in_pinyin_order(
 ) -> tuple[list[Organization], int]:
     """One page of the organisations ``stmt`` selects, in the order of a Chinese dictionary (by
     pinyin, :func:`listings.rules.pinyin_key`; with ``providers_first`` the firms before the
-    owners), and how many there are in all. The order is computed from every matching name (ids
-    and names only are read for it), then the page's rows are read, so that each organisation is
-    on exactly one page."""
-    named = (
-        await session.execute(
-            stmt.with_only_columns(col(Organization.id), col(Organization.name), col(Organization.kind))
-        )
-    ).all()
-
-    def key(row: Any) -> tuple[bool, str, str]:
-        return (providers_first and row[2] != OrgKind.provider, pinyin_sort_text(row[1]), str(row[0]))
-
-    ordered = sorted(named, key=key)
-    wanted = [row[0] for row in ordered[offset : offset + limit]]
-    rows = {o.id: o for o in await session.scalars(select(Organization).where(col(Organization.id).in_(wanted)))}
-    return [rows[i] for i in wanted if i in rows], len(ordered)
+    owners), and how many there are in all. The order is the stored key's
+    (``Organization.name_key``, :func:`listings.rules.name_sort_key`, then the id): the public
+    directory's page is a walk of ``ix_organizations_directory`` with LIMIT, not a sort of every
+    firm; each organisation is on exactly one page."""
+    order: list[Any] = [col(Organization.name_key), col(Organization.id)]
+    if providers_first:
+        order.insert(0, case((col(Organization.kind) == OrgKind.provider, 0), else_=1))
+    rows = list(await session.scalars(stmt.order_by(*order).limit(limit).offset(offset)))
+    if len(rows) < limit and (rows or offset == 0):  # the last page tells the total
+        return rows, offset + len(rows)
+    total = await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    return rows, int(total or 0)
 
 
 async def provider_card(

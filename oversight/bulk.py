@@ -49,6 +49,7 @@ from listings.models import CatalogItem, ItemStatus, Qualification, Qualificatio
 from market import clock, numbering
 from market.audit.models import AuditEvent, AuditHead
 from market.audit.service import event_hash
+from market.collation import name_sort_key
 from market.db import is_postgres
 from market.identity.models import Organization, OrgKind, OrgStatus, Role, User
 from market.identity.passwords import hash_password_sync
@@ -192,6 +193,7 @@ def _org_row(kind: OrgKind, name: str, uscc: str, rnd: random.Random, now: datet
         "id": uuid.UUID(int=rnd.getrandbits(128), version=4),
         "kind": kind.value,
         "name": name,
+        "name_key": name_sort_key(name),  # as the app stores it with every name it writes
         "uscc": uscc,
         # a surname and a two-character given name: about 16,000 names, so that a province's 2,000
         # firms share a legal representative now and then (a red flag), not by the dozen
@@ -359,6 +361,11 @@ async def generate(
                     batch,
                     all_open=all_open,
                 )
+            for row in batch.purchases:
+                # the number of the batch's last audit event, as bidding.changes stamps a commit that
+                # changes purchases: the open data feed and the list's totals (bidding.queries) see
+                # each generated purchase as changed by this commit
+                row["change_seq"] = chain.seq
             await _insert(session, Purchase, batch.purchases)
             await _insert(session, Bid, batch.bids)
             for status, ids in batch.final_status.items():
@@ -475,7 +482,7 @@ async def _one_purchase(
         id=pid,
         ref=ref,
         round=1,
-        change_seq=0,  # generated history: before every change the open data feed has numbered
+        change_seq=0,  # stamped with the batch's last event when the batch is inserted (generate)
         owner_id=owner_id,
         created_by=owner_user,
         catalog_item_id=item.id,
