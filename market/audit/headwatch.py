@@ -1,7 +1,7 @@
 """Where the audit chain stands, known in this process without asking the database per request.
 
 Every commit that changes state advances the chain head (:mod:`market.audit.service`), and on
-PostgreSQL a trigger on the head row (migration ``0026_audit_head_notify``) sends its new number on
+PostgreSQL a trigger on the head row (migration ``0028_audit_head_notify``) sends its new number on
 the channel :data:`CHANNEL` when that commit lands (``NOTIFY`` is delivered at commit, in commit
 order). :class:`HeadWatch` listens on a connection of its own and keeps the highest number heard.
 What may use it (:mod:`market.web.fastpath`) then knows whether anything changed since it built

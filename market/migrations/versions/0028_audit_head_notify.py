@@ -6,8 +6,8 @@ listening (``market.audit.headwatch``) knows the head without asking for it per 
 read path answers repeated reads from it (``market.web.fastpath``). SQLite has no notifications:
 nothing there (the fast path stays off).
 
-Revision ID: 0026_audit_head_notify
-Revises: 0025_bid_summary_index
+Revision ID: 0028_audit_head_notify
+Revises: 0027_purchase_search_cover
 Create Date: 2026-11-30 13:20:00
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0026_audit_head_notify"
-down_revision = "0025_bid_summary_index"
+revision = "0028_audit_head_notify"
+down_revision = "0027_purchase_search_cover"
 branch_labels = None
 depends_on = None
 
