@@ -308,6 +308,8 @@ def main() -> None:
                         results.append(("hello", measure(hello_base, "/", {})))
                     results.append(("app", measure(base, path, headers, conditional)))
                     r = results[-1][1]
+                    if route.startswith("BUILD "):
+                        r.route += " (no-cache: built each time)"
                     print(f"  {r.route}: {r.rate:.1f} req/s, p50 {r.pct(0.5):.0f} ms, errors {r.errors}", flush=True)
     print("| server | route | req/s | % of hello | p50 ms | p99 ms | errors |")
     print("|---|---|---:|---:|---:|---:|---:|")
