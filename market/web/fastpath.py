@@ -36,10 +36,9 @@ import contextlib
 import logging
 import secrets
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from market import clock
 from market.web.etag import STAMP, Stamp, known_epoch, local_day, matches
@@ -75,6 +74,11 @@ _IGNORED = frozenset(
 _NOT_IN_304 = frozenset({b"content-length", b"content-type", b"content-encoding", b"transfer-encoding"})
 
 Key = tuple[str, bytes, tuple[tuple[bytes, bytes], ...]]
+# ASGI as plain mappings: this layer also sees the lifespan scope, which the framework's types leave out
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -154,8 +158,8 @@ def _without_csrf_cookie(
 class FastPath:
     """Wraps the Litestar application (``market serve`` serves ``FastPath(create_app(...))``)."""
 
-    def __init__(self, app: ASGIApp, *, budget: int = 32 * 1024 * 1024, max_body: int = 2 * 1024 * 1024) -> None:
-        self.app = app
+    def __init__(self, app: Any, *, budget: int = 32 * 1024 * 1024, max_body: int = 2 * 1024 * 1024) -> None:
+        self.app: Any = app
         self.cache = ResponseCache(budget, max_body)
         self.hits = 0  # answered from memory (200 or 304)
         self.stored = 0  # answers kept
