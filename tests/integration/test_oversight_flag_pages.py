@@ -222,7 +222,7 @@ async def test_the_daily_digest_reports_exactly_the_new_high_flags_of_the_whole_
     def key(w: tuple[str, str, str]) -> str:
         return f"oversight.flag:{w[0]}:{w[1]}"
 
-    await bulk.generate(factory, 300, seed=21)
+    await bulk.generate(factory, 160, seed=21)
     before = await marks()  # (the demo's flags were reported already)
     want = await expected()
     new = [w for w in want if key(w) not in before]
