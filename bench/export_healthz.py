@@ -24,9 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -37,8 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import contextlib
 
 from finance_bench import peak_rss_mb
-from login_burst import ROOT, free_port
-from serve_bench import wait_up
+from login_burst import ROOT
+from serve_bench import market_server
 
 
 def children(pid: int) -> list[int]:
@@ -82,74 +80,56 @@ def main() -> None:
     parser.add_argument("--root", default=str(ROOT), help="the checkout whose code is served")
     parser.add_argument("--timeout", type=float, default=600.0)
     args = parser.parse_args()
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryDirectory(prefix="export-bench-") as tmp, open(Path(tmp) / "server.log", "w") as log:
-        env = {
-            **os.environ,
-            "MARKET_VAR_DIR": tmp,
-            "MARKET_DATABASE_URL": args.database_url,
-            "MARKET_RUN_WORKER_IN_APP": "0",
-            "PYTHONPATH": args.root,
-        }
-        cmd = [sys.executable, "-m", "market.cli", "serve", "--no-worker", "--port", str(port)]
-        server = subprocess.Popen(cmd, env=env, cwd=args.root, stdout=log, stderr=log)
-        try:
-            wait_up(base, "/healthz")
-            with httpx.Client(base_url=base, timeout=args.timeout) as client:
-                login = client.post("/api/v1/auth/login", json={"username": "finance", "password": "demo2026"})
-                headers = {"Authorization": f"Bearer {login.json()['token']}"}
-                print(
-                    f"load average before: {os.getloadavg()[0]:.1f}; server RSS peak at start: "
-                    f"{peak_rss_mb(server.pid):.0f} MB"
-                )
-                idle = probe(client, args.probes, args.interval, None)
-                done = threading.Event()
-                result: dict[str, object] = {}
-                peaks: dict[int, float] = {}
+    with (
+        market_server(args.database_url, args.root, "export-bench-") as (base, server),
+        httpx.Client(base_url=base, timeout=args.timeout) as client,
+    ):
+        login = client.post("/api/v1/auth/login", json={"username": "finance", "password": "demo2026"})
+        headers = {"Authorization": f"Bearer {login.json()['token']}"}
+        print(
+            f"load average before: {os.getloadavg()[0]:.1f}; server RSS peak at start: {peak_rss_mb(server.pid):.0f} MB"
+        )
+        idle = probe(client, args.probes, args.interval, None)
+        done = threading.Event()
+        result: dict[str, object] = {}
+        peaks: dict[int, float] = {}
 
-                def export() -> None:
-                    t0 = time.perf_counter()
-                    with httpx.Client(base_url=base, timeout=args.timeout) as other:
-                        r = other.get(f"/api/v1/finance/export.{args.kind}", headers=headers)
-                    result.update(status=r.status_code, size=len(r.content), seconds=time.perf_counter() - t0)
-                    done.set()
+        def export() -> None:
+            t0 = time.perf_counter()
+            with httpx.Client(base_url=base, timeout=args.timeout) as other:
+                r = other.get(f"/api/v1/finance/export.{args.kind}", headers=headers)
+            result.update(status=r.status_code, size=len(r.content), seconds=time.perf_counter() - t0)
+            done.set()
 
-                def watch() -> None:  # the export process's peak, read while it lives
-                    while not done.is_set():
-                        for pid in descendants(server.pid):
-                            with contextlib.suppress(OSError, ValueError):
-                                peaks[pid] = max(peaks.get(pid, 0.0), peak_rss_mb(pid))
-                        time.sleep(0.2)
+        def watch() -> None:  # the export process's peak, read while it lives
+            while not done.is_set():
+                for pid in descendants(server.pid):
+                    with contextlib.suppress(OSError, ValueError):
+                        peaks[pid] = max(peaks.get(pid, 0.0), peak_rss_mb(pid))
+                time.sleep(0.2)
 
-                worker = threading.Thread(target=export)
-                watcher = threading.Thread(target=watch)
-                worker.start()
-                watcher.start()
-                during = probe(client, None, args.interval, done)
-                worker.join()
-                watcher.join()
-                print(
-                    f"export: {result['status']}, {int(result['size']) / 1e6:.1f} MB in {result['seconds']:.1f} s "  # type: ignore[call-overload]
-                    f"(load average after: {os.getloadavg()[0]:.1f})"
-                )
-                print("| /healthz | probes | median ms | p99 ms | worst ms |")
-                print("|---|---:|---:|---:|---:|")
-                for name, times in (("idle", idle), ("during the export", during)):
-                    print(
-                        f"| {name} | {len(times)} | {statistics.median(times):.1f} | {p99(times):.1f} "
-                        f"| {max(times):.1f} |"
-                    )
-                print(
-                    f"ratio during / idle: median {statistics.median(during) / statistics.median(idle):.1f}×, "
-                    f"p99 {p99(during) / p99(idle):.1f}×"
-                )
-                print(f"server process peak RSS: {peak_rss_mb(server.pid):.0f} MB")
-                for pid, mb in peaks.items():
-                    print(f"export process {pid} peak RSS: {mb:.0f} MB")
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+        worker = threading.Thread(target=export)
+        watcher = threading.Thread(target=watch)
+        worker.start()
+        watcher.start()
+        during = probe(client, None, args.interval, done)
+        worker.join()
+        watcher.join()
+        print(
+            f"export: {result['status']}, {int(result['size']) / 1e6:.1f} MB in {result['seconds']:.1f} s "  # type: ignore[call-overload]
+            f"(load average after: {os.getloadavg()[0]:.1f})"
+        )
+        print("| /healthz | probes | median ms | p99 ms | worst ms |")
+        print("|---|---:|---:|---:|---:|")
+        for name, times in (("idle", idle), ("during the export", during)):
+            print(f"| {name} | {len(times)} | {statistics.median(times):.1f} | {p99(times):.1f} | {max(times):.1f} |")
+        print(
+            f"ratio during / idle: median {statistics.median(during) / statistics.median(idle):.1f}×, "
+            f"p99 {p99(during) / p99(idle):.1f}×"
+        )
+        print(f"server process peak RSS: {peak_rss_mb(server.pid):.0f} MB")
+        for pid, mb in peaks.items():
+            print(f"export process {pid} peak RSS: {mb:.0f} MB")
 
 
 if __name__ == "__main__":

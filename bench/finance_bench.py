@@ -23,19 +23,16 @@ interpreter. The database is only read (the routes are GETs), but for the sign-i
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from login_burst import ROOT, free_port
-from serve_bench import wait_up
+from login_burst import ROOT
+from serve_bench import market_server
 
 ROUTES = [
     "/api/v1/finance/summary",
@@ -68,52 +65,38 @@ def main() -> None:
         help="let the fast path answer repeats from memory (no Cache-Control: no-cache)",
     )
     args = parser.parse_args()
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryDirectory(prefix="finance-bench-") as tmp, open(Path(tmp) / "server.log", "w") as log:
-        env = {
-            **os.environ,
-            "MARKET_VAR_DIR": tmp,
-            "MARKET_DATABASE_URL": args.database_url,
-            "MARKET_RUN_WORKER_IN_APP": "0",
-            "PYTHONPATH": args.root,
-        }
-        cmd = [sys.executable, "-m", "market.cli", "serve", "--no-worker", "--port", str(port)]
-        server = subprocess.Popen(cmd, env=env, cwd=args.root, stdout=log, stderr=log)
-        try:
-            wait_up(base, "/healthz")
-            with httpx.Client(base_url=base, timeout=args.timeout) as client:
-                headers = {}
-                if not args.anonymous:
-                    login = client.post("/api/v1/auth/login", json={"username": "finance", "password": "demo2026"})
-                    headers = {"Authorization": f"Bearer {login.json()['token']}"}
-                    client.cookies.clear()  # the token signs in, where it is sent; the rest is anonymous
-                print(f"server RSS peak before the reports: {peak_rss_mb(server.pid):.0f} MB")
-                print("| route | median ms | slowest ms | status |")
-                print("|---|---:|---:|---|")
-                first = client.get("/api/v1/purchases?limit=1").json()["items"]
-                for template in args.routes.split(","):
-                    # {id}: the newest published purchase; only finance routes are asked signed in
-                    route = template.replace("{id}", first[0]["id"] if first else "none")
-                    signed_in = route.startswith(("/api/v1/finance", "/finance"))
-                    times = []
-                    status = set()
-                    for i in range(args.runs + 1):
-                        t0 = time.perf_counter()
-                        sent = dict(headers) if signed_in else {}
-                        if not args.cached:
-                            sent["Cache-Control"] = "no-cache"
-                        r = client.get(route, headers=sent)
-                        took = (time.perf_counter() - t0) * 1000
-                        status.add(r.status_code)
-                        if i:  # the first is a warm-up
-                            times.append(took)
-                    row = f"| `{route}` | {statistics.median(times):,.0f} | {max(times):,.0f} | {sorted(status)} |"
-                    print(row, flush=True)
-                print(f"server RSS peak after the reports: {peak_rss_mb(server.pid):.0f} MB")
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    with (
+        market_server(args.database_url, args.root, "finance-bench-") as (base, server),
+        httpx.Client(base_url=base, timeout=args.timeout) as client,
+    ):
+        headers = {}
+        if not args.anonymous:
+            login = client.post("/api/v1/auth/login", json={"username": "finance", "password": "demo2026"})
+            headers = {"Authorization": f"Bearer {login.json()['token']}"}
+            client.cookies.clear()  # the token signs in, where it is sent; the rest is anonymous
+        print(f"server RSS peak before the reports: {peak_rss_mb(server.pid):.0f} MB")
+        print("| route | median ms | slowest ms | status |")
+        print("|---|---:|---:|---|")
+        first = client.get("/api/v1/purchases?limit=1").json()["items"]
+        for template in args.routes.split(","):
+            # {id}: the newest published purchase; only finance routes are asked signed in
+            route = template.replace("{id}", first[0]["id"] if first else "none")
+            signed_in = route.startswith(("/api/v1/finance", "/finance"))
+            times = []
+            status = set()
+            for i in range(args.runs + 1):
+                t0 = time.perf_counter()
+                sent = dict(headers) if signed_in else {}
+                if not args.cached:
+                    sent["Cache-Control"] = "no-cache"
+                r = client.get(route, headers=sent)
+                took = (time.perf_counter() - t0) * 1000
+                status.add(r.status_code)
+                if i:  # the first is a warm-up
+                    times.append(took)
+            row = f"| `{route}` | {statistics.median(times):,.0f} | {max(times):,.0f} | {sorted(status)} |"
+            print(row, flush=True)
+        print(f"server RSS peak after the reports: {peak_rss_mb(server.pid):.0f} MB")
 
 
 if __name__ == "__main__":

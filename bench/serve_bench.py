@@ -174,6 +174,33 @@ def serving(cmd: list[str], env: dict[str, str], log: IO[str], cwd: Path = ROOT)
         server.wait(timeout=30)
 
 
+@contextlib.contextmanager
+def market_server(
+    database_url: str, root: str | Path = ROOT, prefix: str = "bench-"
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """``market serve --no-worker`` of the checkout ``root`` (this interpreter) on a free port of
+    127.0.0.1 against ``database_url``, its log in a temporary folder, until the block ends:
+    (its base URL, its process)."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp, open(Path(tmp) / "server.log", "w") as log:
+        env = {
+            **os.environ,
+            "MARKET_VAR_DIR": tmp,
+            "MARKET_DATABASE_URL": database_url,
+            "MARKET_RUN_WORKER_IN_APP": "0",
+            "PYTHONPATH": str(root),
+        }
+        cmd = [sys.executable, "-m", "market.cli", "serve", "--no-worker", "--port", str(port)]
+        server = subprocess.Popen(cmd, env=env, cwd=root, stdout=log, stderr=log, text=True)
+        try:
+            wait_up(base, "/healthz")
+            yield base, server
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
 async def targets(base: str) -> tuple[list[str], dict[str, str]]:
     async with httpx.AsyncClient(base_url=base, timeout=60) as client:
         first = (await client.get("/api/v1/purchases?limit=1")).json()

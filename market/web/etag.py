@@ -84,8 +84,8 @@ class _Marks:
 _MARKS: dict[tuple[str, int], list[_Marks]] = {}
 
 
-def database_key(session: AsyncSession) -> str:
-    bind: Any = session.bind
+def database_key(bind: Any) -> str:
+    """Which database an engine (or a session's bind) reads: the marks and the stamps are per database."""
     return str(bind.url) if bind is not None else "-"
 
 
@@ -102,7 +102,7 @@ def known_epoch(database: str, seq: int, now: datetime) -> str | None:
 
 async def due_epoch(session: AsyncSession, seq: int, now: datetime) -> str:
     """The epoch at ``now`` of the state at chain head ``seq`` (read once per head, then in memory)."""
-    database = database_key(session)
+    database = database_key(session.bind)
     epoch = known_epoch(database, seq, now)
     if epoch is not None:
         return epoch
@@ -167,7 +167,7 @@ async def check(request: Request[Any, Any, Any], session: AsyncSession, *, kind:
     ]
     digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
     etag = f'W/"{digest}"'
-    request.scope.setdefault("state", {})[STAMP] = Stamp(database_key(session), head.seq, day, epoch, etag)
+    request.scope.setdefault("state", {})[STAMP] = Stamp(database_key(session.bind), head.seq, day, epoch, etag)
     return Validator(
         etag=etag,
         last_modified=head.occurred_at,

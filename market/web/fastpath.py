@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from market import clock
-from market.web.etag import STAMP, Stamp, known_epoch, local_day, matches
+from market.web.etag import STAMP, Stamp, database_key, known_epoch, local_day, matches
 from market.web.middleware import CSRF_COOKIE, CSRF_USED, cookie_header
 
 log = logging.getLogger(__name__)
@@ -188,7 +188,7 @@ class FastPath:
         if key is None:
             await self.app(scope, receive, send)
             return
-        database = str(state.engine.url)
+        database = database_key(state.engine)
         entry = self._current(key, database, seq)
         if entry is None and key in self._building and key in self.cache:  # kept before: it will be again
             with contextlib.suppress(Exception):

@@ -9,12 +9,13 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from listings import organizations
 from listings.rules import name_sort_key, pinyin_key
 from market.identity.models import Organization, OrgKind, OrgStatus
 from oversight import bulk
+from tests.integration.helpers import statements
 
 pytestmark = pytest.mark.demo
 
@@ -61,16 +62,8 @@ async def test_the_directory_is_in_the_rules_order_on_the_demo_and_generated_dat
     assert ids == await _by_the_rule(factory) and set(totals) == {len(ids)} and len(ids) > demo
 
     # a page is read in the stored order with LIMIT: the names of the other firms are not read
-    seen: list[str] = []
-
-    def _seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", _seen)
-    try:
+    with statements(engine) as seen:
         page = (await client.get("/api/v1/providers?limit=5&offset=10")).json()
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", _seen)
     assert [p["id"] for p in page["items"]] == ids[10:15] and page["total"] == len(ids)
     assert any("ORDER BY organizations.name_key" in s and "LIMIT" in s for s in seen), seen
 

@@ -12,11 +12,12 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from market.audit.headwatch import HeadWatch
 from market.web.fastpath import FastPath
 from tests.integration.bidding_world import make_world
+from tests.integration.helpers import statements
 
 LIST = "/api/v1/purchases?limit=50"
 
@@ -57,16 +58,6 @@ async def fast(app: Any, settings: Any) -> AsyncIterator[Fast]:
         app.state.head_watch = None
 
 
-def _statements(engine: Any) -> tuple[list[str], Any]:
-    seen: list[str] = []
-
-    def _seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", _seen)
-    return seen, _seen
-
-
 async def _until(condition: Any, seconds: float = 5.0) -> None:
     for _ in range(int(seconds / 0.02)):
         if condition():
@@ -81,12 +72,9 @@ async def test_a_repeated_read_is_answered_from_memory_without_the_database(fast
     await w.published(title="云岭县第一中学宿舍楼安全评估")
     first = await fast.get(LIST)
     assert first.status_code == 200 and first.json()["total"] == 1
-    seen, listener = _statements(engine)
-    try:
+    with statements(engine) as seen:
         again = await fast.get(LIST)
         conditional = await fast.get(LIST, headers={"If-None-Match": first.headers["etag"]})
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", listener)
     assert seen == []  # neither read asked the database anything
     assert fast.path.hits == 2
     assert again.status_code == 200 and again.content == first.content

@@ -5,10 +5,9 @@ stale: a commit moves the head; a filter that moves with the clock alone is neve
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from bidding import queries
 from bidding.models import Purchase
@@ -17,17 +16,7 @@ from market.app import wire
 from market.audit.models import AuditHead
 from oversight import bulk
 from tests.integration.bidding_world import make_world
-from tests.integration.helpers import login
-
-
-def _statements(engine: Any) -> tuple[list[str], Any]:
-    seen: list[str] = []
-
-    def _seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", _seen)
-    return seen, _seen
+from tests.integration.helpers import login, statements
 
 
 async def test_a_purchase_published_between_two_searches_changes_the_total(client, factory, engine, settings):
@@ -39,11 +28,8 @@ async def test_a_purchase_published_between_two_searches_changes_the_total(clien
     for path in ("/api/v1/purchases?q=评估&limit=1", "/api/v1/purchases?q=评估&limit=1&offset=1"):
         assert (await client.get(path)).json()["total"] == 2, path  # a full page: counted
     assert len(queries.TOTALS) == 1  # one filter, one head: the second page reused the first's count
-    seen, listener = _statements(engine)
-    try:
+    with statements(engine) as seen:
         again = (await client.get("/api/v1/purchases?q=评估&limit=1")).json()
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", listener)
     assert again["total"] == 2
     assert not [s for s in seen if "count(" in s.lower()]  # served from the cache: nothing counted
     third = await w.published(title="云岭县图书馆消防安全评估")
@@ -97,11 +83,8 @@ async def test_a_deep_page_reads_only_its_own_rows(client, factory, engine, sett
     for _ in range(4):
         await w.published()
     everything = [p["ref"] for p in (await client.get("/api/v1/purchases?limit=10")).json()["items"]]
-    seen, listener = _statements(engine)
-    try:
+    with statements(engine) as seen:
         page = (await client.get("/api/v1/purchases?limit=2&offset=1")).json()
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", listener)
     assert [p["ref"] for p in page["items"]] == everything[1:3] and page["total"] == 4
     listing = [s for s in seen if "FROM purchases" in s and "OFFSET" in s.upper()]
     assert listing and all("AS keys" in s for s in listing), listing
@@ -117,11 +100,8 @@ async def test_a_keyset_page_is_an_index_bound(client, factory, engine, settings
     everything = [p["ref"] for p in (await client.get("/api/v1/purchases?limit=10")).json()["items"]]
     following = first.links["next"]["url"]
     assert "cursor=" in following
-    seen, listener = _statements(engine)
-    try:
+    with statements(engine) as seen:
         page = (await client.get(following)).json()
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", listener)
     assert [p["ref"] for p in page["items"]] == everything[2:4]
     assert any("published_at <=" in s for s in seen), seen
 
@@ -139,11 +119,8 @@ async def test_a_total_is_kept_through_commits_that_change_no_purchase(client, f
     assert (await client.get("/api/v1/purchases?q=评估&limit=1")).json()["total"] == 2
 
     async def counted(path: str) -> tuple[int, bool]:
-        seen, listener = _statements(engine)
-        try:
+        with statements(engine) as seen:
             total = (await client.get(path)).json()["total"]
-        finally:
-            event.remove(engine.sync_engine, "before_cursor_execute", listener)
         return total, any("count(" in s.lower() for s in seen)
 
     await login(client, "firm2")  # an audited commit that changes no purchase
@@ -192,11 +169,8 @@ async def test_a_frequent_text_whose_total_is_known_walks_the_list_and_pages_as_
     assert (await client.get(path.format(0))).json() == fenced[0]  # counted (fenced), the total kept
     assert (await client.get("/api/v1/purchases?limit=1")).json()["total"] == 4  # all published: counted, kept
     for offset in range(4):
-        seen, listener = _statements(engine)
-        try:
+        with statements(engine) as seen:
             walked = (await client.get(path.format(offset))).json()
-        finally:
-            event.remove(engine.sync_engine, "before_cursor_execute", listener)
         assert walked == fenced[offset], offset
         if backend == "postgresql" and offset < 2:  # 3² > (offset + 1) × 4: the walk, nothing counted
             assert not [s for s in seen if "MATERIALIZED" in s or "count(" in s.lower()], seen
